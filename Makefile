@@ -1,0 +1,43 @@
+# Everything a fresh machine needs: `make demo` and `make test` build .venv themselves.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+PIP     := $(VENV)/bin/pip
+STAMP   := $(VENV)/.installed
+ROOT    ?= artifacts
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test lint dev clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	# torchvision's PyPI wheels link against PyPI's torch build (it runs on the CPU too). Ignore a
+	# machine-local find-links folder so a `+cpu` torch wheel is not picked: torchvision's ops would
+	# not load against it.
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PIP) install "torch==2.13.*" "torchvision==0.28.*"
+	$(PIP) install -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m pipeline demo --root $(ROOT)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# The Dagster UI on the embedded default: example briefs registered as partitions, tiny profile.
+dev: $(STAMP)
+	mkdir -p .dagster_home
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(PY) -m pipeline register examples/
+	DAGSTER_HOME=$(CURDIR)/.dagster_home CHARACTER_VIDEO_ROOT=$(CURDIR)/$(ROOT) \
+		$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(ROOT) .dagster_home .pytest_cache

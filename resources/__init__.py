@@ -1,0 +1,1 @@
+"""Resources that do the work: storage, models, generators, trainer, upscaler."""

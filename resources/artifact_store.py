@@ -1,0 +1,208 @@
+"""Where artifacts live: `<root>/<client>/<character>/<asset>/<version>/`, each with a manifest.
+
+A version folder appears only when complete (staged under a hidden name, then renamed), so a
+folder that exists with its `manifest.json` is finished work and is reused, never recomputed.
+Units of work finished inside an interrupted attempt stay in the staging folder and are skipped
+by the next attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dagster import ConfigurableResource
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_ASSET = re.compile(r"^[a-z][a-z0-9_]*$")
+_VERSION = re.compile(r"^[0-9a-f]{8,64}$")
+MANIFEST = "manifest.json"
+CURRENT = "current.json"
+
+
+class ArtifactError(RuntimeError):
+    """An artifact that is missing or unusable; the message names it."""
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    client: str
+    character: str
+    asset: str
+    version: str
+
+    def __post_init__(self) -> None:
+        for field, value, pattern in (
+            ("client", self.client, _SLUG),
+            ("character", self.character, _SLUG),
+            ("asset", self.asset, _ASSET),
+            ("version", self.version, _VERSION),
+        ):
+            if not pattern.match(value or ""):
+                raise ArtifactError(f"unsafe artifact {field} {value!r}")
+
+    @property
+    def key(self) -> str:
+        return f"{self.client}/{self.character}/{self.asset}/{self.version}"
+
+
+def content_version(payload: Any) -> str:
+    """A short content hash of JSON-serialisable inputs: same inputs, same version."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a file under a temporary name in the same folder, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value: Any) -> None:
+    write_atomic(path, json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+class ArtifactStore(ConfigurableResource):
+    """Artifacts under one local root folder."""
+
+    root: str = "artifacts"
+
+    @property
+    def root_path(self) -> Path:
+        return Path(self.root).resolve()
+
+    def _inside_root(self, path: Path) -> Path:
+        resolved = path.resolve()
+        if not resolved.is_relative_to(self.root_path):
+            raise ArtifactError(f"{path} is outside the artifact root {self.root_path}")
+        return resolved
+
+    def path(self, ref: ArtifactRef) -> Path:
+        return self._inside_root(self.root_path / ref.key)
+
+    def is_complete(self, ref: ArtifactRef) -> bool:
+        return (self.path(ref) / MANIFEST).is_file()
+
+    def manifest(self, ref: ArtifactRef) -> dict[str, Any]:
+        path = self.path(ref) / MANIFEST
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ArtifactError(f"artifact {ref.key} has no manifest at {path}") from None
+
+    @contextmanager
+    def staging(self, ref: ArtifactRef) -> Iterator[Path]:
+        """A folder to build `ref` in; renamed to its final path when the block completes.
+
+        The staging folder survives a failure on purpose: units already written there are
+        finished work that a retry skips.
+        """
+        final = self.path(ref)
+        stage = self._inside_root(final.parent / f".staging-{ref.version}")
+        stage.mkdir(parents=True, exist_ok=True)
+        yield stage
+        if not (stage / MANIFEST).is_file():
+            raise ArtifactError(f"staged artifact {ref.key} has no {MANIFEST}; not publishing")
+        if final.exists():  # another run finished the same version first: theirs is identical
+            shutil.rmtree(stage)
+        else:
+            os.replace(stage, final)
+        self.set_current(ref)
+
+    def set_current(self, ref: ArtifactRef) -> None:
+        """Point `<client>/<character>/<asset>/current.json` at a finished version."""
+        if not self.is_complete(ref):
+            raise ArtifactError(f"artifact {ref.key} is not complete")
+        pointer = self.path(ref).parent / CURRENT
+        write_json(pointer, {"version": ref.version, "updated_at": _now()})
+
+    def current(self, client: str, character: str, asset: str) -> ArtifactRef:
+        """The newest finished version of an asset for a character, or a clear error."""
+        folder = self._inside_root(self.root_path / client / character / asset)
+        try:
+            version = json.loads((folder / CURRENT).read_text())["version"]
+        except (FileNotFoundError, KeyError, json.JSONDecodeError):
+            raise ArtifactError(
+                f"no finished {asset} for {client}/{character} under {self.root_path}: "
+                f"materialize {asset} for partition {client}/{character} first"
+            ) from None
+        ref = ArtifactRef(client, character, asset, version)
+        if not self.is_complete(ref):
+            raise ArtifactError(f"{folder / CURRENT} points at {version}, which is incomplete")
+        return ref
+
+    def versions(self, client: str, character: str, asset: str) -> list[str]:
+        folder = self._inside_root(self.root_path / client / character / asset)
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if _VERSION.match(p.name))
+
+
+def build_manifest(
+    ref: ArtifactRef,
+    folder: Path,
+    *,
+    code_version: str,
+    inputs: dict[str, str],
+    parameters: dict[str, Any],
+    models: list[dict[str, Any]] | None = None,
+    seeds: list[int] | dict[str, int] | None = None,
+    prompts: list[str] | dict[str, str] | None = None,
+    timings: dict[str, float] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The manifest of a staged artifact: what made it and every file it holds, with sha256."""
+    files = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel == MANIFEST or path.name.startswith("."):
+            continue
+        files.append({"path": rel, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
+    return {
+        "asset": ref.asset,
+        "client": ref.client,
+        "character": ref.character,
+        "version": ref.version,
+        "code_version": code_version,
+        "created_at": _now(),
+        "inputs": inputs,
+        "models": models or [],
+        "seeds": seeds or [],
+        "prompts": prompts or [],
+        "parameters": parameters,
+        "timings": timings or {},
+        "files": files,
+        **(extra or {}),
+    }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,128 @@
+"""The brief schema: good briefs pass, every bad field is named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import EXAMPLES, REPO, small_brief, write_brief
+
+from pipeline.brief import BriefError, load_brief, parse_brief
+
+
+def problems_of(data: dict) -> list[str]:
+    with pytest.raises(BriefError) as caught:
+        parse_brief(data)
+    return caught.value.problems
+
+
+def test_example_briefs_are_valid():
+    briefs = [load_brief(p) for p in sorted(EXAMPLES.glob("*.yaml"))]
+    assert len(briefs) >= 2
+    assert {b.partition_key for b in briefs} >= {"acme-health/dr-ana", "sunny-foods/pip"}
+
+
+def test_defaults_fill_optional_sections_and_trigger_from_id():
+    data = small_brief()
+    del data["character"]["trigger"]
+    for section in ("references", "video", "lora", "deliverable"):
+        del data[section]
+    brief = parse_brief(data)
+    assert brief.character.trigger == "drana"
+    assert brief.video.model == "hunyuan_video"
+    assert brief.deliverable.resolution == (1920, 1080)
+    assert brief.references.count == 12
+
+
+def test_unicode_name_is_kept():
+    brief = parse_brief(small_brief())
+    assert brief.character.name == "Dra. Ana Souza"
+    data = small_brief()
+    data["character"]["name"] = "Dr. Zoë Łukasiewicz 医生"
+    assert parse_brief(data).character.name == "Dr. Zoë Łukasiewicz 医生"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "words"),
+    [
+        (lambda b: b.update(colour="red"), "colour", "unknown field"),
+        (lambda b: b["character"].update(hair="red"), "character.hair", "unknown field"),
+        (lambda b: b.update(client="../x"), "client", "not a slug"),
+        (lambda b: b.update(client="Acme Health"), "client", "not a slug"),
+        (lambda b: b.update(client="a" * 64), "client", "at most 63"),
+        (lambda b: b["character"].update(id="dr/ana"), "character.id", "not a slug"),
+        (lambda b: b.pop("shots"), "shots", "missing"),
+        (lambda b: b.update(shots=[]), "shots", "at least 1"),
+        (lambda b: b["shots"][1].update(duration_s=0), "shots[1].duration_s", "greater than 0"),
+        (lambda b: b["shots"][0].update(duration_s=-2), "shots[0].duration_s", "greater than 0"),
+        (lambda b: b["shots"][1].update(id="intro"), "shots", "used twice"),
+        (lambda b: b["video"].update(model="sora"), "video.model", "unknown video model"),
+        (lambda b: b["deliverable"].update(resolution=[7680, 4320]), "deliverable.resolution",
+         "above 4K"),
+        (lambda b: b["deliverable"].update(resolution=[1921, 1080]), "deliverable.resolution",
+         "even"),
+        (lambda b: b["deliverable"].update(resolution=[0, 1080]), "deliverable.resolution",
+         "positive"),
+        (lambda b: b["character"].update(trigger="two words"), "character.trigger", "one lowercase"),
+        (lambda b: b["lora"].update(steps=0), "lora.steps", "greater than or equal to 1"),
+    ],
+)
+def test_bad_field_is_named(mutate, field, words):
+    data = small_brief()
+    mutate(data)
+    problems = problems_of(data)
+    assert any(p.startswith(f"{field}:") and words in p for p in problems), problems
+
+
+def test_every_problem_gets_its_own_line():
+    data = small_brief(client="../x")
+    data["video"]["model"] = "sora"
+    data["shots"][0]["duration_s"] = -1
+    problems = problems_of(data)
+    assert [p.split(":")[0] for p in problems] == ["client", "video.model", "shots[0].duration_s"]
+
+
+def test_content_hash_changes_with_content_only(tmp_path):
+    a = parse_brief(small_brief())
+    b = load_brief(write_brief(tmp_path, small_brief()))
+    assert a.content_hash() == b.content_hash()
+    changed = small_brief()
+    changed["shots"][0]["prompt"] = "she nods"
+    assert parse_brief(changed).content_hash() != a.content_hash()
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=REPO
+    )
+
+
+def test_cli_validate_exits_zero_on_good_brief(brief_file):
+    done = run_cli("validate", str(brief_file))
+    assert done.returncode == 0, done.stderr
+    assert "acme-health/dr-ana" in done.stdout
+
+
+def test_cli_validate_prints_one_line_per_problem(tmp_path):
+    data = small_brief(client="../x", extra="1")
+    data["shots"][0]["duration_s"] = 0
+    data["video"]["model"] = "sora"
+    data["deliverable"]["resolution"] = [8192, 4320]
+    path = write_brief(tmp_path, data)
+    done = run_cli("validate", str(path))
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    fields = sorted(line.split(": ")[1] for line in lines)
+    assert fields == sorted(
+        ["client", "extra", "shots[0].duration_s", "video.model", "deliverable.resolution"]
+    )
+
+
+def test_cli_validate_names_unreadable_and_malformed_files(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("client: [unclosed\n")
+    done = run_cli("validate", str(broken), str(tmp_path / "absent.yaml"))
+    assert done.returncode != 0
+    assert f"{broken}: (file): not valid YAML" in done.stderr
+    assert "absent.yaml: (file): cannot read" in done.stderr
