@@ -88,7 +88,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=7.0,
             lora_target_modules=_ATTN,
             licence="Tencent Hunyuan Community License",
-            tiny=TinySize(width=128, height=72, steps=2),
+            tiny=TinySize(width=112, height=64, steps=2),
         ),
         VideoModel(
             name="wan21_t2v_1_3b",
@@ -106,7 +106,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=3.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
-            tiny=TinySize(width=128, height=72, steps=2),
+            tiny=TinySize(width=112, height=64, steps=2),
         ),
         VideoModel(
             name="ltx_video",

@@ -19,8 +19,10 @@ from resources.artifact_store import (
 def publish(store: ArtifactStore, ref: ArtifactRef, text: str = "x") -> None:
     with store.staging(ref) as stage:
         (stage / "out.txt").write_text(text)
-        write_json(stage / "manifest.json", build_manifest(ref, stage, code_version="1",
-                                                           inputs={}, parameters={}))
+        write_json(
+            stage / "manifest.json",
+            build_manifest(ref, stage, code_version="1", inputs={}, parameters={}),
+        )
 
 
 def test_layout_is_client_character_asset_version(tmp_path):

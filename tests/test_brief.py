@@ -58,13 +58,26 @@ def test_unicode_name_is_kept():
         (lambda b: b["shots"][0].update(duration_s=-2), "shots[0].duration_s", "greater than 0"),
         (lambda b: b["shots"][1].update(id="intro"), "shots", "used twice"),
         (lambda b: b["video"].update(model="sora"), "video.model", "unknown video model"),
-        (lambda b: b["deliverable"].update(resolution=[7680, 4320]), "deliverable.resolution",
-         "above 4K"),
-        (lambda b: b["deliverable"].update(resolution=[1921, 1080]), "deliverable.resolution",
-         "even"),
-        (lambda b: b["deliverable"].update(resolution=[0, 1080]), "deliverable.resolution",
-         "positive"),
-        (lambda b: b["character"].update(trigger="two words"), "character.trigger", "one lowercase"),
+        (
+            lambda b: b["deliverable"].update(resolution=[7680, 4320]),
+            "deliverable.resolution",
+            "above 4K",
+        ),
+        (
+            lambda b: b["deliverable"].update(resolution=[1921, 1080]),
+            "deliverable.resolution",
+            "even",
+        ),
+        (
+            lambda b: b["deliverable"].update(resolution=[0, 1080]),
+            "deliverable.resolution",
+            "positive",
+        ),
+        (
+            lambda b: b["character"].update(trigger="two words"),
+            "character.trigger",
+            "one lowercase",
+        ),
         (lambda b: b["lora"].update(steps=0), "lora.steps", "greater than or equal to 1"),
     ],
 )

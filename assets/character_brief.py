@@ -1,0 +1,65 @@
+"""character_brief: the validated snapshot of a producer's brief, the root of every lineage."""
+
+import time
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from assets.materialize import new_ref, partition, result
+from pipeline.inbox import BriefInbox
+from pipeline.partitions import character_partitions
+from resources.artifact_store import ArtifactStore, build_manifest, write_atomic, write_json
+
+CODE_VERSION = "1"
+
+
+@asset(
+    partitions_def=character_partitions,
+    code_version=CODE_VERSION,
+    group_name="character_video",
+    kinds={"yaml"},
+)
+def character_brief(
+    context: AssetExecutionContext, inbox: BriefInbox, artifact_store: ArtifactStore
+) -> MaterializeResult:
+    """The brief for this client/character, validated and frozen as JSON."""
+    start = time.perf_counter()
+    client, character = partition(context)
+    source, brief = inbox.find(context.partition_key)
+    ref = new_ref(context, "character_brief", {"brief": brief.content_hash(), "code": CODE_VERSION})
+    reused = artifact_store.is_complete(ref)
+    if reused:
+        artifact_store.set_current(ref)
+    else:
+        with artifact_store.staging(ref) as stage:
+            write_atomic(stage / "brief.yaml", source.read_bytes())
+            write_atomic(stage / "brief.json", brief.canonical_json() + "\n")
+            manifest = build_manifest(
+                ref,
+                stage,
+                code_version=CODE_VERSION,
+                inputs={},
+                parameters={"source": str(source.resolve()), "sha256": brief.content_hash()},
+                timings={"wall_s": time.perf_counter() - start},
+            )
+            write_json(stage / "manifest.json", manifest)
+    context.log.info(f"brief {client}/{character} from {source}: version {ref.version}")
+    return result(
+        artifact_store,
+        ref,
+        reused=reused,
+        metadata={
+            "source": MetadataValue.path(str(source)),
+            "character": brief.character.name,
+            "trigger": brief.character.trigger,
+            "video_model": brief.video.model,
+            "shots": len(brief.shots),
+            "duration_s": brief.duration_s,
+            "resolution": "x".join(map(str, brief.deliverable.resolution)),
+            "shot_list": MetadataValue.md(
+                "| shot | s | seed | prompt |\n|---|---|---|---|\n"
+                + "\n".join(
+                    f"| {s.id} | {s.duration_s:g} | {s.seed} | {s.prompt} |" for s in brief.shots
+                )
+            ),
+        },
+    )

@@ -1,0 +1,120 @@
+"""character_lora: a LoRA on the video model's transformer that holds the character's identity."""
+
+import time
+
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, asset
+
+from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
+from pipeline.partitions import character_partitions
+from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
+from resources.lora_trainer import LORA_FILE, LoraTrainer, lora_loads_into_pipeline
+from resources.model_registry import video_model
+from resources.model_store import ModelStore
+
+CODE_VERSION = "1"
+CHECK_LOADS = "lora_loads_into_pipeline"
+
+
+@asset(
+    partitions_def=character_partitions,
+    deps=["reference_images"],
+    code_version=CODE_VERSION,
+    group_name="character_video",
+    kinds={"pytorch", "safetensors"},
+    check_specs=[AssetCheckSpec(CHECK_LOADS, asset="character_lora")],
+)
+def character_lora(
+    context: AssetExecutionContext,
+    artifact_store: ArtifactStore,
+    model_store: ModelStore,
+    lora_trainer: LoraTrainer,
+):
+    """A peft LoRA trained with flow matching on the reference stills as one-frame videos."""
+    start = time.perf_counter()
+    brief, _ = brief_of(context, artifact_store)
+    refs = upstream(context, artifact_store, "reference_images")
+    refs_dir = artifact_store.path(refs)
+    images = sorted(refs_dir.glob("ref_*.png"))
+    model = video_model(brief.video.model)
+    model_dir = model_store.video_model_dir(model)
+    record = model_store.record(model.name, model.repo_id, model.revision, model_dir)
+    size = model_store.train_size(model)
+    lora = brief.lora
+    params = {
+        "steps": lora.steps,
+        "rank": lora.rank,
+        "alpha": lora.alpha or float(lora.rank),
+        "learning_rate": lora.learning_rate,
+        "checkpoint_every": lora.checkpoint_every,
+        "seed": lora.seed,
+        "width": size.width,
+        "height": size.height,
+        "target_modules": list(model.lora_target_modules),
+        "trigger": brief.character.trigger,
+    }
+    ref = new_ref(
+        context,
+        "character_lora",
+        {"references": refs.version, "params": params, "model": record, "code": CODE_VERSION},
+    )
+    reused = artifact_store.is_complete(ref)
+    if reused:
+        artifact_store.set_current(ref)
+    else:
+        with artifact_store.staging(ref) as stage:
+            trained = lora_trainer.train(
+                model_dir,
+                model,
+                images=images,
+                captions=[p.with_suffix(".txt").read_text().strip() for p in images],
+                out_dir=stage,
+                steps=lora.steps,
+                rank=lora.rank,
+                alpha=params["alpha"],
+                learning_rate=lora.learning_rate,
+                checkpoint_every=lora.checkpoint_every,
+                seed=lora.seed,
+                width=size.width,
+                height=size.height,
+                device=model_store.torch_device,
+                dtype=model_store.torch_dtype,
+                log=context.log.info,
+            )
+            write_json(
+                stage / "manifest.json",
+                build_manifest(
+                    ref,
+                    stage,
+                    code_version=CODE_VERSION,
+                    inputs={"reference_images": refs.version},
+                    parameters=params,
+                    models=[record],
+                    seeds={"train": lora.seed},
+                    timings={"wall_s": time.perf_counter() - start, "train_s": trained.train_s},
+                    extra={"losses": trained.losses, "resumed_from_step": trained.resumed_from},
+                ),
+            )
+    folder = artifact_store.path(ref)
+    manifest = artifact_store.manifest(ref)
+    losses = manifest.get("losses", [])
+    loads, detail = lora_loads_into_pipeline(
+        model_dir, model, folder / LORA_FILE, device=model_store.torch_device
+    )
+    return result(
+        artifact_store,
+        ref,
+        reused=reused,
+        metadata={
+            "lora_file": MetadataValue.path(str(folder / LORA_FILE)),
+            "sha256": sha256_file(folder / LORA_FILE),
+            "base_model": record["id"],
+            "steps": lora.steps,
+            "rank": lora.rank,
+            "first_loss": float(losses[0]) if losses else 0.0,
+            "final_loss": float(losses[-1]) if losses else 0.0,
+            "loss_curve": image_markdown(folder / "loss_curve.png", title="loss"),
+        },
+        check_results=[
+            AssetCheckResult(check_name=CHECK_LOADS, passed=loads, metadata={"detail": detail})
+        ],
+    )

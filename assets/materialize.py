@@ -1,0 +1,72 @@
+"""Steps every asset shares: find the partition's inputs, build or reuse a version, report it."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue
+from PIL import Image
+
+from pipeline.brief import Brief, parse_brief, split_partition_key
+from resources.artifact_store import ArtifactRef, ArtifactStore, content_version
+
+
+def partition(context: AssetExecutionContext) -> tuple[str, str]:
+    return split_partition_key(context.partition_key)
+
+
+def upstream(context: AssetExecutionContext, store: ArtifactStore, asset: str) -> ArtifactRef:
+    """The finished version of an upstream asset for this run's partition."""
+    client, character = partition(context)
+    return store.current(client, character, asset)
+
+
+def brief_of(context: AssetExecutionContext, store: ArtifactStore) -> tuple[Brief, ArtifactRef]:
+    """The validated brief snapshot this partition's chain was built from."""
+    ref = upstream(context, store, "character_brief")
+    data = json.loads((store.path(ref) / "brief.json").read_text())
+    return parse_brief(data, source=f"{ref.key}/brief.json"), ref
+
+
+def new_ref(context: AssetExecutionContext, asset: str, payload: dict[str, Any]) -> ArtifactRef:
+    client, character = partition(context)
+    return ArtifactRef(client, character, asset, content_version(payload))
+
+
+def result(
+    store: ArtifactStore,
+    ref: ArtifactRef,
+    *,
+    reused: bool,
+    metadata: dict[str, Any],
+    check_results: list | None = None,
+) -> MaterializeResult:
+    """A MaterializeResult that names the artifact, its version and whether it was reused."""
+    manifest = store.manifest(ref)
+    base = {
+        "path": MetadataValue.path(str(store.path(ref))),
+        "version": ref.version,
+        "reused": reused,
+        "wall_s": float(manifest.get("timings", {}).get("wall_s", 0.0)),
+        "inputs": MetadataValue.json(manifest.get("inputs", {})),
+    }
+    return MaterializeResult(
+        metadata={**base, **metadata},
+        data_version=DataVersion(ref.version),
+        check_results=check_results or [],
+    )
+
+
+def image_markdown(path: Path, *, max_side: int = 640, title: str = "") -> MetadataValue:
+    """An image shown inline in the Dagster UI: a JPEG thumbnail in a markdown data URI."""
+    with Image.open(path) as image:
+        thumb = image.convert("RGB")
+        thumb.thumbnail((max_side, max_side))
+        buffer = io.BytesIO()
+        thumb.save(buffer, format="JPEG", quality=85)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return MetadataValue.md(f"![{title or path.name}](data:image/jpeg;base64,{data})")

@@ -1,0 +1,179 @@
+"""`python -m pipeline`: validate briefs, run the chain in process, register partitions."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _briefs_in(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+        else:
+            found.append(path)
+    return found
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pipeline.brief import BriefError, load_brief
+
+    failed = 0
+    for path in _briefs_in(args.briefs):
+        try:
+            brief = load_brief(path)
+        except BriefError as error:
+            failed += 1
+            for problem in error.problems:
+                print(f"{path}: {problem}", file=sys.stderr)
+            continue
+        print(
+            f"{path}: ok ({brief.partition_key}, {len(brief.shots)} shots, "
+            f"{brief.duration_s:g} s, {brief.video.model})"
+        )
+    return 1 if failed else 0
+
+
+def _instance():
+    from dagster import DagsterInstance
+
+    # With DAGSTER_HOME set, runs land in that instance and show in the UI; else in memory.
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+
+
+def _stage_times(instance, run_id: str) -> list[tuple[str, float]]:
+    from dagster import DagsterEventType
+
+    starts: dict[str, float] = {}
+    times: list[tuple[str, float]] = []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type == DagsterEventType.STEP_SUCCESS:
+            times.append((event.step_key, entry.timestamp - starts.get(event.step_key, 0.0)))
+    return times
+
+
+def materialize_brief(
+    path: Path, *, root: str, profile: str, models_dir: str | None = None, instance=None
+) -> Path:
+    """Run the whole chain for one brief in this process; returns the deliverable's path."""
+    from dagster import materialize
+
+    from pipeline.brief import load_brief
+    from pipeline.definitions import ASSETS
+    from pipeline.partitions import CHARACTERS
+    from pipeline.settings import resource_defs
+    from resources.artifact_store import ArtifactStore
+
+    brief = load_brief(path)
+    instance = instance or _instance()
+    instance.add_dynamic_partitions(CHARACTERS, [brief.partition_key])
+    resources = resource_defs(root=root, profile=profile, inbox=[str(path)], models_dir=models_dir)
+    outcome = materialize(
+        ASSETS,
+        partition_key=brief.partition_key,
+        instance=instance,
+        resources=resources,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )
+    for step, seconds in _stage_times(instance, outcome.run_id):
+        print(f"  {step:<18} {seconds:8.2f} s", file=sys.stderr)
+    store: ArtifactStore = resources["artifact_store"]
+    ref = store.current(brief.client, brief.character.id, "deliverables")
+    return store.path(ref) / "final.mp4"
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    from pipeline.brief import BriefError
+
+    try:
+        final = materialize_brief(
+            Path(args.brief), root=args.root, profile=args.profile, models_dir=args.models
+        )
+    except BriefError as error:
+        for problem in error.problems:
+            print(f"{error.source}: {problem}", file=sys.stderr)
+        return 1
+    print(final)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    briefs = _briefs_in([str(EXAMPLES)])
+    instance = _instance()
+    for path in briefs:
+        print(f"{path.name}:", file=sys.stderr)
+        final = materialize_brief(
+            path, root=args.root, profile=args.profile, models_dir=args.models, instance=instance
+        )
+        print(final)
+    return 0
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    from dagster import DagsterInstance
+
+    from pipeline.brief import BriefError, load_brief
+    from pipeline.partitions import CHARACTERS
+
+    instance = DagsterInstance.get()
+    keys = []
+    for path in _briefs_in(args.briefs):
+        try:
+            keys.append(load_brief(path).partition_key)
+        except BriefError as error:
+            print(str(error), file=sys.stderr)
+    instance.add_dynamic_partitions(CHARACTERS, keys)
+    print(f"registered {len(keys)} partition(s): {', '.join(keys)}")
+    return 0
+
+
+def _quiet_libraries() -> None:
+    """Progress bars from model loading drown the CLI's own output."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check briefs; one line per problem, naming the field")
+    p.add_argument("briefs", nargs="+", help="brief YAML files or folders")
+    p.set_defaults(func=cmd_validate)
+
+    for name, func, helptext in (
+        ("materialize", cmd_materialize, "run the whole chain for one brief"),
+        ("demo", cmd_demo, "run the whole chain for every brief in examples/"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        if name == "materialize":
+            p.add_argument("brief", help="brief YAML file")
+        p.add_argument("--root", default=os.environ.get("CHARACTER_VIDEO_ROOT", "artifacts"))
+        p.add_argument("--profile", choices=["tiny", "production"], default="tiny")
+        p.add_argument("--models", default=None, help="model folder (default <root>/_models)")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("register", help="add briefs' partitions to the instance at DAGSTER_HOME")
+    p.add_argument("briefs", nargs="+")
+    p.set_defaults(func=cmd_register)
+
+    args = parser.parse_args(argv)
+    if args.command != "validate":
+        _quiet_libraries()
+    return args.func(args)

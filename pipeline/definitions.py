@@ -1,0 +1,17 @@
+"""The code location: every asset, check, job and resource of the character-video pipeline."""
+
+from __future__ import annotations
+
+from dagster import Definitions
+
+from assets.character_brief import character_brief
+from assets.character_lora import character_lora
+from assets.deliverables import deliverables
+from assets.reference_images import reference_images
+from assets.video_clips import video_clips
+from pipeline.jobs import character_video_job
+from pipeline.settings import resource_defs
+
+ASSETS = [character_brief, reference_images, character_lora, video_clips, deliverables]
+
+defs = Definitions(assets=ASSETS, jobs=[character_video_job], resources=resource_defs())

@@ -1,0 +1,46 @@
+"""Run-time settings from the environment, and the resources they configure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pipeline.inbox import BriefInbox
+from resources.artifact_store import ArtifactStore
+from resources.image_generator import ImageGenerator
+from resources.lora_trainer import LoraTrainer
+from resources.model_store import ModelStore
+from resources.upscaler import Upscaler
+from resources.video_generator import VideoGenerator
+
+ENV_ROOT = "CHARACTER_VIDEO_ROOT"  # artifact root (default ./artifacts)
+ENV_PROFILE = "CHARACTER_VIDEO_PROFILE"  # tiny | production
+ENV_INBOX = "CHARACTER_VIDEO_INBOX"  # folder(s) of briefs, os.pathsep-separated
+ENV_MODELS = "CHARACTER_VIDEO_MODELS"  # model folder (default <root>/_models)
+PROFILES = ("tiny", "production")
+
+
+def resource_defs(
+    *,
+    root: str | Path | None = None,
+    profile: str | None = None,
+    inbox: list[str] | None = None,
+    models_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Every resource the assets need, from arguments or else the environment."""
+    root = Path(root or os.environ.get(ENV_ROOT, "artifacts")).resolve()
+    profile = profile or os.environ.get(ENV_PROFILE, "tiny")
+    if profile not in PROFILES:
+        raise ValueError(f"profile {profile!r} is not one of {', '.join(PROFILES)}")
+    models = models_dir or os.environ.get(ENV_MODELS) or root / "_models"
+    paths = inbox or os.environ.get(ENV_INBOX, "examples").split(os.pathsep)
+    return {
+        "artifact_store": ArtifactStore(root=str(root)),
+        "model_store": ModelStore(profile=profile, models_dir=str(Path(models).resolve())),
+        "inbox": BriefInbox(paths=[str(p) for p in paths]),
+        "image_generator": ImageGenerator(),
+        "lora_trainer": LoraTrainer(),
+        "video_generator": VideoGenerator(),
+        "upscaler": Upscaler(),
+    }

@@ -1,0 +1,191 @@
+"""Resolves every model a stage loads, for the `tiny` or the `production` profile.
+
+* tiny: the model is built in code from a small config with fixed random weights (see
+  `resources.tiny`) into `<models_dir>/tiny/<name>/` on first use, then loaded from there through
+  the same `from_pretrained` / spandrel calls as production.
+* production: real checkpoints from `<models_dir>/<repo_id>/` or the Hugging Face cache (never
+  downloaded at run time); a missing one fails with a message naming it and how to fetch it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from dagster import ConfigurableResource
+
+from resources.artifact_store import sha256_file, write_json
+from resources.model_registry import SDXL, UPSCALERS, StillModel, VideoModel
+
+Profile = Literal["tiny", "production"]
+_WEIGHT_SUFFIXES = (".safetensors", ".pth", ".bin", ".pt", ".gguf")
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """A production checkpoint that is not on this machine."""
+
+
+@dataclass(frozen=True)
+class RenderSize:
+    width: int
+    height: int
+    steps: int
+
+
+class ModelStore(ConfigurableResource):
+    """Finds (or, on the tiny profile, builds) model weights and says how to run them."""
+
+    profile: Profile = "tiny"
+    models_dir: str = "artifacts/_models"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+    # -- where the weights are ------------------------------------------------------------
+    def video_model_dir(self, model: VideoModel) -> Path:
+        if self.profile == "tiny":
+            return self._tiny(model.name, _build_tiny_video(model))
+        return self._pretrained(model.name, model.repo_id, model.revision)
+
+    def sdxl_dir(self, model: StillModel = SDXL) -> Path:
+        if self.profile == "tiny":
+            return self._tiny(model.name, _build_tiny_sdxl)
+        return self._pretrained(model.name, model.repo_id, model.revision)
+
+    def upscaler_file(self, name: str) -> Path:
+        entry = UPSCALERS[name]
+        if self.profile == "tiny":
+            folder = self._tiny(name, _build_tiny_upscaler(entry.scale, entry.filename))
+            return folder / entry.filename
+        path = Path(self.models_dir) / "realesrgan" / entry.filename
+        if not path.is_file():
+            raise ModelNotFoundError(
+                f"upscaler {name} not found: expected the weights file {path} "
+                f"(published as {entry.filename} in {entry.source})"
+            )
+        return path
+
+    # -- how to run them --------------------------------------------------------------------
+    @property
+    def torch_device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return torch.bfloat16 if self.torch_device.startswith("cuda") else torch.float32
+
+    def video_size(self, model: VideoModel) -> RenderSize:
+        if self.profile == "tiny":
+            return RenderSize(model.tiny.width, model.tiny.height, model.tiny.steps)
+        return RenderSize(model.native_width, model.native_height, model.default_steps)
+
+    def train_size(self, model: VideoModel) -> RenderSize:
+        """Resolution the character LoRA trains at (one-frame videos)."""
+        if self.profile == "tiny":
+            return RenderSize(model.tiny.width, model.tiny.height, 0)
+        # Stills at about 512x512 keep a 13B transformer's training step inside 24 GB.
+        return RenderSize(512, 512, 0)
+
+    def still_size(self, model: StillModel = SDXL) -> RenderSize:
+        if self.profile == "tiny":
+            return RenderSize(model.tiny.width, model.tiny.height, model.tiny.steps)
+        return RenderSize(model.native_width, model.native_height, model.default_steps)
+
+    def record(self, name: str, repo_id: str, revision: str, path: Path) -> dict[str, Any]:
+        """What a manifest says of a model: id, revision, profile and the weights' sha256."""
+        return {
+            "name": name,
+            "id": repo_id if self.profile == "production" else f"tiny/{name}",
+            "revision": revision if self.profile == "production" else "built-in",
+            "profile": self.profile,
+            "sha256": weights_digest(path),
+        }
+
+    # -- internals -----------------------------------------------------------------------
+    def _tiny(self, name: str, build) -> Path:
+        folder = Path(self.models_dir).resolve() / "tiny" / name
+        if not (folder / ".complete").is_file():
+            if folder.exists():  # an interrupted build: start it again
+                shutil.rmtree(folder)
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            build(folder)
+            (folder / ".complete").write_text("built in code from a tiny config\n")
+        return folder
+
+    def _pretrained(self, name: str, repo_id: str, revision: str) -> Path:
+        local = Path(self.models_dir) / repo_id
+        if (local / "model_index.json").is_file():
+            return local
+        try:
+            from huggingface_hub import snapshot_download
+
+            return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
+        except Exception:  # noqa: BLE001 - any cache miss means the same thing here
+            pass
+        cache = (
+            os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
+        )
+        raise ModelNotFoundError(
+            f"model {name} ({repo_id}@{revision}) not found: looked in {local} and the Hugging "
+            f"Face cache ({cache}). Fetch it where there is network access, e.g. "
+            f"`huggingface-cli download {repo_id} --revision {revision} --local-dir {local}`, "
+            f"or mirror it to S3 and sync it there."
+        )
+
+
+def weights_digest(path: Path) -> str:
+    """sha256 over a model's weight files (a single file or a diffusers folder), cached."""
+    if path.is_file():
+        return sha256_file(path)
+    files = sorted(p for p in path.rglob("*") if p.suffix in _WEIGHT_SUFFIXES and p.is_file())
+    cache_file = path / ".sha256.json"
+    stamp = [
+        [p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns] for p in files
+    ]
+    try:
+        cached = json.loads(cache_file.read_text())
+        if cached["stamp"] == stamp:
+            return cached["sha256"]
+    except (OSError, KeyError, json.JSONDecodeError):
+        pass
+    digest = hashlib.sha256()
+    for rel, _, _ in stamp:
+        digest.update(rel.encode())
+        digest.update(sha256_file(path / rel).encode())
+    value = digest.hexdigest()
+    try:
+        write_json(cache_file, {"stamp": stamp, "sha256": value})
+    except OSError:  # a read-only model folder: hash again next time
+        pass
+    return value
+
+
+def _build_tiny_video(model: VideoModel):
+    def build(folder: Path) -> None:
+        from resources.tiny.video import build_tiny_video_pipeline
+
+        build_tiny_video_pipeline(model, folder)
+
+    return build
+
+
+def _build_tiny_sdxl(folder: Path) -> None:
+    from resources.tiny.sdxl import build_tiny_sdxl
+
+    build_tiny_sdxl(folder)
+
+
+def _build_tiny_upscaler(scale: int, filename: str):
+    def build(folder: Path) -> None:
+        from resources.tiny.realesrgan import build_tiny_realesrgan
+
+        folder.mkdir(parents=True, exist_ok=True)
+        build_tiny_realesrgan(folder / filename, scale=scale)
+
+    return build

@@ -1,0 +1,1 @@
+"""Tiny random-weight stand-ins for the registry's models: real diffusers classes, small configs."""

@@ -1,0 +1,258 @@
+"""Tiny text-to-video pipelines: each family's real diffusers classes with small random weights.
+
+The `tiny` profile runs the production code paths (`from_pretrained`, LoRA loading, prompt
+encoding, denoising, VAE decoding) on CPU in seconds. Layouts follow the real checkpoints where it
+matters to callers: VAE compression ratios and frame rules, latent normalisation, LoRA target
+module names, text-encoder interfaces. Widths are tiny.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from diffusers import (
+    AutoencoderKLHunyuanVideo,
+    AutoencoderKLLTXVideo,
+    AutoencoderKLWan,
+    DiffusionPipeline,
+    FlowMatchEulerDiscreteScheduler,
+    HunyuanVideoPipeline,
+    HunyuanVideoTransformer3DModel,
+    LTXPipeline,
+    LTXVideoTransformer3DModel,
+    WanPipeline,
+    WanTransformer3DModel,
+)
+from transformers import (
+    CLIPTextModel,
+    LlamaConfig,
+    LlamaModel,
+    T5Config,
+    T5EncoderModel,
+    UMT5Config,
+    UMT5EncoderModel,
+)
+
+from resources.model_registry import VideoModel
+from resources.tiny.text import (
+    build_clip_tokenizer,
+    build_llama_tokenizer,
+    build_t5_tokenizer,
+    clip_text_config,
+    t5_text_config,
+)
+
+SEED = 0
+
+
+@contextmanager
+def seeded(seed: int = SEED) -> Iterator[None]:
+    """Seed torch for one module's init without disturbing the caller's random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def save_pipeline_atomically(pipe: DiffusionPipeline, out_dir: Path) -> None:
+    """Save `pipe` to a temporary sibling of `out_dir`, then move it into place (replacing it)."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
+    stale = out_dir.with_name(f".{out_dir.name}.stale-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        pipe.save_pretrained(partial, safe_serialization=True)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    # A reader sees the old complete folder or the new one (or, during the swap, none), never a
+    # half-written one.
+    if out_dir.exists():
+        out_dir.rename(stale)
+    partial.rename(out_dir)
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+def _flow_match_scheduler(model: VideoModel) -> FlowMatchEulerDiscreteScheduler:
+    if model.flow_shift is not None:
+        return FlowMatchEulerDiscreteScheduler(shift=model.flow_shift)
+    # No fixed shift: LTX-Video's own resolution-dependent schedule (its scheduler_config.json).
+    return FlowMatchEulerDiscreteScheduler(
+        use_dynamic_shifting=True,
+        base_shift=0.95,
+        max_shift=2.05,
+        base_image_seq_len=1024,
+        max_image_seq_len=4096,
+        shift_terminal=0.1,
+    )
+
+
+def _hunyuan(model: VideoModel) -> HunyuanVideoPipeline:
+    tokenizer = build_llama_tokenizer()
+    tokenizer_2 = build_clip_tokenizer()
+    with seeded():
+        transformer = HunyuanVideoTransformer3DModel(
+            in_channels=4,
+            out_channels=4,
+            num_attention_heads=2,
+            attention_head_dim=10,
+            num_layers=1,
+            num_single_layers=1,
+            num_refiner_layers=1,
+            patch_size=2,
+            patch_size_t=1,
+            guidance_embeds=True,
+            text_embed_dim=16,
+            pooled_projection_dim=8,
+            rope_axes_dim=(2, 4, 4),
+        )
+    with seeded():
+        vae = AutoencoderKLHunyuanVideo(
+            in_channels=3,
+            out_channels=3,
+            latent_channels=4,
+            down_block_types=("HunyuanVideoDownBlock3D",) * 4,
+            up_block_types=("HunyuanVideoUpBlock3D",) * 4,
+            block_out_channels=(8, 8, 8, 8),
+            layers_per_block=1,
+            act_fn="silu",
+            norm_num_groups=4,
+            scaling_factor=0.476986,
+            spatial_compression_ratio=8,
+            temporal_compression_ratio=4,
+            mid_block_add_attention=True,
+        )
+    with seeded():
+        # Two layers: the pipeline reads the hidden state two layers below the top.
+        text_encoder = LlamaModel(
+            LlamaConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=16,
+                intermediate_size=37,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                max_position_embeddings=tokenizer.model_max_length,
+                bos_token_id=tokenizer.bos_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        )
+    with seeded():
+        text_encoder_2 = CLIPTextModel(clip_text_config(tokenizer_2, hidden_size=8))
+    return HunyuanVideoPipeline(
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        transformer=transformer,
+        vae=vae,
+        scheduler=_flow_match_scheduler(model),
+        text_encoder_2=text_encoder_2,
+        tokenizer_2=tokenizer_2,
+    )
+
+
+def _wan(model: VideoModel) -> WanPipeline:
+    tokenizer = build_t5_tokenizer()
+    with seeded():
+        transformer = WanTransformer3DModel(
+            patch_size=(1, 2, 2),
+            num_attention_heads=2,
+            attention_head_dim=12,
+            in_channels=16,
+            out_channels=16,
+            text_dim=32,
+            freq_dim=256,
+            ffn_dim=32,
+            num_layers=1,
+            cross_attn_norm=True,
+            qk_norm="rms_norm_across_heads",
+            rope_max_seq_len=32,
+        )
+    with seeded():
+        # z_dim 16 keeps Wan 2.1's per-channel latents_mean / latents_std (config defaults).
+        vae = AutoencoderKLWan(
+            base_dim=8,
+            z_dim=16,
+            dim_mult=[1, 1, 1, 1],
+            num_res_blocks=1,
+            temperal_downsample=[False, True, True],
+        )
+    with seeded():
+        text_encoder = UMT5EncoderModel(t5_text_config(UMT5Config, tokenizer, d_model=32))
+    return WanPipeline(
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=vae,
+        scheduler=_flow_match_scheduler(model),
+        transformer=transformer,
+    )
+
+
+def _ltx(model: VideoModel) -> LTXPipeline:
+    tokenizer = build_t5_tokenizer()
+    with seeded():
+        transformer = LTXVideoTransformer3DModel(
+            in_channels=8,
+            out_channels=8,
+            patch_size=1,
+            patch_size_t=1,
+            num_attention_heads=4,
+            attention_head_dim=8,
+            cross_attention_dim=32,
+            num_layers=1,
+            caption_channels=32,
+        )
+    with seeded():
+        # LTX-Video layout: 4x4 patchify, then three spatio-temporal halvings: 32x space, 8x time.
+        vae = AutoencoderKLLTXVideo(
+            latent_channels=8,
+            block_out_channels=(8, 8, 8, 8),
+            decoder_block_out_channels=(8, 8, 8, 8),
+            layers_per_block=(1, 1, 1, 1, 1),
+            decoder_layers_per_block=(1, 1, 1, 1, 1),
+            spatio_temporal_scaling=(True, True, True, False),
+            decoder_spatio_temporal_scaling=(True, True, True, False),
+            patch_size=4,
+            patch_size_t=1,
+            encoder_causal=True,
+            decoder_causal=False,
+        )
+    with seeded():
+        text_encoder = T5EncoderModel(t5_text_config(T5Config, tokenizer, d_model=32))
+    return LTXPipeline(
+        scheduler=_flow_match_scheduler(model),
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        transformer=transformer,
+    )
+
+
+_BUILDERS: dict[str, Callable[[VideoModel], DiffusionPipeline]] = {
+    "hunyuan": _hunyuan,
+    "wan": _wan,
+    "ltx": _ltx,
+}
+
+
+def build_tiny_video_pipeline(model: VideoModel, out_dir: Path) -> None:
+    """Build `model`'s family pipeline with tiny random weights and save it to `out_dir`."""
+    try:
+        builder = _BUILDERS[model.family]
+    except KeyError:
+        known = ", ".join(sorted(_BUILDERS))
+        raise ValueError(
+            f"no tiny pipeline for family {model.family!r} of model {model.name!r}; "
+            f"known families: {known}"
+        ) from None
+    pipe = builder(model)
+    if type(pipe).__name__ != model.pipeline_class:
+        raise ValueError(
+            f"model {model.name!r} names pipeline {model.pipeline_class!r}, but family "
+            f"{model.family!r} builds {type(pipe).__name__!r}; fix the registry entry"
+        )
+    save_pipeline_atomically(pipe, Path(out_dir))

@@ -1,0 +1,154 @@
+"""The whole chain on the tiny profile: brief in, a decodable 1920x1080 deliverable out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, small_brief, write_brief
+from dagster import DagsterInstance, materialize
+
+from pipeline.definitions import ASSETS
+from pipeline.partitions import CHARACTERS
+from pipeline.settings import resource_defs
+from resources.video_io import probe_video
+
+KEY = "acme-health/dr-ana"
+
+
+def run_chain(brief: Path, root: Path):
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(CHARACTERS, [KEY])
+    resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)])
+    return materialize(ASSETS, partition_key=KEY, instance=instance, resources=resources)
+
+
+def metadata(outcome, asset: str) -> dict:
+    event = outcome.asset_materializations_for_node(asset)[0]
+    return {k: v.value for k, v in event.metadata.items()}
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """The chain run once through the CLI, as a producer would."""
+    folder = tmp_path_factory.mktemp("chain")
+    brief = write_brief(folder / "inbox", small_brief())
+    root = folder / "artifacts"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "materialize", str(brief), "--root", str(root)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return brief, root, Path(done.stdout.strip().splitlines()[-1])
+
+
+def test_cli_prints_a_deliverable_under_the_root(first_run):
+    _, root, final = first_run
+    assert final.is_file()
+    assert final.is_relative_to(root)
+    assert final.parts[-5:-2] == ("acme-health", "dr-ana", "deliverables")
+
+
+def test_deliverable_decodes_at_brief_resolution_fps_and_length(first_run):
+    _, _, final = first_run
+    info = probe_video(final)
+    assert (info.width, info.height) == (1920, 1080)
+    assert info.fps == 24
+    assert info.codec == "h264" and info.pix_fmt == "yuv420p"
+    assert info.frame_count == 24 + 12  # 1 s + 0.5 s at 24 fps
+    assert info.faststart
+
+
+def test_every_stage_left_a_manifest_chained_to_its_input(first_run):
+    _, root, _ = first_run
+    chain = ["character_brief", "reference_images", "character_lora", "video_clips", "deliverables"]
+    previous = None
+    for asset in chain:
+        folder = root / "acme-health" / "dr-ana" / asset
+        version = json.loads((folder / "current.json").read_text())["version"]
+        manifest = json.loads((folder / version / "manifest.json").read_text())
+        assert manifest["version"] == version
+        if previous:
+            assert manifest["inputs"] == {previous[0]: previous[1]}
+        for entry in manifest["files"]:
+            assert (folder / version / entry["path"]).stat().st_size == entry["bytes"]
+        previous = (asset, version)
+    assert not list(root.rglob(".staging-*")), "no half-written artifact stays behind"
+
+
+def test_reference_stills_have_captions_with_the_trigger(first_run):
+    _, root, _ = first_run
+    folder = root / "acme-health" / "dr-ana" / "reference_images"
+    version = json.loads((folder / "current.json").read_text())["version"]
+    stills = sorted((folder / version).glob("ref_*.png"))
+    assert len(stills) == 4
+    assert all("drana" in p.with_suffix(".txt").read_text() for p in stills)
+
+
+def test_rematerializing_unchanged_inputs_reuses_every_artifact(first_run):
+    brief, root, final = first_run
+    before = {
+        p: p.stat().st_mtime_ns
+        for p in root.rglob("*")
+        if p.is_file() and "_models" not in p.parts and p.name != "current.json"
+    }
+    outcome = run_chain(brief, root)
+    assert outcome.success
+    for asset in (
+        "character_brief",
+        "reference_images",
+        "character_lora",
+        "video_clips",
+        "deliverables",
+    ):
+        assert metadata(outcome, asset)["reused"] is True, asset
+    after = {p: p.stat().st_mtime_ns for p in before}
+    assert after == before
+    assert Path(metadata(outcome, "deliverables")["final"]) == final
+
+
+def test_changing_a_shot_keeps_references_and_lora(first_run, tmp_path):
+    brief, root, _ = first_run
+    data = small_brief()
+    data["shots"][1]["prompt"] = "she nods and smiles"
+    changed = write_brief(tmp_path, data)
+    outcome = run_chain(changed, root)
+    assert metadata(outcome, "reference_images")["reused"] is True
+    assert metadata(outcome, "character_lora")["reused"] is True
+    assert metadata(outcome, "video_clips")["reused"] is False
+    assert metadata(outcome, "deliverables")["reused"] is False
+
+
+def test_asset_checks_pass(first_run):
+    brief, root, _ = first_run
+    outcome = run_chain(brief, root)
+    evaluations = outcome.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == {
+        "reference_count_met",
+        "lora_loads_into_pipeline",
+        "clips_match_shot_list",
+        "deliverable_matches_brief",
+    }
+    assert all(e.passed for e in evaluations), [(e.check_name, e.metadata) for e in evaluations]
+
+
+@pytest.mark.parametrize("model", ["wan21_t2v_1_3b", "ltx_video"])
+def test_other_video_models_run_the_whole_chain(model, tmp_path):
+    data = small_brief(
+        video={"model": model, "fps": 24},
+        references={"count": 2},
+        lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
+        shots=[{"id": "only", "prompt": "she nods", "duration_s": 0.5, "seed": 1}],
+    )
+    outcome = run_chain(write_brief(tmp_path / "inbox", data), tmp_path / "artifacts")
+    assert outcome.success
+    final = Path(metadata(outcome, "deliverables")["final"])
+    info = probe_video(final)
+    assert (info.width, info.height, info.fps, info.frame_count) == (1920, 1080, 24, 12)
+    assert metadata(outcome, "video_clips")["model"] == f"tiny/{model}"

@@ -1,0 +1,55 @@
+"""The model store: tiny models built once and reused; production models found or named."""
+
+from __future__ import annotations
+
+import pytest
+
+from resources.model_registry import VIDEO_MODELS
+from resources.model_store import ModelNotFoundError, ModelStore
+
+
+def test_production_profile_names_the_missing_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    store = ModelStore(profile="production", models_dir=str(tmp_path / "models"))
+    model = VIDEO_MODELS["hunyuan_video"]
+    with pytest.raises(ModelNotFoundError) as caught:
+        store.video_model_dir(model)
+    message = str(caught.value)
+    assert "hunyuanvideo-community/HunyuanVideo" in message
+    assert str(tmp_path / "models") in message
+
+
+def test_production_profile_names_the_missing_upscaler_file(tmp_path):
+    store = ModelStore(profile="production", models_dir=str(tmp_path))
+    with pytest.raises(ModelNotFoundError, match="RealESRGAN_x4plus.pth"):
+        store.upscaler_file("realesrgan_x4plus")
+
+
+def test_production_profile_uses_a_local_checkpoint_folder(tmp_path):
+    folder = tmp_path / "Wan-AI" / "Wan2.1-T2V-1.3B-Diffusers"
+    folder.mkdir(parents=True)
+    (folder / "model_index.json").write_text("{}")
+    store = ModelStore(profile="production", models_dir=str(tmp_path))
+    assert store.video_model_dir(VIDEO_MODELS["wan21_t2v_1_3b"]) == folder
+
+
+def test_tiny_model_is_built_once_and_recorded_by_digest(tmp_path):
+    store = ModelStore(profile="tiny", models_dir=str(tmp_path))
+    model = VIDEO_MODELS["wan21_t2v_1_3b"]
+    first = store.video_model_dir(model)
+    stamp = (first / "model_index.json").stat().st_mtime_ns
+    again = store.video_model_dir(model)
+    assert again == first
+    assert (again / "model_index.json").stat().st_mtime_ns == stamp
+    record = store.record(model.name, model.repo_id, model.revision, first)
+    assert record["id"] == "tiny/wan21_t2v_1_3b" and len(record["sha256"]) == 64
+
+
+def test_interrupted_tiny_build_is_redone(tmp_path):
+    store = ModelStore(profile="tiny", models_dir=str(tmp_path))
+    half = tmp_path / "tiny" / "sdxl_base"
+    half.mkdir(parents=True)
+    (half / "junk.bin").write_text("half-written")
+    folder = store.sdxl_dir()
+    assert (folder / "model_index.json").is_file()
+    assert not (folder / "junk.bin").exists()

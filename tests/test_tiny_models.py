@@ -1,0 +1,135 @@
+"""Tiny in-code models: real diffusers pipelines that reload from disk and build reproducibly."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+
+import diffusers
+import pytest
+import torch
+
+from resources.model_registry import SDXL, VIDEO_MODELS, VideoModel
+from resources.tiny.sdxl import build_tiny_sdxl
+from resources.tiny.video import build_tiny_video_pipeline
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+MODELS = sorted(VIDEO_MODELS)
+
+
+def _build(name: str, out_dir: Path) -> None:
+    if name == SDXL.name:
+        build_tiny_sdxl(out_dir)
+    else:
+        build_tiny_video_pipeline(VIDEO_MODELS[name], out_dir)
+
+
+def _load(name: str, folder: Path) -> diffusers.DiffusionPipeline:
+    cls_name = SDXL.pipeline_class if name == SDXL.name else VIDEO_MODELS[name].pipeline_class
+    return getattr(diffusers, cls_name).from_pretrained(folder, local_files_only=True)
+
+
+def _weight_digests(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*.safetensors"))
+    }
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tiny_models")
+    for name in [*MODELS, SDXL.name]:
+        _build(name, root / name)
+    return {name: root / name for name in [*MODELS, SDXL.name]}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_video_pipeline_reloads_as_registry_classes(built: dict[str, Path], name: str) -> None:
+    model = VIDEO_MODELS[name]
+    pipe = _load(name, built[name])
+    assert type(pipe).__name__ == model.pipeline_class
+    assert type(pipe.transformer).__name__ == model.transformer_class
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_video_vae_compresses_like_the_real_model(built: dict[str, Path], name: str) -> None:
+    model = VIDEO_MODELS[name]
+    spatial = {"hunyuan": 8, "wan": 8, "ltx": 32}[model.family]
+    vae = _load(name, built[name]).vae
+    frames = 2 * model.frame_multiple + 1  # a valid count: 3 latent frames
+    video = torch.zeros(1, 3, frames, model.tiny.height, model.tiny.width)
+    with torch.no_grad():
+        latents = vae.encode(video).latent_dist.mode()
+    assert latents.shape[2:] == (3, model.tiny.height // spatial, model.tiny.width // spatial)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_video_scheduler_uses_registry_flow_shift(built: dict[str, Path], name: str) -> None:
+    model = VIDEO_MODELS[name]
+    config = _load(name, built[name]).scheduler.config
+    if model.flow_shift is None:
+        assert config.use_dynamic_shifting
+    else:
+        assert (config.shift, config.use_dynamic_shifting) == (model.flow_shift, False)
+
+
+def test_sdxl_reloads_and_renders_at_tiny_size(built: dict[str, Path]) -> None:
+    pipe = _load(SDXL.name, built[SDXL.name])
+    image = pipe(
+        "drana, portrait",
+        width=SDXL.tiny.width,
+        height=SDXL.tiny.height,
+        num_inference_steps=1,
+        generator=torch.Generator().manual_seed(0),
+    ).images[0]
+    assert image.size == (SDXL.tiny.width, SDXL.tiny.height)
+
+
+@pytest.mark.parametrize("name", [*MODELS, SDXL.name])
+def test_building_twice_gives_identical_weights(
+    built: dict[str, Path], name: str, tmp_path: Path
+) -> None:
+    _build(name, tmp_path / name)
+    first, second = _weight_digests(built[name]), _weight_digests(tmp_path / name)
+    assert first  # there are weight files to compare
+    assert first == second
+
+
+@pytest.mark.parametrize("name", [*MODELS, SDXL.name])
+def test_unknown_trigger_word_tokenizes_within_vocabulary(
+    built: dict[str, Path], name: str
+) -> None:
+    pipe = _load(name, built[name])
+    pairs = [("tokenizer", "text_encoder"), ("tokenizer_2", "text_encoder_2")]
+    checked = 0
+    for tokenizer_name, encoder_name in pairs:
+        tokenizer = getattr(pipe, tokenizer_name, None)
+        if tokenizer is None:
+            continue
+        ids = tokenizer("drana, a woman with red hair").input_ids
+        assert max(ids) < getattr(pipe, encoder_name).config.vocab_size
+        assert "drana" in tokenizer.decode(ids, skip_special_tokens=True)
+        checked += 1
+    assert checked >= 1
+
+
+def test_rebuilding_replaces_folder_without_leftovers(tmp_path: Path) -> None:
+    target = tmp_path / "ltx"
+    target.mkdir()
+    (target / "stale.txt").write_text("from an older build")
+    build_tiny_video_pipeline(VIDEO_MODELS["ltx_video"], target)
+    assert not (target / "stale.txt").exists()
+    assert (target / "model_index.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ltx"]
+
+
+def test_unknown_family_is_refused(tmp_path: Path) -> None:
+    model: VideoModel = dataclasses.replace(VIDEO_MODELS["ltx_video"], family="mochi")
+    with pytest.raises(ValueError, match="mochi"):
+        build_tiny_video_pipeline(model, tmp_path / "mochi")
+    assert not any(tmp_path.iterdir())
