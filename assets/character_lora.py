@@ -10,6 +10,7 @@ from resources.artifact_store import ArtifactStore, build_manifest, sha256_file,
 from resources.lora_trainer import LORA_FILE, LoraTrainer, lora_loads_into_pipeline
 from resources.model_registry import video_model
 from resources.model_store import ModelStore
+from resources.spot_monitor import SpotMonitor
 
 CODE_VERSION = "1"
 CHECK_LOADS = "lora_loads_into_pipeline"
@@ -27,6 +28,7 @@ def character_lora(
     context: AssetExecutionContext,
     artifact_store: ArtifactStore,
     model_store: ModelStore,
+    spot_monitor: SpotMonitor,
     lora_trainer: LoraTrainer,
 ):
     """A peft LoRA trained with flow matching on the reference stills as one-frame videos."""
@@ -79,6 +81,7 @@ def character_lora(
                 device=model_store.torch_device,
                 dtype=model_store.torch_dtype,
                 log=context.log.info,
+                stop=spot_monitor.check,
             )
             write_json(
                 stage / "manifest.json",

@@ -9,10 +9,10 @@ from assets.materialize import brief_of, image_markdown, new_ref, result, upstre
 from pipeline.partitions import character_partitions
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
 from resources.contact_sheet import contact_sheet
-from resources.final_cut import CutClip
+from resources.final_cut import CutClip, Upscaler
 from resources.model_registry import UPSCALERS
 from resources.model_store import ModelStore
-from resources.upscaler import Upscaler
+from resources.spot_monitor import SpotMonitor
 from resources.video_io import probe_video
 
 CODE_VERSION = "1"
@@ -32,6 +32,7 @@ def deliverables(
     context: AssetExecutionContext,
     artifact_store: ArtifactStore,
     model_store: ModelStore,
+    spot_monitor: SpotMonitor,
     upscaler: Upscaler,
 ):
     """The final cut at the brief's resolution and fps, with poster and contact sheet."""
@@ -77,6 +78,7 @@ def deliverables(
                 crf=brief.deliverable.crf,
                 device=model_store.torch_device,
                 log=context.log.info,
+                stop=spot_monitor.check,
             )
             samples = [Image.fromarray(f) for f in stats.samples]
             samples[len(samples) // 2].save(stage / "poster.jpg", quality=90)

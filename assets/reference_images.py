@@ -12,6 +12,7 @@ from resources.contact_sheet import contact_sheet
 from resources.image_generator import ImageGenerator, reference_plan
 from resources.model_registry import SDXL
 from resources.model_store import ModelStore
+from resources.spot_monitor import SpotMonitor
 
 CODE_VERSION = "1"
 CHECK_COUNT = "reference_count_met"
@@ -29,6 +30,7 @@ def reference_images(
     context: AssetExecutionContext,
     artifact_store: ArtifactStore,
     model_store: ModelStore,
+    spot_monitor: SpotMonitor,
     image_generator: ImageGenerator,
 ):
     """`references.count` SDXL stills of the character plus one caption .txt per image."""
@@ -81,6 +83,7 @@ def reference_images(
                 device=model_store.torch_device,
                 dtype=model_store.torch_dtype,
                 log=context.log.info,
+                stop=spot_monitor.check,
             )
             stills = [Image.open(p) for p in images]
             contact_sheet(stills, stage / "contact_sheet.png", labels=[s.view for s in plan])

@@ -11,6 +11,7 @@ from resources.contact_sheet import contact_sheet
 from resources.lora_trainer import LORA_FILE
 from resources.model_registry import video_model
 from resources.model_store import ModelStore
+from resources.spot_monitor import SpotMonitor
 from resources.video_generator import ShotRequest, VideoGenerator
 from resources.video_io import probe_video
 
@@ -30,6 +31,7 @@ def video_clips(
     context: AssetExecutionContext,
     artifact_store: ArtifactStore,
     model_store: ModelStore,
+    spot_monitor: SpotMonitor,
     video_generator: VideoGenerator,
 ):
     """One clip per shot at the model's native fps; finished shots survive a retry."""
@@ -91,6 +93,7 @@ def video_clips(
                 device=model_store.torch_device,
                 dtype=model_store.torch_dtype,
                 log=context.log.info,
+                stop=spot_monitor.check,
             )
             contact_sheet(
                 [r.poster for r in rendered],

@@ -8,10 +8,11 @@ from typing import Any
 
 from pipeline.inbox import BriefInbox
 from resources.artifact_store import ArtifactStore
+from resources.final_cut import Upscaler
 from resources.image_generator import ImageGenerator
 from resources.lora_trainer import LoraTrainer
 from resources.model_store import ModelStore
-from resources.upscaler import Upscaler
+from resources.spot_monitor import SpotMonitor
 from resources.video_generator import VideoGenerator
 
 ENV_ROOT = "CHARACTER_VIDEO_ROOT"  # artifact root (default ./artifacts)
@@ -43,4 +44,5 @@ def resource_defs(
         "lora_trainer": LoraTrainer(),
         "video_generator": VideoGenerator(),
         "upscaler": Upscaler(),
+        "spot_monitor": SpotMonitor(),
     }

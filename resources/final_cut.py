@@ -8,8 +8,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from dagster import ConfigurableResource
 
-from resources.upscaler import fit_to_resolution, upscale_frames
+from resources.interruption import StopCheck, stop_if_asked
+from resources.upscaler import fit_to_resolution, load_upscaler, upscale_frames
 from resources.video_io import VideoWriter, probe_video, read_video, retime_indices
 
 
@@ -65,6 +67,7 @@ def cut(
     crf: int = 18,
     batch_size: int = 8,
     log: Callable[[str], None] = lambda _: None,
+    stop: StopCheck | None = None,
 ) -> CutStats:
     """Join `clips` in order into one H.264 file of exactly round(duration * fps) frames each."""
     per_clip: dict[str, int] = {}
@@ -83,5 +86,46 @@ def cut(
                 writer.write(finished)
                 written += len(finished)
             per_clip[clip.id] = written
+            stop_if_asked(stop, f"final cut after shot {clip.id}")
             log(f"cut {clip.id}: {written} frames at {width}x{height}")
     return CutStats(frames=sum(per_clip.values()), per_clip_frames=per_clip, samples=samples)
+
+
+class Upscaler(ConfigurableResource):
+    """Dagster resource that cuts clips into the final video with a spandrel-loaded upscaler."""
+
+    batch_size: int = 4
+    half: bool = True  # fp16 on CUDA where the model supports it; ignored on CPU
+
+    def cut(
+        self,
+        weights: Path,
+        clips: list[CutClip],
+        out_file: Path,
+        *,
+        width: int,
+        height: int,
+        fps: int,
+        fit: str = "fit",
+        crf: int = 18,
+        device: str = "cpu",
+        expected_scale: int | None = None,
+        log: Callable[[str], None] = lambda _: None,
+        stop: StopCheck | None = None,
+    ) -> CutStats:
+        """Load `weights` and join `clips` into `out_file` at width x height and `fps`."""
+        model = load_upscaler(weights, device=device, half=self.half, expected_scale=expected_scale)
+        log(f"upscaler {Path(weights).name}: {model.architecture.name} {model.scale}x on {device}")
+        return cut(
+            model,
+            clips,
+            out_file,
+            width=width,
+            height=height,
+            fps=fps,
+            fit=fit,
+            crf=crf,
+            batch_size=self.batch_size,
+            log=log,
+            stop=stop,
+        )

@@ -17,6 +17,7 @@ from diffusers import StableDiffusionXLPipeline
 from PIL import Image
 
 from resources.artifact_store import write_atomic
+from resources.interruption import StopCheck, stop_if_asked
 
 DEFAULT_NEGATIVE_PROMPT = (
     "blurry, low quality, deformed, distorted face, extra limbs, extra fingers, text, watermark"
@@ -204,6 +205,7 @@ class ImageGenerator(ConfigurableResource):
         device: str = "cpu",
         dtype: torch.dtype = torch.float32,
         log: Callable[[str], None] = print,
+        stop: StopCheck | None = None,
     ) -> list[Path]:
         """Render every still in `plan` not already in `out_dir`; the image paths, in plan order."""
         out_dir = Path(out_dir)
@@ -228,4 +230,5 @@ class ImageGenerator(ConfigurableResource):
             # The image is written last: both files present means this still is finished.
             write_atomic(image_file, buffer.getvalue())
             log(f"reference {spec.index} ({spec.view}) seed {spec.seed}")
+            stop_if_asked(stop, f"reference still {spec.index}")
         return paths

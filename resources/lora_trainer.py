@@ -26,6 +26,7 @@ from dagster import ConfigurableResource
 from PIL import Image, ImageDraw
 
 from resources.artifact_store import sha256_file, write_atomic, write_json
+from resources.interruption import StopCheck, WorkInterrupted
 from resources.model_registry import VideoModel
 from resources.video_generator import apply_lora, load_video_pipeline
 
@@ -254,11 +255,12 @@ class LoraTrainer(ConfigurableResource):
         device: str = "cpu",
         dtype: torch.dtype = torch.float32,
         log: Callable[[str], None] = print,
-        stop_after: int | None = None,
+        stop: StopCheck | None = None,
     ) -> TrainResult:
         """Train for `steps` (resuming from `out_dir/checkpoints`), write the LoRA and loss curve.
 
-        `stop_after` ends the run early after that many steps, as an interruption would.
+        `stop` is asked after every step; when it reports a reason, the state is checkpointed
+        and WorkInterrupted is raised.
         """
         from diffusers.optimization import get_scheduler
         from peft import LoraConfig
@@ -350,7 +352,8 @@ class LoraTrainer(ConfigurableResource):
             scheduler.step()
             done += 1
             losses.append(float(loss.item()))
-            if done % checkpoint_every == 0 or done == steps:
+            reason = stop() if stop is not None else None
+            if done % checkpoint_every == 0 or done == steps or reason:
                 _save_checkpoint(
                     checkpoints,
                     done,
@@ -368,8 +371,8 @@ class LoraTrainer(ConfigurableResource):
                     self.keep_checkpoints,
                 )
                 log(f"step {done}/{steps}: loss {np.mean(losses[-checkpoint_every:]):.4f}")
-            if stop_after is not None and done - (resumed_from or 0) >= stop_after:
-                raise TrainingInterrupted(done)
+            if reason:
+                raise WorkInterrupted(reason, f"LoRA training step {done}")
 
         lora_file = out_dir / LORA_FILE
         type(pipe).save_lora_weights(
@@ -381,14 +384,6 @@ class LoraTrainer(ConfigurableResource):
         plot_losses(losses, out_dir / "loss_curve.png")
         shutil.rmtree(checkpoints, ignore_errors=True)  # the finished LoRA supersedes them
         return TrainResult(lora_file, losses, time.perf_counter() - start, resumed_from)
-
-
-class TrainingInterrupted(RuntimeError):
-    """Training stopped at a checkpoint boundary before its last step."""
-
-    def __init__(self, step: int):
-        self.step = step
-        super().__init__(f"LoRA training stopped after step {step}; its checkpoint is saved")
 
 
 def lora_loads_into_pipeline(

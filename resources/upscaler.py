@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from dagster import ConfigurableResource
 from spandrel import ImageModelDescriptor, ModelLoader, UnsupportedModelError
 
 if TYPE_CHECKING:
-    from resources.final_cut import CutClip, CutStats
+    pass
 
 FIT_MODES = ("fit", "crop")
 # What spandrel's ModelLoader can read.
@@ -176,44 +174,3 @@ def fit_to_resolution(
         else:
             out[start:stop] = resized[:, top : top + height, left : left + width]
     return out
-
-
-class Upscaler(ConfigurableResource):
-    """Dagster resource that cuts clips into the final video with a spandrel-loaded upscaler."""
-
-    batch_size: int = 4
-    half: bool = True  # fp16 on CUDA where the model supports it; ignored on CPU
-
-    def cut(
-        self,
-        weights: Path,
-        clips: list[CutClip],
-        out_file: Path,
-        *,
-        width: int,
-        height: int,
-        fps: int,
-        fit: str = "fit",
-        crf: int = 18,
-        device: str = "cpu",
-        expected_scale: int | None = None,
-        log: Callable[[str], None] = lambda _: None,
-    ) -> CutStats:
-        """Load `weights` and join `clips` into `out_file` at width x height and `fps`."""
-        # final_cut imports this module's frame functions, so import it at call time.
-        from resources.final_cut import cut
-
-        model = load_upscaler(weights, device=device, half=self.half, expected_scale=expected_scale)
-        log(f"upscaler {Path(weights).name}: {model.architecture.name} {model.scale}x on {device}")
-        return cut(
-            model,
-            clips,
-            out_file,
-            width=width,
-            height=height,
-            fps=fps,
-            fit=fit,
-            crf=crf,
-            batch_size=self.batch_size,
-            log=log,
-        )

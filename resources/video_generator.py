@@ -22,6 +22,7 @@ from dagster import ConfigurableResource
 from PIL import Image
 
 from resources.artifact_store import write_atomic, write_json
+from resources.interruption import StopCheck, stop_if_asked
 from resources.model_registry import VideoModel
 from resources.video_io import write_video
 
@@ -194,6 +195,7 @@ class VideoGenerator(ConfigurableResource):
         device: str = "cpu",
         dtype: torch.dtype = torch.float32,
         log: Callable[[str], None] = print,
+        stop: StopCheck | None = None,
     ) -> list[RenderedShot]:
         """Render each shot to `out_dir/shots/<id>/clip.mp4`; shots finished earlier are kept."""
         for shot in shots:  # fail before loading anything if any shot is unrenderable
@@ -248,6 +250,7 @@ class VideoGenerator(ConfigurableResource):
             rendered.append(
                 RenderedShot(shot.id, folder / "clip.mp4", poster, shot.num_frames, render_s, False)
             )
+            stop_if_asked(stop, f"shot {shot.id}")
         return rendered
 
 
