@@ -84,7 +84,7 @@ def still_as_video(path: Path, width: int, height: int) -> torch.Tensor:
 
 
 def encode_text(pipe, family: str, caption: str, device: str) -> dict[str, torch.Tensor]:
-    """The transformer's text keyword arguments for `caption`, as the family's pipeline makes them."""
+    """The transformer's text inputs for `caption`, as the family's pipeline makes them."""
     with torch.no_grad():
         if family == "hunyuan":
             embeds, pooled, mask = pipe.encode_prompt(caption, device=device)

@@ -72,6 +72,7 @@ class TrainResult:
     cache_reused: bool = False
     expert_steps: dict[str, int] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    base_bytes: dict[str, int] = field(default_factory=dict)  # frozen weights' bytes by dtype
 
 
 @dataclass
@@ -172,7 +173,9 @@ class LoraTrainer(ConfigurableResource):
             f"{'reused from' if dataset.from_cache else 'cached in'} {dataset.cache_file.name}"
         )
         experts = self._attach_lora(pipe, model, recipe, rank, alpha, seed)
-        run = self._new_run(pipe, model, recipe, experts, dataset, learning_rate, steps, seed, device)
+        run = self._new_run(
+            pipe, model, recipe, experts, dataset, learning_rate, steps, seed, device
+        )
         progress = _Progress(expert_steps={e.name: 0 for e in experts})
         checkpoints = out_dir / CHECKPOINTS
         resumed_from = self._restore(run, progress, checkpoints, log)
@@ -238,6 +241,7 @@ class LoraTrainer(ConfigurableResource):
             cache_reused=dataset.from_cache,
             expert_steps=dict(progress.expert_steps),
             settings=settings,
+            base_bytes=_frozen_bytes_by_dtype(experts),
         )
 
     # -- setting up ----------------------------------------------------------------------
@@ -551,6 +555,17 @@ def _expert_for(experts: list[_Expert], sigma: float) -> _Expert:
     return high if sigma * 1000.0 >= high.low * 1000.0 else low
 
 
+def _frozen_bytes_by_dtype(experts: list[_Expert]) -> dict[str, int]:
+    """How the frozen base weights are stored: bytes per dtype (float8 with `fp8_base`)."""
+    totals: dict[str, int] = {}
+    for expert in experts:
+        for p in expert.module.parameters():
+            if not p.requires_grad:
+                key = str(p.dtype).removeprefix("torch.")
+                totals[key] = totals.get(key, 0) + p.numel() * p.element_size()
+    return totals
+
+
 def _state(run: _Run, progress: _Progress) -> dict[str, Any]:
     from peft.utils import get_peft_model_state_dict
 
@@ -576,9 +591,7 @@ def _load_without_encoders(
     """The pipeline with only what training needs (no VAE, no text encoders)."""
     pipeline_class = getattr(diffusers, model.pipeline_class)
     skipped = {name: None for name in _ENCODERS if (Path(model_dir) / name).is_dir()}
-    pipe = pipeline_class.from_pretrained(
-        model_dir, dtype=dtype, local_files_only=True, **skipped
-    )
+    pipe = pipeline_class.from_pretrained(model_dir, dtype=dtype, local_files_only=True, **skipped)
     pipe.to(device)
     return pipe
 
