@@ -476,14 +476,13 @@ def train_with_kohya(
     *,
     log: Callable[[str], None] = print,
     stop: StopCheck | None = None,
-    transformer: torch.nn.Module | None = None,
+    hidden_size: int | None = None,
     metadata: dict[str, str] | None = None,
 ) -> KohyaResult:
     """Cache, train (resuming from the newest saved state) and convert; returns the LoRA.
 
-    `transformer` (the diffusers model the LoRA is for) lets the conversion split HunyuanVideo's
-    fused single-block projection at the model's real width; without it, only layouts that need
-    no width are converted.
+    `hidden_size` (the transformer's width) lets the conversion split HunyuanVideo's fused
+    single-block projection; without it, only layouts that need no width are converted.
     """
     job.work_dir.mkdir(parents=True, exist_ok=True)
     job.output_dir.mkdir(parents=True, exist_ok=True)
@@ -509,10 +508,7 @@ def train_with_kohya(
     if job.family == "sdxl":
         shutil.copyfile(produced, out)  # diffusers' SDXL loader reads kohya keys itself
     else:
-        hidden = None
-        if transformer is not None:
-            hidden = transformer.config.num_attention_heads * transformer.config.attention_head_dim
-        tensors = musubi_to_diffusers(load_file(produced), job.family, hidden_size=hidden)
+        tensors = musubi_to_diffusers(load_file(produced), job.family, hidden_size=hidden_size)
         write_atomic(out, canonical_safetensors(tensors, {"format": "pt", **(metadata or {})}))
     return KohyaResult(out, produced, losses, resume)
 

@@ -14,8 +14,10 @@ the expert that owns its sampled sigma, exactly as rendering routes its steps.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,6 +126,10 @@ class LoraTrainer(ConfigurableResource):
     keep_checkpoints: int = 2
     gradient_checkpointing: bool = True  # recompute activations: memory for ~30% more time
     fp8_base: bool = False  # store the frozen base weights as float8 (24 GB cards)
+    backend: str = "peft"  # "peft": this trainer; "kohya": a studio's musubi-tuner checkout
+    kohya_checkout: str = ""  # the musubi-tuner folder (backend "kohya")
+    kohya_python: str = ""  # that checkout's interpreter (default: this one)
+    kohya_models: dict[str, str] = {}  # its weights by flag: --dit, --vae, --t5, ...
 
     def train(
         self,
@@ -162,8 +168,41 @@ class LoraTrainer(ConfigurableResource):
         alpha = float(alpha or rank)
         learning_rate = learning_rate or recipe.learning_rate
         out_dir = Path(out_dir)
-
         data_hash = dataset_hash(images, captions)
+        metadata = {
+            "base_model_id": base_model_id or model.repo_id,
+            "base_model_revision": base_model_revision or model.revision,
+            "trigger": trigger,
+            "rank": str(rank),
+            "alpha": repr(alpha),
+            "steps": str(steps),
+            "seed": str(seed),
+            "learning_rate": repr(learning_rate),
+            "dataset_sha256": data_hash,
+            "family": model.family,
+        }
+        if self.backend == "kohya":
+            return self._train_with_kohya(
+                Path(model_dir),
+                model,
+                images,
+                captions,
+                out_dir,
+                steps=steps,
+                checkpoint_every=checkpoint_every,
+                rank=rank,
+                alpha=alpha,
+                learning_rate=learning_rate,
+                seed=seed,
+                resolution=(width, height),
+                metadata=metadata,
+                log=log,
+                stop=stop,
+                start=start,
+            )
+        if self.backend != "peft":
+            raise ValueError(f"lora_trainer.backend={self.backend!r}: use 'peft' or 'kohya'")
+
         pipe, dataset = self._pipeline_and_dataset(
             model_dir, model, images, captions, data_hash, (width, height), out_dir, device, dtype
         )
@@ -214,19 +253,7 @@ class LoraTrainer(ConfigurableResource):
             run,
             out_dir,
             progress,
-            metadata={
-                "base_model_id": base_model_id or model.repo_id,
-                "base_model_revision": base_model_revision or model.revision,
-                "trigger": trigger,
-                "rank": str(rank),
-                "alpha": repr(alpha),
-                "steps": str(steps),
-                "seed": str(seed),
-                "learning_rate": repr(learning_rate),
-                "timestep_sampling": recipe.timestep_sampling,
-                "dataset_sha256": data_hash,
-                "family": model.family,
-            },
+            metadata={**metadata, "timestep_sampling": recipe.timestep_sampling},
         )
         shutil.rmtree(checkpoints, ignore_errors=True)  # the finished LoRA supersedes them
         return TrainResult(
@@ -242,6 +269,82 @@ class LoraTrainer(ConfigurableResource):
             expert_steps=dict(progress.expert_steps),
             settings=settings,
             base_bytes=_frozen_bytes_by_dtype(experts),
+        )
+
+    def _train_with_kohya(
+        self,
+        model_dir: Path,
+        model: VideoModel,
+        images: list[Path],
+        captions: list[str],
+        out_dir: Path,
+        *,
+        steps: int,
+        checkpoint_every: int,
+        rank: int,
+        alpha: float,
+        learning_rate: float,
+        seed: int,
+        resolution: tuple[int, int],
+        metadata: dict[str, str],
+        log: Callable[[str], None],
+        stop: StopCheck | None,
+        start: float,
+    ) -> TrainResult:
+        """Train with musubi-tuner (see resources.kohya); the result has the same layout."""
+        from resources.kohya import KohyaJob, train_with_kohya
+
+        two_experts = (model_dir / "transformer_2").is_dir()
+        family = {"hunyuan": "hunyuan", "wan": "wan22" if two_experts else "wan"}.get(model.family)
+        if family is None or not self.kohya_checkout:
+            raise ValueError(
+                f"the kohya backend needs lora_trainer.kohya_checkout and a HunyuanVideo or Wan "
+                f"model; got checkout {self.kohya_checkout!r} and {model.name} ({model.family})"
+            )
+        stills = out_dir / "kohya" / "stills"  # only the stills: the tools glob the folder
+        stills.mkdir(parents=True, exist_ok=True)
+        for index, (image, caption) in enumerate(zip(images, captions, strict=True)):
+            shutil.copyfile(image, stills / f"{index:04d}{Path(image).suffix}")
+            (stills / f"{index:04d}.txt").write_text(caption + "\n")
+        config = json.loads((model_dir / "transformer" / "config.json").read_text())
+        job = KohyaJob(
+            family=family,
+            checkout=Path(self.kohya_checkout),
+            work_dir=out_dir / "kohya",
+            image_dir=stills,
+            models={flag: Path(path) for flag, path in self.kohya_models.items()},
+            steps=steps,
+            save_every=checkpoint_every,
+            rank=rank,
+            alpha=alpha,
+            learning_rate=learning_rate,
+            seed=seed,
+            resolution=resolution,
+            caption_dropout=self.caption_dropout,
+            python=self.kohya_python or sys.executable,
+        )
+        hidden = config.get("num_attention_heads", 0) * config.get("attention_head_dim", 0)
+        result = train_with_kohya(
+            job, log=log, stop=stop, hidden_size=hidden or None, metadata=metadata
+        )
+        files = [out_dir / LORA_FILE]
+        shutil.copyfile(result.lora_file, files[0])
+        if two_experts:  # musubi trains one LoRA for both Wan 2.2 experts
+            files.append(out_dir / LORA_FILE_2)
+            shutil.copyfile(result.lora_file, files[1])
+        plot_losses(result.losses, out_dir / LOSS_CURVE)
+        resumed = None
+        if result.resumed_from is not None:
+            digits = "".join(c for c in result.resumed_from.name if c.isdigit())
+            resumed = int(digits) if digits else steps
+        return TrainResult(
+            lora_file=files[0],
+            losses=result.losses,
+            train_s=time.perf_counter() - start,
+            resumed_from=resumed,
+            lora_files=files,
+            dataset_hash=metadata["dataset_sha256"],
+            settings={"backend": "kohya", "kohya_family": family, "rank": rank, "alpha": alpha},
         )
 
     # -- setting up ----------------------------------------------------------------------

@@ -18,9 +18,6 @@ import time
 import tomllib
 from pathlib import Path
 
-import torch
-from safetensors.torch import save_file
-
 HIDDEN = 20  # the tiny HunyuanVideo transformer: 2 heads x 10
 SHAPES = {  # musubi module name -> (out_features, in_features)
     "lora_unet_double_blocks_0_img_attn_qkv": (3 * HIDDEN, HIDDEN),
@@ -75,6 +72,9 @@ def train(args: list[str]) -> None:
             _save_state(out / f"{known.output_name}-step{step:08d}-state", step)
         if step == die_at:
             os._exit(3)
+    import torch  # here, not at the top: the caching stand-ins start faster without it
+    from safetensors.torch import save_file
+
     print("\ntraining finished", flush=True)
     _save_state(out / f"{known.output_name}-state", total)
     generator = torch.Generator().manual_seed(known.seed)

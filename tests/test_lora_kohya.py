@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from lora_support import build_model, make_stills
+from lora_support import build_model, make_stills, train
+from safetensors import safe_open
 
 from resources.interruption import WorkInterrupted
 from resources.kohya import (
@@ -26,6 +27,7 @@ from resources.kohya import (
     train_command,
     train_with_kohya,
 )
+from resources.lora_trainer import LoraTrainer
 from resources.video_generator import apply_lora, load_video_pipeline
 
 STANDIN = Path(__file__).resolve().parent / "kohya_standin.py"
@@ -195,7 +197,7 @@ def test_crashed_kohya_run_resumes_from_its_state_and_yields_a_loadable_lora(
     assert any("caching 3 items" in line for line in log)
     monkeypatch.delenv("KOHYA_STANDIN_DIE_AT")
     pipe = load_video_pipeline(model_dir, model)
-    result = train_with_kohya(job, log=log.append, transformer=pipe.transformer)
+    result = train_with_kohya(job, log=log.append, hidden_size=20)
     assert result.resumed_from.name == "character-step00000004-state"
     assert any("resumed at step 4" in line for line in log)
     assert result.losses[-1] == pytest.approx(0.1)
@@ -228,3 +230,22 @@ def test_musubi_lora_converts_exactly_including_fused_projections() -> None:
     rebuilt = torch.cat([out[f"{prefix}.{p}.lora_B.weight"] @ out[f"{prefix}.{p}.lora_A.weight"]
                          for p in parts])  # fmt: skip
     assert torch.allclose(rebuilt, fused, atol=1e-5)
+
+
+def test_lora_trainer_kohya_backend_runs_through_accelerate_and_writes_the_lora(
+    tmp_path: Path,
+) -> None:
+    model, model_dir = build_model("hunyuan_video", tmp_path / "models")
+    stills = make_stills(tmp_path / "stills")
+    job = _job(tmp_path, "hunyuan")
+    trainer = LoraTrainer(
+        backend="kohya",
+        kohya_checkout=str(job.checkout),
+        kohya_models={flag: str(path) for flag, path in job.models.items()},
+    )
+    result = train(trainer, model, model_dir, stills, tmp_path / "out", steps=6)
+    with safe_open(result.lora_file, framework="pt") as handle:
+        assert handle.metadata()["trigger"] == "drana"
+    assert (tmp_path / "out" / "loss_curve.png").is_file() and len(result.losses) >= 1
+    pipe = load_video_pipeline(model_dir, model)
+    apply_lora(pipe, result.lora_file, 1.0)
