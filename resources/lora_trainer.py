@@ -121,7 +121,7 @@ class _Run:
 class LoraTrainer(ConfigurableResource):
     """Trains the character LoRA with peft on the video model's transformer(s)."""
 
-    caption_dropout: float = 0.1  # share of steps trained on an empty caption
+    caption_dropout: float = 0.05  # share of steps trained on an empty caption
     warmup_steps: int = 10
     keep_checkpoints: int = 2
     gradient_checkpointing: bool = True  # recompute activations: memory for ~30% more time
