@@ -64,6 +64,7 @@ def character_lora(
         "caption_dropout": lora_trainer.caption_dropout,
         "gradient_checkpointing": lora_trainer.gradient_checkpointing,
         "fp8_base": lora_trainer.fp8_base,
+        "backend": lora_trainer.backend,
         "trigger": brief.character.trigger,
     }
     ref = new_ref(

@@ -57,6 +57,13 @@ class KohyaFamily:
     model_flags: tuple[str, ...] = ()  # weights the training script needs, by flag
 
 
+# The flags musubi-tuner's HunyuanVideo and Wan examples share (docs/hunyuan_video.md, wan.md).
+_MUSUBI = (
+    *("--sdpa", "--mixed_precision", "bf16", "--fp8_base", "--optimizer_type", "adamw8bit"),
+    *("--gradient_checkpointing", "--max_data_loader_n_workers", "2"),
+    *("--persistent_data_loader_workers", "--timestep_sampling", "shift"),
+)
+
 FAMILIES: dict[str, KohyaFamily] = {
     "sdxl": KohyaFamily(
         tool="sd-scripts",
@@ -80,22 +87,7 @@ FAMILIES: dict[str, KohyaFamily] = {
         tool="musubi-tuner",
         train_script="hv_train_network.py",
         network_module="networks.lora",
-        flags=(
-            "--sdpa",
-            "--mixed_precision",
-            "bf16",
-            "--fp8_base",
-            "--optimizer_type",
-            "adamw8bit",
-            "--gradient_checkpointing",
-            "--max_data_loader_n_workers",
-            "2",
-            "--persistent_data_loader_workers",
-            "--timestep_sampling",
-            "shift",
-            "--discrete_flow_shift",
-            "7.0",
-        ),
+        flags=(*_MUSUBI, "--discrete_flow_shift", "7.0"),
         cache_scripts=(
             ("cache_latents.py", ("--vae",)),
             ("cache_text_encoder_outputs.py", ("--text_encoder1", "--text_encoder2")),
@@ -106,24 +98,7 @@ FAMILIES: dict[str, KohyaFamily] = {
         tool="musubi-tuner",
         train_script="wan_train_network.py",
         network_module="networks.lora_wan",
-        flags=(
-            "--task",
-            "t2v-1.3B",
-            "--sdpa",
-            "--mixed_precision",
-            "bf16",
-            "--fp8_base",
-            "--optimizer_type",
-            "adamw8bit",
-            "--gradient_checkpointing",
-            "--max_data_loader_n_workers",
-            "2",
-            "--persistent_data_loader_workers",
-            "--timestep_sampling",
-            "shift",
-            "--discrete_flow_shift",
-            "3.0",
-        ),
+        flags=("--task", "t2v-1.3B", *_MUSUBI, "--discrete_flow_shift", "3.0"),
         cache_scripts=(
             ("wan_cache_latents.py", ("--vae",)),
             ("wan_cache_text_encoder_outputs.py", ("--t5",)),
@@ -136,22 +111,9 @@ FAMILIES: dict[str, KohyaFamily] = {
         network_module="networks.lora_wan",
         # One LoRA for both experts: --dit is the low-noise model, --dit_high_noise the high.
         flags=(
-            "--task",
-            "t2v-A14B",
-            "--timestep_boundary",
-            "0.875",
-            "--offload_inactive_dit",
-            "--sdpa",
-            "--mixed_precision",
-            "bf16",
-            "--fp8_base",
-            "--optimizer_type",
-            "adamw8bit",
-            "--gradient_checkpointing",
-            "--timestep_sampling",
-            "shift",
-            "--discrete_flow_shift",
-            "12.0",
+            *("--task", "t2v-A14B", "--timestep_boundary", "0.875", "--offload_inactive_dit"),
+            *_MUSUBI,
+            *("--discrete_flow_shift", "12.0"),
         ),
         cache_scripts=(
             ("wan_cache_latents.py", ("--vae",)),

@@ -64,3 +64,17 @@ def train(
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     return trainer.train(model_dir, model, **args)
+
+
+def render_args(model: VideoModel) -> dict:
+    """A short, fixed render of `model` for comparing clips with and without a LoRA."""
+    return {
+        "prompt": "drana waves",
+        "negative_prompt": "",
+        "num_frames": model.frame_multiple + 1,
+        "width": model.tiny.width,
+        "height": model.tiny.height,
+        "steps": 2,
+        "guidance_scale": 1.0,
+        "seed": 3,
+    }

@@ -100,6 +100,13 @@ def _resume_copy(interrupted: dict, tmp_path: Path) -> tuple[Path, list[str]]:
     return out, []
 
 
+def _resume(interrupted: dict, out: Path, log: list[str]):
+    """Run the interrupted training again in `out`, collecting its log lines."""
+    trainer, model = interrupted["trainer"], interrupted["model"]
+    return train(trainer, model, interrupted["model_dir"], interrupted["stills"], out,
+                 log=log.append)  # fmt: skip
+
+
 def test_stop_request_checkpoints_the_step_it_stopped_at(interrupted: dict) -> None:
     names = sorted(p.name for p in (interrupted["stopped"] / CHECKPOINTS).glob("step-*"))
     assert names == ["step-000002", "step-000004", "step-000006"]
@@ -111,14 +118,7 @@ def test_truncated_checkpoint_is_skipped_for_the_previous_good_one(
     out, log = _resume_copy(interrupted, tmp_path)
     state = out / CHECKPOINTS / "step-000006" / "state.pt"
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
-    result = train(
-        interrupted["trainer"],
-        interrupted["model"],
-        interrupted["model_dir"],
-        interrupted["stills"],
-        out,
-        log=log.append,
-    )
+    result = _resume(interrupted, out, log)
     assert result.resumed_from == 4
     assert any("skipping checkpoint step-000006" in line for line in log)
     assert sha256_file(result.lora_file) == interrupted["reference_sha"]
@@ -131,14 +131,7 @@ def test_partial_checkpoint_without_its_record_is_never_loaded(
     (out / CHECKPOINTS / "step-000006" / "checkpoint.json").unlink()
     # What a crash during a checkpoint write leaves: a temporary folder, never read.
     shutil.copytree(out / CHECKPOINTS / "step-000004", out / CHECKPOINTS / ".tmp-step-000008")
-    result = train(
-        interrupted["trainer"],
-        interrupted["model"],
-        interrupted["model_dir"],
-        interrupted["stills"],
-        out,
-        log=log.append,
-    )
+    result = _resume(interrupted, out, log)
     assert result.resumed_from == 4
     assert sha256_file(result.lora_file) == interrupted["reference_sha"]
 
@@ -149,13 +142,7 @@ def test_resumed_run_reuses_the_cached_latents_and_embeddings(
     out, _ = _resume_copy(interrupted, tmp_path)
     (cache,) = (out / "cache").glob("*.safetensors")
     before = (sha256_file(cache), cache.stat().st_mtime_ns)
-    result = train(
-        interrupted["trainer"],
-        interrupted["model"],
-        interrupted["model_dir"],
-        interrupted["stills"],
-        out,
-    )
+    result = _resume(interrupted, out, [])
     assert result.cache_reused and result.resumed_from == 6
     assert (sha256_file(cache), cache.stat().st_mtime_ns) == before
     assert sha256_file(result.lora_file) == interrupted["reference_sha"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from lora_support import CAPTIONS, build_model, make_stills, train
+from lora_support import CAPTIONS, build_model, make_stills, render_args, train
 from safetensors import safe_open
 from safetensors.torch import load_file
 
@@ -58,16 +58,7 @@ def test_lora_file_carries_the_training_metadata(ltx: dict, stills: list[Path]) 
 def test_adapter_strength_scales_the_loras_effect_on_the_clip(ltx: dict) -> None:
     model = ltx["model"]
     pipe = load_video_pipeline(ltx["model_dir"], model)
-    args = {
-        "prompt": "drana waves",
-        "negative_prompt": "",
-        "num_frames": model.frame_multiple + 1,
-        "width": model.tiny.width,
-        "height": model.tiny.height,
-        "steps": 2,
-        "guidance_scale": 1.0,
-        "seed": 3,
-    }
+    args = render_args(model)
     base = render_clip(pipe, model, **args).astype(np.int32)
     difference = {}
     for strength in (0.0, 0.5, 1.0):

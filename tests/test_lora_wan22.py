@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from diffusers import WanPipeline, WanTransformer3DModel
-from lora_support import build_model, make_stills, train
+from lora_support import build_model, make_stills, render_args, train
 from safetensors import safe_open
 
 from resources.lora_trainer import LORA_FILE_2, LoraTrainer
@@ -58,16 +58,7 @@ def test_both_experts_get_a_lora_for_their_own_sigmas(wan22: dict) -> None:
 def test_both_expert_loras_load_and_change_the_clip(wan22: dict) -> None:
     model = wan22["model"]
     pipe = load_video_pipeline(wan22["model_dir"], model)
-    args = {
-        "prompt": "drana waves",
-        "negative_prompt": "",
-        "num_frames": model.frame_multiple + 1,
-        "width": model.tiny.width,
-        "height": model.tiny.height,
-        "steps": 2,
-        "guidance_scale": 1.0,
-        "seed": 3,
-    }
+    args = render_args(model)
     base = render_clip(pipe, model, **args)
     apply_lora(pipe, wan22["result"].lora_file, 1.0)
     for expert in (pipe.transformer, pipe.transformer_2):
