@@ -45,9 +45,10 @@ def _sha(lines: list[str]) -> str:
 
 def test_sigkill_mid_training_then_restart_gives_identical_lora(tmp_path: Path) -> None:
     _, model_dir = build_model(MODEL, tmp_path / "models")
-    args = ("--steps", "16", "--checkpoint-every", "4", "--step-delay", "0.2")
+    args = ("--steps", "16", "--checkpoint-every", "4")
     reference = _job(model_dir, tmp_path / "a" / "out", *args)
-    victim = _job(model_dir, tmp_path / "b" / "out", *args)
+    # Slowed down so that the kill lands mid-training, not after the last step.
+    victim = _job(model_dir, tmp_path / "b" / "out", *args, "--step-delay", "0.2")
     seen = []
     for line in victim.stdout:  # kill between checkpoints: after step 6 (checkpoint at 4)
         seen.append(line)
