@@ -7,12 +7,13 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Met
 from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
 from pipeline.partitions import character_partitions
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
-from resources.lora_trainer import LORA_FILE, LoraTrainer, lora_loads_into_pipeline
+from resources.lora_recipes import recipe_for
+from resources.lora_trainer import LORA_FILE, LOSS_CURVE, LoraTrainer, lora_loads_into_pipeline
 from resources.model_registry import video_model
 from resources.model_store import ModelStore
 from resources.spot_monitor import SpotMonitor
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 CHECK_LOADS = "lora_loads_into_pipeline"
 
 
@@ -40,18 +41,30 @@ def character_lora(
     model = video_model(brief.video.model)
     model_dir = model_store.video_model_dir(model)
     record = model_store.record(model.name, model.repo_id, model.revision, model_dir)
-    size = model_store.train_size(model)
+    recipe = recipe_for(model)
+    if model_store.profile == "tiny":
+        size = model_store.train_size(model)
+        width, height = size.width, size.height
+    else:
+        width, height = recipe.width, recipe.height
     lora = brief.lora
+    rank = lora.rank or recipe.rank
     params = {
         "steps": lora.steps,
-        "rank": lora.rank,
-        "alpha": lora.alpha or float(lora.rank),
-        "learning_rate": lora.learning_rate,
+        "rank": rank,
+        "alpha": lora.alpha or float(rank),
+        "learning_rate": lora.learning_rate or recipe.learning_rate,
         "checkpoint_every": lora.checkpoint_every,
         "seed": lora.seed,
-        "width": size.width,
-        "height": size.height,
-        "target_modules": list(model.lora_target_modules),
+        "width": width,
+        "height": height,
+        "target_modules": list(recipe.target_modules),
+        "timestep_sampling": recipe.timestep_sampling,
+        "flow_shift": recipe.flow_shift,
+        "caption_dropout": lora_trainer.caption_dropout,
+        "gradient_checkpointing": lora_trainer.gradient_checkpointing,
+        "fp8_base": lora_trainer.fp8_base,
+        "backend": lora_trainer.backend,
         "trigger": brief.character.trigger,
     }
     ref = new_ref(
@@ -71,13 +84,16 @@ def character_lora(
                 captions=[p.with_suffix(".txt").read_text().strip() for p in images],
                 out_dir=stage,
                 steps=lora.steps,
-                rank=lora.rank,
+                rank=rank,
                 alpha=params["alpha"],
-                learning_rate=lora.learning_rate,
+                learning_rate=params["learning_rate"],
                 checkpoint_every=lora.checkpoint_every,
                 seed=lora.seed,
-                width=size.width,
-                height=size.height,
+                width=width,
+                height=height,
+                trigger=brief.character.trigger or "",
+                base_model_id=record["id"],
+                base_model_revision=record["revision"],
                 device=model_store.torch_device,
                 dtype=model_store.torch_dtype,
                 log=context.log.info,
@@ -94,7 +110,17 @@ def character_lora(
                     models=[record],
                     seeds={"train": lora.seed},
                     timings={"wall_s": time.perf_counter() - start, "train_s": trained.train_s},
-                    extra={"losses": trained.losses, "resumed_from_step": trained.resumed_from},
+                    extra={
+                        "losses": trained.losses,
+                        "resumed_from_step": trained.resumed_from,
+                        "eval_loss": {
+                            "before": trained.eval_loss_before,
+                            "after": trained.eval_loss_after,
+                        },
+                        "dataset_sha256": trained.dataset_hash,
+                        "expert_steps": trained.expert_steps,
+                        "base_weight_bytes": trained.base_bytes,
+                    },
                 ),
             )
     folder = artifact_store.path(ref)
@@ -112,10 +138,12 @@ def character_lora(
             "sha256": sha256_file(folder / LORA_FILE),
             "base_model": record["id"],
             "steps": lora.steps,
-            "rank": lora.rank,
+            "rank": rank,
+            "eval_loss_before": float(manifest.get("eval_loss", {}).get("before", 0.0)),
+            "eval_loss_after": float(manifest.get("eval_loss", {}).get("after", 0.0)),
             "first_loss": float(losses[0]) if losses else 0.0,
             "final_loss": float(losses[-1]) if losses else 0.0,
-            "loss_curve": image_markdown(folder / "loss_curve.png", title="loss"),
+            "loss_curve": image_markdown(folder / LOSS_CURVE, title="loss"),
         },
         check_results=[
             AssetCheckResult(check_name=CHECK_LOADS, passed=loads, metadata={"detail": detail})

@@ -68,9 +68,9 @@ class Video(_Strict):
 
 class Lora(_Strict):
     steps: int = Field(default=200, ge=1, le=100_000)
-    rank: int = Field(default=16, ge=1, le=256)
+    rank: int | None = Field(default=None, ge=1, le=256)  # None: the model family's recipe
     alpha: float | None = Field(default=None, gt=0)
-    learning_rate: float = Field(default=1e-4, gt=0, le=1.0)
+    learning_rate: float | None = Field(default=None, gt=0, le=1.0)  # None: the recipe's
     checkpoint_every: int = Field(default=50, ge=1)
     seed: int = Field(default=0, ge=0)
 

@@ -1,38 +1,64 @@
 """Character LoRA training: peft LoRA on a video transformer, flow matching on one-frame videos.
 
-The reference stills (with trigger captions) become one-frame videos; their VAE latents and
-text embeddings are computed once. Each step noises a latent to a sampled sigma and trains the
-transformer's LoRA layers to predict the flow velocity (noise - latent). Every
-`checkpoint_every` steps the whole training state is saved (LoRA weights, optimizer, scheduler,
-RNG states, position in the data order), so a resumed run continues exactly where it stopped.
+The reference stills (with trigger captions) become one-frame videos in aspect-ratio buckets;
+their VAE latents and text embeddings are computed once and cached with the artifacts (see
+`resources.lora_dataset`). Each step noises a latent to a sigma drawn by the family's recipe
+(`resources.lora_recipes`) and trains the transformer's LoRA layers to predict the flow velocity
+(noise - latent). Every `checkpoint_every` steps the whole training state is saved
+(`resources.lora_checkpoints`), so a resumed run ends with the same bytes as an uninterrupted one.
+
+Wan 2.2 pipelines carry two experts: `transformer` denoises sigmas at or above the pipeline's
+`boundary_ratio` and `transformer_2` the ones below. Both get a LoRA; each training step goes to
+the expert that owns its sampled sigma, exactly as rendering routes its steps.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import math
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import diffusers
 import numpy as np
 import torch
 from dagster import ConfigurableResource
-from PIL import Image, ImageDraw
 
-from resources.artifact_store import sha256_file, write_atomic, write_json
 from resources.interruption import StopCheck, WorkInterrupted
+from resources.lora_checkpoints import (
+    load_newest_checkpoint,
+    restore_rng_states,
+    rng_states,
+    save_checkpoint,
+)
+from resources.lora_dataset import (
+    CACHE_DIR,
+    Dataset,
+    cache_key,
+    dataset_hash,
+    encode_dataset,
+    load_cached,
+    write_cache,
+)
+from resources.lora_output import plot_losses, write_lora_file
+from resources.lora_recipes import LoraRecipe, recipe_for, sample_sigma
 from resources.model_registry import VideoModel
-from resources.video_generator import apply_lora, load_video_pipeline
+from resources.model_store import weights_digest
+from resources.video_generator import SIZE_MULTIPLE, apply_lora, load_video_pipeline
 
 LORA_FILE = "pytorch_lora_weights.safetensors"
+# Wan 2.2's low-noise expert; `apply_lora` loads it into `transformer_2` when present.
+LORA_FILE_2 = "pytorch_lora_weights_transformer_2.safetensors"
 CHECKPOINTS = "checkpoints"
-STATE_FILE = "state.pt"
+LOSS_CURVE = "loss_curve.png"
+EVAL_SIGMAS = (0.25, 0.5, 0.75)
+EVAL_SEED = 1234
+_ENCODERS = ("text_encoder", "text_encoder_2", "vae")
 
 
 @dataclass
@@ -41,76 +67,551 @@ class TrainResult:
     losses: list[float]
     train_s: float
     resumed_from: int | None = None
+    lora_files: list[Path] = field(default_factory=list)  # one per expert
+    eval_loss_before: float = math.nan  # fixed sigmas and noise: comparable across runs
+    eval_loss_after: float = math.nan
+    dataset_hash: str = ""
+    cache_reused: bool = False
+    expert_steps: dict[str, int] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    base_bytes: dict[str, int] = field(default_factory=dict)  # frozen weights' bytes by dtype
 
 
 @dataclass
-class _Example:
-    latents: torch.Tensor  # (C, 1, h, w), normalised as the family's pipeline expects
-    text: dict[str, torch.Tensor]  # transformer keyword arguments for the caption
-    empty_text: dict[str, torch.Tensor] = field(default_factory=dict)  # for caption dropout
+class _Expert:
+    """A transformer that gets a LoRA, and the sigmas [low, high] it denoises."""
+
+    name: str  # the pipeline component: "transformer" or "transformer_2"
+    module: torch.nn.Module
+    low: float
+    high: float
 
 
-# -- per-family conventions: how a caption, a still and a forward pass look to the model ------
+@dataclass
+class _Progress:
+    """Everything about where training stands that is not a tensor inside the model."""
+
+    step: int = 0
+    order: list[int] = field(default_factory=list)
+    position: int = 0
+    losses: list[float] = field(default_factory=list)
+    expert_steps: dict[str, int] = field(default_factory=dict)
+    eval_before: float = math.nan
 
 
-def _encode_text(pipe, family: str, caption: str, device: str) -> dict[str, torch.Tensor]:
-    with torch.no_grad():
-        if family == "hunyuan":
-            embeds, pooled, mask = pipe.encode_prompt(caption, device=device)
-            return {
-                "encoder_hidden_states": embeds,
-                "encoder_attention_mask": mask,
-                "pooled_projections": pooled,
-            }
-        if family == "wan":
-            # Wan has no cross-attention mask: pad to the length `__call__` renders with.
-            embeds, _ = pipe.encode_prompt(
-                caption, do_classifier_free_guidance=False, max_sequence_length=512, device=device
+@dataclass
+class _Run:
+    """The pieces one training run works with, built once and passed between its steps."""
+
+    pipe: Any
+    model: VideoModel
+    recipe: LoraRecipe
+    experts: list[_Expert]
+    dataset: Dataset
+    params: list[torch.nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    noise_rng: torch.Generator
+    order_rng: torch.Generator
+    device: str
+    compute_dtype: torch.dtype
+    autocast: torch.autocast
+
+
+class LoraTrainer(ConfigurableResource):
+    """Trains the character LoRA with peft on the video model's transformer(s)."""
+
+    caption_dropout: float = 0.05  # share of steps trained on an empty caption
+    warmup_steps: int = 10
+    keep_checkpoints: int = 2
+    gradient_checkpointing: bool = True  # recompute activations: memory for ~30% more time
+    fp8_base: bool = False  # store the frozen base weights as float8 (24 GB cards)
+    backend: str = "peft"  # "peft": this trainer; "kohya": a studio's musubi-tuner checkout
+    kohya_checkout: str = ""  # the musubi-tuner folder (backend "kohya")
+    kohya_python: str = ""  # that checkout's interpreter (default: this one)
+    kohya_models: dict[str, str] = {}  # its weights by flag: --dit, --vae, --t5, ...
+
+    def train(
+        self,
+        model_dir: Path,
+        model: VideoModel,
+        *,
+        images: list[Path],
+        captions: list[str],
+        out_dir: Path,
+        steps: int,
+        checkpoint_every: int,
+        seed: int,
+        width: int,
+        height: int,
+        rank: int | None = None,
+        alpha: float | None = None,
+        learning_rate: float | None = None,
+        trigger: str = "",
+        base_model_id: str | None = None,
+        base_model_revision: str | None = None,
+        device: str = "cpu",
+        dtype: torch.dtype = torch.float32,
+        log: Callable[[str], None] = print,
+        stop: StopCheck | None = None,
+    ) -> TrainResult:
+        """Train for `steps` (resuming from `out_dir/checkpoints`), write the LoRA and loss curve.
+
+        rank, alpha and learning_rate default to the family's recipe. `stop` is asked after
+        every step; when it reports a reason, the state is checkpointed and WorkInterrupted is
+        raised.
+        """
+        start = time.perf_counter()
+        _check_request(images, captions, steps, checkpoint_every, width, height, model)
+        recipe = recipe_for(model)
+        rank = rank or recipe.rank
+        alpha = float(alpha or rank)
+        learning_rate = learning_rate or recipe.learning_rate
+        out_dir = Path(out_dir)
+        data_hash = dataset_hash(images, captions)
+        metadata = {
+            "base_model_id": base_model_id or model.repo_id,
+            "base_model_revision": base_model_revision or model.revision,
+            "trigger": trigger,
+            "rank": str(rank),
+            "alpha": repr(alpha),
+            "steps": str(steps),
+            "seed": str(seed),
+            "learning_rate": repr(learning_rate),
+            "dataset_sha256": data_hash,
+            "family": model.family,
+        }
+        if self.backend == "kohya":
+            return self._train_with_kohya(
+                Path(model_dir),
+                model,
+                images,
+                captions,
+                out_dir,
+                steps=steps,
+                checkpoint_every=checkpoint_every,
+                rank=rank,
+                alpha=alpha,
+                learning_rate=learning_rate,
+                seed=seed,
+                resolution=(width, height),
+                metadata=metadata,
+                log=log,
+                stop=stop,
+                start=start,
             )
-            return {"encoder_hidden_states": embeds}
-        if family == "ltx":
-            embeds, mask, _, _ = pipe.encode_prompt(
-                caption, do_classifier_free_guidance=False, device=device
+        if self.backend != "peft":
+            raise ValueError(f"lora_trainer.backend={self.backend!r}: use 'peft' or 'kohya'")
+
+        pipe, dataset = self._pipeline_and_dataset(
+            model_dir, model, images, captions, data_hash, (width, height), out_dir, device, dtype
+        )
+        log(
+            f"{len(dataset.examples)} stills in buckets "
+            f"{sorted({e.bucket for e in dataset.examples})}; latents and text embeddings "
+            f"{'reused from' if dataset.from_cache else 'cached in'} {dataset.cache_file.name}"
+        )
+        experts = self._attach_lora(pipe, model, recipe, rank, alpha, seed)
+        run = self._new_run(
+            pipe, model, recipe, experts, dataset, learning_rate, steps, seed, device
+        )
+        progress = _Progress(expert_steps={e.name: 0 for e in experts})
+        checkpoints = out_dir / CHECKPOINTS
+        resumed_from = self._restore(run, progress, checkpoints, log)
+        if resumed_from is None:
+            progress.eval_before = self._evaluation_loss(run)
+        else:
+            log(f"resumed LoRA training at step {resumed_from} of {steps}")
+
+        while progress.step < steps:
+            progress.losses.append(self._train_step(run, progress))
+            progress.step += 1
+            reason = stop() if stop is not None else None
+            if progress.step % checkpoint_every == 0 or progress.step == steps or reason:
+                save_checkpoint(
+                    checkpoints, progress.step, _state(run, progress), self.keep_checkpoints
+                )
+                recent = np.mean(progress.losses[-checkpoint_every:])
+                log(f"step {progress.step}/{steps}: loss {recent:.4f} (checkpoint saved)")
+            if reason:
+                raise WorkInterrupted(reason, f"LoRA training step {progress.step}")
+
+        eval_after = self._evaluation_loss(run)
+        settings = {
+            "rank": rank,
+            "alpha": alpha,
+            "learning_rate": learning_rate,
+            "timestep_sampling": recipe.timestep_sampling,
+            "flow_shift": recipe.flow_shift,
+            "target_modules": list(recipe.target_modules),
+            "caption_dropout": self.caption_dropout,
+            "gradient_checkpointing": self.gradient_checkpointing,
+            "fp8_base": self.fp8_base,
+            "experts": {e.name: [e.low, e.high] for e in experts},
+        }
+        files = self._write_outputs(
+            run,
+            out_dir,
+            progress,
+            metadata={**metadata, "timestep_sampling": recipe.timestep_sampling},
+        )
+        shutil.rmtree(checkpoints, ignore_errors=True)  # the finished LoRA supersedes them
+        return TrainResult(
+            lora_file=files[0],
+            losses=progress.losses,
+            train_s=time.perf_counter() - start,
+            resumed_from=resumed_from,
+            lora_files=files,
+            eval_loss_before=progress.eval_before,
+            eval_loss_after=eval_after,
+            dataset_hash=data_hash,
+            cache_reused=dataset.from_cache,
+            expert_steps=dict(progress.expert_steps),
+            settings=settings,
+            base_bytes=_frozen_bytes_by_dtype(experts),
+        )
+
+    def _train_with_kohya(
+        self,
+        model_dir: Path,
+        model: VideoModel,
+        images: list[Path],
+        captions: list[str],
+        out_dir: Path,
+        *,
+        steps: int,
+        checkpoint_every: int,
+        rank: int,
+        alpha: float,
+        learning_rate: float,
+        seed: int,
+        resolution: tuple[int, int],
+        metadata: dict[str, str],
+        log: Callable[[str], None],
+        stop: StopCheck | None,
+        start: float,
+    ) -> TrainResult:
+        """Train with musubi-tuner (see resources.kohya); the result has the same layout."""
+        from resources.kohya import KohyaJob, train_with_kohya
+
+        two_experts = (model_dir / "transformer_2").is_dir()
+        family = {"hunyuan": "hunyuan", "wan": "wan22" if two_experts else "wan"}.get(model.family)
+        if family is None or not self.kohya_checkout:
+            raise ValueError(
+                f"the kohya backend needs lora_trainer.kohya_checkout and a HunyuanVideo or Wan "
+                f"model; got checkout {self.kohya_checkout!r} and {model.name} ({model.family})"
             )
-            return {"encoder_hidden_states": embeds, "encoder_attention_mask": mask}
-    raise ValueError(f"unknown model family {family!r}")
+        stills = out_dir / "kohya" / "stills"  # only the stills: the tools glob the folder
+        stills.mkdir(parents=True, exist_ok=True)
+        for index, (image, caption) in enumerate(zip(images, captions, strict=True)):
+            shutil.copyfile(image, stills / f"{index:04d}{Path(image).suffix}")
+            (stills / f"{index:04d}.txt").write_text(caption + "\n")
+        config = json.loads((model_dir / "transformer" / "config.json").read_text())
+        job = KohyaJob(
+            family=family,
+            checkout=Path(self.kohya_checkout),
+            work_dir=out_dir / "kohya",
+            image_dir=stills,
+            models={flag: Path(path) for flag, path in self.kohya_models.items()},
+            steps=steps,
+            save_every=checkpoint_every,
+            rank=rank,
+            alpha=alpha,
+            learning_rate=learning_rate,
+            seed=seed,
+            resolution=resolution,
+            caption_dropout=self.caption_dropout,
+            python=self.kohya_python or sys.executable,
+        )
+        hidden = config.get("num_attention_heads", 0) * config.get("attention_head_dim", 0)
+        result = train_with_kohya(
+            job, log=log, stop=stop, hidden_size=hidden or None, metadata=metadata
+        )
+        files = [out_dir / LORA_FILE]
+        shutil.copyfile(result.lora_file, files[0])
+        if two_experts:  # musubi trains one LoRA for both Wan 2.2 experts
+            files.append(out_dir / LORA_FILE_2)
+            shutil.copyfile(result.lora_file, files[1])
+        plot_losses(result.losses, out_dir / LOSS_CURVE)
+        resumed = None
+        if result.resumed_from is not None:
+            digits = "".join(c for c in result.resumed_from.name if c.isdigit())
+            resumed = int(digits) if digits else steps
+        return TrainResult(
+            lora_file=files[0],
+            losses=result.losses,
+            train_s=time.perf_counter() - start,
+            resumed_from=resumed,
+            lora_files=files,
+            dataset_hash=metadata["dataset_sha256"],
+            settings={"backend": "kohya", "kohya_family": family, "rank": rank, "alpha": alpha},
+        )
+
+    # -- setting up ----------------------------------------------------------------------
+
+    def _pipeline_and_dataset(
+        self,
+        model_dir: Path,
+        model: VideoModel,
+        images: list[Path],
+        captions: list[str],
+        data_hash: str,
+        area: tuple[int, int],
+        out_dir: Path,
+        device: str,
+        dtype: torch.dtype,
+    ) -> tuple[Any, Dataset]:
+        """The pipeline to train and the encoded dataset: from the cache when it is there."""
+        key = cache_key(data_hash, weights_digest(Path(model_dir)), area)
+        cache_file = out_dir / CACHE_DIR / f"{key}.safetensors"
+        dataset = load_cached(cache_file)
+        if dataset is not None:
+            # The cache holds everything the encoders would make: do not load them at all.
+            return _load_without_encoders(model_dir, model, device, dtype), dataset
+        pipe = load_video_pipeline(model_dir, model, device=device, dtype=dtype)
+        encoded = encode_dataset(
+            pipe,
+            model,
+            images,
+            captions,
+            area=area,
+            multiple=SIZE_MULTIPLE[model.family],
+            device=device,
+            cache_file=cache_file,
+        )
+        write_cache(encoded)
+        for name in _ENCODERS:  # free their memory for training
+            if getattr(pipe, name, None) is not None:
+                setattr(pipe, name, None)
+        # Train on what was written, so a first run and a resumed run see the same tensors.
+        dataset = load_cached(cache_file)
+        if dataset is None:
+            raise OSError(f"latent cache {cache_file} could not be read back after writing it")
+        dataset.from_cache = False
+        return pipe, dataset
+
+    def _attach_lora(
+        self, pipe: Any, model: VideoModel, recipe: LoraRecipe, rank: int, alpha: float, seed: int
+    ) -> list[_Expert]:
+        """Freeze the base, add a LoRA to each expert transformer, return the experts."""
+        from peft import LoraConfig
+
+        experts = _experts(pipe)
+        for index, expert in enumerate(experts):
+            transformer = expert.module
+            transformer.requires_grad_(False)
+            if self.fp8_base:
+                # Before the adapter exists: only the frozen base weights are stored as float8.
+                transformer.enable_layerwise_casting(
+                    storage_dtype=torch.float8_e4m3fn, compute_dtype=torch.bfloat16
+                )
+            torch.manual_seed(seed + 10 * index)  # LoRA A init draws from the global RNG
+            transformer.add_adapter(
+                LoraConfig(
+                    r=rank,
+                    lora_alpha=alpha,
+                    target_modules=list(recipe.target_modules),
+                    init_lora_weights=True,
+                )
+            )
+            for p in transformer.parameters():
+                if p.requires_grad:
+                    p.data = p.data.float()  # LoRA weights train in float32 whatever the base
+            if self.gradient_checkpointing:
+                transformer.enable_gradient_checkpointing()
+            transformer.train()
+        return experts
+
+    def _new_run(
+        self,
+        pipe: Any,
+        model: VideoModel,
+        recipe: LoraRecipe,
+        experts: list[_Expert],
+        dataset: Dataset,
+        learning_rate: float,
+        steps: int,
+        seed: int,
+        device: str,
+    ) -> _Run:
+        from diffusers.optimization import get_scheduler
+
+        params = [p for e in experts for p in e.module.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=1e-4)
+        scheduler = get_scheduler(
+            "constant_with_warmup",
+            optimizer,
+            num_warmup_steps=min(self.warmup_steps, max(0, steps // 10)),
+            num_training_steps=steps,
+        )
+        on_cuda = str(device).startswith("cuda")
+        # float8 storage computes in bfloat16; autocast keeps the float32 pieces compatible.
+        use_autocast = on_cuda or self.fp8_base
+        compute_dtype = torch.bfloat16 if self.fp8_base else experts[0].module.dtype
+        return _Run(
+            pipe=pipe,
+            model=model,
+            recipe=recipe,
+            experts=experts,
+            dataset=dataset,
+            params=params,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            noise_rng=torch.Generator().manual_seed(seed + 1),
+            order_rng=torch.Generator().manual_seed(seed + 2),
+            device=device,
+            compute_dtype=compute_dtype,
+            autocast=torch.autocast(
+                "cuda" if on_cuda else "cpu", dtype=torch.bfloat16, enabled=use_autocast
+            ),
+        )
+
+    def _restore(
+        self, run: _Run, progress: _Progress, folder: Path, log: Callable[[str], None]
+    ) -> int | None:
+        """Load the newest good checkpoint into `run` and `progress`; its step, or None."""
+        from peft.utils import set_peft_model_state_dict
+
+        state = load_newest_checkpoint(folder, log)
+        if state is None:
+            return None
+        for expert in run.experts:
+            set_peft_model_state_dict(expert.module, state["lora"][expert.name])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.scheduler.load_state_dict(state["scheduler"])
+        run.noise_rng.set_state(state["noise_rng"])
+        run.order_rng.set_state(state["order_rng"])
+        restore_rng_states(state["rng"])
+        progress.step = int(state["step"])
+        progress.order = [int(i) for i in state["order"].tolist()]
+        progress.position = int(state["position"])
+        progress.losses = [float(v) for v in state["losses"].tolist()]
+        progress.expert_steps = {k: int(v) for k, v in state["expert_steps"].items()}
+        progress.eval_before = float(state["eval_before"])
+        return progress.step
+
+    # -- training --------------------------------------------------------------------------
+
+    def _train_step(self, run: _Run, progress: _Progress) -> float:
+        """One optimizer step on the next still in the shuffled order; returns its loss."""
+        if progress.position >= len(progress.order):
+            order = torch.randperm(len(run.dataset.examples), generator=run.order_rng)
+            progress.order, progress.position = order.tolist(), 0
+        example = run.dataset.examples[progress.order[progress.position]]
+        progress.position += 1
+        drop = torch.rand((), generator=run.noise_rng).item() < self.caption_dropout
+        text = run.dataset.empty_text if drop else example.text
+        x0 = example.latents[None]
+        noise = torch.randn(x0.shape, generator=run.noise_rng)
+        sigma = sample_sigma(run.recipe.timestep_sampling, run.recipe.flow_shift, run.noise_rng)
+        expert = _expert_for(run.experts, float(sigma))
+        with run.autocast:
+            pred = self._predict(run, expert, x0, noise, sigma, text)
+        loss = torch.nn.functional.mse_loss(pred.float(), (noise - x0).to(pred.device).float())
+        if not math.isfinite(loss.item()):
+            raise FloatingPointError(
+                f"LoRA training loss is {loss.item()} at step {progress.step + 1}"
+            )
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(run.params, 1.0)
+        run.optimizer.step()
+        run.scheduler.step()
+        progress.expert_steps[expert.name] += 1
+        return float(loss.item())
+
+    def _predict(
+        self,
+        run: _Run,
+        expert: _Expert,
+        x0: torch.Tensor,
+        noise: torch.Tensor,
+        sigma: torch.Tensor,
+        text: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        """The expert's flow prediction for x0 noised to `sigma`, shaped like x0."""
+        noisy = ((1 - sigma) * x0 + sigma * noise).to(run.device, run.compute_dtype)
+        text = {
+            k: v.to(run.device, run.compute_dtype) if v.is_floating_point() else v.to(run.device)
+            for k, v in text.items()
+        }
+        return predict_flow(run.pipe, run.model, expert.module, noisy, sigma * 1000.0, text)
+
+    def _evaluation_loss(self, run: _Run) -> float:
+        """Mean flow loss over every still at fixed sigmas and fixed noise, with no dropout."""
+        generator = torch.Generator().manual_seed(EVAL_SEED)
+        losses = []
+        for expert in run.experts:
+            expert.module.eval()
+        with torch.no_grad():
+            for example in run.dataset.examples:
+                x0 = example.latents[None]
+                noise = torch.randn(x0.shape, generator=generator)
+                for value in EVAL_SIGMAS:
+                    sigma = torch.tensor([value])
+                    expert = _expert_for(run.experts, value)
+                    with run.autocast:
+                        pred = self._predict(run, expert, x0, noise, sigma, example.text)
+                    target = (noise - x0).to(pred.device).float()
+                    losses.append(torch.nn.functional.mse_loss(pred.float(), target).item())
+        for expert in run.experts:
+            expert.module.train()
+        return float(np.mean(losses))
+
+    # -- the result ---------------------------------------------------------------------------
+
+    def _write_outputs(
+        self, run: _Run, out_dir: Path, progress: _Progress, *, metadata: dict[str, str]
+    ) -> list[Path]:
+        """One canonical safetensors LoRA per expert, and the loss curve."""
+        from peft.utils import get_peft_model_state_dict
+
+        files = []
+        for expert in run.experts:
+            out_file = out_dir / (LORA_FILE if expert.name == "transformer" else LORA_FILE_2)
+            config = expert.module.peft_config["default"].to_dict()
+            write_lora_file(
+                type(run.pipe),
+                out_file,
+                get_peft_model_state_dict(expert.module),
+                adapter_config=config,
+                metadata={
+                    **metadata,
+                    "expert": expert.name,
+                    "expert_sigmas": f"{expert.low:g}-{expert.high:g}",
+                    "expert_steps": str(progress.expert_steps[expert.name]),
+                },
+            )
+            files.append(out_file)
+        plot_losses(progress.losses, out_dir / LOSS_CURVE)
+        return files
 
 
-def _encode_still(pipe, family: str, pixels: torch.Tensor) -> torch.Tensor:
-    """VAE latents of a (1, 3, 1, H, W) video in [-1, 1], normalised like the pipeline's."""
-    vae = pipe.vae
-    with torch.no_grad():
-        latents = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mode().float()
-    if family == "hunyuan":
-        return latents * vae.config.scaling_factor
-    if family == "wan":
-        mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
-        std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
-        return (latents - mean) / std
-    if family == "ltx":
-        mean = vae.latents_mean.view(1, -1, 1, 1, 1).float().cpu()
-        std = vae.latents_std.view(1, -1, 1, 1, 1).float().cpu()
-        return (latents - mean) * vae.config.scaling_factor / std
-    raise ValueError(f"unknown model family {family!r}")
+# -- helpers with no state of their own ------------------------------------------------------
 
 
-def _predict(
-    pipe, model: VideoModel, noisy: torch.Tensor, timestep: torch.Tensor, text: dict
+def predict_flow(
+    pipe: Any,
+    model: VideoModel,
+    transformer: torch.nn.Module,
+    noisy: torch.Tensor,
+    timestep: torch.Tensor,
+    text: dict[str, torch.Tensor],
 ) -> torch.Tensor:
-    """The transformer's flow prediction for `noisy` (B, C, F, h, w), in the same shape."""
-    transformer = pipe.transformer
+    """`transformer`'s flow prediction for `noisy` (B, C, F, h, w), in the same shape."""
     if model.family == "hunyuan":
         guidance = None
         if transformer.config.guidance_embeds:
             # Distilled guidance: the embedded scale training sees is the one rendering uses.
             guidance = torch.full((noisy.shape[0],), model.guidance_scale * 1000.0)
+            guidance = guidance.to(noisy.device, noisy.dtype)
         return transformer(
             hidden_states=noisy, timestep=timestep, guidance=guidance, return_dict=False, **text
         )[0]
     if model.family == "wan":
         return transformer(hidden_states=noisy, timestep=timestep, return_dict=False, **text)[0]
     if model.family == "ltx":
-        b, c, f, h, w = noisy.shape
+        _, _, f, h, w = noisy.shape
         p, pt = pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size
         packed = pipe._pack_latents(noisy, p, pt)
         scale = (
@@ -132,258 +633,96 @@ def _predict(
     raise ValueError(f"unknown model family {model.family!r}")
 
 
-# -- data ----------------------------------------------------------------------------------
-
-
-def _still_as_video(path: Path, width: int, height: int) -> torch.Tensor:
-    """A still resized to cover (width, height), centre-cropped, as (1, 3, 1, H, W) in [-1, 1]."""
-    with Image.open(path) as image:
-        image = image.convert("RGB")
-        scale = max(width / image.width, height / image.height)
-        size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.LANCZOS)
-        left, top = (image.width - width) // 2, (image.height - height) // 2
-        image = image.crop((left, top, left + width, top + height))
-        array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
-    return torch.from_numpy(array).permute(2, 0, 1)[None, :, None]
-
-
-def dataset_hash(images: list[Path], captions: list[str]) -> str:
-    digest = hashlib.sha256()
-    for image, caption in zip(images, captions, strict=True):
-        digest.update(sha256_file(image).encode())
-        digest.update(caption.encode())
-    return digest.hexdigest()
-
-
-# -- checkpoints ----------------------------------------------------------------------------
-
-
-def _save_checkpoint(folder: Path, step: int, state: dict[str, Any], keep: int) -> None:
-    """Write `step-NNNNNN/` under a temporary name with a sha256 record, then rename it."""
-    final = folder / f"step-{step:06d}"
-    tmp = folder / f".tmp-step-{step:06d}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    write_atomic(tmp / STATE_FILE, buffer.getvalue())
-    write_json(tmp / "checkpoint.json", {"step": step, "sha256": sha256_file(tmp / STATE_FILE)})
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    for old in sorted(folder.glob("step-*"))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _load_newest_checkpoint(folder: Path, log: Callable[[str], None]) -> dict[str, Any] | None:
-    """The newest checkpoint whose state file matches its recorded sha256; bad ones skipped."""
-    for candidate in sorted(folder.glob("step-*"), reverse=True):
-        try:
-            record = json.loads((candidate / "checkpoint.json").read_text())
-            if sha256_file(candidate / STATE_FILE) != record["sha256"]:
-                raise ValueError("sha256 mismatch")
-            return torch.load(candidate / STATE_FILE, weights_only=True)
-        except (OSError, ValueError, KeyError, RuntimeError) as error:
-            log(f"skipping checkpoint {candidate.name}: {error}")
-    return None
-
-
-# -- the loss curve ----------------------------------------------------------------------------
-
-
-def plot_losses(losses: list[float], out_file: Path, *, size: tuple[int, int] = (640, 320)) -> None:
-    """A loss-per-step line chart as PNG (raw losses faint, a moving average bold)."""
-    width, height = size
-    image = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(image)
-    pad = 36
-    draw.rectangle([pad, 10, width - 10, height - pad], outline=(160, 160, 160))
-    draw.text((pad, height - pad + 8), f"step 1 .. {len(losses)}", fill="black")
-    if losses:
-        lo, hi = min(losses), max(losses)
-        draw.text((4, 10), f"{hi:.3g}", fill="black")
-        draw.text((4, height - pad - 10), f"{lo:.3g}", fill="black")
-        span = (hi - lo) or 1.0
-        window = max(1, len(losses) // 20)
-        smooth = np.convolve(losses, np.ones(window) / window, mode="valid").tolist()
-
-        def points(values: list[float], offset: int) -> list[tuple[float, float]]:
-            n = max(1, len(losses) - 1)
-            return [
-                (
-                    pad + (i + offset) * (width - pad - 10) / n,
-                    height - pad - (v - lo) / span * (height - pad - 10),
-                )
-                for i, v in enumerate(values)
-            ]
-
-        if len(losses) > 1:
-            draw.line(points(losses, 0), fill=(170, 190, 230), width=1)
-            draw.line(points(smooth, window - 1), fill=(20, 60, 180), width=2)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    write_atomic(out_file, buffer.getvalue())
-
-
-# -- the trainer ------------------------------------------------------------------------------
-
-
-class LoraTrainer(ConfigurableResource):
-    """Trains the character LoRA with peft on the video model's transformer."""
-
-    caption_dropout: float = 0.1  # share of steps trained on an empty caption
-    warmup_steps: int = 10
-    keep_checkpoints: int = 2
-    gradient_checkpointing: bool = False
-
-    def train(
-        self,
-        model_dir: Path,
-        model: VideoModel,
-        *,
-        images: list[Path],
-        captions: list[str],
-        out_dir: Path,
-        steps: int,
-        rank: int,
-        alpha: float,
-        learning_rate: float,
-        checkpoint_every: int,
-        seed: int,
-        width: int,
-        height: int,
-        device: str = "cpu",
-        dtype: torch.dtype = torch.float32,
-        log: Callable[[str], None] = print,
-        stop: StopCheck | None = None,
-    ) -> TrainResult:
-        """Train for `steps` (resuming from `out_dir/checkpoints`), write the LoRA and loss curve.
-
-        `stop` is asked after every step; when it reports a reason, the state is checkpointed
-        and WorkInterrupted is raised.
-        """
-        from diffusers.optimization import get_scheduler
-        from peft import LoraConfig
-        from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
-
-        if not images:
-            raise ValueError("character LoRA training needs at least one reference image")
-        start = time.perf_counter()
-        pipe = load_video_pipeline(model_dir, model, device=device, dtype=dtype)
-        examples = []
-        empty = _encode_text(pipe, model.family, "", device)
-        for image, caption in zip(images, captions, strict=True):
-            latents = _encode_still(pipe, model.family, _still_as_video(image, width, height))
-            examples.append(_Example(latents[0], _encode_text(pipe, model.family, caption, device)))
-            examples[-1].empty_text = empty
-        # Text encoders and VAE are no longer needed: free their memory for training.
-        for name in ("text_encoder", "text_encoder_2", "vae"):
-            if getattr(pipe, name, None) is not None:
-                setattr(pipe, name, None)
-
-        transformer = pipe.transformer
-        transformer.requires_grad_(False)
-        torch.manual_seed(seed)  # LoRA A matrices are initialised from torch's global RNG
-        transformer.add_adapter(
-            LoraConfig(
-                r=rank,
-                lora_alpha=alpha,
-                target_modules=list(model.lora_target_modules),
-                init_lora_weights=True,
-            )
+def _experts(pipe: Any) -> list[_Expert]:
+    second = getattr(pipe, "transformer_2", None)
+    if second is None:
+        return [_Expert("transformer", pipe.transformer, 0.0, 1.0)]
+    boundary = pipe.config.get("boundary_ratio")
+    if boundary is None or not 0.0 < float(boundary) < 1.0:
+        raise ValueError(
+            f"{type(pipe).__name__} has a transformer_2 but boundary_ratio={boundary!r}; "
+            "it must be between 0 and 1 to say which expert owns which sigmas"
         )
-        params = [p for p in transformer.parameters() if p.requires_grad]
-        for p in params:
-            p.data = p.data.float()
-        if self.gradient_checkpointing:
-            transformer.enable_gradient_checkpointing()
-        transformer.train()
-        optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=1e-4)
-        scheduler = get_scheduler(
-            "constant_with_warmup",
-            optimizer,
-            num_warmup_steps=min(self.warmup_steps, max(0, steps // 10)),
-            num_training_steps=steps,
-        )
-        noise_rng = torch.Generator().manual_seed(seed + 1)
-        order_rng = torch.Generator().manual_seed(seed + 2)
-        order: list[int] = []
-        position, done, losses = 0, 0, []
+    boundary = float(boundary)
+    return [
+        _Expert("transformer", pipe.transformer, boundary, 1.0),
+        _Expert("transformer_2", second, 0.0, boundary),
+    ]
 
-        checkpoints = out_dir / CHECKPOINTS
-        state = _load_newest_checkpoint(checkpoints, log)
-        resumed_from = None
-        if state is not None:
-            set_peft_model_state_dict(transformer, state["lora"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            noise_rng.set_state(state["noise_rng"])
-            order_rng.set_state(state["order_rng"])
-            order, position = list(state["order"]), int(state["position"])
-            done, losses = int(state["step"]), list(state["losses"])
-            resumed_from = done
-            log(f"resumed LoRA training at step {done} of {steps}")
 
-        shift = model.flow_shift or 1.0
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda"))
-        while done < steps:
-            if position >= len(order):
-                order = torch.randperm(len(examples), generator=order_rng).tolist()
-                position = 0
-            example = examples[order[position]]
-            position += 1
-            drop = torch.rand((), generator=noise_rng).item() < self.caption_dropout
-            text = example.empty_text if drop else example.text
-            x0 = example.latents[None].to(device)
-            noise = torch.randn(x0.shape, generator=noise_rng).to(device)
-            # Logit-normal sigma, shifted toward noise like the model's sampling schedule.
-            u = torch.sigmoid(torch.randn((1,), generator=noise_rng))
-            sigma = (shift * u / (1 + (shift - 1) * u)).to(device)
-            noisy = (1 - sigma) * x0 + sigma * noise
-            with autocast:
-                pred = _predict(pipe, model, noisy.to(transformer.dtype), sigma * 1000.0, text)
-            loss = torch.nn.functional.mse_loss(pred.float(), (noise - x0).float())
-            if not math.isfinite(loss.item()):
-                raise FloatingPointError(f"LoRA training loss is {loss.item()} at step {done + 1}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            done += 1
-            losses.append(float(loss.item()))
-            reason = stop() if stop is not None else None
-            if done % checkpoint_every == 0 or done == steps or reason:
-                _save_checkpoint(
-                    checkpoints,
-                    done,
-                    {
-                        "step": done,
-                        "lora": get_peft_model_state_dict(transformer),
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
-                        "noise_rng": noise_rng.get_state(),
-                        "order_rng": order_rng.get_state(),
-                        "order": torch.tensor(order),
-                        "position": position,
-                        "losses": torch.tensor(losses, dtype=torch.float64),
-                    },
-                    self.keep_checkpoints,
-                )
-                log(f"step {done}/{steps}: loss {np.mean(losses[-checkpoint_every:]):.4f}")
-            if reason:
-                raise WorkInterrupted(reason, f"LoRA training step {done}")
+def _expert_for(experts: list[_Expert], sigma: float) -> _Expert:
+    """The expert that denoises `sigma`: WanPipeline uses `transformer` for t >= boundary."""
+    if len(experts) == 1:
+        return experts[0]
+    high, low = experts
+    return high if sigma * 1000.0 >= high.low * 1000.0 else low
 
-        lora_file = out_dir / LORA_FILE
-        type(pipe).save_lora_weights(
-            str(out_dir),
-            transformer_lora_layers=get_peft_model_state_dict(transformer),
-            weight_name=LORA_FILE,
-            safe_serialization=True,
-        )
-        plot_losses(losses, out_dir / "loss_curve.png")
-        shutil.rmtree(checkpoints, ignore_errors=True)  # the finished LoRA supersedes them
-        return TrainResult(lora_file, losses, time.perf_counter() - start, resumed_from)
+
+def _frozen_bytes_by_dtype(experts: list[_Expert]) -> dict[str, int]:
+    """How the frozen base weights are stored: bytes per dtype (float8 with `fp8_base`)."""
+    totals: dict[str, int] = {}
+    for expert in experts:
+        for p in expert.module.parameters():
+            if not p.requires_grad:
+                key = str(p.dtype).removeprefix("torch.")
+                totals[key] = totals.get(key, 0) + p.numel() * p.element_size()
+    return totals
+
+
+def _state(run: _Run, progress: _Progress) -> dict[str, Any]:
+    from peft.utils import get_peft_model_state_dict
+
+    return {
+        "step": progress.step,
+        "lora": {e.name: get_peft_model_state_dict(e.module) for e in run.experts},
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "noise_rng": run.noise_rng.get_state(),
+        "order_rng": run.order_rng.get_state(),
+        "rng": rng_states(),
+        "order": torch.tensor(progress.order, dtype=torch.int64),
+        "position": progress.position,
+        "losses": torch.tensor(progress.losses, dtype=torch.float64),
+        "expert_steps": dict(progress.expert_steps),
+        "eval_before": progress.eval_before,
+    }
+
+
+def _load_without_encoders(
+    model_dir: Path, model: VideoModel, device: str, dtype: torch.dtype
+) -> Any:
+    """The pipeline with only what training needs (no VAE, no text encoders)."""
+    pipeline_class = getattr(diffusers, model.pipeline_class)
+    skipped = {name: None for name in _ENCODERS if (Path(model_dir) / name).is_dir()}
+    pipe = pipeline_class.from_pretrained(model_dir, dtype=dtype, local_files_only=True, **skipped)
+    pipe.to(device)
+    return pipe
+
+
+def _check_request(
+    images: list[Path],
+    captions: list[str],
+    steps: int,
+    checkpoint_every: int,
+    width: int,
+    height: int,
+    model: VideoModel,
+) -> None:
+    if not images:
+        raise ValueError("character LoRA training needs at least one reference image")
+    if len(images) != len(captions):
+        raise ValueError(f"{len(images)} reference images but {len(captions)} captions")
+    missing = [str(p) for p in images if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"reference images not found: {', '.join(missing)}")
+    if steps < 1:
+        raise ValueError(f"lora.steps={steps}: at least one training step is needed")
+    if checkpoint_every < 1:
+        raise ValueError(f"lora.checkpoint_every={checkpoint_every}: must be at least 1")
+    multiple = SIZE_MULTIPLE[model.family]
+    for name, value in (("width", width), ("height", height)):
+        if value < multiple:
+            raise ValueError(f"training {name}={value} for {model.name}: at least {multiple}")
 
 
 def lora_loads_into_pipeline(

@@ -63,7 +63,13 @@ def load_video_pipeline(
 def apply_lora(
     pipe: Any, lora_file: Path, strength: float, adapter_name: str = "character"
 ) -> None:
-    """Attach the LoRA in `lora_file` (.safetensors) to `pipe` at `strength`."""
+    """Attach the LoRA in `lora_file` (.safetensors) to `pipe` at `strength`.
+
+    Only safetensors files are read, never pickle. A LoRA whose keys or shapes do not fit the
+    pipeline's transformer is refused with the mismatch named. For a two-expert pipeline (Wan
+    2.2), `<stem>_transformer_2.safetensors` beside `lora_file`, if present, goes into
+    `transformer_2`.
+    """
     lora_file = Path(lora_file)
     if lora_file.suffix != ".safetensors":
         raise ValueError(
@@ -74,13 +80,65 @@ def apply_lora(
         raise FileNotFoundError(f"LoRA file {lora_file} does not exist")
     if not np.isfinite(strength):
         raise ValueError(f"strength={strength} for LoRA {lora_file.name}: must be a finite number")
+    parts: list[tuple[str, Path]] = [("transformer", lora_file)]
+    second = lora_file.with_name(f"{lora_file.stem}_transformer_2.safetensors")
+    if getattr(pipe, "transformer_2", None) is not None and second.is_file():
+        parts.append(("transformer_2", second))
+    for component, path in parts:
+        _check_lora_fits(pipe, component, path)
     if adapter_name in _adapter_names(pipe):
         # Re-applying under the same name replaces the earlier weights instead of failing.
         pipe.delete_adapters(adapter_name)
-    pipe.load_lora_weights(
-        str(lora_file.parent), weight_name=lora_file.name, adapter_name=adapter_name
-    )
+    for component, path in parts:
+        extra = {"load_into_transformer_2": True} if component == "transformer_2" else {}
+        # use_safetensors=True: diffusers would otherwise fall back to torch.load (pickle).
+        pipe.load_lora_weights(
+            str(path.parent),
+            weight_name=path.name,
+            adapter_name=adapter_name,
+            use_safetensors=True,
+            **extra,
+        )
     pipe.set_adapters([adapter_name], [strength])
+
+
+def _check_lora_fits(pipe: Any, component: str, lora_file: Path) -> None:
+    """Raise ValueError, naming the model and the mismatch, if the LoRA does not fit."""
+    what = f"{type(pipe).__name__} ({pipe.name_or_path or 'in memory'}) {component}"
+    try:
+        state = pipe.lora_state_dict(
+            str(lora_file.parent), weight_name=lora_file.name, use_safetensors=True
+        )
+    except Exception as error:  # noqa: BLE001 - any unreadable file gets the same clear error
+        raise ValueError(f"LoRA file {lora_file} could not be read as a LoRA: {error}") from error
+    if isinstance(state, tuple):
+        state = state[0]
+    modules = dict(getattr(pipe, component).named_modules())
+    unknown, wrong_shape = [], []
+    for key, tensor in state.items():
+        name = key.removeprefix("transformer.")
+        module_name, sep, rest = name.partition(".lora_")
+        module = modules.get(module_name) if sep and key.startswith("transformer.") else None
+        if module is None:
+            unknown.append(key)
+            continue
+        base = getattr(module, "base_layer", module)
+        if isinstance(base, torch.nn.Linear) and rest.startswith(("A.", "B.")):
+            expected = base.in_features if rest.startswith("A.") else base.out_features
+            got = tensor.shape[1] if rest.startswith("A.") else tensor.shape[0]
+            if got != expected:
+                wrong_shape.append(f"{key} has {got} features where the model has {expected}")
+    if not state:
+        raise ValueError(f"LoRA {lora_file.name} holds no LoRA weights for {what}")
+    problems = []
+    if unknown:
+        problems.append(
+            f"{len(unknown)} of {len(state)} keys name no layer of the model (e.g. {unknown[0]})"
+        )
+    if wrong_shape:
+        problems.append(f"{len(wrong_shape)} shapes differ (e.g. {wrong_shape[0]})")
+    if problems:
+        raise ValueError(f"LoRA {lora_file.name} does not fit {what}: {'; '.join(problems)}")
 
 
 def _adapter_names(pipe: Any) -> set[str]:

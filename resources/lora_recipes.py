@@ -1,0 +1,106 @@
+"""Per-family LoRA training defaults, each taken from a named public recipe (see docs/lora.md).
+
+A brief may override rank, alpha and learning rate; everything else is the family's recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from resources.model_registry import VideoModel
+
+TimestepSampling = Literal["shift", "logit_normal"]
+
+
+@dataclass(frozen=True)
+class LoraRecipe:
+    """How one model family's character LoRA is trained unless the brief says otherwise."""
+
+    family: str
+    target_modules: tuple[str, ...]
+    rank: int
+    alpha: float
+    learning_rate: float
+    timestep_sampling: TimestepSampling
+    flow_shift: float  # used by "shift" sampling only
+    width: int  # training area for the stills (aspect-ratio buckets keep about this area)
+    height: int
+    source: str  # where these numbers come from; docs/lora.md has the details
+
+
+_ATTN = ("to_q", "to_k", "to_v", "to_out.0")
+
+RECIPES: dict[str, LoraRecipe] = {
+    r.family: r
+    for r in (
+        LoraRecipe(
+            family="hunyuan",
+            # Image and text streams of the dual-stream attention, as musubi-tuner's LoRA covers
+            # both streams of the double blocks.
+            target_modules=(*_ATTN, "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out"),
+            rank=32,
+            alpha=32.0,
+            learning_rate=2e-4,
+            timestep_sampling="shift",
+            flow_shift=7.0,
+            width=512,
+            height=512,
+            source="musubi-tuner docs/hunyuan_video.md training example; 512x512 is our 24 GB plan",
+        ),
+        LoraRecipe(
+            family="wan",
+            target_modules=_ATTN,
+            rank=32,
+            alpha=32.0,
+            learning_rate=2e-4,
+            timestep_sampling="shift",
+            flow_shift=3.0,
+            width=832,
+            height=480,
+            source="musubi-tuner docs/wan.md training example; Wan 2.1 480p native size",
+        ),
+        LoraRecipe(
+            family="ltx",
+            target_modules=_ATTN,
+            rank=128,
+            alpha=128.0,
+            learning_rate=3e-5,
+            timestep_sampling="logit_normal",
+            flow_shift=1.0,
+            width=768,
+            height=512,
+            source="finetrainers LTX-Video LoRA example (training/README)",
+        ),
+    )
+}
+
+
+def recipe_for(model: VideoModel) -> LoraRecipe:
+    """The training recipe of `model`'s family, or a KeyError naming the known families."""
+    try:
+        return RECIPES[model.family]
+    except KeyError:
+        known = ", ".join(sorted(RECIPES))
+        raise KeyError(
+            f"no LoRA recipe for family {model.family!r} of model {model.name!r}; known: {known}"
+        ) from None
+
+
+def sample_sigma(
+    sampling: TimestepSampling, shift: float, generator: torch.Generator
+) -> torch.Tensor:
+    """One training sigma in (0, 1): logit-normal, optionally shifted toward noise.
+
+    "shift" is musubi-tuner's `--timestep_sampling shift`: a logit-normal draw mapped through
+    the same shift the sampler uses (sigma' = s*sigma / (1 + (s-1)*sigma)). "logit_normal" is
+    the SD3 paper's logit-normal(0, 1) draw without a shift.
+    """
+    u = torch.sigmoid(torch.randn((1,), generator=generator))
+    if sampling == "logit_normal":
+        return u
+    if sampling == "shift":
+        return shift * u / (1 + (shift - 1) * u)
+    raise ValueError(f"unknown timestep sampling {sampling!r}; use 'shift' or 'logit_normal'")
