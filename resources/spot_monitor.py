@@ -110,11 +110,12 @@ class MetadataClient:
                 if error.code == 401 and attempt == 0:  # token expired or revoked: renew once
                     self._token = None
                     continue
-                raise MetadataServiceError(f"GET {self.endpoint}{path}: HTTP {error.code}") from None
+                message = f"GET {self.endpoint}{path}: HTTP {error.code}"
+                raise MetadataServiceError(message) from None
         raise MetadataServiceError(f"GET {self.endpoint}{path}: token refused twice")
 
     def poll(self) -> SpotNotice | None:
-        """An interruption notice if one is announced, else a rebalance recommendation, else None."""
+        """An interruption notice if announced, else a rebalance recommendation, else None."""
         for kind, path in (("instance-action", INSTANCE_ACTION), ("rebalance", REBALANCE)):
             body = self.get(path)
             if body:
