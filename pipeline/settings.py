@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.inbox import BriefInbox
+from pipeline.spot import on_demand_after
 from resources.artifact_store import ArtifactStore
 from resources.final_cut import Upscaler
 from resources.image_generator import ImageGenerator
@@ -59,5 +60,6 @@ def resource_defs(
         "spot_monitor": SpotMonitor(
             enabled=os.environ.get(ENV_SPOT, "0") == "1",
             poll_seconds=float(os.environ.get(ENV_SPOT_POLL, "5")),
+            on_demand_after=on_demand_after(),
         ),
     }

@@ -40,6 +40,8 @@ from resources.artifact_store import (
 )
 
 MiB = 1 << 20
+# Mirrored units carry this tag; the bucket's lifecycle rule (terraform/s3.tf) expires them.
+CHECKPOINT_TAGGING = "kind=checkpoint"
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -189,9 +191,12 @@ class S3ArtifactStore(ArtifactStore):
         key = self.object_key(ref.client, ref.character, ref.asset, CURRENT)
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body.encode())
 
-    def upload(self, path: Path, key: str) -> None:
+    def upload(self, path: Path, key: str, *, tagging: str | None = None) -> None:
         """One file to `key`; boto3 splits it into parts above the multipart threshold."""
-        self.client.upload_file(str(path), self.bucket, key, Config=self.transfer_config)
+        extra = {"Tagging": tagging} if tagging else None
+        self.client.upload_file(
+            str(path), self.bucket, key, Config=self.transfer_config, ExtraArgs=extra
+        )
 
     def publish(self, ref: ArtifactRef, folder: Path) -> None:
         """Upload a finished version: every file its manifest lists, then the manifest last."""
@@ -287,7 +292,11 @@ class StagingMirror:
             changed = {rel: sig for rel, sig in snapshot.items() if self.sent.get(rel) != sig}
             # Markers of finished units (shot.json, checkpoint.json) go after their data files.
             for rel in sorted(changed, key=lambda r: r.endswith(".json")):
-                self.store.upload(self.stage / rel, f"{self.store._staging_key(self.ref)}/{rel}")
+                self.store.upload(
+                    self.stage / rel,
+                    f"{self.store._staging_key(self.ref)}/{rel}",
+                    tagging=CHECKPOINT_TAGGING,
+                )
                 self.sent[rel] = changed[rel]
             return len(changed)
 

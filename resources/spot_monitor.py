@@ -37,6 +37,7 @@ TOKEN_TTL_S = 21600
 MAX_RETRIES_TAG = "dagster/max_retries"
 SPOT_NOTICE_TAG = "character_video/spot_notice"
 SPOT_INTERRUPTIONS_TAG = "character_video/spot_interruptions"
+RUN_TASK_KWARGS_TAG = "ecs/run_task_kwargs"
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class SpotMonitor(ConfigurableResource):
     poll_seconds: float = 5.0
     timeout_s: float = 1.0
     stop_on_rebalance: bool = False  # a rebalance recommendation is a warning, not a notice
+    on_demand_after: int = 0  # interruptions of one run before its relaunch goes on-demand
 
     _notice: SpotNotice | None = PrivateAttr(default=None)
     _rebalance: SpotNotice | None = PrivateAttr(default=None)
@@ -217,7 +219,9 @@ class SpotMonitor(ConfigurableResource):
         if context is None or context.instance is None or not context.run_id:
             return
         try:
-            record_preemption(context.instance, context.run_id, notice)
+            record_preemption(
+                context.instance, context.run_id, notice, on_demand_after=self.on_demand_after
+            )
         except Exception as error:  # noqa: BLE001 - a failed tag must not stop the poller
             self._log(f"spot monitor: could not tag run {context.run_id}: {error}")
 
@@ -229,8 +233,14 @@ class SpotMonitor(ConfigurableResource):
         self.close()
 
 
-def record_preemption(instance: Any, run_id: str, notice: SpotNotice) -> dict[str, str]:
-    """Tag `run_id` with `notice` and raise its `dagster/max_retries` by one; the new tags."""
+def record_preemption(
+    instance: Any, run_id: str, notice: SpotNotice, *, on_demand_after: int = 0
+) -> dict[str, str]:
+    """Tag `run_id` with `notice` and raise its `dagster/max_retries` by one; the new tags.
+
+    A relaunch copies its parent's tags, so what is tagged here is what the next attempt gets:
+    after `on_demand_after` interruptions (0: never) its capacity providers turn on-demand.
+    """
     run = instance.get_run_by_id(run_id)
     if run is None:
         raise MetadataServiceError(f"run {run_id} not found")
@@ -240,12 +250,25 @@ def record_preemption(instance: Any, run_id: str, notice: SpotNotice) -> dict[st
         return {}
     current = run.tags.get(MAX_RETRIES_TAG)
     budget = int(current) if current is not None else instance.run_retries_max_retries
+    interruptions = int(run.tags.get(SPOT_INTERRUPTIONS_TAG, "0")) + 1
     tags = {
         SPOT_NOTICE_TAG: json.dumps(
             {"run_id": run_id, "kind": notice.kind, **notice.detail}, sort_keys=True
         ),
-        SPOT_INTERRUPTIONS_TAG: str(int(run.tags.get(SPOT_INTERRUPTIONS_TAG, "0")) + 1),
+        SPOT_INTERRUPTIONS_TAG: str(interruptions),
         MAX_RETRIES_TAG: str(budget + 1),
     }
+    placement = run.tags.get(RUN_TASK_KWARGS_TAG)
+    if on_demand_after and interruptions >= on_demand_after and placement:
+        tags[RUN_TASK_KWARGS_TAG] = _on_demand(placement)
     instance.add_run_tags(run_id, tags)
     return tags
+
+
+def _on_demand(run_task_kwargs: str) -> str:
+    """The same RunTask arguments with every `...-spot` capacity provider made `...-ondemand`."""
+    kwargs = json.loads(run_task_kwargs)
+    for item in kwargs.get("capacityProviderStrategy", []):
+        if item.get("capacityProvider", "").endswith("-spot"):
+            item["capacityProvider"] = item["capacityProvider"][: -len("-spot")] + "-ondemand"
+    return json.dumps(kwargs, sort_keys=True)

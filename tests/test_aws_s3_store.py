@@ -116,6 +116,10 @@ def test_units_of_an_interrupted_attempt_resume_on_another_instance(s3, tmp_path
         f"prod/acme-health/dr-ana/video_clips/.staging-{REF.version}/shots/intro/clip.mp4",
         f"prod/acme-health/dr-ana/video_clips/.staging-{REF.version}/shots/intro/shot.json",
     ]
+    tagging = s3.get_object_tagging(
+        Bucket=BUCKET, Key=keys(s3, "prod/acme-health/dr-ana/video_clips/.staging")[0]
+    )
+    assert tagging["TagSet"] == [{"Key": "kind", "Value": "checkpoint"}]  # expired by lifecycle
     second = store_at(tmp_path / "instance-b", sync_seconds=0)
     with second.staging(REF) as stage:
         assert (stage / "shots/intro/clip.mp4").read_bytes() == b"finished shot"
