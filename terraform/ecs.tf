@@ -60,6 +60,8 @@ resource "aws_launch_template" "gpu" {
     ECS_IMAGE_PULL_BEHAVIOR=prefer-cached
     ECS_ENABLE_CONTAINER_METADATA=true
     CONFIG
+    # The run container (uid 10001) keeps model weights and its artifact cache here.
+    mkdir -p /var/lib/${var.name} && chown 10001:10001 /var/lib/${var.name}
     EOT
   )
 
