@@ -29,6 +29,7 @@ locals {
     { name = "DAGSTER_HOME", value = local.dagster_home },
     { name = "DAGSTER_PG_HOST", value = aws_db_instance.dagster.address },
     { name = "DAGSTER_PG_DB", value = aws_db_instance.dagster.db_name },
+    { name = "DAGSTER_PG_PORT", value = tostring(aws_db_instance.dagster.port) },
     { name = "DAGSTER_PG_USERNAME", value = aws_db_instance.dagster.username },
     { name = "CHARACTER_VIDEO_ROOT", value = local.artifact_root },
     { name = "CHARACTER_VIDEO_PROFILE", value = "production" },
