@@ -319,8 +319,9 @@ class LoraTrainer(ConfigurableResource):
             scheduler.load_state_dict(state["scheduler"])
             noise_rng.set_state(state["noise_rng"])
             order_rng.set_state(state["order_rng"])
-            order, position = list(state["order"]), int(state["position"])
-            done, losses = int(state["step"]), list(state["losses"])
+            # .tolist(): plain ints and floats, as the manifest (JSON) and indexing expect.
+            order, position = state["order"].tolist(), int(state["position"])
+            done, losses = int(state["step"]), state["losses"].tolist()
             resumed_from = done
             log(f"resumed LoRA training at step {done} of {steps}")
 

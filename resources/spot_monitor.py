@@ -166,6 +166,7 @@ class SpotMonitor(ConfigurableResource):
         if not self.enabled or (self._thread is not None and self._thread.is_alive()):
             return
         client = MetadataClient(self.endpoint or metadata_endpoint(), timeout_s=self.timeout_s)
+        self._log_info(f"spot monitor: polling {client.endpoint} every {self.poll_seconds:g} s")
         self._halt.clear()
         self._thread = threading.Thread(
             target=self._run, args=(client,), name="spot-monitor", daemon=True
@@ -202,10 +203,20 @@ class SpotMonitor(ConfigurableResource):
 
     def _run(self, client: MetadataClient) -> None:
         while not self._halt.is_set():
-            self.poll_once(client)
+            try:
+                self.poll_once(client)
+            except Exception as error:  # noqa: BLE001 - a poller that dies silently is worse
+                self._errors += 1
+                self._log(f"spot monitor: poll failed ({type(error).__name__}: {error})")
             if self._notice is not None:
                 return  # an interruption is final: nothing more to learn
             self._halt.wait(self.poll_seconds)
+
+    def _log_info(self, message: str) -> None:
+        if self._context is not None and self._context.log is not None:
+            self._context.log.info(message)
+        else:
+            log.info(message)
 
     def _log(self, message: str) -> None:
         if self._context is not None and self._context.log is not None:
@@ -216,14 +227,15 @@ class SpotMonitor(ConfigurableResource):
     def _record_on_run(self, notice: SpotNotice) -> None:
         """Tag the run with the notice and give its run retries one more attempt."""
         context = self._context
-        if context is None or context.instance is None or not context.run_id:
+        run = context.dagster_run if context is not None else None
+        if context is None or context.instance is None or run is None:
             return
         try:
             record_preemption(
-                context.instance, context.run_id, notice, on_demand_after=self.on_demand_after
+                context.instance, run.run_id, notice, on_demand_after=self.on_demand_after
             )
         except Exception as error:  # noqa: BLE001 - a failed tag must not stop the poller
-            self._log(f"spot monitor: could not tag run {context.run_id}: {error}")
+            self._log(f"spot monitor: could not tag run {run.run_id}: {error}")
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._context = context

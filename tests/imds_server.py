@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,7 +29,7 @@ class FakeImds:
         self.token_requests = 0
         self.gets_with_token = 0
         self.gets_refused = 0
-        self.announced_at_request: int | None = None
+        self.announced_at: float | None = None  # time.time() of the first announcement
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -41,10 +42,16 @@ class FakeImds:
     def announce(self, action: str = "terminate", time: str = "2026-11-21T02:00:00Z") -> None:
         with self._lock:
             self.action = {"action": action, "time": time}
+            self.announced_at = self.announced_at or _now()
 
     def recommend_rebalance(self, notice_time: str = "2026-11-21T01:58:00Z") -> None:
         with self._lock:
             self.rebalance = {"noticeTime": notice_time}
+
+    def quiet(self) -> None:
+        """Announce nothing any more: the relaunch runs on a fresh instance."""
+        with self._lock:
+            self.action, self.rebalance, self.trigger = None, None, None
 
     def revoke_tokens(self) -> None:
         with self._lock:
@@ -93,7 +100,7 @@ class FakeImds:
                     imds.gets_with_token += 1
                     if imds.action is None and imds.trigger is not None and imds.trigger():
                         imds.action = {"action": "terminate", "time": "2026-11-21T02:00:00Z"}
-                        imds.announced_at_request = imds.gets_with_token
+                        imds.announced_at = _now()
                     action, rebalance = imds.action, imds.rebalance
                 if self.path == INSTANCE_ACTION and action is not None:
                     return self._send(200, json.dumps(action))
@@ -102,3 +109,7 @@ class FakeImds:
                 self._send(404)
 
         return Handler
+
+
+def _now() -> float:
+    return time.time()
