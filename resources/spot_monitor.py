@@ -190,15 +190,17 @@ class SpotMonitor(ConfigurableResource):
             return None
         if notice is None:
             return None
+        # The run is tagged before `check` can report the notice: the failure that follows must
+        # find its retry budget already raised.
         if notice.kind == "instance-action" and self._notice is None:
-            self._notice = notice
             self._log(notice.reason)
             self._record_on_run(notice)
+            self._notice = notice
         elif notice.kind == "rebalance" and self._rebalance is None:
-            self._rebalance = notice
             self._log(notice.reason)
             if self.stop_on_rebalance:
                 self._record_on_run(notice)
+            self._rebalance = notice
         return notice
 
     def _run(self, client: MetadataClient) -> None:
