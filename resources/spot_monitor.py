@@ -229,7 +229,7 @@ class SpotMonitor(ConfigurableResource):
     def _record_on_run(self, notice: SpotNotice) -> None:
         """Tag the run with the notice and give its run retries one more attempt."""
         context = self._context
-        run = context.dagster_run if context is not None else None
+        run = context.run if context is not None else None
         if context is None or context.instance is None or run is None:
             return
         try:

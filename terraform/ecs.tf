@@ -71,10 +71,11 @@ resource "aws_launch_template" "gpu" {
   }
 }
 
-# One Spot group per GPU shape: several instance types, price-capacity-optimized allocation.
-resource "aws_autoscaling_group" "gpu_spot" {
-  for_each              = local.gpu_groups
-  name_prefix           = "${var.name}-${each.key}-spot-"
+# One autoscaling group per pool: a Spot group per GPU shape (several instance types,
+# price-capacity-optimized allocation) and, with on_demand_fallback, an on-demand twin at zero hosts.
+resource "aws_autoscaling_group" "gpu" {
+  for_each              = local.gpu_pools
+  name_prefix           = "${var.name}-${each.key}-"
   vpc_zone_identifier   = var.private_subnet_ids
   min_size              = 0
   max_size              = each.value.max_size
@@ -84,8 +85,9 @@ resource "aws_autoscaling_group" "gpu_spot" {
 
   mixed_instances_policy {
     instances_distribution {
-      on_demand_base_capacity                  = var.on_demand_base_capacity
-      on_demand_percentage_above_base_capacity = 0
+      on_demand_base_capacity                  = each.value.spot ? var.on_demand_base_capacity : 0
+      on_demand_percentage_above_base_capacity = each.value.spot ? 0 : 100
+      on_demand_allocation_strategy            = "prioritized"
       spot_allocation_strategy                 = "price-capacity-optimized"
     }
 
@@ -115,74 +117,12 @@ resource "aws_autoscaling_group" "gpu_spot" {
   }
 }
 
-# The fallback: the same shapes on demand, at zero hosts until a run asks for them.
-resource "aws_autoscaling_group" "gpu_on_demand" {
-  for_each              = local.on_demand_groups
-  name_prefix           = "${var.name}-${each.key}-ondemand-"
-  vpc_zone_identifier   = var.private_subnet_ids
-  min_size              = 0
-  max_size              = each.value.max_size
-  protect_from_scale_in = true
-  health_check_type     = "EC2"
-
-  mixed_instances_policy {
-    instances_distribution {
-      on_demand_base_capacity                  = 0
-      on_demand_percentage_above_base_capacity = 100
-      on_demand_allocation_strategy            = "prioritized"
-    }
-
-    launch_template {
-      launch_template_specification {
-        launch_template_id = aws_launch_template.gpu.id
-        version            = "$Latest"
-      }
-
-      dynamic "override" {
-        for_each = each.value.instance_types
-        content {
-          instance_type = override.value
-        }
-      }
-    }
-  }
-
-  tag {
-    key                 = "AmazonECSManaged"
-    value               = "true"
-    propagate_at_launch = true
-  }
-
-  lifecycle {
-    ignore_changes = [desired_capacity]
-  }
-}
-
-resource "aws_ecs_capacity_provider" "gpu_spot" {
-  for_each = local.gpu_groups
-  name     = "${var.name}-${each.key}-spot"
+resource "aws_ecs_capacity_provider" "gpu" {
+  for_each = local.gpu_pools
+  name     = "${var.name}-${each.key}"
 
   auto_scaling_group_provider {
-    auto_scaling_group_arn         = aws_autoscaling_group.gpu_spot[each.key].arn
-    managed_termination_protection = "ENABLED"
-    managed_draining               = "ENABLED"
-
-    managed_scaling {
-      status                    = "ENABLED"
-      target_capacity           = 100
-      minimum_scaling_step_size = 1
-      maximum_scaling_step_size = each.value.max_size
-      instance_warmup_period    = 300
-    }
-  }
-}
-
-resource "aws_ecs_capacity_provider" "gpu_on_demand" {
-  for_each = local.on_demand_groups
-  name     = "${var.name}-${each.key}-ondemand"
-
-  auto_scaling_group_provider {
-    auto_scaling_group_arn         = aws_autoscaling_group.gpu_on_demand[each.key].arn
+    auto_scaling_group_arn         = aws_autoscaling_group.gpu[each.key].arn
     managed_termination_protection = "ENABLED"
     managed_draining               = "ENABLED"
 
@@ -200,13 +140,12 @@ resource "aws_ecs_cluster_capacity_providers" "main" {
   cluster_name = aws_ecs_cluster.main.name
   capacity_providers = concat(
     ["FARGATE"],
-    [for provider in aws_ecs_capacity_provider.gpu_spot : provider.name],
-    [for provider in aws_ecs_capacity_provider.gpu_on_demand : provider.name],
+    [for provider in aws_ecs_capacity_provider.gpu : provider.name],
   )
 
   # A task that names no capacity provider runs on one-GPU Spot capacity.
   default_capacity_provider_strategy {
-    capacity_provider = aws_ecs_capacity_provider.gpu_spot["gpu-1x"].name
+    capacity_provider = aws_ecs_capacity_provider.gpu["gpu-1x-spot"].name
     weight            = 1
     base              = 0
   }

@@ -16,6 +16,12 @@ locals {
     }
   }
   on_demand_groups = var.on_demand_fallback ? local.gpu_groups : {}
+  # Autoscaling groups and capacity providers, keyed "<shape>-spot" / "<shape>-ondemand": the
+  # capacity provider names pipeline/spot.py puts in the job tags.
+  gpu_pools = merge(
+    { for shape, group in local.gpu_groups : "${shape}-spot" => merge(group, { spot = true }) },
+    { for shape, group in local.on_demand_groups : "${shape}-ondemand" => merge(group, { spot = false }) },
+  )
 
   image           = "${aws_ecr_repository.project.repository_url}:${var.image_tag}"
   control_image   = "${aws_ecr_repository.project.repository_url}:${var.image_tag}-control"

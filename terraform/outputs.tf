@@ -5,10 +5,7 @@ output "cluster_name" {
 
 output "capacity_providers" {
   description = "Capacity providers GPU runs ask for, by GPU shape."
-  value = {
-    spot      = { for key, provider in aws_ecs_capacity_provider.gpu_spot : key => provider.name }
-    on_demand = { for key, provider in aws_ecs_capacity_provider.gpu_on_demand : key => provider.name }
-  }
+  value       = { for key, provider in aws_ecs_capacity_provider.gpu : key => provider.name }
 }
 
 output "ecr_repository_url" {

@@ -97,22 +97,30 @@ def test_two_gpu_shapes_each_get_a_spot_capacity_provider_named_as_the_job_tags_
     assert set(groups) == {"gpu-1x", "gpu-4x"} == set(GPU_SHAPES.values())
     assert groups["gpu-1x"]["instance_types"] == "${var.gpu_1x_instance_types}"
     assert groups["gpu-4x"]["instance_types"] == "${var.gpu_4x_instance_types}"
-    provider = resource("aws_ecs_capacity_provider", "gpu_spot")
-    assert provider["for_each"] == "${local.gpu_groups}"
-    assert provider["name"] == "${var.name}-${each.key}-spot"
+    pools = config()["locals"]["gpu_pools"]
+    assert '"${shape}-spot" => merge(group, {spot = true})' in pools
+    assert "for shape, group in local.gpu_groups" in pools
+    provider = resource("aws_ecs_capacity_provider", "gpu")
+    assert provider["for_each"] == "${local.gpu_pools}"
+    assert provider["name"] == "${var.name}-${each.key}"  # e.g. character-video-gpu-4x-spot
     assert capacity_provider(4, cluster="character-video") == "character-video-gpu-4x-spot"
     assert default("name") == "character-video"
     scaling = provider["auto_scaling_group_provider"][0]
+    assert scaling["auto_scaling_group_arn"] == "${aws_autoscaling_group.gpu[each.key].arn}"
     assert scaling["managed_termination_protection"] == "ENABLED"
     assert scaling["managed_scaling"][0]["status"] == "ENABLED"
 
 
 def test_spot_groups_mix_instance_types_with_price_capacity_optimized_allocation():
-    group = resource("aws_autoscaling_group", "gpu_spot")
+    group = resource("aws_autoscaling_group", "gpu")
+    assert group["for_each"] == "${local.gpu_pools}"
     policy = group["mixed_instances_policy"][0]
     distribution = policy["instances_distribution"][0]
     assert distribution["spot_allocation_strategy"] == "price-capacity-optimized"
-    assert distribution["on_demand_percentage_above_base_capacity"] == 0
+    # Spot pools buy nothing on demand above the optional base; on-demand pools only that.
+    assert distribution["on_demand_percentage_above_base_capacity"] == (
+        "${each.value.spot ? 0 : 100}"
+    )
     overrides = policy["launch_template"][0]["dynamic"][0]["override"]
     assert overrides["for_each"] == "${each.value.instance_types}"
     assert group["protect_from_scale_in"] is True
@@ -123,11 +131,12 @@ def test_on_demand_fallback_is_optional_and_off_by_default():
     assert default("on_demand_fallback") is False
     condition = config()["locals"]["on_demand_groups"]
     assert "var.on_demand_fallback ? local.gpu_groups : {}" in condition
-    group = resource("aws_autoscaling_group", "gpu_on_demand")
-    assert group["for_each"] == "${local.on_demand_groups}"
-    distribution = group["mixed_instances_policy"][0]["instances_distribution"][0]
-    assert distribution["on_demand_percentage_above_base_capacity"] == 100
-    assert resource("aws_ecs_capacity_provider", "gpu_on_demand")["name"].endswith("-ondemand")
+    pools = config()["locals"]["gpu_pools"]
+    assert '"${shape}-ondemand" => merge(group, {spot = false})' in pools
+    assert "for shape, group in local.on_demand_groups" in pools
+    assert capacity_provider(1, spot=False, cluster="character-video") == (
+        "character-video-gpu-1x-ondemand"
+    )
 
 
 def test_gpu_hosts_boot_the_ecs_gpu_ami_from_ssm_with_gpu_support():
