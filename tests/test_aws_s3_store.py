@@ -161,3 +161,40 @@ def test_an_s3_root_selects_the_s3_store_with_a_local_cache(monkeypatch, tmp_pat
     assert isinstance(store, S3ArtifactStore)
     assert (store.bucket, store.prefix) == ("studio-artifacts", "prod")
     assert Path(store.root) == (tmp_path / "cache").resolve()
+
+
+def test_the_whole_chain_publishes_to_s3_in_the_local_layout(s3, tmp_path, monkeypatch):
+    from conftest import small_brief, write_brief
+    from dagster import DagsterInstance, materialize
+
+    from pipeline.definitions import ASSETS
+    from pipeline.partitions import CHARACTERS
+
+    brief = small_brief(
+        references={"count": 1},
+        lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
+        shots=[{"id": "only", "prompt": "she nods", "duration_s": 0.5, "seed": 1}],
+        deliverable={"resolution": [320, 180]},
+    )
+    inbox = write_brief(tmp_path / "inbox", brief)
+    monkeypatch.setenv("CHARACTER_VIDEO_CACHE", str(tmp_path / "cache"))
+    resources = resource_defs(
+        root=f"s3://{BUCKET}/prod", profile="tiny", inbox=[str(inbox)], models_dir=tmp_path / "m"
+    )
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(CHARACTERS, ["acme-health/dr-ana"])
+    outcome = materialize(
+        ASSETS, partition_key="acme-health/dr-ana", instance=instance, resources=resources
+    )
+    assert outcome.success
+    store: S3ArtifactStore = resources["artifact_store"]
+    for asset in ("character_brief", "reference_images", "character_lora", "video_clips"):
+        ref = store.current("acme-health", "dr-ana", asset)
+        manifest = store.manifest(ref)
+        expected = {f"prod/{ref.key}/{f['path']}" for f in manifest["files"]}
+        assert set(keys(s3, f"prod/{ref.key}/")) == expected | {f"prod/{ref.key}/manifest.json"}
+        cached = json.loads((tmp_path / "cache" / ref.key / "manifest.json").read_text())
+        assert cached == manifest  # the same manifest as the local store holds
+    final = store.current("acme-health", "dr-ana", "deliverables")
+    assert f"prod/{final.key}/final.mp4" in keys(s3)
+    assert not [k for k in keys(s3) if "/.staging-" in k], "staging units are cleaned up"
