@@ -8,7 +8,7 @@ ROOT    ?= artifacts
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint dev clean
+.PHONY: install demo test lint dev clean postgres checkov
 
 install: $(STAMP)
 
@@ -25,8 +25,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m pipeline demo --root $(ROOT)
 
-test: $(STAMP)
+test: $(STAMP) postgres
 	$(PY) -m pytest -q
+
+# PostgreSQL server binaries for the production-storage tests (idempotent; apt-get if missing).
+postgres:
+	scripts/install_postgres.sh
+
+# terraform/ static checks, offline, in their own virtualenv (not part of `make test`).
+checkov:
+	scripts/checkov.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -6,6 +6,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Met
 
 from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
 from pipeline.partitions import character_partitions
+from pipeline.spot import GPU_POOL
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
 from resources.lora_recipes import recipe_for
 from resources.lora_trainer import LORA_FILE, LOSS_CURVE, LoraTrainer, lora_loads_into_pipeline
@@ -22,6 +23,7 @@ CHECK_LOADS = "lora_loads_into_pipeline"
     deps=["reference_images"],
     code_version=CODE_VERSION,
     group_name="character_video",
+    pool=GPU_POOL,
     kinds={"pytorch", "safetensors"},
     check_specs=[AssetCheckSpec(CHECK_LOADS, asset="character_lora")],
 )

@@ -7,6 +7,7 @@ from PIL import Image
 
 from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
 from pipeline.partitions import character_partitions
+from pipeline.spot import GPU_POOL
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
 from resources.contact_sheet import contact_sheet
 from resources.final_cut import CutClip, Upscaler
@@ -25,6 +26,7 @@ CHECK_FORMAT = "deliverable_matches_brief"
     deps=["video_clips"],
     code_version=CODE_VERSION,
     group_name="character_video",
+    pool=GPU_POOL,
     kinds={"pytorch", "mp4"},
     check_specs=[AssetCheckSpec(CHECK_FORMAT, asset="deliverables")],
 )

@@ -7,6 +7,7 @@ from PIL import Image
 
 from assets.materialize import brief_of, image_markdown, new_ref, result
 from pipeline.partitions import character_partitions
+from pipeline.spot import GPU_POOL
 from resources.artifact_store import ArtifactStore, build_manifest, write_json
 from resources.contact_sheet import contact_sheet
 from resources.image_generator import ImageGenerator, reference_plan
@@ -23,6 +24,7 @@ CHECK_COUNT = "reference_count_met"
     deps=["character_brief"],
     code_version=CODE_VERSION,
     group_name="character_video",
+    pool=GPU_POOL,
     kinds={"pytorch", "png"},
     check_specs=[AssetCheckSpec(CHECK_COUNT, asset="reference_images")],
 )

@@ -6,6 +6,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Met
 
 from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
 from pipeline.partitions import character_partitions
+from pipeline.spot import GPU_POOL
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
 from resources.contact_sheet import contact_sheet
 from resources.lora_trainer import LORA_FILE
@@ -24,6 +25,7 @@ CHECK_CLIPS = "clips_match_shot_list"
     deps=["character_lora"],
     code_version=CODE_VERSION,
     group_name="character_video",
+    pool=GPU_POOL,
     kinds={"pytorch", "mp4"},
     check_specs=[AssetCheckSpec(CHECK_CLIPS, asset="video_clips")],
 )

@@ -1,0 +1,328 @@
+"""Artifacts in S3 (`s3://bucket/prefix`), with the local store's layout, manifests and rules.
+
+Objects live at `<prefix>/<client>/<character>/<asset>/<version>/...`, exactly the local layout,
+and a version counts as finished only when its `manifest.json` exists: publication uploads every
+file of the version first and the manifest last, so a reader never sees half an artifact.
+Work happens in a local cache folder (the inherited `root`): downloads are verified against the
+manifest's sha256 and kept there; a version is staged locally and published at the end.
+
+Finished units inside a staging folder (a checkpoint, a rendered shot) are mirrored to
+`.staging-<version>/` in the bucket while the work runs and when it stops, so a run relaunched on
+another instance after a Spot reclaim resumes from them instead of starting over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
+from pydantic import PrivateAttr
+
+from resources.artifact_store import (
+    _VERSION,
+    CURRENT,
+    MANIFEST,
+    ArtifactError,
+    ArtifactRef,
+    ArtifactStore,
+    _now,
+    sha256_file,
+    write_atomic,
+)
+
+MiB = 1 << 20
+# Mirrored units carry this tag; the bucket's lifecycle rule (terraform/s3.tf) expires them.
+CHECKPOINT_TAGGING = "kind=checkpoint"
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """(bucket, prefix) of `s3://bucket/prefix`; a clear error naming the URL otherwise."""
+    if not url.startswith("s3://"):
+        raise ArtifactError(f"artifact root {url!r} is not an s3://bucket/prefix URL")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    if not bucket or any(part in (".", "..") for part in prefix.split("/")):
+        raise ArtifactError(f"artifact root {url!r}: bucket missing or prefix not a plain path")
+    return bucket, prefix.strip("/")
+
+
+class S3ArtifactStore(ArtifactStore):
+    """Artifacts in an S3 bucket under a prefix; `root` is the local working cache."""
+
+    url: str  # s3://bucket/prefix
+    endpoint_url: str | None = None  # a non-AWS endpoint (tests, S3-compatible stores)
+    region: str | None = None
+    multipart_threshold_mb: int = 64  # files at least this big go up in parts
+    multipart_chunk_mb: int = 16
+    sync_seconds: float = 30.0  # how often finished units are mirrored while work runs
+
+    _client: Any = PrivateAttr(default=None)
+
+    @property
+    def bucket(self) -> str:
+        return parse_s3_url(self.url)[0]
+
+    @property
+    def prefix(self) -> str:
+        return parse_s3_url(self.url)[1]
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client(
+                "s3", endpoint_url=self.endpoint_url, region_name=self.region
+            )
+        return self._client
+
+    @property
+    def transfer_config(self) -> TransferConfig:
+        return TransferConfig(
+            multipart_threshold=self.multipart_threshold_mb * MiB,
+            multipart_chunksize=self.multipart_chunk_mb * MiB,
+        )
+
+    def object_key(self, *parts: str) -> str:
+        return "/".join(p for p in (self.prefix, *parts) if p)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _get_json(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
+        return json.loads(body)
+
+    def is_complete(self, ref: ArtifactRef) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.object_key(ref.key, MANIFEST))
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def manifest(self, ref: ArtifactRef) -> dict[str, Any]:
+        manifest = self._get_json(self.object_key(ref.key, MANIFEST))
+        if manifest is None:
+            raise ArtifactError(
+                f"artifact {ref.key} has no manifest at s3://{self.bucket}/"
+                f"{self.object_key(ref.key, MANIFEST)}"
+            )
+        return manifest
+
+    def path(self, ref: ArtifactRef) -> Path:
+        """The local copy of a finished version, downloaded and verified on first use."""
+        local = super().path(ref)
+        if (local / MANIFEST).is_file() or not self.is_complete(ref):
+            return local  # cached, or not published (yet): the caller decides what that means
+        manifest = self.manifest(ref)
+        download = self._inside_root(local.parent / f".download-{ref.version}")
+        shutil.rmtree(download, ignore_errors=True)
+        download.mkdir(parents=True)
+        try:
+            for entry in manifest["files"]:
+                target = self._inside_root(download / entry["path"])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.client.download_file(
+                    self.bucket,
+                    self.object_key(ref.key, entry["path"]),
+                    str(target),
+                    Config=self.transfer_config,
+                )
+                if sha256_file(target) != entry["sha256"]:
+                    raise ArtifactError(
+                        f"s3://{self.bucket}/{self.object_key(ref.key, entry['path'])} does not "
+                        f"match the sha256 in its manifest; not using artifact {ref.key}"
+                    )
+            write_atomic(download / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+            if local.exists():  # a concurrent download finished first: theirs is identical
+                shutil.rmtree(download)
+            else:
+                os.replace(download, local)
+        except BaseException:
+            shutil.rmtree(download, ignore_errors=True)
+            raise
+        return local
+
+    def current(self, client: str, character: str, asset: str) -> ArtifactRef:
+        key = self.object_key(client, character, asset, CURRENT)
+        pointer = self._get_json(key)
+        if pointer is None or "version" not in pointer:
+            raise ArtifactError(
+                f"no finished {asset} for {client}/{character} under {self.url}: "
+                f"materialize {asset} for partition {client}/{character} first"
+            )
+        ref = ArtifactRef(client, character, asset, pointer["version"])
+        if not self.is_complete(ref):
+            raise ArtifactError(f"s3://{self.bucket}/{key} points at {ref.version}, incomplete")
+        return ref
+
+    def versions(self, client: str, character: str, asset: str) -> list[str]:
+        ArtifactRef(client, character, asset, "0" * 16)  # validates the names
+        listed = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket,
+            Prefix=self.object_key(client, character, asset) + "/",
+            Delimiter="/",
+        )
+        names = [
+            p["Prefix"].rstrip("/").rsplit("/", 1)[-1]
+            for page in listed
+            for p in page.get("CommonPrefixes", [])
+        ]
+        return sorted(n for n in names if _VERSION.match(n))
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def set_current(self, ref: ArtifactRef) -> None:
+        if not self.is_complete(ref):
+            raise ArtifactError(f"artifact {ref.key} is not complete")
+        body = json.dumps({"version": ref.version, "updated_at": _now()}, indent=2) + "\n"
+        key = self.object_key(ref.client, ref.character, ref.asset, CURRENT)
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body.encode())
+
+    def upload(self, path: Path, key: str, *, tagging: str | None = None) -> None:
+        """One file to `key`; boto3 splits it into parts above the multipart threshold."""
+        extra = {"Tagging": tagging} if tagging else None
+        self.client.upload_file(
+            str(path), self.bucket, key, Config=self.transfer_config, ExtraArgs=extra
+        )
+
+    def publish(self, ref: ArtifactRef, folder: Path) -> None:
+        """Upload a finished version: every file its manifest lists, then the manifest last."""
+        manifest = json.loads((folder / MANIFEST).read_text())
+        for entry in manifest["files"]:
+            self.upload(folder / entry["path"], self.object_key(ref.key, entry["path"]))
+        self.upload(folder / MANIFEST, self.object_key(ref.key, MANIFEST))
+
+    def _staging_key(self, ref: ArtifactRef) -> str:
+        return self.object_key(ref.client, ref.character, ref.asset, f".staging-{ref.version}")
+
+    def _staged_objects(self, ref: ArtifactRef) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._staging_key(ref) + "/"
+        )
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+    @contextmanager
+    def staging(self, ref: ArtifactRef) -> Iterator[Path]:
+        """Build `ref` in a local folder seeded from its mirrored units; publish when complete."""
+        local_final = super().path(ref)
+        stage = self._inside_root(local_final.parent / f".staging-{ref.version}")
+        stage.mkdir(parents=True, exist_ok=True)
+        mirror = StagingMirror(self, ref, stage)
+        mirror.restore()
+        mirror.start()
+        try:
+            yield stage
+        except BaseException:
+            mirror.stop()
+            try:  # e.g. a Spot notice: the next attempt may run on another instance
+                mirror.sync()
+            except (OSError, ClientError):
+                pass  # the original failure is the one to report
+            raise
+        mirror.stop()
+        if not (stage / MANIFEST).is_file():
+            mirror.sync()
+            raise ArtifactError(f"staged artifact {ref.key} has no {MANIFEST}; not publishing")
+        if not self.is_complete(ref):
+            self.publish(ref, stage)
+        mirror.discard()
+        if local_final.exists():
+            shutil.rmtree(stage)
+        else:
+            os.replace(stage, local_final)
+        self.set_current(ref)
+
+
+class StagingMirror:
+    """Keeps `.staging-<version>/` in the bucket in step with the local staging folder."""
+
+    def __init__(self, store: S3ArtifactStore, ref: ArtifactRef, stage: Path):
+        self.store, self.ref, self.stage = store, ref, stage
+        self.sent: dict[str, tuple[int, int]] = {}  # relative path -> (size, mtime_ns) uploaded
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _finished_files(self) -> dict[str, tuple[int, int]]:
+        """Finished files: temporary names (a leading dot) are still being written."""
+        found = {}
+        for path in self.stage.rglob("*"):
+            rel = path.relative_to(self.stage)
+            if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+                stat = path.stat()
+                found[rel.as_posix()] = (stat.st_size, stat.st_mtime_ns)
+        return found
+
+    def restore(self) -> int:
+        """Download units a previous attempt mirrored; the count of files restored."""
+        prefix = self.store._staging_key(self.ref) + "/"
+        restored = 0
+        for key in self.store._staged_objects(self.ref):
+            rel = key[len(prefix) :]
+            target = self.store._inside_root(self.stage / rel)
+            if target.is_file():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.download")
+            self.store.client.download_file(self.store.bucket, key, str(tmp))
+            os.replace(tmp, target)
+            restored += 1
+        self.sent = self._finished_files()
+        return restored
+
+    def sync(self) -> int:
+        """Upload finished files new or changed since the last sync; the count uploaded."""
+        with self._lock:
+            # Snapshot first: a file listed here was complete when seen, and its upload reads
+            # the same or newer bytes; anything changed later goes in the next sync.
+            snapshot = self._finished_files()
+            changed = {rel: sig for rel, sig in snapshot.items() if self.sent.get(rel) != sig}
+            # Markers of finished units (shot.json, checkpoint.json) go after their data files.
+            for rel in sorted(changed, key=lambda r: r.endswith(".json")):
+                self.store.upload(
+                    self.stage / rel,
+                    f"{self.store._staging_key(self.ref)}/{rel}",
+                    tagging=CHECKPOINT_TAGGING,
+                )
+                self.sent[rel] = changed[rel]
+            return len(changed)
+
+    def discard(self) -> None:
+        """Remove the mirrored units once the version is published."""
+        keys = self.store._staged_objects(self.ref)
+        for start in range(0, len(keys), 1000):
+            self.store.client.delete_objects(
+                Bucket=self.store.bucket,
+                Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]},
+            )
+
+    def start(self) -> None:
+        if self.store.sync_seconds > 0:
+            self._thread = threading.Thread(target=self._run, name="staging-mirror", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._halt.wait(self.store.sync_seconds):
+            try:
+                self.sync()
+            except (OSError, ClientError):
+                pass  # the final sync on stop reports errors; a missed round is retried next
