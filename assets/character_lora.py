@@ -4,7 +4,7 @@ import time
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, asset
 
-from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
+from assets.materialize import brief_of, compute, image_markdown, new_ref, result, upstream
 from pipeline.partitions import character_partitions
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
 from resources.lora_trainer import LORA_FILE, LoraTrainer, lora_loads_into_pipeline
@@ -94,7 +94,11 @@ def character_lora(
                     models=[record],
                     seeds={"train": lora.seed},
                     timings={"wall_s": time.perf_counter() - start, "train_s": trained.train_s},
-                    extra={"losses": trained.losses, "resumed_from_step": trained.resumed_from},
+                    extra={
+                        "losses": trained.losses,
+                        "resumed_from_step": trained.resumed_from,
+                        "compute": compute(model_store.torch_device, start),
+                    },
                 ),
             )
     folder = artifact_store.path(ref)

@@ -5,7 +5,7 @@ import time
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, asset
 from PIL import Image
 
-from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
+from assets.materialize import brief_of, compute, image_markdown, new_ref, result, upstream
 from pipeline.partitions import character_partitions
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
 from resources.contact_sheet import contact_sheet
@@ -93,7 +93,10 @@ def deliverables(
                     parameters=params,
                     models=[record],
                     timings={"wall_s": time.perf_counter() - start},
-                    extra={"frames_per_shot": stats.per_clip_frames},
+                    extra={
+                        "frames_per_shot": stats.per_clip_frames,
+                        "compute": compute(model_store.torch_device, start),
+                    },
                 ),
             )
     folder = artifact_store.path(ref)

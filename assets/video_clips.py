@@ -4,7 +4,7 @@ import time
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, asset
 
-from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
+from assets.materialize import brief_of, compute, image_markdown, new_ref, result, upstream
 from pipeline.partitions import character_partitions
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
 from resources.contact_sheet import contact_sheet
@@ -115,7 +115,10 @@ def video_clips(
                         "wall_s": time.perf_counter() - start,
                         **{f"shot_{r.id}_s": r.render_s for r in rendered},
                     },
-                    extra={"shots": [s.__dict__ for s in shots]},
+                    extra={
+                        "shots": [s.__dict__ for s in shots],
+                        "compute": compute(model_store.torch_device, start),
+                    },
                 ),
             )
     folder = artifact_store.path(ref)

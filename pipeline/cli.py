@@ -138,6 +138,20 @@ def cmd_register(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from pipeline.lineage import LineageError, deliverables_of, format_text
+    from resources.artifact_store import ArtifactError, ArtifactStore
+
+    store = ArtifactStore(root=args.root)
+    try:
+        found = deliverables_of(store, args.client, args.character)
+    except (LineageError, ArtifactError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(format_text(found), end="")
+    return 0
+
+
 def _quiet_libraries() -> None:
     """Progress bars from model loading drown the CLI's own output."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -173,7 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("briefs", nargs="+")
     p.set_defaults(func=cmd_register)
 
+    p = sub.add_parser("lineage", help="the chain of artifacts behind a client's deliverables")
+    p.add_argument("client")
+    p.add_argument("character", nargs="?", default=None)
+    p.add_argument("--root", default=os.environ.get("CHARACTER_VIDEO_ROOT", "artifacts"))
+    p.set_defaults(func=cmd_lineage)
+
     args = parser.parse_args(argv)
-    if args.command != "validate":
+    if args.command not in ("validate", "lineage"):
         _quiet_libraries()
     return args.func(args)
