@@ -33,7 +33,7 @@ def character_lora(
 ):
     """A peft LoRA trained with flow matching on the reference stills as one-frame videos."""
     start = time.perf_counter()
-    brief, _ = brief_of(context, artifact_store)
+    brief, brief_ref = brief_of(context, artifact_store)
     refs = upstream(context, artifact_store, "reference_images")
     refs_dir = artifact_store.path(refs)
     images = sorted(refs_dir.glob("ref_*.png"))
@@ -98,6 +98,7 @@ def character_lora(
                         "losses": trained.losses,
                         "resumed_from_step": trained.resumed_from,
                         "compute": compute(model_store.torch_device, start),
+                        "brief_version": brief_ref.version,
                     },
                 ),
             )

@@ -37,7 +37,7 @@ def deliverables(
 ):
     """The final cut at the brief's resolution and fps, with poster and contact sheet."""
     start = time.perf_counter()
-    brief, _ = brief_of(context, artifact_store)
+    brief, brief_ref = brief_of(context, artifact_store)
     clips_ref = upstream(context, artifact_store, "video_clips")
     clips_dir = artifact_store.path(clips_ref)
     width, height = brief.deliverable.resolution
@@ -96,6 +96,7 @@ def deliverables(
                     extra={
                         "frames_per_shot": stats.per_clip_frames,
                         "compute": compute(model_store.torch_device, start),
+                        "brief_version": brief_ref.version,
                     },
                 ),
             )

@@ -36,7 +36,7 @@ def video_clips(
 ):
     """One clip per shot at the model's native fps; finished shots survive a retry."""
     start = time.perf_counter()
-    brief, _ = brief_of(context, artifact_store)
+    brief, brief_ref = brief_of(context, artifact_store)
     lora_ref = upstream(context, artifact_store, "character_lora")
     lora_file = artifact_store.path(lora_ref) / LORA_FILE
     model = video_model(brief.video.model)
@@ -118,6 +118,7 @@ def video_clips(
                     extra={
                         "shots": [s.__dict__ for s in shots],
                         "compute": compute(model_store.torch_device, start),
+                        "brief_version": brief_ref.version,
                     },
                 ),
             )

@@ -67,15 +67,21 @@ def chain_of(store: ArtifactStore, ref: ArtifactRef) -> list[Link]:
     """The artifact `ref` and everything upstream of it, following each manifest's inputs."""
     links: list[Link] = []
     seen: set[str] = set()
+    brief_version = None
     while True:
         manifest = store.manifest(ref)
         links.append(Link.from_manifest(manifest))
         seen.add(ref.key)
+        # Stages that read the brief name the snapshot they read; the first one seen wins, as
+        # a reused upstream artifact may come from an older snapshot of the same character.
+        brief_version = brief_version or manifest.get("brief_version")
         inputs = manifest.get("inputs") or {}
         if not inputs:
             return links
         # The chain is linear: each stage has exactly one upstream artifact.
         (asset, version), *_ = sorted(inputs.items())
+        if asset == "character_brief" and brief_version:
+            version = brief_version
         ref = ArtifactRef(ref.client, ref.character, asset, version)
         if ref.key in seen:
             raise ArtifactError(f"manifest inputs loop back to {ref.key}")

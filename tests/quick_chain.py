@@ -1,0 +1,39 @@
+"""A chain run small enough to share between lineage, report and browser tests (seconds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import small_brief, write_brief
+from dagster import DagsterInstance, materialize
+
+from assets.client_report import client_report
+from pipeline.definitions import ASSETS
+from pipeline.partitions import CHARACTERS
+from pipeline.settings import resource_defs
+
+
+def quick_brief(**overrides) -> dict:
+    """Two references, two LoRA steps, one half-second shot, a 320x180 deliverable."""
+    data = small_brief(
+        references={"count": 2, "seed": 5},
+        lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
+        shots=[{"id": "hello", "prompt": "she nods", "duration_s": 0.5, "seed": 1}],
+        deliverable={"resolution": [320, 180]},
+    )
+    data.update(overrides)
+    return data
+
+
+def run_quick_chain(inbox: Path, root: Path, data: dict, name: str = "brief.yaml"):
+    """Write `data` as a brief and materialize the chain and the client report for it."""
+    brief = write_brief(inbox, data, name=name)
+    key = f"{data['client']}/{data['character']['id']}"
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(CHARACTERS, [key])
+    resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)])
+    outcome = materialize(
+        [*ASSETS, client_report], partition_key=key, instance=instance, resources=resources
+    )
+    assert outcome.success
+    return brief, outcome
