@@ -25,13 +25,20 @@ def quick_brief(**overrides) -> dict:
     return data
 
 
-def run_quick_chain(inbox: Path, root: Path, data: dict, name: str = "brief.yaml"):
+def shared_models(tmp_path_factory) -> Path:
+    """One tiny-model folder for the whole session: the models are built once, then loaded."""
+    return tmp_path_factory.getbasetemp() / "tiny-models"
+
+
+def run_quick_chain(
+    inbox: Path, root: Path, data: dict, name: str = "brief.yaml", models: Path | None = None
+):
     """Write `data` as a brief and materialize the chain and the client report for it."""
     brief = write_brief(inbox, data, name=name)
     key = f"{data['client']}/{data['character']['id']}"
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(CHARACTERS, [key])
-    resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)])
+    resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)], models_dir=models)
     outcome = materialize(
         [*ASSETS, client_report], partition_key=key, instance=instance, resources=resources
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from quick_chain import quick_brief, run_quick_chain
+from quick_chain import quick_brief, run_quick_chain, shared_models
 
 from pipeline.costs import HOSTED_APIS
 
@@ -22,9 +22,10 @@ def report(tmp_path_factory):
     """Two characters of one client; the second run's report covers both."""
     folder = tmp_path_factory.mktemp("report")
     root = folder / "artifacts"
-    run_quick_chain(folder / "inbox", root, quick_brief(), name="ana.yaml")
+    models = shared_models(tmp_path_factory)
+    run_quick_chain(folder / "inbox", root, quick_brief(), name="ana.yaml", models=models)
     nurse = quick_brief(character={**quick_brief()["character"], "id": "nurse-bia"})
-    _, outcome = run_quick_chain(folder / "inbox2", root, nurse, name="bia.yaml")
+    _, outcome = run_quick_chain(folder / "inbox2", root, nurse, name="bia.yaml", models=models)
     event = outcome.asset_materializations_for_node("client_report")[0]
     metadata = {key: value.value for key, value in event.metadata.items()}
     return root, metadata

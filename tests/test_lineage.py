@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 from dagster import build_schedule_context, instance_for_test
-from quick_chain import quick_brief, run_quick_chain
+from quick_chain import quick_brief, run_quick_chain, shared_models
 
 from pipeline.brief import parse_brief
 from pipeline.inbox import BriefInbox
@@ -33,9 +33,10 @@ def built(tmp_path_factory):
     """One character rendered twice: the brief, then the brief with its shot changed."""
     folder = tmp_path_factory.mktemp("lineage")
     root = folder / "artifacts"
-    run_quick_chain(folder / "first", root, quick_brief())
+    models = shared_models(tmp_path_factory)
+    run_quick_chain(folder / "first", root, quick_brief(), models=models)
     first = current_versions(root)
-    run_quick_chain(folder / "second", root, changed_brief())
+    run_quick_chain(folder / "second", root, changed_brief(), models=models)
     return root, first, current_versions(root)
 
 
