@@ -8,7 +8,7 @@ ROOT    ?= artifacts
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint dev clean
+.PHONY: install demo test lint dev clean chromium
 
 install: $(STAMP)
 
@@ -25,8 +25,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m pipeline demo --root $(ROOT)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
+
+# Debian's chromium for the browser test (Playwright drives it; no browser download).
+chromium:
+	sh scripts/install_chromium.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
