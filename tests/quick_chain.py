@@ -1,16 +1,20 @@
-"""A chain run small enough to share between lineage, report and browser tests (seconds)."""
+"""Helpers shared by the lineage, report, schedule and browser tests: a chain run in seconds."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from conftest import small_brief, write_brief
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, build_schedule_context, materialize
 
 from assets.client_report import client_report
 from pipeline.definitions import ASSETS
+from pipeline.inbox import BriefInbox
 from pipeline.partitions import CHARACTERS
+from pipeline.schedules import nightly_briefs
 from pipeline.settings import resource_defs
+from resources.artifact_store import ArtifactStore
 
 
 def quick_brief(**overrides) -> dict:
@@ -44,3 +48,16 @@ def run_quick_chain(
     )
     assert outcome.success
     return brief, outcome
+
+
+def evaluate_nightly(instance: DagsterInstance, inbox: Path, root: Path):
+    """The nightly schedule's evaluation for 2026-11-21 02:00 UTC."""
+    context = build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=dt.datetime(2026, 11, 21, 2, tzinfo=dt.UTC),
+        resources={
+            "inbox": BriefInbox(paths=[str(inbox)]),
+            "artifact_store": ArtifactStore(root=str(root)),
+        },
+    )
+    return nightly_briefs(context)

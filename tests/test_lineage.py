@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
-from dagster import build_schedule_context, instance_for_test
-from quick_chain import quick_brief, run_quick_chain, shared_models
+from conftest import REPO, write_brief
+from dagster import instance_for_test
+from quick_chain import evaluate_nightly, quick_brief, run_quick_chain, shared_models
 
 from pipeline.brief import parse_brief
-from pipeline.inbox import BriefInbox
 from pipeline.lineage import deliverables_of, is_up_to_date
-from pipeline.schedules import nightly_briefs
 from resources.artifact_store import ArtifactStore
 
 CHAIN = ["deliverables", "video_clips", "character_lora", "reference_images", "character_brief"]
@@ -113,18 +110,7 @@ def test_deliverable_is_up_to_date_only_for_the_brief_that_made_it(built):
 
 def test_nightly_schedule_skips_briefs_whose_deliverable_is_current(built, tmp_path):
     root, _, _ = built
-    from conftest import write_brief
-
-    inbox = tmp_path / "inbox"
-    write_brief(inbox, changed_brief())
+    write_brief(tmp_path / "inbox", changed_brief())
     with instance_for_test() as instance:
-        context = build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=dt.datetime(2026, 11, 21, 2, tzinfo=dt.UTC),
-            resources={
-                "inbox": BriefInbox(paths=[str(inbox)]),
-                "artifact_store": ArtifactStore(root=str(root)),
-            },
-        )
-        outcome = nightly_briefs(context)
+        outcome = evaluate_nightly(instance, tmp_path / "inbox", root)
     assert "up to date" in outcome.skip_message

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,15 @@ from dagster import (
     DagsterRun,
     DagsterRunStatus,
     SensorResult,
-    build_schedule_context,
     build_sensor_context,
     instance_for_test,
 )
+from quick_chain import evaluate_nightly
 
 from pipeline.brief import load_brief
 from pipeline.inbox import BriefInbox
 from pipeline.partitions import CHARACTERS
-from pipeline.schedules import nightly_briefs
 from pipeline.sensors import brief_inbox_sensor, errors_file, scan_inbox
-from resources.artifact_store import ArtifactStore
 
 KEY = "acme-health/dr-ana"
 
@@ -155,22 +152,10 @@ def test_garbage_cursor_starts_afresh_instead_of_failing(instance, tmp_path):
     assert [r.partition_key for r in result.run_requests] == [KEY]
 
 
-def schedule_requests(instance, inbox: Path, root: Path):
-    context = build_schedule_context(
-        instance=instance,
-        scheduled_execution_time=dt.datetime(2026, 11, 21, 2, tzinfo=dt.UTC),
-        resources={
-            "inbox": BriefInbox(paths=[str(inbox)]),
-            "artifact_store": ArtifactStore(root=str(root)),
-        },
-    )
-    return nightly_briefs(context)
-
-
 def test_nightly_schedule_requests_pending_briefs_and_adds_their_partitions(instance, tmp_path):
     write_brief(tmp_path / "inbox", small_brief())
     write_brief(tmp_path / "inbox", other_brief(), name="pip.yaml")
-    requests = schedule_requests(instance, tmp_path / "inbox", tmp_path / "artifacts")
+    requests = evaluate_nightly(instance, tmp_path / "inbox", tmp_path / "artifacts")
     assert sorted(r.partition_key for r in requests) == [KEY, "sunny-foods/pip"]
     assert all(r.run_key.startswith("nightly-2026-11-21:") for r in requests)
     assert set(instance.get_dynamic_partitions(CHARACTERS)) == {KEY, "sunny-foods/pip"}
@@ -188,5 +173,5 @@ def test_nightly_schedule_skips_a_character_whose_run_is_in_flight(instance, tmp
             tags={"dagster/partition": KEY},
         )
     )
-    requests = schedule_requests(instance, tmp_path / "inbox", tmp_path / "artifacts")
+    requests = evaluate_nightly(instance, tmp_path / "inbox", tmp_path / "artifacts")
     assert [r.partition_key for r in requests] == ["sunny-foods/pip"]
