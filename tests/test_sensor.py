@@ -175,3 +175,17 @@ def test_nightly_schedule_skips_a_character_whose_run_is_in_flight(instance, tmp
     )
     requests = evaluate_nightly(instance, tmp_path / "inbox", tmp_path / "artifacts")
     assert [r.partition_key for r in requests] == ["sunny-foods/pip"]
+
+
+def test_sensor_and_schedule_target_the_chain_and_the_client_report():
+    from pipeline.definitions import defs
+    from pipeline.jobs import CHAIN
+
+    expected = {*CHAIN, "client_report"}
+    sensor = defs.resolve_sensor_def("brief_inbox_sensor")
+    schedule = defs.resolve_schedule_def("nightly_briefs")
+    for job_name in (sensor.job_name, schedule.job_name):
+        job = defs.resolve_job_def(job_name)
+        assert {key.path[-1] for key in job.asset_layer.selected_asset_keys} == expected
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert sensor.default_status.value == "RUNNING"

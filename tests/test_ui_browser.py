@@ -241,14 +241,34 @@ def test_asset_graph_shows_the_materialized_partition(materialized):
     assert (SCREENSHOTS / "asset-graph.png").stat().st_size > 10_000
 
 
-def test_client_report_metadata_shows_the_posters_as_an_image(materialized):
-    url, _, page = materialized
-    page.goto(
-        f"{url}/assets/client_report?view=events&partition={KEY}", wait_until="domcontentloaded"
-    )
-    row = page.locator("tr").filter(has=page.get_by_text("posters", exact=True))
+def open_metadata_image(page, url: str, asset: str, entry: str):
+    """Open `entry` of the partition's latest materialization of `asset`; the image in it."""
+    page.goto(f"{url}/assets/{asset}?view=events&partition={KEY}", wait_until="domcontentloaded")
+    # Dagster shows markdown over 1,000 characters behind a link; an inline image always is.
+    row = page.locator("tr").filter(has=page.get_by_text(entry, exact=True))
     row.get_by_text("[Show Markdown]").click()
     image = page.get_by_role("dialog").locator('img[src^="data:image/jpeg;base64,"]')
     image.wait_for()
+    return image
+
+
+@pytest.mark.parametrize(
+    ("asset", "entry"),
+    [
+        ("reference_images", "contact_sheet"),
+        ("character_lora", "loss_curve"),
+        ("video_clips", "posters"),
+        ("deliverables", "poster"),
+    ],
+)
+def test_asset_metadata_shows_an_image(materialized, asset, entry):
+    url, _, page = materialized
+    image = open_metadata_image(page, url, asset, entry)
+    assert image.evaluate("img => img.complete && img.naturalWidth") > 100
+
+
+def test_client_report_metadata_shows_the_posters_as_an_image(materialized):
+    url, _, page = materialized
+    image = open_metadata_image(page, url, "client_report", "posters")
     assert image.evaluate("img => img.complete && img.naturalWidth") > 100
     page.screenshot(path=str(SCREENSHOTS / "client-report.png"))
