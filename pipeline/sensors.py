@@ -1,11 +1,12 @@
 """The brief inbox sensor: a new or changed brief becomes a partition and a run, untouched.
 
-Each tick hashes every brief file in the inbox and parses only the ones whose bytes changed
-since the cursor. A valid brief adds its `client/character` partition and requests a run of the
-chain whose run key carries the brief's content hash, so an unchanged brief (or one whose edit
-only touched comments or layout) is never run twice. An invalid brief gets its problems in the
-sensor's log and in `<brief>.errors.txt` next to it, removed again once the brief is fixed; the
-other briefs of the tick run as usual.
+Each tick hashes every brief file in the inbox (folders, or S3 prefixes mirrored locally) and
+parses only the ones whose bytes changed since the cursor. A valid brief adds its
+`client/character` partition and requests a run of the chain whose run key carries the brief's
+content hash, so an unchanged brief (or one whose edit only touched comments or layout) is never
+run twice. An invalid brief gets its problems in the sensor's log and in `<brief>.errors.txt`
+next to it (next to the S3 object too), removed again once the brief is fixed; the other briefs
+of the tick run as usual.
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ def decode_cursor(cursor: str | None) -> dict[str, BriefState]:
     return {name: BriefState(*values) for name, values in packed.items()}
 
 
+def write_errors_locally(brief: Path, text: str) -> None:
+    write_atomic(errors_file(brief), text)
+
+
+def remove_errors_locally(brief: Path) -> None:
+    errors_file(brief).unlink(missing_ok=True)
+
+
 def scan_inbox(
     files: list[Path],
     state: dict[str, BriefState],
@@ -98,6 +107,8 @@ def scan_inbox(
     *,
     log: Callable[[str], None] = print,
     max_changed: int = MAX_CHANGED_PER_TICK,
+    write_errors: Callable[[Path, str], None] = write_errors_locally,
+    remove_errors: Callable[[Path], None] = remove_errors_locally,
 ) -> Tick:
     """Compare the inbox with the previous state; what to run, add and report this tick."""
     new_state: dict[str, BriefState] = {}
@@ -130,7 +141,7 @@ def scan_inbox(
         new_state[name] = BriefState(sha, OK, brief.partition_key, brief.content_hash()[:16], ran)
 
     _mark_duplicates(new_state, problems, changed, state)
-    _sync_error_files(new_state, state, problems, log)
+    _sync_error_files(new_state, state, problems, log, write_errors, remove_errors)
 
     tick = Tick(new_state, problems=problems, deferred=deferred)
     for name, entry in sorted(new_state.items()):
@@ -181,6 +192,8 @@ def _sync_error_files(
     old_state: dict[str, BriefState],
     problems: dict[str, list[str]],
     log: Callable[[str], None],
+    write_errors: Callable[[Path, str], None],
+    remove_errors: Callable[[Path], None],
 ) -> None:
     for name, lines in sorted(problems.items()):
         for line in lines:
@@ -189,14 +202,14 @@ def _sync_error_files(
             f"{Path(name).name} was not run. Fix these problems and save the brief again;\n"
             "this file disappears when the brief is valid.\n\n" + "\n".join(lines) + "\n"
         )
-        write_atomic(errors_file(Path(name)), text)
+        write_errors(Path(name), text)
     for name, entry in new_state.items():
         was = old_state.get(name)
         if entry.status == OK and (was is None or was.status != OK):
-            errors_file(Path(name)).unlink(missing_ok=True)
+            remove_errors(Path(name))
     for name, was in old_state.items():
         if name not in new_state and was.status != OK:  # the brief is gone: so is its report
-            errors_file(Path(name)).unlink(missing_ok=True)
+            remove_errors(Path(name))
 
 
 @sensor(
@@ -209,7 +222,14 @@ def brief_inbox_sensor(context: SensorEvaluationContext, inbox: BriefInbox) -> S
     """Turn new or changed briefs into partitions and runs; report invalid ones next to them."""
     state = decode_cursor(context.cursor)
     known = set(context.instance.get_dynamic_partitions(CHARACTERS))
-    tick = scan_inbox(inbox.files(), state, known, log=context.log.warning)
+    tick = scan_inbox(
+        inbox.files(),
+        state,
+        known,
+        log=context.log.warning,
+        write_errors=lambda brief, text: inbox.write_report(brief, ERRORS_SUFFIX, text),
+        remove_errors=lambda brief: inbox.remove_report(brief, ERRORS_SUFFIX),
+    )
     for request in tick.run_requests:
         context.log.info(f"brief {request.tags['brief/source']}: run {request.run_key}")
     if tick.deferred:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import boto3
 import pytest
+import yaml
 from conftest import small_brief, write_brief
 from dagster import (
     DagsterInstance,
@@ -14,6 +16,7 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
+from moto.server import ThreadedMotoServer
 from quick_chain import evaluate_nightly
 
 from pipeline.brief import load_brief
@@ -182,10 +185,79 @@ def test_sensor_and_schedule_target_the_chain_and_the_client_report():
     from pipeline.jobs import CHAIN
 
     expected = {*CHAIN, "client_report"}
-    sensor = defs.resolve_sensor_def("brief_inbox_sensor")
-    schedule = defs.resolve_schedule_def("nightly_briefs")
-    for job_name in (sensor.job_name, schedule.job_name):
-        job = defs.resolve_job_def(job_name)
-        assert {key.path[-1] for key in job.asset_layer.selected_asset_keys} == expected
+    # Resolving the repository reads definitions state through the current instance; earlier
+    # tests' temporary instances are gone by now, so give it one.
+    with instance_for_test():
+        sensor = defs.resolve_sensor_def("brief_inbox_sensor")
+        schedule = defs.resolve_schedule_def("nightly_briefs")
+        for job_name in (sensor.job_name, schedule.job_name):
+            job = defs.resolve_job_def(job_name)
+            assert {key.path[-1] for key in job.asset_layer.selected_asset_keys} == expected
     assert schedule.cron_schedule == "0 2 * * *"
     assert sensor.default_status.value == "RUNNING"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_inbox(s3_endpoint, monkeypatch, tmp_path):
+    """An S3 prefix on moto's server, and a BriefInbox reading it through a local mirror."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    s3 = boto3.client("s3")
+    bucket = f"briefs-{tmp_path.name.replace('_', '-')[-30:]}".lower()
+    s3.create_bucket(Bucket=bucket)
+    inbox = BriefInbox(paths=[f"s3://{bucket}/inbox/"], mirror=str(tmp_path / "mirror"))
+    return s3, bucket, inbox
+
+
+def put_brief(s3, bucket: str, name: str, data: dict) -> None:
+    body = yaml.safe_dump(data, sort_keys=False).encode()
+    s3.put_object(Bucket=bucket, Key=f"inbox/{name}", Body=body)
+
+
+def s3_tick(instance, inbox: BriefInbox, cursor: str | None = None) -> SensorResult:
+    context = build_sensor_context(instance=instance, cursor=cursor, resources={"inbox": inbox})
+    return brief_inbox_sensor(context)
+
+
+def test_s3_inbox_brief_runs_and_its_errors_are_written_next_to_the_object(instance, s3_inbox):
+    s3, bucket, inbox = s3_inbox
+    put_brief(s3, bucket, "ana.yaml", small_brief())
+    bad = other_brief()
+    bad["video"] = {"model": "no-such-model"}
+    put_brief(s3, bucket, "pip.yaml", bad)
+    first = s3_tick(instance, inbox)
+    assert [r.partition_key for r in first.run_requests] == [KEY]
+    report = s3.get_object(Bucket=bucket, Key="inbox/pip.yaml.errors.txt")["Body"].read().decode()
+    assert "video.model: unknown video model 'no-such-model'" in report
+    put_brief(s3, bucket, "pip.yaml", other_brief())
+    second = s3_tick(instance, inbox, first.cursor)
+    assert [r.partition_key for r in second.run_requests] == ["sunny-foods/pip"]
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="inbox/")["Contents"]
+    assert sorted(o["Key"] for o in listed) == ["inbox/ana.yaml", "inbox/pip.yaml"]
+
+
+def test_s3_inbox_finds_the_brief_a_run_reads(s3_inbox):
+    s3, bucket, inbox = s3_inbox
+    put_brief(s3, bucket, "ana.yaml", small_brief())
+    path, brief = inbox.find(KEY)
+    assert brief.partition_key == KEY
+    assert path.read_bytes() == s3.get_object(Bucket=bucket, Key="inbox/ana.yaml")["Body"].read()
+
+
+def test_inbox_setting_keeps_s3_prefixes_whole(monkeypatch):
+    from pipeline.settings import resource_defs
+
+    monkeypatch.setenv("CHARACTER_VIDEO_INBOX", "examples:s3://studio-briefs/inbox/:/srv/briefs")
+    inbox = resource_defs(root="/tmp/unused-root")["inbox"]
+    assert inbox.paths == ["examples", "s3://studio-briefs/inbox/", "/srv/briefs"]
