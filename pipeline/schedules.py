@@ -20,7 +20,7 @@ from dagster import (
 from pipeline.inbox import BriefInbox
 from pipeline.lineage import is_up_to_date
 from pipeline.partitions import CHARACTERS
-from pipeline.sensors import BRIEF_RUN_TARGET
+from pipeline.sensors import BRIEF_RUN_TARGET, brief_run_tags
 from resources.artifact_store import ArtifactStore
 
 NIGHTLY_CRON = "0 2 * * *"
@@ -65,7 +65,7 @@ def nightly_briefs(
             RunRequest(
                 run_key=f"nightly-{date}:{key}@{brief.content_hash()[:16]}",
                 partition_key=key,
-                tags={"brief/source": str(entry.path), "brief/version": brief.content_hash()[:16]},
+                tags=brief_run_tags(str(entry.path), brief.content_hash()[:16]),
             )
         )
     if not requests:

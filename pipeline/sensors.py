@@ -31,12 +31,20 @@ from dagster import (
 
 from pipeline.brief import BriefError, load_brief
 from pipeline.inbox import BriefInbox
-from pipeline.jobs import CHAIN
+from pipeline.jobs import CHAIN, character_video_job
 from pipeline.partitions import CHARACTERS
 from resources.artifact_store import write_atomic
 
 # What a brief's run materializes: the chain, then the client's report.
 BRIEF_RUN_TARGET = AssetSelection.assets(*CHAIN, "client_report")
+
+
+def brief_run_tags(source: str, version: str) -> dict[str, str]:
+    """A brief's run tags: the chain job's own (launcher capacity, retries), then the brief's."""
+    job_tags = {**(character_video_job.tags or {}), **(character_video_job.run_tags or {})}
+    return {**job_tags, "brief/source": source, "brief/version": version}
+
+
 ERRORS_SUFFIX = ".errors.txt"
 # Parse at most this many changed briefs per tick, so a tick stays well inside Dagster's
 # sensor timeout when thousands of briefs arrive at once; the cursor carries the rest over.
@@ -151,7 +159,7 @@ def scan_inbox(
             RunRequest(
                 run_key=f"{entry.key}@{entry.brief}",
                 partition_key=entry.key,
-                tags={"brief/source": name, "brief/version": entry.brief},
+                tags=brief_run_tags(name, entry.brief),
             )
         )
         entry.ran = entry.brief
