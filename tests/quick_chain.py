@@ -1,12 +1,15 @@
-"""Helpers shared by the lineage, report, schedule and browser tests: a chain run in seconds."""
+"""Helpers shared by this suite's sensor, lineage, report, cost and browser tests."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import small_brief, write_brief
 from dagster import DagsterInstance, build_schedule_context, materialize
+from moto.server import ThreadedMotoServer
 
 from assets.client_report import client_report
 from pipeline.definitions import ASSETS
@@ -61,3 +64,15 @@ def evaluate_nightly(instance: DagsterInstance, inbox: Path, root: Path):
         },
     )
     return nightly_briefs(context)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's AWS server on a free loopback port; yields its endpoint URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

@@ -8,7 +8,7 @@ import sys
 import boto3
 import pytest
 from conftest import REPO
-from moto.server import ThreadedMotoServer
+from quick_chain import moto_server
 
 from pipeline.costs import (
     HOSTED_APIS,
@@ -67,11 +67,8 @@ def test_a_minute_of_sora_2_costs_six_dollars():
 
 @pytest.fixture(scope="module")
 def ec2_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def test_spot_prices_refresh_from_the_ec2_price_history(ec2_endpoint):

@@ -16,8 +16,7 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
-from moto.server import ThreadedMotoServer
-from quick_chain import evaluate_nightly
+from quick_chain import evaluate_nightly, moto_server
 
 from pipeline.brief import load_brief
 from pipeline.inbox import BriefInbox
@@ -199,11 +198,8 @@ def test_sensor_and_schedule_target_the_chain_and_the_client_report():
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
