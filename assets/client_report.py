@@ -46,8 +46,9 @@ def video_cost(deliverable: Deliverable, parameters: dict[str, Any]) -> VideoCos
     """Sum the chain's compute records; compare with the hosted APIs for the same length."""
     duration = sum(float(seconds) for _, seconds in parameters.get("shots", []))
     stages = {link.asset: link.compute for link in deliverable.chain if link.compute}
-    cost = sum(float(c["estimated_cost_usd"]) for a, c in stages.items() if a in GPU_STAGES)
-    render = sum(float(c["estimated_cost_usd"]) for a, c in stages.items() if a in RENDER_STAGES)
+    # A stage priced on an instance type the table lacks counts as $0 and marks the row.
+    cost = sum(c["estimated_cost_usd"] or 0.0 for a, c in stages.items() if a in GPU_STAGES)
+    render = sum(c["estimated_cost_usd"] or 0.0 for a, c in stages.items() if a in RENDER_STAGES)
     hosted = hosted_cost(duration)
     return VideoCost(
         character=deliverable.character,
@@ -60,7 +61,9 @@ def video_cost(deliverable: Deliverable, parameters: dict[str, Any]) -> VideoCos
         cost_per_minute_usd=cost / (duration / 60.0) if duration else 0.0,
         hosted_usd=hosted,
         saving_pct={k: 100.0 * (1 - cost / v) if v else 0.0 for k, v in hosted.items()},
-        illustrative=any(not c.get("gpu_s") for c in stages.values()),
+        illustrative=any(
+            not c.get("gpu_s") or c.get("estimated_cost_usd") is None for c in stages.values()
+        ),
     )
 
 

@@ -84,10 +84,15 @@ def compute_metadata(record: dict[str, Any] | None) -> dict[str, Any]:
     """GPU-seconds and estimated cost as UI metadata; what it cost to build, even when reused."""
     if not record:
         return {}
-    return {
+    shown = {
         "device": record["device"],
         "gpu_s": float(record["gpu_s"]),
         "compute_basis": record["basis"],
+    }
+    if record["estimated_cost_usd"] is None:  # an instance type the price table lacks
+        return shown
+    return {
+        **shown,
         "estimated_cost_usd": float(record["estimated_cost_usd"]),
         "priced_on": f"{record['instance_type']} {record['pricing']} "
         f"${record['usd_per_gpu_hour']:.3f}/GPU-h ({record['price_date']})",

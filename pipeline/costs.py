@@ -51,12 +51,14 @@ class InstancePrice:
         return self.usd_per_hour(pricing) / self.gpus / 3600.0
 
 
-def _g5(instance_type: str, gpus: int, on_demand: float, spot: float | None = None):
+def _gpu_host(
+    instance_type: str, gpus: int, on_demand: float, spot: float | None = None, gpu: str = ""
+):
     spot_price = spot if spot is not None else round(on_demand * (1 - SPOT_DISCOUNT_ESTIMATE), 3)
     derived = f"{STUDIO_SPOT_SOURCE}: On-Demand less {SPOT_DISCOUNT_ESTIMATE:.0%}"
     return InstancePrice(
         instance_type=instance_type,
-        gpu="NVIDIA A10G 24 GB",
+        gpu=gpu or "NVIDIA A10G 24 GB",
         gpus=gpus,
         on_demand_usd_per_hour=on_demand,
         spot_usd_per_hour=spot_price,
@@ -69,18 +71,23 @@ def _g5(instance_type: str, gpus: int, on_demand: float, spot: float | None = No
 
 # On-Demand: AWS list prices (us-east-1, Linux). Spot: the studio's own figures where it gave
 # one (g5.xlarge $0.40, g5.2xlarge $0.60, g5.12xlarge $1.70, g5.24xlarge $2.40, g5.48xlarge
-# $4.80), else On-Demand less the studio's 70%. Refresh before quoting a client.
+# $4.80), else On-Demand less the studio's 70%. The g6 (L4) hosts are in the Spot pools the
+# AWS deployment uses. Refresh before quoting a client.
+L4 = "NVIDIA L4 24 GB"
 INSTANCES: dict[str, InstancePrice] = {
     p.instance_type: p
     for p in (
-        _g5("g5.xlarge", 1, 1.006, 0.40),
-        _g5("g5.2xlarge", 1, 1.212, 0.60),
-        _g5("g5.4xlarge", 1, 1.624),
-        _g5("g5.8xlarge", 1, 2.448),
-        _g5("g5.12xlarge", 4, 5.672, 1.70),
-        _g5("g5.16xlarge", 1, 4.096),
-        _g5("g5.24xlarge", 4, 8.144, 2.40),
-        _g5("g5.48xlarge", 8, 16.288, 4.80),
+        _gpu_host("g5.xlarge", 1, 1.006, 0.40),
+        _gpu_host("g5.2xlarge", 1, 1.212, 0.60),
+        _gpu_host("g5.4xlarge", 1, 1.624),
+        _gpu_host("g5.8xlarge", 1, 2.448),
+        _gpu_host("g5.12xlarge", 4, 5.672, 1.70),
+        _gpu_host("g5.16xlarge", 1, 4.096),
+        _gpu_host("g5.24xlarge", 4, 8.144, 2.40),
+        _gpu_host("g5.48xlarge", 8, 16.288, 4.80),
+        _gpu_host("g6.xlarge", 1, 0.805, gpu=L4),
+        _gpu_host("g6.2xlarge", 1, 0.978, gpu=L4),
+        _gpu_host("g6.12xlarge", 4, 4.602, gpu=L4),
     )
 }
 
@@ -141,11 +148,26 @@ def compute_record(device: str, seconds: float, *, gpus: int = 1) -> dict[str, A
     seconds: the record says so, keeps `gpu_s` at 0 and prices the seconds "as if" they had
     been GPU-seconds, which shows the arithmetic but is not a real cost.
     """
-    price = instance_price()
     mode = pricing_mode()
     on_gpu = device.startswith("cuda")
     gpu_s = seconds * gpus if on_gpu else 0.0
     billed_s = gpu_s if on_gpu else seconds
+    try:
+        price = instance_price()
+    except PriceError as error:
+        # Finished work is never failed for want of a price: record the seconds, no cost.
+        return {
+            "device": device,
+            "gpus": gpus if on_gpu else 0,
+            "seconds": round(seconds, 3),
+            "gpu_s": round(gpu_s, 3),
+            "basis": f"unpriced: {error}",
+            "instance_type": os.environ.get(ENV_INSTANCE_TYPE, ""),
+            "pricing": mode,
+            "usd_per_gpu_hour": None,
+            "price_date": "",
+            "estimated_cost_usd": None,
+        }
     return {
         "device": device,
         "gpus": gpus if on_gpu else 0,

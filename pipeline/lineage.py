@@ -186,7 +186,6 @@ def _seeds_text(seeds: Any) -> str:
 
 def _compute_text(compute: dict[str, Any]) -> str:
     kind = "GPU-s" if compute.get("gpu_s") else "CPU-s"
-    return (
-        f"{compute.get('seconds', 0):.1f} {kind} on {compute.get('device', '?')}, "
-        f"~${compute.get('estimated_cost_usd', 0):.4f}"
-    )
+    cost = compute.get("estimated_cost_usd")
+    priced = f"~${cost:.4f}" if cost is not None else "unpriced"
+    return f"{compute.get('seconds', 0):.1f} {kind} on {compute.get('device', '?')}, {priced}"

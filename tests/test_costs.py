@@ -60,6 +60,14 @@ def test_unknown_instance_type_names_itself(monkeypatch):
         instance_price()
 
 
+def test_work_on_an_unpriced_instance_keeps_its_seconds_without_a_cost(monkeypatch):
+    monkeypatch.setenv("CHARACTER_VIDEO_INSTANCE_TYPE", "p9.huge")
+    record = compute_record("cuda:0", 42.0)
+    assert record["gpu_s"] == 42.0
+    assert record["estimated_cost_usd"] is None
+    assert "p9.huge" in record["basis"]
+
+
 def test_a_minute_of_sora_2_costs_six_dollars():
     assert hosted_cost(60.0)["sora-2"] == pytest.approx(6.0)
     assert hosted_cost(60.0)["sora-2-pro-hd"] == pytest.approx(30.0)
