@@ -8,7 +8,7 @@ ROOT    ?= artifacts
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint dev clean postgres checkov
+.PHONY: install demo test lint dev clean postgres checkov chromium
 
 install: $(STAMP)
 
@@ -25,12 +25,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m pipeline demo --root $(ROOT)
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres chromium
 	$(PY) -m pytest -q
 
 # PostgreSQL server binaries for the production-storage tests (idempotent; apt-get if missing).
 postgres:
 	scripts/install_postgres.sh
+
+# Debian's chromium for the browser test (Playwright drives it; no browser download).
+chromium:
+	sh scripts/install_chromium.sh
 
 # terraform/ static checks, offline, in their own virtualenv (not part of `make test`).
 checkov:

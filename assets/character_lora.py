@@ -4,7 +4,7 @@ import time
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, asset
 
-from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
+from assets.materialize import brief_of, compute, image_markdown, new_ref, result, upstream
 from pipeline.partitions import character_partitions
 from pipeline.spot import GPU_POOL
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
@@ -36,7 +36,7 @@ def character_lora(
 ):
     """A peft LoRA trained with flow matching on the reference stills as one-frame videos."""
     start = time.perf_counter()
-    brief, _ = brief_of(context, artifact_store)
+    brief, brief_ref = brief_of(context, artifact_store)
     refs = upstream(context, artifact_store, "reference_images")
     refs_dir = artifact_store.path(refs)
     images = sorted(refs_dir.glob("ref_*.png"))
@@ -122,6 +122,8 @@ def character_lora(
                         "dataset_sha256": trained.dataset_hash,
                         "expert_steps": trained.expert_steps,
                         "base_weight_bytes": trained.base_bytes,
+                        "compute": compute(model_store.torch_device, start),
+                        "brief_version": brief_ref.version,
                     },
                 ),
             )

@@ -5,7 +5,7 @@ import time
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, asset
 from PIL import Image
 
-from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
+from assets.materialize import brief_of, compute, image_markdown, new_ref, result, upstream
 from pipeline.partitions import character_partitions
 from pipeline.spot import GPU_POOL
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
@@ -39,7 +39,7 @@ def deliverables(
 ):
     """The final cut at the brief's resolution and fps, with poster and contact sheet."""
     start = time.perf_counter()
-    brief, _ = brief_of(context, artifact_store)
+    brief, brief_ref = brief_of(context, artifact_store)
     clips_ref = upstream(context, artifact_store, "video_clips")
     clips_dir = artifact_store.path(clips_ref)
     width, height = brief.deliverable.resolution
@@ -95,7 +95,11 @@ def deliverables(
                     parameters=params,
                     models=[record],
                     timings={"wall_s": time.perf_counter() - start},
-                    extra={"frames_per_shot": stats.per_clip_frames},
+                    extra={
+                        "frames_per_shot": stats.per_clip_frames,
+                        "compute": compute(model_store.torch_device, start),
+                        "brief_version": brief_ref.version,
+                    },
                 ),
             )
     folder = artifact_store.path(ref)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from dagster import AssetExecutionContext, DataVersion, MaterializeResult, Metad
 from PIL import Image
 
 from pipeline.brief import Brief, parse_brief, split_partition_key
+from pipeline.costs import compute_record
 from resources.artifact_store import ArtifactRef, ArtifactStore, content_version
 
 
@@ -53,6 +55,7 @@ def result(
         "reused": reused,
         "wall_s": float(manifest.get("timings", {}).get("wall_s", 0.0)),
         "inputs": MetadataValue.json(manifest.get("inputs", {})),
+        **compute_metadata(manifest.get("compute")),
     }
     return MaterializeResult(
         metadata={**base, **metadata},
@@ -70,3 +73,27 @@ def image_markdown(path: Path, *, max_side: int = 640, title: str = "") -> Metad
         thumb.save(buffer, format="JPEG", quality=85)
     data = base64.b64encode(buffer.getvalue()).decode()
     return MetadataValue.md(f"![{title or path.name}](data:image/jpeg;base64,{data})")
+
+
+def compute(device: str, start: float) -> dict[str, Any]:
+    """The manifest's `compute` entry for work on `device` that began at perf_counter `start`."""
+    return compute_record(device, time.perf_counter() - start)
+
+
+def compute_metadata(record: dict[str, Any] | None) -> dict[str, Any]:
+    """GPU-seconds and estimated cost as UI metadata; what it cost to build, even when reused."""
+    if not record:
+        return {}
+    shown = {
+        "device": record["device"],
+        "gpu_s": float(record["gpu_s"]),
+        "compute_basis": record["basis"],
+    }
+    if record["estimated_cost_usd"] is None:  # an instance type the price table lacks
+        return shown
+    return {
+        **shown,
+        "estimated_cost_usd": float(record["estimated_cost_usd"]),
+        "priced_on": f"{record['instance_type']} {record['pricing']} "
+        f"${record['usd_per_gpu_hour']:.3f}/GPU-h ({record['price_date']})",
+    }

@@ -5,7 +5,7 @@ import time
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, asset
 from PIL import Image
 
-from assets.materialize import brief_of, image_markdown, new_ref, result
+from assets.materialize import brief_of, compute, image_markdown, new_ref, result
 from pipeline.partitions import character_partitions
 from pipeline.spot import GPU_POOL
 from resources.artifact_store import ArtifactStore, build_manifest, write_json
@@ -101,6 +101,7 @@ def reference_images(
                     seeds=[s.seed for s in plan],
                     prompts=[s.prompt for s in plan],
                     timings={"wall_s": time.perf_counter() - start},
+                    extra={"compute": compute(model_store.torch_device, start)},
                 ),
             )
     folder = artifact_store.path(ref)

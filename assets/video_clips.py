@@ -4,7 +4,7 @@ import time
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, asset
 
-from assets.materialize import brief_of, image_markdown, new_ref, result, upstream
+from assets.materialize import brief_of, compute, image_markdown, new_ref, result, upstream
 from pipeline.partitions import character_partitions
 from pipeline.spot import GPU_POOL
 from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
@@ -38,7 +38,7 @@ def video_clips(
 ):
     """One clip per shot at the model's native fps; finished shots survive a retry."""
     start = time.perf_counter()
-    brief, _ = brief_of(context, artifact_store)
+    brief, brief_ref = brief_of(context, artifact_store)
     lora_ref = upstream(context, artifact_store, "character_lora")
     lora_file = artifact_store.path(lora_ref) / LORA_FILE
     model = video_model(brief.video.model)
@@ -117,7 +117,11 @@ def video_clips(
                         "wall_s": time.perf_counter() - start,
                         **{f"shot_{r.id}_s": r.render_s for r in rendered},
                     },
-                    extra={"shots": [s.__dict__ for s in shots]},
+                    extra={
+                        "shots": [s.__dict__ for s in shots],
+                        "compute": compute(model_store.torch_device, start),
+                        "brief_version": brief_ref.version,
+                    },
                 ),
             )
     folder = artifact_store.path(ref)

@@ -138,6 +138,45 @@ def cmd_register(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from pipeline.lineage import LineageError, deliverables_of, format_text
+    from resources.artifact_store import ArtifactError, ArtifactStore
+
+    store = ArtifactStore(root=args.root)
+    try:
+        found = deliverables_of(store, args.client, args.character)
+    except (LineageError, ArtifactError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(format_text(found), end="")
+    return 0
+
+
+def cmd_prices(args: argparse.Namespace) -> int:
+    from pipeline.costs import HOSTED_APIS, INSTANCES, refresh_spot_prices
+
+    table = INSTANCES
+    if args.refresh:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            table = refresh_spot_prices(boto3.client("ec2", region_name=args.region))
+        except (BotoCoreError, ClientError) as error:
+            print(f"cannot read the EC2 Spot price history: {error}", file=sys.stderr)
+            return 1
+    print(f"{'instance':<12} {'GPUs':>4} {'on-demand $/h':>13} {'spot $/h':>9}  spot source (date)")
+    for p in table.values():
+        print(
+            f"{p.instance_type:<12} {p.gpus:>4} {p.on_demand_usd_per_hour:>13.3f} "
+            f"{p.spot_usd_per_hour:>9.4f}  {p.spot_source} ({p.spot_date})"
+        )
+    print(f"on-demand: {next(iter(table.values())).on_demand_source}")
+    for h in HOSTED_APIS.values():
+        print(f"{h.name:<14} {h.resolution:>9} ${h.usd_per_minute:.2f}/min  {h.source} ({h.date})")
+    return 0
+
+
 def _quiet_libraries() -> None:
     """Progress bars from model loading drown the CLI's own output."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -173,7 +212,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("briefs", nargs="+")
     p.set_defaults(func=cmd_register)
 
+    p = sub.add_parser("lineage", help="the chain of artifacts behind a client's deliverables")
+    p.add_argument("client")
+    p.add_argument("character", nargs="?", default=None)
+    p.add_argument("--root", default=os.environ.get("CHARACTER_VIDEO_ROOT", "artifacts"))
+    p.set_defaults(func=cmd_lineage)
+
+    p = sub.add_parser("prices", help="the price table; --refresh reads current Spot prices")
+    p.add_argument("--refresh", action="store_true", help="EC2 Spot price history via boto3")
+    p.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
+    p.set_defaults(func=cmd_prices)
+
     args = parser.parse_args(argv)
-    if args.command != "validate":
+    if args.command not in ("validate", "lineage", "prices"):
         _quiet_libraries()
     return args.func(args)

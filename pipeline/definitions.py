@@ -6,12 +6,21 @@ from dagster import Definitions
 
 from assets.character_brief import character_brief
 from assets.character_lora import character_lora
+from assets.client_report import client_report
 from assets.deliverables import deliverables
 from assets.reference_images import reference_images
 from assets.video_clips import video_clips
 from pipeline.jobs import character_video_job
+from pipeline.schedules import nightly_briefs
+from pipeline.sensors import brief_inbox_sensor
 from pipeline.settings import resource_defs
 
 ASSETS = [character_brief, reference_images, character_lora, video_clips, deliverables]
 
-defs = Definitions(assets=ASSETS, jobs=[character_video_job], resources=resource_defs())
+defs = Definitions(
+    assets=[*ASSETS, client_report],
+    jobs=[character_video_job],
+    sensors=[brief_inbox_sensor],
+    schedules=[nightly_briefs],
+    resources=resource_defs(),
+)

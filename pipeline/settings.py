@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from resources.video_generator import VideoGenerator
 
 ENV_ROOT = "CHARACTER_VIDEO_ROOT"  # artifact root (default ./artifacts)
 ENV_PROFILE = "CHARACTER_VIDEO_PROFILE"  # tiny | production
-ENV_INBOX = "CHARACTER_VIDEO_INBOX"  # folder(s) of briefs, os.pathsep-separated
+ENV_INBOX = "CHARACTER_VIDEO_INBOX"  # folder(s) or s3://bucket/prefix/, ":"-separated
 ENV_MODELS = "CHARACTER_VIDEO_MODELS"  # model folder (default <root>/_models)
 ENV_CACHE = "CHARACTER_VIDEO_CACHE"  # local working copy of an s3:// root
 ENV_SPOT = "CHARACTER_VIDEO_SPOT_MONITOR"  # 1: poll IMDS for Spot notices (set on AWS)
@@ -48,7 +49,8 @@ def resource_defs(
     if profile not in PROFILES:
         raise ValueError(f"profile {profile!r} is not one of {', '.join(PROFILES)}")
     models = models_dir or os.environ.get(ENV_MODELS) or root / "_models"
-    paths = inbox or os.environ.get(ENV_INBOX, "examples").split(os.pathsep)
+    # ":" separates entries, except the one in "s3://".
+    paths = inbox or re.split(r":(?!//)", os.environ.get(ENV_INBOX, "examples"))
     return {
         "artifact_store": store,
         "model_store": ModelStore(profile=profile, models_dir=str(Path(models).resolve())),

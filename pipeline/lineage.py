@@ -1,0 +1,191 @@
+"""Lineage per client: the chain of artifacts behind each deliverable, read from the manifests.
+
+Every manifest names the version of the artifact it was built from (`inputs`), so a deliverable's
+lineage is found by following those links back to the brief snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.brief import SLUG_PATTERN, Brief
+from resources.artifact_store import CURRENT, ArtifactError, ArtifactRef, ArtifactStore
+
+FINAL_ASSET = "deliverables"
+
+
+class LineageError(LookupError):
+    """No lineage where one was asked for: the message names the client or character."""
+
+
+@dataclass(frozen=True)
+class Link:
+    """One artifact in a deliverable's chain, as its manifest describes it."""
+
+    asset: str
+    version: str
+    code_version: str
+    created_at: str
+    models: list[str]
+    seeds: Any
+    compute: dict[str, Any]
+    parameters: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> Link:
+        return cls(
+            asset=manifest["asset"],
+            version=manifest["version"],
+            code_version=str(manifest.get("code_version", "")),
+            created_at=manifest.get("created_at", ""),
+            models=[f"{m['id']}@{m['revision']}" for m in manifest.get("models", [])],
+            seeds=manifest.get("seeds", []),
+            compute=manifest.get("compute") or {},
+            parameters=manifest.get("parameters", {}),
+        )
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    """A deliverable version and the chain that made it, newest stage first."""
+
+    client: str
+    character: str
+    version: str
+    current: bool
+    chain: list[Link]
+
+    @property
+    def brief_sha256(self) -> str:
+        return self.chain[-1].parameters.get("sha256", "") if self.chain else ""
+
+
+def chain_of(store: ArtifactStore, ref: ArtifactRef) -> list[Link]:
+    """The artifact `ref` and everything upstream of it, following each manifest's inputs."""
+    links: list[Link] = []
+    seen: set[str] = set()
+    brief_version = None
+    while True:
+        manifest = store.manifest(ref)
+        links.append(Link.from_manifest(manifest))
+        seen.add(ref.key)
+        # Stages that read the brief name the snapshot they read; the first one seen wins, as
+        # a reused upstream artifact may come from an older snapshot of the same character.
+        brief_version = brief_version or manifest.get("brief_version")
+        inputs = manifest.get("inputs") or {}
+        if not inputs:
+            return links
+        # The chain is linear: each stage has exactly one upstream artifact.
+        (asset, version), *_ = sorted(inputs.items())
+        if asset == "character_brief" and brief_version:
+            version = brief_version
+        ref = ArtifactRef(ref.client, ref.character, asset, version)
+        if ref.key in seen:
+            raise ArtifactError(f"manifest inputs loop back to {ref.key}")
+
+
+def characters_of(store: ArtifactStore, client: str) -> list[str]:
+    """The characters of `client` that have artifacts under the root."""
+    if not re.match(SLUG_PATTERN, client):
+        raise LineageError(f"client {client!r} is not a slug")
+    folder = store.root_path / client
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and re.match(SLUG_PATTERN, p.name))
+
+
+def deliverables_of(
+    store: ArtifactStore, client: str, character: str | None = None
+) -> list[Deliverable]:
+    """Every deliverable version of a client (or one character), each with its chain."""
+    characters = [character] if character else characters_of(store, client)
+    found: list[Deliverable] = []
+    for name in characters:
+        current = _current_version(store, client, name, FINAL_ASSET)
+        for version in store.versions(client, name, FINAL_ASSET):
+            ref = ArtifactRef(client, name, FINAL_ASSET, version)
+            if not store.is_complete(ref):
+                continue
+            chain = chain_of(store, ref)
+            found.append(Deliverable(client, name, version, version == current, chain))
+    # Oldest first per character, so the current one reads last.
+    found.sort(key=lambda d: (d.character, d.chain[0].created_at, d.version))
+    if not found:
+        who = f"{client}/{character}" if character else client
+        raise LineageError(f"no deliverables for {who} under {store.root_path}")
+    return found
+
+
+def is_up_to_date(store: ArtifactStore, brief: Brief) -> bool:
+    """Whether the character's current deliverable was made from exactly this brief."""
+    current = _current_version(store, brief.client, brief.character.id, FINAL_ASSET)
+    if current is None:
+        return False
+    ref = ArtifactRef(brief.client, brief.character.id, FINAL_ASSET, current)
+    try:
+        chain = chain_of(store, ref)
+    except ArtifactError:
+        return False
+    return chain[-1].parameters.get("sha256") == brief.content_hash()
+
+
+def format_text(deliverables: list[Deliverable]) -> str:
+    """The lineage as plain text for the terminal: one block per deliverable."""
+    lines: list[str] = []
+    for d in deliverables:
+        mark = " (current)" if d.current else ""
+        lines.append(f"{d.client}/{d.character} deliverable {d.version}{mark}")
+        for link in d.chain:
+            lines.append(
+                f"  {link.asset:<17} {link.version}  code v{link.code_version}  {link.created_at}"
+            )
+            if link.models:
+                lines.append(f"    models: {', '.join(link.models)}")
+            if link.seeds:
+                lines.append(f"    seeds:  {_seeds_text(link.seeds)}")
+            if link.compute:
+                lines.append(f"    compute: {_compute_text(link.compute)}")
+        lines.append(f"    brief sha256: {d.brief_sha256}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_markdown(deliverable: Deliverable) -> str:
+    """One deliverable's chain as a markdown table for Dagster metadata."""
+    rows = [
+        "| asset | version | code | models | seeds | compute |",
+        "|---|---|---|---|---|---|",
+    ]
+    for link in deliverable.chain:
+        rows.append(
+            f"| {link.asset} | `{link.version}` | v{link.code_version} | "
+            f"{'<br>'.join(link.models) or '-'} | {_seeds_text(link.seeds) or '-'} | "
+            f"{_compute_text(link.compute) if link.compute else '-'} |"
+        )
+    return "\n".join(rows)
+
+
+def _current_version(store: ArtifactStore, client: str, character: str, asset: str) -> str | None:
+    pointer = store.root_path / client / character / asset / CURRENT
+    try:
+        return json.loads(pointer.read_text())["version"]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        return None
+
+
+def _seeds_text(seeds: Any) -> str:
+    if isinstance(seeds, dict):
+        return ", ".join(f"{k}={v}" for k, v in seeds.items())
+    if isinstance(seeds, list):
+        return ", ".join(str(s) for s in seeds)
+    return str(seeds)
+
+
+def _compute_text(compute: dict[str, Any]) -> str:
+    kind = "GPU-s" if compute.get("gpu_s") else "CPU-s"
+    cost = compute.get("estimated_cost_usd")
+    priced = f"~${cost:.4f}" if cost is not None else "unpriced"
+    return f"{compute.get('seconds', 0):.1f} {kind} on {compute.get('device', '?')}, {priced}"

@@ -1,0 +1,253 @@
+"""The brief inbox sensor: a new or changed brief becomes a partition and a run, untouched.
+
+Each tick hashes every brief file in the inbox (folders, or S3 prefixes mirrored locally) and
+parses only the ones whose bytes changed since the cursor. A valid brief adds its
+`client/character` partition and requests a run of the chain whose run key carries the brief's
+content hash, so an unchanged brief (or one whose edit only touched comments or layout) is never
+run twice. An invalid brief gets its problems in the sensor's log and in `<brief>.errors.txt`
+next to it (next to the S3 object too), removed again once the brief is fixed; the other briefs
+of the tick run as usual.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    AssetSelection,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from pipeline.brief import BriefError, load_brief
+from pipeline.inbox import BriefInbox
+from pipeline.jobs import CHAIN, character_video_job
+from pipeline.partitions import CHARACTERS
+from resources.artifact_store import write_atomic
+
+# What a brief's run materializes: the chain, then the client's report.
+BRIEF_RUN_TARGET = AssetSelection.assets(*CHAIN, "client_report")
+
+
+def brief_run_tags(source: str, version: str) -> dict[str, str]:
+    """A brief's run tags: the chain job's own (launcher capacity, retries), then the brief's."""
+    job_tags = {**(character_video_job.tags or {}), **(character_video_job.run_tags or {})}
+    return {**job_tags, "brief/source": source, "brief/version": version}
+
+
+ERRORS_SUFFIX = ".errors.txt"
+# Parse at most this many changed briefs per tick, so a tick stays well inside Dagster's
+# sensor timeout when thousands of briefs arrive at once; the cursor carries the rest over.
+MAX_CHANGED_PER_TICK = 1000
+CURSOR_FORMAT = "v1:"
+
+OK, INVALID, DUPLICATE = "ok", "invalid", "duplicate"
+
+
+@dataclass
+class BriefState:
+    """What the sensor remembers of one brief file between ticks."""
+
+    sha: str  # first 16 hex digits of sha256 of the file's bytes
+    status: str = OK
+    key: str = ""  # partition key of a valid brief
+    brief: str = ""  # first 16 hex digits of the brief's content hash
+    ran: str = ""  # the `brief` value a run was last requested for
+
+    def pack(self) -> list[str]:
+        return [self.sha, self.status, self.key, self.brief, self.ran]
+
+
+@dataclass
+class Tick:
+    """The outcome of one look at the inbox."""
+
+    state: dict[str, BriefState]
+    run_requests: list[RunRequest] = field(default_factory=list)
+    new_partitions: list[str] = field(default_factory=list)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    deferred: int = 0  # changed briefs left for the next tick
+
+
+def errors_file(brief: Path) -> Path:
+    return brief.with_name(brief.name + ERRORS_SUFFIX)
+
+
+def encode_cursor(state: dict[str, BriefState]) -> str:
+    """The state as a compact cursor: zlib-compressed JSON, base64 (10,000 briefs fit easily)."""
+    packed = json.dumps({name: s.pack() for name, s in sorted(state.items())}).encode()
+    return CURSOR_FORMAT + base64.b64encode(zlib.compress(packed, 9)).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, BriefState]:
+    """The state a cursor holds; an empty or unreadable cursor starts afresh (briefs rescanned)."""
+    if not cursor or not cursor.startswith(CURSOR_FORMAT):
+        return {}
+    try:
+        packed = json.loads(zlib.decompress(base64.b64decode(cursor[len(CURSOR_FORMAT) :])))
+    except (ValueError, zlib.error):
+        return {}
+    return {name: BriefState(*values) for name, values in packed.items()}
+
+
+def write_errors_locally(brief: Path, text: str) -> None:
+    write_atomic(errors_file(brief), text)
+
+
+def remove_errors_locally(brief: Path) -> None:
+    errors_file(brief).unlink(missing_ok=True)
+
+
+def scan_inbox(
+    files: list[Path],
+    state: dict[str, BriefState],
+    known_partitions: set[str],
+    *,
+    log: Callable[[str], None] = print,
+    max_changed: int = MAX_CHANGED_PER_TICK,
+    write_errors: Callable[[Path, str], None] = write_errors_locally,
+    remove_errors: Callable[[Path], None] = remove_errors_locally,
+) -> Tick:
+    """Compare the inbox with the previous state; what to run, add and report this tick."""
+    new_state: dict[str, BriefState] = {}
+    problems: dict[str, list[str]] = {}
+    changed: set[str] = set()
+    deferred = 0
+    for path in files:
+        name = str(path)
+        try:
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        except OSError:  # removed or unreadable between listing and reading: next tick
+            continue
+        old = state.get(name)
+        if old is not None and old.sha == sha:
+            new_state[name] = BriefState(*old.pack())
+            continue
+        if len(changed) >= max_changed:
+            deferred += 1
+            if old is not None:  # keep what we knew; it is looked at again next tick
+                new_state[name] = BriefState(*old.pack())
+            continue
+        changed.add(name)
+        ran = old.ran if old else ""
+        try:
+            brief = load_brief(path)
+        except BriefError as error:
+            new_state[name] = BriefState(sha, INVALID, ran=ran)
+            problems[name] = error.problems
+            continue
+        new_state[name] = BriefState(sha, OK, brief.partition_key, brief.content_hash()[:16], ran)
+
+    _mark_duplicates(new_state, problems, changed, state)
+    _sync_error_files(new_state, state, problems, log, write_errors, remove_errors)
+
+    tick = Tick(new_state, problems=problems, deferred=deferred)
+    for name, entry in sorted(new_state.items()):
+        if entry.status != OK or entry.brief == entry.ran:
+            continue
+        tick.run_requests.append(
+            RunRequest(
+                run_key=f"{entry.key}@{entry.brief}",
+                partition_key=entry.key,
+                tags=brief_run_tags(name, entry.brief),
+            )
+        )
+        entry.ran = entry.brief
+        if entry.key not in known_partitions and entry.key not in tick.new_partitions:
+            tick.new_partitions.append(entry.key)
+    return tick
+
+
+def _mark_duplicates(
+    new_state: dict[str, BriefState],
+    problems: dict[str, list[str]],
+    changed: set[str],
+    old_state: dict[str, BriefState],
+) -> None:
+    """Two briefs for one client/character: neither runs until one of them is removed."""
+    by_key: dict[str, list[str]] = {}
+    for name, entry in new_state.items():
+        if entry.status in (OK, DUPLICATE) and entry.key:
+            by_key.setdefault(entry.key, []).append(name)
+    for key, names in by_key.items():
+        if len(names) == 1:
+            new_state[names[0]].status = OK
+            continue
+        for name in names:
+            entry = new_state[name]
+            others = ", ".join(n for n in sorted(names) if n != name)
+            was = old_state.get(name)
+            if name in changed or was is None or was.status != DUPLICATE:
+                problems[name] = [
+                    f"character: {key} is also the partition of {others}; "
+                    "keep one brief per client/character"
+                ]
+            entry.status = DUPLICATE
+
+
+def _sync_error_files(
+    new_state: dict[str, BriefState],
+    old_state: dict[str, BriefState],
+    problems: dict[str, list[str]],
+    log: Callable[[str], None],
+    write_errors: Callable[[Path, str], None],
+    remove_errors: Callable[[Path], None],
+) -> None:
+    for name, lines in sorted(problems.items()):
+        for line in lines:
+            log(f"{name}: {line}")
+        text = (
+            f"{Path(name).name} was not run. Fix these problems and save the brief again;\n"
+            "this file disappears when the brief is valid.\n\n" + "\n".join(lines) + "\n"
+        )
+        write_errors(Path(name), text)
+    for name, entry in new_state.items():
+        was = old_state.get(name)
+        if entry.status == OK and (was is None or was.status != OK):
+            remove_errors(Path(name))
+    for name, was in old_state.items():
+        if name not in new_state and was.status != OK:  # the brief is gone: so is its report
+            remove_errors(Path(name))
+
+
+@sensor(
+    target=BRIEF_RUN_TARGET,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="New or changed briefs in the inbox: validate, add the partition, run the chain.",
+)
+def brief_inbox_sensor(context: SensorEvaluationContext, inbox: BriefInbox) -> SensorResult:
+    """Turn new or changed briefs into partitions and runs; report invalid ones next to them."""
+    state = decode_cursor(context.cursor)
+    known = set(context.instance.get_dynamic_partitions(CHARACTERS))
+    tick = scan_inbox(
+        inbox.files(),
+        state,
+        known,
+        log=context.log.warning,
+        write_errors=lambda brief, text: inbox.write_report(brief, ERRORS_SUFFIX, text),
+        remove_errors=lambda brief: inbox.remove_report(brief, ERRORS_SUFFIX),
+    )
+    for request in tick.run_requests:
+        context.log.info(f"brief {request.tags['brief/source']}: run {request.run_key}")
+    if tick.deferred:
+        context.log.info(f"{tick.deferred} changed brief(s) left for the next tick")
+    return SensorResult(
+        run_requests=tick.run_requests,
+        dynamic_partitions_requests=(
+            [AddDynamicPartitionsRequest(CHARACTERS, tick.new_partitions)]
+            if tick.new_partitions
+            else []
+        ),
+        cursor=encode_cursor(tick.state),
+    )

@@ -1,0 +1,78 @@
+"""Helpers shared by this suite's sensor, lineage, report, cost and browser tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from conftest import small_brief, write_brief
+from dagster import DagsterInstance, build_schedule_context, materialize
+from moto.server import ThreadedMotoServer
+
+from assets.client_report import client_report
+from pipeline.definitions import ASSETS
+from pipeline.inbox import BriefInbox
+from pipeline.partitions import CHARACTERS
+from pipeline.schedules import nightly_briefs
+from pipeline.settings import resource_defs
+from resources.artifact_store import ArtifactStore
+
+
+def quick_brief(**overrides) -> dict:
+    """Two references, two LoRA steps, one half-second shot, a 320x180 deliverable."""
+    data = small_brief(
+        references={"count": 2, "seed": 5},
+        lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
+        shots=[{"id": "hello", "prompt": "she nods", "duration_s": 0.5, "seed": 1}],
+        deliverable={"resolution": [320, 180]},
+    )
+    data.update(overrides)
+    return data
+
+
+def shared_models(tmp_path_factory) -> Path:
+    """One tiny-model folder for the whole session: the models are built once, then loaded."""
+    return tmp_path_factory.getbasetemp() / "tiny-models"
+
+
+def run_quick_chain(
+    inbox: Path, root: Path, data: dict, name: str = "brief.yaml", models: Path | None = None
+):
+    """Write `data` as a brief and materialize the chain and the client report for it."""
+    brief = write_brief(inbox, data, name=name)
+    key = f"{data['client']}/{data['character']['id']}"
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(CHARACTERS, [key])
+    resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)], models_dir=models)
+    outcome = materialize(
+        [*ASSETS, client_report], partition_key=key, instance=instance, resources=resources
+    )
+    assert outcome.success
+    return brief, outcome
+
+
+def evaluate_nightly(instance: DagsterInstance, inbox: Path, root: Path):
+    """The nightly schedule's evaluation for 2026-11-21 02:00 UTC."""
+    context = build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=dt.datetime(2026, 11, 21, 2, tzinfo=dt.UTC),
+        resources={
+            "inbox": BriefInbox(paths=[str(inbox)]),
+            "artifact_store": ArtifactStore(root=str(root)),
+        },
+    )
+    return nightly_briefs(context)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's AWS server on a free loopback port; yields its endpoint URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

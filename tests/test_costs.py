@@ -1,0 +1,117 @@
+"""The price table: dated, sourced prices; GPU-second costs; Spot refresh against moto's EC2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import boto3
+import pytest
+from conftest import REPO
+from quick_chain import moto_server
+
+from pipeline.costs import (
+    HOSTED_APIS,
+    INSTANCES,
+    PriceError,
+    compute_record,
+    hosted_cost,
+    instance_price,
+    refresh_spot_prices,
+)
+
+
+def test_every_price_has_a_date_and_a_source():
+    for price in INSTANCES.values():
+        assert price.on_demand_date and price.on_demand_source
+        assert price.spot_date and price.spot_source
+        assert 0 < price.spot_usd_per_hour < price.on_demand_usd_per_hour
+    for hosted in HOSTED_APIS.values():
+        assert hosted.date and hosted.source
+
+
+def test_a_four_gpu_host_is_shared_by_its_gpus():
+    host = INSTANCES["g5.12xlarge"]
+    assert host.gpus == 4
+    assert host.usd_per_gpu_second("on-demand") == pytest.approx(5.672 / 4 / 3600)
+
+
+def test_gpu_seconds_are_priced_per_gpu_second(monkeypatch):
+    monkeypatch.setenv("CHARACTER_VIDEO_INSTANCE_TYPE", "g5.2xlarge")
+    monkeypatch.setenv("CHARACTER_VIDEO_PRICING", "on-demand")
+    record = compute_record("cuda:0", 3600.0)
+    assert record["gpu_s"] == 3600.0
+    assert record["basis"] == "gpu-seconds"
+    assert record["estimated_cost_usd"] == pytest.approx(1.212)
+
+
+def test_cpu_seconds_are_labelled_and_not_counted_as_gpu_seconds(monkeypatch):
+    monkeypatch.delenv("CHARACTER_VIDEO_INSTANCE_TYPE", raising=False)
+    monkeypatch.delenv("CHARACTER_VIDEO_PRICING", raising=False)
+    record = compute_record("cpu", 90.0)
+    assert record["gpu_s"] == 0.0 and record["gpus"] == 0
+    assert "cpu-seconds" in record["basis"] and "illustrative" in record["basis"]
+    assert record["estimated_cost_usd"] == pytest.approx(90 * 0.40 / 3600)
+
+
+def test_unknown_instance_type_names_itself(monkeypatch):
+    monkeypatch.setenv("CHARACTER_VIDEO_INSTANCE_TYPE", "p9.huge")
+    with pytest.raises(PriceError, match="p9.huge"):
+        instance_price()
+
+
+def test_work_on_an_unpriced_instance_keeps_its_seconds_without_a_cost(monkeypatch):
+    monkeypatch.setenv("CHARACTER_VIDEO_INSTANCE_TYPE", "p9.huge")
+    record = compute_record("cuda:0", 42.0)
+    assert record["gpu_s"] == 42.0
+    assert record["estimated_cost_usd"] is None
+    assert "p9.huge" in record["basis"]
+
+
+def test_a_minute_of_sora_2_costs_six_dollars():
+    assert hosted_cost(60.0)["sora-2"] == pytest.approx(6.0)
+    assert hosted_cost(60.0)["sora-2-pro-hd"] == pytest.approx(30.0)
+
+
+@pytest.fixture(scope="module")
+def ec2_endpoint():
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+def test_spot_prices_refresh_from_the_ec2_price_history(ec2_endpoint):
+    client = boto3.client(
+        "ec2",
+        region_name="us-east-1",
+        endpoint_url=ec2_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    refreshed = refresh_spot_prices(client, ["g5.xlarge", "g5.12xlarge"])
+    # moto's Spot price history answers every offering with a price of $0.00001.
+    assert refreshed["g5.xlarge"].spot_usd_per_hour == pytest.approx(0.00001)
+    assert refreshed["g5.12xlarge"].spot_usd_per_hour == pytest.approx(0.00001)
+    assert refreshed["g5.xlarge"].spot_source.startswith("EC2 Spot price history, us-east-1")
+    assert refreshed["g5.xlarge"].spot_date == "2006-01-02"
+    # Types not asked for keep the table's estimate; the table itself is untouched.
+    assert refreshed["g5.2xlarge"] == INSTANCES["g5.2xlarge"]
+    assert INSTANCES["g5.xlarge"].spot_usd_per_hour == pytest.approx(0.40)
+
+
+def test_prices_command_prints_the_refreshed_table(ec2_endpoint):
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "prices", "--refresh", "--region", "us-east-1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "AWS_ENDPOINT_URL_EC2": ec2_endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(row for row in done.stdout.splitlines() if row.startswith("g5.xlarge "))
+    assert "0.0000" in line and "EC2 Spot price history" in line
