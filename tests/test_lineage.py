@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -58,7 +59,8 @@ def test_command_prints_every_stage_with_version_model_seed_and_code(built):
     assert done.returncode == 0, done.stderr
     block = done.stdout.split("(current)")[1]
     for asset in CHAIN:
-        assert f"{asset:<17} {newest[asset]}  code v1" in block
+        code = importlib.import_module(f"assets.{asset}").CODE_VERSION
+        assert f"{asset:<17} {newest[asset]}  code v{code}" in block
     assert "models: tiny/hunyuan_video@built-in" in block
     assert "models: tiny/sdxl_base@built-in" in block
     assert "seeds:  hello=2" in block
