@@ -1,11 +1,11 @@
 """What a producer checks by eye, measured: format, and no black or frozen stretches (luma).
 
 `inspect_video` streams a file once in bounded batches and reports its format (size, fps, frame
-count, codec, pixel format, faststart) and luma statistics: per-frame mean luma (BT.709 weights on
-the decoded RGB) for black stretches, and the mean absolute luma difference from the first frame of a
-stretch for frozen stretches. Two functions turn a report into one line per problem (`format_problems`,
-`picture_problems`); assets put both
-into their asset checks so the figures show in the Dagster UI.
+count, codec, pixel format, faststart) and luma statistics: per-frame mean luma (BT.709 weights
+on the decoded RGB) for black stretches, and the mean absolute luma difference from the first
+frame of a stretch for frozen stretches. `format_problems` and `picture_problems` turn a report
+into one line per problem; assets put both into their asset checks so the figures show in the
+Dagster UI.
 """
 
 from __future__ import annotations
