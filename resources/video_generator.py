@@ -66,6 +66,24 @@ def attention_backend(requested: str, device: str) -> str:
     return requested
 
 
+def configure_transformer(
+    transformer: torch.nn.Module,
+    plan: MemoryPlan,
+    backend: str,
+    cache_threshold: float,
+    compute_dtype: torch.dtype,
+) -> None:
+    """Attention backend, FP8 layerwise storage and first-block cache for one transformer."""
+    transformer.set_attention_backend(backend)
+    if plan.fp8_layerwise:
+        # Weights stay float8 in memory (half of bf16); each layer is upcast as it runs.
+        transformer.enable_layerwise_casting(
+            storage_dtype=torch.float8_e4m3fn, compute_dtype=compute_dtype
+        )
+    if cache_threshold > 0:
+        transformer.enable_cache(FirstBlockCacheConfig(threshold=cache_threshold))
+
+
 def load_video_pipeline(
     model_dir: Path,
     model: VideoModel,
@@ -103,16 +121,8 @@ def load_video_pipeline(
     pipe.set_progress_bar_config(disable=True)
     for name in _TRANSFORMERS:
         transformer = getattr(pipe, name, None)
-        if transformer is None:
-            continue
-        transformer.set_attention_backend(backend)
-        if plan.fp8_layerwise:
-            # Weights stay float8 in memory (half of bf16); each layer is upcast as it runs.
-            transformer.enable_layerwise_casting(
-                storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype
-            )
-        if cache_threshold > 0:
-            transformer.enable_cache(FirstBlockCacheConfig(threshold=cache_threshold))
+        if transformer is not None:
+            configure_transformer(transformer, plan, backend, cache_threshold, dtype)
     if plan.offload == "group":
         on_cuda = str(device).startswith("cuda")
         # Block by block: only the running transformer block is on the GPU; on CUDA the next
