@@ -14,11 +14,12 @@ from resources.final_cut import CutClip, Upscaler
 from resources.model_registry import UPSCALERS
 from resources.model_store import ModelStore
 from resources.spot_monitor import SpotMonitor
-from resources.video_io import probe_video
+from resources.video_checks import format_problems, inspect_video, picture_problems
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 FINAL = "final.mp4"
 CHECK_FORMAT = "deliverable_matches_brief"
+CHECK_PICTURE = "deliverable_has_no_black_or_frozen_stretches"
 
 
 @asset(
@@ -28,7 +29,10 @@ CHECK_FORMAT = "deliverable_matches_brief"
     group_name="character_video",
     pool=GPU_POOL,
     kinds={"pytorch", "mp4"},
-    check_specs=[AssetCheckSpec(CHECK_FORMAT, asset="deliverables")],
+    check_specs=[
+        AssetCheckSpec(CHECK_FORMAT, asset="deliverables"),
+        AssetCheckSpec(CHECK_PICTURE, asset="deliverables"),
+    ],
 )
 def deliverables(
     context: AssetExecutionContext,
@@ -58,6 +62,10 @@ def deliverables(
         "fit": brief.deliverable.fit,
         "crf": brief.deliverable.crf,
         "shots": [[c.id, c.duration_s] for c in clips],
+        # Tiles change the last bit of a few pixels: part of what made the file.
+        "tile": upscaler.tile,
+        "overlap": upscaler.overlap,
+        "preset": upscaler.preset,
     }
     ref = new_ref(
         context,
@@ -99,19 +107,25 @@ def deliverables(
                         "frames_per_shot": stats.per_clip_frames,
                         "compute": compute(model_store.torch_device, start),
                         "brief_version": brief_ref.version,
+                        "upscaled_frames": stats.upscaled_frames,
                     },
                 ),
             )
     folder = artifact_store.path(ref)
-    info = probe_video(folder / FINAL)
+    report = inspect_video(folder / FINAL)
     expected_frames = sum(round(c.duration_s * fps) for c in clips)
-    passed = (
-        (info.width, info.height) == (width, height)
-        and info.fps == fps
-        and abs(info.frame_count - expected_frames) <= 1
-        and info.codec == "h264"
-        and info.pix_fmt == "yuv420p"
+    bad_format = format_problems(
+        report,
+        width=width,
+        height=height,
+        fps=fps,
+        frame_count=expected_frames,
+        frame_tolerance=1,
     )
+    if not report.faststart:
+        bad_format.append("moov atom after the media data (no fast start for web playback)")
+    bad_picture = picture_problems(report)
+    figures = report.metadata()
     return result(
         artifact_store,
         ref,
@@ -119,22 +133,38 @@ def deliverables(
         metadata={
             "final": MetadataValue.path(str(folder / FINAL)),
             "sha256": sha256_file(folder / FINAL),
-            "resolution": f"{info.width}x{info.height}",
-            "fps": float(info.fps),
-            "frames": info.frame_count,
-            "duration_s": info.frame_count / float(info.fps),
+            "resolution": f"{report.width}x{report.height}",
+            "fps": report.fps,
+            "frames": report.frame_count,
+            "duration_s": report.frame_count / report.fps,
+            "files": len(artifact_store.manifest(ref)["files"]),
             "poster": image_markdown(folder / "poster.jpg", title="poster"),
+            "contact_sheet": image_markdown(folder / "contact_sheet.png", title="contact sheet"),
         },
         check_results=[
             AssetCheckResult(
                 check_name=CHECK_FORMAT,
-                passed=passed,
+                passed=not bad_format,
                 metadata={
-                    "resolution": f"{info.width}x{info.height} (brief {width}x{height})",
-                    "fps": f"{info.fps} (brief {fps})",
-                    "frames": f"{info.frame_count} (expected {expected_frames} +-1)",
-                    "codec": f"{info.codec} {info.pix_fmt}",
+                    "problems": "; ".join(bad_format) or "none",
+                    "resolution": f"{report.width}x{report.height} (brief {width}x{height})",
+                    "fps": f"{report.fps:g} (brief {fps})",
+                    "frames": f"{report.frame_count} (expected {expected_frames} +-1)",
+                    "codec": f"{report.codec} {report.pix_fmt}",
+                    "faststart": report.faststart,
                 },
-            )
+            ),
+            AssetCheckResult(
+                check_name=CHECK_PICTURE,
+                passed=not bad_picture,
+                metadata={
+                    "problems": "; ".join(bad_picture) or "none",
+                    "luma_mean": figures["luma_mean"],
+                    "luma_min": figures["luma_min"],
+                    "motion_mean": figures["motion_mean"],
+                    "longest_black_s": figures["longest_black_s"],
+                    "longest_frozen_s": figures["longest_frozen_s"],
+                },
+            ),
         ],
     )

@@ -13,11 +13,12 @@ from resources.lora_trainer import LORA_FILE
 from resources.model_registry import video_model
 from resources.model_store import ModelStore
 from resources.spot_monitor import SpotMonitor
+from resources.video_checks import format_problems, inspect_video, picture_problems
 from resources.video_generator import ShotRequest, VideoGenerator
-from resources.video_io import probe_video
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 CHECK_CLIPS = "clips_match_shot_list"
+CHECK_PICTURE = "clips_have_no_black_or_frozen_stretches"
 
 
 @asset(
@@ -27,7 +28,10 @@ CHECK_CLIPS = "clips_match_shot_list"
     group_name="character_video",
     pool=GPU_POOL,
     kinds={"pytorch", "mp4"},
-    check_specs=[AssetCheckSpec(CHECK_CLIPS, asset="video_clips")],
+    check_specs=[
+        AssetCheckSpec(CHECK_CLIPS, asset="video_clips"),
+        AssetCheckSpec(CHECK_PICTURE, asset="video_clips"),
+    ],
 )
 def video_clips(
     context: AssetExecutionContext,
@@ -65,6 +69,9 @@ def video_clips(
         "fps": model.native_fps,
         "lora_strength": brief.video.lora_strength,
         "lora_sha256": sha256_file(lora_file),
+        # Both change the pixels (flash vs native kernels round differently; the cache skips work).
+        "attention": video_generator.attention,
+        "first_block_cache": video_generator.first_block_cache,
     }
     ref = new_ref(
         context,
@@ -125,22 +132,33 @@ def video_clips(
                 ),
             )
     folder = artifact_store.path(ref)
-    problems, table = [], []
+    bad_format, bad_picture, rows, figures = [], [], [], {}
     for shot in shots:
         clip = folder / "shots" / shot.id / "clip.mp4"
         if not clip.is_file():
-            problems.append(f"{shot.id}: missing")
+            bad_format.append(f"{shot.id}: missing")
             continue
-        info = probe_video(clip)
-        table.append(
-            f"| {shot.id} | {info.width}x{info.height} | {info.frame_count} | {info.fps} |"
+        report = inspect_video(clip)
+        figures[shot.id] = report.metadata()
+        rows.append(
+            f"| {shot.id} | {report.width}x{report.height} | {report.fps:g} | "
+            f"{report.frame_count} | {report.codec} | {report.luma_mean:.1f} | "
+            f"{report.motion_mean:.2f} | {report.longest_black_s:.2f} | "
+            f"{report.longest_frozen_s:.2f} |"
         )
-        if (info.width, info.height, info.frame_count) != (
-            size.width,
-            size.height,
-            shot.num_frames,
-        ):
-            problems.append(f"{shot.id}: {info.width}x{info.height}x{info.frame_count}")
+        wrong_format = format_problems(
+            report,
+            width=size.width,
+            height=size.height,
+            fps=model.native_fps,
+            frame_count=shot.num_frames,
+        )
+        bad_format += [f"{shot.id}: {p}" for p in wrong_format]
+        bad_picture += [f"{shot.id}: {p}" for p in picture_problems(report)]
+    table = MetadataValue.md(
+        "| shot | size | fps | frames | codec | mean luma | motion | black s | frozen s |\n"
+        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+    )
     return result(
         artifact_store,
         ref,
@@ -150,16 +168,22 @@ def video_clips(
             "model": record["id"],
             "native_fps": model.native_fps,
             "size": f"{size.width}x{size.height}",
-            "clips": MetadataValue.md(
-                "| shot | size | frames | fps |\n|---|---|---|---|\n" + "\n".join(table)
-            ),
+            "clips": table,
             "posters": image_markdown(folder / "posters.png", title="posters"),
         },
         check_results=[
             AssetCheckResult(
                 check_name=CHECK_CLIPS,
-                passed=not problems,
-                metadata={"problems": "; ".join(problems) or "none"},
-            )
+                passed=not bad_format,
+                metadata={"problems": "; ".join(bad_format) or "none", "clips": table},
+            ),
+            AssetCheckResult(
+                check_name=CHECK_PICTURE,
+                passed=not bad_picture,
+                metadata={
+                    "problems": "; ".join(bad_picture) or "none",
+                    "figures": MetadataValue.json(figures),
+                },
+            ),
         ],
     )

@@ -1,7 +1,12 @@
-"""The final cut: clips decoded, retimed, upscaled, fitted and encoded in bounded batches."""
+"""The final cut: clips decoded, upscaled once per source frame, retimed, fitted and encoded.
+
+Everything streams in bounded batches: peak memory depends on the batch size and the output
+resolution, never on the clips' length.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -9,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from dagster import ConfigurableResource
+from spandrel import ImageModelDescriptor
 
 from resources.interruption import StopCheck, stop_if_asked
 from resources.upscaler import fit_to_resolution, load_upscaler, upscale_frames
@@ -27,36 +33,51 @@ class CutStats:
     frames: int
     per_clip_frames: dict[str, int]
     samples: list[np.ndarray]  # one finished frame from the middle of each clip
+    upscaled_frames: int = 0  # source frames run through the upscaler (each once)
 
 
 def retimed_batches(
     clip: Path, n_target: int, target_fps: float, batch_size: int
 ) -> Iterator[np.ndarray]:
     """Decode `clip` and yield exactly `n_target` frames at `target_fps`, in bounded batches."""
-    info = probe_video(clip)
-    wanted = retime_indices(info.frame_count, float(info.fps), target_fps, n_target)
     out: list[np.ndarray] = []
-    position = 0  # index of the next frame in `wanted`
-    source_index = 0
-    for batch in read_video(clip, batch_size=batch_size):
-        for frame in batch:
-            while position < len(wanted) and wanted[position] == source_index:
-                out.append(frame)
-                position += 1
-                if len(out) == batch_size:
-                    yield np.stack(out)
-                    out = []
-            source_index += 1
-        if position == len(wanted):
-            break
+    for frames, repeats in unique_source_batches(clip, n_target, target_fps, batch_size):
+        for frame, count in zip(frames, repeats, strict=True):
+            out.extend([frame] * count)
+            while len(out) >= batch_size:
+                yield np.stack(out[:batch_size])
+                out = out[batch_size:]
     if out:
         yield np.stack(out)
-    if position != len(wanted):
-        raise ValueError(f"{clip}: decoded {source_index} frames, needed index {wanted[position]}")
+
+
+def unique_source_batches(
+    clip: Path, n_target: int, target_fps: float, batch_size: int
+) -> Iterator[tuple[np.ndarray, list[int]]]:
+    """Decode `clip` in bounded batches of the source frames the retimed clip uses.
+
+    Yields (frames, repeats): each source frame needed at `target_fps` once, with how many
+    consecutive output frames show it. Work done per yielded frame (upscaling) is then done once
+    per source frame, not once per output frame (16 -> 24 fps repeats every other frame).
+    """
+    info = probe_video(clip)
+    wanted = retime_indices(info.frame_count, float(info.fps), target_fps, n_target)
+    repeats = Counter(wanted)
+    last = wanted[-1] if wanted else -1
+    source_index = 0
+    for batch in read_video(clip, batch_size=batch_size):
+        keep = [i for i in range(len(batch)) if repeats.get(source_index + i)]
+        if keep:
+            yield batch[keep], [repeats[source_index + i] for i in keep]
+        source_index += len(batch)
+        if source_index > last:
+            return
+    if source_index <= last:
+        raise ValueError(f"{clip}: decoded {source_index} frames, needed index {last}")
 
 
 def cut(
-    upscaler,
+    upscaler: ImageModelDescriptor,
     clips: list[CutClip],
     out_file: Path,
     *,
@@ -65,37 +86,62 @@ def cut(
     fps: int,
     fit: str = "fit",
     crf: int = 18,
+    preset: str = "medium",
     batch_size: int = 8,
+    tile: int = 0,
+    overlap: int = 16,
     log: Callable[[str], None] = lambda _: None,
     stop: StopCheck | None = None,
 ) -> CutStats:
-    """Join `clips` in order into one H.264 file of exactly round(duration * fps) frames each."""
+    """Join `clips` in order into one H.264 file of exactly round(duration * fps) frames each.
+
+    Frames stream decode -> upscale -> fit -> encode in batches of `batch_size` source frames,
+    so memory does not grow with the clips' length; each source frame is upscaled once however
+    many output frames repeat it.
+    """
     per_clip: dict[str, int] = {}
     samples: list[np.ndarray] = []
-    with VideoWriter(out_file, width=width, height=height, fps=Fraction(fps), crf=crf) as writer:
+    upscaled = 0
+    with VideoWriter(
+        out_file, width=width, height=height, fps=Fraction(fps), crf=crf, preset=preset
+    ) as writer:
         for clip in clips:
             n_target = max(1, round(clip.duration_s * fps))
             middle = n_target // 2
             written = 0
-            for batch in retimed_batches(clip.path, n_target, fps, batch_size):
-                finished = fit_to_resolution(
-                    upscale_frames(upscaler, batch, batch_size=batch_size), width, height, mode=fit
+            for frames, repeats in unique_source_batches(clip.path, n_target, fps, batch_size):
+                big = upscale_frames(
+                    upscaler, frames, batch_size=batch_size, tile=tile, overlap=overlap
                 )
-                if written <= middle < written + len(finished):
-                    samples.append(finished[middle - written].copy())
-                writer.write(finished)
-                written += len(finished)
+                finished = fit_to_resolution(big, width, height, mode=fit)
+                del big
+                upscaled += len(finished)
+                for frame, count in zip(finished, repeats, strict=True):
+                    if written <= middle < written + count:
+                        samples.append(frame.copy())
+                    writer.write(np.broadcast_to(frame, (count, *frame.shape)))
+                    written += count
             per_clip[clip.id] = written
             stop_if_asked(stop, f"final cut after shot {clip.id}")
             log(f"cut {clip.id}: {written} frames at {width}x{height}")
-    return CutStats(frames=sum(per_clip.values()), per_clip_frames=per_clip, samples=samples)
+    return CutStats(
+        frames=sum(per_clip.values()),
+        per_clip_frames=per_clip,
+        samples=samples,
+        upscaled_frames=upscaled,
+    )
 
 
 class Upscaler(ConfigurableResource):
     """Dagster resource that cuts clips into the final video with a spandrel-loaded upscaler."""
 
-    batch_size: int = 4
+    batch_size: int = 4  # source frames per decode -> upscale -> encode batch
     half: bool = True  # fp16 on CUDA where the model supports it; ignored on CPU
+    # Tiles of `tile` input pixels with `overlap` pixels of context: a 4x RRDBNet's features at
+    # the output size of a 720p frame alone take ~2 GB in fp16; tiles keep a batch in bounds.
+    tile: int = 384
+    overlap: int = 16
+    preset: str = "medium"  # libx264 preset of the master
 
     def cut(
         self,
@@ -125,7 +171,10 @@ class Upscaler(ConfigurableResource):
             fps=fps,
             fit=fit,
             crf=crf,
+            preset=self.preset,
             batch_size=self.batch_size,
+            tile=self.tile,
+            overlap=self.overlap,
             log=log,
             stop=stop,
         )

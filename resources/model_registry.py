@@ -7,6 +7,7 @@ id, a native size or a frame-count rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -18,32 +19,90 @@ class TinySize:
     steps: int
 
 
+# GPU classes a memory plan is written for, in GB: g5 (A10G 24 GB), g6e / A6000 class (48 GB),
+# p4de / p5 (A100 / H100 80 GB).
+GPU_CLASSES: tuple[int, ...] = (24, 48, 80)
+Offload = Literal["none", "model", "group"]
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How a pipeline is placed on one GPU class; `load_video_pipeline` applies it.
+
+    * offload "none": every component on the GPU; "model": diffusers' model CPU offload (one
+      component on the GPU at a time); "group": block-level group offloading (transformer blocks
+      streamed to the GPU as they run, overlapped with compute on CUDA streams).
+    * fp8_layerwise: transformer weights stored as float8_e4m3fn, upcast per layer to compute.
+    * vae_tiling: decode the clip in overlapping spatial tiles (bounded VAE memory).
+    """
+
+    gpu_gb: int
+    offload: Offload = "none"
+    fp8_layerwise: bool = False
+    vae_tiling: bool = False
+
+
+def _plans(
+    a10g: tuple[Offload, bool, bool],
+    g48: tuple[Offload, bool, bool],
+    g80: tuple[Offload, bool, bool],
+) -> tuple[MemoryPlan, ...]:
+    return tuple(
+        MemoryPlan(gb, offload, fp8, tiling)
+        for gb, (offload, fp8, tiling) in zip(GPU_CLASSES, (a10g, g48, g80), strict=True)
+    )
+
+
 @dataclass(frozen=True)
 class VideoModel:
     """A text-to-video model family member as diffusers loads it."""
 
     name: str
-    family: str  # "hunyuan" | "wan" | "ltx": selects the prompt/latent/forward conventions
+    family: str  # "hunyuan" | "wan" | "ltx" | "cogvideox": prompt/latent/forward conventions
     pipeline_class: str  # attribute of the `diffusers` module
     transformer_class: str
     repo_id: str
-    revision: str
+    revision: str  # a Hub commit where one is pinned, else "main" (see docs/models.md)
     native_width: int
     native_height: int
     native_fps: int
     frame_multiple: int  # valid frame counts are frame_multiple * k + 1
     default_steps: int
     guidance_scale: float
-    flow_shift: float | None  # None: the scheduler's own (dynamic) shifting
+    flow_shift: float | None  # None: the scheduler's own schedule (dynamic shift, or DDIM/DPM)
     lora_target_modules: tuple[str, ...]
     licence: str
     tiny: TinySize
+    # Pixel sizes the pipeline accepts are multiples of this: VAE spatial compression x the
+    # transformer's spatial patch (e.g. Wan 2.1 8x2, Wan 2.2 TI2V 16x2, LTX-Video 32x1).
+    size_multiple: int = 16
+    max_frames: int = 129  # longest clip the model was trained for, at native fps
+    params_b: float = 0.0  # transformer parameters, billions (per expert for mixtures)
+    experts: int = 1  # 2: a high-noise `transformer` and a low-noise `transformer_2` (Wan 2.2)
+    boundary_ratio: float | None = None  # where the experts hand over, as a fraction of t
+    guidance_scale_2: float | None = None  # guidance of the low-noise expert
+    expand_timesteps: bool = False  # Wan 2.2 TI2V: per-token timesteps
+    lora: bool = True  # diffusers can load a LoRA into this pipeline's transformer
+    memory_plans: tuple[MemoryPlan, ...] = ()
 
     def valid_frame_count(self, duration_s: float, fps: float | None = None) -> int:
         """Smallest valid frame count that covers `duration_s` at `fps` (native by default)."""
         wanted = max(1, round(duration_s * (fps or self.native_fps)))
         k = -(-(wanted - 1) // self.frame_multiple)  # ceil
         return self.frame_multiple * k + 1
+
+    def memory_plan(self, gpu_gb: float) -> MemoryPlan:
+        """The plan for a GPU with `gpu_gb` GiB: the largest class it belongs to."""
+        if not self.memory_plans:
+            raise ValueError(f"registry entry {self.name!r} has no memory plans")
+        # Cards report less than their marketing size (A10G 22.5 GiB, A100-80GB 79.2 GiB).
+        fitting = [p for p in self.memory_plans if gpu_gb >= 0.9 * p.gpu_gb]
+        if not fitting:
+            raise ValueError(
+                f"{self.name} needs a GPU of the {self.memory_plans[0].gpu_gb} GB class or "
+                f"larger; this one has {gpu_gb:.1f} GiB"
+            )
+        return max(fitting, key=lambda p: p.gpu_gb)
 
 
 @dataclass(frozen=True)
@@ -65,9 +124,13 @@ class UpscalerModel:
     filename: str  # weights file as published by the Real-ESRGAN project
     scale: int
     source: str
+    architecture: str = "RRDBNet"  # "RRDBNet" (Real-ESRGAN x4plus/x2plus) | "SRVGGNetCompact"
 
 
 _ATTN = ("to_q", "to_k", "to_v", "to_out.0")
+# Tiny sizes: Wan 2.1/2.2 A14B, HunyuanVideo and CogVideoX need multiples of 16, Wan 2.2 TI2V and
+# LTX-Video multiples of 32.
+_TINY_16 = TinySize(width=112, height=64, steps=2)
 
 VIDEO_MODELS: dict[str, VideoModel] = {
     m.name: m
@@ -88,7 +151,12 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=7.0,
             lora_target_modules=_ATTN,
             licence="Tencent Hunyuan Community License",
-            tiny=TinySize(width=112, height=64, steps=2),
+            tiny=_TINY_16,
+            max_frames=129,
+            params_b=13.0,
+            memory_plans=_plans(
+                ("group", True, True), ("model", False, True), ("none", False, True)
+            ),
         ),
         VideoModel(
             name="wan21_t2v_1_3b",
@@ -96,7 +164,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             pipeline_class="WanPipeline",
             transformer_class="WanTransformer3DModel",
             repo_id="Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
-            revision="main",
+            revision="0fad780a534b6463e45facd96134c9f345acfa5b",
             native_width=832,
             native_height=480,
             native_fps=16,
@@ -106,7 +174,86 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=3.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
-            tiny=TinySize(width=112, height=64, steps=2),
+            tiny=_TINY_16,
+            max_frames=81,
+            params_b=1.3,
+            memory_plans=_plans(
+                ("model", False, True), ("none", False, True), ("none", False, False)
+            ),
+        ),
+        VideoModel(
+            name="wan21_t2v_14b",
+            family="wan",
+            pipeline_class="WanPipeline",
+            transformer_class="WanTransformer3DModel",
+            repo_id="Wan-AI/Wan2.1-T2V-14B-Diffusers",
+            revision="main",
+            native_width=1280,
+            native_height=720,
+            native_fps=16,
+            frame_multiple=4,
+            default_steps=50,
+            guidance_scale=5.0,
+            flow_shift=5.0,
+            lora_target_modules=_ATTN,
+            licence="Apache-2.0",
+            tiny=_TINY_16,
+            max_frames=81,
+            params_b=14.0,
+            memory_plans=_plans(
+                ("group", True, True), ("model", False, True), ("none", False, True)
+            ),
+        ),
+        VideoModel(
+            name="wan22_t2v_a14b",
+            family="wan",
+            pipeline_class="WanPipeline",
+            transformer_class="WanTransformer3DModel",
+            repo_id="Wan-AI/Wan2.2-T2V-A14B-Diffusers",
+            revision="5be7df9619b54f4e2667b2755bc6a756675b5cd7",
+            native_width=1280,
+            native_height=720,
+            native_fps=16,
+            frame_multiple=4,
+            default_steps=40,
+            guidance_scale=4.0,
+            flow_shift=12.0,
+            lora_target_modules=_ATTN,
+            licence="Apache-2.0",
+            tiny=_TINY_16,
+            max_frames=81,
+            params_b=14.0,
+            experts=2,
+            boundary_ratio=0.875,
+            guidance_scale_2=3.0,
+            memory_plans=_plans(
+                ("group", True, True), ("group", False, True), ("model", False, True)
+            ),
+        ),
+        VideoModel(
+            name="wan22_ti2v_5b",
+            family="wan",
+            pipeline_class="WanPipeline",
+            transformer_class="WanTransformer3DModel",
+            repo_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+            revision="main",
+            native_width=1280,
+            native_height=704,
+            native_fps=24,
+            frame_multiple=4,
+            default_steps=50,
+            guidance_scale=5.0,
+            flow_shift=5.0,
+            lora_target_modules=_ATTN,
+            licence="Apache-2.0",
+            tiny=TinySize(width=128, height=64, steps=2),
+            size_multiple=32,
+            max_frames=121,
+            params_b=5.0,
+            expand_timesteps=True,
+            memory_plans=_plans(
+                ("model", False, True), ("none", False, True), ("none", False, True)
+            ),
         ),
         VideoModel(
             name="ltx_video",
@@ -125,6 +272,35 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             lora_target_modules=_ATTN,
             licence="LTX-Video Open Weights License",
             tiny=TinySize(width=128, height=96, steps=2),
+            size_multiple=32,
+            max_frames=257,
+            params_b=2.0,
+            memory_plans=_plans(
+                ("none", False, True), ("none", False, False), ("none", False, False)
+            ),
+        ),
+        VideoModel(
+            name="cogvideox_5b",
+            family="cogvideox",
+            pipeline_class="CogVideoXPipeline",
+            transformer_class="CogVideoXTransformer3DModel",
+            repo_id="THUDM/CogVideoX-5b",
+            revision="main",
+            native_width=720,
+            native_height=480,
+            native_fps=8,
+            frame_multiple=4,
+            default_steps=50,
+            guidance_scale=6.0,
+            flow_shift=None,
+            lora_target_modules=_ATTN,
+            licence="CogVideoX License",
+            tiny=TinySize(width=96, height=64, steps=2),
+            max_frames=49,
+            params_b=5.0,
+            memory_plans=_plans(
+                ("model", False, True), ("none", False, True), ("none", False, True)
+            ),
         ),
     )
 }
@@ -151,6 +327,13 @@ UPSCALERS: dict[str, UpscalerModel] = {
         ),
         UpscalerModel(
             "realesrgan_x2plus", "RealESRGAN_x2plus.pth", 2, "xinntao/Real-ESRGAN v0.2.1"
+        ),
+        UpscalerModel(
+            "realesr_general_x4v3",
+            "realesr-general-x4v3.pth",
+            4,
+            "xinntao/Real-ESRGAN v0.2.5.0",
+            architecture="SRVGGNetCompact",
         ),
     )
 }

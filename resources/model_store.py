@@ -59,7 +59,8 @@ class ModelStore(ConfigurableResource):
     def upscaler_file(self, name: str) -> Path:
         entry = UPSCALERS[name]
         if self.profile == "tiny":
-            folder = self._tiny(name, _build_tiny_upscaler(entry.scale, entry.filename))
+            build = _build_tiny_upscaler(entry.scale, entry.filename, entry.architecture)
+            folder = self._tiny(name, build)
             return folder / entry.filename
         path = Path(self.models_dir) / "realesrgan" / entry.filename
         if not path.is_file():
@@ -181,11 +182,11 @@ def _build_tiny_sdxl(folder: Path) -> None:
     build_tiny_sdxl(folder)
 
 
-def _build_tiny_upscaler(scale: int, filename: str):
+def _build_tiny_upscaler(scale: int, filename: str, architecture: str = "RRDBNet"):
     def build(folder: Path) -> None:
         from resources.tiny.realesrgan import build_tiny_realesrgan
 
         folder.mkdir(parents=True, exist_ok=True)
-        build_tiny_realesrgan(folder / filename, scale=scale)
+        build_tiny_realesrgan(folder / filename, scale=scale, architecture=architecture)
 
     return build

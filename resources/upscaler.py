@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from spandrel import ImageModelDescriptor, ModelLoader, UnsupportedModelError
-
-if TYPE_CHECKING:
-    pass
 
 FIT_MODES = ("fit", "crop")
 # What spandrel's ModelLoader can read.
@@ -103,28 +99,60 @@ def _to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2)
 
 
-def _run_whole(model: ImageModelDescriptor, batch: torch.Tensor) -> torch.Tensor:
-    # Whole-frame inference. Tiled inference for large frames will be another function with this
-    # signature (model, (n, 3, h, w) float in [0, 1]) -> (n, 3, h*s, w*s), picked per batch.
-    return model(batch)
+def _run_tiled(
+    model: ImageModelDescriptor, batch: torch.Tensor, tile: int, overlap: int
+) -> torch.Tensor:
+    """Upscale (n, 3, h, w) in tile x tile pieces, each run with `overlap` pixels of context.
+
+    Only each tile's own region is kept from its output; the context is cut away, so a pixel
+    sees the same neighbourhood as in whole-frame inference as long as `overlap` covers the
+    network's effective receptive field: no seams, no blending.
+    """
+    n, c, h, w = batch.shape
+    s = model.scale
+    out = torch.empty((n, c, h * s, w * s), dtype=batch.dtype, device=batch.device)
+    for y0 in range(0, h, tile):
+        y1 = min(y0 + tile, h)
+        top, bottom = max(0, y0 - overlap), min(h, y1 + overlap)
+        for x0 in range(0, w, tile):
+            x1 = min(x0 + tile, w)
+            left, right = max(0, x0 - overlap), min(w, x1 + overlap)
+            piece = model(batch[:, :, top:bottom, left:right])
+            oy, ox = (y0 - top) * s, (x0 - left) * s
+            out[:, :, y0 * s : y1 * s, x0 * s : x1 * s] = piece[
+                :, :, oy : oy + (y1 - y0) * s, ox : ox + (x1 - x0) * s
+            ]
+    return out
 
 
 def upscale_frames(
-    model: ImageModelDescriptor, frames: np.ndarray, *, batch_size: int = 4
+    model: ImageModelDescriptor,
+    frames: np.ndarray,
+    *,
+    batch_size: int = 4,
+    tile: int = 0,
+    overlap: int = 16,
 ) -> np.ndarray:
-    """Upscale (N, H, W, 3) uint8 frames to (N, H*s, W*s, 3) uint8 with `model`, in batches."""
+    """Upscale (N, H, W, 3) uint8 frames to (N, H*s, W*s, 3) uint8 with `model`, in batches.
+
+    `tile` > 0 runs each frame in tiles of that many input pixels with `overlap` pixels of
+    context on every side (bounded GPU memory for large frames); 0 runs whole frames.
+    """
     _check_frames(frames)
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size}: must be at least 1")
+    if tile < 0 or overlap < 0:
+        raise ValueError(f"tile={tile}, overlap={overlap}: must not be negative")
     n, h, w, _ = frames.shape
     scale = model.scale
     out = np.empty((n, h * scale, w * scale, 3), dtype=np.uint8)
     device, dtype = model.device, model.dtype
+    whole = tile == 0 or (tile >= h and tile >= w)
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             chunk = frames[start : start + batch_size]
             x = _to_tensor(chunk, device).to(dtype).div_(255.0)
-            y = _run_whole(model, x)
+            y = model(x) if whole else _run_tiled(model, x, tile, overlap)
             # Round in float32: fp16 cannot represent every x/255 * 255 step exactly.
             y = y.float().clamp_(0.0, 1.0).mul_(255.0).round_().to(torch.uint8)
             out[start : start + len(chunk)] = y.permute(0, 2, 3, 1).cpu().numpy()

@@ -1,16 +1,20 @@
-"""Text-to-video rendering through diffusers: HunyuanVideo, Wan 2.1 and LTX-Video pipelines.
+"""Text-to-video rendering through diffusers: HunyuanVideo, Wan 2.1/2.2, LTX-Video, CogVideoX.
 
 One code path for every family and profile: the pipeline class named in the registry is loaded
-from a local folder, the character LoRA is attached through diffusers' LoRA loader, and each clip
-is rendered with a CPU-seeded generator so the same seed gives the same clip.
+from a local folder and placed on the device by the model's memory plan (offloading, FP8 weight
+storage, VAE tiling), the character LoRA is attached through diffusers' LoRA loader, and each clip
+is rendered with a CPU-seeded generator so the same seed gives the same clip wherever it runs.
+Shots are rendered by `render_assigned`, in this process or in one worker process per GPU (see
+`resources.shot_workers`), and each is saved with its own manifest as soon as it is done.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,16 +23,72 @@ import diffusers
 import numpy as np
 import torch
 from dagster import ConfigurableResource
+from diffusers.hooks import FirstBlockCacheConfig
 from PIL import Image
 
-from resources.artifact_store import write_atomic, write_json
+from resources.artifact_store import sha256_file, write_atomic, write_json
 from resources.interruption import StopCheck, stop_if_asked
-from resources.model_registry import VideoModel
+from resources.model_registry import VIDEO_MODELS, MemoryPlan, VideoModel
+from resources.shot_workers import run_in_workers, worker_devices
 from resources.video_io import write_video
 
-# Pixel sizes each family's pipeline accepts: VAE spatial compression x transformer patch size
-# (HunyuanVideo 8x2, Wan 8x2, LTX-Video 32x1). The pipelines reject or silently round others.
-SIZE_MULTIPLE: dict[str, int] = {"hunyuan": 16, "wan": 16, "ltx": 32}
+ATTENTION_CHOICES = ("auto", "flash", "native")
+# Per family, the pixel multiple every model of the family accepts at least, derived from the
+# registry for callers that only know the family (the LoRA trainer's buckets). A model's own
+# `VideoModel.size_multiple` is the authority (Wan 2.2 TI2V needs 32 where Wan 2.1 needs 16).
+SIZE_MULTIPLE: dict[str, int] = {
+    family: min(m.size_multiple for m in VIDEO_MODELS.values() if m.family == family)
+    for family in sorted({m.family for m in VIDEO_MODELS.values()})
+}
+# Components a memory plan treats as "the transformer": Wan 2.2 A14B has two experts.
+_TRANSFORMERS = ("transformer", "transformer_2")
+
+
+def cpu_plan() -> MemoryPlan:
+    """The plan on the CPU: everything in host memory, whole-frame VAE decoding."""
+    return MemoryPlan(gpu_gb=0)
+
+
+def choose_plan(model: VideoModel, device: str, gpu_gb: float | None = None) -> MemoryPlan:
+    """The registry's memory plan for `device`'s GPU class (or `gpu_gb` when given)."""
+    if not str(device).startswith("cuda"):
+        return cpu_plan()
+    if gpu_gb is None:
+        gpu_gb = torch.cuda.get_device_properties(torch.device(device)).total_memory / 2**30
+    return model.memory_plan(gpu_gb)
+
+
+def attention_backend(requested: str, device: str) -> str:
+    """diffusers attention backend: flash-attn when asked or importable on CUDA, else native."""
+    if requested not in ATTENTION_CHOICES:
+        raise ValueError(f"attention={requested!r}: expected one of {', '.join(ATTENTION_CHOICES)}")
+    flash_ok = str(device).startswith("cuda") and importlib.util.find_spec("flash_attn") is not None
+    if requested == "flash" and not flash_ok:
+        raise ValueError(
+            "attention='flash' needs the flash-attn package and a CUDA device "
+            "(install the `gpu` extra on the GPU image); use 'auto' to fall back to native"
+        )
+    if requested == "auto":
+        return "flash" if flash_ok else "native"
+    return requested
+
+
+def configure_transformer(
+    transformer: torch.nn.Module,
+    plan: MemoryPlan,
+    backend: str,
+    cache_threshold: float,
+    compute_dtype: torch.dtype,
+) -> None:
+    """Attention backend, FP8 layerwise storage and first-block cache for one transformer."""
+    transformer.set_attention_backend(backend)
+    if plan.fp8_layerwise:
+        # Weights stay float8 in memory (half of bf16); each layer is upcast as it runs.
+        transformer.enable_layerwise_casting(
+            storage_dtype=torch.float8_e4m3fn, compute_dtype=compute_dtype
+        )
+    if cache_threshold > 0:
+        transformer.enable_cache(FirstBlockCacheConfig(threshold=cache_threshold))
 
 
 def load_video_pipeline(
@@ -36,8 +96,17 @@ def load_video_pipeline(
     model: VideoModel,
     device: str = "cpu",
     dtype: torch.dtype = torch.float32,
+    *,
+    plan: MemoryPlan | None = None,
+    attention: str = "auto",
+    cache_threshold: float = 0.0,
 ) -> diffusers.DiffusionPipeline:
-    """Load `model`'s pipeline class from the local folder `model_dir` onto `device`."""
+    """Load `model`'s pipeline from the local folder `model_dir` and place it by `plan`.
+
+    `plan` None picks the registry's plan for the device's GPU class (everything on the CPU when
+    the device is the CPU). `cache_threshold` > 0 turns on diffusers' first-block cache: a step
+    whose first-block residual changed less than the threshold reuses the cached rest.
+    """
     model_dir = Path(model_dir)
     if not (model_dir / "model_index.json").is_file():
         raise FileNotFoundError(
@@ -50,11 +119,34 @@ def load_video_pipeline(
             f"registry entry {model.name!r} names pipeline {model.pipeline_class!r}, which "
             f"diffusers {diffusers.__version__} does not provide"
         )
+    if cache_threshold < 0 or not np.isfinite(cache_threshold):
+        raise ValueError(f"cache_threshold={cache_threshold}: must be 0 (off) or positive")
+    plan = plan or choose_plan(model, device)
+    backend = attention_backend(attention, device)
     # local_files_only: a folder path must never turn into a Hub lookup.
     pipe = pipeline_class.from_pretrained(model_dir, dtype=dtype, local_files_only=True)
-    pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
-    if not str(device).startswith("cpu"):
+    for name in _TRANSFORMERS:
+        transformer = getattr(pipe, name, None)
+        if transformer is not None:
+            configure_transformer(transformer, plan, backend, cache_threshold, dtype)
+    if plan.offload == "group":
+        on_cuda = str(device).startswith("cuda")
+        # Block by block: only the running transformer block is on the GPU; on CUDA the next
+        # block's upload overlaps the current block's compute on a side stream.
+        pipe.enable_group_offload(
+            onload_device=torch.device(device),
+            offload_device=torch.device("cpu"),
+            offload_type="block_level",
+            num_blocks_per_group=1,
+            use_stream=on_cuda,
+        )
+    elif plan.offload == "model":
+        # Needs an accelerator (diffusers refuses it on the CPU): one whole component at a time.
+        pipe.enable_model_cpu_offload(device=device)
+    else:
+        pipe.to(device)
+    if plan.vae_tiling:
         # Decoding a full-size clip in one pass needs tens of GB; tiles trade a little speed.
         pipe.vae.enable_tiling()
     return pipe
@@ -153,7 +245,7 @@ def check_clip_request(model: VideoModel, *, num_frames: int, width: int, height
             f"num_frames={num_frames} is not valid for {model.name}: it must be "
             f"{model.frame_multiple}*k+1 (e.g. {below} or {below + model.frame_multiple})"
         )
-    multiple = SIZE_MULTIPLE[model.family]
+    multiple = model.size_multiple
     for name, value in (("width", width), ("height", height)):
         if value < multiple or value % multiple:
             raise ValueError(
@@ -198,6 +290,8 @@ def render_clip(
     if model.family == "ltx":
         # LTX scales its temporal RoPE by the frame rate; its default (25) is not the registry's.
         kwargs["frame_rate"] = model.native_fps
+    if model.experts == 2 and model.guidance_scale_2 is not None:
+        kwargs["guidance_scale_2"] = model.guidance_scale_2  # the low-noise expert's guidance
     frames = np.asarray(pipe(**kwargs).frames[0], dtype=np.float32)
     expected = (num_frames, height, width, 3)
     if frames.shape != expected:
@@ -231,11 +325,141 @@ class RenderedShot:
     reused: bool
 
 
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything a worker needs to render shots into `out_dir`; picklable for worker processes."""
+
+    model_dir: Path
+    model: VideoModel
+    out_dir: Path
+    lora_file: Path | None
+    lora_strength: float
+    lora_sha256: str | None
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float
+    dtype: torch.dtype
+    crf: int
+    preset: str
+    plan: MemoryPlan | None  # None: the registry's plan for the worker's device
+    attention: str
+    cache_threshold: float
+
+
+SHOT_MANIFEST = "shot.json"
+
+
+def shot_folder(out_dir: Path, shot_id: str) -> Path:
+    return Path(out_dir) / "shots" / shot_id
+
+
+def finished_shot(out_dir: Path, shot: ShotRequest, *, reused: bool) -> RenderedShot | None:
+    """The shot saved under `out_dir`, or None if it is not finished (no manifest yet)."""
+    folder = shot_folder(out_dir, shot.id)
+    done = folder / SHOT_MANIFEST
+    if not done.is_file():
+        return None
+    record = json.loads(done.read_text())
+    return RenderedShot(
+        shot.id,
+        folder / "clip.mp4",
+        Image.open(folder / "poster.png").convert("RGB"),
+        shot.num_frames,
+        float(record.get("timings", {}).get("render_s", 0.0)),
+        reused=reused,
+    )
+
+
+def render_assigned(
+    job: RenderJob,
+    device: str,
+    shots: Iterable[ShotRequest],
+    *,
+    log: Callable[[str], None],
+    stop: StopCheck | None,
+) -> None:
+    """Load the pipeline once on `device`, then render and save each shot `shots` yields."""
+    start = time.perf_counter()
+    model = job.model
+    plan = job.plan or choose_plan(model, device)
+    pipe = load_video_pipeline(
+        job.model_dir,
+        model,
+        device=device,
+        dtype=job.dtype,
+        plan=plan,
+        attention=job.attention,
+        cache_threshold=job.cache_threshold,
+    )
+    if job.lora_file is not None:
+        apply_lora(pipe, job.lora_file, job.lora_strength)
+    load_s = time.perf_counter() - start
+    setup = {
+        "device": device,
+        "memory_plan": asdict(plan),
+        "attention": attention_backend(job.attention, device),
+        "first_block_cache_threshold": job.cache_threshold,
+    }
+    for shot in shots:
+        _render_and_save(pipe, job, shot, setup, load_s)
+        log(f"shot {shot.id}: {shot.num_frames} frames {job.width}x{job.height} on {device}")
+        stop_if_asked(stop, f"shot {shot.id}")
+
+
+def _render_and_save(
+    pipe: Any, job: RenderJob, shot: ShotRequest, setup: dict[str, Any], load_s: float
+) -> None:
+    model = job.model
+    start = time.perf_counter()
+    frames = render_clip(
+        pipe,
+        model,
+        prompt=shot.prompt,
+        negative_prompt=shot.negative_prompt,
+        num_frames=shot.num_frames,
+        width=job.width,
+        height=job.height,
+        steps=job.steps,
+        guidance_scale=job.guidance_scale,
+        seed=shot.seed,
+    )
+    render_s = time.perf_counter() - start
+    folder = shot_folder(job.out_dir, shot.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_video(folder / "clip.mp4", frames, fps=model.native_fps, crf=job.crf, preset=job.preset)
+    write_atomic(folder / "poster.png", _png_bytes(Image.fromarray(frames[len(frames) // 2])))
+    encode_s = time.perf_counter() - start - render_s
+    record = {
+        **asdict(shot),
+        "steps": job.steps,
+        "guidance_scale": job.guidance_scale,
+        "width": job.width,
+        "height": job.height,
+        "fps": model.native_fps,
+        "model": {"name": model.name, "repo_id": model.repo_id, "revision": model.revision},
+        "lora": {
+            "file": job.lora_file.name if job.lora_file else None,
+            "sha256": job.lora_sha256,
+            "strength": job.lora_strength,
+        },
+        **setup,
+        "timings": {"load_s": load_s, "render_s": render_s, "encode_s": encode_s},
+    }
+    # Written last: its presence marks the shot finished for a retry.
+    write_json(folder / SHOT_MANIFEST, record)
+
+
 class VideoGenerator(ConfigurableResource):
     """Renders a shot list with the character LoRA into H.264 clips, one folder per shot."""
 
     crf: int = 18
     preset: str = "medium"
+    # Worker processes: 0 = one per visible GPU on CUDA, one (this process) on the CPU. On the
+    # CPU a number > 1 runs that many CPU worker processes: the multi-GPU code path, testable.
+    workers: int = 0
+    attention: str = "auto"  # auto (flash-attn if importable, else native) | flash | native
+    first_block_cache: float = 0.0  # threshold; 0 = off (see docs/models.md for the margin)
 
     def render_shots(
         self,
@@ -252,63 +476,44 @@ class VideoGenerator(ConfigurableResource):
         guidance_scale: float | None = None,
         device: str = "cpu",
         dtype: torch.dtype = torch.float32,
+        plan: MemoryPlan | None = None,
         log: Callable[[str], None] = print,
         stop: StopCheck | None = None,
     ) -> list[RenderedShot]:
         """Render each shot to `out_dir/shots/<id>/clip.mp4`; shots finished earlier are kept."""
         for shot in shots:  # fail before loading anything if any shot is unrenderable
             check_clip_request(model, num_frames=shot.num_frames, width=width, height=height)
-        guidance = model.guidance_scale if guidance_scale is None else guidance_scale
-        pipe = None
-        rendered: list[RenderedShot] = []
+        pending = [s for s in shots if finished_shot(out_dir, s, reused=True) is None]
         for shot in shots:
-            folder = Path(out_dir) / "shots" / shot.id
-            done = folder / "shot.json"
-            if done.is_file():
-                record = json.loads(done.read_text())
+            if shot not in pending:
                 log(f"shot {shot.id}: already rendered, kept")
-                rendered.append(
-                    RenderedShot(
-                        shot.id,
-                        folder / "clip.mp4",
-                        Image.open(folder / "poster.png").convert("RGB"),
-                        shot.num_frames,
-                        float(record.get("render_s", 0.0)),
-                        reused=True,
-                    )
-                )
-                continue
-            if pipe is None:
-                pipe = load_video_pipeline(model_dir, model, device=device, dtype=dtype)
-                if lora_file is not None:
-                    apply_lora(pipe, lora_file, lora_strength)
-            start = time.perf_counter()
-            frames = render_clip(
-                pipe,
-                model,
-                prompt=shot.prompt,
-                negative_prompt=shot.negative_prompt,
-                num_frames=shot.num_frames,
+        if pending:
+            job = RenderJob(
+                model_dir=Path(model_dir),
+                model=model,
+                out_dir=Path(out_dir),
+                lora_file=Path(lora_file) if lora_file is not None else None,
+                lora_strength=lora_strength,
+                lora_sha256=sha256_file(lora_file) if lora_file is not None else None,
                 width=width,
                 height=height,
                 steps=steps,
-                guidance_scale=guidance,
-                seed=shot.seed,
+                guidance_scale=model.guidance_scale if guidance_scale is None else guidance_scale,
+                dtype=dtype,
+                crf=self.crf,
+                preset=self.preset,
+                plan=plan,
+                attention=self.attention,
+                cache_threshold=self.first_block_cache,
             )
-            render_s = time.perf_counter() - start
-            folder.mkdir(parents=True, exist_ok=True)
-            write_video(
-                folder / "clip.mp4", frames, fps=model.native_fps, crf=self.crf, preset=self.preset
-            )
-            poster = Image.fromarray(frames[len(frames) // 2])
-            write_atomic(folder / "poster.png", _png_bytes(poster))
-            # Written last: its presence marks the shot finished for a retry.
-            write_json(done, {**asdict(shot), "render_s": render_s, "model": model.name})
-            log(f"shot {shot.id}: {shot.num_frames} frames {width}x{height} in {render_s:.1f}s")
-            rendered.append(
-                RenderedShot(shot.id, folder / "clip.mp4", poster, shot.num_frames, render_s, False)
-            )
-            stop_if_asked(stop, f"shot {shot.id}")
+            devices = worker_devices(device, self.workers)
+            run_in_workers(render_assigned, job, pending, devices, log=log, stop=stop)
+        rendered = []
+        for shot in shots:
+            done = finished_shot(out_dir, shot, reused=shot not in pending)
+            if done is None:
+                raise RuntimeError(f"shot {shot.id}: rendering finished without {SHOT_MANIFEST}")
+            rendered.append(done)
         return rendered
 
 

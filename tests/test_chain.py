@@ -134,6 +134,8 @@ def test_asset_checks_pass(first_run):
         "lora_loads_into_pipeline",
         "clips_match_shot_list",
         "deliverable_matches_brief",
+        "clips_have_no_black_or_frozen_stretches",
+        "deliverable_has_no_black_or_frozen_stretches",
     }
     assert all(e.passed for e in evaluations), [(e.check_name, e.metadata) for e in evaluations]
 

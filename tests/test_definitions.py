@@ -40,4 +40,6 @@ def test_asset_checks_are_declared():
         "lora_loads_into_pipeline",
         "clips_match_shot_list",
         "deliverable_matches_brief",
+        "clips_have_no_black_or_frozen_stretches",
+        "deliverable_has_no_black_or_frozen_stretches",
     }

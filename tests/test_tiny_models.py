@@ -19,6 +19,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MODELS = sorted(VIDEO_MODELS)
+# The published checkpoints' VAE spatial compression (Wan 2.2 TI2V: 2x2 patchify on top of 8x).
+SPATIAL_COMPRESSION = {
+    "hunyuan_video": 8,
+    "wan21_t2v_1_3b": 8,
+    "wan21_t2v_14b": 8,
+    "wan22_t2v_a14b": 8,
+    "wan22_ti2v_5b": 16,
+    "ltx_video": 32,
+    "cogvideox_5b": 8,
+}
 
 
 def _build(name: str, out_dir: Path) -> None:
@@ -59,7 +69,7 @@ def test_video_pipeline_reloads_as_registry_classes(built: dict[str, Path], name
 @pytest.mark.parametrize("name", MODELS)
 def test_video_vae_compresses_like_the_real_model(built: dict[str, Path], name: str) -> None:
     model = VIDEO_MODELS[name]
-    spatial = {"hunyuan": 8, "wan": 8, "ltx": 32}[model.family]
+    spatial = SPATIAL_COMPRESSION[name]
     vae = _load(name, built[name]).vae
     frames = 2 * model.frame_multiple + 1  # a valid count: 3 latent frames
     video = torch.zeros(1, 3, frames, model.tiny.height, model.tiny.width)
@@ -72,7 +82,9 @@ def test_video_vae_compresses_like_the_real_model(built: dict[str, Path], name: 
 def test_video_scheduler_uses_registry_flow_shift(built: dict[str, Path], name: str) -> None:
     model = VIDEO_MODELS[name]
     config = _load(name, built[name]).scheduler.config
-    if model.flow_shift is None:
+    if model.family == "cogvideox":
+        assert (config.prediction_type, config.rescale_betas_zero_snr) == ("v_prediction", True)
+    elif model.flow_shift is None:
         assert config.use_dynamic_shifting
     else:
         assert (config.shift, config.use_dynamic_shifting) == (model.flow_shift, False)
@@ -116,6 +128,26 @@ def test_unknown_trigger_word_tokenizes_within_vocabulary(
         assert "drana" in tokenizer.decode(ids, skip_special_tokens=True)
         checked += 1
     assert checked >= 1
+
+
+def test_wan22_a14b_has_two_experts_that_hand_over_at_the_boundary(
+    built: dict[str, Path],
+) -> None:
+    model = VIDEO_MODELS["wan22_t2v_a14b"]
+    pipe = _load(model.name, built[model.name])
+    assert type(pipe.transformer_2).__name__ == model.transformer_class
+    assert pipe.config.boundary_ratio == model.boundary_ratio == 0.875
+    first = dict(pipe.transformer.named_parameters())
+    second = dict(pipe.transformer_2.named_parameters())
+    assert any(not torch.equal(first[k], second[k]) for k in first)  # two experts, not one
+
+
+def test_wan22_ti2v_uses_48_channel_latents_and_expanded_timesteps(
+    built: dict[str, Path],
+) -> None:
+    pipe = _load("wan22_ti2v_5b", built["wan22_ti2v_5b"])
+    assert (pipe.vae.config.z_dim, pipe.transformer.config.in_channels) == (48, 48)
+    assert pipe.config.expand_timesteps is True
 
 
 def test_rebuilding_replaces_folder_without_leftovers(tmp_path: Path) -> None:

@@ -146,3 +146,29 @@ def test_crop_4_3_input_fills_the_frame_and_cuts_top_and_bottom() -> None:
 def test_unknown_fit_mode_raises_naming_mode() -> None:
     with pytest.raises(ValueError, match="mode"):
         fit_to_resolution(np.zeros((1, 8, 8, 3), np.uint8), 16, 16, mode="stretch")
+
+
+@pytest.mark.parametrize("architecture", ["RRDBNet", "SRVGGNetCompact"])
+@pytest.mark.parametrize("scale", [4, 2])
+def test_tiled_upscale_matches_whole_frame_without_seams(
+    tmp_path: Path, architecture: str, scale: int
+) -> None:
+    path = tmp_path / "model.pth"
+    build_tiny_realesrgan(path, scale=scale, architecture=architecture)
+    model = load_upscaler(path)
+    frames = _frames(2, 72, 120, seed=4)
+    whole = upscale_frames(model, frames).astype(int)
+    tiled = upscale_frames(model, frames, tile=32, overlap=16).astype(int)
+    assert tiled.shape == whole.shape
+    # Seams would show at the tile borders (every 32 input pixels): compare there and overall.
+    borders = [32 * scale * k + d for k in (1, 2, 3) for d in (-1, 0)]
+    assert np.abs(tiled[:, :, borders] - whole[:, :, borders]).max() <= 1
+    assert np.abs(tiled - whole).max() <= 1
+
+
+def test_tiny_general_x4v3_loads_as_compact_4x_model(tmp_path: Path) -> None:
+    path = tmp_path / "realesr-general-x4v3.pth"
+    build_tiny_realesrgan(path, scale=4, architecture="SRVGGNetCompact")
+    model = load_upscaler(path, expected_scale=4)
+    assert (model.architecture.name, model.purpose) == ("RealESRGAN Compact", "SR")
+    assert upscale_frames(model, _frames(1, 18, 32)).shape == (1, 72, 128, 3)

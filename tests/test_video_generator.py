@@ -26,6 +26,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MODELS = sorted(VIDEO_MODELS)
+# Wan 2.1 14B's tiny build is Wan 2.1 1.3B's (only the registry's sizes and shift differ): the
+# slower behaviours are checked once per distinct tiny architecture.
+ARCHITECTURES = [name for name in MODELS if name != "wan21_t2v_14b"]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def lora_files(
     """A random (non-zero) LoRA per family, saved the way diffusers saves trained ones."""
     root = tmp_path_factory.mktemp("loras")
     files = {}
-    for name in MODELS:
+    for name in ARCHITECTURES:
         model = VIDEO_MODELS[name]
         pipe = load_video_pipeline(model_dirs[name], model)
         torch.manual_seed(0)
@@ -94,7 +97,7 @@ def test_same_seed_gives_identical_frames(pipes: dict, name: str) -> None:
     np.testing.assert_array_equal(_render(pipes[name], model), _render(pipes[name], model))
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", ARCHITECTURES)
 def test_different_seed_gives_different_frames(pipes: dict, name: str) -> None:
     model = VIDEO_MODELS[name]
     assert not np.array_equal(_render(pipes[name], model, seed=1), _render(pipes[name], model))
@@ -122,7 +125,7 @@ def test_lora_file_that_is_not_safetensors_is_refused(pipes: dict, tmp_path: Pat
         apply_lora(pipes["ltx_video"], pickle_lora, 1.0)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", ARCHITECTURES)
 def test_lora_changes_the_clip_and_strength_zero_does_not(
     model_dirs: dict[str, Path], lora_files: dict[str, Path], name: str
 ) -> None:

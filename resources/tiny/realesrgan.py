@@ -1,8 +1,11 @@
-"""A tiny Real-ESRGAN (RRDBNet) checkpoint with fixed random weights, in the published key layout.
+"""Tiny Real-ESRGAN checkpoints with fixed random weights, in the published key layouts.
 
-The file has the same keys and wrapping as `RealESRGAN_x4plus.pth` / `RealESRGAN_x2plus.pth`
-(`{"params_ema": state_dict}`), only narrower and shallower, so the production loader (spandrel)
-detects and runs it exactly as it would the real weights.
+* RRDBNet: the keys and wrapping of `RealESRGAN_x4plus.pth` / `RealESRGAN_x2plus.pth`
+  (`{"params_ema": state_dict}`);
+* SRVGGNetCompact: the keys and wrapping of `realesr-general-x4v3.pth` (`{"params": ...}`),
+
+only narrower and shallower, so the production loader (spandrel) detects and runs them exactly as
+it would the real weights.
 """
 
 from __future__ import annotations
@@ -76,6 +79,33 @@ def tiny_realesrgan_state_dict(
     return state
 
 
+def tiny_compact_state_dict(
+    scale: int = 4, num_feat: int = 8, num_conv: int = 2, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """Fixed random SRVGGNetCompact weights (conv, PReLU, ..., conv to 3*scale^2 channels)."""
+    if scale < 1:
+        raise ValueError(f"scale={scale}: must be at least 1")
+    for name, value in (("num_feat", num_feat), ("num_conv", num_conv)):
+        if value < 1:
+            raise ValueError(f"{name}={value}: must be at least 1")
+    generator = torch.Generator().manual_seed(seed)
+    state: dict[str, torch.Tensor] = {}
+    index = 0
+    in_ch = 3
+    for _ in range(num_conv + 1):  # the first conv, then the body convs, each with a PReLU
+        state[f"body.{index}.weight"], state[f"body.{index}.bias"] = _conv(
+            num_feat, in_ch, generator
+        )
+        state[f"body.{index + 1}.weight"] = torch.full((num_feat,), 0.25)
+        index += 2
+        in_ch = num_feat
+    # The network adds its output to the nearest-upsampled input: a small last layer keeps the
+    # result near the input instead of saturating.
+    weight, bias = _conv(3 * scale * scale, num_feat, generator, std_scale=0.1)
+    state[f"body.{index}.weight"], state[f"body.{index}.bias"] = weight, bias * 0
+    return state
+
+
 def build_tiny_realesrgan(
     out_file: Path,
     scale: int = 4,
@@ -83,10 +113,18 @@ def build_tiny_realesrgan(
     num_block: int = 1,
     num_grow_ch: int = SPANDREL_GROW_CH,
     seed: int = 0,
+    architecture: str = "RRDBNet",
 ) -> None:
-    """Write a tiny Real-ESRGAN checkpoint (.pth `{"params_ema": ...}` or .safetensors)."""
+    """Write a tiny Real-ESRGAN checkpoint (.pth as published, or .safetensors)."""
     out_file = Path(out_file)
-    state = tiny_realesrgan_state_dict(scale, num_feat, num_block, num_grow_ch, seed)
+    if architecture == "RRDBNet":
+        state = tiny_realesrgan_state_dict(scale, num_feat, num_block, num_grow_ch, seed)
+        wrapper = "params_ema"
+    elif architecture == "SRVGGNetCompact":
+        state = tiny_compact_state_dict(scale, num_feat, seed=seed)
+        wrapper = "params"
+    else:
+        raise ValueError(f"architecture={architecture!r}: expected 'RRDBNet' or 'SRVGGNetCompact'")
     suffix = out_file.suffix.lower()
     if suffix == ".safetensors":
         payload = safetensors_save(state)
@@ -94,7 +132,7 @@ def build_tiny_realesrgan(
         buffer = io.BytesIO()
         # Saving to a buffer (not a path) keeps the archive's internal folder name fixed at
         # "archive"; torch derives it from the file name otherwise, and the temp name would leak in.
-        torch.save({"params_ema": state}, buffer)
+        torch.save({wrapper: state}, buffer)
         payload = buffer.getvalue()
     else:
         raise ValueError(f"out_file={out_file}: suffix must be .pth or .safetensors")

@@ -16,9 +16,13 @@ from pathlib import Path
 
 import torch
 from diffusers import (
+    AutoencoderKLCogVideoX,
     AutoencoderKLHunyuanVideo,
     AutoencoderKLLTXVideo,
     AutoencoderKLWan,
+    CogVideoXDPMScheduler,
+    CogVideoXPipeline,
+    CogVideoXTransformer3DModel,
     DiffusionPipeline,
     FlowMatchEulerDiscreteScheduler,
     HunyuanVideoPipeline,
@@ -155,40 +159,71 @@ def _hunyuan(model: VideoModel) -> HunyuanVideoPipeline:
     )
 
 
-def _wan(model: VideoModel) -> WanPipeline:
-    tokenizer = build_t5_tokenizer()
-    with seeded():
-        transformer = WanTransformer3DModel(
+def _wan_transformer(in_channels: int, seed: int) -> WanTransformer3DModel:
+    with seeded(seed):
+        # Two blocks: the first-block cache needs a first block and at least one more.
+        return WanTransformer3DModel(
             patch_size=(1, 2, 2),
             num_attention_heads=2,
             attention_head_dim=12,
-            in_channels=16,
-            out_channels=16,
+            in_channels=in_channels,
+            out_channels=in_channels,
             text_dim=32,
             freq_dim=256,
             ffn_dim=32,
-            num_layers=1,
+            num_layers=2,
             cross_attn_norm=True,
             qk_norm="rms_norm_across_heads",
             rope_max_seq_len=32,
         )
+
+
+def _wan_vae(model: VideoModel) -> AutoencoderKLWan:
     with seeded():
+        if model.expand_timesteps:
+            # Wan 2.2 TI2V layout: 2x2 patchify in front of the residual VAE, 48 latent channels,
+            # 16x spatial compression (the real one's latents_mean/std are per-checkpoint data).
+            return AutoencoderKLWan(
+                base_dim=8,
+                z_dim=48,
+                dim_mult=[1, 1, 1, 1],
+                num_res_blocks=1,
+                temperal_downsample=[False, True, True],
+                latents_mean=[0.0] * 48,
+                latents_std=[1.0] * 48,
+                is_residual=True,
+                in_channels=12,
+                out_channels=12,
+                patch_size=2,
+                scale_factor_spatial=16,
+            )
         # z_dim 16 keeps Wan 2.1's per-channel latents_mean / latents_std (config defaults).
-        vae = AutoencoderKLWan(
+        return AutoencoderKLWan(
             base_dim=8,
             z_dim=16,
             dim_mult=[1, 1, 1, 1],
             num_res_blocks=1,
             temperal_downsample=[False, True, True],
         )
+
+
+def _wan(model: VideoModel) -> WanPipeline:
+    tokenizer = build_t5_tokenizer()
+    vae = _wan_vae(model)
+    channels = vae.config.z_dim
     with seeded():
         text_encoder = UMT5EncoderModel(t5_text_config(UMT5Config, tokenizer, d_model=32))
+    # Wan 2.2 A14B: a second expert with its own weights denoises below the boundary.
+    transformer_2 = _wan_transformer(channels, SEED + 1) if model.experts == 2 else None
     return WanPipeline(
         tokenizer=tokenizer,
         text_encoder=text_encoder,
         vae=vae,
         scheduler=_flow_match_scheduler(model),
-        transformer=transformer,
+        transformer=_wan_transformer(channels, SEED),
+        transformer_2=transformer_2,
+        boundary_ratio=model.boundary_ratio,
+        expand_timesteps=model.expand_timesteps,
     )
 
 
@@ -203,7 +238,7 @@ def _ltx(model: VideoModel) -> LTXPipeline:
             num_attention_heads=4,
             attention_head_dim=8,
             cross_attention_dim=32,
-            num_layers=1,
+            num_layers=2,
             caption_channels=32,
         )
     with seeded():
@@ -232,10 +267,66 @@ def _ltx(model: VideoModel) -> LTXPipeline:
     )
 
 
+def _cogvideox(model: VideoModel) -> CogVideoXPipeline:
+    tokenizer = build_t5_tokenizer()
+    with seeded():
+        # CogVideoX-5B layout: 3D RoPE (no learned positions), 2x2 patches over a 4x-in-time,
+        # 8x-in-space VAE; sample_* is the latent grid RoPE is laid out for.
+        transformer = CogVideoXTransformer3DModel(
+            num_attention_heads=2,
+            attention_head_dim=16,  # 3D RoPE splits it 4 (t) + 6 (h) + 6 (w)
+            in_channels=4,
+            out_channels=4,
+            time_embed_dim=8,
+            text_embed_dim=32,
+            num_layers=2,
+            sample_width=model.tiny.width // 8,
+            sample_height=model.tiny.height // 8,
+            sample_frames=9,
+            patch_size=2,
+            temporal_compression_ratio=4,
+            max_text_seq_length=226,
+            use_rotary_positional_embeddings=True,
+        )
+    with seeded():
+        vae = AutoencoderKLCogVideoX(
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("CogVideoXDownBlock3D",) * 4,
+            up_block_types=("CogVideoXUpBlock3D",) * 4,
+            block_out_channels=(8, 8, 8, 8),
+            latent_channels=4,
+            layers_per_block=1,
+            norm_num_groups=2,
+            temporal_compression_ratio=4,
+        )
+    with seeded():
+        text_encoder = T5EncoderModel(t5_text_config(T5Config, tokenizer, d_model=32))
+    # CogVideoX-5B's own sampler: v-prediction DPM with zero-terminal-SNR betas, no flow shift.
+    scheduler = CogVideoXDPMScheduler(
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        prediction_type="v_prediction",
+        rescale_betas_zero_snr=True,
+        timestep_spacing="trailing",
+        set_alpha_to_one=True,
+        clip_sample=False,
+    )
+    return CogVideoXPipeline(
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=vae,
+        transformer=transformer,
+        scheduler=scheduler,
+    )
+
+
 _BUILDERS: dict[str, Callable[[VideoModel], DiffusionPipeline]] = {
     "hunyuan": _hunyuan,
     "wan": _wan,
     "ltx": _ltx,
+    "cogvideox": _cogvideox,
 }
 
 
