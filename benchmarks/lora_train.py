@@ -35,7 +35,7 @@ from resources.lora_recipes import recipe_for  # noqa: E402
 from resources.lora_trainer import LoraTrainer, _Progress  # noqa: E402
 from resources.model_registry import VIDEO_MODELS, VideoModel  # noqa: E402
 from resources.tiny.video import build_tiny_video_pipeline  # noqa: E402
-from resources.video_generator import SIZE_MULTIPLE, load_video_pipeline  # noqa: E402
+from resources.video_generator import load_video_pipeline  # noqa: E402
 
 GIB = 1024**3
 # transformer/config.json of hunyuanvideo-community/HunyuanVideo (the diffusers-format 13B model).
@@ -138,7 +138,7 @@ def cpu_section(model_names: list[str], steps: int, rounds: int) -> None:
                 stills,
                 ["drana portrait", "drana waving", "drana smiling"],
                 area=(model.tiny.width, model.tiny.height),
-                multiple=SIZE_MULTIPLE[model.family],
+                multiple=model.size_multiple,
                 device="cpu",
                 cache_file=root / "unused.safetensors",
             )

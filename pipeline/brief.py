@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from resources.lora_recipes import RECIPES
 from resources.model_registry import DEFAULT_UPSCALER, DEFAULT_VIDEO_MODEL, UPSCALERS, VIDEO_MODELS
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -63,6 +64,13 @@ class Video(_Strict):
         if value not in VIDEO_MODELS:
             known = ", ".join(sorted(VIDEO_MODELS))
             raise ValueError(f"unknown video model {value!r}; choose one of: {known}")
+        if VIDEO_MODELS[value].family not in RECIPES:
+            # The chain trains a character LoRA for every brief; without a recipe it would fail
+            # hours in, at character_lora. Say so before anything runs.
+            usable = ", ".join(sorted(n for n, m in VIDEO_MODELS.items() if m.family in RECIPES))
+            raise ValueError(
+                f"video model {value!r} has no character-LoRA trainer yet; choose one of: {usable}"
+            )
         return value
 
 

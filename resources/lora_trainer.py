@@ -49,7 +49,7 @@ from resources.lora_output import plot_losses, write_lora_file
 from resources.lora_recipes import LoraRecipe, recipe_for, sample_sigma
 from resources.model_registry import VideoModel
 from resources.model_store import weights_digest
-from resources.video_generator import SIZE_MULTIPLE, apply_lora, load_video_pipeline
+from resources.video_generator import apply_lora, load_video_pipeline
 
 LORA_FILE = "pytorch_lora_weights.safetensors"
 # Wan 2.2's low-noise expert; `apply_lora` loads it into `transformer_2` when present.
@@ -375,7 +375,7 @@ class LoraTrainer(ConfigurableResource):
             images,
             captions,
             area=area,
-            multiple=SIZE_MULTIPLE[model.family],
+            multiple=model.size_multiple,
             device=device,
             cache_file=cache_file,
         )
@@ -719,7 +719,7 @@ def _check_request(
         raise ValueError(f"lora.steps={steps}: at least one training step is needed")
     if checkpoint_every < 1:
         raise ValueError(f"lora.checkpoint_every={checkpoint_every}: must be at least 1")
-    multiple = SIZE_MULTIPLE[model.family]
+    multiple = model.size_multiple
     for name, value in (("width", width), ("height", height)):
         if value < multiple:
             raise ValueError(f"training {name}={value} for {model.name}: at least {multiple}")

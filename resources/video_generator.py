@@ -28,18 +28,11 @@ from PIL import Image
 
 from resources.artifact_store import sha256_file, write_atomic, write_json
 from resources.interruption import StopCheck, stop_if_asked
-from resources.model_registry import VIDEO_MODELS, MemoryPlan, VideoModel
+from resources.model_registry import MemoryPlan, VideoModel
 from resources.shot_workers import run_in_workers, worker_devices
 from resources.video_io import write_video
 
 ATTENTION_CHOICES = ("auto", "flash", "native")
-# Per family, the pixel multiple every model of the family accepts at least, derived from the
-# registry for callers that only know the family (the LoRA trainer's buckets). A model's own
-# `VideoModel.size_multiple` is the authority (Wan 2.2 TI2V needs 32 where Wan 2.1 needs 16).
-SIZE_MULTIPLE: dict[str, int] = {
-    family: min(m.size_multiple for m in VIDEO_MODELS.values() if m.family == family)
-    for family in sorted({m.family for m in VIDEO_MODELS.values()})
-}
 # Components a memory plan treats as "the transformer": Wan 2.2 A14B has two experts.
 _TRANSFORMERS = ("transformer", "transformer_2")
 

@@ -58,6 +58,7 @@ def test_unicode_name_is_kept():
         (lambda b: b["shots"][0].update(duration_s=-2), "shots[0].duration_s", "greater than 0"),
         (lambda b: b["shots"][1].update(id="intro"), "shots", "used twice"),
         (lambda b: b["video"].update(model="sora"), "video.model", "unknown video model"),
+        (lambda b: b["video"].update(model="cogvideox_5b"), "video.model", "no character-LoRA"),
         (
             lambda b: b["deliverable"].update(resolution=[7680, 4320]),
             "deliverable.resolution",

@@ -140,7 +140,9 @@ def test_asset_checks_pass(first_run):
     assert all(e.passed for e in evaluations), [(e.check_name, e.metadata) for e in evaluations]
 
 
-@pytest.mark.parametrize("model", ["wan21_t2v_1_3b", "ltx_video"])
+@pytest.mark.parametrize(
+    "model", ["wan21_t2v_1_3b", "wan22_ti2v_5b", "wan22_t2v_a14b", "ltx_video"]
+)
 def test_other_video_models_run_the_whole_chain(model, tmp_path):
     data = small_brief(
         video={"model": model, "fps": 24},

@@ -217,7 +217,7 @@ def killed(lab: Lab, notice: dict) -> dict:
         assert process.poll() is None and time.monotonic() < deadline, "no shot was rendered"
         time.sleep(0.005)
     # Kill halfway through the next shot: the worst case loses that one unit in progress.
-    time.sleep(json.loads(first[0].read_text())["render_s"] / 2)
+    time.sleep(json.loads(first[0].read_text())["timings"]["render_s"] / 2)
     os.killpg(process.pid, signal.SIGKILL)
     killed_at = time.time()
     process.wait(timeout=60)
