@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from diffusers import HunyuanVideoTransformer3DModel, WanTransformer3DModel  # noqa: E402
 
+from pipeline.costs import INSTANCES  # noqa: E402
 from resources.final_cut import CutClip, cut  # noqa: E402
 from resources.model_registry import VIDEO_MODELS, MemoryPlan, VideoModel  # noqa: E402
 from resources.tiny.realesrgan import build_tiny_realesrgan  # noqa: E402
@@ -49,9 +50,9 @@ from resources.video_io import write_video  # noqa: E402
 DELIVERABLE_S = 5.0
 WIDTH, HEIGHT = 1280, 720
 CACHE_THRESHOLD = 0.05
-# g5.xlarge (1x A10G) in us-east-1: on-demand $1.006/h (AWS price list); Spot moves daily and
-# is usually 60-70% below on-demand. Pass --usd-per-hour with the day's Spot price.
-DEFAULT_USD_PER_HOUR = 0.40
+# g5.xlarge (1x A10G) Spot from the project's one price table; Spot moves daily, so pass
+# --usd-per-hour with the day's price (`python -m pipeline prices --refresh`).
+DEFAULT_USD_PER_HOUR = INSTANCES["g5.xlarge"].spot_usd_per_hour
 
 # Published transformer configs (transformer/config.json of each Diffusers checkpoint).
 WAN_14B = {

@@ -70,7 +70,7 @@ def materialize_brief(
     from dagster import materialize
 
     from pipeline.brief import load_brief
-    from pipeline.definitions import ASSETS
+    from pipeline.definitions import RUN_ASSETS
     from pipeline.partitions import CHARACTERS
     from pipeline.settings import resource_defs
     from resources.artifact_store import ArtifactStore
@@ -80,7 +80,7 @@ def materialize_brief(
     instance.add_dynamic_partitions(CHARACTERS, [brief.partition_key])
     resources = resource_defs(root=root, profile=profile, inbox=[str(path)], models_dir=models_dir)
     outcome = materialize(
-        ASSETS,
+        RUN_ASSETS,
         partition_key=brief.partition_key,
         instance=instance,
         resources=resources,

@@ -16,9 +16,11 @@ from pipeline.sensors import brief_inbox_sensor
 from pipeline.settings import resource_defs
 
 ASSETS = [character_brief, reference_images, character_lora, video_clips, deliverables]
+# What one brief's run produces: the chain plus the client's report (the sensor's runs too).
+RUN_ASSETS = [*ASSETS, client_report]
 
 defs = Definitions(
-    assets=[*ASSETS, client_report],
+    assets=RUN_ASSETS,
     jobs=[character_video_job],
     sensors=[brief_inbox_sensor],
     schedules=[nightly_briefs],

@@ -11,8 +11,7 @@ from conftest import small_brief, write_brief
 from dagster import DagsterInstance, build_schedule_context, materialize
 from moto.server import ThreadedMotoServer
 
-from assets.client_report import client_report
-from pipeline.definitions import ASSETS
+from pipeline.definitions import RUN_ASSETS
 from pipeline.inbox import BriefInbox
 from pipeline.partitions import CHARACTERS
 from pipeline.schedules import nightly_briefs
@@ -46,9 +45,7 @@ def run_quick_chain(
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(CHARACTERS, [key])
     resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)], models_dir=models)
-    outcome = materialize(
-        [*ASSETS, client_report], partition_key=key, instance=instance, resources=resources
-    )
+    outcome = materialize(RUN_ASSETS, partition_key=key, instance=instance, resources=resources)
     assert outcome.success
     return brief, outcome
 
