@@ -1,23 +1,18 @@
 """character_brief: the validated snapshot of a producer's brief, the root of every lineage."""
 
 import time
+from pathlib import Path
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from assets.materialize import new_ref, partition, result
+from assets.materialize import build_or_reuse, chain_asset, new_ref, partition, result
 from pipeline.inbox import BriefInbox
-from pipeline.partitions import character_partitions
-from resources.artifact_store import ArtifactStore, build_manifest, write_atomic, write_json
+from resources.artifact_store import ArtifactStore, write_atomic
 
 CODE_VERSION = "1"
 
 
-@asset(
-    partitions_def=character_partitions,
-    code_version=CODE_VERSION,
-    group_name="character_video",
-    kinds={"yaml"},
-)
+@chain_asset("character_brief", code_version=CODE_VERSION, kinds={"yaml"})
 def character_brief(
     context: AssetExecutionContext, inbox: BriefInbox, artifact_store: ArtifactStore
 ) -> MaterializeResult:
@@ -26,22 +21,18 @@ def character_brief(
     client, character = partition(context)
     source, brief = inbox.find(context.partition_key)
     ref = new_ref(context, "character_brief", {"brief": brief.content_hash(), "code": CODE_VERSION})
-    reused = artifact_store.is_complete(ref)
-    if reused:
-        artifact_store.set_current(ref)
-    else:
-        with artifact_store.staging(ref) as stage:
-            write_atomic(stage / "brief.yaml", source.read_bytes())
-            write_atomic(stage / "brief.json", brief.canonical_json() + "\n")
-            manifest = build_manifest(
-                ref,
-                stage,
-                code_version=CODE_VERSION,
-                inputs={},
-                parameters={"source": str(source.resolve()), "sha256": brief.content_hash()},
-                timings={"wall_s": time.perf_counter() - start},
-            )
-            write_json(stage / "manifest.json", manifest)
+
+    def build(stage: Path) -> dict:
+        write_atomic(stage / "brief.yaml", source.read_bytes())
+        write_atomic(stage / "brief.json", brief.canonical_json() + "\n")
+        return dict(
+            code_version=CODE_VERSION,
+            inputs={},
+            parameters={"source": str(source.resolve()), "sha256": brief.content_hash()},
+            timings={"wall_s": time.perf_counter() - start},
+        )
+
+    reused = build_or_reuse(artifact_store, ref, build)
     context.log.info(f"brief {client}/{character} from {source}: version {ref.version}")
     return result(
         artifact_store,

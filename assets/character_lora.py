@@ -1,13 +1,21 @@
 """character_lora: a LoRA on the video model's transformer that holds the character's identity."""
 
 import time
+from pathlib import Path
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, asset
+from dagster import AssetCheckResult, AssetExecutionContext, MetadataValue
 
-from assets.materialize import brief_of, compute, image_markdown, new_ref, result, upstream
-from pipeline.partitions import character_partitions
-from pipeline.spot import GPU_POOL
-from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
+from assets.materialize import (
+    brief_of,
+    build_or_reuse,
+    chain_asset,
+    compute,
+    image_markdown,
+    new_ref,
+    result,
+    upstream,
+)
+from resources.artifact_store import ArtifactStore, sha256_file
 from resources.lora_recipes import recipe_for
 from resources.lora_trainer import LORA_FILE, LOSS_CURVE, LoraTrainer, lora_loads_into_pipeline
 from resources.model_registry import video_model
@@ -18,14 +26,13 @@ CODE_VERSION = "2"
 CHECK_LOADS = "lora_loads_into_pipeline"
 
 
-@asset(
-    partitions_def=character_partitions,
-    deps=["reference_images"],
+@chain_asset(
+    "character_lora",
     code_version=CODE_VERSION,
-    group_name="character_video",
-    pool=GPU_POOL,
     kinds={"pytorch", "safetensors"},
-    check_specs=[AssetCheckSpec(CHECK_LOADS, asset="character_lora")],
+    upstream="reference_images",
+    checks=[CHECK_LOADS],
+    gpu=True,
 )
 def character_lora(
     context: AssetExecutionContext,
@@ -74,59 +81,53 @@ def character_lora(
         "character_lora",
         {"references": refs.version, "params": params, "model": record, "code": CODE_VERSION},
     )
-    reused = artifact_store.is_complete(ref)
-    if reused:
-        artifact_store.set_current(ref)
-    else:
-        with artifact_store.staging(ref) as stage:
-            trained = lora_trainer.train(
-                model_dir,
-                model,
-                images=images,
-                captions=[p.with_suffix(".txt").read_text().strip() for p in images],
-                out_dir=stage,
-                steps=lora.steps,
-                rank=rank,
-                alpha=params["alpha"],
-                learning_rate=params["learning_rate"],
-                checkpoint_every=lora.checkpoint_every,
-                seed=lora.seed,
-                width=width,
-                height=height,
-                trigger=brief.character.trigger or "",
-                base_model_id=record["id"],
-                base_model_revision=record["revision"],
-                device=model_store.torch_device,
-                dtype=model_store.torch_dtype,
-                log=context.log.info,
-                stop=spot_monitor.check,
-            )
-            write_json(
-                stage / "manifest.json",
-                build_manifest(
-                    ref,
-                    stage,
-                    code_version=CODE_VERSION,
-                    inputs={"reference_images": refs.version},
-                    parameters=params,
-                    models=[record],
-                    seeds={"train": lora.seed},
-                    timings={"wall_s": time.perf_counter() - start, "train_s": trained.train_s},
-                    extra={
-                        "losses": trained.losses,
-                        "resumed_from_step": trained.resumed_from,
-                        "eval_loss": {
-                            "before": trained.eval_loss_before,
-                            "after": trained.eval_loss_after,
-                        },
-                        "dataset_sha256": trained.dataset_hash,
-                        "expert_steps": trained.expert_steps,
-                        "base_weight_bytes": trained.base_bytes,
-                        "compute": compute(model_store.torch_device, start),
-                        "brief_version": brief_ref.version,
-                    },
-                ),
-            )
+
+    def build(stage: Path) -> dict:
+        trained = lora_trainer.train(
+            model_dir,
+            model,
+            images=images,
+            captions=[p.with_suffix(".txt").read_text().strip() for p in images],
+            out_dir=stage,
+            steps=lora.steps,
+            rank=rank,
+            alpha=params["alpha"],
+            learning_rate=params["learning_rate"],
+            checkpoint_every=lora.checkpoint_every,
+            seed=lora.seed,
+            width=width,
+            height=height,
+            trigger=brief.character.trigger or "",
+            base_model_id=record["id"],
+            base_model_revision=record["revision"],
+            device=model_store.torch_device,
+            dtype=model_store.torch_dtype,
+            log=context.log.info,
+            stop=spot_monitor.check,
+        )
+        return dict(
+            code_version=CODE_VERSION,
+            inputs={"reference_images": refs.version},
+            parameters=params,
+            models=[record],
+            seeds={"train": lora.seed},
+            timings={"wall_s": time.perf_counter() - start, "train_s": trained.train_s},
+            extra={
+                "losses": trained.losses,
+                "resumed_from_step": trained.resumed_from,
+                "eval_loss": {
+                    "before": trained.eval_loss_before,
+                    "after": trained.eval_loss_after,
+                },
+                "dataset_sha256": trained.dataset_hash,
+                "expert_steps": trained.expert_steps,
+                "base_weight_bytes": trained.base_bytes,
+                "compute": compute(model_store.torch_device, start),
+                "brief_version": brief_ref.version,
+            },
+        )
+
+    reused = build_or_reuse(artifact_store, ref, build)
     folder = artifact_store.path(ref)
     manifest = artifact_store.manifest(ref)
     losses = manifest.get("losses", [])

@@ -8,16 +8,23 @@ newest report of any character of a client is therefore that client's report.
 
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue
 from PIL import Image
 
-from assets.materialize import image_markdown, new_ref, partition, result
+from assets.materialize import (
+    build_or_reuse,
+    chain_asset,
+    image_markdown,
+    new_ref,
+    partition,
+    result,
+)
 from pipeline.costs import COMPARED_WITH, HOSTED_APIS, hosted_cost
 from pipeline.lineage import Deliverable, deliverables_of, format_markdown
-from pipeline.partitions import character_partitions
-from resources.artifact_store import ArtifactRef, ArtifactStore, build_manifest, write_json
+from resources.artifact_store import ArtifactRef, ArtifactStore, write_json
 from resources.contact_sheet import contact_sheet
 
 CODE_VERSION = "1"
@@ -85,12 +92,8 @@ def deliverables_table(costs: list[VideoCost]) -> str:
     return "\n".join(rows)
 
 
-@asset(
-    partitions_def=character_partitions,
-    deps=["deliverables"],
-    code_version=CODE_VERSION,
-    group_name="character_video",
-    kinds={"markdown"},
+@chain_asset(
+    "client_report", code_version=CODE_VERSION, kinds={"markdown"}, upstream="deliverables"
 )
 def client_report(context: AssetExecutionContext, artifact_store: ArtifactStore):
     """Every current deliverable of this partition's client: posters, lineage, GPU time, cost."""
@@ -108,29 +111,21 @@ def client_report(context: AssetExecutionContext, artifact_store: ArtifactStore)
         "code": CODE_VERSION,
     }
     ref = new_ref(context, "client_report", payload)
-    reused = artifact_store.is_complete(ref)
-    if reused:
-        artifact_store.set_current(ref)
-    else:
-        with artifact_store.staging(ref) as stage:
-            posters = [
-                Image.open(artifact_store.path(refs[c.character]) / "poster.jpg") for c in costs
-            ]
-            contact_sheet(posters, stage / "posters.png", labels=[c.character for c in costs])
-            report = _report_markdown(client, current, costs)
-            (stage / "report.md").write_text(report)
-            write_json(stage / "report.json", [asdict(c) for c in costs])
-            write_json(
-                stage / "manifest.json",
-                build_manifest(
-                    ref,
-                    stage,
-                    code_version=CODE_VERSION,
-                    inputs={},
-                    parameters=payload,
-                    timings={"wall_s": time.perf_counter() - start},
-                ),
-            )
+
+    def build(stage: Path) -> dict:
+        posters = [Image.open(artifact_store.path(refs[c.character]) / "poster.jpg") for c in costs]
+        contact_sheet(posters, stage / "posters.png", labels=[c.character for c in costs])
+        report = _report_markdown(client, current, costs)
+        (stage / "report.md").write_text(report)
+        write_json(stage / "report.json", [asdict(c) for c in costs])
+        return dict(
+            code_version=CODE_VERSION,
+            inputs={},
+            parameters=payload,
+            timings={"wall_s": time.perf_counter() - start},
+        )
+
+    reused = build_or_reuse(artifact_store, ref, build)
     folder = artifact_store.path(ref)
     total_cost = sum(c.cost_usd for c in costs)
     total_minutes = sum(c.duration_s for c in costs) / 60.0

@@ -1,14 +1,22 @@
 """deliverables: every shot upscaled to the brief's resolution and cut into one H.264 master."""
 
 import time
+from pathlib import Path
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, asset
+from dagster import AssetCheckResult, AssetExecutionContext, MetadataValue
 from PIL import Image
 
-from assets.materialize import brief_of, compute, image_markdown, new_ref, result, upstream
-from pipeline.partitions import character_partitions
-from pipeline.spot import GPU_POOL
-from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
+from assets.materialize import (
+    brief_of,
+    build_or_reuse,
+    chain_asset,
+    compute,
+    image_markdown,
+    new_ref,
+    result,
+    upstream,
+)
+from resources.artifact_store import ArtifactStore, sha256_file
 from resources.contact_sheet import contact_sheet
 from resources.final_cut import CutClip, Upscaler
 from resources.model_registry import UPSCALERS
@@ -22,17 +30,13 @@ CHECK_FORMAT = "deliverable_matches_brief"
 CHECK_PICTURE = "deliverable_has_no_black_or_frozen_stretches"
 
 
-@asset(
-    partitions_def=character_partitions,
-    deps=["video_clips"],
+@chain_asset(
+    "deliverables",
     code_version=CODE_VERSION,
-    group_name="character_video",
-    pool=GPU_POOL,
     kinds={"pytorch", "mp4"},
-    check_specs=[
-        AssetCheckSpec(CHECK_FORMAT, asset="deliverables"),
-        AssetCheckSpec(CHECK_PICTURE, asset="deliverables"),
-    ],
+    upstream="video_clips",
+    checks=[CHECK_FORMAT, CHECK_PICTURE],
+    gpu=True,
 )
 def deliverables(
     context: AssetExecutionContext,
@@ -72,45 +76,39 @@ def deliverables(
         "deliverables",
         {"clips": clips_ref.version, "params": params, "model": record, "code": CODE_VERSION},
     )
-    reused = artifact_store.is_complete(ref)
-    if reused:
-        artifact_store.set_current(ref)
-    else:
-        with artifact_store.staging(ref) as stage:
-            stats = upscaler.cut(
-                weights,
-                clips,
-                stage / FINAL,
-                width=width,
-                height=height,
-                fps=fps,
-                fit=brief.deliverable.fit,
-                crf=brief.deliverable.crf,
-                device=model_store.torch_device,
-                log=context.log.info,
-                stop=spot_monitor.check,
-            )
-            samples = [Image.fromarray(f) for f in stats.samples]
-            samples[len(samples) // 2].save(stage / "poster.jpg", quality=90)
-            contact_sheet(samples, stage / "contact_sheet.png", labels=[c.id for c in clips])
-            write_json(
-                stage / "manifest.json",
-                build_manifest(
-                    ref,
-                    stage,
-                    code_version=CODE_VERSION,
-                    inputs={"video_clips": clips_ref.version},
-                    parameters=params,
-                    models=[record],
-                    timings={"wall_s": time.perf_counter() - start},
-                    extra={
-                        "frames_per_shot": stats.per_clip_frames,
-                        "compute": compute(model_store.torch_device, start),
-                        "brief_version": brief_ref.version,
-                        "upscaled_frames": stats.upscaled_frames,
-                    },
-                ),
-            )
+
+    def build(stage: Path) -> dict:
+        stats = upscaler.cut(
+            weights,
+            clips,
+            stage / FINAL,
+            width=width,
+            height=height,
+            fps=fps,
+            fit=brief.deliverable.fit,
+            crf=brief.deliverable.crf,
+            device=model_store.torch_device,
+            log=context.log.info,
+            stop=spot_monitor.check,
+        )
+        samples = [Image.fromarray(f) for f in stats.samples]
+        samples[len(samples) // 2].save(stage / "poster.jpg", quality=90)
+        contact_sheet(samples, stage / "contact_sheet.png", labels=[c.id for c in clips])
+        return dict(
+            code_version=CODE_VERSION,
+            inputs={"video_clips": clips_ref.version},
+            parameters=params,
+            models=[record],
+            timings={"wall_s": time.perf_counter() - start},
+            extra={
+                "frames_per_shot": stats.per_clip_frames,
+                "compute": compute(model_store.torch_device, start),
+                "brief_version": brief_ref.version,
+                "upscaled_frames": stats.upscaled_frames,
+            },
+        )
+
+    reused = build_or_reuse(artifact_store, ref, build)
     folder = artifact_store.path(ref)
     report = inspect_video(folder / FINAL)
     expected_frames = sum(round(c.duration_s * fps) for c in clips)

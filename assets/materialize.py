@@ -6,15 +6,72 @@ import base64
 import io
 import json
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from PIL import Image
 
 from pipeline.brief import Brief, parse_brief, split_partition_key
 from pipeline.costs import compute_record
-from resources.artifact_store import ArtifactRef, ArtifactStore, content_version
+from pipeline.partitions import character_partitions
+from pipeline.spot import GPU_POOL
+from resources.artifact_store import (
+    ArtifactRef,
+    ArtifactStore,
+    build_manifest,
+    content_version,
+    write_json,
+)
+
+GROUP = "character_video"
+
+
+def chain_asset(
+    name: str,
+    *,
+    code_version: str,
+    kinds: Iterable[str],
+    upstream: str | None = None,
+    checks: Iterable[str] = (),
+    gpu: bool = False,
+):
+    """The @asset every stage shares: one partition per character, its checks, the GPU pool."""
+    return asset(
+        name=name,
+        partitions_def=character_partitions,
+        deps=[upstream] if upstream else None,
+        code_version=code_version,
+        group_name=GROUP,
+        pool=GPU_POOL if gpu else None,
+        kinds=set(kinds),
+        check_specs=[AssetCheckSpec(check, asset=name) for check in checks] or None,
+    )
+
+
+def build_or_reuse(
+    store: ArtifactStore, ref: ArtifactRef, build: Callable[[Path], dict[str, Any]]
+) -> bool:
+    """Reuse the finished version `ref`, or build it; True when reused.
+
+    `build(stage)` writes the artifact's files into the staging folder and returns the
+    manifest's fields (`build_manifest`'s keyword arguments); the manifest is written last.
+    """
+    if store.is_complete(ref):
+        store.set_current(ref)
+        return True
+    with store.staging(ref) as stage:
+        fields = build(stage)
+        write_json(stage / "manifest.json", build_manifest(ref, stage, **fields))
+    return False
 
 
 def partition(context: AssetExecutionContext) -> tuple[str, str]:

@@ -1,14 +1,21 @@
 """reference_images: SDXL stills of the character from varied views, each with a caption."""
 
 import time
+from pathlib import Path
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, asset
+from dagster import AssetCheckResult, AssetExecutionContext
 from PIL import Image
 
-from assets.materialize import brief_of, compute, image_markdown, new_ref, result
-from pipeline.partitions import character_partitions
-from pipeline.spot import GPU_POOL
-from resources.artifact_store import ArtifactStore, build_manifest, write_json
+from assets.materialize import (
+    brief_of,
+    build_or_reuse,
+    chain_asset,
+    compute,
+    image_markdown,
+    new_ref,
+    result,
+)
+from resources.artifact_store import ArtifactStore
 from resources.contact_sheet import contact_sheet
 from resources.image_generator import ImageGenerator, reference_plan
 from resources.model_registry import SDXL
@@ -19,14 +26,13 @@ CODE_VERSION = "1"
 CHECK_COUNT = "reference_count_met"
 
 
-@asset(
-    partitions_def=character_partitions,
-    deps=["character_brief"],
+@chain_asset(
+    "reference_images",
     code_version=CODE_VERSION,
-    group_name="character_video",
-    pool=GPU_POOL,
     kinds={"pytorch", "png"},
-    check_specs=[AssetCheckSpec(CHECK_COUNT, asset="reference_images")],
+    upstream="character_brief",
+    checks=[CHECK_COUNT],
+    gpu=True,
 )
 def reference_images(
     context: AssetExecutionContext,
@@ -68,42 +74,36 @@ def reference_images(
             "code": CODE_VERSION,
         },
     )
-    reused = artifact_store.is_complete(ref)
-    if reused:
-        artifact_store.set_current(ref)
-    else:
-        with artifact_store.staging(ref) as stage:
-            images = image_generator.generate_references(
-                model_dir,
-                plan,
-                stage,
-                width=size.width,
-                height=size.height,
-                steps=size.steps,
-                guidance_scale=SDXL.guidance_scale,
-                negative_prompt=brief.references.negative_prompt,
-                device=model_store.torch_device,
-                dtype=model_store.torch_dtype,
-                log=context.log.info,
-                stop=spot_monitor.check,
-            )
-            stills = [Image.open(p) for p in images]
-            contact_sheet(stills, stage / "contact_sheet.png", labels=[s.view for s in plan])
-            write_json(
-                stage / "manifest.json",
-                build_manifest(
-                    ref,
-                    stage,
-                    code_version=CODE_VERSION,
-                    inputs={"character_brief": brief_ref.version},
-                    parameters=params,
-                    models=[model],
-                    seeds=[s.seed for s in plan],
-                    prompts=[s.prompt for s in plan],
-                    timings={"wall_s": time.perf_counter() - start},
-                    extra={"compute": compute(model_store.torch_device, start)},
-                ),
-            )
+
+    def build(stage: Path) -> dict:
+        images = image_generator.generate_references(
+            model_dir,
+            plan,
+            stage,
+            width=size.width,
+            height=size.height,
+            steps=size.steps,
+            guidance_scale=SDXL.guidance_scale,
+            negative_prompt=brief.references.negative_prompt,
+            device=model_store.torch_device,
+            dtype=model_store.torch_dtype,
+            log=context.log.info,
+            stop=spot_monitor.check,
+        )
+        stills = [Image.open(p) for p in images]
+        contact_sheet(stills, stage / "contact_sheet.png", labels=[s.view for s in plan])
+        return dict(
+            code_version=CODE_VERSION,
+            inputs={"character_brief": brief_ref.version},
+            parameters=params,
+            models=[model],
+            seeds=[s.seed for s in plan],
+            prompts=[s.prompt for s in plan],
+            timings={"wall_s": time.perf_counter() - start},
+            extra={"compute": compute(model_store.torch_device, start)},
+        )
+
+    reused = build_or_reuse(artifact_store, ref, build)
     folder = artifact_store.path(ref)
     found = sorted(folder.glob("ref_*.png"))
     captions = [p.with_suffix(".txt") for p in found]

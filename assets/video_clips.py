@@ -1,13 +1,21 @@
 """video_clips: one clip per shot, rendered by the brief's video model with the character LoRA."""
 
 import time
+from pathlib import Path
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, asset
+from dagster import AssetCheckResult, AssetExecutionContext, MetadataValue
 
-from assets.materialize import brief_of, compute, image_markdown, new_ref, result, upstream
-from pipeline.partitions import character_partitions
-from pipeline.spot import GPU_POOL
-from resources.artifact_store import ArtifactStore, build_manifest, sha256_file, write_json
+from assets.materialize import (
+    brief_of,
+    build_or_reuse,
+    chain_asset,
+    compute,
+    image_markdown,
+    new_ref,
+    result,
+    upstream,
+)
+from resources.artifact_store import ArtifactStore, sha256_file
 from resources.contact_sheet import contact_sheet
 from resources.lora_trainer import LORA_FILE
 from resources.model_registry import video_model
@@ -21,17 +29,13 @@ CHECK_CLIPS = "clips_match_shot_list"
 CHECK_PICTURE = "clips_have_no_black_or_frozen_stretches"
 
 
-@asset(
-    partitions_def=character_partitions,
-    deps=["character_lora"],
+@chain_asset(
+    "video_clips",
     code_version=CODE_VERSION,
-    group_name="character_video",
-    pool=GPU_POOL,
     kinds={"pytorch", "mp4"},
-    check_specs=[
-        AssetCheckSpec(CHECK_CLIPS, asset="video_clips"),
-        AssetCheckSpec(CHECK_PICTURE, asset="video_clips"),
-    ],
+    upstream="character_lora",
+    checks=[CHECK_CLIPS, CHECK_PICTURE],
+    gpu=True,
 )
 def video_clips(
     context: AssetExecutionContext,
@@ -84,53 +88,47 @@ def video_clips(
             "code": CODE_VERSION,
         },
     )
-    reused = artifact_store.is_complete(ref)
-    if reused:
-        artifact_store.set_current(ref)
-    else:
-        with artifact_store.staging(ref) as stage:
-            rendered = video_generator.render_shots(
-                model_dir,
-                model,
-                shots,
-                stage,
-                lora_file=lora_file,
-                lora_strength=brief.video.lora_strength,
-                width=size.width,
-                height=size.height,
-                steps=size.steps,
-                device=model_store.torch_device,
-                dtype=model_store.torch_dtype,
-                log=context.log.info,
-                stop=spot_monitor.check,
-            )
-            contact_sheet(
-                [r.poster for r in rendered],
-                stage / "posters.png",
-                labels=[r.id for r in rendered],
-            )
-            write_json(
-                stage / "manifest.json",
-                build_manifest(
-                    ref,
-                    stage,
-                    code_version=CODE_VERSION,
-                    inputs={"character_lora": lora_ref.version},
-                    parameters=params,
-                    models=[record],
-                    seeds={s.id: s.seed for s in shots},
-                    prompts={s.id: s.prompt for s in shots},
-                    timings={
-                        "wall_s": time.perf_counter() - start,
-                        **{f"shot_{r.id}_s": r.render_s for r in rendered},
-                    },
-                    extra={
-                        "shots": [s.__dict__ for s in shots],
-                        "compute": compute(model_store.torch_device, start),
-                        "brief_version": brief_ref.version,
-                    },
-                ),
-            )
+
+    def build(stage: Path) -> dict:
+        rendered = video_generator.render_shots(
+            model_dir,
+            model,
+            shots,
+            stage,
+            lora_file=lora_file,
+            lora_strength=brief.video.lora_strength,
+            width=size.width,
+            height=size.height,
+            steps=size.steps,
+            device=model_store.torch_device,
+            dtype=model_store.torch_dtype,
+            log=context.log.info,
+            stop=spot_monitor.check,
+        )
+        contact_sheet(
+            [r.poster for r in rendered],
+            stage / "posters.png",
+            labels=[r.id for r in rendered],
+        )
+        return dict(
+            code_version=CODE_VERSION,
+            inputs={"character_lora": lora_ref.version},
+            parameters=params,
+            models=[record],
+            seeds={s.id: s.seed for s in shots},
+            prompts={s.id: s.prompt for s in shots},
+            timings={
+                "wall_s": time.perf_counter() - start,
+                **{f"shot_{r.id}_s": r.render_s for r in rendered},
+            },
+            extra={
+                "shots": [s.__dict__ for s in shots],
+                "compute": compute(model_store.torch_device, start),
+                "brief_version": brief_ref.version,
+            },
+        )
+
+    reused = build_or_reuse(artifact_store, ref, build)
     folder = artifact_store.path(ref)
     bad_format, bad_picture, rows, figures = [], [], [], {}
     for shot in shots:
