@@ -6,13 +6,12 @@ lineage is found by following those links back to the brief snapshot.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.brief import SLUG_PATTERN, Brief
-from resources.artifact_store import CURRENT, ArtifactError, ArtifactRef, ArtifactStore
+from resources.artifact_store import ArtifactError, ArtifactRef, ArtifactStore
 
 FINAL_ASSET = "deliverables"
 
@@ -88,13 +87,10 @@ def chain_of(store: ArtifactStore, ref: ArtifactRef) -> list[Link]:
 
 
 def characters_of(store: ArtifactStore, client: str) -> list[str]:
-    """The characters of `client` that have artifacts under the root."""
+    """The characters of `client` that have artifacts in the store."""
     if not re.match(SLUG_PATTERN, client):
         raise LineageError(f"client {client!r} is not a slug")
-    folder = store.root_path / client
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and re.match(SLUG_PATTERN, p.name))
+    return store.characters(client)
 
 
 def deliverables_of(
@@ -169,10 +165,9 @@ def format_markdown(deliverable: Deliverable) -> str:
 
 
 def _current_version(store: ArtifactStore, client: str, character: str, asset: str) -> str | None:
-    pointer = store.root_path / client / character / asset / CURRENT
     try:
-        return json.loads(pointer.read_text())["version"]
-    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        return store.current(client, character, asset).version
+    except ArtifactError:
         return None
 
 

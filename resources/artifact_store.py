@@ -159,6 +159,15 @@ class ArtifactStore(ConfigurableResource):
             raise ArtifactError(f"{folder / CURRENT} points at {version}, which is incomplete")
         return ref
 
+    def characters(self, client: str) -> list[str]:
+        """The characters of `client` that have artifacts in the store."""
+        if not _SLUG.match(client or ""):
+            raise ArtifactError(f"unsafe artifact client {client!r}")
+        folder = self._inside_root(self.root_path / client)
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and _SLUG.match(p.name))
+
     def versions(self, client: str, character: str, asset: str) -> list[str]:
         folder = self._inside_root(self.root_path / client / character / asset)
         if not folder.is_dir():

@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from pydantic import PrivateAttr
 
 from resources.artifact_store import (
+    _SLUG,
     _VERSION,
     CURRENT,
     MANIFEST,
@@ -168,19 +169,25 @@ class S3ArtifactStore(ArtifactStore):
             raise ArtifactError(f"s3://{self.bucket}/{key} points at {ref.version}, incomplete")
         return ref
 
-    def versions(self, client: str, character: str, asset: str) -> list[str]:
-        ArtifactRef(client, character, asset, "0" * 16)  # validates the names
+    def _folders(self, *parts: str) -> list[str]:
+        """Names of the 'folders' (common prefixes) directly under `parts`."""
         listed = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket,
-            Prefix=self.object_key(client, character, asset) + "/",
-            Delimiter="/",
+            Bucket=self.bucket, Prefix=self.object_key(*parts) + "/", Delimiter="/"
         )
-        names = [
+        return [
             p["Prefix"].rstrip("/").rsplit("/", 1)[-1]
             for page in listed
             for p in page.get("CommonPrefixes", [])
         ]
-        return sorted(n for n in names if _VERSION.match(n))
+
+    def characters(self, client: str) -> list[str]:
+        if not _SLUG.match(client or ""):
+            raise ArtifactError(f"unsafe artifact client {client!r}")
+        return sorted(n for n in self._folders(client) if _SLUG.match(n))
+
+    def versions(self, client: str, character: str, asset: str) -> list[str]:
+        ArtifactRef(client, character, asset, "0" * 16)  # validates the names
+        return sorted(n for n in self._folders(client, character, asset) if _VERSION.match(n))
 
     # -- writes ----------------------------------------------------------------------------
 

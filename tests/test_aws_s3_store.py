@@ -198,3 +198,17 @@ def test_the_whole_chain_publishes_to_s3_in_the_local_layout(s3, tmp_path, monke
     final = store.current("acme-health", "dr-ana", "deliverables")
     assert f"prod/{final.key}/final.mp4" in keys(s3)
     assert not [k for k in keys(s3) if "/.staging-" in k], "staging units are cleaned up"
+
+
+def test_lineage_reads_characters_and_current_versions_from_s3(s3, tmp_path):
+    from pipeline.lineage import characters_of, deliverables_of
+
+    store = store_at(tmp_path / "cache", sync_seconds=0)
+    final = ArtifactRef("acme-health", "dr-ana", "deliverables", "fedcba9876543210")
+    build(store, final, {"final.mp4": b"mp4"})
+    build(store, ArtifactRef("acme-health", "nurse-bo", "video_clips", "0123456789abcdef"), {})
+    # A second cache that never built anything sees the same lineage: it is read from S3.
+    other = store_at(tmp_path / "other-cache")
+    assert characters_of(other, "acme-health") == ["dr-ana", "nurse-bo"]
+    (only,) = deliverables_of(other, "acme-health")
+    assert (only.character, only.version, only.current) == ("dr-ana", final.version, True)
