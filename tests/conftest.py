@@ -49,3 +49,15 @@ def write_brief(folder: Path, data: dict, name: str = "brief.yaml") -> Path:
 @pytest.fixture
 def brief_file(tmp_path: Path) -> Path:
     return write_brief(tmp_path / "inbox", small_brief())
+
+
+@pytest.fixture
+def dagster_instance():
+    """An in-memory Dagster instance, alive for the whole test.
+
+    A run's result refers to its instance weakly: whoever reads the result must hold the instance.
+    """
+    from dagster import DagsterInstance
+
+    with DagsterInstance.ephemeral() as instance:
+        yield instance

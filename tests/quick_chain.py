@@ -37,12 +37,19 @@ def shared_models(tmp_path_factory) -> Path:
 
 
 def run_quick_chain(
-    inbox: Path, root: Path, data: dict, name: str = "brief.yaml", models: Path | None = None
+    instance: DagsterInstance,
+    inbox: Path,
+    root: Path,
+    data: dict,
+    name: str = "brief.yaml",
+    models: Path | None = None,
 ):
-    """Write `data` as a brief and materialize the chain and the client report for it."""
+    """Write `data` as a brief and materialize the chain and the client report for it.
+
+    The result refers to `instance` weakly: the caller holds it while reading the result.
+    """
     brief = write_brief(inbox, data, name=name)
     key = f"{data['client']}/{data['character']['id']}"
-    instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(CHARACTERS, [key])
     resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)], models_dir=models)
     outcome = materialize(RUN_ASSETS, partition_key=key, instance=instance, resources=resources)

@@ -19,8 +19,7 @@ from resources.video_io import probe_video
 KEY = "acme-health/dr-ana"
 
 
-def run_chain(brief: Path, root: Path):
-    instance = DagsterInstance.ephemeral()
+def run_chain(brief: Path, root: Path, instance: DagsterInstance):
     instance.add_dynamic_partitions(CHARACTERS, [KEY])
     resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)])
     return materialize(ASSETS, partition_key=KEY, instance=instance, resources=resources)
@@ -91,14 +90,14 @@ def test_reference_stills_have_captions_with_the_trigger(first_run):
     assert all("drana" in p.with_suffix(".txt").read_text() for p in stills)
 
 
-def test_rematerializing_unchanged_inputs_reuses_every_artifact(first_run):
+def test_rematerializing_unchanged_inputs_reuses_every_artifact(first_run, dagster_instance):
     brief, root, final = first_run
     before = {
         p: p.stat().st_mtime_ns
         for p in root.rglob("*")
         if p.is_file() and "_models" not in p.parts and p.name != "current.json"
     }
-    outcome = run_chain(brief, root)
+    outcome = run_chain(brief, root, dagster_instance)
     assert outcome.success
     for asset in (
         "character_brief",
@@ -113,21 +112,21 @@ def test_rematerializing_unchanged_inputs_reuses_every_artifact(first_run):
     assert Path(metadata(outcome, "deliverables")["final"]) == final
 
 
-def test_changing_a_shot_keeps_references_and_lora(first_run, tmp_path):
+def test_changing_a_shot_keeps_references_and_lora(first_run, tmp_path, dagster_instance):
     brief, root, _ = first_run
     data = small_brief()
     data["shots"][1]["prompt"] = "she nods and smiles"
     changed = write_brief(tmp_path, data)
-    outcome = run_chain(changed, root)
+    outcome = run_chain(changed, root, dagster_instance)
     assert metadata(outcome, "reference_images")["reused"] is True
     assert metadata(outcome, "character_lora")["reused"] is True
     assert metadata(outcome, "video_clips")["reused"] is False
     assert metadata(outcome, "deliverables")["reused"] is False
 
 
-def test_asset_checks_pass(first_run):
+def test_asset_checks_pass(first_run, dagster_instance):
     brief, root, _ = first_run
-    outcome = run_chain(brief, root)
+    outcome = run_chain(brief, root, dagster_instance)
     evaluations = outcome.get_asset_check_evaluations()
     assert {e.check_name for e in evaluations} == {
         "reference_count_met",
@@ -143,14 +142,16 @@ def test_asset_checks_pass(first_run):
 @pytest.mark.parametrize(
     "model", ["wan21_t2v_1_3b", "wan22_ti2v_5b", "wan22_t2v_a14b", "ltx_video"]
 )
-def test_other_video_models_run_the_whole_chain(model, tmp_path):
+def test_other_video_models_run_the_whole_chain(model, tmp_path, dagster_instance):
     data = small_brief(
         video={"model": model, "fps": 24},
         references={"count": 2},
         lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
         shots=[{"id": "only", "prompt": "she nods", "duration_s": 0.5, "seed": 1}],
     )
-    outcome = run_chain(write_brief(tmp_path / "inbox", data), tmp_path / "artifacts")
+    outcome = run_chain(
+        write_brief(tmp_path / "inbox", data), tmp_path / "artifacts", dagster_instance
+    )
     assert outcome.success
     final = Path(metadata(outcome, "deliverables")["final"])
     info = probe_video(final)

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from dagster import DagsterInstance
 from PIL import Image
 from quick_chain import quick_brief, run_quick_chain, shared_models
 
@@ -23,11 +24,16 @@ def report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     root = folder / "artifacts"
     models = shared_models(tmp_path_factory)
-    run_quick_chain(folder / "inbox", root, quick_brief(), name="ana.yaml", models=models)
     nurse = quick_brief(character={**quick_brief()["character"], "id": "nurse-bia"})
-    _, outcome = run_quick_chain(folder / "inbox2", root, nurse, name="bia.yaml", models=models)
-    event = outcome.asset_materializations_for_node("client_report")[0]
-    metadata = {key: value.value for key, value in event.metadata.items()}
+    with DagsterInstance.ephemeral() as instance:
+        run_quick_chain(
+            instance, folder / "inbox", root, quick_brief(), name="ana.yaml", models=models
+        )
+        _, outcome = run_quick_chain(
+            instance, folder / "inbox2", root, nurse, name="bia.yaml", models=models
+        )
+        event = outcome.asset_materializations_for_node("client_report")[0]
+        metadata = {key: value.value for key, value in event.metadata.items()}
     return root, metadata
 
 

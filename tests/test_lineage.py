@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, write_brief
-from dagster import instance_for_test
+from dagster import DagsterInstance, instance_for_test
 from quick_chain import evaluate_nightly, quick_brief, run_quick_chain, shared_models
 
 from pipeline.brief import parse_brief
@@ -32,9 +32,10 @@ def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lineage")
     root = folder / "artifacts"
     models = shared_models(tmp_path_factory)
-    run_quick_chain(folder / "first", root, quick_brief(), models=models)
-    first = current_versions(root)
-    run_quick_chain(folder / "second", root, changed_brief(), models=models)
+    with DagsterInstance.ephemeral() as instance:
+        run_quick_chain(instance, folder / "first", root, quick_brief(), models=models)
+        first = current_versions(root)
+        run_quick_chain(instance, folder / "second", root, changed_brief(), models=models)
     return root, first, current_versions(root)
 
 
