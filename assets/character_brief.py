@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
 from assets.materialize import build_or_reuse, chain_asset, new_ref, partition, result
 from pipeline.inbox import BriefInbox
-from resources.artifact_store import ArtifactStore, write_atomic
+from resources.storage.artifact_store import ArtifactStore, write_atomic
 
 CODE_VERSION = "1"
 

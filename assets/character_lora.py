@@ -15,12 +15,12 @@ from assets.materialize import (
     result,
     upstream,
 )
-from resources.artifact_store import ArtifactStore, sha256_file
-from resources.lora_recipes import recipe_for
-from resources.lora_trainer import LORA_FILE, LOSS_CURVE, LoraTrainer, lora_loads_into_pipeline
-from resources.model_registry import video_model
-from resources.model_store import ModelStore
-from resources.spot_monitor import SpotMonitor
+from pipeline.domain.lora_recipes import recipe_for
+from pipeline.domain.registry import video_model
+from resources.lora.trainer import LORA_FILE, LOSS_CURVE, LoraTrainer, lora_loads_into_pipeline
+from resources.models.model_store import ModelStore
+from resources.runtime.spot_monitor import SpotMonitor
+from resources.storage.artifact_store import ArtifactStore, sha256_file
 
 CODE_VERSION = "2"
 CHECK_LOADS = "lora_loads_into_pipeline"
@@ -30,9 +30,7 @@ CHECK_LOADS = "lora_loads_into_pipeline"
     "character_lora",
     code_version=CODE_VERSION,
     kinds={"pytorch", "safetensors"},
-    upstream="reference_images",
     checks=[CHECK_LOADS],
-    gpu=True,
 )
 def character_lora(
     context: AssetExecutionContext,

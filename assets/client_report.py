@@ -22,14 +22,14 @@ from assets.materialize import (
     partition,
     result,
 )
-from pipeline.costs import COMPARED_WITH, HOSTED_APIS, hosted_cost
-from pipeline.lineage import Deliverable, deliverables_of, format_markdown
-from resources.artifact_store import ArtifactRef, ArtifactStore, write_json
-from resources.contact_sheet import contact_sheet
+from pipeline.domain.artifacts import ArtifactRef
+from pipeline.domain.chain import GPU_STAGES, RENDER_STAGES
+from pipeline.domain.costs import COMPARED_WITH, HOSTED_APIS, hosted_cost
+from pipeline.domain.lineage import Deliverable, deliverables_of, format_markdown
+from resources.media.contact_sheet import contact_sheet
+from resources.storage.artifact_store import ArtifactStore, write_json
 
 CODE_VERSION = "1"
-GPU_STAGES = ("reference_images", "character_lora", "video_clips", "deliverables")
-RENDER_STAGES = ("video_clips", "deliverables")  # what one more video of a trained character costs
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,7 @@ def deliverables_table(costs: list[VideoCost]) -> str:
     return "\n".join(rows)
 
 
-@chain_asset(
-    "client_report", code_version=CODE_VERSION, kinds={"markdown"}, upstream="deliverables"
-)
+@chain_asset("client_report", code_version=CODE_VERSION, kinds={"markdown"})
 def client_report(context: AssetExecutionContext, artifact_store: ArtifactStore):
     """Every current deliverable of this partition's client: posters, lineage, GPU time, cost."""
     start = time.perf_counter()

@@ -16,13 +16,14 @@ from assets.materialize import (
     result,
     upstream,
 )
-from resources.artifact_store import ArtifactStore, sha256_file
-from resources.contact_sheet import contact_sheet
-from resources.final_cut import CutClip, Upscaler
-from resources.model_registry import UPSCALERS
-from resources.model_store import ModelStore
-from resources.spot_monitor import SpotMonitor
-from resources.video_checks import format_problems, inspect_video, picture_problems
+from pipeline.domain.registry import UPSCALERS
+from pipeline.domain.timing import frames_for
+from resources.media.contact_sheet import contact_sheet
+from resources.media.video_checks import format_problems, inspect_video, picture_problems
+from resources.models.model_store import ModelStore
+from resources.runtime.spot_monitor import SpotMonitor
+from resources.storage.artifact_store import ArtifactStore, sha256_file
+from resources.upscale.final_cut import CutClip, Upscaler
 
 CODE_VERSION = "2"
 FINAL = "final.mp4"
@@ -34,9 +35,7 @@ CHECK_PICTURE = "deliverable_has_no_black_or_frozen_stretches"
     "deliverables",
     code_version=CODE_VERSION,
     kinds={"pytorch", "mp4"},
-    upstream="video_clips",
     checks=[CHECK_FORMAT, CHECK_PICTURE],
-    gpu=True,
 )
 def deliverables(
     context: AssetExecutionContext,
@@ -111,7 +110,7 @@ def deliverables(
     reused = build_or_reuse(artifact_store, ref, build)
     folder = artifact_store.path(ref)
     report = inspect_video(folder / FINAL)
-    expected_frames = sum(round(c.duration_s * fps) for c in clips)
+    expected_frames = sum(frames_for(c.duration_s, fps) for c in clips)
     bad_format = format_problems(
         report,
         width=width,

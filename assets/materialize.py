@@ -20,38 +20,30 @@ from dagster import (
 )
 from PIL import Image
 
-from pipeline.brief import Brief, parse_brief, split_partition_key
-from pipeline.costs import compute_record
+from pipeline.domain.artifacts import ArtifactRef, content_version
+from pipeline.domain.brief import Brief, parse_brief, split_partition_key
+from pipeline.domain.chain import stage
+from pipeline.domain.costs import compute_record
 from pipeline.partitions import character_partitions
 from pipeline.spot import GPU_POOL
-from resources.artifact_store import (
-    ArtifactRef,
-    ArtifactStore,
-    build_manifest,
-    content_version,
-    write_json,
-)
+from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
 
 GROUP = "character_video"
 
 
-def chain_asset(
-    name: str,
-    *,
-    code_version: str,
-    kinds: Iterable[str],
-    upstream: str | None = None,
-    checks: Iterable[str] = (),
-    gpu: bool = False,
-):
-    """The @asset every stage shares: one partition per character, its checks, the GPU pool."""
+def chain_asset(name: str, *, code_version: str, kinds: Iterable[str], checks: Iterable[str] = ()):
+    """The @asset every stage shares: one partition per character, its checks, the GPU pool.
+
+    What the stage reads and whether it needs a GPU come from the chain (pipeline.domain.chain).
+    """
+    entry = stage(name)
     return asset(
         name=name,
         partitions_def=character_partitions,
-        deps=[upstream] if upstream else None,
+        deps=[entry.upstream] if entry.upstream else None,
         code_version=code_version,
         group_name=GROUP,
-        pool=GPU_POOL if gpu else None,
+        pool=GPU_POOL if entry.gpu else None,
         kinds=set(kinds),
         check_specs=[AssetCheckSpec(check, asset=name) for check in checks] or None,
     )

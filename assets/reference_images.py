@@ -15,12 +15,12 @@ from assets.materialize import (
     new_ref,
     result,
 )
-from resources.artifact_store import ArtifactStore
-from resources.contact_sheet import contact_sheet
-from resources.image_generator import ImageGenerator, reference_plan
-from resources.model_registry import SDXL
-from resources.model_store import ModelStore
-from resources.spot_monitor import SpotMonitor
+from pipeline.domain.registry import SDXL
+from resources.media.contact_sheet import contact_sheet
+from resources.models.model_store import ModelStore
+from resources.runtime.spot_monitor import SpotMonitor
+from resources.stills.image_generator import ImageGenerator, reference_plan
+from resources.storage.artifact_store import ArtifactStore
 
 CODE_VERSION = "1"
 CHECK_COUNT = "reference_count_met"
@@ -30,9 +30,7 @@ CHECK_COUNT = "reference_count_met"
     "reference_images",
     code_version=CODE_VERSION,
     kinds={"pytorch", "png"},
-    upstream="character_brief",
     checks=[CHECK_COUNT],
-    gpu=True,
 )
 def reference_images(
     context: AssetExecutionContext,

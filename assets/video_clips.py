@@ -15,14 +15,14 @@ from assets.materialize import (
     result,
     upstream,
 )
-from resources.artifact_store import ArtifactStore, sha256_file
-from resources.contact_sheet import contact_sheet
-from resources.lora_trainer import LORA_FILE
-from resources.model_registry import video_model
-from resources.model_store import ModelStore
-from resources.spot_monitor import SpotMonitor
-from resources.video_checks import format_problems, inspect_video, picture_problems
-from resources.video_generator import ShotRequest, VideoGenerator
+from pipeline.domain.registry import video_model
+from resources.lora.trainer import LORA_FILE
+from resources.media.contact_sheet import contact_sheet
+from resources.media.video_checks import format_problems, inspect_video, picture_problems
+from resources.models.model_store import ModelStore
+from resources.runtime.spot_monitor import SpotMonitor
+from resources.storage.artifact_store import ArtifactStore, sha256_file
+from resources.video.generator import ShotRequest, VideoGenerator
 
 CODE_VERSION = "2"
 CHECK_CLIPS = "clips_match_shot_list"
@@ -33,9 +33,7 @@ CHECK_PICTURE = "clips_have_no_black_or_frozen_stretches"
     "video_clips",
     code_version=CODE_VERSION,
     kinds={"pytorch", "mp4"},
-    upstream="character_lora",
     checks=[CHECK_CLIPS, CHECK_PICTURE],
-    gpu=True,
 )
 def video_clips(
     context: AssetExecutionContext,

@@ -8,8 +8,9 @@
    * baseline: the plain way: decode every frame into memory, retime to 24 fps, upscale each
      output frame one at a time, whole-frame, float32, resize in float32, keep the finished
      frames in memory, then encode them;
-   * stage: `resources.final_cut.cut` as the deliverables asset runs it (bounded batches, each
-     source frame upscaled once, uint8 resizing, streaming encode; tiles and fp16 on CUDA).
+   * stage: `resources.upscale.final_cut.cut` as the deliverables asset runs it (bounded
+     batches, each source frame upscaled once, uint8 resizing, streaming encode; tiles and fp16
+     on CUDA).
    Reported as output frames per second and their ratio.
 2. Peak RSS of the stage for a 10 s and a 60 s clip, each in a fresh subprocess (its peak is
    reset right before the stage, so imports and the model load are not counted as the stage).
@@ -37,16 +38,16 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from resources.final_cut import CutClip, cut  # noqa: E402
-from resources.tiny.realesrgan import build_tiny_realesrgan  # noqa: E402
-from resources.upscaler import load_upscaler, upscale_frames  # noqa: E402
-from resources.video_io import (  # noqa: E402
+from resources.media.video_io import (  # noqa: E402
     VideoWriter,
     probe_video,
     read_video,
     retime_indices,
     write_video,
 )
+from resources.tiny.realesrgan import build_tiny_realesrgan  # noqa: E402
+from resources.upscale.final_cut import CutClip, cut  # noqa: E402
+from resources.upscale.upscaler import load_upscaler, upscale_frames  # noqa: E402
 
 OUT_W, OUT_H, OUT_FPS = 1920, 1080, 24
 

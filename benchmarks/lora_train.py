@@ -30,12 +30,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from resources.lora_dataset import Dataset, Example, encode_dataset  # noqa: E402
-from resources.lora_recipes import recipe_for  # noqa: E402
-from resources.lora_trainer import LoraTrainer, _Progress  # noqa: E402
-from resources.model_registry import VIDEO_MODELS, VideoModel  # noqa: E402
+from pipeline.domain.lora_recipes import recipe_for  # noqa: E402
+from pipeline.domain.registry import VIDEO_MODELS, VideoModel  # noqa: E402
+from resources.lora.dataset import Dataset, Example, encode_dataset  # noqa: E402
+from resources.lora.trainer import LoraTrainer, _Progress  # noqa: E402
 from resources.tiny.video import build_tiny_video_pipeline  # noqa: E402
-from resources.video_generator import load_video_pipeline  # noqa: E402
+from resources.video.generator import load_video_pipeline  # noqa: E402
 
 GIB = 1024**3
 # transformer/config.json of hunyuanvideo-community/HunyuanVideo (the diffusers-format 13B model).

@@ -39,13 +39,13 @@ sys.path.insert(0, str(REPO))
 
 from diffusers import HunyuanVideoTransformer3DModel, WanTransformer3DModel  # noqa: E402
 
-from pipeline.costs import INSTANCES  # noqa: E402
-from resources.final_cut import CutClip, cut  # noqa: E402
-from resources.model_registry import VIDEO_MODELS, MemoryPlan, VideoModel  # noqa: E402
+from pipeline.domain.costs import INSTANCES  # noqa: E402
+from pipeline.domain.registry import VIDEO_MODELS, MemoryPlan, VideoModel  # noqa: E402
+from resources.media.video_io import write_video  # noqa: E402
 from resources.tiny.realesrgan import build_tiny_realesrgan  # noqa: E402
-from resources.upscaler import load_upscaler  # noqa: E402
-from resources.video_generator import attention_backend, configure_transformer  # noqa: E402
-from resources.video_io import write_video  # noqa: E402
+from resources.upscale.final_cut import CutClip, cut  # noqa: E402
+from resources.upscale.upscaler import load_upscaler  # noqa: E402
+from resources.video.generator import attention_backend, configure_transformer  # noqa: E402
 
 DELIVERABLE_S = 5.0
 WIDTH, HEIGHT = 1280, 720

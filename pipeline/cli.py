@@ -22,7 +22,7 @@ def _briefs_in(paths: list[str]) -> list[Path]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from pipeline.brief import BriefError, load_brief
+    from pipeline.domain.brief import BriefError, load_brief
 
     failed = 0
     for path in _briefs_in(args.briefs):
@@ -69,11 +69,11 @@ def materialize_brief(
     """Run the whole chain for one brief in this process; returns the deliverable's path."""
     from dagster import materialize
 
-    from pipeline.brief import load_brief
     from pipeline.definitions import RUN_ASSETS
+    from pipeline.domain.brief import load_brief
     from pipeline.partitions import CHARACTERS
     from pipeline.settings import resource_defs
-    from resources.artifact_store import ArtifactStore
+    from resources.storage.artifact_store import ArtifactStore
 
     brief = load_brief(path)
     instance = instance or _instance()
@@ -94,7 +94,7 @@ def materialize_brief(
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
-    from pipeline.brief import BriefError
+    from pipeline.domain.brief import BriefError
 
     try:
         final = materialize_brief(
@@ -123,7 +123,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_register(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
-    from pipeline.brief import BriefError, load_brief
+    from pipeline.domain.brief import BriefError, load_brief
     from pipeline.partitions import CHARACTERS
 
     instance = DagsterInstance.get()
@@ -139,8 +139,9 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from pipeline.lineage import LineageError, deliverables_of, format_text
-    from resources.artifact_store import ArtifactError, ArtifactStore
+    from pipeline.domain.artifacts import ArtifactError
+    from pipeline.domain.lineage import LineageError, deliverables_of, format_text
+    from resources.storage.artifact_store import ArtifactStore
 
     store = ArtifactStore(root=args.root)
     try:
@@ -153,7 +154,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_prices(args: argparse.Namespace) -> int:
-    from pipeline.costs import HOSTED_APIS, INSTANCES, refresh_spot_prices
+    from pipeline.domain.costs import HOSTED_APIS, INSTANCES, refresh_spot_prices
 
     table = INSTANCES
     if args.refresh:

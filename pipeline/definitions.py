@@ -10,14 +10,27 @@ from assets.client_report import client_report
 from assets.deliverables import deliverables
 from assets.reference_images import reference_images
 from assets.video_clips import video_clips
+from pipeline.domain.chain import CHAIN_NAMES, RUN_NAMES
 from pipeline.jobs import character_video_job
 from pipeline.schedules import nightly_briefs
 from pipeline.sensors import brief_inbox_sensor
 from pipeline.settings import resource_defs
 
-ASSETS = [character_brief, reference_images, character_lora, video_clips, deliverables]
+_BY_NAME = {
+    a.key.path[-1]: a
+    for a in (
+        character_brief,
+        reference_images,
+        character_lora,
+        video_clips,
+        deliverables,
+        client_report,
+    )
+}
+# In the chain's order (pipeline.domain.chain); a stage without an asset fails here, loudly.
+ASSETS = [_BY_NAME[name] for name in CHAIN_NAMES]
 # What one brief's run produces: the chain plus the client's report (the sensor's runs too).
-RUN_ASSETS = [*ASSETS, client_report]
+RUN_ASSETS = [_BY_NAME[name] for name in RUN_NAMES]
 
 defs = Definitions(
     assets=RUN_ASSETS,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from pipeline.brief import Brief, BriefError, load_brief
-from resources.artifact_store import write_atomic
+from pipeline.domain.brief import Brief, BriefError, load_brief
+from resources.storage.artifact_store import write_atomic
 
 BRIEF_SUFFIXES = (".yaml", ".yml")
 S3_SCHEME = "s3://"

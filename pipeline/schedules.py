@@ -17,11 +17,11 @@ from dagster import (
     schedule,
 )
 
+from pipeline.domain.lineage import is_up_to_date
 from pipeline.inbox import BriefInbox
-from pipeline.lineage import is_up_to_date
 from pipeline.partitions import CHARACTERS
 from pipeline.sensors import BRIEF_RUN_TARGET, brief_run_tags
-from resources.artifact_store import ArtifactStore
+from resources.storage.artifact_store import ArtifactStore
 
 NIGHTLY_CRON = "0 2 * * *"
 STUDIO_TIMEZONE = "America/Sao_Paulo"

@@ -29,14 +29,15 @@ from dagster import (
     sensor,
 )
 
-from pipeline.brief import BriefError, load_brief
+from pipeline.domain.brief import BriefError, load_brief
+from pipeline.domain.chain import RUN_NAMES
 from pipeline.inbox import BriefInbox
-from pipeline.jobs import CHAIN, character_video_job
+from pipeline.jobs import character_video_job
 from pipeline.partitions import CHARACTERS
-from resources.artifact_store import write_atomic
+from resources.storage.artifact_store import write_atomic
 
 # What a brief's run materializes: the chain, then the client's report.
-BRIEF_RUN_TARGET = AssetSelection.assets(*CHAIN, "client_report")
+BRIEF_RUN_TARGET = AssetSelection.assets(*RUN_NAMES)
 
 
 def brief_run_tags(source: str, version: str) -> dict[str, str]:

@@ -9,14 +9,14 @@ from typing import Any
 
 from pipeline.inbox import BriefInbox
 from pipeline.spot import on_demand_after
-from resources.artifact_store import ArtifactStore
-from resources.final_cut import Upscaler
-from resources.image_generator import ImageGenerator
-from resources.lora_trainer import LoraTrainer
-from resources.model_store import ModelStore
-from resources.s3_artifact_store import S3ArtifactStore
-from resources.spot_monitor import SpotMonitor
-from resources.video_generator import VideoGenerator
+from resources.lora.trainer import LoraTrainer
+from resources.models.model_store import ModelStore
+from resources.runtime.spot_monitor import SpotMonitor
+from resources.stills.image_generator import ImageGenerator
+from resources.storage.artifact_store import ArtifactStore
+from resources.storage.s3_artifact_store import S3ArtifactStore
+from resources.upscale.final_cut import Upscaler
+from resources.video.generator import VideoGenerator
 
 ENV_ROOT = "CHARACTER_VIDEO_ROOT"  # artifact root (default ./artifacts)
 ENV_PROFILE = "CHARACTER_VIDEO_PROFILE"  # tiny | production

@@ -6,7 +6,7 @@
   RunTask.
 * Run retries relaunch a failed run from its failed step. `dagster/max_retries` is the budget for
   genuine errors (small: a bug fails fast); a Spot notice raises the budget of the run it hits by
-  one (resources/spot_monitor.py), so preemptions never eat into it.
+  one (resources/runtime/spot_monitor.py), so preemptions never eat into it.
 * After `ON_DEMAND_AFTER` interruptions of one run, with the on-demand fallback deployed, the
   relaunch asks for the on-demand provider instead.
 """

@@ -49,7 +49,7 @@ resource "aws_launch_template" "gpu" {
   }
 
   # Spot instance draining keeps new tasks off a host once its notice arrives; the running run
-  # stops itself at the next unit boundary (resources/spot_monitor.py).
+  # stops itself at the next unit boundary (resources/runtime/spot_monitor.py).
   user_data = base64encode(<<-EOT
     #!/bin/bash
     cat >> /etc/ecs/ecs.config <<CONFIG

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from resources.lora_trainer import LoraTrainer, TrainResult
-from resources.model_registry import VIDEO_MODELS, VideoModel
+from pipeline.domain.registry import VIDEO_MODELS, VideoModel
+from resources.lora.trainer import LoraTrainer, TrainResult
 from resources.tiny.video import build_tiny_video_pipeline
 
 # Three aspect ratios: square, landscape, portrait, so training runs over several buckets.

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from lora_support import make_stills, train
 
-from resources.artifact_store import sha256_file
-from resources.lora_trainer import LoraTrainer
-from resources.model_registry import VIDEO_MODELS
+from pipeline.domain.registry import VIDEO_MODELS
+from resources.lora.trainer import LoraTrainer
+from resources.storage.artifact_store import sha256_file
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from pipeline.inbox import BriefInbox
 from pipeline.partitions import CHARACTERS
 from pipeline.schedules import nightly_briefs
 from pipeline.settings import resource_defs
-from resources.artifact_store import ArtifactStore
+from resources.storage.artifact_store import ArtifactStore
 
 
 def quick_brief(**overrides) -> dict:

@@ -6,14 +6,8 @@ import json
 
 import pytest
 
-from resources.artifact_store import (
-    ArtifactError,
-    ArtifactRef,
-    ArtifactStore,
-    build_manifest,
-    content_version,
-    write_json,
-)
+from pipeline.domain.artifacts import ArtifactError, ArtifactRef, content_version
+from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
 
 
 def publish(store: ArtifactStore, ref: ArtifactRef, text: str = "x") -> None:

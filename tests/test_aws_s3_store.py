@@ -10,10 +10,11 @@ import boto3
 import pytest
 from moto_aws import aws_env  # noqa: F401 - the fixture
 
+from pipeline.domain.artifacts import ArtifactError, ArtifactRef
 from pipeline.settings import resource_defs
-from resources.artifact_store import ArtifactError, ArtifactRef, build_manifest, write_json
-from resources.interruption import WorkInterrupted
-from resources.s3_artifact_store import S3ArtifactStore, parse_s3_url
+from resources.runtime.interruption import WorkInterrupted
+from resources.storage.artifact_store import build_manifest, write_json
+from resources.storage.s3_artifact_store import S3ArtifactStore, parse_s3_url
 
 BUCKET = "studio-artifacts"
 REF = ArtifactRef("acme-health", "dr-ana", "video_clips", "0123456789abcdef")
@@ -201,7 +202,7 @@ def test_the_whole_chain_publishes_to_s3_in_the_local_layout(s3, tmp_path, monke
 
 
 def test_lineage_reads_characters_and_current_versions_from_s3(s3, tmp_path):
-    from pipeline.lineage import characters_of, deliverables_of
+    from pipeline.domain.lineage import characters_of, deliverables_of
 
     store = store_at(tmp_path / "cache", sync_seconds=0)
     final = ArtifactRef("acme-health", "dr-ana", "deliverables", "fedcba9876543210")

@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import EXAMPLES, REPO, small_brief, write_brief
 
-from pipeline.brief import BriefError, load_brief, parse_brief
+from pipeline.domain.brief import BriefError, load_brief, parse_brief
 
 
 def problems_of(data: dict) -> list[str]:

@@ -14,7 +14,7 @@ from dagster import DagsterInstance, materialize
 from pipeline.definitions import ASSETS
 from pipeline.partitions import CHARACTERS
 from pipeline.settings import resource_defs
-from resources.video_io import probe_video
+from resources.media.video_io import probe_video
 
 KEY = "acme-health/dr-ana"
 

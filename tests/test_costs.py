@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO
 from quick_chain import moto_server
 
-from pipeline.costs import (
+from pipeline.domain.costs import (
     HOSTED_APIS,
     INSTANCES,
     PriceError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import AssetKey, Definitions
 
 from pipeline.definitions import defs
-from pipeline.jobs import CHAIN
+from pipeline.domain.chain import CHAIN_NAMES as CHAIN
 
 
 def test_code_location_loads_with_every_resource_bound():

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from resources.image_generator import (
+from pipeline.domain.registry import SDXL
+from resources.stills.image_generator import (
     ImageGenerator,
     generate_still,
     load_sdxl_pipeline,
     reference_plan,
 )
-from resources.model_registry import SDXL
 from resources.tiny.sdxl import build_tiny_sdxl
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

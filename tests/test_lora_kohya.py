@@ -17,8 +17,7 @@ import torch
 from lora_support import build_model, make_stills, train
 from safetensors import safe_open
 
-from resources.interruption import WorkInterrupted
-from resources.kohya import (
+from resources.lora.kohya import (
     KohyaError,
     KohyaJob,
     dataset_toml,
@@ -27,8 +26,9 @@ from resources.kohya import (
     train_command,
     train_with_kohya,
 )
-from resources.lora_trainer import LoraTrainer
-from resources.video_generator import apply_lora, load_video_pipeline
+from resources.lora.trainer import LoraTrainer
+from resources.runtime.interruption import WorkInterrupted
+from resources.video.generator import apply_lora, load_video_pipeline
 
 STANDIN = Path(__file__).resolve().parent / "kohya_standin.py"
 

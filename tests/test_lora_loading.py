@@ -12,7 +12,7 @@ from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
 from safetensors.torch import load_file, save_file
 
-from resources.video_generator import apply_lora, load_video_pipeline
+from resources.video.generator import apply_lora, load_video_pipeline
 
 
 @pytest.fixture(scope="module")

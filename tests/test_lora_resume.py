@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from lora_support import build_model, make_stills, train
 
-from resources.artifact_store import sha256_file
-from resources.interruption import WorkInterrupted
-from resources.lora_trainer import CHECKPOINTS, LORA_FILE, LoraTrainer
+from resources.lora.trainer import CHECKPOINTS, LORA_FILE, LoraTrainer
+from resources.runtime.interruption import WorkInterrupted
+from resources.storage.artifact_store import sha256_file
 
 REPO = Path(__file__).resolve().parent.parent
 JOB = Path(__file__).resolve().parent / "lora_train_job.py"

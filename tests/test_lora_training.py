@@ -11,9 +11,9 @@ from lora_support import CAPTIONS, build_model, make_stills, render_args, train
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from resources.lora_dataset import bucket_for, dataset_hash
-from resources.lora_trainer import LOSS_CURVE, LoraTrainer
-from resources.video_generator import apply_lora, load_video_pipeline, render_clip
+from resources.lora.dataset import bucket_for, dataset_hash
+from resources.lora.trainer import LOSS_CURVE, LoraTrainer
+from resources.video.generator import apply_lora, load_video_pipeline, render_clip
 
 FAMILIES = ["hunyuan_video", "wan21_t2v_1_3b", "ltx_video"]
 

@@ -11,8 +11,8 @@ from diffusers import WanPipeline, WanTransformer3DModel
 from lora_support import build_model, make_stills, render_args, train
 from safetensors import safe_open
 
-from resources.lora_trainer import LORA_FILE_2, LoraTrainer
-from resources.video_generator import apply_lora, load_video_pipeline, render_clip
+from resources.lora.trainer import LORA_FILE_2, LoraTrainer
+from resources.video.generator import apply_lora, load_video_pipeline, render_clip
 
 BOUNDARY = 0.875  # Wan 2.2 T2V A14B's boundary_ratio
 

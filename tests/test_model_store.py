@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from resources.model_registry import VIDEO_MODELS
-from resources.model_store import ModelNotFoundError, ModelStore
+from pipeline.domain.registry import VIDEO_MODELS
+from resources.models.model_store import ModelNotFoundError, ModelStore
 
 
 def test_production_profile_names_the_missing_model(tmp_path, monkeypatch):

@@ -11,10 +11,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from resources.interruption import WorkInterrupted
-from resources.model_registry import VIDEO_MODELS, MemoryPlan
+from pipeline.domain.registry import VIDEO_MODELS, MemoryPlan
+from resources.runtime.interruption import WorkInterrupted
 from resources.tiny.video import build_tiny_video_pipeline
-from resources.video_generator import (
+from resources.video.generator import (
     ShotRequest,
     VideoGenerator,
     attention_backend,

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from imds_server import INSTANCE_ACTION, FakeImds
 
-from resources.spot_monitor import MetadataClient, SpotMonitor, metadata_endpoint
+from resources.runtime.spot_monitor import MetadataClient, SpotMonitor, metadata_endpoint
 
 
 def wait_for(predicate, timeout_s: float = 10.0) -> bool:

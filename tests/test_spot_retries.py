@@ -29,8 +29,8 @@ from dagster._core.test_utils import instance_for_test
 from imds_server import FakeImds
 
 from pipeline.spot import ON_DEMAND_AFTER, gpu_job_tags
-from resources.interruption import stop_if_asked
-from resources.spot_monitor import SPOT_INTERRUPTIONS_TAG, SpotMonitor
+from resources.runtime.interruption import stop_if_asked
+from resources.runtime.spot_monitor import SPOT_INTERRUPTIONS_TAG, SpotMonitor
 
 WILL_RETRY = "dagster/will_retry"
 

@@ -17,7 +17,7 @@ import yaml
 from conftest import REPO
 
 from pipeline.spot import GPU_SHAPES, capacity_provider
-from resources.s3_artifact_store import CHECKPOINT_TAGGING
+from resources.storage.s3_artifact_store import CHECKPOINT_TAGGING
 
 TERRAFORM = REPO / "terraform"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from resources.video_checks import format_problems, inspect_video, picture_problems
-from resources.video_io import write_video
+from resources.media.video_checks import format_problems, inspect_video, picture_problems
+from resources.media.video_io import write_video
 
 FPS = 24
 

@@ -11,16 +11,16 @@ import torch
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
 
-from resources.model_registry import VIDEO_MODELS, VideoModel
+from pipeline.domain.registry import VIDEO_MODELS, VideoModel
+from resources.media.video_io import probe_video
 from resources.tiny.video import build_tiny_video_pipeline
-from resources.video_generator import (
+from resources.video.generator import (
     ShotRequest,
     VideoGenerator,
     apply_lora,
     load_video_pipeline,
     render_clip,
 )
-from resources.video_io import probe_video
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from resources.video_io import (
+from resources.media.video_io import (
     VideoWriter,
     probe_video,
     read_video,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from resources.video_io import probe_video, read_video
+from resources.media.video_io import probe_video, read_video
 
 # Mean luma (0-255) below which a frame counts as black: video black is 16 in studio range and
 # a dark but lit scene stays well above 20.

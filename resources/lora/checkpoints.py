@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from resources.artifact_store import sha256_file, write_atomic, write_json
+from resources.storage.artifact_store import sha256_file, write_atomic, write_json
 
 STATE_FILE = "state.pt"
 RECORD_FILE = "checkpoint.json"

@@ -12,54 +12,23 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dagster import ConfigurableResource
 
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_ASSET = re.compile(r"^[a-z][a-z0-9_]*$")
-_VERSION = re.compile(r"^[0-9a-f]{8,64}$")
-MANIFEST = "manifest.json"
-CURRENT = "current.json"
-
-
-class ArtifactError(RuntimeError):
-    """An artifact that is missing or unusable; the message names it."""
-
-
-@dataclass(frozen=True)
-class ArtifactRef:
-    client: str
-    character: str
-    asset: str
-    version: str
-
-    def __post_init__(self) -> None:
-        for field, value, pattern in (
-            ("client", self.client, _SLUG),
-            ("character", self.character, _SLUG),
-            ("asset", self.asset, _ASSET),
-            ("version", self.version, _VERSION),
-        ):
-            if not pattern.match(value or ""):
-                raise ArtifactError(f"unsafe artifact {field} {value!r}")
-
-    @property
-    def key(self) -> str:
-        return f"{self.client}/{self.character}/{self.asset}/{self.version}"
-
-
-def content_version(payload: Any) -> str:
-    """A short content hash of JSON-serialisable inputs: same inputs, same version."""
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+from pipeline.domain.artifacts import (
+    _SLUG,
+    _VERSION,
+    CURRENT,
+    MANIFEST,
+    ArtifactError,
+    ArtifactRef,
+)
 
 
 def sha256_file(path: Path) -> str:

@@ -16,9 +16,10 @@ import numpy as np
 from dagster import ConfigurableResource
 from spandrel import ImageModelDescriptor
 
-from resources.interruption import StopCheck, stop_if_asked
-from resources.upscaler import fit_to_resolution, load_upscaler, upscale_frames
-from resources.video_io import VideoWriter, probe_video, read_video, retime_indices
+from pipeline.domain.timing import frames_for
+from resources.media.video_io import VideoWriter, probe_video, read_video, retime_indices
+from resources.runtime.interruption import StopCheck, stop_if_asked
+from resources.upscale.upscaler import fit_to_resolution, load_upscaler, upscale_frames
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def cut(
         out_file, width=width, height=height, fps=Fraction(fps), crf=crf, preset=preset
     ) as writer:
         for clip in clips:
-            n_target = max(1, round(clip.duration_s * fps))
+            n_target = frames_for(clip.duration_s, fps)
             middle = n_target // 2
             written = 0
             for frames, repeats in unique_source_batches(clip.path, n_target, fps, batch_size):

@@ -10,10 +10,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.brief import SLUG_PATTERN, Brief
-from resources.artifact_store import ArtifactError, ArtifactRef, ArtifactStore
+from pipeline.domain.artifacts import ArtifactError, ArtifactReader, ArtifactRef
+from pipeline.domain.brief import SLUG_PATTERN, Brief
+from pipeline.domain.chain import FINAL_STAGE
 
-FINAL_ASSET = "deliverables"
+FINAL_ASSET = FINAL_STAGE
 
 
 class LineageError(LookupError):
@@ -62,7 +63,7 @@ class Deliverable:
         return self.chain[-1].parameters.get("sha256", "") if self.chain else ""
 
 
-def chain_of(store: ArtifactStore, ref: ArtifactRef) -> list[Link]:
+def chain_of(store: ArtifactReader, ref: ArtifactRef) -> list[Link]:
     """The artifact `ref` and everything upstream of it, following each manifest's inputs."""
     links: list[Link] = []
     seen: set[str] = set()
@@ -86,7 +87,7 @@ def chain_of(store: ArtifactStore, ref: ArtifactRef) -> list[Link]:
             raise ArtifactError(f"manifest inputs loop back to {ref.key}")
 
 
-def characters_of(store: ArtifactStore, client: str) -> list[str]:
+def characters_of(store: ArtifactReader, client: str) -> list[str]:
     """The characters of `client` that have artifacts in the store."""
     if not re.match(SLUG_PATTERN, client):
         raise LineageError(f"client {client!r} is not a slug")
@@ -94,7 +95,7 @@ def characters_of(store: ArtifactStore, client: str) -> list[str]:
 
 
 def deliverables_of(
-    store: ArtifactStore, client: str, character: str | None = None
+    store: ArtifactReader, client: str, character: str | None = None
 ) -> list[Deliverable]:
     """Every deliverable version of a client (or one character), each with its chain."""
     characters = [character] if character else characters_of(store, client)
@@ -115,7 +116,7 @@ def deliverables_of(
     return found
 
 
-def is_up_to_date(store: ArtifactStore, brief: Brief) -> bool:
+def is_up_to_date(store: ArtifactReader, brief: Brief) -> bool:
     """Whether the character's current deliverable was made from exactly this brief."""
     current = _current_version(store, brief.client, brief.character.id, FINAL_ASSET)
     if current is None:
@@ -164,7 +165,7 @@ def format_markdown(deliverable: Deliverable) -> str:
     return "\n".join(rows)
 
 
-def _current_version(store: ArtifactStore, client: str, character: str, asset: str) -> str | None:
+def _current_version(store: ArtifactReader, client: str, character: str, asset: str) -> str | None:
     try:
         return store.current(client, character, asset).version
     except ArtifactError:

@@ -31,9 +31,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from resources.artifact_store import write_atomic
-from resources.interruption import StopCheck, WorkInterrupted
-from resources.lora_output import canonical_safetensors
+from resources.lora.output import canonical_safetensors
+from resources.runtime.interruption import StopCheck, WorkInterrupted
+from resources.storage.artifact_store import write_atomic
 
 DATASET_TOML = "dataset.toml"
 DIFFUSERS_LORA = "pytorch_lora_weights.safetensors"

@@ -18,8 +18,8 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save
 
-from resources.artifact_store import sha256_file, write_atomic, write_json
-from resources.model_registry import VideoModel
+from pipeline.domain.registry import VideoModel
+from resources.storage.artifact_store import sha256_file, write_atomic, write_json
 
 CACHE_DIR = "cache"
 CACHE_FORMAT = "1"  # bump when what is cached (or how) changes

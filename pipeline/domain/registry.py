@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pipeline.domain.timing import frames_for
+
 
 @dataclass(frozen=True)
-class TinySize:
-    """Sizes the `tiny` profile renders at: same code, small tensors."""
+class RenderSize:
+    """A width, height and step count to render at: a model's native size or the tiny profile's."""
 
     width: int
     height: int
@@ -72,7 +74,7 @@ class VideoModel:
     flow_shift: float | None  # None: the scheduler's own schedule (dynamic shift, or DDIM/DPM)
     lora_target_modules: tuple[str, ...]
     licence: str
-    tiny: TinySize
+    tiny: RenderSize
     # Pixel sizes the pipeline accepts are multiples of this: VAE spatial compression x the
     # transformer's spatial patch (e.g. Wan 2.1 8x2, Wan 2.2 TI2V 16x2, LTX-Video 32x1).
     size_multiple: int = 16
@@ -87,7 +89,7 @@ class VideoModel:
 
     def valid_frame_count(self, duration_s: float, fps: float | None = None) -> int:
         """Smallest valid frame count that covers `duration_s` at `fps` (native by default)."""
-        wanted = max(1, round(duration_s * (fps or self.native_fps)))
+        wanted = frames_for(duration_s, fps or self.native_fps)
         k = -(-(wanted - 1) // self.frame_multiple)  # ceil
         return self.frame_multiple * k + 1
 
@@ -115,7 +117,7 @@ class StillModel:
     native_height: int
     default_steps: int
     guidance_scale: float
-    tiny: TinySize
+    tiny: RenderSize
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class UpscalerModel:
 _ATTN = ("to_q", "to_k", "to_v", "to_out.0")
 # Tiny sizes: Wan 2.1/2.2 A14B, HunyuanVideo and CogVideoX need multiples of 16, Wan 2.2 TI2V and
 # LTX-Video multiples of 32.
-_TINY_16 = TinySize(width=112, height=64, steps=2)
+_TINY_16 = RenderSize(width=112, height=64, steps=2)
 
 VIDEO_MODELS: dict[str, VideoModel] = {
     m.name: m
@@ -246,7 +248,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=5.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
-            tiny=TinySize(width=128, height=64, steps=2),
+            tiny=RenderSize(width=128, height=64, steps=2),
             size_multiple=32,
             max_frames=121,
             params_b=5.0,
@@ -271,7 +273,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=None,
             lora_target_modules=_ATTN,
             licence="LTX-Video Open Weights License",
-            tiny=TinySize(width=128, height=96, steps=2),
+            tiny=RenderSize(width=128, height=96, steps=2),
             size_multiple=32,
             max_frames=257,
             params_b=2.0,
@@ -295,7 +297,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=None,
             lora_target_modules=_ATTN,
             licence="CogVideoX License",
-            tiny=TinySize(width=96, height=64, steps=2),
+            tiny=RenderSize(width=96, height=64, steps=2),
             max_frames=49,
             params_b=5.0,
             memory_plans=_plans(
@@ -316,7 +318,7 @@ SDXL = StillModel(
     native_height=1024,
     default_steps=30,
     guidance_scale=6.0,
-    tiny=TinySize(width=64, height=64, steps=2),
+    tiny=RenderSize(width=64, height=64, steps=2),
 )
 
 UPSCALERS: dict[str, UpscalerModel] = {

@@ -20,7 +20,7 @@ import torch
 from PIL import Image, ImageDraw
 from safetensors import safe_open
 
-from resources.artifact_store import write_atomic
+from resources.storage.artifact_store import write_atomic
 
 _DTYPES = {
     torch.float64: "F64",

@@ -13,15 +13,14 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from dagster import ConfigurableResource
 
-from resources.artifact_store import sha256_file, write_json
-from resources.model_registry import SDXL, UPSCALERS, StillModel, VideoModel
+from pipeline.domain.registry import SDXL, UPSCALERS, RenderSize, StillModel, VideoModel
+from resources.storage.artifact_store import sha256_file, write_json
 
 Profile = Literal["tiny", "production"]
 _WEIGHT_SUFFIXES = (".safetensors", ".pth", ".bin", ".pt", ".gguf")
@@ -29,13 +28,6 @@ _WEIGHT_SUFFIXES = (".safetensors", ".pth", ".bin", ".pt", ".gguf")
 
 class ModelNotFoundError(FileNotFoundError):
     """A production checkpoint that is not on this machine."""
-
-
-@dataclass(frozen=True)
-class RenderSize:
-    width: int
-    height: int
-    steps: int
 
 
 class ModelStore(ConfigurableResource):

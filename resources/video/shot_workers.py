@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from resources.interruption import StopCheck, WorkInterrupted
+from resources.runtime.interruption import StopCheck, WorkInterrupted
 
 # How often the parent looks at its stop check and at workers that died without a word.
 _POLL_S = 0.5

@@ -16,8 +16,8 @@ from dagster import ConfigurableResource
 from diffusers import StableDiffusionXLPipeline
 from PIL import Image
 
-from resources.artifact_store import write_atomic
-from resources.interruption import StopCheck, stop_if_asked
+from resources.runtime.interruption import StopCheck, stop_if_asked
+from resources.storage.artifact_store import write_atomic
 
 DEFAULT_NEGATIVE_PROMPT = (
     "blurry, low quality, deformed, distorted face, extra limbs, extra fingers, text, watermark"

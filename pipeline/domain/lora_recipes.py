@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import torch
-
-from resources.model_registry import VideoModel
+from pipeline.domain.registry import VideoModel
 
 TimestepSampling = Literal["shift", "logit_normal"]
 
@@ -87,20 +85,3 @@ def recipe_for(model: VideoModel) -> LoraRecipe:
         raise KeyError(
             f"no LoRA recipe for family {model.family!r} of model {model.name!r}; known: {known}"
         ) from None
-
-
-def sample_sigma(
-    sampling: TimestepSampling, shift: float, generator: torch.Generator
-) -> torch.Tensor:
-    """One training sigma in (0, 1): logit-normal, optionally shifted toward noise.
-
-    "shift" is musubi-tuner's `--timestep_sampling shift`: a logit-normal draw mapped through
-    the same shift the sampler uses (sigma' = s*sigma / (1 + (s-1)*sigma)). "logit_normal" is
-    the SD3 paper's logit-normal(0, 1) draw without a shift.
-    """
-    u = torch.sigmoid(torch.randn((1,), generator=generator))
-    if sampling == "logit_normal":
-        return u
-    if sampling == "shift":
-        return shift * u / (1 + (shift - 1) * u)
-    raise ValueError(f"unknown timestep sampling {sampling!r}; use 'shift' or 'logit_normal'")

@@ -2,10 +2,10 @@
 
 The reference stills (with trigger captions) become one-frame videos in aspect-ratio buckets;
 their VAE latents and text embeddings are computed once and cached with the artifacts (see
-`resources.lora_dataset`). Each step noises a latent to a sigma drawn by the family's recipe
-(`resources.lora_recipes`) and trains the transformer's LoRA layers to predict the flow velocity
-(noise - latent). Every `checkpoint_every` steps the whole training state is saved
-(`resources.lora_checkpoints`), so a resumed run ends with the same bytes as an uninterrupted one.
+`resources.lora.dataset`). Each step noises a latent to a sigma drawn by the family's recipe
+(`pipeline.domain.lora_recipes`) and trains the transformer's LoRA layers to predict the flow
+velocity (noise - latent). Every `checkpoint_every` steps the whole training state is saved
+(`resources.lora.checkpoints`), so a resumed run ends with the same bytes as an uninterrupted one.
 
 Wan 2.2 pipelines carry two experts: `transformer` denoises sigmas at or above the pipeline's
 `boundary_ratio` and `transformer_2` the ones below. Both get a LoRA; each training step goes to
@@ -29,14 +29,15 @@ import numpy as np
 import torch
 from dagster import ConfigurableResource
 
-from resources.interruption import StopCheck, WorkInterrupted
-from resources.lora_checkpoints import (
+from pipeline.domain.lora_recipes import LoraRecipe, recipe_for
+from pipeline.domain.registry import VideoModel
+from resources.lora.checkpoints import (
     load_newest_checkpoint,
     restore_rng_states,
     rng_states,
     save_checkpoint,
 )
-from resources.lora_dataset import (
+from resources.lora.dataset import (
     CACHE_DIR,
     Dataset,
     cache_key,
@@ -45,11 +46,11 @@ from resources.lora_dataset import (
     load_cached,
     write_cache,
 )
-from resources.lora_output import plot_losses, write_lora_file
-from resources.lora_recipes import LoraRecipe, recipe_for, sample_sigma
-from resources.model_registry import VideoModel
-from resources.model_store import weights_digest
-from resources.video_generator import apply_lora, load_video_pipeline
+from resources.lora.output import plot_losses, write_lora_file
+from resources.lora.sampling import sample_sigma
+from resources.models.model_store import weights_digest
+from resources.runtime.interruption import StopCheck, WorkInterrupted
+from resources.video.generator import apply_lora, load_video_pipeline
 
 LORA_FILE = "pytorch_lora_weights.safetensors"
 # Wan 2.2's low-noise expert; `apply_lora` loads it into `transformer_2` when present.
@@ -291,8 +292,8 @@ class LoraTrainer(ConfigurableResource):
         stop: StopCheck | None,
         start: float,
     ) -> TrainResult:
-        """Train with musubi-tuner (see resources.kohya); the result has the same layout."""
-        from resources.kohya import KohyaJob, train_with_kohya
+        """Train with musubi-tuner (see resources.lora.kohya); the result has the same layout."""
+        from resources.lora.kohya import KohyaJob, train_with_kohya
 
         two_experts = (model_dir / "transformer_2").is_dir()
         family = {"hunyuan": "hunyuan", "wan": "wan22" if two_experts else "wan"}.get(model.family)

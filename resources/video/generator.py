@@ -5,7 +5,7 @@ from a local folder and placed on the device by the model's memory plan (offload
 storage, VAE tiling), the character LoRA is attached through diffusers' LoRA loader, and each clip
 is rendered with a CPU-seeded generator so the same seed gives the same clip wherever it runs.
 Shots are rendered by `render_assigned`, in this process or in one worker process per GPU (see
-`resources.shot_workers`), and each is saved with its own manifest as soon as it is done.
+`resources.video.shot_workers`), and each is saved with its own manifest as soon as it is done.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from dagster import ConfigurableResource
 from diffusers.hooks import FirstBlockCacheConfig
 from PIL import Image
 
-from resources.artifact_store import sha256_file, write_atomic, write_json
-from resources.interruption import StopCheck, stop_if_asked
-from resources.model_registry import MemoryPlan, VideoModel
-from resources.shot_workers import run_in_workers, worker_devices
-from resources.video_io import write_video
+from pipeline.domain.registry import MemoryPlan, VideoModel
+from resources.media.video_io import write_video
+from resources.runtime.interruption import StopCheck, stop_if_asked
+from resources.storage.artifact_store import sha256_file, write_atomic, write_json
+from resources.video.shot_workers import run_in_workers, worker_devices
 
 ATTENTION_CHOICES = ("auto", "flash", "native")
 # Components a memory plan treats as "the transformer": Wan 2.2 A14B has two experts.

@@ -27,18 +27,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from pydantic import PrivateAttr
 
-from resources.artifact_store import (
-    _SLUG,
-    _VERSION,
-    CURRENT,
-    MANIFEST,
-    ArtifactError,
-    ArtifactRef,
-    ArtifactStore,
-    _now,
-    sha256_file,
-    write_atomic,
-)
+from pipeline.domain.artifacts import _SLUG, _VERSION, CURRENT, MANIFEST, ArtifactError, ArtifactRef
+from resources.storage.artifact_store import ArtifactStore, _now, sha256_file, write_atomic
 
 MiB = 1 << 20
 # Mirrored units carry this tag; the bucket's lifecycle rule (terraform/s3.tf) expires them.

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from resources.artifact_store import write_atomic
+from resources.storage.artifact_store import write_atomic
 
 
 def contact_sheet(

@@ -1,0 +1,42 @@
+"""The chain's order, defined once: jobs, selections, upstream links, cost sums derive from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One asset of the chain: its name, what it reads, and whether it runs on a GPU host."""
+
+    name: str
+    upstream: str | None
+    gpu: bool
+    renders: bool = False  # part of what one more video of an already trained character costs
+
+
+CHAIN: tuple[Stage, ...] = (
+    Stage("character_brief", upstream=None, gpu=False),
+    Stage("reference_images", upstream="character_brief", gpu=True),
+    Stage("character_lora", upstream="reference_images", gpu=True),
+    Stage("video_clips", upstream="character_lora", gpu=True, renders=True),
+    Stage("deliverables", upstream="video_clips", gpu=True, renders=True),
+)
+# The client's report follows the chain in every brief run; it reads, it does not render.
+REPORT = Stage("client_report", upstream="deliverables", gpu=False)
+
+STAGES: dict[str, Stage] = {s.name: s for s in (*CHAIN, REPORT)}
+CHAIN_NAMES: tuple[str, ...] = tuple(s.name for s in CHAIN)
+RUN_NAMES: tuple[str, ...] = (*CHAIN_NAMES, REPORT.name)  # what one brief's run materializes
+FIRST_STAGE = CHAIN[0].name
+FINAL_STAGE = CHAIN[-1].name
+GPU_STAGES: tuple[str, ...] = tuple(s.name for s in CHAIN if s.gpu)
+RENDER_STAGES: tuple[str, ...] = tuple(s.name for s in CHAIN if s.renders)
+
+
+def stage(name: str) -> Stage:
+    """The chain entry called `name`, or a KeyError listing the stages."""
+    try:
+        return STAGES[name]
+    except KeyError:
+        raise KeyError(f"no stage {name!r}; stages: {', '.join(STAGES)}") from None

@@ -1,0 +1,1 @@
+"""Media files: video reading/writing, picture checks, contact sheets."""

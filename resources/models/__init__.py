@@ -1,0 +1,1 @@
+"""Model weights: where each checkpoint is found (or, tiny profile, built)."""

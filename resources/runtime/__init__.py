@@ -1,0 +1,1 @@
+"""Run-time plumbing: interruption checks, the Spot monitor."""

@@ -1,0 +1,1 @@
+"""Reference stills: SDXL generation."""

@@ -1,0 +1,1 @@
+"""Artifact storage: the local artifact root and its S3 mirror."""

@@ -1,0 +1,1 @@
+"""Video rendering: diffusers video pipelines, one worker per GPU."""
