@@ -123,7 +123,7 @@ def character_lora(
                 "dataset_sha256": trained.dataset_hash,
                 "expert_steps": trained.expert_steps,
                 "base_weight_bytes": trained.base_bytes,
-                "compute": compute(model_store.torch_device, start),
+                "compute": compute(model_store, start),
                 "brief_version": brief_ref.version,
                 "load_check": {"passed": loads, "detail": detail},
             },

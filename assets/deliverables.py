@@ -101,7 +101,7 @@ def deliverables(
             timings={"wall_s": time.perf_counter() - start},
             extra={
                 "frames_per_shot": stats.per_clip_frames,
-                "compute": compute(model_store.torch_device, start),
+                "compute": compute(model_store, start),
                 "brief_version": brief_ref.version,
                 "upscaled_frames": stats.upscaled_frames,
             },

@@ -26,6 +26,7 @@ from pipeline.domain.chain import stage
 from pipeline.domain.costs import compute_record
 from pipeline.partitions import character_partitions
 from pipeline.spot import GPU_POOL
+from resources.models.model_store import ModelStore
 from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
 
 GROUP = "character_video"
@@ -124,9 +125,14 @@ def image_markdown(path: Path, *, max_side: int = 640, title: str = "") -> Metad
     return MetadataValue.md(f"![{title or path.name}](data:image/jpeg;base64,{data})")
 
 
-def compute(device: str, start: float) -> dict[str, Any]:
-    """The manifest's `compute` entry for work on `device` that began at perf_counter `start`."""
-    return compute_record(device, time.perf_counter() - start)
+def compute(model_store: ModelStore, start: float) -> dict[str, Any]:
+    """The manifest's `compute` entry for work on the model store's device since `start`."""
+    return compute_record(
+        model_store.torch_device,
+        time.perf_counter() - start,
+        instance_type=model_store.instance_type,
+        pricing=model_store.pricing,
+    )
 
 
 def compute_metadata(record: dict[str, Any] | None) -> dict[str, Any]:

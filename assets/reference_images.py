@@ -98,7 +98,7 @@ def reference_images(
             seeds=[s.seed for s in plan],
             prompts=[s.prompt for s in plan],
             timings={"wall_s": time.perf_counter() - start},
-            extra={"compute": compute(model_store.torch_device, start)},
+            extra={"compute": compute(model_store, start)},
         )
 
     reused = build_or_reuse(artifact_store, ref, build)

@@ -121,7 +121,7 @@ def video_clips(
             },
             extra={
                 "shots": [s.__dict__ for s in shots],
-                "compute": compute(model_store.torch_device, start),
+                "compute": compute(model_store, start),
                 "brief_version": brief_ref.version,
             },
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -43,8 +42,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _instance():
     from dagster import DagsterInstance
 
+    from pipeline.settings import Settings
+
     # With DAGSTER_HOME set, runs land in that instance and show in the UI; else in memory.
-    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    home = Settings.from_env().dagster_home
+    return DagsterInstance.get() if home else DagsterInstance.ephemeral()
 
 
 def _stage_times(instance, run_id: str) -> list[tuple[str, float]]:
@@ -180,16 +182,20 @@ def cmd_prices(args: argparse.Namespace) -> int:
 
 def _quiet_libraries() -> None:
     """Progress bars from model loading drown the CLI's own output."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from diffusers.utils import logging as diffusers_logging
+    from huggingface_hub.utils import disable_progress_bars
     from transformers.utils import logging as transformers_logging
 
     diffusers_logging.disable_progress_bar()
     diffusers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
+    disable_progress_bars()
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipeline.settings import Settings
+
+    settings = Settings.from_env()
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -204,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=helptext)
         if name == "materialize":
             p.add_argument("brief", help="brief YAML file")
-        p.add_argument("--root", default=os.environ.get("CHARACTER_VIDEO_ROOT", "artifacts"))
+        p.add_argument("--root", default=settings.root)
         p.add_argument("--profile", choices=["tiny", "production"], default="tiny")
         p.add_argument("--models", default=None, help="model folder (default <root>/_models)")
         p.set_defaults(func=func)
@@ -216,12 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("lineage", help="the chain of artifacts behind a client's deliverables")
     p.add_argument("client")
     p.add_argument("character", nargs="?", default=None)
-    p.add_argument("--root", default=os.environ.get("CHARACTER_VIDEO_ROOT", "artifacts"))
+    p.add_argument("--root", default=settings.root)
     p.set_defaults(func=cmd_lineage)
 
     p = sub.add_parser("prices", help="the price table; --refresh reads current Spot prices")
     p.add_argument("--refresh", action="store_true", help="EC2 Spot price history via boto3")
-    p.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
+    p.add_argument("--region", default=settings.aws_region)
     p.set_defaults(func=cmd_prices)
 
     args = parser.parse_args(argv)

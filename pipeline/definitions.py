@@ -14,7 +14,7 @@ from pipeline.domain.chain import CHAIN_NAMES, RUN_NAMES
 from pipeline.jobs import character_video_job
 from pipeline.schedules import nightly_briefs
 from pipeline.sensors import brief_inbox_sensor
-from pipeline.settings import resource_defs
+from pipeline.settings import code_location_resources
 
 _BY_NAME = {
     a.key.path[-1]: a
@@ -37,5 +37,5 @@ defs = Definitions(
     jobs=[character_video_job],
     sensors=[brief_inbox_sensor],
     schedules=[nightly_briefs],
-    resources=resource_defs(),
+    resources=code_location_resources(),
 )

@@ -11,6 +11,7 @@ character_video_job = define_asset_job(
     name="character_video",
     selection=AssetSelection.assets(*CHAIN_NAMES),
     description="Brief to 1080p deliverable for one client's character.",
-    # On AWS: a one-GPU Spot host per run, relaunched from the failed step after a preemption.
+    # On AWS: one GPU per run, relaunched from the failed step after a preemption. Which hosts
+    # (the cluster's capacity providers) is added when a run is submitted: pipeline/spot.py.
     tags=gpu_job_tags(gpus=1),
 )

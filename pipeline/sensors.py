@@ -34,16 +34,26 @@ from pipeline.domain.chain import RUN_NAMES
 from pipeline.inbox import BriefInbox
 from pipeline.jobs import character_video_job
 from pipeline.partitions import CHARACTERS
+from pipeline.settings import Settings, run_placement_tags
 from resources.storage.artifact_store import write_atomic
 
 # What a brief's run materializes: the chain, then the client's report.
 BRIEF_RUN_TARGET = AssetSelection.assets(*RUN_NAMES)
 
 
-def brief_run_tags(source: str, version: str) -> dict[str, str]:
-    """A brief's run tags: the chain job's own (launcher capacity, retries), then the brief's."""
+def brief_run_tags(source: str, version: str, settings: Settings | None = None) -> dict[str, str]:
+    """A brief's run tags: the chain job's own (GPUs, retries), its placement, the brief's.
+
+    The placement (`ecs/run_task_kwargs`: cluster, capacity provider) comes from the settings
+    now, when the run is submitted, not from the code location's import.
+    """
     job_tags = {**(character_video_job.tags or {}), **(character_video_job.run_tags or {})}
-    return {**job_tags, "brief/source": source, "brief/version": version}
+    return {
+        **job_tags,
+        **run_placement_tags(job_tags, settings),
+        "brief/source": source,
+        "brief/version": version,
+    }
 
 
 ERRORS_SUFFIX = ".errors.txt"

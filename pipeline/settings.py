@@ -1,22 +1,26 @@
-"""Run-time settings from the environment, and the resources they configure."""
+"""Run-time settings: the one module that reads the environment, and the resources it configures.
+
+Importing the code location reads nothing from the environment: `code_location_resources` binds
+each resource key to a definition that reads `Settings.from_env()` when a run (or a sensor or
+schedule tick) initializes it, so the Definitions are the same in every shell. The CLI and tests
+build resources directly with `resource_defs`, from arguments or else the environment.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.inbox import BriefInbox
-from pipeline.spot import on_demand_after
-from resources.lora.trainer import LoraTrainer
-from resources.models.model_store import ModelStore
-from resources.runtime.spot_monitor import SpotMonitor
-from resources.stills.image_generator import ImageGenerator
-from resources.storage.artifact_store import ArtifactStore
-from resources.storage.s3_artifact_store import S3ArtifactStore
-from resources.upscale.final_cut import Upscaler
-from resources.video.generator import VideoGenerator
+from pipeline.domain.costs import DEFAULT_INSTANCE_TYPE, PRICING_MODES
+from pipeline.domain.placement import DEFAULT_CLUSTER
+from pipeline.spot import on_demand_after, placement_tags
+
+if TYPE_CHECKING:
+    from dagster import ResourceDefinition
 
 ENV_ROOT = "CHARACTER_VIDEO_ROOT"  # artifact root (default ./artifacts)
 ENV_PROFILE = "CHARACTER_VIDEO_PROFILE"  # tiny | production
@@ -25,43 +29,195 @@ ENV_MODELS = "CHARACTER_VIDEO_MODELS"  # model folder (default <root>/_models)
 ENV_CACHE = "CHARACTER_VIDEO_CACHE"  # local working copy of an s3:// root
 ENV_SPOT = "CHARACTER_VIDEO_SPOT_MONITOR"  # 1: poll IMDS for Spot notices (set on AWS)
 ENV_SPOT_POLL = "CHARACTER_VIDEO_SPOT_POLL_S"  # seconds between polls (default 5)
+ENV_CLUSTER = "CHARACTER_VIDEO_ECS_CLUSTER"  # cluster and capacity-provider prefix of GPU runs
+ENV_ON_DEMAND = "CHARACTER_VIDEO_ON_DEMAND_FALLBACK"  # 1: terraform deployed on-demand twins
+ENV_INSTANCE_TYPE = "CHARACTER_VIDEO_INSTANCE_TYPE"  # the instance a run is priced on
+ENV_PRICING = "CHARACTER_VIDEO_PRICING"  # spot | on-demand
+ENV_IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT"  # botocore's override of the IMDS endpoint
+ENV_REGION = "AWS_REGION"
+ENV_DAGSTER_HOME = "DAGSTER_HOME"
 PROFILES = ("tiny", "production")
 
 
+class SettingsError(ValueError):
+    """An environment variable whose value the pipeline cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the deployment decides, with the defaults of a laptop checkout."""
+
+    root: str = "artifacts"  # a folder, or s3://bucket/prefix
+    profile: str = "tiny"
+    inbox: tuple[str, ...] = ("examples",)
+    models_dir: str | None = None  # default <root>/_models (<cache>/_models for an S3 root)
+    cache_dir: str = "artifacts-cache"
+    spot_monitor: bool = False
+    spot_poll_s: float = 5.0
+    on_demand_fallback: bool = False
+    ecs_cluster: str = DEFAULT_CLUSTER
+    instance_type: str = DEFAULT_INSTANCE_TYPE
+    pricing: str = "spot"
+    imds_endpoint: str | None = None
+    aws_region: str = "us-east-1"
+    dagster_home: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise SettingsError(f"profile {self.profile!r} is not one of {', '.join(PROFILES)}")
+        if self.pricing not in PRICING_MODES:
+            raise SettingsError(f"{ENV_PRICING}={self.pricing!r} is not 'spot' or 'on-demand'")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings of this process (or of `environ`); unset variables keep the defaults."""
+        env = os.environ if environ is None else environ
+        default = cls()
+        poll = env.get(ENV_SPOT_POLL, "")
+        try:
+            poll_s = float(poll) if poll else default.spot_poll_s
+        except ValueError:
+            raise SettingsError(f"{ENV_SPOT_POLL}={poll!r} is not a number of seconds") from None
+        inbox = env.get(ENV_INBOX)
+        return cls(
+            root=env.get(ENV_ROOT) or default.root,
+            profile=env.get(ENV_PROFILE) or default.profile,
+            # ":" separates entries, except the one in "s3://".
+            inbox=tuple(re.split(r":(?!//)", inbox)) if inbox else default.inbox,
+            models_dir=env.get(ENV_MODELS) or None,
+            cache_dir=env.get(ENV_CACHE) or default.cache_dir,
+            spot_monitor=env.get(ENV_SPOT, "0") == "1",
+            spot_poll_s=poll_s,
+            on_demand_fallback=env.get(ENV_ON_DEMAND, "0") == "1",
+            ecs_cluster=env.get(ENV_CLUSTER) or default.ecs_cluster,
+            instance_type=env.get(ENV_INSTANCE_TYPE) or default.instance_type,
+            pricing=env.get(ENV_PRICING) or default.pricing,
+            imds_endpoint=env.get(ENV_IMDS) or None,
+            aws_region=env.get(ENV_REGION) or default.aws_region,
+            dagster_home=env.get(ENV_DAGSTER_HOME) or None,
+        )
+
+    @property
+    def work_root(self) -> Path:
+        """The local folder work happens in: the root itself, or the cache of an S3 root."""
+        if self.root.startswith("s3://"):
+            return Path(self.cache_dir).resolve()
+        return Path(self.root).resolve()
+
+
+RESOURCE_KEYS = (
+    "artifact_store",
+    "model_store",
+    "inbox",
+    "image_generator",
+    "lora_trainer",
+    "video_generator",
+    "upscaler",
+    "spot_monitor",
+)
+
+
+def build_resource(key: str, s: Settings) -> Any:
+    """The resource `key` configured from `s`.
+
+    The engines are imported here, not at the top, so that the CLI's light commands (validate,
+    lineage, prices) read the settings without loading torch.
+    """
+    if key == "artifact_store":
+        from resources.storage.artifact_store import ArtifactStore
+        from resources.storage.s3_artifact_store import S3ArtifactStore
+
+        if s.root.startswith("s3://"):
+            # Work happens in a local cache; S3 holds the published versions and mirrored units.
+            return S3ArtifactStore(url=s.root, root=str(s.work_root))
+        return ArtifactStore(root=str(s.work_root))
+    if key == "model_store":
+        from resources.models.model_store import ModelStore
+
+        return ModelStore(
+            profile=s.profile,
+            models_dir=str(Path(s.models_dir or s.work_root / "_models").resolve()),
+            instance_type=s.instance_type,
+            pricing=s.pricing,
+        )
+    if key == "inbox":
+        from pipeline.inbox import BriefInbox
+
+        return BriefInbox(paths=[str(p) for p in s.inbox])
+    if key == "spot_monitor":
+        from resources.runtime.spot_monitor import SpotMonitor
+
+        return SpotMonitor(
+            enabled=s.spot_monitor,
+            poll_seconds=s.spot_poll_s,
+            endpoint=s.imds_endpoint,
+            on_demand_after=on_demand_after(s.on_demand_fallback),
+            cluster=s.ecs_cluster,
+        )
+    if key == "image_generator":
+        from resources.stills.image_generator import ImageGenerator
+
+        return ImageGenerator()
+    if key == "lora_trainer":
+        from resources.lora.trainer import LoraTrainer
+
+        return LoraTrainer()
+    if key == "video_generator":
+        from resources.video.generator import VideoGenerator
+
+        return VideoGenerator()
+    if key == "upscaler":
+        from resources.upscale.final_cut import Upscaler
+
+        return Upscaler()
+    raise KeyError(f"no resource {key!r}; known: {', '.join(RESOURCE_KEYS)}")
+
+
 def resource_defs(
+    settings: Settings | None = None,
     *,
     root: str | Path | None = None,
     profile: str | None = None,
     inbox: list[str] | None = None,
     models_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Every resource the assets need, from arguments or else the environment."""
-    root_setting = str(root or os.environ.get(ENV_ROOT, "artifacts"))
-    store: ArtifactStore
-    if root_setting.startswith("s3://"):
-        # Work happens in a local cache; S3 holds the published versions and mirrored units.
-        root = Path(os.environ.get(ENV_CACHE, "artifacts-cache")).resolve()
-        store = S3ArtifactStore(url=root_setting, root=str(root))
-    else:
-        root = Path(root_setting).resolve()
-        store = ArtifactStore(root=str(root))
-    profile = profile or os.environ.get(ENV_PROFILE, "tiny")
-    if profile not in PROFILES:
-        raise ValueError(f"profile {profile!r} is not one of {', '.join(PROFILES)}")
-    models = models_dir or os.environ.get(ENV_MODELS) or root / "_models"
-    # ":" separates entries, except the one in "s3://".
-    paths = inbox or re.split(r":(?!//)", os.environ.get(ENV_INBOX, "examples"))
-    return {
-        "artifact_store": store,
-        "model_store": ModelStore(profile=profile, models_dir=str(Path(models).resolve())),
-        "inbox": BriefInbox(paths=[str(p) for p in paths]),
-        "image_generator": ImageGenerator(),
-        "lora_trainer": LoraTrainer(),
-        "video_generator": VideoGenerator(),
-        "upscaler": Upscaler(),
-        "spot_monitor": SpotMonitor(
-            enabled=os.environ.get(ENV_SPOT, "0") == "1",
-            poll_seconds=float(os.environ.get(ENV_SPOT_POLL, "5")),
-            on_demand_after=on_demand_after(),
-        ),
-    }
+    """Every resource the assets need, built now: from `settings` (default: the environment),
+    any argument given overriding it."""
+    s = settings or Settings.from_env()
+    overrides: dict[str, Any] = {}
+    if root is not None:
+        overrides["root"] = str(root)
+    if profile is not None:
+        overrides["profile"] = profile
+    if inbox is not None:
+        overrides["inbox"] = tuple(str(p) for p in inbox)
+    if models_dir is not None:
+        overrides["models_dir"] = str(models_dir)
+    s = replace(s, **overrides)
+    return {key: build_resource(key, s) for key in RESOURCE_KEYS}
+
+
+def _at_run_start(key: str) -> ResourceDefinition:
+    """A definition of `key` that builds it from the environment when it is initialized."""
+    from dagster import InitResourceContext, resource
+
+    @resource(description=f"{key}, configured from pipeline.settings when a run starts")
+    def from_settings(context: InitResourceContext) -> Iterator[Any]:
+        built = build_resource(key, Settings.from_env()).with_replaced_resource_context(context)
+        # The resource's own setup and teardown (the Spot monitor's poller) run as usual.
+        with built.yield_for_execution(context) as value:
+            yield value
+
+    return from_settings
+
+
+def code_location_resources() -> dict[str, ResourceDefinition]:
+    """The code location's resources: the same definitions whatever the environment."""
+    return {key: _at_run_start(key) for key in RESOURCE_KEYS}
+
+
+def run_placement_tags(
+    job_tags: dict[str, str], settings: Settings | None = None
+) -> dict[str, str]:
+    """The ECS placement tag of a run submitted now (sensor, schedule): cluster from settings."""
+    return placement_tags(job_tags, cluster=(settings or Settings.from_env()).ecs_cluster)

@@ -23,6 +23,7 @@ from moto_aws import FAKE_ENV, moto_server
 from postgres_server import postgres_server
 
 from pipeline.definitions import defs
+from pipeline.settings import run_placement_tags
 from pipeline.spot import capacity_provider
 
 CLUSTER = "character-video"
@@ -52,6 +53,7 @@ def production_env(postgres, ecs_endpoint, tmp_path_factory):
             **postgres.env,
             "DAGSTER_HOME": str(home),
             "DAGSTER_RUN_TASK_DEFINITION": RUN_FAMILY,
+            "CHARACTER_VIDEO_ECS_CLUSTER": CLUSTER,
             "AWS_ENDPOINT_URL": ecs_endpoint,
         }.items():
             patch.setenv(name, value)
@@ -134,12 +136,12 @@ def _ecs_cluster_with_a_gpu_host() -> None:
     )
     group = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"][0]
     ecs.create_capacity_provider(
-        name=capacity_provider(1),
+        name=capacity_provider(1, cluster=CLUSTER),
         autoScalingGroupProvider={"autoScalingGroupArn": group["AutoScalingGroupARN"]},
     )
     ecs.put_cluster_capacity_providers(
         cluster=CLUSTER,
-        capacityProviders=[capacity_provider(1)],
+        capacityProviders=[capacity_provider(1, cluster=CLUSTER)],
         defaultCapacityProviderStrategy=[],  # placement must come from the run's tags
     )
     host = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="g5.xlarge")
@@ -162,7 +164,7 @@ def _ecs_cluster_with_a_gpu_host() -> None:
 
 @pytest.fixture(scope="module")
 def launched(instance):
-    """A character_video run created as the daemon would, launched through EcsRunLauncher."""
+    """A character_video run submitted as the sensor does, launched through EcsRunLauncher."""
     origin = InProcessCodeLocationOrigin(
         loadable_target_origin=LoadableTargetOrigin(
             executable_path=sys.executable,
@@ -176,7 +178,13 @@ def launched(instance):
         remote_job = location.get_repository("__repository__").get_full_job("character_video")
         run = instance.create_run_for_job(
             job_def=job,
-            tags={**job.tags, "dagster/partition": "acme-health/dr-ana"},
+            # The placement is read from the settings when the run is submitted, as the sensor
+            # and the schedule do (pipeline.sensors.brief_run_tags).
+            tags={
+                **job.tags,
+                **run_placement_tags(job.tags),
+                "dagster/partition": "acme-health/dr-ana",
+            },
             remote_job_origin=remote_job.get_remote_origin(),
             job_code_origin=remote_job.get_python_origin(),
         )

@@ -19,6 +19,7 @@ from pipeline.domain.costs import (
     instance_price,
     refresh_spot_prices,
 )
+from pipeline.settings import Settings, SettingsError, build_resource
 
 
 def test_every_price_has_a_date_and_a_source():
@@ -36,33 +37,42 @@ def test_a_four_gpu_host_is_shared_by_its_gpus():
     assert host.usd_per_gpu_second("on-demand") == pytest.approx(5.672 / 4 / 3600)
 
 
-def test_gpu_seconds_are_priced_per_gpu_second(monkeypatch):
-    monkeypatch.setenv("CHARACTER_VIDEO_INSTANCE_TYPE", "g5.2xlarge")
-    monkeypatch.setenv("CHARACTER_VIDEO_PRICING", "on-demand")
-    record = compute_record("cuda:0", 3600.0)
+def test_gpu_seconds_are_priced_per_gpu_second():
+    record = compute_record("cuda:0", 3600.0, instance_type="g5.2xlarge", pricing="on-demand")
     assert record["gpu_s"] == 3600.0
     assert record["basis"] == "gpu-seconds"
     assert record["estimated_cost_usd"] == pytest.approx(1.212)
 
 
-def test_cpu_seconds_are_labelled_and_not_counted_as_gpu_seconds(monkeypatch):
-    monkeypatch.delenv("CHARACTER_VIDEO_INSTANCE_TYPE", raising=False)
-    monkeypatch.delenv("CHARACTER_VIDEO_PRICING", raising=False)
-    record = compute_record("cpu", 90.0)
+def test_cpu_seconds_are_labelled_and_not_counted_as_gpu_seconds():
+    record = compute_record("cpu", 90.0)  # the defaults: g5.xlarge, Spot
     assert record["gpu_s"] == 0.0 and record["gpus"] == 0
     assert "cpu-seconds" in record["basis"] and "illustrative" in record["basis"]
     assert record["estimated_cost_usd"] == pytest.approx(90 * 0.40 / 3600)
 
 
-def test_unknown_instance_type_names_itself(monkeypatch):
-    monkeypatch.setenv("CHARACTER_VIDEO_INSTANCE_TYPE", "p9.huge")
+def test_unknown_instance_type_names_itself():
     with pytest.raises(PriceError, match="p9.huge"):
-        instance_price()
+        instance_price("p9.huge")
 
 
-def test_work_on_an_unpriced_instance_keeps_its_seconds_without_a_cost(monkeypatch):
-    monkeypatch.setenv("CHARACTER_VIDEO_INSTANCE_TYPE", "p9.huge")
-    record = compute_record("cuda:0", 42.0)
+def test_an_unknown_pricing_mode_names_itself():
+    with pytest.raises(PriceError, match="reserved"):
+        compute_record("cuda:0", 1.0, pricing="reserved")
+
+
+def test_settings_read_the_instance_type_and_pricing_mode_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CHARACTER_VIDEO_INSTANCE_TYPE", "g5.2xlarge")
+    monkeypatch.setenv("CHARACTER_VIDEO_PRICING", "on-demand")
+    store = build_resource("model_store", Settings.from_env())
+    assert (store.instance_type, store.pricing) == ("g5.2xlarge", "on-demand")
+    monkeypatch.setenv("CHARACTER_VIDEO_PRICING", "reserved")
+    with pytest.raises(SettingsError, match="CHARACTER_VIDEO_PRICING='reserved'"):
+        Settings.from_env()
+
+
+def test_work_on_an_unpriced_instance_keeps_its_seconds_without_a_cost():
+    record = compute_record("cuda:0", 42.0, instance_type="p9.huge")
     assert record["gpu_s"] == 42.0
     assert record["estimated_cost_usd"] is None
     assert "p9.huge" in record["basis"]

@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 from imds_server import INSTANCE_ACTION, FakeImds
 
+from pipeline.settings import Settings, build_resource
 from resources.runtime.spot_monitor import MetadataClient, SpotMonitor, metadata_endpoint
 
 
@@ -98,9 +99,12 @@ def test_a_rebalance_recommendation_stops_work_when_configured(imds):
 
 def test_endpoint_comes_from_the_botocore_environment_variable(imds, monkeypatch):
     monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url.rstrip("/"))
-    assert metadata_endpoint() == imds.url
+    monkeypatch.setenv("CHARACTER_VIDEO_SPOT_MONITOR", "1")
+    monkeypatch.setenv("CHARACTER_VIDEO_SPOT_POLL_S", "0.02")
+    settings = Settings.from_env()
+    assert metadata_endpoint(settings.imds_endpoint) == imds.url
     imds.announce()
-    monitor = SpotMonitor(enabled=True, poll_seconds=0.02)
+    monitor = build_resource("spot_monitor", settings)
     monitor.start()
     try:
         assert wait_for(lambda: monitor.check() is not None)
@@ -110,6 +114,7 @@ def test_endpoint_comes_from_the_botocore_environment_variable(imds, monkeypatch
 
 def test_without_the_variable_the_endpoint_is_the_link_local_address(monkeypatch):
     monkeypatch.delenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", raising=False)
+    assert metadata_endpoint(Settings.from_env().imds_endpoint) == "http://169.254.169.254/"
     assert metadata_endpoint() == "http://169.254.169.254/"
 
 

@@ -28,7 +28,7 @@ from dagster._core.storage.tags import (
 from dagster._core.test_utils import instance_for_test
 from imds_server import FakeImds
 
-from pipeline.spot import ON_DEMAND_AFTER, gpu_job_tags
+from pipeline.spot import ON_DEMAND_AFTER, gpu_job_tags, placement_tags
 from resources.runtime.interruption import stop_if_asked
 from resources.runtime.spot_monitor import SPOT_INTERRUPTIONS_TAG, SpotMonitor
 
@@ -49,12 +49,13 @@ def gpu_job():
     long_work()
 
 
-def run_config(endpoint: str | None, on_demand_after: int = 0) -> dict:
+def run_config(endpoint: str | None, on_demand_after: int = 0, cluster: str = "") -> dict:
     monitor = {
         "enabled": endpoint is not None,
         "endpoint": endpoint,
         "poll_seconds": 0.02,
         "on_demand_after": on_demand_after,
+        "cluster": cluster,
     }
     return {
         "resources": {"spot_monitor": {"config": monitor}},
@@ -62,12 +63,20 @@ def run_config(endpoint: str | None, on_demand_after: int = 0) -> dict:
     }
 
 
-def attempt(instance: DagsterInstance, endpoint: str | None, parent=None, on_demand_after=0):
+def attempt(
+    instance: DagsterInstance,
+    endpoint: str | None,
+    parent=None,
+    on_demand_after=0,
+    *,
+    first_tags: dict[str, str] | None = None,
+    cluster: str = "",
+):
     """One attempt: the first run, or a relaunch from failure carrying its parent's tags."""
     recon = reconstructable(gpu_job)
-    config = run_config(endpoint, on_demand_after)
+    config = run_config(endpoint, on_demand_after, cluster)
     if parent is None:
-        with execute_job(recon, instance, run_config=config) as result:
+        with execute_job(recon, instance, run_config=config, tags=first_tags) as result:
             return instance.get_run_by_id(result.run_id)
     tags = {
         **{k: v for k, v in parent.tags.items() if k not in TAGS_TO_MAYBE_OMIT_ON_RETRY},
@@ -128,9 +137,29 @@ def test_preemptions_do_not_use_up_the_retries_for_genuine_errors(instance, imds
 
 
 def test_repeated_preemptions_move_the_relaunch_to_on_demand_capacity(instance, imds):
+    # Submitted as the sensor does: the placement tag names the one-GPU Spot provider.
+    placed = placement_tags(gpu_job_tags(gpus=1), cluster="character-video")
     run = None
     for _ in range(ON_DEMAND_AFTER):
-        run = attempt(instance, imds.url, parent=run, on_demand_after=ON_DEMAND_AFTER)
+        run = attempt(
+            instance, imds.url, parent=run, on_demand_after=ON_DEMAND_AFTER, first_tags=placed
+        )
     strategy = json.loads(run.tags["ecs/run_task_kwargs"])["capacityProviderStrategy"]
     assert [s["capacityProvider"] for s in strategy] == ["character-video-gpu-1x-ondemand"]
+    assert run.tags[WILL_RETRY] == "true"
+
+
+def test_a_run_without_placement_tag_falls_back_to_its_clusters_on_demand_provider(instance, imds):
+    """Launched from the UI, a run has no placement tag; the monitor names the provider."""
+    run = None
+    for count in range(ON_DEMAND_AFTER):
+        run = attempt(
+            instance, imds.url, parent=run, on_demand_after=ON_DEMAND_AFTER, cluster="studio-b"
+        )
+        if count < ON_DEMAND_AFTER - 1:  # Spot until the fallback is due: the cluster default
+            assert "ecs/run_task_kwargs" not in run.tags
+    placement = json.loads(run.tags["ecs/run_task_kwargs"])
+    assert placement["cluster"] == "studio-b"
+    providers = [s["capacityProvider"] for s in placement["capacityProviderStrategy"]]
+    assert providers == ["studio-b-gpu-1x-ondemand"]
     assert run.tags[WILL_RETRY] == "true"

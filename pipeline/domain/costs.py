@@ -9,15 +9,13 @@ prices from the EC2 Spot price history (boto3).
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-ENV_INSTANCE_TYPE = "CHARACTER_VIDEO_INSTANCE_TYPE"  # the instance a run is priced on
-ENV_PRICING = "CHARACTER_VIDEO_PRICING"  # spot | on-demand
 DEFAULT_INSTANCE_TYPE = "g5.xlarge"
 DEFAULT_REGION = "us-east-1"
+PRICING_MODES = ("spot", "on-demand")
 
 ON_DEMAND_SOURCE = "AWS EC2 On-Demand pricing, Linux, us-east-1 (aws.amazon.com/ec2/pricing)"
 ON_DEMAND_DATE = "2025-11-17"
@@ -124,36 +122,44 @@ class PriceError(ValueError):
     """An instance type or pricing mode the table does not know."""
 
 
-def instance_price(instance_type: str | None = None) -> InstancePrice:
-    """The price of `instance_type`; default $CHARACTER_VIDEO_INSTANCE_TYPE, else g5.xlarge."""
-    name = instance_type or os.environ.get(ENV_INSTANCE_TYPE) or DEFAULT_INSTANCE_TYPE
+def instance_price(instance_type: str = DEFAULT_INSTANCE_TYPE) -> InstancePrice:
+    """The price of `instance_type` (pipeline.settings says which one a run is on)."""
     try:
-        return INSTANCES[name]
+        return INSTANCES[instance_type]
     except KeyError:
         known = ", ".join(INSTANCES)
-        raise PriceError(f"instance type {name!r} has no price; known: {known}") from None
+        raise PriceError(f"instance type {instance_type!r} has no price; known: {known}") from None
 
 
-def pricing_mode() -> str:
-    mode = os.environ.get(ENV_PRICING, "spot")
-    if mode not in ("spot", "on-demand"):
-        raise PriceError(f"{ENV_PRICING}={mode!r} is not 'spot' or 'on-demand'")
-    return mode
+def check_pricing(pricing: str) -> str:
+    """`pricing` itself, or a PriceError naming it when it is neither mode."""
+    if pricing not in PRICING_MODES:
+        raise PriceError(f"pricing {pricing!r} is not 'spot' or 'on-demand'")
+    return pricing
 
 
-def compute_record(device: str, seconds: float, *, gpus: int = 1) -> dict[str, Any]:
+def compute_record(
+    device: str,
+    seconds: float,
+    *,
+    instance_type: str = DEFAULT_INSTANCE_TYPE,
+    pricing: str = "spot",
+    gpus: int = 1,
+) -> dict[str, Any]:
     """What a manifest says of the compute an artifact used and what it cost (an estimate).
 
-    On a CUDA device the seconds are GPU-seconds. On the CPU (the tiny profile) they are CPU
-    seconds: the record says so, keeps `gpu_s` at 0 and prices the seconds "as if" they had
-    been GPU-seconds, which shows the arithmetic but is not a real cost.
+    `instance_type` and `pricing` describe the host the work ran on (pipeline.settings reads
+    them from the environment when a run starts). On a CUDA device the seconds are
+    GPU-seconds. On the CPU (the tiny profile) they are CPU seconds: the record says so, keeps
+    `gpu_s` at 0 and prices the seconds "as if" they had been GPU-seconds, which shows the
+    arithmetic but is not a real cost.
     """
-    mode = pricing_mode()
+    mode = check_pricing(pricing)
     on_gpu = device.startswith("cuda")
     gpu_s = seconds * gpus if on_gpu else 0.0
     billed_s = gpu_s if on_gpu else seconds
     try:
-        price = instance_price()
+        price = instance_price(instance_type)
     except PriceError as error:
         # Finished work is never failed for want of a price: record the seconds, no cost.
         return {
@@ -162,7 +168,7 @@ def compute_record(device: str, seconds: float, *, gpus: int = 1) -> dict[str, A
             "seconds": round(seconds, 3),
             "gpu_s": round(gpu_s, 3),
             "basis": f"unpriced: {error}",
-            "instance_type": os.environ.get(ENV_INSTANCE_TYPE, ""),
+            "instance_type": instance_type,
             "pricing": mode,
             "usd_per_gpu_hour": None,
             "price_date": "",

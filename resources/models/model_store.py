@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from typing import Any, Literal
 import torch
 from dagster import ConfigurableResource
 
+from pipeline.domain.costs import DEFAULT_INSTANCE_TYPE
 from pipeline.domain.registry import SDXL, UPSCALERS, RenderSize, StillModel, VideoModel
 from resources.storage.artifact_store import sha256_file, write_json
 
@@ -36,6 +36,9 @@ class ModelStore(ConfigurableResource):
     profile: Profile = "tiny"
     models_dir: str = "artifacts/_models"
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # The host the models run on and how its hours are bought: they price compute records.
+    instance_type: str = DEFAULT_INSTANCE_TYPE
+    pricing: str = "spot"  # spot | on-demand
 
     # -- where the weights are ------------------------------------------------------------
     def video_model_dir(self, model: VideoModel) -> Path:
@@ -121,9 +124,8 @@ class ModelStore(ConfigurableResource):
             return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
         except Exception:  # noqa: BLE001 - any cache miss means the same thing here
             pass
-        cache = (
-            os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
-        )
+        from huggingface_hub.constants import HF_HUB_CACHE as cache
+
         raise ModelNotFoundError(
             f"model {name} ({repo_id}@{revision}) not found: looked in {local} and the Hugging "
             f"Face cache ({cache}). Fetch it where there is network access, e.g. "

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 import urllib.error
@@ -27,9 +26,10 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-# botocore's default and its override variable: the same endpoint the AWS SDKs use.
+from pipeline.domain.placement import GPUS_TAG, RUN_TASK_KWARGS_TAG, run_task_kwargs
+
+# botocore's default; pipeline.settings passes its override variable's value, as the SDKs do.
 DEFAULT_ENDPOINT = "http://169.254.169.254/"
-ENV_ENDPOINT = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
 TOKEN_PATH = "latest/api/token"
 INSTANCE_ACTION = "latest/meta-data/spot/instance-action"
 REBALANCE = "latest/meta-data/events/recommendations/rebalance"
@@ -37,7 +37,6 @@ TOKEN_TTL_S = 21600
 MAX_RETRIES_TAG = "dagster/max_retries"
 SPOT_NOTICE_TAG = "character_video/spot_notice"
 SPOT_INTERRUPTIONS_TAG = "character_video/spot_interruptions"
-RUN_TASK_KWARGS_TAG = "ecs/run_task_kwargs"
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +61,9 @@ class SpotNotice:
         return f"spot rebalance recommendation (noticed at {self.detail.get('noticeTime', '?')})"
 
 
-def metadata_endpoint() -> str:
-    """The IMDS base URL: AWS_EC2_METADATA_SERVICE_ENDPOINT if set, else the link-local one."""
-    endpoint = os.environ.get(ENV_ENDPOINT) or DEFAULT_ENDPOINT
+def metadata_endpoint(endpoint: str | None = None) -> str:
+    """The IMDS base URL: `endpoint` (AWS_EC2_METADATA_SERVICE_ENDPOINT), else botocore's."""
+    endpoint = endpoint or DEFAULT_ENDPOINT
     return endpoint if endpoint.endswith("/") else endpoint + "/"
 
 
@@ -136,11 +135,12 @@ class SpotMonitor(ConfigurableResource):
     """
 
     enabled: bool = False
-    endpoint: str | None = None  # default: AWS_EC2_METADATA_SERVICE_ENDPOINT, else botocore's
+    endpoint: str | None = None  # default: botocore's link-local endpoint
     poll_seconds: float = 5.0
     timeout_s: float = 1.0
     stop_on_rebalance: bool = False  # a rebalance recommendation is a warning, not a notice
     on_demand_after: int = 0  # interruptions of one run before its relaunch goes on-demand
+    cluster: str = ""  # the ECS cluster, for runs submitted without a placement tag (the UI)
 
     _notice: SpotNotice | None = PrivateAttr(default=None)
     _rebalance: SpotNotice | None = PrivateAttr(default=None)
@@ -165,7 +165,7 @@ class SpotMonitor(ConfigurableResource):
         """Start polling in a daemon thread (idempotent); a no-op when disabled."""
         if not self.enabled or (self._thread is not None and self._thread.is_alive()):
             return
-        client = MetadataClient(self.endpoint or metadata_endpoint(), timeout_s=self.timeout_s)
+        client = MetadataClient(metadata_endpoint(self.endpoint), timeout_s=self.timeout_s)
         self._log_info(f"spot monitor: polling {client.endpoint} every {self.poll_seconds:g} s")
         self._halt.clear()
         self._thread = threading.Thread(
@@ -234,7 +234,11 @@ class SpotMonitor(ConfigurableResource):
             return
         try:
             record_preemption(
-                context.instance, run.run_id, notice, on_demand_after=self.on_demand_after
+                context.instance,
+                run.run_id,
+                notice,
+                on_demand_after=self.on_demand_after,
+                cluster=self.cluster,
             )
         except Exception as error:  # noqa: BLE001 - a failed tag must not stop the poller
             self._log(f"spot monitor: could not tag run {run.run_id}: {error}")
@@ -248,12 +252,19 @@ class SpotMonitor(ConfigurableResource):
 
 
 def record_preemption(
-    instance: Any, run_id: str, notice: SpotNotice, *, on_demand_after: int = 0
+    instance: Any,
+    run_id: str,
+    notice: SpotNotice,
+    *,
+    on_demand_after: int = 0,
+    cluster: str = "",
 ) -> dict[str, str]:
     """Tag `run_id` with `notice` and raise its `dagster/max_retries` by one; the new tags.
 
     A relaunch copies its parent's tags, so what is tagged here is what the next attempt gets:
-    after `on_demand_after` interruptions (0: never) its capacity providers turn on-demand.
+    after `on_demand_after` interruptions (0: never) its capacity providers turn on-demand. A
+    run without a placement tag (launched from the UI: the cluster's default, one-GPU Spot
+    provider took it) gets the on-demand provider of `cluster` for its GPU count.
     """
     run = instance.get_run_by_id(run_id)
     if run is None:
@@ -273,8 +284,13 @@ def record_preemption(
         MAX_RETRIES_TAG: str(budget + 1),
     }
     placement = run.tags.get(RUN_TASK_KWARGS_TAG)
-    if on_demand_after and interruptions >= on_demand_after and placement:
-        tags[RUN_TASK_KWARGS_TAG] = _on_demand(placement)
+    if on_demand_after and interruptions >= on_demand_after:
+        if placement:
+            tags[RUN_TASK_KWARGS_TAG] = _on_demand(placement)
+        elif cluster:
+            gpus = int(run.tags.get(GPUS_TAG, "1"))
+            on_demand = run_task_kwargs(gpus, cluster=cluster, spot=False)
+            tags[RUN_TASK_KWARGS_TAG] = json.dumps(on_demand, sort_keys=True)
     instance.add_run_tags(run_id, tags)
     return tags
 

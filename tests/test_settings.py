@@ -1,0 +1,195 @@
+"""Settings: the environment is read in pipeline/settings.py only, when a run or tick starts."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import REPO, small_brief, write_brief
+from dagster import (
+    DagsterResourceFunctionError,
+    build_resources,
+    build_sensor_context,
+    instance_for_test,
+)
+from imds_server import FakeImds
+
+from pipeline.definitions import defs
+from pipeline.settings import Settings, SettingsError
+
+# What a code location exposes, dumped as JSON by a fresh interpreter.
+DUMP = """
+import json
+
+from dagster._core.remote_representation.external_data import RepositorySnap
+from dagster_shared.serdes import serialize_value
+
+from pipeline.definitions import defs
+
+graph = defs.resolve_asset_graph()
+job = defs.resolve_job_def("character_video")
+print(json.dumps({
+    "assets": sorted(key.to_user_string() for key in graph.get_all_asset_keys()),
+    "checks": sorted(key.to_user_string() for key in graph.asset_check_keys),
+    "job_tags": dict(job.tags),
+    "job_run_tags": dict(job.run_tags or {}),
+    "resources": {
+        key: {
+            "type": type(res).__name__,
+            "description": res.description,
+        }
+        for key, res in sorted(defs.resources.items())
+    },
+    "sensors": sorted(s.name for s in defs.sensors),
+    "schedules": sorted((s.name, s.cron_schedule) for s in defs.schedules),
+    # Everything the UI and the daemon see of the location: jobs, assets, resources and their
+    # config, sensors, schedules.
+    "snapshot": serialize_value(RepositorySnap.from_def(defs.get_repository_def())),
+}, sort_keys=True))
+"""
+
+SHELLS = {
+    "bare": {},
+    "aws": {
+        "CHARACTER_VIDEO_ROOT": "s3://studio-artifacts/prod",
+        "CHARACTER_VIDEO_CACHE": "/tmp/cv-cache",
+        "CHARACTER_VIDEO_PROFILE": "production",
+        "CHARACTER_VIDEO_ECS_CLUSTER": "studio-prod",
+        "CHARACTER_VIDEO_ON_DEMAND_FALLBACK": "1",
+        "CHARACTER_VIDEO_INSTANCE_TYPE": "g5.12xlarge",
+        "CHARACTER_VIDEO_PRICING": "on-demand",
+        "CHARACTER_VIDEO_SPOT_MONITOR": "1",
+        "CHARACTER_VIDEO_INBOX": "s3://studio-briefs/inbox/",
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1/",
+    },
+    "other": {
+        "CHARACTER_VIDEO_ROOT": "/srv/artifacts",
+        "CHARACTER_VIDEO_ECS_CLUSTER": "studio-staging",
+        "CHARACTER_VIDEO_INSTANCE_TYPE": "g6.xlarge",
+        # Invalid values too: importing must not read them, let alone fail on them.
+        "CHARACTER_VIDEO_PRICING": "reserved",
+        "CHARACTER_VIDEO_SPOT_POLL_S": "often",
+    },
+}
+
+
+def _dump(env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", DUMP],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **env},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_code_location_gives_the_same_definitions_in_every_shell():
+    dumps = {name: _dump(env) for name, env in SHELLS.items()}
+    bare = dumps["bare"]
+    assert len(bare["assets"]) == 6 and bare["job_tags"]["character_video/gpus"] == "1"
+    assert set(bare["resources"]) >= {"artifact_store", "model_store", "inbox", "spot_monitor"}
+    for name, dump in dumps.items():
+        assert dump == bare, name
+    # No value from any shell leaked into what the code location declares.
+    text = json.dumps(bare)
+    for env in SHELLS.values():
+        for value in env.values():
+            assert len(value) < 5 or value not in text, value
+
+
+SOURCES = ("pipeline", "assets", "resources")
+READS_ENV = re.compile(r"\bos\.environ\b|\bos\.getenv\b|\bgetenv\(|\benviron\b|\bEnvVar\b")
+
+
+def test_no_module_but_settings_reads_the_environment():
+    readers = []
+    for package in SOURCES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            if path == REPO / "pipeline" / "settings.py":
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if READS_ENV.search(line):
+                    readers.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    assert readers == []
+    assert READS_ENV.search((REPO / "pipeline" / "settings.py").read_text())  # the one reader
+
+
+def test_the_code_locations_resources_read_the_environment_when_they_start(monkeypatch, tmp_path):
+    monkeypatch.setenv("CHARACTER_VIDEO_ROOT", str(tmp_path / "first"))
+    monkeypatch.setenv("CHARACTER_VIDEO_INSTANCE_TYPE", "g5.2xlarge")
+    with build_resources(defs.resources) as resources:
+        assert resources.artifact_store.root == str(tmp_path / "first")
+        assert resources.model_store.instance_type == "g5.2xlarge"
+        assert resources.model_store.models_dir == str(tmp_path / "first" / "_models")
+    monkeypatch.setenv("CHARACTER_VIDEO_ROOT", str(tmp_path / "second"))
+    monkeypatch.setenv("CHARACTER_VIDEO_PRICING", "on-demand")
+    with build_resources(defs.resources) as resources:
+        assert resources.artifact_store.root == str(tmp_path / "second")
+        assert resources.model_store.pricing == "on-demand"
+
+
+def test_a_spot_monitor_started_from_the_environment_polls_until_teardown(monkeypatch):
+    with FakeImds() as imds:
+        imds.announce()
+        monkeypatch.setenv("CHARACTER_VIDEO_SPOT_MONITOR", "1")
+        monkeypatch.setenv("CHARACTER_VIDEO_SPOT_POLL_S", "0.02")
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url)
+        with build_resources({"spot_monitor": defs.resources["spot_monitor"]}) as resources:
+            monitor = resources.spot_monitor
+            deadline = time.monotonic() + 10
+            while monitor.check() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert "spot interruption" in (monitor.check() or "")
+        assert monitor._thread is None  # teardown joined the poller
+
+
+def test_a_bad_setting_fails_when_the_resource_starts_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("CHARACTER_VIDEO_SPOT_POLL_S", "often")
+    with (
+        pytest.raises(DagsterResourceFunctionError) as failed,
+        build_resources({"spot_monitor": defs.resources["spot_monitor"]}),
+    ):
+        pass
+    assert isinstance(failed.value.__cause__, SettingsError)
+    assert "CHARACTER_VIDEO_SPOT_POLL_S='often'" in str(failed.value.__cause__)
+
+
+def test_sensor_runs_are_placed_on_the_cluster_of_the_environment_at_tick_time(
+    monkeypatch, tmp_path
+):
+    write_brief(tmp_path, small_brief())
+    monkeypatch.setenv("CHARACTER_VIDEO_INBOX", str(tmp_path))
+    sensor = defs.get_sensor_def("brief_inbox_sensor")
+    for cluster in ("studio-prod", "studio-staging"):
+        monkeypatch.setenv("CHARACTER_VIDEO_ECS_CLUSTER", cluster)
+        with (
+            instance_for_test() as instance,
+            build_sensor_context(instance=instance, resources=defs.resources) as context,
+        ):
+            (request,) = sensor(context).run_requests
+        placement = json.loads(request.tags["ecs/run_task_kwargs"])
+        assert placement["cluster"] == cluster
+        providers = [p["capacityProvider"] for p in placement["capacityProviderStrategy"]]
+        assert providers == [f"{cluster}-gpu-1x-spot"]
+        assert request.tags["character_video/gpus"] == "1"
+        assert json.loads(request.tags["ecs/container_overrides"]) == {
+            "resourceRequirements": [{"type": "GPU", "value": "1"}]
+        }
+
+
+def test_unset_variables_keep_the_laptop_defaults():
+    settings = Settings.from_env({})
+    assert settings == Settings()
+    assert (settings.root, settings.profile, settings.inbox) == ("artifacts", "tiny", ("examples",))
+    assert (settings.ecs_cluster, settings.instance_type, settings.pricing) == (
+        "character-video",
+        "g5.xlarge",
+        "spot",
+    )
