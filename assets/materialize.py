@@ -1,33 +1,37 @@
-"""Steps every asset shares: find the partition's inputs, build or reuse a version, report it."""
+"""The Dagster side of every stage: the @asset they share, the run bundle, and reporting.
+
+Stages (assets/stages/) are plain Python and return a `StageResult`; this module turns one into
+a `MaterializeResult` with UI metadata and asset check results.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
-import json
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
     DataVersion,
+    InitResourceContext,
     MaterializeResult,
     MetadataValue,
     asset,
+    resource,
 )
 from PIL import Image
 
-from pipeline.domain.artifacts import ArtifactRef, content_version
-from pipeline.domain.brief import Brief, parse_brief, split_partition_key
-from pipeline.domain.chain import stage
-from pipeline.domain.costs import compute_record
-from pipeline.partitions import character_partitions
-from pipeline.spot import GPU_POOL
+from assets.partitions import character_partitions
+from assets.stages.base import Markdown, Picture, Run, StageResult
+from pipeline.domain.brief import split_partition_key
+from pipeline.domain.chain import GPU_POOL, stage
 from resources.models.model_store import ModelStore
-from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
+from resources.runtime.spot_monitor import SpotMonitor
+from resources.storage.artifact_store import ArtifactStore
 
 GROUP = "character_video"
 
@@ -50,68 +54,77 @@ def chain_asset(name: str, *, code_version: str, kinds: Iterable[str], checks: I
     )
 
 
-def build_or_reuse(
-    store: ArtifactStore, ref: ArtifactRef, build: Callable[[Path], dict[str, Any]]
-) -> bool:
-    """Reuse the finished version `ref`, or build it; True when reused.
+class StageRuntime:
+    """The run bundle every stage passes down: store, models, device, dtype, the stop hook.
 
-    `build(stage)` writes the artifact's files into the staging folder and returns the
-    manifest's fields (`build_manifest`'s keyword arguments); the manifest is written last.
+    One is built per run (the `runtime` resource, from the run's own artifact store, model
+    store and Spot monitor); device and dtype are resolved then, once. Each asset asks it for
+    its `Run`, which adds the asset's partition and log.
     """
-    if store.is_complete(ref):
-        store.set_current(ref)
-        return True
-    with store.staging(ref) as stage:
-        fields = build(stage)
-        write_json(stage / "manifest.json", build_manifest(ref, stage, **fields))
-    return False
+
+    def __init__(self, store: ArtifactStore, models: ModelStore, monitor: SpotMonitor):
+        self.store, self.models, self.monitor = store, models, monitor
+        self.device = models.torch_device
+        self.dtype = models.torch_dtype
+
+    def run(self, context: AssetExecutionContext) -> Run:
+        client, character = split_partition_key(context.partition_key)
+        return Run(
+            client=client,
+            character=character,
+            store=self.store,
+            models=self.models,
+            device=self.device,
+            dtype=self.dtype,
+            log=context.log.info,
+            stop=self.monitor.check,
+        )
 
 
-def partition(context: AssetExecutionContext) -> tuple[str, str]:
-    return split_partition_key(context.partition_key)
+@resource(
+    required_resource_keys={"artifact_store", "model_store", "spot_monitor"},
+    description="the run bundle every stage passes down (store, models, device, stop hook)",
+)
+def stage_runtime(context: InitResourceContext) -> StageRuntime:
+    found = context.resources
+    return StageRuntime(found.artifact_store, found.model_store, found.spot_monitor)
 
 
-def upstream(context: AssetExecutionContext, store: ArtifactStore, asset: str) -> ArtifactRef:
-    """The finished version of an upstream asset for this run's partition."""
-    client, character = partition(context)
-    return store.current(client, character, asset)
-
-
-def brief_of(context: AssetExecutionContext, store: ArtifactStore) -> tuple[Brief, ArtifactRef]:
-    """The validated brief snapshot this partition's chain was built from."""
-    ref = upstream(context, store, "character_brief")
-    data = json.loads((store.path(ref) / "brief.json").read_text())
-    return parse_brief(data, source=f"{ref.key}/brief.json"), ref
-
-
-def new_ref(context: AssetExecutionContext, asset: str, payload: dict[str, Any]) -> ArtifactRef:
-    client, character = partition(context)
-    return ArtifactRef(client, character, asset, content_version(payload))
-
-
-def result(
-    store: ArtifactStore,
-    ref: ArtifactRef,
-    *,
-    reused: bool,
-    metadata: dict[str, Any],
-    check_results: list | None = None,
-) -> MaterializeResult:
-    """A MaterializeResult that names the artifact, its version and whether it was reused."""
-    manifest = store.manifest(ref)
+def report(result: StageResult) -> MaterializeResult:
+    """A MaterializeResult naming the artifact, its version, whether it was reused, its checks."""
+    manifest = result.manifest
     base = {
-        "path": MetadataValue.path(str(store.path(ref))),
-        "version": ref.version,
-        "reused": reused,
+        "path": MetadataValue.path(str(result.folder)),
+        "version": result.ref.version,
+        "reused": result.reused,
         "wall_s": float(manifest.get("timings", {}).get("wall_s", 0.0)),
         "inputs": MetadataValue.json(manifest.get("inputs", {})),
         **compute_metadata(manifest.get("compute")),
     }
     return MaterializeResult(
-        metadata={**base, **metadata},
-        data_version=DataVersion(ref.version),
-        check_results=check_results or [],
+        metadata={**base, **{k: _metadata_value(v) for k, v in result.metadata.items()}},
+        data_version=DataVersion(result.ref.version),
+        check_results=[
+            AssetCheckResult(
+                check_name=c.name,
+                passed=c.passed,
+                metadata={k: _metadata_value(v) for k, v in c.metadata.items()},
+            )
+            for c in result.checks
+        ],
     )
+
+
+def _metadata_value(value: Any) -> Any:
+    if isinstance(value, Markdown):
+        return MetadataValue.md(value.text)
+    if isinstance(value, Picture):
+        return image_markdown(value.path, title=value.title)
+    if isinstance(value, Path):
+        return MetadataValue.path(str(value))
+    if isinstance(value, dict):
+        return MetadataValue.json(value)
+    return value
 
 
 def image_markdown(path: Path, *, max_side: int = 640, title: str = "") -> MetadataValue:
@@ -123,16 +136,6 @@ def image_markdown(path: Path, *, max_side: int = 640, title: str = "") -> Metad
         thumb.save(buffer, format="JPEG", quality=85)
     data = base64.b64encode(buffer.getvalue()).decode()
     return MetadataValue.md(f"![{title or path.name}](data:image/jpeg;base64,{data})")
-
-
-def compute(model_store: ModelStore, start: float) -> dict[str, Any]:
-    """The manifest's `compute` entry for work on the model store's device since `start`."""
-    return compute_record(
-        model_store.torch_device,
-        time.perf_counter() - start,
-        instance_type=model_store.instance_type,
-        pricing=model_store.pricing,
-    )
 
 
 def compute_metadata(record: dict[str, Any] | None) -> dict[str, Any]:

@@ -27,9 +27,9 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 import yaml  # noqa: E402
 from dagster import DagsterInstance, build_sensor_context, instance_for_test  # noqa: E402
 
-from pipeline.inbox import BriefInbox  # noqa: E402
-from pipeline.partitions import CHARACTERS  # noqa: E402
+from assets.partitions import CHARACTERS  # noqa: E402
 from pipeline.sensors import MAX_CHANGED_PER_TICK, brief_inbox_sensor  # noqa: E402
+from resources.inbox import BriefInbox  # noqa: E402
 
 PARTITION_QUERY = """{ assetNodes { assetKey { path } partitionKeys
   partitionStats { numMaterialized numPartitions } } }"""

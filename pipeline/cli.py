@@ -71,11 +71,11 @@ def materialize_brief(
     """Run the whole chain for one brief in this process; returns the deliverable's path."""
     from dagster import materialize
 
+    from assets.partitions import CHARACTERS
+    from assets.stages.cut import deliverable_of
     from pipeline.definitions import RUN_ASSETS
     from pipeline.domain.brief import load_brief
-    from pipeline.partitions import CHARACTERS
     from pipeline.settings import resource_defs
-    from resources.storage.artifact_store import ArtifactStore
 
     brief = load_brief(path)
     instance = instance or _instance()
@@ -90,9 +90,8 @@ def materialize_brief(
     )
     for step, seconds in _stage_times(instance, outcome.run_id):
         print(f"  {step:<18} {seconds:8.2f} s", file=sys.stderr)
-    store: ArtifactStore = resources["artifact_store"]
-    ref = store.current(brief.client, brief.character.id, "deliverables")
-    return store.path(ref) / "final.mp4"
+    _, final = deliverable_of(resources["artifact_store"], brief.client, brief.character.id)
+    return final
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
@@ -125,8 +124,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_register(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
+    from assets.partitions import CHARACTERS
     from pipeline.domain.brief import BriefError, load_brief
-    from pipeline.partitions import CHARACTERS
 
     instance = DagsterInstance.get()
     keys = []

@@ -17,10 +17,10 @@ from dagster import (
     schedule,
 )
 
+from assets.partitions import CHARACTERS
 from pipeline.domain.lineage import is_up_to_date
-from pipeline.inbox import BriefInbox
-from pipeline.partitions import CHARACTERS
 from pipeline.sensors import BRIEF_RUN_TARGET, brief_run_tags
+from resources.inbox import BriefInbox
 from resources.storage.artifact_store import ArtifactStore
 
 NIGHTLY_CRON = "0 2 * * *"

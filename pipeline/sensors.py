@@ -29,12 +29,12 @@ from dagster import (
     sensor,
 )
 
+from assets.partitions import CHARACTERS
 from pipeline.domain.brief import BriefError, load_brief
 from pipeline.domain.chain import RUN_NAMES
-from pipeline.inbox import BriefInbox
 from pipeline.jobs import character_video_job
-from pipeline.partitions import CHARACTERS
 from pipeline.settings import Settings, run_placement_tags
+from resources.inbox import BriefInbox
 from resources.storage.artifact_store import write_atomic
 
 # What a brief's run materializes: the chain, then the client's report.

@@ -141,7 +141,7 @@ def build_resource(key: str, s: Settings) -> Any:
             pricing=s.pricing,
         )
     if key == "inbox":
-        from pipeline.inbox import BriefInbox
+        from resources.inbox import BriefInbox
 
         return BriefInbox(paths=[str(p) for p in s.inbox])
     if key == "spot_monitor":
@@ -194,7 +194,7 @@ def resource_defs(
     if models_dir is not None:
         overrides["models_dir"] = str(models_dir)
     s = replace(s, **overrides)
-    return {key: build_resource(key, s) for key in RESOURCE_KEYS}
+    return {**{key: build_resource(key, s) for key in RESOURCE_KEYS}, **_run_bundle()}
 
 
 def _at_run_start(key: str) -> ResourceDefinition:
@@ -211,9 +211,16 @@ def _at_run_start(key: str) -> ResourceDefinition:
     return from_settings
 
 
-def code_location_resources() -> dict[str, ResourceDefinition]:
+def code_location_resources() -> dict[str, Any]:
     """The code location's resources: the same definitions whatever the environment."""
-    return {key: _at_run_start(key) for key in RESOURCE_KEYS}
+    return {**{key: _at_run_start(key) for key in RESOURCE_KEYS}, **_run_bundle()}
+
+
+def _run_bundle() -> dict[str, Any]:
+    """The `runtime` resource: built per run from the run's store, models and Spot monitor."""
+    from assets.materialize import stage_runtime
+
+    return {"runtime": stage_runtime}
 
 
 def run_placement_tags(

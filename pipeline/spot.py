@@ -31,7 +31,6 @@ from pipeline.domain.placement import (
 __all__ = [
     "DEFAULT_CLUSTER",
     "GENUINE_ERROR_RETRIES",
-    "GPU_POOL",
     "GPU_SHAPES",
     "GPUS_TAG",
     "ON_DEMAND_AFTER",
@@ -44,7 +43,6 @@ __all__ = [
 
 GENUINE_ERROR_RETRIES = 2  # retries of a run that failed for a reason other than Spot
 ON_DEMAND_AFTER = 3  # Spot interruptions of one run before it falls back to on-demand
-GPU_POOL = "gpu"  # Dagster concurrency pool: its limit is the number of GPUs in the fleet
 
 
 def gpu_job_tags(gpus: int = 1) -> dict[str, str]:

@@ -11,11 +11,11 @@ from conftest import small_brief, write_brief
 from dagster import DagsterInstance, build_schedule_context, materialize
 from moto.server import ThreadedMotoServer
 
+from assets.partitions import CHARACTERS
 from pipeline.definitions import RUN_ASSETS
-from pipeline.inbox import BriefInbox
-from pipeline.partitions import CHARACTERS
 from pipeline.schedules import nightly_briefs
 from pipeline.settings import resource_defs
+from resources.inbox import BriefInbox
 from resources.storage.artifact_store import ArtifactStore
 
 

@@ -49,8 +49,8 @@ def workspace(instance: DagsterInstance) -> WorkspaceProcessContext:
 
 
 def launch(partition: str) -> None:
+    from assets.partitions import CHARACTERS
     from pipeline.definitions import defs
-    from pipeline.partitions import CHARACTERS
 
     job = defs.resolve_job_def(JOB)
     with DagsterInstance.get() as instance, workspace(instance) as context:

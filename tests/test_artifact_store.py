@@ -9,6 +9,8 @@ import pytest
 from pipeline.domain.artifacts import ArtifactError, ArtifactRef, content_version
 from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
 
+CLIPS = ArtifactRef("acme-health", "dr-ana", "video_clips", "0123456789abcdef")
+
 
 def publish(store: ArtifactStore, ref: ArtifactRef, text: str = "x") -> None:
     with store.staging(ref) as stage:
@@ -77,3 +79,23 @@ def test_missing_upstream_names_the_asset_and_partition(tmp_path):
     store = ArtifactStore(root=str(tmp_path))
     with pytest.raises(ArtifactError, match="materialize character_lora for partition acme/ana"):
         store.current("acme", "ana", "character_lora")
+
+
+def test_an_included_unit_is_a_hard_link_in_the_local_store(tmp_path):
+    store = ArtifactStore(root=str(tmp_path / "root"))
+    unit = ArtifactRef("acme-health", "dr-ana", "shots", "fedcba9876543210")
+    with store.staging(unit) as stage:
+        (stage / "clip.mp4").write_bytes(b"a rendered shot")
+        write_json(
+            stage / "manifest.json",
+            build_manifest(unit, stage, code_version="1", inputs={}, parameters={}),
+        )
+    with store.staging(CLIPS) as stage:
+        store.include(unit, stage, "shots/intro")
+        write_json(
+            stage / "manifest.json",
+            build_manifest(CLIPS, stage, code_version="1", inputs={}, parameters={}),
+        )
+    linked = store.path(CLIPS) / "shots/intro/clip.mp4"
+    assert linked.stat().st_ino == (store.path(unit) / "clip.mp4").stat().st_ino
+    assert {f["path"] for f in store.manifest(CLIPS)["files"]} == {"shots/intro/clip.mp4"}

@@ -168,8 +168,8 @@ def test_the_whole_chain_publishes_to_s3_in_the_local_layout(s3, tmp_path, monke
     from conftest import small_brief, write_brief
     from dagster import DagsterInstance, materialize
 
+    from assets.partitions import CHARACTERS
     from pipeline.definitions import ASSETS
-    from pipeline.partitions import CHARACTERS
 
     brief = small_brief(
         references={"count": 1},
@@ -213,3 +213,21 @@ def test_lineage_reads_characters_and_current_versions_from_s3(s3, tmp_path):
     assert characters_of(other, "acme-health") == ["dr-ana", "nurse-bo"]
     (only,) = deliverables_of(other, "acme-health")
     assert (only.character, only.version, only.current) == ("dr-ana", final.version, True)
+
+
+def test_an_included_unit_is_copied_inside_the_bucket_not_uploaded_again(s3, tmp_path):
+    store = store_at(tmp_path / "cache", sync_seconds=0)
+    unit = ArtifactRef("acme-health", "dr-ana", "shots", "fedcba9876543210")
+    build(store, unit, {"clip.mp4": b"a rendered shot"})
+    fresh = store_at(tmp_path / "other-cache", sync_seconds=0)  # another host: nothing cached
+    with fresh.staging(REF) as stage:
+        included = fresh.include(unit, stage, "shots/intro")
+        assert included == ["shots/intro/clip.mp4"]
+        manifest = build_manifest(REF, stage, code_version="1", inputs={}, parameters={})
+        write_json(stage / "manifest.json", manifest)
+        # Publishing does not read the local bytes of an included file: it copies the
+        # unit's object server-side, so the clip is never sent to S3 twice.
+        (stage / "shots/intro/clip.mp4").unlink()
+    body = s3.get_object(Bucket=BUCKET, Key=f"prod/{REF.key}/shots/intro/clip.mp4")["Body"]
+    assert body.read() == b"a rendered shot"
+    assert fresh.is_complete(REF)

@@ -11,8 +11,8 @@ import pytest
 from conftest import REPO, small_brief, write_brief
 from dagster import DagsterInstance, materialize
 
+from assets.partitions import CHARACTERS
 from pipeline.definitions import ASSETS
-from pipeline.partitions import CHARACTERS
 from pipeline.settings import resource_defs
 from resources.media.video_io import probe_video
 

@@ -211,9 +211,10 @@ def killed(lab: Lab, notice: dict) -> dict:
         start_new_session=True,  # its own process group: the kill takes every child with it
     )
     run_id = json.loads(process.stdout.readline())["run_id"]
-    shots = root / CHARACTER / "video_clips"
+    # Each shot is staged as its own unit, <character>/shots/.staging-<version>/.
+    shots = root / CHARACTER / "shots"
     deadline = time.monotonic() + 300
-    while not (first := list(shots.glob(".staging-*/shots/*/shot.json"))):
+    while not (first := list(shots.glob(".staging-*/shot.json"))):
         assert process.poll() is None and time.monotonic() < deadline, "no shot was rendered"
         time.sleep(0.005)
     # Kill halfway through the next shot: the worst case loses that one unit in progress.
@@ -222,7 +223,8 @@ def killed(lab: Lab, notice: dict) -> dict:
     killed_at = time.time()
     process.wait(timeout=60)
     finished = {
-        p.parent.name: p.stat().st_mtime_ns for p in shots.glob(".staging-*/shots/*/shot.json")
+        json.loads(p.read_text())["id"]: p.stat().st_mtime_ns
+        for p in shots.glob(".staging-*/shot.json")
     }
     (relaunch,) = worker(env, "retry", run_id)
     clips = current(root, "video_clips")

@@ -18,10 +18,10 @@ from dagster import (
 )
 from quick_chain import evaluate_nightly, moto_server
 
+from assets.partitions import CHARACTERS
 from pipeline.domain.brief import load_brief
-from pipeline.inbox import BriefInbox
-from pipeline.partitions import CHARACTERS
 from pipeline.sensors import brief_inbox_sensor, errors_file, scan_inbox
+from resources.inbox import BriefInbox
 
 KEY = "acme-health/dr-ana"
 

@@ -77,7 +77,7 @@ def _render_shots(generator: VideoGenerator, model_dir: Path, lora: Path, out: P
         model_dir,
         MODEL,
         SHOTS,
-        out,
+        {shot.id: out / "shots" / shot.id for shot in SHOTS},
         lora_file=lora,
         lora_strength=0.8,
         width=MODEL.tiny.width,

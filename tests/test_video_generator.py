@@ -157,8 +157,9 @@ def test_render_shots_writes_clips_and_keeps_finished_ones(
         "log": lambda _: None,
     }
     generator = VideoGenerator(preset="ultrafast")
-    first = generator.render_shots(model_dirs[model.name], model, shots, tmp_path, **kwargs)
-    again = generator.render_shots(model_dirs[model.name], model, shots, tmp_path, **kwargs)
+    folders = {shot.id: tmp_path / "shots" / shot.id for shot in shots}
+    first = generator.render_shots(model_dirs[model.name], model, shots, folders, **kwargs)
+    again = generator.render_shots(model_dirs[model.name], model, shots, folders, **kwargs)
     infos = [probe_video(shot.clip) for shot in first]
     size = (model.tiny.width, model.tiny.height)
     assert [(i.width, i.height, i.frame_count) for i in infos] == [(*size, 5), (*size, 9)]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The concurrency pool every GPU stage runs in: its limit is the number of GPUs in the fleet.
+GPU_POOL = "gpu"
+
 
 @dataclass(frozen=True)
 class Stage:

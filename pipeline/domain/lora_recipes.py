@@ -85,3 +85,31 @@ def recipe_for(model: VideoModel) -> LoraRecipe:
         raise KeyError(
             f"no LoRA recipe for family {model.family!r} of model {model.name!r}; known: {known}"
         ) from None
+
+
+@dataclass(frozen=True)
+class LoraHyperparameters:
+    """Rank, alpha and learning rate of one training run: the brief's, else the recipe's."""
+
+    rank: int
+    alpha: float
+    learning_rate: float
+
+
+def hyperparameters(
+    recipe: LoraRecipe,
+    *,
+    rank: int | None = None,
+    alpha: float | None = None,
+    learning_rate: float | None = None,
+) -> LoraHyperparameters:
+    """What a run trains with: each value the brief left out comes from the family's recipe.
+
+    Alpha defaults to the rank actually used (scale 1), as the recipes' sources do.
+    """
+    chosen_rank = rank or recipe.rank
+    return LoraHyperparameters(
+        rank=chosen_rank,
+        alpha=float(alpha or chosen_rank),
+        learning_rate=learning_rate or recipe.learning_rate,
+    )

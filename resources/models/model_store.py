@@ -19,6 +19,7 @@ import torch
 from dagster import ConfigurableResource
 
 from pipeline.domain.costs import DEFAULT_INSTANCE_TYPE
+from pipeline.domain.lora_recipes import LoraRecipe
 from pipeline.domain.registry import SDXL, UPSCALERS, RenderSize, StillModel, VideoModel
 from resources.storage.artifact_store import sha256_file, write_json
 
@@ -81,12 +82,11 @@ class ModelStore(ConfigurableResource):
             return RenderSize(model.tiny.width, model.tiny.height, model.tiny.steps)
         return RenderSize(model.native_width, model.native_height, model.default_steps)
 
-    def train_size(self, model: VideoModel) -> RenderSize:
-        """Resolution the character LoRA trains at (one-frame videos)."""
+    def train_size(self, model: VideoModel, recipe: LoraRecipe) -> RenderSize:
+        """Resolution the character LoRA trains at (one-frame videos): the recipe's, or tiny."""
         if self.profile == "tiny":
             return RenderSize(model.tiny.width, model.tiny.height, 0)
-        # Stills at about 512x512 keep a 13B transformer's training step inside 24 GB.
-        return RenderSize(512, 512, 0)
+        return RenderSize(recipe.width, recipe.height, 0)
 
     def still_size(self, model: StillModel = SDXL) -> RenderSize:
         if self.profile == "tiny":

@@ -188,6 +188,16 @@ def generate_still(
     return result.images[0]
 
 
+def still_file(out_dir: Path, index: int) -> Path:
+    """Where still `index` of a reference set is written; its caption is beside it as .txt."""
+    return Path(out_dir) / f"ref_{index:03d}.png"
+
+
+def caption_file(still: Path) -> Path:
+    """The training caption written next to a still."""
+    return still.with_suffix(".txt")
+
+
 class ImageGenerator(ConfigurableResource):
     """Renders a reference plan to `ref_NNN.png` stills with `ref_NNN.txt` training captions."""
 
@@ -212,10 +222,10 @@ class ImageGenerator(ConfigurableResource):
         pipe = None
         paths = []
         for spec in plan:
-            image_file = out_dir / f"ref_{spec.index:03d}.png"
-            caption_file = image_file.with_suffix(".txt")
+            image_file = still_file(out_dir, spec.index)
+            caption = caption_file(image_file)
             paths.append(image_file)
-            if image_file.is_file() and caption_file.is_file():
+            if image_file.is_file() and caption.is_file():
                 continue  # finished by an earlier, interrupted run
             if pipe is None:
                 pipe = load_sdxl_pipeline(model_dir, device=device, dtype=dtype)
@@ -226,7 +236,7 @@ class ImageGenerator(ConfigurableResource):
             )
             buffer = io.BytesIO()
             image.save(buffer, format="PNG")
-            write_atomic(caption_file, spec.caption + "\n")
+            write_atomic(caption, spec.caption + "\n")
             # The image is written last: both files present means this still is finished.
             write_atomic(image_file, buffer.getvalue())
             log(f"reference {spec.index} ({spec.view}) seed {spec.seed}")

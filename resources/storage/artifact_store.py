@@ -30,6 +30,9 @@ from pipeline.domain.artifacts import (
     ArtifactRef,
 )
 
+# A staging folder's record of files included from other artifacts (not listed in the manifest).
+LINKS = ".links.json"
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
@@ -105,6 +108,31 @@ class ArtifactStore(ConfigurableResource):
         else:
             os.replace(stage, final)
         self.set_current(ref)
+
+    def include(self, source: ArtifactRef, stage: Path, under: str) -> list[str]:
+        """Place every file of the finished `source` in `stage/under/`, without copying bytes.
+
+        Locally each file is a hard link (a copy only where the filesystem refuses links); the
+        links are recorded in `stage/.links.json` so a store that publishes elsewhere can copy
+        them server-side. Returns the included paths, relative to `stage`.
+        """
+        folder = self.path(source)
+        links_file = stage / LINKS
+        links = json.loads(links_file.read_text()) if links_file.is_file() else {}
+        included = []
+        for entry in self.manifest(source)["files"]:
+            rel = f"{under}/{entry['path']}"
+            target = self._inside_root(stage / rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            try:
+                os.link(folder / entry["path"], target)
+            except OSError:  # another filesystem, or one without hard links
+                shutil.copy2(folder / entry["path"], target)
+            links[rel] = f"{source.key}/{entry['path']}"
+            included.append(rel)
+        write_json(links_file, links)
+        return included
 
     def set_current(self, ref: ArtifactRef) -> None:
         """Point `<client>/<character>/<asset>/current.json` at a finished version."""

@@ -28,7 +28,13 @@ from botocore.exceptions import ClientError
 from pydantic import PrivateAttr
 
 from pipeline.domain.artifacts import _SLUG, _VERSION, CURRENT, MANIFEST, ArtifactError, ArtifactRef
-from resources.storage.artifact_store import ArtifactStore, _now, sha256_file, write_atomic
+from resources.storage.artifact_store import (
+    LINKS,
+    ArtifactStore,
+    _now,
+    sha256_file,
+    write_atomic,
+)
 
 MiB = 1 << 20
 # Mirrored units carry this tag; the bucket's lifecycle rule (terraform/s3.tf) expires them.
@@ -196,10 +202,20 @@ class S3ArtifactStore(ArtifactStore):
         )
 
     def publish(self, ref: ArtifactRef, folder: Path) -> None:
-        """Upload a finished version: every file its manifest lists, then the manifest last."""
+        """Upload a finished version: every file its manifest lists, then the manifest last.
+
+        Files included from another published artifact (`include`) are copied inside the
+        bucket (server-side), not uploaded again.
+        """
         manifest = json.loads((folder / MANIFEST).read_text())
+        links = json.loads((folder / LINKS).read_text()) if (folder / LINKS).is_file() else {}
         for entry in manifest["files"]:
-            self.upload(folder / entry["path"], self.object_key(ref.key, entry["path"]))
+            key = self.object_key(ref.key, entry["path"])
+            if entry["path"] in links:
+                source = {"Bucket": self.bucket, "Key": self.object_key(links[entry["path"]])}
+                self.client.copy(source, self.bucket, key, Config=self.transfer_config)
+            else:
+                self.upload(folder / entry["path"], key)
         self.upload(folder / MANIFEST, self.object_key(ref.key, MANIFEST))
 
     def _staging_key(self, ref: ArtifactRef) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from dagster import ConfigurableResource
@@ -150,32 +151,25 @@ class Upscaler(ConfigurableResource):
         clips: list[CutClip],
         out_file: Path,
         *,
-        width: int,
-        height: int,
-        fps: int,
-        fit: str = "fit",
-        crf: int = 18,
         device: str = "cpu",
         expected_scale: int | None = None,
         log: Callable[[str], None] = lambda _: None,
         stop: StopCheck | None = None,
+        **picture: Any,
     ) -> CutStats:
-        """Load `weights` and join `clips` into `out_file` at width x height and `fps`."""
+        """Load `weights` and run `cut` with this resource's encoding settings.
+
+        `picture` is `cut`'s width, height, fps, fit and crf, passed through unchanged.
+        """
         model = load_upscaler(weights, device=device, half=self.half, expected_scale=expected_scale)
         log(f"upscaler {Path(weights).name}: {model.architecture.name} {model.scale}x on {device}")
-        return cut(
-            model,
-            clips,
-            out_file,
-            width=width,
-            height=height,
-            fps=fps,
-            fit=fit,
-            crf=crf,
-            preset=self.preset,
-            batch_size=self.batch_size,
-            tile=self.tile,
-            overlap=self.overlap,
-            log=log,
-            stop=stop,
-        )
+        return cut(model, clips, out_file, **self.encoding(), log=log, stop=stop, **picture)
+
+    def encoding(self) -> dict[str, Any]:
+        """The settings of this resource that `cut` takes (and that change the output bytes)."""
+        return {
+            "preset": self.preset,
+            "batch_size": self.batch_size,
+            "tile": self.tile,
+            "overlap": self.overlap,
+        }

@@ -320,11 +320,11 @@ class RenderedShot:
 
 @dataclass(frozen=True)
 class RenderJob:
-    """Everything a worker needs to render shots into `out_dir`; picklable for worker processes."""
+    """Everything a worker needs to render shots into their folders; picklable for workers."""
 
     model_dir: Path
     model: VideoModel
-    out_dir: Path
+    folders: dict[str, Path]  # shot id -> the folder its files are written to
     lora_file: Path | None
     lora_strength: float
     lora_sha256: str | None
@@ -340,24 +340,23 @@ class RenderJob:
     cache_threshold: float
 
 
+# A rendered shot's folder: the clip, a poster frame, and its record, written last.
+CLIP = "clip.mp4"
+POSTER = "poster.png"
 SHOT_MANIFEST = "shot.json"
 
 
-def shot_folder(out_dir: Path, shot_id: str) -> Path:
-    return Path(out_dir) / "shots" / shot_id
-
-
-def finished_shot(out_dir: Path, shot: ShotRequest, *, reused: bool) -> RenderedShot | None:
-    """The shot saved under `out_dir`, or None if it is not finished (no manifest yet)."""
-    folder = shot_folder(out_dir, shot.id)
+def finished_shot(folder: Path, shot: ShotRequest, *, reused: bool) -> RenderedShot | None:
+    """The shot saved in `folder`, or None if it is not finished (no record yet)."""
+    folder = Path(folder)
     done = folder / SHOT_MANIFEST
     if not done.is_file():
         return None
     record = json.loads(done.read_text())
     return RenderedShot(
         shot.id,
-        folder / "clip.mp4",
-        Image.open(folder / "poster.png").convert("RGB"),
+        folder / CLIP,
+        Image.open(folder / POSTER).convert("RGB"),
         shot.num_frames,
         float(record.get("timings", {}).get("render_s", 0.0)),
         reused=reused,
@@ -418,10 +417,10 @@ def _render_and_save(
         seed=shot.seed,
     )
     render_s = time.perf_counter() - start
-    folder = shot_folder(job.out_dir, shot.id)
+    folder = job.folders[shot.id]
     folder.mkdir(parents=True, exist_ok=True)
-    write_video(folder / "clip.mp4", frames, fps=model.native_fps, crf=job.crf, preset=job.preset)
-    write_atomic(folder / "poster.png", _png_bytes(Image.fromarray(frames[len(frames) // 2])))
+    write_video(folder / CLIP, frames, fps=model.native_fps, crf=job.crf, preset=job.preset)
+    write_atomic(folder / POSTER, _png_bytes(Image.fromarray(frames[len(frames) // 2])))
     encode_s = time.perf_counter() - start - render_s
     record = {
         **asdict(shot),
@@ -459,7 +458,7 @@ class VideoGenerator(ConfigurableResource):
         model_dir: Path,
         model: VideoModel,
         shots: list[ShotRequest],
-        out_dir: Path,
+        folders: dict[str, Path],
         *,
         lora_file: Path | None,
         lora_strength: float,
@@ -473,10 +472,11 @@ class VideoGenerator(ConfigurableResource):
         log: Callable[[str], None] = print,
         stop: StopCheck | None = None,
     ) -> list[RenderedShot]:
-        """Render each shot to `out_dir/shots/<id>/clip.mp4`; shots finished earlier are kept."""
+        """Render each shot into `folders[shot.id]`; shots finished there earlier are kept."""
         for shot in shots:  # fail before loading anything if any shot is unrenderable
             check_clip_request(model, num_frames=shot.num_frames, width=width, height=height)
-        pending = [s for s in shots if finished_shot(out_dir, s, reused=True) is None]
+        folders = {shot.id: Path(folders[shot.id]) for shot in shots}
+        pending = [s for s in shots if finished_shot(folders[s.id], s, reused=True) is None]
         for shot in shots:
             if shot not in pending:
                 log(f"shot {shot.id}: already rendered, kept")
@@ -484,7 +484,7 @@ class VideoGenerator(ConfigurableResource):
             job = RenderJob(
                 model_dir=Path(model_dir),
                 model=model,
-                out_dir=Path(out_dir),
+                folders=folders,
                 lora_file=Path(lora_file) if lora_file is not None else None,
                 lora_strength=lora_strength,
                 lora_sha256=sha256_file(lora_file) if lora_file is not None else None,
@@ -503,7 +503,7 @@ class VideoGenerator(ConfigurableResource):
             run_in_workers(render_assigned, job, pending, devices, log=log, stop=stop)
         rendered = []
         for shot in shots:
-            done = finished_shot(out_dir, shot, reused=shot not in pending)
+            done = finished_shot(folders[shot.id], shot, reused=shot not in pending)
             if done is None:
                 raise RuntimeError(f"shot {shot.id}: rendering finished without {SHOT_MANIFEST}")
             rendered.append(done)

@@ -1,0 +1,124 @@
+"""What every stage shares: the run bundle, build-or-reuse, and plain results for the assets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pipeline.domain.artifacts import ArtifactRef, content_version
+from pipeline.domain.costs import compute_record
+from resources.models.model_store import ModelStore
+from resources.runtime.interruption import StopCheck
+from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Run:
+    """What every stage of one run passes down: the partition, store, models, device, log, stop.
+
+    Built once per run by the `StageRuntime` resource (assets/materialize.py); stages take it
+    as their first argument and never rebuild any part of it.
+    """
+
+    client: str
+    character: str
+    store: ArtifactStore
+    models: ModelStore
+    device: str
+    dtype: torch.dtype
+    log: Log = print
+    stop: StopCheck | None = None
+
+    def ref(self, asset: str, payload: Any) -> ArtifactRef:
+        """The version of `asset` that `payload` (everything it depends on) names."""
+        return ArtifactRef(self.client, self.character, asset, content_version(payload))
+
+    def upstream(self, asset: str) -> ArtifactRef:
+        """The finished version of an upstream asset for this partition."""
+        return self.store.current(self.client, self.character, asset)
+
+    def compute(self, start: float) -> dict[str, Any]:
+        """The manifest's `compute` entry for work on this device since perf_counter `start`."""
+        return compute_record(
+            self.device,
+            time.perf_counter() - start,
+            instance_type=self.models.instance_type,
+            pricing=self.models.pricing,
+        )
+
+
+@dataclass(frozen=True)
+class Markdown:
+    """Metadata shown as markdown (a table, a list)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Picture:
+    """Metadata shown as an image (a contact sheet, a poster, a loss curve)."""
+
+    path: Path
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    """An asset check's outcome: its name, pass or fail, and what it saw."""
+
+    name: str
+    passed: bool
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What a stage built or reused, what to show of it, and its checks."""
+
+    ref: ArtifactRef
+    folder: Path
+    manifest: dict[str, Any]
+    reused: bool
+    metadata: dict[str, Any]
+    checks: list[Check] = field(default_factory=list)
+
+
+def build_or_reuse(run: Run, ref: ArtifactRef, build: Callable[[Path], dict[str, Any]]) -> bool:
+    """Reuse the finished version `ref`, or build it; True when reused.
+
+    `build(stage)` writes the artifact's files into the staging folder and returns the
+    manifest's fields (`build_manifest`'s keyword arguments); the manifest is written last.
+    """
+    if run.store.is_complete(ref):
+        run.store.set_current(ref)
+        return True
+    with run.store.staging(ref) as stage:
+        fields = build(stage)
+        write_json(stage / "manifest.json", build_manifest(ref, stage, **fields))
+    return False
+
+
+def stage_result(
+    run: Run,
+    ref: ArtifactRef,
+    *,
+    reused: bool,
+    metadata: dict[str, Any],
+    checks: list[Check] | None = None,
+) -> StageResult:
+    """The result of a stage for `ref`, with its manifest read back from the store."""
+    return StageResult(
+        ref=ref,
+        folder=run.store.path(ref),
+        manifest=run.store.manifest(ref),
+        reused=reused,
+        metadata=metadata,
+        checks=checks or [],
+    )

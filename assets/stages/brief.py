@@ -1,0 +1,63 @@
+"""character_brief: the validated snapshot of a producer's brief, the root of every lineage."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from assets.stages.base import Markdown, Run, StageResult, build_or_reuse, stage_result
+from pipeline.domain.artifacts import ArtifactRef
+from pipeline.domain.brief import Brief, parse_brief
+from resources.storage.artifact_store import write_atomic
+
+ASSET = "character_brief"
+CODE_VERSION = "1"
+BRIEF_YAML = "brief.yaml"  # the producer's file, byte for byte
+BRIEF_JSON = "brief.json"  # the validated brief, canonical JSON: what every stage reads
+
+
+def snapshot_brief(run: Run, source: Path, brief: Brief) -> StageResult:
+    """Freeze `brief` (read from `source`) as this character's brief snapshot."""
+    start = time.perf_counter()
+    ref = run.ref(ASSET, {"brief": brief.content_hash(), "code": CODE_VERSION})
+
+    def build(stage: Path) -> dict:
+        write_atomic(stage / BRIEF_YAML, source.read_bytes())
+        write_atomic(stage / BRIEF_JSON, brief.canonical_json() + "\n")
+        return dict(
+            code_version=CODE_VERSION,
+            inputs={},
+            parameters={"source": str(source.resolve()), "sha256": brief.content_hash()},
+            timings={"wall_s": time.perf_counter() - start},
+        )
+
+    reused = build_or_reuse(run, ref, build)
+    run.log(f"brief {run.client}/{run.character} from {source}: version {ref.version}")
+    return stage_result(
+        run,
+        ref,
+        reused=reused,
+        metadata={
+            "source": source,
+            "character": brief.character.name,
+            "trigger": brief.character.trigger,
+            "video_model": brief.video.model,
+            "shots": len(brief.shots),
+            "duration_s": brief.duration_s,
+            "resolution": "x".join(map(str, brief.deliverable.resolution)),
+            "shot_list": Markdown(
+                "| shot | s | seed | prompt |\n|---|---|---|---|\n"
+                + "\n".join(
+                    f"| {s.id} | {s.duration_s:g} | {s.seed} | {s.prompt} |" for s in brief.shots
+                )
+            ),
+        },
+    )
+
+
+def read_brief(run: Run) -> tuple[Brief, ArtifactRef]:
+    """The validated brief snapshot this partition's chain is built from."""
+    ref = run.upstream(ASSET)
+    data = json.loads((run.store.path(ref) / BRIEF_JSON).read_text())
+    return parse_brief(data, source=f"{ref.key}/{BRIEF_JSON}"), ref

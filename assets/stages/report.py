@@ -1,0 +1,172 @@
+"""client_report: one client's deliverables with thumbnails, lineage, GPU time and cost.
+
+Partitioned like the chain (`client/character`) but summarizing the whole client: Dagster has no
+partition mapping from a "client" partition set to the "client/character" set, and a report that
+sits at the end of each character's chain is refreshed by the same run that changes it. The
+newest report of any character of a client is therefore that client's report.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from assets.stages.base import Markdown, Picture, Run, StageResult, build_or_reuse, stage_result
+from assets.stages.cut import ASSET as DELIVERABLES
+from assets.stages.cut import poster_file
+from pipeline.domain.artifacts import ArtifactRef
+from pipeline.domain.chain import GPU_STAGES, RENDER_STAGES
+from pipeline.domain.costs import COMPARED_WITH, HOSTED_APIS, hosted_cost
+from pipeline.domain.lineage import Deliverable, deliverables_of, format_markdown
+from resources.media.contact_sheet import contact_sheet
+from resources.storage.artifact_store import write_json
+
+ASSET = "client_report"
+CODE_VERSION = "2"
+REPORT_MD = "report.md"
+REPORT_JSON = "report.json"
+POSTERS = "posters.png"
+
+
+@dataclass(frozen=True)
+class VideoCost:
+    """What one deliverable took and cost, next to what the hosted APIs would charge."""
+
+    character: str
+    version: str
+    duration_s: float
+    gpu_s: float
+    compute_s: float
+    cost_usd: float
+    render_cost_usd: float
+    cost_per_minute_usd: float
+    hosted_usd: dict[str, float]
+    saving_pct: dict[str, float]
+    illustrative: bool  # priced from CPU seconds (tiny profile), not GPU seconds
+
+
+def video_cost(deliverable: Deliverable, manifest: dict[str, Any]) -> VideoCost:
+    """Sum the chain's compute records; compare with the hosted APIs for the same length.
+
+    The length is what the deliverables version recorded it cut (`shots[].duration_s`).
+    """
+    duration = sum(float(shot["duration_s"]) for shot in manifest["shots"])
+    stages = {link.asset: link.compute for link in deliverable.chain if link.compute}
+    # A stage priced on an instance type the table lacks counts as $0 and marks the row.
+    cost = sum(c["estimated_cost_usd"] or 0.0 for a, c in stages.items() if a in GPU_STAGES)
+    render = sum(c["estimated_cost_usd"] or 0.0 for a, c in stages.items() if a in RENDER_STAGES)
+    hosted = hosted_cost(duration)
+    return VideoCost(
+        character=deliverable.character,
+        version=deliverable.version,
+        duration_s=duration,
+        gpu_s=sum(float(c["gpu_s"]) for c in stages.values()),
+        compute_s=sum(float(c["seconds"]) for c in stages.values()),
+        cost_usd=cost,
+        render_cost_usd=render,
+        cost_per_minute_usd=cost / (duration / 60.0) if duration else 0.0,
+        hosted_usd=hosted,
+        saving_pct={k: 100.0 * (1 - cost / v) if v else 0.0 for k, v in hosted.items()},
+        illustrative=any(
+            not c.get("gpu_s") or c.get("estimated_cost_usd") is None for c in stages.values()
+        ),
+    )
+
+
+def deliverables_table(costs: list[VideoCost]) -> str:
+    head = " | ".join(f"{HOSTED_APIS[k].name} $ / saving" for k in COMPARED_WITH)
+    rows = [
+        f"| character | video s | GPU s | compute s | cost $ | render $ | $ / video min | {head} |",
+        "|---|---|---|---|---|---|---|" + "---|" * len(COMPARED_WITH),
+    ]
+    for c in costs:
+        hosted = " | ".join(
+            f"{c.hosted_usd[k]:.2f} / {c.saving_pct[k]:.1f}%" for k in COMPARED_WITH
+        )
+        rows.append(
+            f"| {c.character} | {c.duration_s:g} | {c.gpu_s:.1f} | {c.compute_s:.1f} | "
+            f"{c.cost_usd:.4f} | {c.render_cost_usd:.4f} | {c.cost_per_minute_usd:.4f} | "
+            f"{hosted} |"
+        )
+    return "\n".join(rows)
+
+
+def report_client(run: Run) -> StageResult:
+    """Every current deliverable of this partition's client: posters, lineage, GPU time, cost."""
+    start = time.perf_counter()
+    client = run.client
+    current = [d for d in deliverables_of(run.store, client) if d.current]
+    refs = {d.character: ArtifactRef(client, d.character, DELIVERABLES, d.version) for d in current}
+    manifests = {name: run.store.manifest(ref) for name, ref in refs.items()}
+    costs = [video_cost(d, manifests[d.character]) for d in current]
+    payload = {
+        "deliverables": {name: ref.version for name, ref in sorted(refs.items())},
+        "hosted": {k: HOSTED_APIS[k].usd_per_second for k in COMPARED_WITH},
+        "code": CODE_VERSION,
+    }
+    ref = run.ref(ASSET, payload)
+
+    def build(stage: Path) -> dict:
+        posters = [
+            Image.open(poster_file(run.store.path(refs[c.character]), manifests[c.character]))
+            for c in costs
+        ]
+        contact_sheet(posters, stage / POSTERS, labels=[c.character for c in costs])
+        (stage / REPORT_MD).write_text(_report_markdown(client, current, costs))
+        write_json(stage / REPORT_JSON, [asdict(c) for c in costs])
+        return dict(
+            code_version=CODE_VERSION,
+            inputs={},
+            parameters=payload,
+            timings={"wall_s": time.perf_counter() - start},
+        )
+
+    reused = build_or_reuse(run, ref, build)
+    folder = run.store.path(ref)
+    total_cost = sum(c.cost_usd for c in costs)
+    total_minutes = sum(c.duration_s for c in costs) / 60.0
+    run.log(f"client {client}: {len(costs)} deliverable(s), ${total_cost:.4f} estimated")
+    return stage_result(
+        run,
+        ref,
+        reused=reused,
+        metadata={
+            "client": client,
+            "report": folder / REPORT_MD,
+            "deliverable_count": len(costs),
+            "posters": Picture(folder / POSTERS, f"{client} posters"),
+            "deliverables": Markdown(deliverables_table(costs)),
+            "lineage": Markdown(
+                "\n\n".join(
+                    f"**{d.character}** `{d.version}`\n\n{format_markdown(d)}" for d in current
+                )
+            ),
+            "gpu_s_total": sum(c.gpu_s for c in costs),
+            "compute_s_total": sum(c.compute_s for c in costs),
+            "cost_usd_total": total_cost,
+            "cost_per_video_minute_usd": total_cost / total_minutes if total_minutes else 0.0,
+            "cost_basis": (
+                "illustrative: CPU seconds (tiny profile) priced as GPU seconds"
+                if any(c.illustrative for c in costs)
+                else "GPU seconds x price table"
+            ),
+        },
+    )
+
+
+def _report_markdown(client: str, current: list[Deliverable], costs: list[VideoCost]) -> str:
+    lines = [f"# {client}: deliverables, lineage and cost", ""]
+    if any(c.illustrative for c in costs):
+        lines += [
+            "> Tiny profile: these are CPU seconds priced as if they were GPU seconds. The",
+            "> arithmetic is real, the dollar figures are not.",
+            "",
+        ]
+    lines += [deliverables_table(costs), ""]
+    for d in current:
+        lines += [f"## {d.character} `{d.version}`", "", format_markdown(d), ""]
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""The layers import one way: code location -> assets -> stages -> engines -> domain."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+# Lowest first. A module may import its own layer or any layer below it, never one above.
+LAYERS = [
+    ("domain", ["pipeline/domain"]),
+    ("engines", ["resources"]),
+    ("stages", ["assets/stages"]),
+    ("assets", ["assets"]),
+    ("code location", ["pipeline"]),
+]
+
+
+def _layer(module_path: str) -> int:
+    """The layer of a file or dotted module, by the longest matching folder."""
+    path = module_path.replace(".", "/")
+    best, depth = -1, -1
+    for index, (_, folders) in enumerate(LAYERS):
+        for folder in folders:
+            if (path == folder or path.startswith(folder + "/")) and len(folder) > depth:
+                best, depth = index, len(folder)
+    return best
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+    return [m for m in found if m.split(".")[0] in ("pipeline", "assets", "resources")]
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    upward = []
+    for top in ("pipeline", "assets", "resources"):
+        for path in sorted((REPO / top).rglob("*.py")):
+            rel = path.relative_to(REPO).with_suffix("").as_posix()
+            own = _layer(rel)
+            for module in _imports(path):
+                if _layer(module) > own:
+                    upward.append(f"{rel} imports {module}")
+    assert upward == []
+
+
+def test_the_domain_loads_neither_torch_nor_dagster_nor_any_layer_above():
+    code = (
+        "import sys, importlib, pkgutil, pipeline.domain as d\n"
+        "for m in pkgutil.iter_modules(d.__path__):\n"
+        "    importlib.import_module(f'pipeline.domain.{m.name}')\n"
+        "print(sorted({n.split('.')[0] for n in sys.modules}"
+        " & {'torch', 'dagster', 'resources', 'assets'}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_stage_modules_never_import_dagster_themselves():
+    direct = [
+        f"{path.name} imports {module}"
+        for path in sorted((REPO / "assets" / "stages").glob("*.py"))
+        for module in _all_imports(path)
+        if module.split(".")[0] == "dagster"
+    ]
+    assert direct == []
+
+
+def _all_imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+    return found
