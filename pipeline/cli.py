@@ -142,9 +142,11 @@ def cmd_register(args: argparse.Namespace) -> int:
 def cmd_lineage(args: argparse.Namespace) -> int:
     from pipeline.domain.artifacts import ArtifactError
     from pipeline.domain.lineage import LineageError, deliverables_of, format_text
-    from resources.storage.artifact_store import ArtifactStore
+    from pipeline.settings import Settings
+    from resources.storage.root import artifact_store_for
 
-    store = ArtifactStore(root=args.root)
+    # The resources' own factory: an s3:// root reads the bucket, through the local cache.
+    store = artifact_store_for(args.root, Settings.from_env().cache_dir)
     try:
         found = deliverables_of(store, args.client, args.character)
     except (LineageError, ArtifactError) as error:

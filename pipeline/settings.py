@@ -124,13 +124,9 @@ def build_resource(key: str, s: Settings) -> Any:
     lineage, prices) read the settings without loading torch.
     """
     if key == "artifact_store":
-        from resources.storage.artifact_store import ArtifactStore
-        from resources.storage.s3_artifact_store import S3ArtifactStore
+        from resources.storage.root import artifact_store_for
 
-        if s.root.startswith("s3://"):
-            # Work happens in a local cache; S3 holds the published versions and mirrored units.
-            return S3ArtifactStore(url=s.root, root=str(s.work_root))
-        return ArtifactStore(root=str(s.work_root))
+        return artifact_store_for(s.root, s.cache_dir)
     if key == "model_store":
         from resources.models.model_store import ModelStore
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
 import pytest
+from conftest import REPO
 from moto_aws import aws_env  # noqa: F401 - the fixture
 
 from pipeline.domain.artifacts import ArtifactError, ArtifactRef
 from pipeline.settings import resource_defs
 from resources.runtime.interruption import WorkInterrupted
-from resources.storage.artifact_store import build_manifest, write_json
+from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
+from resources.storage.root import artifact_store_for
 from resources.storage.s3_artifact_store import S3ArtifactStore, parse_s3_url
 
 BUCKET = "studio-artifacts"
@@ -231,3 +236,43 @@ def test_an_included_unit_is_copied_inside_the_bucket_not_uploaded_again(s3, tmp
     body = s3.get_object(Bucket=BUCKET, Key=f"prod/{REF.key}/shots/intro/clip.mp4")["Body"]
     assert body.read() == b"a rendered shot"
     assert fresh.is_complete(REF)
+
+
+def test_one_factory_names_the_store_of_a_root(tmp_path):
+    s3_store = artifact_store_for(f"s3://{BUCKET}/prod", tmp_path / "cache")
+    assert isinstance(s3_store, S3ArtifactStore)
+    assert (s3_store.bucket, s3_store.prefix, s3_store.root) == (
+        BUCKET,
+        "prod",
+        str((tmp_path / "cache").resolve()),
+    )
+    local = artifact_store_for(tmp_path / "artifacts", tmp_path / "unused")
+    assert type(local) is ArtifactStore and local.root == str(tmp_path / "artifacts")
+
+
+def test_lineage_command_lists_what_was_published_under_an_s3_root(s3, tmp_path):
+    published = store_at(tmp_path / "run-cache", sync_seconds=0)
+    final = ArtifactRef("acme-health", "dr-ana", "deliverables", "fedcba9876543210")
+    build(published, final, {"final.mp4": b"mp4"})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "lineage",
+            "acme-health",
+            "--root",
+            f"s3://{BUCKET}/prod",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        # A machine that never ran the chain: its own, empty cache; the bucket is moto's.
+        env={**os.environ, "CHARACTER_VIDEO_CACHE": str(tmp_path / "cli-cache")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == (
+        f"acme-health/dr-ana deliverable {final.version} (current)"
+    )
+    assert done.stdout.splitlines()[1].split()[:3] == ["deliverables", final.version, "code"]
