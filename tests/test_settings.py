@@ -166,13 +166,14 @@ def test_sensor_runs_are_placed_on_the_cluster_of_the_environment_at_tick_time(
 ):
     write_brief(tmp_path, small_brief())
     monkeypatch.setenv("CHARACTER_VIDEO_INBOX", str(tmp_path))
-    sensor = defs.get_sensor_def("brief_inbox_sensor")
     for cluster in ("studio-prod", "studio-staging"):
         monkeypatch.setenv("CHARACTER_VIDEO_ECS_CLUSTER", cluster)
         with (
             instance_for_test() as instance,
             build_sensor_context(instance=instance, resources=defs.resources) as context,
         ):
+            # Resolved while the instance lives: Dagster's definitions state refers to it.
+            sensor = defs.resolve_sensor_def("brief_inbox_sensor")
             (request,) = sensor(context).run_requests
         placement = json.loads(request.tags["ecs/run_task_kwargs"])
         assert placement["cluster"] == cluster
