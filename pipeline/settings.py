@@ -8,10 +8,11 @@ build resources directly with `resource_defs`, from arguments or else the enviro
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,13 @@ ENV_PRICING = "CHARACTER_VIDEO_PRICING"  # spot | on-demand
 ENV_IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT"  # botocore's override of the IMDS endpoint
 ENV_REGION = "AWS_REGION"
 ENV_DAGSTER_HOME = "DAGSTER_HOME"
+ENV_LORA_BACKEND = "CHARACTER_VIDEO_LORA_BACKEND"  # peft (default) | kohya
+ENV_KOHYA_CHECKOUT = "CHARACTER_VIDEO_KOHYA_CHECKOUT"  # musubi-tuner folder (default $MUSUBI_TUNER)
+ENV_KOHYA_PYTHON = "CHARACTER_VIDEO_KOHYA_PYTHON"  # its interpreter (default <checkout>/.venv)
+ENV_KOHYA_MODELS = "CHARACTER_VIDEO_KOHYA_MODELS"  # JSON object: musubi weights by flag
+ENV_MUSUBI_TUNER = "MUSUBI_TUNER"  # where deploy/Dockerfile checks musubi-tuner out
 PROFILES = ("tiny", "production")
+LORA_BACKENDS = ("peft", "kohya")
 
 
 class SettingsError(ValueError):
@@ -61,12 +68,20 @@ class Settings:
     imds_endpoint: str | None = None
     aws_region: str = "us-east-1"
     dagster_home: str | None = None
+    lora_backend: str = "peft"  # which resource trains the LoRA: peft or kohya (musubi-tuner)
+    kohya_checkout: str = ""
+    kohya_python: str = ""  # default: <checkout>/.venv/bin/python when present
+    kohya_models: dict[str, str] = field(default_factory=dict)  # musubi weights by flag
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise SettingsError(f"profile {self.profile!r} is not one of {', '.join(PROFILES)}")
         if self.pricing not in PRICING_MODES:
             raise SettingsError(f"{ENV_PRICING}={self.pricing!r} is not 'spot' or 'on-demand'")
+        if self.lora_backend not in LORA_BACKENDS:
+            raise SettingsError(
+                f"{ENV_LORA_BACKEND}={self.lora_backend!r} is not one of {', '.join(LORA_BACKENDS)}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -95,6 +110,10 @@ class Settings:
             imds_endpoint=env.get(ENV_IMDS) or None,
             aws_region=env.get(ENV_REGION) or default.aws_region,
             dagster_home=env.get(ENV_DAGSTER_HOME) or None,
+            lora_backend=env.get(ENV_LORA_BACKEND) or default.lora_backend,
+            kohya_checkout=env.get(ENV_KOHYA_CHECKOUT) or env.get(ENV_MUSUBI_TUNER) or "",
+            kohya_python=env.get(ENV_KOHYA_PYTHON) or "",
+            kohya_models=_flags_to_paths(env.get(ENV_KOHYA_MODELS) or "{}"),
         )
 
     @property
@@ -155,9 +174,7 @@ def build_resource(key: str, s: Settings) -> Any:
 
         return ImageGenerator()
     if key == "lora_trainer":
-        from resources.lora.trainer import LoraTrainer
-
-        return LoraTrainer()
+        return _lora_trainer(s)
     if key == "video_generator":
         from resources.video.generator import VideoGenerator
 
@@ -167,6 +184,37 @@ def build_resource(key: str, s: Settings) -> Any:
 
         return Upscaler()
     raise KeyError(f"no resource {key!r}; known: {', '.join(RESOURCE_KEYS)}")
+
+
+def _lora_trainer(s: Settings) -> Any:
+    """The LoRA training backend the settings name: peft in-process, or musubi-tuner."""
+    if s.lora_backend == "peft":
+        from resources.lora.trainer import LoraTrainer
+
+        return LoraTrainer()
+    from resources.lora.kohya import KohyaTrainer
+
+    venv_python = Path(s.kohya_checkout) / ".venv" / "bin" / "python"
+    default_python = str(venv_python) if s.kohya_checkout and venv_python.is_file() else ""
+    return KohyaTrainer(
+        checkout=s.kohya_checkout,
+        python=s.kohya_python or default_python,
+        models=dict(s.kohya_models),
+    )
+
+
+def _flags_to_paths(text: str) -> dict[str, str]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"{ENV_KOHYA_MODELS} is not JSON ({error})") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise SettingsError(
+            f'{ENV_KOHYA_MODELS} must be a JSON object of flag to path, e.g. {{"--dit": "/w/dit"}}'
+        )
+    return value
 
 
 def resource_defs(

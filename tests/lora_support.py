@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from pipeline.domain.registry import VIDEO_MODELS, VideoModel
-from resources.lora.trainer import LoraTrainer, TrainResult
+from resources.lora.backend import TrainingBackend, TrainResult
 from resources.tiny.video import build_tiny_video_pipeline
 
 # Three aspect ratios: square, landscape, portrait, so training runs over several buckets.
 STILL_SIZES = ((64, 64), (96, 64), (64, 96))
 CAPTIONS = ("drana, portrait", "drana, waving", "drana, smiling")
+KOHYA_STANDIN = Path(__file__).resolve().parent / "kohya_standin.py"
 
 
 def make_stills(folder: Path, seed: int = 0) -> list[Path]:
@@ -39,7 +41,7 @@ def build_model(name: str, root: Path) -> tuple[VideoModel, Path]:
 
 
 def train(
-    trainer: LoraTrainer,
+    trainer: TrainingBackend,
     model: VideoModel,
     model_dir: Path,
     stills: list[Path],
@@ -78,3 +80,20 @@ def render_args(model: VideoModel) -> dict:
         "guidance_scale": 1.0,
         "seed": 3,
     }
+
+
+def fake_checkout(folder: Path) -> Path:
+    """A kohya checkout with the stand-in under every script name (musubi's src/ layout)."""
+    scripts = folder / "src" / "musubi_tuner"
+    scripts.mkdir(parents=True, exist_ok=True)
+    for name in (
+        "cache_latents.py",
+        "cache_text_encoder_outputs.py",
+        "hv_train_network.py",
+        "wan_cache_latents.py",
+        "wan_cache_text_encoder_outputs.py",
+        "wan_train_network.py",
+    ):
+        shutil.copyfile(KOHYA_STANDIN, scripts / name)
+    shutil.copyfile(KOHYA_STANDIN, folder / "sdxl_train_network.py")  # sd-scripts: top level
+    return folder

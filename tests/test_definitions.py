@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from dagster import AssetKey, Definitions
 
 from pipeline.definitions import defs
@@ -43,3 +44,52 @@ def test_asset_checks_are_declared():
         "clips_have_no_black_or_frozen_stretches",
         "deliverable_has_no_black_or_frozen_stretches",
     }
+
+
+def test_lora_backend_is_chosen_by_the_environment(tmp_path):
+    from pipeline.settings import Settings, build_resource
+    from resources.lora.kohya import KohyaTrainer
+    from resources.lora.trainer import LoraTrainer
+
+    assert isinstance(build_resource("lora_trainer", Settings.from_env({})), LoraTrainer)
+    env = {
+        "CHARACTER_VIDEO_LORA_BACKEND": "kohya",
+        "CHARACTER_VIDEO_KOHYA_CHECKOUT": str(tmp_path),
+        "CHARACTER_VIDEO_KOHYA_MODELS": '{"--dit": "/w/dit.safetensors"}',
+    }
+    trainer = build_resource("lora_trainer", Settings.from_env(env))
+    assert isinstance(trainer, KohyaTrainer) and trainer.settings()["backend"] == "kohya"
+    assert (trainer.checkout, trainer.models) == (str(tmp_path), {"--dit": "/w/dit.safetensors"})
+    # The GPU image's checkout, when the variable names none.
+    image = build_resource("lora_trainer", Settings.from_env({**env, "MUSUBI_TUNER": "/opt/m"}))
+    assert image.checkout == str(tmp_path)
+    del env["CHARACTER_VIDEO_KOHYA_CHECKOUT"]
+    image = build_resource("lora_trainer", Settings.from_env({**env, "MUSUBI_TUNER": "/opt/m"}))
+    assert image.checkout == "/opt/m"
+
+
+def test_code_location_loads_with_the_kohya_backend_bound():
+    from pipeline.definitions import RUN_ASSETS
+    from pipeline.settings import Settings, resource_defs
+
+    resources = resource_defs(Settings(lora_backend="kohya"))
+    Definitions.validate_loadable(Definitions(assets=RUN_ASSETS, resources=resources))
+    assert resources["lora_trainer"].settings()["backend"] == "kohya"
+
+
+def test_bad_lora_backend_settings_name_the_variable():
+    from pipeline.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="CHARACTER_VIDEO_LORA_BACKEND='sd-scripts'"):
+        Settings.from_env({"CHARACTER_VIDEO_LORA_BACKEND": "sd-scripts"})
+    with pytest.raises(SettingsError, match="CHARACTER_VIDEO_KOHYA_MODELS is not JSON"):
+        Settings.from_env({"CHARACTER_VIDEO_KOHYA_MODELS": "--dit=/w/dit"})
+
+
+def test_the_code_locations_lora_trainer_follows_the_environment_when_it_starts(monkeypatch):
+    from dagster import build_resources
+
+    for backend in ("kohya", "peft"):
+        monkeypatch.setenv("CHARACTER_VIDEO_LORA_BACKEND", backend)
+        with build_resources({"lora_trainer": defs.resources["lora_trainer"]}) as resources:
+            assert resources.lora_trainer.settings()["backend"] == backend

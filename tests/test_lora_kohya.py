@@ -1,36 +1,36 @@
 """The kohya backend, checked against the tools' documented keys and a stand-in script.
 
 sd-scripts and musubi-tuner cannot be installed here: the TOML and commands are checked
-against the keys and flags their docs list, and the runner runs tests/kohya_standin.py placed
-in a fake checkout under the real script names.
+against the keys and flags their docs list (and, in test_lora_kohya_musubi.py, against
+musubi-tuner's own parser tables), and the runner runs tests/kohya_standin.py placed in a fake
+checkout under the real script names.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 import torch
-from lora_support import build_model, make_stills, train
+from lora_support import build_model, fake_checkout, make_stills, train
 from safetensors import safe_open
 
+from pipeline.domain.registry import VIDEO_MODELS
 from resources.lora.kohya import (
     KohyaError,
     KohyaJob,
+    KohyaTrainer,
     dataset_toml,
+    musubi_model,
     musubi_to_diffusers,
     newest_state,
     train_command,
     train_with_kohya,
 )
-from resources.lora.trainer import LoraTrainer
 from resources.runtime.interruption import WorkInterrupted
 from resources.video.generator import apply_lora, load_video_pipeline
-
-STANDIN = Path(__file__).resolve().parent / "kohya_standin.py"
 
 # sd-scripts docs/config_README-en.md: options by where they may appear.
 SD_DATASET_OPTIONS = {
@@ -77,9 +77,11 @@ def _job(tmp_path: Path, family: str, **overrides) -> KohyaJob:
             "--t5": tmp_path / "t5.pth",
         },
     }[family]
+    # The musubi families take their task, flow shift and boundary from a registry model.
+    registry = {"hunyuan": "hunyuan_video", "wan22": "wan22_t2v_a14b"}.get(family)
     args = {
-        "family": family,
-        "checkout": _fake_checkout(tmp_path / "checkout"),
+        **(musubi_model(VIDEO_MODELS[registry]) if registry else {"family": family}),
+        "checkout": fake_checkout(tmp_path / "checkout"),
         "work_dir": tmp_path / "work",
         "image_dir": tmp_path / "stills",
         "models": models,
@@ -92,23 +94,6 @@ def _job(tmp_path: Path, family: str, **overrides) -> KohyaJob:
         **overrides,
     }
     return KohyaJob(**args)
-
-
-def _fake_checkout(folder: Path) -> Path:
-    """A checkout with the stand-in under every script name (musubi's src/ layout)."""
-    scripts = folder / "src" / "musubi_tuner"
-    scripts.mkdir(parents=True, exist_ok=True)
-    for name in (
-        "cache_latents.py",
-        "cache_text_encoder_outputs.py",
-        "hv_train_network.py",
-        "wan_cache_latents.py",
-        "wan_cache_text_encoder_outputs.py",
-        "wan_train_network.py",
-    ):
-        shutil.copyfile(STANDIN, scripts / name)
-    shutil.copyfile(STANDIN, folder / "sdxl_train_network.py")  # sd-scripts: top level
-    return folder
 
 
 def _flags(command: list[str]) -> dict[str, str | None]:
@@ -155,7 +140,8 @@ def test_hunyuan_command_carries_the_documented_flags_and_resume(tmp_path: Path)
 
 def test_wan22_command_trains_both_experts_split_at_the_boundary(tmp_path: Path) -> None:
     flags = _flags(train_command(_job(tmp_path, "wan22"), resume=None))
-    assert flags["--task"] == "t2v-A14B" and flags["--timestep_boundary"] == "0.875"
+    # musubi's --timestep_boundary is an int: thousandths (875 -> 0.875), not "0.875".
+    assert flags["--task"] == "t2v-A14B" and flags["--timestep_boundary"] == "875"
     assert flags["--dit"] == str(tmp_path / "low.safetensors")
     assert flags["--dit_high_noise"] == str(tmp_path / "high.safetensors")
     assert flags["--network_module"] == "networks.lora_wan" and "--resume" not in flags
@@ -238,10 +224,9 @@ def test_lora_trainer_kohya_backend_runs_through_accelerate_and_writes_the_lora(
     model, model_dir = build_model("hunyuan_video", tmp_path / "models")
     stills = make_stills(tmp_path / "stills")
     job = _job(tmp_path, "hunyuan")
-    trainer = LoraTrainer(
-        backend="kohya",
-        kohya_checkout=str(job.checkout),
-        kohya_models={flag: str(path) for flag, path in job.models.items()},
+    trainer = KohyaTrainer(
+        checkout=str(job.checkout),
+        models={flag: str(path) for flag, path in job.models.items()},
     )
     result = train(trainer, model, model_dir, stills, tmp_path / "out", steps=6)
     with safe_open(result.lora_file, framework="pt") as handle:

@@ -13,7 +13,8 @@ from assets.stages.references import stills_of
 from pipeline.domain.artifacts import ArtifactRef
 from pipeline.domain.lora_recipes import hyperparameters, recipe_for
 from pipeline.domain.registry import video_model
-from resources.lora.trainer import LORA_FILE, LOSS_CURVE, LoraTrainer, lora_loads_into_pipeline
+from resources.lora.backend import TrainingBackend
+from resources.lora.trainer import LORA_FILE, LOSS_CURVE, lora_loads_into_pipeline
 from resources.stills.image_generator import caption_file
 from resources.storage.artifact_store import sha256_file
 
@@ -23,7 +24,7 @@ CHECK_LOADS = "lora_loads_into_pipeline"
 CHECKS = (CHECK_LOADS,)
 
 
-def train_lora(run: Run, trainer: LoraTrainer) -> StageResult:
+def train_lora(run: Run, trainer: TrainingBackend) -> StageResult:
     """A LoRA trained with flow matching on the reference stills as one-frame videos."""
     start = time.perf_counter()
     brief, brief_ref = read_brief(run)
@@ -50,10 +51,7 @@ def train_lora(run: Run, trainer: LoraTrainer) -> StageResult:
         "target_modules": list(recipe.target_modules),
         "timestep_sampling": recipe.timestep_sampling,
         "flow_shift": recipe.flow_shift,
-        "caption_dropout": trainer.caption_dropout,
-        "gradient_checkpointing": trainer.gradient_checkpointing,
-        "fp8_base": trainer.fp8_base,
-        "backend": trainer.backend,
+        **trainer.settings(),
         "trigger": brief.character.trigger,
     }
     ref = run.ref(
@@ -105,6 +103,7 @@ def train_lora(run: Run, trainer: LoraTrainer) -> StageResult:
                 "dataset_sha256": trained.dataset_hash,
                 "expert_steps": trained.expert_steps,
                 "base_weight_bytes": trained.base_bytes,
+                "training": trained.settings,  # the backend's settings, e.g. kohya's dropout
                 "compute": run.compute(start),
                 "brief_version": brief_ref.version,
                 "load_check": {"passed": loads, "detail": detail},

@@ -85,6 +85,9 @@ class VideoModel:
     guidance_scale_2: float | None = None  # guidance of the low-noise expert
     expand_timesteps: bool = False  # Wan 2.2 TI2V: per-token timesteps
     lora: bool = True  # diffusers can load a LoRA into this pipeline's transformer
+    # musubi-tuner's `--task` for this checkpoint (Wan only; None: musubi has no task for it,
+    # so the kohya backend refuses it). See resources/lora/kohya.py.
+    musubi_task: str | None = None
     memory_plans: tuple[MemoryPlan, ...] = ()
 
     def valid_frame_count(self, duration_s: float, fps: float | None = None) -> int:
@@ -179,6 +182,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             tiny=_TINY_16,
             max_frames=81,
             params_b=1.3,
+            musubi_task="t2v-1.3B",
             memory_plans=_plans(
                 ("model", False, True), ("none", False, True), ("none", False, False)
             ),
@@ -202,6 +206,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             tiny=_TINY_16,
             max_frames=81,
             params_b=14.0,
+            musubi_task="t2v-14B",
             memory_plans=_plans(
                 ("group", True, True), ("model", False, True), ("none", False, True)
             ),
@@ -228,6 +233,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             experts=2,
             boundary_ratio=0.875,
             guidance_scale_2=3.0,
+            musubi_task="t2v-A14B",
             memory_plans=_plans(
                 ("group", True, True), ("group", False, True), ("model", False, True)
             ),

@@ -1,2 +1,2 @@
-"""Character LoRA training: the peft flow-matching trainer, its dataset, checkpoints and output;
-the kohya (musubi-tuner) backend."""
+"""Character LoRA training: two backends behind one `train(...)` (backend.py), the peft trainer
+(trainer.py) with its dataset, checkpoints and output, and the kohya (musubi-tuner) backend."""

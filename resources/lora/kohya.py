@@ -1,16 +1,18 @@
 """The kohya backend: train the character LoRA with a studio's own sd-scripts or musubi-tuner.
 
 Given a checkout of kohya-ss/sd-scripts (SDXL character LoRA) or kohya-ss/musubi-tuner
-(HunyuanVideo, Wan 2.1, Wan 2.2), this module writes the dataset TOML, builds the family's
+(HunyuanVideo, Wan 2.1, Wan 2.2 A14B), this module writes the dataset TOML, builds the family's
 caching and training commands, runs them as subprocesses with their output streamed into a log
 callback (the Dagster log), saves accelerate state every `save_every` steps (`--save_state`) and
 restarts from the newest state folder (`--resume`), and converts musubi-tuner's LoRA (sd-scripts
 key layout) into the diffusers layout `load_lora_weights` reads. sd-scripts' SDXL LoRA needs no
 conversion: diffusers reads kohya SDXL LoRAs directly.
 
-Key names and flags follow the tools' documentation (docs/lora.md names the pages). Neither tool
-is installed here; the tests check the TOML and commands against the documented keys and run
-the runner against a stand-in script.
+`KohyaTrainer` is the `lora_trainer` resource that runs a musubi-tuner job for a registry model:
+the Wan task, the flow shift and the experts' boundary come from the model's registry entry.
+The commands are checked against musubi-tuner's own argument parsers at MUSUBI_COMMIT
+(tests/musubi_parser.py holds their option tables); neither tool is installed here, and the
+runner is tested against a stand-in script.
 """
 
 from __future__ import annotations
@@ -26,19 +28,38 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file
 
-from resources.lora.output import canonical_safetensors
+from pipeline.domain.registry import VIDEO_MODELS, VideoModel
+from resources.lora.backend import TrainingBackend, TrainRequest, TrainResult
+from resources.lora.output import (
+    LORA_FILE,
+    LORA_FILE_2,
+    LOSS_CURVE,
+    canonical_safetensors,
+    plot_losses,
+)
 from resources.runtime.interruption import StopCheck, WorkInterrupted
 from resources.storage.artifact_store import write_atomic
 
 DATASET_TOML = "dataset.toml"
-DIFFUSERS_LORA = "pytorch_lora_weights.safetensors"
+UNCAPTIONED = "stills_uncaptioned"  # empty-caption copies of the stills (caption dropout)
 _STATE = re.compile(r"^(?P<name>.+?)-(?:step(?P<step>\d{8})-)?state$")
 _LOSS = re.compile(r"avr_loss[=:]\s*(?P<loss>[0-9.eE+-]+)")
+
+# The musubi-tuner commit the commands are checked against (deploy/Dockerfile pins the same).
+MUSUBI_COMMIT = "30c658c4f4b0bf05038b3346eff9670259b10fc7"
+# The keys of WAN_CONFIGS in src/musubi_tuner/wan/configs/__init__.py at MUSUBI_COMMIT: the
+# choices of wan_train_network.py's --task. None of them is Wan 2.2 TI2V-5B.
+MUSUBI_WAN_TASKS = (
+    "t2v-14B", "t2v-1.3B", "i2v-14B", "t2i-14B", "flf2v-14B", "t2v-1.3B-FC", "t2v-14B-FC",
+    "i2v-14B-FC", "i2v-A14B", "t2v-A14B",
+)  # fmt: skip
 
 
 class KohyaError(RuntimeError):
@@ -57,11 +78,13 @@ class KohyaFamily:
     model_flags: tuple[str, ...] = ()  # weights the training script needs, by flag
 
 
-# The flags musubi-tuner's HunyuanVideo and Wan examples share (docs/hunyuan_video.md, wan.md).
+# The flags musubi-tuner's HunyuanVideo and Wan examples share (docs/hunyuan_video.md, wan.md);
+# --fp8_base and --gradient_checkpointing are the job's options, --task, --discrete_flow_shift
+# and --timestep_boundary come from the model's registry entry.
 _MUSUBI = (
-    *("--sdpa", "--mixed_precision", "bf16", "--fp8_base", "--optimizer_type", "adamw8bit"),
-    *("--gradient_checkpointing", "--max_data_loader_n_workers", "2"),
-    *("--persistent_data_loader_workers", "--timestep_sampling", "shift"),
+    *("--sdpa", "--mixed_precision", "bf16", "--optimizer_type", "adamw8bit"),
+    *("--max_data_loader_n_workers", "2", "--persistent_data_loader_workers"),
+    *("--timestep_sampling", "shift"),
 )
 
 FAMILIES: dict[str, KohyaFamily] = {
@@ -77,7 +100,6 @@ FAMILIES: dict[str, KohyaFamily] = {
             "bf16",
             "--optimizer_type",
             "AdamW8bit",
-            "--gradient_checkpointing",
             "--save_model_as",
             "safetensors",
         ),
@@ -87,7 +109,7 @@ FAMILIES: dict[str, KohyaFamily] = {
         tool="musubi-tuner",
         train_script="hv_train_network.py",
         network_module="networks.lora",
-        flags=(*_MUSUBI, "--discrete_flow_shift", "7.0"),
+        flags=_MUSUBI,
         cache_scripts=(
             ("cache_latents.py", ("--vae",)),
             ("cache_text_encoder_outputs.py", ("--text_encoder1", "--text_encoder2")),
@@ -98,7 +120,7 @@ FAMILIES: dict[str, KohyaFamily] = {
         tool="musubi-tuner",
         train_script="wan_train_network.py",
         network_module="networks.lora_wan",
-        flags=("--task", "t2v-1.3B", *_MUSUBI, "--discrete_flow_shift", "3.0"),
+        flags=_MUSUBI,
         cache_scripts=(
             ("wan_cache_latents.py", ("--vae",)),
             ("wan_cache_text_encoder_outputs.py", ("--t5",)),
@@ -110,11 +132,7 @@ FAMILIES: dict[str, KohyaFamily] = {
         train_script="wan_train_network.py",
         network_module="networks.lora_wan",
         # One LoRA for both experts: --dit is the low-noise model, --dit_high_noise the high.
-        flags=(
-            *("--task", "t2v-A14B", "--timestep_boundary", "0.875", "--offload_inactive_dit"),
-            *_MUSUBI,
-            *("--discrete_flow_shift", "12.0"),
-        ),
+        flags=(*_MUSUBI, "--offload_inactive_dit"),
         cache_scripts=(
             ("wan_cache_latents.py", ("--vae",)),
             ("wan_cache_text_encoder_outputs.py", ("--t5",)),
@@ -133,6 +151,9 @@ class KohyaJob:
     work_dir: Path  # dataset TOML, caches, state folders and the output LoRA go here
     image_dir: Path  # stills with a caption .txt beside each
     models: dict[str, Path]  # weights by flag, e.g. {"--dit": ..., "--vae": ...}
+    task: str | None = None  # musubi's --task (Wan families); see musubi_model()
+    flow_shift: float | None = None  # --discrete_flow_shift (musubi families)
+    timestep_boundary: float | None = None  # Wan 2.2: sigma where the experts hand over
     output_name: str = "character"
     steps: int = 200
     save_every: int = 50
@@ -141,7 +162,9 @@ class KohyaJob:
     learning_rate: float = 2e-4
     seed: int = 0
     resolution: tuple[int, int] = (512, 512)
-    caption_dropout: float = 0.05
+    caption_dropout: float = 0.0  # share of samples trained on an empty caption
+    fp8_base: bool = True
+    gradient_checkpointing: bool = True
     num_repeats: int = 1
     python: str = sys.executable  # the kohya environment's interpreter
     # accelerate's launcher; the tests replace it with plain python to run a stand-in.
@@ -169,6 +192,74 @@ class KohyaJob:
     def output_dir(self) -> Path:
         return self.work_dir / "output"
 
+    @property
+    def uncaptioned_dir(self) -> Path:
+        return self.work_dir / UNCAPTIONED
+
+
+# -- registry model -> musubi-tuner job ---------------------------------------------------------
+
+
+def kohya_models() -> list[str]:
+    """The registry models the kohya backend trains (with musubi-tuner)."""
+    return [m.name for m in VIDEO_MODELS.values() if _refusal(m) is None]
+
+
+def musubi_model(model: VideoModel) -> dict[str, Any]:
+    """The KohyaJob fields that say which model musubi-tuner trains: family, task, shift, boundary.
+
+    Everything comes from the registry entry, so Wan 2.1 14B is trained as musubi's t2v-14B with
+    its own flow shift. A model musubi-tuner has no trainer or task for is refused by name.
+    """
+    refusal = _refusal(model)
+    if refusal:
+        raise KohyaError(refusal)
+    if model.family == "hunyuan":
+        return {"family": "hunyuan", "flow_shift": model.flow_shift}
+    return {
+        "family": "wan22" if model.experts == 2 else "wan",
+        "task": model.musubi_task,
+        "flow_shift": model.flow_shift,
+        "timestep_boundary": model.boundary_ratio if model.experts == 2 else None,
+    }
+
+
+def _refusal(model: VideoModel) -> str | None:
+    """Why the kohya backend cannot train `model`, or None when it can."""
+    at = f"musubi-tuner at commit {MUSUBI_COMMIT[:8]}"
+    if model.family == "hunyuan":
+        return None
+    if model.family != "wan":
+        return (
+            f"the kohya backend cannot train {model.name}: {at} has no trainer for the "
+            f"{model.family} family here; use the peft backend"
+        )
+    if model.musubi_task is None:
+        return (
+            f"the kohya backend cannot train {model.name}: {at} has no task for it (its Wan "
+            f"tasks: {', '.join(MUSUBI_WAN_TASKS)}); use the peft backend"
+        )
+    if model.musubi_task not in MUSUBI_WAN_TASKS:
+        return (
+            f"registry entry {model.name} names musubi task {model.musubi_task!r}, which "
+            f"{at} does not have (its Wan tasks: {', '.join(MUSUBI_WAN_TASKS)})"
+        )
+    return None
+
+
+def caption_repeats(rate: float) -> tuple[int, int]:
+    """(repeats of the captioned stills, repeats of their uncaptioned copies) for `rate`.
+
+    musubi-tuner's dataset config has no caption dropout and it caches each caption's text
+    encoding once, so an empty caption cannot be drawn per step: instead the dataset holds the
+    stills twice, with and without captions, repeated so that uncaptioned samples are `rate` of
+    all samples (as a fraction with a denominator of at most 100: 0.05 -> 19 and 1).
+    """
+    if not 0.0 <= rate <= 1.0:
+        raise KohyaError(f"caption_dropout={rate!r}: must be between 0 and 1")
+    share = Fraction(rate).limit_denominator(100)
+    return share.denominator - share.numerator, share.numerator
+
 
 # -- dataset TOML ----------------------------------------------------------------------------
 
@@ -178,7 +269,8 @@ def dataset_toml(job: KohyaJob) -> str:
 
     sd-scripts: [general] + [[datasets]] + [[datasets.subsets]] (image_dir, num_repeats,
     caption dropout per subset). musubi-tuner's image datasets have no subsets table: the
-    image directory and cache directory sit in [[datasets]].
+    image directory and cache directory sit in [[datasets]], and caption dropout becomes a
+    second dataset of uncaptioned copies (see caption_repeats).
     """
     width, height = job.resolution
     if job.spec.tool == "sd-scripts":
@@ -205,12 +297,21 @@ def dataset_toml(job: KohyaJob) -> str:
         "enable_bucket": True,
         "bucket_no_upscale": False,
     }
-    dataset = {
-        "image_directory": str(job.image_dir),
-        "cache_directory": str(job.work_dir / "cache"),
-        "num_repeats": job.num_repeats,
-    }
-    return _toml({"general": general}, [("datasets", dataset, [])])
+    captioned, uncaptioned = caption_repeats(job.caption_dropout)
+    datasets = []
+    # Each dataset caches into its own folder: musubi names cache files after the image files.
+    for folder, cache, repeats in (
+        (job.image_dir, "cache", captioned),
+        (job.uncaptioned_dir, "cache_uncaptioned", uncaptioned),
+    ):
+        if repeats:
+            dataset = {
+                "image_directory": str(folder),
+                "cache_directory": str(job.work_dir / cache),
+                "num_repeats": job.num_repeats * repeats,
+            }
+            datasets.append(("datasets", dataset, []))
+    return _toml({"general": general}, datasets)
 
 
 def _toml(
@@ -282,10 +383,12 @@ def train_command(job: KohyaJob, resume: Path | None) -> list[str]:
         command += [flag, str(_model(job, flag))]
     if spec.tool == "musubi-tuner" and "--vae" in job.models:
         command += ["--vae", str(job.models["--vae"])]
+    command += ["--dataset_config", str(job.work_dir / DATASET_TOML), *spec.flags]
+    if spec.tool == "musubi-tuner":
+        command += _musubi_model_flags(job)
+        command += ["--fp8_base"] if job.fp8_base else []
+    command += ["--gradient_checkpointing"] if job.gradient_checkpointing else []
     command += [
-        "--dataset_config",
-        str(job.work_dir / DATASET_TOML),
-        *spec.flags,
         "--network_module",
         spec.network_module,
         "--network_dim",
@@ -310,6 +413,30 @@ def train_command(job: KohyaJob, resume: Path | None) -> list[str]:
     if resume is not None:
         command += ["--resume", str(resume)]
     return command
+
+
+def _musubi_model_flags(job: KohyaJob) -> list[str]:
+    """--task, --timestep_boundary and --discrete_flow_shift, as musubi's parser takes them."""
+    flags: list[str] = []
+    if job.family in ("wan", "wan22"):
+        if job.task not in MUSUBI_WAN_TASKS:
+            raise KohyaError(
+                f"kohya {job.family} job has task {job.task!r}; musubi-tuner's Wan tasks are "
+                f"{', '.join(MUSUBI_WAN_TASKS)}"
+            )
+        flags += ["--task", job.task]
+    if job.timestep_boundary is not None:
+        # musubi declares --timestep_boundary an int and divides values above 1 by 1000.
+        permille = job.timestep_boundary * 1000.0
+        if not 1 < round(permille) < 1000 or abs(permille - round(permille)) > 1e-6:
+            raise KohyaError(
+                f"timestep_boundary={job.timestep_boundary!r}: musubi-tuner takes whole "
+                "thousandths between 0.002 and 0.999"
+            )
+        flags += ["--timestep_boundary", str(round(permille))]
+    if job.flow_shift is None:
+        raise KohyaError(f"kohya {job.family} job needs a flow shift (--discrete_flow_shift)")
+    return [*flags, "--discrete_flow_shift", repr(float(job.flow_shift))]
 
 
 def _model(job: KohyaJob, flag: str) -> Path:
@@ -448,6 +575,8 @@ def train_with_kohya(
     """
     job.work_dir.mkdir(parents=True, exist_ok=True)
     job.output_dir.mkdir(parents=True, exist_ok=True)
+    if caption_repeats(job.caption_dropout)[1]:
+        _write_uncaptioned_copies(job.image_dir, job.uncaptioned_dir)
     write_atomic(job.work_dir / DATASET_TOML, dataset_toml(job))
     resume = newest_state(job.output_dir, job.output_name)
     if resume is None:
@@ -466,13 +595,120 @@ def train_with_kohya(
     produced = job.output_dir / f"{job.output_name}.safetensors"
     if not produced.is_file():
         raise KohyaError(f"{job.spec.train_script} finished but wrote no {produced}")
-    out = job.work_dir / DIFFUSERS_LORA
+    out = job.work_dir / LORA_FILE
     if job.family == "sdxl":
         shutil.copyfile(produced, out)  # diffusers' SDXL loader reads kohya keys itself
     else:
         tensors = musubi_to_diffusers(load_file(produced), job.family, hidden_size=hidden_size)
         write_atomic(out, canonical_safetensors(tensors, {"format": "pt", **(metadata or {})}))
     return KohyaResult(out, produced, losses, resume)
+
+
+def _write_uncaptioned_copies(image_dir: Path, out_dir: Path) -> None:
+    """Every still of `image_dir` again in `out_dir`, each with an empty caption file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for image in sorted(image_dir.iterdir()):
+        if image.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
+            shutil.copyfile(image, out_dir / image.name)
+            (out_dir / image.with_suffix(".txt").name).write_text("\n")
+
+
+# -- the lora_trainer resource ---------------------------------------------------------------
+
+
+class KohyaTrainer(TrainingBackend):
+    """Trains the character LoRA with a studio's musubi-tuner checkout, as subprocesses."""
+
+    checkout: str = ""  # the musubi-tuner folder
+    python: str = ""  # that checkout's interpreter (default: this one)
+    models: dict[str, str] = {}  # its weights by flag: --dit, --vae, --t5, ...
+    caption_dropout: float = 0.05  # share of samples trained on an empty caption
+    gradient_checkpointing: bool = True
+    fp8_base: bool = True  # musubi's examples train with --fp8_base
+
+    def settings(self) -> dict[str, Any]:
+        """The kohya backend and its options that change the LoRA it trains."""
+        return {
+            "caption_dropout": self.caption_dropout,
+            "gradient_checkpointing": self.gradient_checkpointing,
+            "fp8_base": self.fp8_base,
+            "backend": "kohya",
+        }
+
+    def _run(self, request: TrainRequest) -> TrainResult:
+        model, out_dir = request.model, request.out_dir
+        target = musubi_model(model)  # refuses what musubi cannot train before any work
+        if not self.checkout:
+            raise ValueError("the kohya backend needs lora_trainer.checkout: a musubi-tuner folder")
+        work = out_dir / "kohya"
+        stills = work / "stills"  # only the stills: the tools glob the folder
+        stills.mkdir(parents=True, exist_ok=True)
+        pairs = zip(request.images, request.captions, strict=True)
+        for index, (image, caption) in enumerate(pairs):
+            shutil.copyfile(image, stills / f"{index:04d}{image.suffix}")
+            (stills / f"{index:04d}.txt").write_text(caption + "\n")
+        job = KohyaJob(
+            **target,
+            checkout=Path(self.checkout),
+            work_dir=work,
+            image_dir=stills,
+            models={flag: Path(path) for flag, path in self.models.items()},
+            steps=request.steps,
+            save_every=request.checkpoint_every,
+            rank=request.rank,
+            alpha=request.alpha,
+            learning_rate=request.learning_rate,
+            seed=request.seed,
+            resolution=(request.width, request.height),
+            caption_dropout=self.caption_dropout,
+            fp8_base=self.fp8_base,
+            gradient_checkpointing=self.gradient_checkpointing,
+            python=self.python or sys.executable,
+        )
+        config = json.loads((request.model_dir / "transformer" / "config.json").read_text())
+        hidden = config.get("num_attention_heads", 0) * config.get("attention_head_dim", 0)
+        result = train_with_kohya(
+            job,
+            log=request.log,
+            stop=request.stop,
+            hidden_size=hidden or None,
+            metadata=request.metadata,
+        )
+        files = [out_dir / LORA_FILE]
+        shutil.copyfile(result.lora_file, files[0])
+        if model.experts == 2:  # musubi trains one LoRA for both Wan 2.2 experts
+            files.append(out_dir / LORA_FILE_2)
+            shutil.copyfile(result.lora_file, files[1])
+        plot_losses(result.losses, out_dir / LOSS_CURVE)
+        resumed = None
+        if result.resumed_from is not None:
+            digits = "".join(c for c in result.resumed_from.name if c.isdigit())
+            resumed = int(digits) if digits else request.steps
+        captioned, uncaptioned = caption_repeats(self.caption_dropout)
+        return TrainResult(
+            lora_file=files[0],
+            losses=result.losses,
+            train_s=time.perf_counter() - request.started,
+            resumed_from=resumed,
+            lora_files=files,
+            dataset_hash=request.dataset_hash,
+            settings={
+                **self.settings(),
+                "kohya_family": job.family,
+                "musubi_task": job.task,
+                "discrete_flow_shift": job.flow_shift,
+                "timestep_boundary": job.timestep_boundary,
+                "rank": request.rank,
+                "alpha": request.alpha,
+                # musubi has no caption dropout: what the dataset does instead.
+                "caption_dropout_applied": {
+                    "method": "uncaptioned copies of the stills in a second dataset",
+                    "captioned_repeats": captioned,
+                    "uncaptioned_repeats": uncaptioned,
+                    "uncaptioned_share": uncaptioned / (captioned + uncaptioned),
+                },
+            },
+        )
 
 
 # -- musubi-tuner LoRA -> diffusers layout ---------------------------------------------------------

@@ -22,6 +22,12 @@ from safetensors import safe_open
 
 from resources.storage.artifact_store import write_atomic
 
+# The files every training backend leaves in its output folder; `apply_lora` loads LORA_FILE_2
+# (Wan 2.2's low-noise expert) into `transformer_2` when present.
+LORA_FILE = "pytorch_lora_weights.safetensors"
+LORA_FILE_2 = "pytorch_lora_weights_transformer_2.safetensors"
+LOSS_CURVE = "loss_curve.png"
+
 _DTYPES = {
     torch.float64: "F64",
     torch.float32: "F32",

@@ -14,10 +14,8 @@ the expert that owns its sampled sigma, exactly as rendering routes its steps.
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,10 +25,10 @@ from typing import Any
 import diffusers
 import numpy as np
 import torch
-from dagster import ConfigurableResource
 
-from pipeline.domain.lora_recipes import LoraRecipe, recipe_for
+from pipeline.domain.lora_recipes import LoraRecipe
 from pipeline.domain.registry import VideoModel
+from resources.lora.backend import TrainingBackend, TrainRequest, TrainResult
 from resources.lora.checkpoints import (
     load_newest_checkpoint,
     restore_rng_states,
@@ -41,41 +39,22 @@ from resources.lora.dataset import (
     CACHE_DIR,
     Dataset,
     cache_key,
-    dataset_hash,
     encode_dataset,
     load_cached,
     write_cache,
 )
-from resources.lora.output import plot_losses, write_lora_file
+from resources.lora.output import LORA_FILE, LORA_FILE_2, LOSS_CURVE, plot_losses, write_lora_file
 from resources.lora.sampling import sample_sigma
 from resources.models.model_store import weights_digest
-from resources.runtime.interruption import StopCheck, WorkInterrupted
+from resources.runtime.interruption import WorkInterrupted
 from resources.video.generator import apply_lora, load_video_pipeline
 
-LORA_FILE = "pytorch_lora_weights.safetensors"
-# Wan 2.2's low-noise expert; `apply_lora` loads it into `transformer_2` when present.
-LORA_FILE_2 = "pytorch_lora_weights_transformer_2.safetensors"
+__all__ = ["LORA_FILE", "LORA_FILE_2", "LOSS_CURVE", "LoraTrainer", "TrainResult"]
+
 CHECKPOINTS = "checkpoints"
-LOSS_CURVE = "loss_curve.png"
 EVAL_SIGMAS = (0.25, 0.5, 0.75)
 EVAL_SEED = 1234
 _ENCODERS = ("text_encoder", "text_encoder_2", "vae")
-
-
-@dataclass
-class TrainResult:
-    lora_file: Path
-    losses: list[float]
-    train_s: float
-    resumed_from: int | None = None
-    lora_files: list[Path] = field(default_factory=list)  # one per expert
-    eval_loss_before: float = math.nan  # fixed sigmas and noise: comparable across runs
-    eval_loss_after: float = math.nan
-    dataset_hash: str = ""
-    cache_reused: bool = False
-    expert_steps: dict[str, int] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)
-    base_bytes: dict[str, int] = field(default_factory=dict)  # frozen weights' bytes by dtype
 
 
 @dataclass
@@ -119,102 +98,55 @@ class _Run:
     autocast: torch.autocast
 
 
-class LoraTrainer(ConfigurableResource):
-    """Trains the character LoRA with peft on the video model's transformer(s)."""
+class LoraTrainer(TrainingBackend):
+    """Trains the character LoRA with peft on the video model's transformer(s), in-process."""
 
     caption_dropout: float = 0.05  # share of steps trained on an empty caption
     warmup_steps: int = 10
     keep_checkpoints: int = 2
     gradient_checkpointing: bool = True  # recompute activations: memory for ~30% more time
     fp8_base: bool = False  # store the frozen base weights as float8 (24 GB cards)
-    backend: str = "peft"  # "peft": this trainer; "kohya": a studio's musubi-tuner checkout
-    kohya_checkout: str = ""  # the musubi-tuner folder (backend "kohya")
-    kohya_python: str = ""  # that checkout's interpreter (default: this one)
-    kohya_models: dict[str, str] = {}  # its weights by flag: --dit, --vae, --t5, ...
 
-    def train(
-        self,
-        model_dir: Path,
-        model: VideoModel,
-        *,
-        images: list[Path],
-        captions: list[str],
-        out_dir: Path,
-        steps: int,
-        checkpoint_every: int,
-        seed: int,
-        width: int,
-        height: int,
-        rank: int | None = None,
-        alpha: float | None = None,
-        learning_rate: float | None = None,
-        trigger: str = "",
-        base_model_id: str | None = None,
-        base_model_revision: str | None = None,
-        device: str = "cpu",
-        dtype: torch.dtype = torch.float32,
-        log: Callable[[str], None] = print,
-        stop: StopCheck | None = None,
-    ) -> TrainResult:
-        """Train for `steps` (resuming from `out_dir/checkpoints`), write the LoRA and loss curve.
-
-        rank, alpha and learning_rate default to the family's recipe. `stop` is asked after
-        every step; when it reports a reason, the state is checkpointed and WorkInterrupted is
-        raised.
-        """
-        start = time.perf_counter()
-        _check_request(images, captions, steps, checkpoint_every, width, height, model)
-        recipe = recipe_for(model)
-        rank = rank or recipe.rank
-        alpha = float(alpha or rank)
-        learning_rate = learning_rate or recipe.learning_rate
-        out_dir = Path(out_dir)
-        data_hash = dataset_hash(images, captions)
-        metadata = {
-            "base_model_id": base_model_id or model.repo_id,
-            "base_model_revision": base_model_revision or model.revision,
-            "trigger": trigger,
-            "rank": str(rank),
-            "alpha": repr(alpha),
-            "steps": str(steps),
-            "seed": str(seed),
-            "learning_rate": repr(learning_rate),
-            "dataset_sha256": data_hash,
-            "family": model.family,
+    def settings(self) -> dict[str, Any]:
+        """The peft backend and its options that change the LoRA it trains."""
+        return {
+            "caption_dropout": self.caption_dropout,
+            "gradient_checkpointing": self.gradient_checkpointing,
+            "fp8_base": self.fp8_base,
+            "backend": "peft",
         }
-        if self.backend == "kohya":
-            return self._train_with_kohya(
-                Path(model_dir),
-                model,
-                images,
-                captions,
-                out_dir,
-                steps=steps,
-                checkpoint_every=checkpoint_every,
-                rank=rank,
-                alpha=alpha,
-                learning_rate=learning_rate,
-                seed=seed,
-                resolution=(width, height),
-                metadata=metadata,
-                log=log,
-                stop=stop,
-                start=start,
-            )
-        if self.backend != "peft":
-            raise ValueError(f"lora_trainer.backend={self.backend!r}: use 'peft' or 'kohya'")
 
+    def _run(self, request: TrainRequest) -> TrainResult:
+        model, recipe, out_dir = request.model, request.recipe, request.out_dir
+        steps, checkpoint_every = request.steps, request.checkpoint_every
+        log, stop = request.log, request.stop
         pipe, dataset = self._pipeline_and_dataset(
-            model_dir, model, images, captions, data_hash, (width, height), out_dir, device, dtype
+            request.model_dir,
+            model,
+            request.images,
+            request.captions,
+            request.dataset_hash,
+            (request.width, request.height),
+            out_dir,
+            request.device,
+            request.dtype,
         )
         log(
             f"{len(dataset.examples)} stills in buckets "
             f"{sorted({e.bucket for e in dataset.examples})}; latents and text embeddings "
             f"{'reused from' if dataset.from_cache else 'cached in'} {dataset.cache_file.name}"
         )
-        experts = self._attach_lora(pipe, model, recipe, rank, alpha, seed)
+        experts = self._attach_lora(pipe, model, recipe, request.rank, request.alpha, request.seed)
         run = self._new_run(
-            pipe, model, recipe, experts, dataset, learning_rate, steps, seed, device
+            pipe,
+            model,
+            recipe,
+            experts,
+            dataset,
+            request.learning_rate,
+            steps,
+            request.seed,
+            request.device,
         )
         progress = _Progress(expert_steps={e.name: 0 for e in experts})
         checkpoints = out_dir / CHECKPOINTS
@@ -239,113 +171,35 @@ class LoraTrainer(ConfigurableResource):
 
         eval_after = self._evaluation_loss(run)
         settings = {
-            "rank": rank,
-            "alpha": alpha,
-            "learning_rate": learning_rate,
+            **self.settings(),
+            "rank": request.rank,
+            "alpha": request.alpha,
+            "learning_rate": request.learning_rate,
             "timestep_sampling": recipe.timestep_sampling,
             "flow_shift": recipe.flow_shift,
             "target_modules": list(recipe.target_modules),
-            "caption_dropout": self.caption_dropout,
-            "gradient_checkpointing": self.gradient_checkpointing,
-            "fp8_base": self.fp8_base,
             "experts": {e.name: [e.low, e.high] for e in experts},
         }
         files = self._write_outputs(
             run,
             out_dir,
             progress,
-            metadata={**metadata, "timestep_sampling": recipe.timestep_sampling},
+            metadata={**request.metadata, "timestep_sampling": recipe.timestep_sampling},
         )
         shutil.rmtree(checkpoints, ignore_errors=True)  # the finished LoRA supersedes them
         return TrainResult(
             lora_file=files[0],
             losses=progress.losses,
-            train_s=time.perf_counter() - start,
+            train_s=time.perf_counter() - request.started,
             resumed_from=resumed_from,
             lora_files=files,
             eval_loss_before=progress.eval_before,
             eval_loss_after=eval_after,
-            dataset_hash=data_hash,
+            dataset_hash=request.dataset_hash,
             cache_reused=dataset.from_cache,
             expert_steps=dict(progress.expert_steps),
             settings=settings,
             base_bytes=_frozen_bytes_by_dtype(experts),
-        )
-
-    def _train_with_kohya(
-        self,
-        model_dir: Path,
-        model: VideoModel,
-        images: list[Path],
-        captions: list[str],
-        out_dir: Path,
-        *,
-        steps: int,
-        checkpoint_every: int,
-        rank: int,
-        alpha: float,
-        learning_rate: float,
-        seed: int,
-        resolution: tuple[int, int],
-        metadata: dict[str, str],
-        log: Callable[[str], None],
-        stop: StopCheck | None,
-        start: float,
-    ) -> TrainResult:
-        """Train with musubi-tuner (see resources.lora.kohya); the result has the same layout."""
-        from resources.lora.kohya import KohyaJob, train_with_kohya
-
-        two_experts = (model_dir / "transformer_2").is_dir()
-        family = {"hunyuan": "hunyuan", "wan": "wan22" if two_experts else "wan"}.get(model.family)
-        if family is None or not self.kohya_checkout:
-            raise ValueError(
-                f"the kohya backend needs lora_trainer.kohya_checkout and a HunyuanVideo or Wan "
-                f"model; got checkout {self.kohya_checkout!r} and {model.name} ({model.family})"
-            )
-        stills = out_dir / "kohya" / "stills"  # only the stills: the tools glob the folder
-        stills.mkdir(parents=True, exist_ok=True)
-        for index, (image, caption) in enumerate(zip(images, captions, strict=True)):
-            shutil.copyfile(image, stills / f"{index:04d}{Path(image).suffix}")
-            (stills / f"{index:04d}.txt").write_text(caption + "\n")
-        config = json.loads((model_dir / "transformer" / "config.json").read_text())
-        job = KohyaJob(
-            family=family,
-            checkout=Path(self.kohya_checkout),
-            work_dir=out_dir / "kohya",
-            image_dir=stills,
-            models={flag: Path(path) for flag, path in self.kohya_models.items()},
-            steps=steps,
-            save_every=checkpoint_every,
-            rank=rank,
-            alpha=alpha,
-            learning_rate=learning_rate,
-            seed=seed,
-            resolution=resolution,
-            caption_dropout=self.caption_dropout,
-            python=self.kohya_python or sys.executable,
-        )
-        hidden = config.get("num_attention_heads", 0) * config.get("attention_head_dim", 0)
-        result = train_with_kohya(
-            job, log=log, stop=stop, hidden_size=hidden or None, metadata=metadata
-        )
-        files = [out_dir / LORA_FILE]
-        shutil.copyfile(result.lora_file, files[0])
-        if two_experts:  # musubi trains one LoRA for both Wan 2.2 experts
-            files.append(out_dir / LORA_FILE_2)
-            shutil.copyfile(result.lora_file, files[1])
-        plot_losses(result.losses, out_dir / LOSS_CURVE)
-        resumed = None
-        if result.resumed_from is not None:
-            digits = "".join(c for c in result.resumed_from.name if c.isdigit())
-            resumed = int(digits) if digits else steps
-        return TrainResult(
-            lora_file=files[0],
-            losses=result.losses,
-            train_s=time.perf_counter() - start,
-            resumed_from=resumed,
-            lora_files=files,
-            dataset_hash=metadata["dataset_sha256"],
-            settings={"backend": "kohya", "kohya_family": family, "rank": rank, "alpha": alpha},
         )
 
     # -- setting up ----------------------------------------------------------------------
@@ -698,32 +552,6 @@ def _load_without_encoders(
     pipe = pipeline_class.from_pretrained(model_dir, dtype=dtype, local_files_only=True, **skipped)
     pipe.to(device)
     return pipe
-
-
-def _check_request(
-    images: list[Path],
-    captions: list[str],
-    steps: int,
-    checkpoint_every: int,
-    width: int,
-    height: int,
-    model: VideoModel,
-) -> None:
-    if not images:
-        raise ValueError("character LoRA training needs at least one reference image")
-    if len(images) != len(captions):
-        raise ValueError(f"{len(images)} reference images but {len(captions)} captions")
-    missing = [str(p) for p in images if not Path(p).is_file()]
-    if missing:
-        raise FileNotFoundError(f"reference images not found: {', '.join(missing)}")
-    if steps < 1:
-        raise ValueError(f"lora.steps={steps}: at least one training step is needed")
-    if checkpoint_every < 1:
-        raise ValueError(f"lora.checkpoint_every={checkpoint_every}: must be at least 1")
-    multiple = model.size_multiple
-    for name, value in (("width", width), ("height", height)):
-        if value < multiple:
-            raise ValueError(f"training {name}={value} for {model.name}: at least {multiple}")
 
 
 def lora_loads_into_pipeline(

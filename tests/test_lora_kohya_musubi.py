@@ -1,0 +1,191 @@
+"""The kohya backend's musubi-tuner commands and dataset, parsed the way musubi-tuner parses them.
+
+tests/musubi_parser.py holds musubi-tuner's option tables and dataset schema at commit 30c658c4;
+every command the backend emits for every registry model it trains is parsed with them.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from lora_support import build_model, fake_checkout, make_stills, train
+from musubi_parser import (
+    WAN_TASK_CONFIGS,
+    WAN_TASKS,
+    MusubiArgumentError,
+    check_dataset_config,
+    parse_command,
+)
+
+from pipeline.domain.registry import VIDEO_MODELS
+from resources.lora.kohya import (
+    KohyaError,
+    KohyaJob,
+    KohyaTrainer,
+    cache_commands,
+    dataset_toml,
+    kohya_models,
+    musubi_model,
+    train_command,
+)
+
+# What musubi-tuner trains each registry model as; the refused ones have no musubi task/trainer.
+TASKS = {
+    "hunyuan_video": None,  # hv_train_network.py has no --task
+    "wan21_t2v_1_3b": "t2v-1.3B",
+    "wan21_t2v_14b": "t2v-14B",
+    "wan22_t2v_a14b": "t2v-A14B",
+}
+REFUSED = {"wan22_ti2v_5b", "ltx_video", "cogvideox_5b"}
+WEIGHTS = {
+    "hunyuan": ("--dit", "--vae", "--text_encoder1", "--text_encoder2"),
+    "wan": ("--dit", "--vae", "--t5"),
+    "wan22": ("--dit", "--dit_high_noise", "--vae", "--t5"),
+}
+
+
+def _job(tmp_path: Path, name: str, **overrides) -> KohyaJob:
+    fields = musubi_model(VIDEO_MODELS[name])
+    args = {
+        **fields,
+        "checkout": fake_checkout(tmp_path / "checkout"),
+        "work_dir": tmp_path / "work",
+        "image_dir": tmp_path / "stills",
+        "models": {flag: tmp_path / flag.strip("-") for flag in WEIGHTS[fields["family"]]},
+        "python": sys.executable,
+        **overrides,
+    }
+    return KohyaJob(**args)
+
+
+def test_every_registry_model_is_either_trained_or_refused() -> None:
+    assert set(kohya_models()) == set(TASKS)
+    assert set(TASKS) | REFUSED == set(VIDEO_MODELS)
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_every_command_parses_with_musubis_own_options(tmp_path: Path, name: str) -> None:
+    job = _job(tmp_path, name, caption_dropout=0.05)
+    state = job.output_dir / "character-step00000004-state"
+    commands = [*cache_commands(job), train_command(job, None), train_command(job, state)]
+    parsed = dict(parse_command(c) for c in commands[:-1])
+    assert set(parsed) >= {"wan_train_network.py" if "wan" in name else "hv_train_network.py"}
+    train_args = parsed["wan_train_network.py" if "wan" in name else "hv_train_network.py"]
+    model = VIDEO_MODELS[name]
+    assert train_args.discrete_flow_shift == model.flow_shift
+    assert train_args.max_train_steps == job.steps and train_args.network_dim == job.rank
+    assert train_args.fp8_base and train_args.gradient_checkpointing
+    assert parse_command(commands[-1])[1].resume == str(state)
+    if TASKS[name] is None:
+        return
+    assert train_args.task == TASKS[name]
+    config = WAN_TASK_CONFIGS[train_args.task]
+    if config["boundary"] is None:
+        assert train_args.timestep_boundary is None and train_args.dit_high_noise is None
+    else:
+        # musubi divides a boundary above 1 by 1000; the registry's is the one rendering uses.
+        assert train_args.timestep_boundary / 1000 == model.boundary_ratio == config["boundary"]
+        assert train_args.dit_high_noise == str(tmp_path / "dit_high_noise")
+
+
+def test_a_decimal_boundary_is_refused_by_musubis_parser() -> None:
+    # The command the backend used to emit for Wan 2.2 A14B.
+    with pytest.raises(MusubiArgumentError, match="invalid int value: '0.875'"):
+        parse_command(["wan_train_network.py", "--timestep_boundary", "0.875"])
+
+
+def test_wan21_14b_is_trained_as_musubis_14b_task_not_the_1_3b(tmp_path: Path) -> None:
+    _, args = parse_command(train_command(_job(tmp_path, "wan21_t2v_14b"), None))
+    assert WAN_TASK_CONFIGS[args.task]["dim"] == 5120  # the 14B width, not 1.3B's 1536
+    assert args.discrete_flow_shift == 5.0
+
+
+def test_a_boundary_musubi_cannot_express_is_refused(tmp_path: Path) -> None:
+    job = _job(tmp_path, "wan22_t2v_a14b", timestep_boundary=0.8755)
+    with pytest.raises(KohyaError, match="timestep_boundary=0.8755"):
+        train_command(job, None)
+
+
+def test_fp8_and_checkpointing_options_reach_the_command(tmp_path: Path) -> None:
+    job = _job(tmp_path, "wan21_t2v_14b", fp8_base=False, gradient_checkpointing=False)
+    _, args = parse_command(train_command(job, None))
+    assert not args.fp8_base and not args.gradient_checkpointing
+
+
+def test_registry_musubi_tasks_are_tasks_musubi_has() -> None:
+    tasks = {m.name: m.musubi_task for m in VIDEO_MODELS.values() if m.musubi_task}
+    assert set(tasks.values()) <= set(WAN_TASKS)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_models_musubi_cannot_train_are_refused_by_name(name: str) -> None:
+    with pytest.raises(KohyaError) as error:
+        musubi_model(VIDEO_MODELS[name])
+    message = str(error.value)
+    assert name in message and "peft" in message and "\n" not in message
+    if name == "wan22_ti2v_5b":
+        assert all(task in message for task in WAN_TASKS)
+
+
+def test_kohya_trainer_refuses_ti2v_5b_before_writing_anything(tmp_path: Path) -> None:
+    model, model_dir = build_model("wan22_ti2v_5b", tmp_path / "models")
+    stills = make_stills(tmp_path / "stills")
+    trainer = KohyaTrainer(checkout=str(fake_checkout(tmp_path / "checkout")))
+    with pytest.raises(KohyaError, match="cannot train wan22_ti2v_5b: musubi-tuner at commit"):
+        train(trainer, model, model_dir, stills, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.05, 1.0])
+def test_dataset_toml_passes_musubis_schema(tmp_path: Path, dropout: float) -> None:
+    for name in TASKS:
+        job = _job(tmp_path, name, caption_dropout=dropout)
+        check_dataset_config(tomllib.loads(dataset_toml(job)))
+
+
+def test_schema_check_rejects_a_key_musubi_does_not_have() -> None:
+    with pytest.raises(MusubiArgumentError, match="caption_dropout_rate"):
+        check_dataset_config({"datasets": [{"image_directory": "x", "caption_dropout_rate": 0.1}]})
+
+
+def test_caption_dropout_is_an_uncaptioned_share_of_the_samples(tmp_path: Path) -> None:
+    config = tomllib.loads(dataset_toml(_job(tmp_path, "wan21_t2v_1_3b", caption_dropout=0.05)))
+    captioned, uncaptioned = config["datasets"]
+    assert captioned["image_directory"] == str(tmp_path / "stills")
+    assert uncaptioned["image_directory"] == str(tmp_path / "work" / "stills_uncaptioned")
+    assert captioned["cache_directory"] != uncaptioned["cache_directory"]
+    repeats = captioned["num_repeats"], uncaptioned["num_repeats"]
+    assert repeats == (19, 1) and repeats[1] / sum(repeats) == pytest.approx(0.05)
+    no_dropout = tomllib.loads(dataset_toml(_job(tmp_path, "wan21_t2v_1_3b")))
+    assert len(no_dropout["datasets"]) == 1
+
+
+def test_kohya_trainer_writes_the_uncaptioned_copies_and_records_them(tmp_path: Path) -> None:
+    model, model_dir = build_model("hunyuan_video", tmp_path / "models")
+    stills = make_stills(tmp_path / "stills")
+    checkout = fake_checkout(tmp_path / "checkout")
+    weights = {flag: str(tmp_path / flag.strip("-")) for flag in WEIGHTS["hunyuan"]}
+    trainer = KohyaTrainer(checkout=str(checkout), models=weights, caption_dropout=0.25)
+    result = train(trainer, model, model_dir, stills, tmp_path / "out", steps=4)
+    copies = tmp_path / "out" / "kohya" / "stills_uncaptioned"
+    assert sorted(p.name for p in copies.glob("*.png")) == ["0000.png", "0001.png", "0002.png"]
+    assert all(p.read_text().strip() == "" for p in copies.glob("*.txt"))
+    captioned = tmp_path / "out" / "kohya" / "stills"
+    assert (captioned / "0000.txt").read_text().strip() == "drana, portrait"
+    applied = result.settings["caption_dropout_applied"]
+    assert (applied["captioned_repeats"], applied["uncaptioned_repeats"]) == (3, 1)
+    assert result.settings["backend"] == "kohya" and result.settings["discrete_flow_shift"] == 7.0
+
+
+def test_both_backends_report_their_name_and_options_for_the_version() -> None:
+    from resources.lora.trainer import LoraTrainer
+
+    peft, kohya = LoraTrainer().settings(), KohyaTrainer(caption_dropout=0.1).settings()
+    assert peft["backend"] == "peft" and kohya["backend"] == "kohya"
+    assert set(peft) == set(kohya) == {
+        "backend", "caption_dropout", "gradient_checkpointing", "fp8_base",
+    }  # fmt: skip
+    assert kohya["caption_dropout"] == 0.1
