@@ -1,0 +1,347 @@
+"""Published configs of the full-size networks every registry model runs, as data.
+
+The FLOP counter (resources/quote/flops.py) builds these architectures on the meta device, so a
+quote counts the real network at the shot's exact shape without loading a byte of weights. Each
+entry names the Hub `config.json` its numbers come from; keys are the constructor arguments of
+the diffusers / transformers class named beside them (checked against diffusers 0.42 and
+transformers 5.x). Where a published config equals the class's defaults, the dict is empty and
+the source says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.domain.registry import VIDEO_MODELS
+
+
+@dataclass(frozen=True)
+class Network:
+    """One network: the class that builds it, its published config, and where that is from."""
+
+    library: str  # "diffusers" | "transformers" | "spandrel"
+    cls: str
+    config: dict[str, Any]
+    source: str
+
+
+@dataclass(frozen=True)
+class TextEncoder:
+    """A text encoder and the number of tokens the pipeline feeds it per prompt."""
+
+    network: Network
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Everything a video model runs per shot, and how pixels map to its latent tokens."""
+
+    transformer: Network
+    vae: Network
+    text_encoders: tuple[TextEncoder, ...]
+    latent_channels: int
+    spatial_compression: int  # VAE pixels per latent pixel
+    temporal_compression: int  # VAE frames per latent frame (after the first)
+    text_tokens: int  # encoder_hidden_states length the transformer sees
+    # CFG: the pipeline runs the transformer a second time (or on a doubled batch) with the
+    # negative prompt when guidance > 1. HunyuanVideo is guidance-distilled: one pass, with the
+    # guidance scale as an embedding (true_cfg_scale 1 in diffusers' pipeline).
+    true_cfg: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+HUB = "https://huggingface.co/{}/blob/main/{}"
+
+# --- text encoders -----------------------------------------------------------------------------
+_UMT5_XXL = dict(
+    vocab_size=256384,
+    d_model=4096,
+    d_kv=64,
+    d_ff=10240,
+    num_layers=24,
+    num_heads=64,
+    relative_attention_num_buckets=32,
+    feed_forward_proj="gated-gelu",
+)
+_T5_V11_XXL = {**_UMT5_XXL, "vocab_size": 32128}
+_CLIP_L = dict(
+    vocab_size=49408,
+    hidden_size=768,
+    intermediate_size=3072,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    max_position_embeddings=77,
+)
+_LLAVA_LLAMA3_8B = dict(
+    vocab_size=128320,
+    hidden_size=4096,
+    intermediate_size=14336,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    max_position_embeddings=8192,
+    rope_theta=500000.0,
+)
+
+
+def _umt5(repo: str) -> TextEncoder:
+    source = HUB.format(repo, "text_encoder/config.json")
+    return TextEncoder(Network("transformers", "UMT5EncoderModel", _UMT5_XXL, source), 512)
+
+
+def _t5(repo: str, tokens: int) -> TextEncoder:
+    source = HUB.format(repo, "text_encoder/config.json")
+    return TextEncoder(Network("transformers", "T5EncoderModel", _T5_V11_XXL, source), tokens)
+
+
+# --- transformers --------------------------------------------------------------------------------
+_WAN_COMMON = dict(
+    patch_size=(1, 2, 2),
+    attention_head_dim=128,
+    in_channels=16,
+    out_channels=16,
+    text_dim=4096,
+    freq_dim=256,
+    cross_attn_norm=True,
+    qk_norm="rms_norm_across_heads",
+    eps=1e-6,
+    rope_max_seq_len=1024,
+)
+_WAN_1_3B = {**_WAN_COMMON, "num_attention_heads": 12, "ffn_dim": 8960, "num_layers": 30}
+_WAN_14B = {**_WAN_COMMON, "num_attention_heads": 40, "ffn_dim": 13824, "num_layers": 40}
+_WAN_5B = {
+    **_WAN_COMMON,
+    "num_attention_heads": 24,
+    "ffn_dim": 14336,
+    "num_layers": 30,
+    "in_channels": 48,
+    "out_channels": 48,
+}
+_WAN21_VAE: dict[str, Any] = {}  # AutoencoderKLWan's defaults are Wan 2.1's VAE (z_dim 16)
+_WAN22_VAE = dict(
+    base_dim=160,
+    decoder_base_dim=256,
+    z_dim=48,
+    dim_mult=[1, 2, 4, 4],
+    num_res_blocks=2,
+    temperal_downsample=[False, True, True],
+    is_residual=True,
+    in_channels=12,
+    out_channels=12,
+    patch_size=2,
+    scale_factor_temporal=4,
+    scale_factor_spatial=16,
+    latents_mean=[0.0] * 48,  # values do not change FLOPs; the list length must be z_dim
+    latents_std=[1.0] * 48,
+)
+
+
+def _wan(repo: str, transformer: dict, vae: dict, channels: int, spatial: int) -> Architecture:
+    return Architecture(
+        transformer=Network(
+            "diffusers",
+            "WanTransformer3DModel",
+            transformer,
+            HUB.format(repo, "transformer/config.json"),
+        ),
+        vae=Network("diffusers", "AutoencoderKLWan", vae, HUB.format(repo, "vae/config.json")),
+        text_encoders=(_umt5(repo),),
+        latent_channels=channels,
+        spatial_compression=spatial,
+        temporal_compression=4,
+        text_tokens=512,
+    )
+
+
+_HY = "hunyuanvideo-community/HunyuanVideo"
+_LTX = "Lightricks/LTX-Video"
+_COG = "THUDM/CogVideoX-5b"
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "hunyuan_video": Architecture(
+        # The published transformer/config.json equals HunyuanVideoTransformer3DModel's
+        # defaults: 20 dual-stream + 40 single-stream blocks, 24 heads x 128, patch 1x2x2.
+        transformer=Network(
+            "diffusers",
+            "HunyuanVideoTransformer3DModel",
+            {},
+            HUB.format(_HY, "transformer/config.json"),
+        ),
+        vae=Network(
+            "diffusers", "AutoencoderKLHunyuanVideo", {}, HUB.format(_HY, "vae/config.json")
+        ),
+        text_encoders=(
+            # llava-llama-3-8b's language model; the prompt template adds 95 tokens that are
+            # encoded and then cropped (pipeline_hunyuan_video: crop_start 95, max 256).
+            TextEncoder(
+                Network(
+                    "transformers",
+                    "LlamaModel",
+                    _LLAVA_LLAMA3_8B,
+                    HUB.format(_HY, "text_encoder/config.json"),
+                ),
+                256 + 95,
+            ),
+            TextEncoder(
+                Network(
+                    "transformers",
+                    "CLIPTextModel",
+                    _CLIP_L,
+                    HUB.format(_HY, "text_encoder_2/config.json"),
+                ),
+                77,
+            ),
+        ),
+        latent_channels=16,
+        spatial_compression=8,
+        temporal_compression=4,
+        text_tokens=256,
+        true_cfg=False,
+        extra={"pooled_dim": 768},
+    ),
+    "wan21_t2v_1_3b": _wan("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", _WAN_1_3B, _WAN21_VAE, 16, 8),
+    "wan21_t2v_14b": _wan("Wan-AI/Wan2.1-T2V-14B-Diffusers", _WAN_14B, _WAN21_VAE, 16, 8),
+    # Two experts of the same architecture (transformer/ and transformer_2/).
+    "wan22_t2v_a14b": _wan("Wan-AI/Wan2.2-T2V-A14B-Diffusers", _WAN_14B, _WAN21_VAE, 16, 8),
+    "wan22_ti2v_5b": _wan("Wan-AI/Wan2.2-TI2V-5B-Diffusers", _WAN_5B, _WAN22_VAE, 48, 16),
+    "ltx_video": Architecture(
+        # LTX-Video 0.9.x transformer/config.json equals LTXVideoTransformer3DModel's defaults
+        # (28 blocks, 32 heads x 64, 128 latent channels, patch 1).
+        transformer=Network(
+            "diffusers",
+            "LTXVideoTransformer3DModel",
+            {},
+            HUB.format(_LTX, "transformer/config.json"),
+        ),
+        vae=Network("diffusers", "AutoencoderKLLTXVideo", {}, HUB.format(_LTX, "vae/config.json")),
+        text_encoders=(_t5(_LTX, 128),),
+        latent_channels=128,
+        spatial_compression=32,
+        temporal_compression=8,
+        text_tokens=128,
+    ),
+    "cogvideox_5b": Architecture(
+        transformer=Network(
+            "diffusers",
+            "CogVideoXTransformer3DModel",
+            dict(
+                num_attention_heads=48,
+                attention_head_dim=64,
+                in_channels=16,
+                out_channels=16,
+                time_embed_dim=512,
+                text_embed_dim=4096,
+                num_layers=42,
+                sample_width=90,
+                sample_height=60,
+                sample_frames=49,
+                patch_size=2,
+                temporal_compression_ratio=4,
+                max_text_seq_length=226,
+                use_rotary_positional_embeddings=True,
+                use_learned_positional_embeddings=False,
+            ),
+            HUB.format(_COG, "transformer/config.json"),
+        ),
+        vae=Network(
+            "diffusers",
+            "AutoencoderKLCogVideoX",
+            {"scaling_factor": 0.7},
+            HUB.format(_COG, "vae/config.json"),
+        ),
+        text_encoders=(_t5(_COG, 226),),
+        latent_channels=16,
+        spatial_compression=8,
+        temporal_compression=4,
+        text_tokens=226,
+    ),
+}
+
+_SDXL = "stabilityai/stable-diffusion-xl-base-1.0"
+SDXL_UNET = Network(
+    "diffusers",
+    "UNet2DConditionModel",
+    dict(
+        sample_size=128,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        block_out_channels=(320, 640, 1280),
+        layers_per_block=2,
+        cross_attention_dim=2048,
+        attention_head_dim=(5, 10, 20),
+        transformer_layers_per_block=(1, 2, 10),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=256,
+        projection_class_embeddings_input_dim=2816,
+    ),
+    HUB.format(_SDXL, "unet/config.json"),
+)
+SDXL_VAE = Network(
+    "diffusers",
+    "AutoencoderKL",
+    dict(
+        block_out_channels=(128, 256, 512, 512),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        layers_per_block=2,
+        latent_channels=4,
+        sample_size=1024,
+    ),
+    HUB.format(_SDXL, "vae/config.json"),
+)
+SDXL_TEXT_ENCODERS = (
+    TextEncoder(
+        Network(
+            "transformers", "CLIPTextModel", _CLIP_L, HUB.format(_SDXL, "text_encoder/config.json")
+        ),
+        77,
+    ),
+    TextEncoder(
+        Network(
+            "transformers",
+            "CLIPTextModelWithProjection",
+            dict(
+                vocab_size=49408,
+                hidden_size=1280,
+                intermediate_size=5120,
+                num_hidden_layers=32,
+                num_attention_heads=20,
+                max_position_embeddings=77,
+                projection_dim=1280,
+                hidden_act="gelu",
+            ),
+            HUB.format(_SDXL, "text_encoder_2/config.json"),
+        ),
+        77,
+    ),
+)
+# Real-ESRGAN x4plus: RRDBNet (spandrel "ESRGAN"), 64 features, 23 blocks, 32 growth channels
+# (inference_realesrgan.py of xinntao/Real-ESRGAN v0.1.0); realesr-general-x4v3: SRVGGNetCompact
+# (spandrel "Compact"), 64 features, 32 convs. Keyed by the registry's architecture name;
+# values are spandrel's constructor arguments (ESRGAN, Compact).
+REALESRGAN = {
+    "RRDBNet": dict(in_nc=3, out_nc=3, num_filters=64, num_blocks=23, scale=4),
+    "SRVGGNetCompact": dict(num_in_ch=3, num_out_ch=3, num_feat=64, num_conv=32, upscale=4),
+}
+
+
+def architecture(model_name: str) -> Architecture:
+    """The published architecture of registry model `model_name`."""
+    try:
+        return ARCHITECTURES[model_name]
+    except KeyError:
+        raise KeyError(
+            f"no published architecture for video model {model_name!r}; "
+            f"known: {', '.join(sorted(ARCHITECTURES))}"
+        ) from None
+
+
+# Every registry model must be countable: a model added without its architecture fails import.
+_missing = sorted(set(VIDEO_MODELS) - set(ARCHITECTURES))
+if _missing:
+    raise RuntimeError(f"registry models without a published architecture: {', '.join(_missing)}")

@@ -1,0 +1,1 @@
+"""Quotes before a run: exact FLOP counts on the meta device, and the quote built from them."""

@@ -1,0 +1,336 @@
+"""Exact FLOP counts of the full-size networks, built on the meta device from published configs.
+
+Nothing is loaded and nothing is computed: `torch.device("meta")` gives every tensor a shape and
+no storage, and `torch.utils.flop_counter.FlopCounterMode` adds up the FLOPs of each matmul,
+convolution and attention call as the real forward (and backward) code runs. Attention is
+counted: on the meta device PyTorch's SDPA takes its math path, whose batched matmuls the
+counter sees (test_flops checks the count against the closed form 4 * L^2 * d per layer).
+
+Counts depend only on the network and the shape, so they are cached on disk by
+(what, model, shape) and in memory for the process: a quote of a brief already seen takes
+milliseconds, a new shape a few seconds per network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from pipeline.domain.architectures import (
+    REALESRGAN,
+    SDXL_TEXT_ENCODERS,
+    SDXL_UNET,
+    SDXL_VAE,
+    Architecture,
+    Network,
+    TextEncoder,
+    architecture,
+)
+
+# Part of every cache key: bump when what a count includes changes.
+COUNT_VERSION = "1"
+_memo: dict[str, dict[str, Any]] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Latent:
+    """A shot's latent shape: channels, latent frames, height and width in latent pixels."""
+
+    channels: int
+    frames: int
+    height: int
+    width: int
+
+
+def latent_shape(arch: Architecture, *, width: int, height: int, frames: int) -> Latent:
+    """The latent a shot of `frames` frames at `width` x `height` pixels denoises."""
+    return Latent(
+        arch.latent_channels,
+        (frames - 1) // arch.temporal_compression + 1,
+        height // arch.spatial_compression,
+        width // arch.spatial_compression,
+    )
+
+
+def build_meta(network: Network) -> torch.nn.Module:
+    """`network` at full size on the meta device: shapes and parameter counts, no storage."""
+    with torch.device("meta"):
+        if network.library == "diffusers":
+            import diffusers
+
+            module = getattr(diffusers, network.cls)(**network.config)
+        elif network.library == "transformers":
+            import transformers
+
+            model_cls = getattr(transformers, network.cls)
+            config_cls = getattr(transformers, model_cls.config_class.__name__)
+            module = model_cls(config_cls(**network.config))
+        elif network.library == "spandrel":
+            from spandrel.architectures import ESRGAN, Compact
+
+            arch_cls = {"ESRGAN": ESRGAN.ESRGAN, "Compact": Compact.Compact}[network.cls]
+            module = arch_cls(**network.config)
+        else:
+            raise ValueError(f"unknown library {network.library!r} for {network.cls}")
+    return module.eval()
+
+
+def count_flops(fn: Callable[[], Any]) -> int:
+    """FLOPs of everything `fn` runs (forward, and backward if it calls it)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def parameters(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+class FlopCache:
+    """Counts on disk (one JSON file per key under `folder`) and in memory for this process."""
+
+    def __init__(self, folder: Path | str | None):
+        self.folder = Path(folder) if folder else None
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str, count: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        full = f"v{COUNT_VERSION}-torch{torch.__version__.split('+')[0]}-{key}"
+        with _lock:
+            found = _memo.get(full)
+        path = self.folder / f"{full}.json" if self.folder else None
+        if found is None and path is not None and path.is_file():
+            try:
+                found = json.loads(path.read_text())
+            except (OSError, ValueError):
+                found = None  # a damaged entry is recounted, never trusted
+        if found is not None:
+            self.hits += 1
+            with _lock:
+                _memo[full] = found
+            return found
+        self.misses += 1
+        found = count()
+        with _lock:
+            _memo[full] = found
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Atomic: concurrent quotes may write the same key; each write is whole.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w") as handle:
+                json.dump(found, handle)
+            os.replace(tmp, path)
+        return found
+
+
+def forget_memory() -> None:
+    """Drop the in-process counts (tests: make the disk cache the only cache)."""
+    with _lock:
+        _memo.clear()
+
+
+def _meta(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return torch.empty(*shape, device="meta", dtype=dtype)
+
+
+def _transformer_inputs(
+    model_name: str, arch: Architecture, latent: Latent, module: torch.nn.Module
+) -> dict[str, Any]:
+    """Keyword arguments of one transformer forward at `latent`, batch 1, as the pipeline calls."""
+    c, f, h, w = latent.channels, latent.frames, latent.height, latent.width
+    text = _meta(1, arch.text_tokens, 4096)
+    cls = arch.transformer.cls
+    if cls == "HunyuanVideoTransformer3DModel":
+        return dict(
+            hidden_states=_meta(1, c, f, h, w),
+            timestep=_meta(1),
+            encoder_hidden_states=text,
+            encoder_attention_mask=torch.ones(1, arch.text_tokens, device="meta", dtype=torch.bool),
+            pooled_projections=_meta(1, arch.extra["pooled_dim"]),
+            guidance=_meta(1),
+        )
+    if cls == "WanTransformer3DModel":
+        _, ph, pw = module.config.patch_size
+        tokens = f * (h // ph) * (w // pw)
+        # Wan 2.2 TI2V denoises with one timestep per token (expand_timesteps).
+        expand = model_name == "wan22_ti2v_5b"
+        timestep = _meta(1, tokens) if expand else _meta(1)
+        return dict(
+            hidden_states=_meta(1, c, f, h, w), timestep=timestep, encoder_hidden_states=text
+        )
+    if cls == "LTXVideoTransformer3DModel":
+        return dict(
+            hidden_states=_meta(1, f * h * w, c),
+            encoder_hidden_states=text,
+            timestep=_meta(1),
+            encoder_attention_mask=torch.ones(1, arch.text_tokens, device="meta"),
+            num_frames=f,
+            height=h,
+            width=w,
+            rope_interpolation_scale=(arch.temporal_compression / 24, 32, 32),
+        )
+    if cls == "CogVideoXTransformer3DModel":
+        # Rotary embeddings are elementwise (no FLOPs the counter sees): left out.
+        return dict(
+            hidden_states=_meta(1, f, c, h, w), encoder_hidden_states=text, timestep=_meta(1)
+        )
+    raise ValueError(f"no forward recipe for transformer class {cls}")
+
+
+def _key(*parts: Any) -> str:
+    return "-".join(str(p) for p in parts)
+
+
+def transformer_forward(
+    cache: FlopCache, model_name: str, *, width: int, height: int, frames: int
+) -> dict[str, Any]:
+    """One transformer forward pass (batch 1) at a shot's exact latent shape: flops, params."""
+    arch = architecture(model_name)
+    latent = latent_shape(arch, width=width, height=height, frames=frames)
+
+    def count() -> dict[str, Any]:
+        module = build_meta(arch.transformer)
+        kwargs = _transformer_inputs(model_name, arch, latent, module)
+        with torch.no_grad():
+            flops = count_flops(lambda: module(**kwargs, return_dict=False))
+        return {"flops": flops, "params": parameters(module), "latent": list(vars(latent).values())}
+
+    return cache.get(_key("transformer", model_name, width, height, frames), count)
+
+
+def vae_decode(
+    cache: FlopCache, model_name: str, *, width: int, height: int, frames: int
+) -> dict[str, Any]:
+    """Decoding one shot's latent to pixels (whole clip, untiled)."""
+    arch = architecture(model_name)
+    latent = latent_shape(arch, width=width, height=height, frames=frames)
+
+    def count() -> dict[str, Any]:
+        module = build_meta(arch.vae)
+        z = _meta(1, latent.channels, latent.frames, latent.height, latent.width)
+        extra = {"temb": _meta(1)} if arch.vae.cls == "AutoencoderKLLTXVideo" else {}
+        if arch.vae.cls == "AutoencoderKLLTXVideo" and not module.config.timestep_conditioning:
+            extra = {}
+        with torch.no_grad():
+            flops = count_flops(lambda: module.decode(z, **extra))
+        return {"flops": flops, "params": parameters(module)}
+
+    return cache.get(_key("vae", model_name, width, height, frames), count)
+
+
+def _encoder_flops(encoder: TextEncoder) -> dict[str, Any]:
+    module = build_meta(encoder.network)
+    ids = torch.zeros(1, encoder.tokens, dtype=torch.long, device="meta")
+    with torch.no_grad():
+        flops = count_flops(lambda: module(input_ids=ids))
+    return {"flops": flops, "params": parameters(module)}
+
+
+def text_encoders(cache: FlopCache, model_name: str) -> dict[str, Any]:
+    """Encoding one prompt with every text encoder of `model_name`."""
+    arch = architecture(model_name)
+
+    def count() -> dict[str, Any]:
+        parts = [_encoder_flops(e) for e in arch.text_encoders]
+        return {"flops": sum(p["flops"] for p in parts), "params": sum(p["params"] for p in parts)}
+
+    return cache.get(_key("text", model_name), count)
+
+
+def lora_training_step(
+    cache: FlopCache,
+    model_name: str,
+    *,
+    width: int,
+    height: int,
+    rank: int,
+    target_modules: tuple[str, ...],
+    gradient_checkpointing: bool,
+) -> dict[str, Any]:
+    """One LoRA training step on a one-frame clip: forward and backward, both counted on meta.
+
+    The base weights are frozen and the LoRA's require grad, as in training: backward computes
+    the activations' gradients through every layer but weight gradients only for the LoRA.
+    Gradient checkpointing recomputes the forward inside backward; the count includes it.
+    """
+    arch = architecture(model_name)
+    latent = latent_shape(arch, width=width, height=height, frames=1)
+
+    def count() -> dict[str, Any]:
+        from peft import LoraConfig, inject_adapter_in_model
+
+        module = build_meta(arch.transformer)
+        module.requires_grad_(False)
+        config = LoraConfig(r=rank, lora_alpha=rank, target_modules=list(target_modules))
+        with torch.device("meta"):
+            module = inject_adapter_in_model(config, module)
+        if gradient_checkpointing:
+            module.enable_gradient_checkpointing()
+        module.train()
+        kwargs = _transformer_inputs(model_name, arch, latent, module)
+        with FlopCounterMode(display=False) as counter:
+            out = module(**kwargs, return_dict=False)[0]
+            forward = int(counter.get_total_flops())
+            out.float().pow(2).mean().backward()
+            total = int(counter.get_total_flops())
+        lora = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        return {
+            "forward": forward,
+            "backward": total - forward,
+            "flops": total,
+            "lora_params": lora,
+        }
+
+    key = _key(
+        "lora", model_name, width, height, rank, "+".join(target_modules), gradient_checkpointing
+    )
+    return cache.get(key, count)
+
+
+def sdxl_image(cache: FlopCache, *, width: int, height: int) -> dict[str, Any]:
+    """SDXL per still: one UNet forward (batch 1), one VAE decode, one prompt's text encoding."""
+
+    def count() -> dict[str, Any]:
+        unet = build_meta(SDXL_UNET)
+        h, w = height // 8, width // 8
+        added = {"text_embeds": _meta(1, 1280), "time_ids": _meta(1, 6)}
+        with torch.no_grad():
+            unet_flops = count_flops(
+                lambda: unet(
+                    _meta(1, 4, h, w), _meta(1), _meta(1, 77, 2048), added_cond_kwargs=added
+                )
+            )
+            vae = build_meta(SDXL_VAE)
+            vae_flops = count_flops(lambda: vae.decode(_meta(1, 4, h, w)))
+        text = [_encoder_flops(e) for e in SDXL_TEXT_ENCODERS]
+        return {
+            "unet_flops": unet_flops,
+            "vae_flops": vae_flops,
+            "text_flops": sum(t["flops"] for t in text),
+            "params": parameters(unet),
+        }
+
+    return cache.get(_key("sdxl", width, height), count)
+
+
+def upscale_frame(cache: FlopCache, architecture_name: str, *, width: int, height: int) -> dict:
+    """Real-ESRGAN on one frame of `width` x `height` input pixels (untiled)."""
+
+    def count() -> dict[str, Any]:
+        spandrel_cls = {"RRDBNet": "ESRGAN", "SRVGGNetCompact": "Compact"}[architecture_name]
+        net = build_meta(Network("spandrel", spandrel_cls, REALESRGAN[architecture_name], ""))
+        with torch.no_grad():
+            flops = count_flops(lambda: net(_meta(1, 3, height, width)))
+        return {"flops": flops, "params": parameters(net)}
+
+    return cache.get(_key("upscale", architecture_name, width, height), count)

@@ -1,0 +1,71 @@
+"""FLOP counts of the full-size networks on the meta device: exact, attention included, cached."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.domain.architectures import ARCHITECTURES, architecture
+from pipeline.domain.registry import VIDEO_MODELS
+from resources.quote import flops
+
+
+def test_every_registry_model_has_a_published_architecture_with_a_source():
+    assert set(ARCHITECTURES) == set(VIDEO_MODELS)
+    for name in VIDEO_MODELS:
+        arch = architecture(name)
+        assert arch.transformer.source.startswith("https://huggingface.co/")
+        assert arch.text_encoders, name
+
+
+def test_attention_is_counted_quadratic_in_tokens_at_four_l_squared_d_per_layer(tmp_path):
+    """f(3n) - 2 f(2n) + f(n) isolates the L^2 term: self-attention's 2 matmuls, 2*L^2*d each."""
+    cache = flops.FlopCache(tmp_path)
+    counts = [
+        flops.transformer_forward(cache, "wan21_t2v_1_3b", width=832, height=480, frames=f)["flops"]
+        for f in (1, 5, 9)  # 1, 2 and 3 latent frames
+    ]
+    n = 1 * (480 // 16) * (832 // 16)  # tokens per latent frame (VAE 8x, patch 2x2)
+    config = architecture("wan21_t2v_1_3b").transformer.config
+    d = config["num_attention_heads"] * config["attention_head_dim"]
+    second_difference = counts[2] - 2 * counts[1] + counts[0]
+    assert second_difference == 2 * (4 * d * config["num_layers"]) * n * n
+
+
+def test_full_size_counts_match_the_issue_figures(tmp_path):
+    cache = flops.FlopCache(tmp_path)
+    wan = flops.transformer_forward(cache, "wan21_t2v_14b", width=832, height=480, frames=81)
+    assert wan["flops"] == pytest.approx(1.68e15, rel=0.005)
+    assert wan["params"] == pytest.approx(14.29e9, rel=0.01)
+
+
+def test_counts_are_read_back_from_disk_without_rebuilding_the_network(tmp_path, monkeypatch):
+    cache = flops.FlopCache(tmp_path)
+    first = flops.text_encoders(cache, "ltx_video")
+    assert cache.misses == 1 and list(tmp_path.glob("*.json"))
+    flops.forget_memory()
+
+    def no_build(network):
+        raise AssertionError(f"{network.cls} rebuilt although its count is cached")
+
+    monkeypatch.setattr(flops, "build_meta", no_build)
+    again = flops.FlopCache(tmp_path)
+    assert flops.text_encoders(again, "ltx_video") == first
+    assert again.hits == 1 and again.misses == 0
+
+
+def test_lora_backward_is_counted_on_meta_and_checkpointing_adds_a_recomputed_forward(tmp_path):
+    cache = flops.FlopCache(tmp_path)
+    common = dict(
+        width=416, height=240, rank=8, target_modules=("to_q", "to_k", "to_v", "to_out.0")
+    )
+    plain = flops.lora_training_step(
+        cache, "wan21_t2v_1_3b", gradient_checkpointing=False, **common
+    )
+    checkpointed = flops.lora_training_step(
+        cache, "wan21_t2v_1_3b", gradient_checkpointing=True, **common
+    )
+    # Frozen base: input gradients through every layer (~1x forward), weight gradients only
+    # for the LoRA; checkpointing recomputes the forward once more.
+    assert 0.5 * plain["forward"] < plain["backward"] < 1.5 * plain["forward"]
+    assert checkpointed["backward"] - plain["backward"] == pytest.approx(plain["forward"], rel=0.02)
+    assert plain["lora_params"] > 0
