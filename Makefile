@@ -8,7 +8,7 @@ ROOT    ?= artifacts
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint dev clean postgres checkov chromium
+.PHONY: install demo test lint dev review clean postgres checkov chromium
 
 install: $(STAMP)
 
@@ -50,6 +50,10 @@ dev: $(STAMP)
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(PY) -m pipeline register examples/
 	DAGSTER_HOME=$(CURDIR)/.dagster_home CHARACTER_VIDEO_ROOT=$(CURDIR)/$(ROOT) \
 		$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# The producers' review app on http://127.0.0.1:8500 (pt-BR; ?lang=en), over the same artifacts.
+review: $(STAMP)
+	CHARACTER_VIDEO_ROOT=$(CURDIR)/$(ROOT) $(PY) -m pipeline review --root $(CURDIR)/$(ROOT)
 
 clean:
 	rm -rf $(ROOT) .dagster_home .pytest_cache

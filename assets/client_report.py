@@ -1,18 +1,22 @@
 """client_report: one client's deliverables with thumbnails, lineage, GPU time and cost.
 
-Partitioned per character like the chain; why, in assets/stages/report.py.
+Partitioned per character like the chain; why, in assets/stages/report.py. Where the brief asks
+for the cut to be approved, the report (what goes to the client) waits for that approval.
 """
+
+from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 
-from assets.materialize import StageRuntime, chain_asset, report
+from assets.materialize import StageRuntime, chain_asset, gated_report
 from assets.stages import report as client
 from assets.stages.report import CODE_VERSION
 
 
-@chain_asset(client.ASSET, code_version=CODE_VERSION, kinds={"markdown"})
+@chain_asset(client.ASSET, code_version=CODE_VERSION, kinds={"markdown"}, gated=True)
 def client_report(
     context: AssetExecutionContext, runtime: ResourceParam[StageRuntime]
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult]:
     """Every current deliverable of this partition's client: posters, lineage, GPU time, cost."""
-    return report(client.report_client(runtime.run(context)))
+    run = runtime.run(context)
+    yield from gated_report(context, run, "cut", lambda: client.report_client(run))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +16,20 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetObservation,
+    AssetSpec,
     DataVersion,
     InitResourceContext,
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
     resource,
 )
 from PIL import Image
 
 from assets.partitions import character_partitions
-from assets.stages.base import Markdown, Picture, Run, StageResult
+from assets.stages.base import Markdown, Picture, Run, StageResult, approval_wait
 from pipeline.domain.brief import split_partition_key
 from pipeline.domain.chain import GPU_POOL, stage
 from resources.models.model_store import ModelStore
@@ -36,12 +39,42 @@ from resources.storage.artifact_store import ArtifactStore
 GROUP = "character_video"
 
 
-def chain_asset(name: str, *, code_version: str, kinds: Iterable[str], checks: Iterable[str] = ()):
+def chain_asset(
+    name: str,
+    *,
+    code_version: str,
+    kinds: Iterable[str],
+    checks: Iterable[str] = (),
+    gated: bool = False,
+):
     """The @asset every stage shares: one partition per character, its checks, the GPU pool.
 
     What the stage reads and whether it needs a GPU come from the chain (pipeline.domain.chain).
+    A `gated` stage may wait for a producer's approval: it then yields nothing, Dagster shows
+    the step (and those after it) as skipped, not failed, and the run succeeds.
     """
     entry = stage(name)
+    check_specs = [AssetCheckSpec(check, asset=name) for check in checks] or None
+    if gated:
+        # A multi_asset that may skip its output: with can_subset, its checks may be skipped too
+        # (an @asset's check outputs are always required).
+        return multi_asset(
+            name=name,
+            specs=[
+                AssetSpec(
+                    name,
+                    deps=[entry.upstream] if entry.upstream else [],
+                    code_version=code_version,
+                    group_name=GROUP,
+                    kinds=set(kinds),
+                    partitions_def=character_partitions,
+                    skippable=True,
+                )
+            ],
+            pool=GPU_POOL if entry.gpu else None,
+            check_specs=check_specs,
+            can_subset=True,
+        )
     return asset(
         name=name,
         partitions_def=character_partitions,
@@ -50,8 +83,23 @@ def chain_asset(name: str, *, code_version: str, kinds: Iterable[str], checks: I
         group_name=GROUP,
         pool=GPU_POOL if entry.gpu else None,
         kinds=set(kinds),
-        check_specs=[AssetCheckSpec(check, asset=name) for check in checks] or None,
+        check_specs=check_specs,
     )
+
+
+def gated_report(context: AssetExecutionContext, run: Run, gate: str, build) -> Iterator:
+    """Yield `build()`'s MaterializeResult, or nothing while the stage waits for approval."""
+    waiting = approval_wait(run, gate)
+    if waiting:
+        context.log.warning(waiting)
+        # Shown on the asset's page (Events) as an observation: waiting, not failed.
+        yield AssetObservation(
+            asset_key=context.asset_key,
+            partition=context.partition_key,
+            metadata={"status": "waiting for approval", "detail": waiting},
+        )
+        return
+    yield report(build())
 
 
 class StageRuntime:

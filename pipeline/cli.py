@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -66,32 +67,47 @@ def _stage_times(instance, run_id: str) -> list[tuple[str, float]]:
 
 
 def materialize_brief(
-    path: Path, *, root: str, profile: str, models_dir: str | None = None, instance=None
-) -> Path:
-    """Run the whole chain for one brief in this process; returns the deliverable's path."""
-    from dagster import materialize
+    path: Path,
+    *,
+    root: str,
+    profile: str,
+    models_dir: str | None = None,
+    instance=None,
+    launched_by: str = "cli",
+) -> Path | None:
+    """Run the whole chain for one brief in this process; the deliverable's path.
 
-    from assets.partitions import CHARACTERS
-    from assets.stages.cut import deliverable_of
-    from pipeline.definitions import RUN_ASSETS
+    None when the chain stopped at an approval gate (the brief's `approval:`): the log names
+    what waits for whom, and `python -m pipeline approve` starts the rest.
+    """
     from pipeline.domain.brief import load_brief
+    from pipeline.launch import current_deliverable, run_chain
     from pipeline.settings import resource_defs
 
     brief = load_brief(path)
     instance = instance or _instance()
-    instance.add_dynamic_partitions(CHARACTERS, [brief.partition_key])
     resources = resource_defs(root=root, profile=profile, inbox=[str(path)], models_dir=models_dir)
-    outcome = materialize(
-        RUN_ASSETS,
-        partition_key=brief.partition_key,
-        instance=instance,
-        resources=resources,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    outcome = run_chain(
+        path, resources=resources, instance=instance, launched_by=launched_by, brief=brief
     )
     for step, seconds in _stage_times(instance, outcome.run_id):
         print(f"  {step:<18} {seconds:8.2f} s", file=sys.stderr)
-    _, final = deliverable_of(resources["artifact_store"], brief.client, brief.character.id)
-    return final
+    store = resources["artifact_store"]
+    waiting = _waiting(outcome)
+    if waiting:
+        print(waiting, file=sys.stderr)
+        return None
+    return current_deliverable(store, brief.client, brief.character.id)
+
+
+def _waiting(outcome) -> str | None:
+    """The approval a run stopped at, from its observations; None if it ran to the end."""
+    for event in outcome.all_events:
+        if event.event_type_value == "ASSET_OBSERVATION":
+            metadata = event.event_specific_data.asset_observation.metadata
+            if "detail" in metadata:
+                return metadata["detail"].value
+    return None
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
@@ -105,7 +121,98 @@ def cmd_materialize(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(f"{error.source}: {problem}", file=sys.stderr)
         return 1
-    print(final)
+    if final is not None:
+        print(final)
+    return 0
+
+
+def _store(root: str):
+    from pipeline.settings import Settings, build_resource
+
+    return build_resource("artifact_store", replace(Settings.from_env(), root=root))
+
+
+def _who(args: argparse.Namespace) -> str:
+    import getpass
+
+    return args.who or getpass.getuser()
+
+
+def _continue(args: argparse.Namespace, launched_by: str) -> int:
+    """Run the chain again for a character from its brief file (after an approval, a re-roll)."""
+    from pipeline.domain.artifacts import ArtifactError
+    from pipeline.domain.brief import BriefError
+    from pipeline.launch import brief_source
+
+    if getattr(args, "no_run", False):
+        return 0
+    try:
+        source = brief_source(_store(args.root), args.client, args.character)
+        final = materialize_brief(
+            source,
+            root=args.root,
+            profile=args.profile,
+            models_dir=args.models,
+            launched_by=launched_by,
+        )
+    except (BriefError, ArtifactError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    if final is not None:
+        print(final)
+    return 0
+
+
+def cmd_review_decision(args: argparse.Namespace) -> int:
+    from pipeline.domain.artifacts import ArtifactError
+    from pipeline.domain.review import APPROVED, ReviewError, gate_asset, record_review
+
+    store = _store(args.root)
+    try:
+        ref = store.current(args.client, args.character, gate_asset(args.gate))
+        record = record_review(store, ref, args.decision, who=_who(args), note=args.note)
+    except (ArtifactError, ReviewError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{record['decision']}: {ref.key} by {record['who']} at {record['at']}")
+    if args.decision != APPROVED:
+        return 0
+    return _continue(args, "cli-approve")
+
+
+def cmd_reroll(args: argparse.Namespace) -> int:
+    from pipeline.domain.artifacts import ArtifactError
+    from pipeline.domain.brief import BriefError
+    from pipeline.review.actions import reroll_shot
+
+    store = _store(args.root)
+    try:
+        override = reroll_shot(
+            store, args.client, args.character, args.shot, seed=args.seed, who=_who(args)
+        )
+    except (ArtifactError, BriefError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(
+        f"shot {override.shot}: seed {override.previous_seed} -> {override.seed} "
+        f"(by {override.who})"
+    )
+    return _continue(args, "cli-reroll")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _continue(args, args.launched_by)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from pipeline.review.app import serve
+    from pipeline.settings import SettingsError
+
+    try:
+        serve(host=args.host, port=args.port, root=args.root, profile=args.profile)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
     return 0
 
 
@@ -117,7 +224,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         final = materialize_brief(
             path, root=args.root, profile=args.profile, models_dir=args.models, instance=instance
         )
-        print(final)
+        print(final or "(waiting for approval)")
     return 0
 
 
@@ -231,7 +338,50 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--region", default=settings.aws_region)
     p.set_defaults(func=cmd_prices)
 
+    def chain_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--root", default=settings.root)
+        p.add_argument("--profile", choices=["tiny", "production"], default=settings.profile)
+        p.add_argument("--models", default=settings.models_dir, help="model folder")
+
+    for name, decision, helptext in (
+        ("approve", "approved", "approve the current references or cut; the chain goes on"),
+        ("reject", "rejected", "reject the current references or cut (with a --note why)"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("client")
+        p.add_argument("character")
+        p.add_argument("gate", choices=["references", "cut"])
+        p.add_argument("--note", default="")
+        p.add_argument("--who", default=None, help="who decides (default: the login name)")
+        p.add_argument("--no-run", action="store_true", help="record only; start nothing")
+        chain_options(p)
+        p.set_defaults(func=cmd_review_decision, decision=decision)
+
+    p = sub.add_parser("reroll", help="render one shot again with a new seed; the cut follows")
+    p.add_argument("client")
+    p.add_argument("character")
+    p.add_argument("shot")
+    p.add_argument("--seed", type=int, default=None, help="the new seed (default: a random one)")
+    p.add_argument("--who", default=None)
+    p.add_argument("--no-run", action="store_true", help="record only; start nothing")
+    chain_options(p)
+    p.set_defaults(func=cmd_reroll)
+
+    p = sub.add_parser("run", help="run the chain again for a character from its brief file")
+    p.add_argument("client")
+    p.add_argument("character")
+    p.add_argument("--launched-by", default="cli")
+    chain_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("review", help="the producers' review app (http://127.0.0.1:8500)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8500)
+    p.add_argument("--root", default=settings.root)
+    p.add_argument("--profile", choices=["tiny", "production"], default=settings.profile)
+    p.set_defaults(func=cmd_review)
+
     args = parser.parse_args(argv)
-    if args.command not in ("validate", "lineage", "prices"):
+    if args.command not in ("validate", "lineage", "prices", "review", "reject"):
         _quiet_libraries()
     return args.func(args)

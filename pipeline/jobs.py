@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from pipeline.domain.chain import CHAIN_NAMES
+from pipeline.domain.chain import RUN_NAMES
 from pipeline.spot import gpu_job_tags
 
 character_video_job = define_asset_job(
     name="character_video",
-    selection=AssetSelection.assets(*CHAIN_NAMES),
-    description="Brief to 1080p deliverable for one client's character.",
+    # The chain in order plus the client's report: what every brief run materializes, whoever
+    # launches it (sensor, schedule, review app, CLI, the UI's job page).
+    selection=AssetSelection.assets(*RUN_NAMES),
+    description="Brief to 1080p deliverable (and the client's report) for one client's character.",
     # On AWS: one GPU per run, relaunched from the failed step after a preemption. Which hosts
     # (the cluster's capacity providers) is added when a run is submitted: pipeline/spot.py.
     tags=gpu_job_tags(gpus=1),

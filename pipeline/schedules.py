@@ -19,7 +19,8 @@ from dagster import (
 
 from assets.partitions import CHARACTERS
 from pipeline.domain.lineage import is_up_to_date
-from pipeline.sensors import BRIEF_RUN_TARGET, brief_run_tags
+from pipeline.jobs import character_video_job
+from pipeline.sensors import brief_run_tags
 from resources.inbox import BriefInbox
 from resources.storage.artifact_store import ArtifactStore
 
@@ -36,7 +37,7 @@ IN_FLIGHT = [
 @schedule(
     cron_schedule=NIGHTLY_CRON,
     execution_timezone=STUDIO_TIMEZONE,
-    target=BRIEF_RUN_TARGET,
+    job=character_video_job,
     default_status=DefaultScheduleStatus.STOPPED,
     description="02:00 in São Paulo: run every pending brief of the inbox.",
 )
@@ -65,7 +66,9 @@ def nightly_briefs(
             RunRequest(
                 run_key=f"nightly-{date}:{key}@{brief.content_hash()[:16]}",
                 partition_key=key,
-                tags=brief_run_tags(str(entry.path), brief.content_hash()[:16]),
+                tags=brief_run_tags(
+                    str(entry.path), brief.content_hash()[:16], key=key, launched_by="schedule"
+                ),
             )
         )
     if not requests:

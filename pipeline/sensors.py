@@ -41,18 +41,30 @@ from resources.storage.artifact_store import write_atomic
 BRIEF_RUN_TARGET = AssetSelection.assets(*RUN_NAMES)
 
 
-def brief_run_tags(source: str, version: str, settings: Settings | None = None) -> dict[str, str]:
+def brief_run_tags(
+    source: str,
+    version: str,
+    settings: Settings | None = None,
+    *,
+    key: str = "",
+    launched_by: str = "sensor",
+) -> dict[str, str]:
     """A brief's run tags: the chain job's own (GPUs, retries), its placement, the brief's.
 
     The placement (`ecs/run_task_kwargs`: cluster, capacity provider) comes from the settings
-    now, when the run is submitted, not from the code location's import.
+    now, when the run is submitted, not from the code location's import. `character` and
+    `brief/file` are what a producer recognises a run by in the UI's run list.
     """
     job_tags = {**(character_video_job.tags or {}), **(character_video_job.run_tags or {})}
+    named = {"character": key} if key else {}
     return {
         **job_tags,
         **run_placement_tags(job_tags, settings),
+        **named,
+        "brief/file": Path(source).name,
         "brief/source": source,
         "brief/version": version,
+        "launched_by": launched_by,
     }
 
 
@@ -170,7 +182,7 @@ def scan_inbox(
             RunRequest(
                 run_key=f"{entry.key}@{entry.brief}",
                 partition_key=entry.key,
-                tags=brief_run_tags(name, entry.brief),
+                tags=brief_run_tags(name, entry.brief, key=entry.key),
             )
         )
         entry.ran = entry.brief
@@ -232,7 +244,7 @@ def _sync_error_files(
 
 
 @sensor(
-    target=BRIEF_RUN_TARGET,
+    job=character_video_job,
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
     description="New or changed briefs in the inbox: validate, add the partition, run the chain.",

@@ -42,6 +42,12 @@ ENV_KOHYA_CHECKOUT = "CHARACTER_VIDEO_KOHYA_CHECKOUT"  # musubi-tuner folder (de
 ENV_KOHYA_PYTHON = "CHARACTER_VIDEO_KOHYA_PYTHON"  # its interpreter (default <checkout>/.venv)
 ENV_KOHYA_MODELS = "CHARACTER_VIDEO_KOHYA_MODELS"  # JSON object: musubi weights by flag
 ENV_MUSUBI_TUNER = "MUSUBI_TUNER"  # where deploy/Dockerfile checks musubi-tuner out
+ENV_REVIEW_TOKEN = "CHARACTER_VIDEO_REVIEW_TOKEN"  # required when the review app leaves loopback
+ENV_REVIEW_URL = "CHARACTER_VIDEO_REVIEW_URL"  # where producers reach the app (metadata links)
+ENV_TIMEZONE = "CHARACTER_VIDEO_TIMEZONE"  # the producers' time zone (default America/Sao_Paulo)
+ENV_LANGUAGE = "CHARACTER_VIDEO_LANGUAGE"  # pt-BR | en: the review app's default language
+ENV_PRESIGN_S = "CHARACTER_VIDEO_PRESIGN_EXPIRY_S"  # life of presigned S3 links (default 3600)
+LANGUAGES = ("pt-BR", "en")
 PROFILES = ("tiny", "production")
 LORA_BACKENDS = ("peft", "kohya")
 
@@ -72,8 +78,25 @@ class Settings:
     kohya_checkout: str = ""
     kohya_python: str = ""  # default: <checkout>/.venv/bin/python when present
     kohya_models: dict[str, str] = field(default_factory=dict)  # musubi weights by flag
+    review_token: str | None = None
+    review_url: str | None = None
+    timezone: str = "America/Sao_Paulo"
+    language: str = "pt-BR"
+    presign_expiry_s: int = 3600
 
     def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise SettingsError(f"{ENV_LANGUAGE}={self.language!r} is not one of pt-BR, en")
+        try:
+            from zoneinfo import ZoneInfo
+
+            ZoneInfo(self.timezone)
+        except (ValueError, KeyError, OSError):
+            raise SettingsError(
+                f"{ENV_TIMEZONE}={self.timezone!r} is not a known time zone"
+            ) from None
+        if not 60 <= self.presign_expiry_s <= 7 * 24 * 3600:  # S3's SigV4 limit is 7 days
+            raise SettingsError(f"{ENV_PRESIGN_S}={self.presign_expiry_s} must be 60..604800 s")
         if self.profile not in PROFILES:
             raise SettingsError(f"profile {self.profile!r} is not one of {', '.join(PROFILES)}")
         if self.pricing not in PRICING_MODES:
@@ -94,6 +117,9 @@ class Settings:
         except ValueError:
             raise SettingsError(f"{ENV_SPOT_POLL}={poll!r} is not a number of seconds") from None
         inbox = env.get(ENV_INBOX)
+        presign = env.get(ENV_PRESIGN_S, "")
+        if presign and not presign.isdigit():
+            raise SettingsError(f"{ENV_PRESIGN_S}={presign!r} is not a number of seconds")
         return cls(
             root=env.get(ENV_ROOT) or default.root,
             profile=env.get(ENV_PROFILE) or default.profile,
@@ -114,6 +140,11 @@ class Settings:
             kohya_checkout=env.get(ENV_KOHYA_CHECKOUT) or env.get(ENV_MUSUBI_TUNER) or "",
             kohya_python=env.get(ENV_KOHYA_PYTHON) or "",
             kohya_models=_flags_to_paths(env.get(ENV_KOHYA_MODELS) or "{}"),
+            review_token=env.get(ENV_REVIEW_TOKEN) or None,
+            review_url=(env.get(ENV_REVIEW_URL) or "").rstrip("/") or None,
+            timezone=env.get(ENV_TIMEZONE) or default.timezone,
+            language=env.get(ENV_LANGUAGE) or default.language,
+            presign_expiry_s=int(presign) if presign else default.presign_expiry_s,
         )
 
     @property

@@ -12,6 +12,7 @@ import torch
 
 from pipeline.domain.artifacts import ArtifactRef, content_version
 from pipeline.domain.costs import compute_record
+from pipeline.domain.review import gate_asset, waiting_for
 from resources.models.model_store import ModelStore
 from resources.runtime.interruption import StopCheck
 from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
@@ -88,6 +89,18 @@ class StageResult:
     reused: bool
     metadata: dict[str, Any]
     checks: list[Check] = field(default_factory=list)
+
+
+def approval_wait(run: Run, gate: str) -> str | None:
+    """Why this stage waits for a producer's approval at `gate`, or None when it may run.
+
+    The approved thing is the current version of the gate's asset (reference_images for
+    `references`, deliverables for `cut`); an approval of an older version does not count.
+    """
+    from assets.stages.brief import read_brief  # brief.py imports this module
+
+    brief, _ = read_brief(run)
+    return waiting_for(run.store, brief, gate, run.upstream(gate_asset(gate)))
 
 
 def build_or_reuse(run: Run, ref: ArtifactRef, build: Callable[[Path], dict[str, Any]]) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 from assets.stages.base import Markdown, Run, StageResult, build_or_reuse, stage_result
 from pipeline.domain.artifacts import ArtifactRef
 from pipeline.domain.brief import Brief, parse_brief
+from pipeline.domain.review import apply_overrides, overrides_of
 from resources.storage.artifact_store import write_atomic
 
 ASSET = "character_brief"
@@ -18,8 +19,18 @@ BRIEF_JSON = "brief.json"  # the validated brief, canonical JSON: what every sta
 
 
 def snapshot_brief(run: Run, source: Path, brief: Brief) -> StageResult:
-    """Freeze `brief` (read from `source`) as this character's brief snapshot."""
+    """Freeze `brief` (read from `source`) as this character's brief snapshot.
+
+    Re-rolls recorded for the character (pipeline.domain.review) are merged in first: the
+    snapshot, and so every stage and the lineage, sees the seed the producer asked for.
+    """
     start = time.perf_counter()
+    written_sha256 = brief.content_hash()
+    brief, applied = apply_overrides(brief, overrides_of(run.store, run.client, run.character))
+    for o in applied:
+        run.log(
+            f"shot {o.shot}: re-rolled by {o.who} at {o.at}, seed {o.previous_seed} -> {o.seed}"
+        )
     ref = run.ref(ASSET, {"brief": brief.content_hash(), "code": CODE_VERSION})
 
     def build(stage: Path) -> dict:
@@ -28,7 +39,12 @@ def snapshot_brief(run: Run, source: Path, brief: Brief) -> StageResult:
         return dict(
             code_version=CODE_VERSION,
             inputs={},
-            parameters={"source": str(source.resolve()), "sha256": brief.content_hash()},
+            parameters={
+                "source": str(source.resolve()),
+                "sha256": brief.content_hash(),
+                "written_sha256": written_sha256,  # the file's brief, before re-rolls
+                "overrides": [o.record() for o in applied],
+            },
             timings={"wall_s": time.perf_counter() - start},
         )
 

@@ -119,6 +119,13 @@ class Deliverable(_Strict):
         return value
 
 
+class Approval(_Strict):
+    """Which steps wait for a producer's approval (default: none, the chain runs unattended)."""
+
+    references: Literal["required", "optional"] = "optional"  # before LoRA training
+    cut: Literal["required", "optional"] = "optional"  # before the client's report
+
+
 class Brief(_Strict):
     """A producer's brief for one recurring character of one client."""
 
@@ -129,6 +136,7 @@ class Brief(_Strict):
     lora: Lora = Lora()
     shots: list[Shot] = Field(min_length=1, max_length=100)
     deliverable: Deliverable = Deliverable()
+    approval: Approval = Approval()
 
     @field_validator("shots")
     @classmethod

@@ -19,6 +19,8 @@ from av.container import InputContainer, OutputContainer
 from av.video.reformatter import ColorRange, Colorspace
 from av.video.stream import VideoStream
 
+from resources.storage.permissions import FILE_MODE
+
 # Output container chosen by the file suffix; the temporary name keeps the suffix but PyAV is told
 # the format explicitly so odd temporary names can never change it.
 _CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
@@ -127,6 +129,7 @@ class VideoWriter:
             suffix=f".partial{self._path.suffix}",
             dir=self._path.parent,
         )
+        os.fchmod(fd, FILE_MODE)  # a master a colleague can play, not mkstemp's 0600
         os.close(fd)
         self._tmp = Path(tmp_name)
         try:

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -29,9 +30,22 @@ from pipeline.domain.artifacts import (
     ArtifactError,
     ArtifactRef,
 )
+from resources.storage.permissions import FILE_MODE
 
 # A staging folder's record of files included from other artifacts (not listed in the manifest).
 LINKS = ".links.json"
+# Records (approvals, re-rolls, progress) live beside the artifacts, under names like these.
+_RECORD_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def record_parts(key: str) -> list[str]:
+    """The parts of a record key `client/character/_kind/...`; an ArtifactError if unsafe."""
+    parts = key.split("/")
+    if len(parts) < 3 or not all(_SLUG.match(p) for p in parts[:2]):
+        raise ArtifactError(f"record key {key!r} does not start with client/character/")
+    if not all(_RECORD_PART.match(p) for p in parts[2:]):
+        raise ArtifactError(f"unsafe record key {key!r}")
+    return parts
 
 
 def sha256_file(path: Path) -> str:
@@ -48,6 +62,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     payload = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -156,6 +171,13 @@ class ArtifactStore(ConfigurableResource):
             raise ArtifactError(f"{folder / CURRENT} points at {version}, which is incomplete")
         return ref
 
+    def clients(self) -> list[str]:
+        """The clients that have artifacts in the store."""
+        if not self.root_path.is_dir():
+            return []
+        found = self.root_path.iterdir()
+        return sorted(p.name for p in found if p.is_dir() and _SLUG.match(p.name))
+
     def characters(self, client: str) -> list[str]:
         """The characters of `client` that have artifacts in the store."""
         if not _SLUG.match(client or ""):
@@ -170,6 +192,51 @@ class ArtifactStore(ConfigurableResource):
         if not folder.is_dir():
             return []
         return sorted(p.name for p in folder.iterdir() if _VERSION.match(p.name))
+
+    # -- records: approvals, re-rolls (write once) and progress (replaced) ------------------
+
+    def _record_path(self, key: str) -> Path:
+        return self._inside_root(self.root_path.joinpath(*record_parts(key)))
+
+    def put_record(self, key: str, value: dict[str, Any]) -> None:
+        """Write the JSON record `key` once; an ArtifactError if it already exists.
+
+        Written to a temporary name and hard-linked into place: the link fails if the name is
+        taken, so an audit record is never overwritten, and a reader never sees half of one.
+        """
+        path = self._record_path(key)
+        tmp = path.with_name(f".{path.name}.new")
+        write_json(tmp, value)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise ArtifactError(
+                f"record {key} already exists; records are never overwritten"
+            ) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def put_status(self, key: str, value: dict[str, Any]) -> None:
+        """Replace the JSON record `key` (a running stage's progress), atomically."""
+        write_json(self._record_path(key), value)
+
+    def record(self, key: str) -> dict[str, Any] | None:
+        """The JSON record `key`, or None when there is none."""
+        try:
+            return json.loads(self._record_path(key).read_text())
+        except FileNotFoundError:
+            return None
+
+    def records(self, prefix: str) -> list[str]:
+        """The keys of the records directly under `prefix`, sorted by name."""
+        folder = self._record_path(prefix)
+        if not folder.is_dir():
+            return []
+        return sorted(
+            f"{prefix}/{p.name}"
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix == ".json" and not p.name.startswith(".")
+        )
 
 
 def build_manifest(

@@ -32,6 +32,7 @@ from resources.storage.artifact_store import (
     LINKS,
     ArtifactStore,
     _now,
+    record_parts,
     sha256_file,
     write_atomic,
 )
@@ -167,14 +168,18 @@ class S3ArtifactStore(ArtifactStore):
 
     def _folders(self, *parts: str) -> list[str]:
         """Names of the 'folders' (common prefixes) directly under `parts`."""
+        base = self.object_key(*parts)
         listed = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.object_key(*parts) + "/", Delimiter="/"
+            Bucket=self.bucket, Prefix=f"{base}/" if base else "", Delimiter="/"
         )
         return [
             p["Prefix"].rstrip("/").rsplit("/", 1)[-1]
             for page in listed
             for p in page.get("CommonPrefixes", [])
         ]
+
+    def clients(self) -> list[str]:
+        return sorted(n for n in self._folders() if _SLUG.match(n))
 
     def characters(self, client: str) -> list[str]:
         if not _SLUG.match(client or ""):
@@ -184,6 +189,48 @@ class S3ArtifactStore(ArtifactStore):
     def versions(self, client: str, character: str, asset: str) -> list[str]:
         ArtifactRef(client, character, asset, "0" * 16)  # validates the names
         return sorted(n for n in self._folders(client, character, asset) if _VERSION.match(n))
+
+    def presigned_url(self, ref: ArtifactRef, rel: str, expires_s: int) -> str:
+        """A GET URL for one file of a published version, valid for `expires_s` seconds."""
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self.object_key(ref.key, rel)},
+            ExpiresIn=expires_s,
+        )
+
+    # -- records ---------------------------------------------------------------------------
+
+    def _record_key(self, key: str) -> str:
+        return self.object_key(*record_parts(key))
+
+    def put_record(self, key: str, value: dict[str, Any]) -> None:
+        body = (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        try:
+            # A conditional put: S3 refuses it when the key exists, so a record is never replaced.
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._record_key(key), Body=body, IfNoneMatch="*"
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("PreconditionFailed", "412"):
+                raise ArtifactError(
+                    f"record {key} already exists; records are never overwritten"
+                ) from None
+            raise
+
+    def put_status(self, key: str, value: dict[str, Any]) -> None:
+        body = (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        self.client.put_object(Bucket=self.bucket, Key=self._record_key(key), Body=body)
+
+    def record(self, key: str) -> dict[str, Any] | None:
+        return self._get_json(self._record_key(key))
+
+    def records(self, prefix: str) -> list[str]:
+        base = self._record_key(prefix) + "/"
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=base, Delimiter="/"
+        )
+        names = [o["Key"][len(base) :] for page in pages for o in page.get("Contents", [])]
+        return sorted(f"{prefix}/{n}" for n in names if n.endswith(".json"))
 
     # -- writes ----------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save as safetensors_save
 
+from resources.storage.permissions import FILE_MODE
+
 # Real-ESRGAN keeps the RRDBNet trunk at 4x and gets smaller scales by pixel-unshuffling the input:
 # x2plus feeds 3 * 2**2 = 12 channels, a 1x model 3 * 4**2 = 48. spandrel reads the scale back
 # from exactly this (conv_first in-channels vs conv_last out-channels).
@@ -139,6 +141,7 @@ def build_tiny_realesrgan(
     out_file.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_file.name}.", suffix=".tmp", dir=out_file.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
         os.replace(tmp_name, out_file)

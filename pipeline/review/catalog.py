@@ -1,0 +1,225 @@
+"""What the review pages show, read from the artifact store by the manifests' named fields."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from assets.stages.clips import ASSET as CLIPS
+from assets.stages.clips import POSTERS, SHOT_UNITS
+from assets.stages.cut import ASSET as DELIVERABLES
+from assets.stages.references import ASSET as REFERENCES
+from assets.stages.references import CONTACT_SHEET
+from pipeline.domain.artifacts import ArtifactError, ArtifactRef
+from pipeline.domain.brief import Brief
+from pipeline.domain.lineage import Link, chain_of
+from pipeline.domain.review import (
+    REQUIRED,
+    Override,
+    decision_of,
+    overrides_of,
+    reviews_of,
+)
+from pipeline.review.actions import snapshot_of
+
+PROGRESS = "_progress"
+
+
+@dataclass
+class Gate:
+    """One approval gate of a character: is it required, and what was decided on its version."""
+
+    name: str
+    required: bool
+    ref: ArtifactRef | None
+    decision: str | None
+    reviews: list[dict[str, Any]]
+
+    @property
+    def waiting(self) -> bool:
+        return self.required and self.ref is not None and self.decision != "approved"
+
+
+@dataclass
+class ShotView:
+    id: str
+    prompt: str
+    seed: int
+    duration_s: float
+    num_frames: int
+    unit: str
+    rendered: bool
+    clip: str
+    poster: str
+    tier: str | None
+    render_s: float | None
+    cost_usd: float | None
+    identity: Any
+
+
+@dataclass
+class CharacterView:
+    """Everything the character page shows for one deliverable version (or the current state)."""
+
+    client: str
+    character: str
+    brief: Brief | None
+    references: ArtifactRef | None = None
+    stills: list[dict[str, Any]] = field(default_factory=list)
+    contact_sheet: str | None = None
+    clips: ArtifactRef | None = None
+    posters: str | None = None
+    shots: list[ShotView] = field(default_factory=list)
+    deliverable: ArtifactRef | None = None
+    final: str | None = None
+    poster: str | None = None
+    current_deliverable: str | None = None
+    chain: list[Link] = field(default_factory=list)
+    total_cost_usd: float | None = None
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    gates: dict[str, Gate] = field(default_factory=dict)
+    overrides: list[Override] = field(default_factory=list)
+    progress: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _current(store, client: str, character: str, asset: str) -> ArtifactRef | None:
+    try:
+        return store.current(client, character, asset)
+    except ArtifactError:
+        return None
+
+
+def deliverable_versions(store, client: str, character: str) -> list[dict[str, Any]]:
+    """Every deliverable version of a character, newest first, with when it was made."""
+    current = _current(store, client, character, DELIVERABLES)
+    found = []
+    for version in store.versions(client, character, DELIVERABLES):
+        ref = ArtifactRef(client, character, DELIVERABLES, version)
+        if not store.is_complete(ref):
+            continue
+        manifest = store.manifest(ref)
+        found.append(
+            {
+                "version": version,
+                "created_at": manifest.get("created_at", ""),
+                "current": current is not None and current.version == version,
+            }
+        )
+    return sorted(found, key=lambda v: v["created_at"], reverse=True)
+
+
+def progress_of(store, client: str, character: str) -> list[dict[str, Any]]:
+    """The progress records the stages of this character wrote (running or last finished)."""
+    keys = store.records(f"{client}/{character}/{PROGRESS}")
+    return [r for r in (store.record(k) for k in keys) if r]
+
+
+def character_view(store, client: str, character: str, version: str | None = None) -> CharacterView:
+    """The character as of deliverable `version` (default: the current state of each stage)."""
+    try:
+        brief = snapshot_of(store, client, character)
+    except (ArtifactError, ValueError, OSError):
+        brief = None
+    view = CharacterView(client, character, brief)
+    view.versions = deliverable_versions(store, client, character)
+    current = _current(store, client, character, DELIVERABLES)
+    view.current_deliverable = current.version if current else None
+    if version:
+        deliverable = ArtifactRef(client, character, DELIVERABLES, version)
+        view.chain = chain_of(store, deliverable)
+        by_asset = {link.asset: link.version for link in view.chain}
+        refs = {
+            a: ArtifactRef(client, character, a, v)
+            for a, v in by_asset.items()
+            if a in (REFERENCES, CLIPS, DELIVERABLES)
+        }
+    else:
+        refs = {a: _current(store, client, character, a) for a in (REFERENCES, CLIPS)}
+        refs[DELIVERABLES] = current
+        if current is not None:
+            view.chain = chain_of(store, current)
+    view.references = refs.get(REFERENCES)
+    view.clips = refs.get(CLIPS)
+    view.deliverable = refs.get(DELIVERABLES)
+    if view.references is not None:
+        manifest = store.manifest(view.references)
+        view.stills = manifest.get("stills", [])
+        view.contact_sheet = CONTACT_SHEET
+    if view.clips is not None:
+        _read_shots(store, view)
+    if view.deliverable is not None:
+        manifest = store.manifest(view.deliverable)
+        view.final, view.poster = manifest.get("final"), manifest.get("poster")
+    costs = [link.compute.get("estimated_cost_usd") for link in view.chain if link.compute]
+    if costs and all(c is not None for c in costs):
+        view.total_cost_usd = float(sum(costs))
+    approval = brief.approval if brief is not None else None
+    for gate, ref in (("references", view.references), ("cut", view.deliverable)):
+        required = approval is not None and getattr(approval, gate) == REQUIRED
+        view.gates[gate] = Gate(
+            gate,
+            required,
+            ref,
+            decision_of(store, ref) if ref else None,
+            reviews_of(store, ref) if ref else [],
+        )
+    view.overrides = overrides_of(store, client, character)
+    view.progress = progress_of(store, client, character)
+    return view
+
+
+def _read_shots(store, view: CharacterView) -> None:
+    manifest = store.manifest(view.clips)
+    view.posters = POSTERS
+    compute = manifest.get("compute") or {}
+    rate = compute.get("usd_per_gpu_hour")
+    tiers = {}
+    if view.brief is not None:
+        default_tier = getattr(view.brief.video, "tier", None)
+        tiers = {s.id: getattr(s, "tier", None) or default_tier for s in view.brief.shots}
+    for s in manifest.get("shots", []):
+        unit = ArtifactRef(view.client, view.character, SHOT_UNITS, s["unit"])
+        try:
+            render_s = float(store.manifest(unit).get("timings", {}).get("render_s"))
+        except (ArtifactError, TypeError, ValueError):
+            render_s = None
+        view.shots.append(
+            ShotView(
+                id=s["id"],
+                prompt=s.get("prompt", ""),
+                seed=int(s.get("seed", 0)),
+                duration_s=float(s.get("duration_s", 0.0)),
+                num_frames=int(s.get("num_frames", 0)),
+                unit=s["unit"],
+                rendered=bool(s.get("rendered")),
+                clip=s["clip"],
+                poster=s["poster"],
+                tier=s.get("tier") or tiers.get(s["id"]),
+                render_s=render_s,
+                cost_usd=render_s * rate / 3600 if render_s is not None and rate else None,
+                identity=s.get("identity_score", s.get("identity")),
+            )
+        )
+
+
+def dump(view: CharacterView) -> str:
+    """The view as JSON (the app's /api endpoint; tests read it)."""
+    return json.dumps(
+        {
+            "client": view.client,
+            "character": view.character,
+            "references": view.references.version if view.references else None,
+            "clips": view.clips.version if view.clips else None,
+            "deliverable": view.deliverable.version if view.deliverable else None,
+            "shots": [s.__dict__ for s in view.shots],
+            "gates": {
+                g.name: {"required": g.required, "decision": g.decision, "waiting": g.waiting}
+                for g in view.gates.values()
+            },
+            "versions": view.versions,
+            "progress": view.progress,
+            "total_cost_usd": view.total_cost_usd,
+        },
+        default=str,
+    )

@@ -1,0 +1,111 @@
+"""The review app's words in Portuguese (pt-BR, the default) and English, and local dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+LANGUAGES = ("pt-BR", "en")
+
+TEXT: dict[str, tuple[str, str]] = {
+    # key: (pt-BR, en)
+    "title": ("Revisão de vídeos", "Video review"),
+    "clients": ("Clientes", "Clients"),
+    "characters": ("Personagens", "Characters"),
+    "no_clients": ("Nenhum cliente no acervo ainda.", "No clients in the store yet."),
+    "briefs_in_error": ("Briefings com erro", "Briefs in error"),
+    "no_briefs_in_error": ("Nenhum briefing com erro.", "No brief in error."),
+    "not_run": ("não foi executado", "was not run"),
+    "running": ("Em andamento", "Running"),
+    "references": ("Referências", "References"),
+    "contact_sheet": ("Folha de contato", "Contact sheet"),
+    "still": ("Imagem", "Still"),
+    "view": ("vista", "view"),
+    "seed": ("seed", "seed"),
+    "approve": ("Aprovar", "Approve"),
+    "reject": ("Rejeitar", "Reject"),
+    "approved": ("aprovado", "approved"),
+    "rejected": ("rejeitado", "rejected"),
+    "unreviewed": ("não revisado", "not reviewed"),
+    "not_required": ("aprovação não exigida", "approval not required"),
+    "waiting_approval": (
+        "Aguardando aprovação: o treino do LoRA começa quando estas referências forem aprovadas.",
+        "Waiting for approval: LoRA training starts once these references are approved.",
+    ),
+    "waiting_cut": (
+        "Aguardando aprovação do corte final antes do relatório ao cliente.",
+        "Waiting for the final cut's approval before the client's report.",
+    ),
+    "note": ("Observação", "Note"),
+    "who": ("Quem revisa", "Reviewer"),
+    "shots": ("Planos", "Shots"),
+    "shot": ("Plano", "Shot"),
+    "prompt": ("Prompt", "Prompt"),
+    "tier": ("Qualidade", "Tier"),
+    "cost": ("Custo", "Cost"),
+    "identity": ("Identidade", "Identity"),
+    "duration": ("Duração", "Duration"),
+    "rendered_now": ("renderizado nesta versão", "rendered in this version"),
+    "reused": ("reaproveitado", "reused"),
+    "reroll": ("Refazer plano", "Re-roll shot"),
+    "new_seed": ("Nova seed (vazio: aleatória)", "New seed (empty: random)"),
+    "final_cut": ("Corte final", "Final cut"),
+    "download": ("Baixar MP4", "Download MP4"),
+    "no_cut": ("Ainda não há corte final.", "No final cut yet."),
+    "no_clips": ("Ainda não há planos renderizados.", "No rendered shots yet."),
+    "no_references": ("Ainda não há referências.", "No references yet."),
+    "lineage": ("Linhagem", "Lineage"),
+    "asset": ("Etapa", "Stage"),
+    "version": ("Versão", "Version"),
+    "created": ("Criado em", "Created"),
+    "compute": ("Computação", "Compute"),
+    "total_cost": ("Custo total estimado", "Estimated total cost"),
+    "versions": ("Versões", "Versions"),
+    "current": ("atual", "current"),
+    "earlier": ("anterior", "earlier"),
+    "showing_version": ("Mostrando a versão", "Showing version"),
+    "back_current": ("voltar à atual", "back to the current one"),
+    "history": ("Histórico de revisões e refações", "Review and re-roll history"),
+    "rerolled": ("refeito", "re-rolled"),
+    "login": ("Entrar", "Sign in"),
+    "token": ("Token de acesso", "Access token"),
+    "bad_token": ("Token inválido.", "Invalid token."),
+    "run_started": ("Execução iniciada.", "Run started."),
+    "recorded": ("Registrado.", "Recorded."),
+    "progress": ("Progresso", "Progress"),
+    "eta": ("faltam", "left"),
+    "language": ("English", "Português"),
+    "step": ("etapa", "step"),
+    "unpriced": ("sem preço", "unpriced"),
+    "brief": ("Briefing", "Brief"),
+}
+
+
+def text(lang: str, key: str) -> str:
+    """The word `key` in `lang` (pt-BR unless 'en')."""
+    pt, en = TEXT[key]
+    return en if lang == "en" else pt
+
+
+def local_time(value: str | None, timezone: str, lang: str) -> str:
+    """An ISO timestamp in the producer's time zone, written the way `lang` writes dates."""
+    if not value:
+        return "-"
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    local = when.astimezone(ZoneInfo(timezone))
+    shown = local.strftime("%d/%m/%Y %H:%M" if lang != "en" else "%Y-%m-%d %H:%M")
+    return f"{shown} ({local.tzname()})"
+
+
+def money(value: float | None, lang: str) -> str:
+    if value is None:
+        return text(lang, "unpriced")
+    shown = f"{value:,.4f}"
+    if lang != "en":  # 1.234,5678
+        shown = shown.replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"US$ {shown}"

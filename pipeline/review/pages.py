@@ -1,0 +1,183 @@
+"""The review app's pages: server-rendered Jinja2 templates, no front-end build step."""
+
+from __future__ import annotations
+
+from jinja2 import DictLoader, Environment, select_autoescape
+
+BASE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }} · {{ t('title') }}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1rem;color:#222}
+header{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #ddd}
+a{color:#0b5cad} table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #eee;
+padding:.35rem;text-align:left;vertical-align:top} .grid{display:flex;flex-wrap:wrap;gap:1rem}
+.card{border:1px solid #ddd;border-radius:6px;padding:.6rem;width:360px}
+.card img,.card video{width:100%} .badge{padding:.1rem .4rem;border-radius:4px;background:#eee}
+.approved{background:#d4f5d4} .rejected{background:#f8d4d4} .waiting{background:#fff3c4;
+padding:.6rem;border-radius:6px} .flash{background:#e6f0ff;padding:.5rem;border-radius:6px}
+form.inline{display:inline} progress{width:240px}
+</style></head><body>
+<header><h1><a href="/">{{ t('title') }}</a></h1>
+<a id="lang-switch" href="?lang={{ 'pt-BR' if lang == 'en' else 'en' }}">{{ t('language') }}</a>
+</header>
+{% if flash %}<p class="flash" id="flash">{{ flash }}</p>{% endif %}
+{% block body %}{% endblock %}
+</body></html>"""
+
+HOME = """{% extends "base" %}{% block body %}
+<h2>{{ t('clients') }}</h2>
+{% if clients %}<ul id="clients">{% for c in clients %}
+<li><a href="/c/{{ c.name }}">{{ c.name }}</a>: {% for ch in c.characters %}
+<a href="/c/{{ c.name }}/{{ ch }}">{{ ch }}</a>{% if not loop.last %}, {% endif %}{% endfor %}</li>
+{% endfor %}</ul>{% else %}<p>{{ t('no_clients') }}</p>{% endif %}
+<h2>{{ t('briefs_in_error') }}</h2>
+{% if errors %}<table id="brief-errors"><tr><th>{{ t('brief') }}</th><th></th></tr>
+{% for e in errors %}<tr><td><code>{{ e.path }}</code> {{ t('not_run') }}</td>
+<td><ul>{% for p in e.problems %}<li>{{ p }}</li>{% endfor %}</ul></td></tr>{% endfor %}
+</table>{% else %}<p>{{ t('no_briefs_in_error') }}</p>{% endif %}
+{% endblock %}"""
+
+CLIENT = """{% extends "base" %}{% block body %}
+<h2>{{ client }}: {{ t('characters') }}</h2>
+<ul>{% for ch in characters %}<li><a href="/c/{{ client }}/{{ ch }}">{{ ch }}</a></li>
+{% endfor %}</ul>{% endblock %}"""
+
+CHARACTER = """{% extends "base" %}{% block body %}
+<p><a href="/c/{{ v.client }}">{{ v.client }}</a> / <strong>{{ v.character }}</strong>
+{% if v.brief %}: {{ v.brief.character.name }}{% endif %}</p>
+{% if version %}<p>{{ t('showing_version') }} <code>{{ version }}</code>
+(<a href="/c/{{ v.client }}/{{ v.character }}">{{ t('back_current') }}</a>)</p>{% endif %}
+
+{% if running or v.progress %}<section id="progress"><h2>{{ t('progress') }}</h2><ul>
+{% for p in v.progress %}<li data-stage="{{ p.asset }}" data-state="{{ p.state }}">
+{{ p.asset }}: {{ p.done }}/{{ p.total }} {{ p.unit }}
+<progress max="{{ p.total }}" value="{{ p.done }}"></progress>
+{% if p.state == 'running' and p.eta_s is not none %}{{ t('eta') }} {{ '%.0f' % p.eta_s }} s
+{% else %}{{ p.state }}{% endif %}</li>{% endfor %}
+{% if running %}<li id="running">{{ t('running') }}…</li>{% endif %}</ul></section>{% endif %}
+
+<section id="references"><h2>{{ t('references') }}
+{% set g = v.gates['references'] %}{{ badge(g) }}</h2>
+{% if g.waiting %}<p class="waiting" id="waiting-references">{{ t('waiting_approval') }}</p>
+{% endif %}
+{% if v.references %}
+<p><code>{{ v.references.version }}</code></p>
+{{ review_form('references', v.references.version) }}
+<p><img id="contact-sheet" alt="{{ t('contact_sheet') }}" style="max-width:100%"
+ src="{{ url(v.references, v.contact_sheet) }}"></p>
+<div class="grid">{% for s in v.stills %}<div class="card still">
+<img alt="{{ s.view }}" src="{{ url(v.references, s.image) }}">
+<div>{{ t('view') }}: {{ s.view }} · {{ t('seed') }} {{ s.seed }}</div></div>{% endfor %}</div>
+{% else %}<p>{{ t('no_references') }}</p>{% endif %}
+</section>
+
+<section id="shots"><h2>{{ t('shots') }}</h2>
+{% if v.shots %}<div class="grid">{% for s in v.shots %}
+<div class="card shot" data-shot="{{ s.id }}" data-unit="{{ s.unit }}"
+ data-rendered="{{ 'yes' if s.rendered else 'no' }}">
+<h3>{{ s.id }}</h3>
+<video controls preload="auto" poster="{{ url(v.clips, s.poster) }}"
+ src="{{ url(v.clips, s.clip) }}"></video>
+<table>
+<tr><th>{{ t('prompt') }}</th><td>{{ s.prompt }}</td></tr>
+<tr><th>{{ t('seed') }}</th><td class="seed">{{ s.seed }}</td></tr>
+<tr><th>{{ t('duration') }}</th><td>{{ '%g' % s.duration_s }} s ({{ s.num_frames }})</td></tr>
+<tr><th>{{ t('tier') }}</th><td>{{ s.tier or '-' }}</td></tr>
+<tr><th>{{ t('cost') }}</th><td>{{ money(s.cost_usd) }}</td></tr>
+{% if s.identity is not none %}<tr><th>{{ t('identity') }}</th><td>{{ s.identity }}</td></tr>
+{% endif %}
+<tr><td colspan="2">{{ t('rendered_now') if s.rendered else t('reused') }}
+ · <code>{{ s.unit }}</code></td></tr></table>
+{% if not version %}<form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll">
+<input type="hidden" name="shot" value="{{ s.id }}">
+<label>{{ t('new_seed') }} <input name="seed" type="number" min="0" size="8"></label>
+<label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
+<button type="submit" class="reroll">{{ t('reroll') }}</button></form>{% endif %}
+</div>{% endfor %}</div>
+{% else %}<p>{{ t('no_clips') }}</p>{% endif %}</section>
+
+<section id="final"><h2>{{ t('final_cut') }} {% set g = v.gates['cut'] %}
+{% if g.required %}{{ badge(g) }}{% endif %}</h2>
+{% if g.waiting %}<p class="waiting">{{ t('waiting_cut') }}</p>{% endif %}
+{% if v.final %}<p><code>{{ v.deliverable.version }}</code></p>
+<video id="final-video" controls preload="auto" style="max-width:100%"
+ poster="{{ url(v.deliverable, v.poster) }}" src="{{ url(v.deliverable, v.final) }}"></video>
+<p><a id="download" href="{{ url(v.deliverable, v.final, download=True) }}"
+ download="{{ v.client }}-{{ v.character }}-{{ v.deliverable.version }}.mp4">
+ {{ t('download') }}</a></p>
+{% if g.required %}{{ review_form('cut', v.deliverable.version) }}{% endif %}
+{% else %}<p>{{ t('no_cut') }}</p>{% endif %}</section>
+
+<section id="lineage"><h2>{{ t('lineage') }}</h2>
+{% if v.chain %}<table><tr><th>{{ t('asset') }}</th><th>{{ t('version') }}</th>
+<th>{{ t('created') }}</th><th>{{ t('compute') }}</th><th>{{ t('cost') }}</th></tr>
+{% for link in v.chain %}<tr><td>{{ link.asset }}</td><td><code>{{ link.version }}</code></td>
+<td>{{ when(link.created_at) }}</td>
+<td>{% if link.compute %}{{ '%.1f' % link.compute.seconds }} s {{ link.compute.device }}
+{% else %}-{% endif %}</td>
+<td>{{ money(link.compute.estimated_cost_usd) if link.compute else '-' }}</td></tr>
+{% endfor %}</table>
+<p id="total-cost">{{ t('total_cost') }}: <strong>{{ money(v.total_cost_usd) }}</strong></p>
+{% else %}<p>-</p>{% endif %}</section>
+
+<section id="versions"><h2>{{ t('versions') }}</h2><ul>
+{% for d in v.versions %}<li><a href="/c/{{ v.client }}/{{ v.character }}?version={{ d.version }}">
+<code>{{ d.version }}</code></a> {{ when(d.created_at) }}
+({{ t('current') if d.current else t('earlier') }})</li>{% endfor %}</ul></section>
+
+<section id="history"><h2>{{ t('history') }}</h2><ul>
+{% for g in v.gates.values() %}{% for r in g.reviews %}
+<li>{{ when(r.at) }}: {{ r.who }} · {{ t(r.decision) }} {{ r.asset }} <code>{{ r.version }}</code>
+{% if r.note %}: “{{ r.note }}”{% endif %}</li>{% endfor %}{% endfor %}
+{% for o in v.overrides %}<li>{{ when(o.at) }}: {{ o.who }} · {{ t('rerolled') }} {{ o.shot }}:
+{{ t('seed') }} {{ o.previous_seed }} → {{ o.seed }}{% if o.tier %}, {{ o.tier }}{% endif %}</li>
+{% endfor %}</ul></section>
+{% endblock %}"""
+
+MACROS = """{% macro badge(g) %}<span class="badge {{ g.decision or '' }}" id="state-{{ g.name }}">
+{% if not g.required %}{{ t('not_required') }}{% elif g.decision %}{{ t(g.decision) }}
+{% else %}{{ t('unreviewed') }}{% endif %}</span>{% endmacro %}"""
+
+LOGIN = """{% extends "base" %}{% block body %}
+<h2>{{ t('login') }}</h2>{% if bad %}<p class="rejected">{{ t('bad_token') }}</p>{% endif %}
+<form method="post" action="/login"><input type="hidden" name="next" value="{{ next }}">
+<label>{{ t('token') }} <input name="token" type="password" required></label>
+<button type="submit">{{ t('login') }}</button></form>{% endblock %}"""
+
+
+def review_form_html(t, client: str, character: str, who: str):
+    """The Approve / Reject form of one gate's version (a Jinja global)."""
+    from markupsafe import Markup, escape
+
+    def form(gate: str, version: str) -> Markup:
+        return Markup(
+            f'<form method="post" action="/c/{escape(client)}/{escape(character)}/review" '
+            f'class="review" data-gate="{escape(gate)}">'
+            f'<input type="hidden" name="gate" value="{escape(gate)}">'
+            f'<input type="hidden" name="version" value="{escape(version)}">'
+            f'<label>{escape(t("who"))} <input name="who" required value="{escape(who)}" '
+            f'size="10"></label> <label>{escape(t("note"))} <input name="note" size="30"></label>'
+            f' <button type="submit" name="decision" value="approved" id="approve-{escape(gate)}">'
+            f"{escape(t('approve'))}</button>"
+            f' <button type="submit" name="decision" value="rejected" id="reject-{escape(gate)}">'
+            f"{escape(t('reject'))}</button></form>"
+        )
+
+    return form
+
+
+ENV = Environment(
+    loader=DictLoader(
+        {
+            "base": BASE,
+            "home": HOME,
+            "client": CLIENT,
+            "character": '{% from "macros" import badge with context %}' + CHARACTER,
+            "macros": MACROS,
+            "login": LOGIN,
+        }
+    ),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)

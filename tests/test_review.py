@@ -1,0 +1,255 @@
+"""The producer's review loop without a browser: gates, approvals, re-rolls, the app's HTTP side.
+
+One gated chain is run for the module (tiny profile): it stops before LoRA training, is approved
+through the app, finishes, then one of its two shots is re-rolled through the app.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+from review_support import (
+    CHARACTER,
+    CLIENT,
+    config_for,
+    get,
+    post,
+    review_settings,
+    serve,
+    write_gated_brief,
+)
+
+from pipeline.cli import main, materialize_brief
+from pipeline.domain.artifacts import ArtifactError, ArtifactRef
+from pipeline.domain.review import decision_of, overrides_of, reviews_of
+from pipeline.launch import brief_source, run_chain
+from pipeline.review.app import review_config
+from pipeline.settings import SettingsError, resource_defs
+from resources.storage.artifact_store import sha256_file
+
+
+def current(root: Path, asset: str) -> str | None:
+    pointer = root / CLIENT / CHARACTER / asset / "current.json"
+    return json.loads(pointer.read_text())["version"] if pointer.is_file() else None
+
+
+def clips_manifest(root: Path) -> dict:
+    version = current(root, "video_clips")
+    return json.loads(
+        (root / CLIENT / CHARACTER / "video_clips" / version / "manifest.json").read_text()
+    )
+
+
+def rerun(settings, instance) -> None:
+    """What the app starts after an approval or a re-roll (`python -m pipeline run`), in process."""
+    store = config_for(settings).store
+    source = brief_source(store, CLIENT, CHARACTER)
+    resources = resource_defs(settings, inbox=[str(source)])
+    assert run_chain(source, resources=resources, instance=instance, launched_by="test").success
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory):
+    from quick_chain import shared_models
+
+    folder = tmp_path_factory.mktemp("review")
+    root, inbox = folder / "artifacts", folder / "inbox"
+    brief = write_gated_brief(inbox)
+    settings = review_settings(root, inbox, shared_models(tmp_path_factory))
+    with DagsterInstance.ephemeral() as instance:
+        final = materialize_brief(
+            brief, root=str(root), profile="tiny", models_dir=settings.models_dir, instance=instance
+        )
+        state = {"waiting_final": final, "lora_before": current(root, "character_lora")}
+        state["references"] = current(root, "reference_images")
+        config = config_for(settings)
+        with serve(config) as url:
+            state["approve"] = post(
+                f"{url}/c/{CLIENT}/{CHARACTER}/review",
+                {
+                    "gate": "references",
+                    "version": state["references"],
+                    "decision": "approved",
+                    "who": "ana",
+                    "note": "rosto ok",
+                },
+            )
+            rerun(settings, instance)
+            state["first_cut"] = current(root, "deliverables")
+            state["clips_before"] = clips_manifest(root)
+            state["reroll"] = post(
+                f"{url}/c/{CLIENT}/{CHARACTER}/reroll", {"shot": "wave", "seed": "77", "who": "bia"}
+            )
+            rerun(settings, instance)
+            state["clips_after"] = clips_manifest(root)
+            state["second_cut"] = current(root, "deliverables")
+            yield {
+                "root": root,
+                "inbox": inbox,
+                "settings": settings,
+                "url": url,
+                "store": config.store,
+                "instance": instance,
+                **state,
+            }
+
+
+def test_a_gated_brief_stops_before_lora_training_without_failing(loop):
+    assert loop["waiting_final"] is None  # the run succeeded and says it waits
+    assert loop["lora_before"] is None
+    assert loop["references"] is not None
+
+
+def test_an_approval_is_a_record_of_one_version_with_who_when_and_note(loop):
+    store = loop["store"]
+    ref = ArtifactRef(CLIENT, CHARACTER, "reference_images", loop["references"])
+    (record,) = reviews_of(store, ref)
+    assert (record["decision"], record["who"], record["note"]) == ("approved", "ana", "rosto ok")
+    assert record["version"] == loop["references"] and record["at"].endswith("+00:00")
+    assert loop["approve"][0] == 303
+    other = ArtifactRef(CLIENT, CHARACTER, "reference_images", "0" * 16)
+    assert decision_of(store, other) is None  # an approval does not carry over
+
+
+def test_a_record_is_never_overwritten(loop):
+    store = loop["store"]
+    key = f"{CLIENT}/{CHARACTER}/_reviews/test/once.json"
+    store.put_record(key, {"n": 1})
+    with pytest.raises(ArtifactError, match="never overwritten"):
+        store.put_record(key, {"n": 2})
+    assert store.record(key) == {"n": 1}
+
+
+def test_approving_lets_the_chain_run_to_the_cut(loop):
+    assert loop["first_cut"] is not None
+    assert current(loop["root"], "character_lora") is not None
+
+
+def test_a_reroll_renders_only_that_shot_and_reuses_the_other_byte_for_byte(loop):
+    before = {s["id"]: s for s in loop["clips_before"]["shots"]}
+    after = {s["id"]: s for s in loop["clips_after"]["shots"]}
+    assert after["wave"]["seed"] == 77 and after["wave"]["rendered"]
+    assert after["wave"]["unit"] != before["wave"]["unit"]
+    assert after["hello"]["unit"] == before["hello"]["unit"] and not after["hello"]["rendered"]
+    units = loop["root"] / CLIENT / CHARACTER / "shots"
+    clip = units / before["hello"]["unit"] / "clip.mp4"
+    clips = loop["root"] / CLIENT / CHARACTER / "video_clips"
+    reused = clips / current(loop["root"], "video_clips") / "shots" / "hello" / "clip.mp4"
+    assert sha256_file(reused) == sha256_file(clip)
+    assert loop["second_cut"] != loop["first_cut"]
+
+
+def test_a_reroll_is_recorded_and_named_in_the_lineage(loop):
+    (override,) = overrides_of(loop["store"], CLIENT, CHARACTER)
+    assert (override.shot, override.previous_seed, override.seed, override.who) == (
+        "wave",
+        2,
+        77,
+        "bia",
+    )
+    brief = loop["root"] / CLIENT / CHARACTER / "character_brief"
+    manifest = json.loads(
+        (brief / current(loop["root"], "character_brief") / "manifest.json").read_text()
+    )
+    assert [o["seed"] for o in manifest["parameters"]["overrides"]] == [77]
+
+
+def test_a_shot_is_served_with_range_requests(loop):
+    clips = loop["clips_after"]
+    ref = f"{CLIENT}/{CHARACTER}/video_clips/{clips['version']}"
+    with serve(config_for(loop["settings"])) as url:
+        status, headers, body = get(
+            f"{url}/files/{ref}/shots/hello/clip.mp4", {"Range": "bytes=0-99"}
+        )
+        whole = get(f"{url}/files/{ref}/shots/hello/clip.mp4")[2]
+    assert status == 206 and len(body) == 100
+    assert headers["content-range"] == f"bytes 0-99/{len(whole)}"
+    assert body == whole[:100]
+
+
+def test_pages_are_in_portuguese_with_english_a_switch_away_and_local_dates(loop):
+    with serve(config_for(loop["settings"])) as url:
+        pt = get(f"{url}/c/{CLIENT}/{CHARACTER}")[2].decode()
+        en = get(f"{url}/c/{CLIENT}/{CHARACTER}?lang=en")[2].decode()
+    assert "Planos" in pt and "Corte final" in pt and "Shots" not in pt
+    assert "Shots" in en and "Final cut" in en
+    assert "(-03)" in pt  # America/Sao_Paulo, the default producers' time zone
+
+
+def test_the_final_cut_is_downloadable(loop):
+    version = loop["second_cut"]
+    with serve(config_for(loop["settings"])) as url:
+        status, headers, body = get(
+            f"{url}/files/{CLIENT}/{CHARACTER}/deliverables/{version}/final.mp4?download=1"
+        )
+    assert status == 200 and headers["content-disposition"].startswith("attachment")
+    final = loop["root"] / CLIENT / CHARACTER / "deliverables" / version / "final.mp4"
+    assert body == final.read_bytes()
+
+
+def test_a_path_outside_the_artifact_is_refused(loop):
+    version = loop["second_cut"]
+    with serve(config_for(loop["settings"])) as url:
+        status, _, _ = get(
+            f"{url}/files/{CLIENT}/{CHARACTER}/deliverables/{version}/..%2F..%2Fcurrent.json"
+        )
+    assert status == 404
+
+
+def test_beyond_loopback_the_app_refuses_to_start_without_a_token(loop):
+    with pytest.raises(SettingsError, match="CHARACTER_VIDEO_REVIEW_TOKEN"):
+        review_config(host="0.0.0.0", settings=loop["settings"])
+    config = review_config(
+        host="0.0.0.0", settings=replace(loop["settings"], review_token="s3cr3t")
+    )
+    assert config.token == "s3cr3t"
+
+
+def test_a_request_without_the_token_is_refused(loop):
+    config = config_for(loop["settings"], token="s3cr3t")
+    page = f"/c/{CLIENT}/{CHARACTER}"
+    with serve(config) as url:
+        refused = get(f"{url}{page}")
+        wrong = get(f"{url}{page}", {"Authorization": "Bearer nope"})
+        bearer = get(f"{url}{page}", {"Authorization": "Bearer s3cr3t"})
+        login = post(f"{url}/login", {"token": "s3cr3t", "next": page})
+        cookie = login[1]["set-cookie"].split(";")[0]
+        with_cookie = get(f"{url}{page}", {"Cookie": cookie})
+    assert refused[0] == 401 and wrong[0] == 401
+    assert bearer[0] == 200 and with_cookie[0] == 200 and login[0] == 303
+
+
+def test_briefs_in_error_are_listed_with_every_problem(loop, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "broken.yaml").write_text("client: acme\ncharacter: {id: x}\nshots: []\n")
+    settings = replace(loop["settings"], inbox=(str(inbox),))
+    with serve(config_for(settings)) as url:
+        page = get(f"{url}/")[2].decode()
+    assert "broken.yaml" in page and "character.name" in page and "shots" in page
+
+
+def test_the_cli_records_a_rejection_with_its_note(loop):
+    code = main(
+        [
+            "reject",
+            CLIENT,
+            CHARACTER,
+            "references",
+            "--note",
+            "olhos errados",
+            "--who",
+            "caio",
+            "--root",
+            str(loop["root"]),
+            "--no-run",
+        ]
+    )
+    assert code == 0
+    ref = ArtifactRef(CLIENT, CHARACTER, "reference_images", loop["references"])
+    assert decision_of(loop["store"], ref) == "rejected"
+    assert reviews_of(loop["store"], ref)[-1]["note"] == "olhos errados"
