@@ -29,7 +29,15 @@ from dagster import (
 from PIL import Image
 
 from assets.partitions import character_partitions
-from assets.stages.base import Markdown, Picture, Run, StageResult, approval_wait
+from assets.stages.base import (
+    Markdown,
+    Picture,
+    Playable,
+    Run,
+    StageLog,
+    StageResult,
+    approval_wait,
+)
 from pipeline.domain.brief import split_partition_key
 from pipeline.domain.chain import GPU_POOL, stage
 from resources.models.model_store import ModelStore
@@ -124,7 +132,9 @@ class StageRuntime:
             models=self.models,
             device=self.device,
             dtype=self.dtype,
-            log=context.log.info,
+            log=StageLog(
+                context.log.info, self.store, client, character, context.asset_key.path[-1]
+            ),
             stop=self.monitor.check,
         )
 
@@ -149,25 +159,34 @@ def report(result: StageResult) -> MaterializeResult:
         "inputs": MetadataValue.json(manifest.get("inputs", {})),
         **compute_metadata(manifest.get("compute")),
     }
+    shown = {k: _metadata_value(v, result.link) for k, v in result.metadata.items()}
     return MaterializeResult(
-        metadata={**base, **{k: _metadata_value(v) for k, v in result.metadata.items()}},
+        metadata={**base, **shown},
         data_version=DataVersion(result.ref.version),
         check_results=[
             AssetCheckResult(
                 check_name=c.name,
                 passed=c.passed,
-                metadata={k: _metadata_value(v) for k, v in c.metadata.items()},
+                metadata={k: _metadata_value(v, result.link) for k, v in c.metadata.items()},
             )
             for c in result.checks
         ],
     )
 
 
-def _metadata_value(value: Any) -> Any:
+def _metadata_value(value: Any, link=lambda path: None) -> Any:
     if isinstance(value, Markdown):
         return MetadataValue.md(value.text)
     if isinstance(value, Picture):
+        url = link(value.path)
+        if url:
+            # A short link renders inline; a data URI is over Dagster's 1,000 characters and
+            # hides behind [Show Markdown].
+            return MetadataValue.md(f"![{value.title or value.path.name}]({url})")
         return image_markdown(value.path, title=value.title)
+    if isinstance(value, Playable):
+        url = link(value.path)
+        return MetadataValue.url(url) if url else MetadataValue.path(str(value.path))
     if isinstance(value, Path):
         return MetadataValue.path(str(value))
     if isinstance(value, dict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -87,9 +88,10 @@ def materialize_brief(
     brief = load_brief(path)
     instance = instance or _instance()
     resources = resource_defs(root=root, profile=profile, inbox=[str(path)], models_dir=models_dir)
-    outcome = run_chain(
-        path, resources=resources, instance=instance, launched_by=launched_by, brief=brief
-    )
+    with progress_bars(resources["artifact_store"], brief.client, brief.character.id):
+        outcome = run_chain(
+            path, resources=resources, instance=instance, launched_by=launched_by, brief=brief
+        )
     for step, seconds in _stage_times(instance, outcome.run_id):
         print(f"  {step:<18} {seconds:8.2f} s", file=sys.stderr)
     store = resources["artifact_store"]
@@ -98,6 +100,46 @@ def materialize_brief(
         print(waiting, file=sys.stderr)
         return None
     return current_deliverable(store, brief.client, brief.character.id)
+
+
+@contextmanager
+def progress_bars(store, client: str, character: str, every_s: float = 1.0):
+    """While the block runs, a bar per stage on stderr from the stages' progress records."""
+    import threading
+
+    halt = threading.Event()
+    shown: dict[str, tuple] = {}
+
+    def draw() -> None:
+        for key in store.records(f"{client}/{character}/_progress"):
+            p = store.record(key) or {}
+            seen = (p.get("label"), p.get("done"), p.get("total"))
+            if not p or shown.get(key) == seen or p.get("updated_at", "") < started:
+                continue
+            shown[key] = seen
+            done, total = int(p["done"]), max(int(p["total"]), 1)
+            bar = "#" * round(20 * done / total)
+            eta = f" ETA {p['eta_s']:.0f} s" if p.get("eta_s") else ""
+            print(
+                f"  {p['asset']:<18} [{bar:<20}] {done}/{total} {p['unit']} ({p['label']}){eta}",
+                file=sys.stderr,
+            )
+
+    def loop() -> None:
+        while not halt.wait(every_s):
+            draw()
+
+    import datetime as dt
+
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    thread = threading.Thread(target=loop, name="progress-bars", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        halt.set()
+        thread.join()
+        draw()
 
 
 def _waiting(outcome) -> str | None:

@@ -99,6 +99,7 @@ class Tick:
     run_requests: list[RunRequest] = field(default_factory=list)
     new_partitions: list[str] = field(default_factory=list)
     problems: dict[str, list[str]] = field(default_factory=dict)
+    problems_pt: dict[str, list[str]] = field(default_factory=dict)  # the same, in Portuguese
     deferred: int = 0  # changed briefs left for the next tick
 
 
@@ -144,6 +145,7 @@ def scan_inbox(
     """Compare the inbox with the previous state; what to run, add and report this tick."""
     new_state: dict[str, BriefState] = {}
     problems: dict[str, list[str]] = {}
+    problems_pt: dict[str, list[str]] = {}
     changed: set[str] = set()
     deferred = 0
     for path in files:
@@ -168,13 +170,14 @@ def scan_inbox(
         except BriefError as error:
             new_state[name] = BriefState(sha, INVALID, ran=ran)
             problems[name] = error.problems
+            problems_pt[name] = error.problems_pt
             continue
         new_state[name] = BriefState(sha, OK, brief.partition_key, brief.content_hash()[:16], ran)
 
     _mark_duplicates(new_state, problems, changed, state)
     _sync_error_files(new_state, state, problems, log, write_errors, remove_errors)
 
-    tick = Tick(new_state, problems=problems, deferred=deferred)
+    tick = Tick(new_state, problems=problems, problems_pt=problems_pt, deferred=deferred)
     for name, entry in sorted(new_state.items()):
         if entry.status != OK or entry.brief == entry.ran:
             continue
@@ -189,6 +192,20 @@ def scan_inbox(
         if entry.key not in known_partitions and entry.key not in tick.new_partitions:
             tick.new_partitions.append(entry.key)
     return tick
+
+
+def skip_reason(tick: Tick) -> str | None:
+    """The invalid briefs of a tick and every problem of each, in English and Portuguese."""
+    if not tick.problems:
+        return None
+    parts = []
+    for name, lines in sorted(tick.problems.items()):
+        pt = tick.problems_pt.get(name, [])
+        text = "; ".join(lines)
+        if pt and pt != lines:
+            text += " | pt-BR: " + "; ".join(pt)
+        parts.append(f"{Path(name).name} was not run / não foi executado: {text}")
+    return "\n".join(parts)
 
 
 def _mark_duplicates(
@@ -266,6 +283,10 @@ def brief_inbox_sensor(context: SensorEvaluationContext, inbox: BriefInbox) -> S
     if tick.deferred:
         context.log.info(f"{tick.deferred} changed brief(s) left for the next tick")
     return SensorResult(
+        # Dagster shows a skip reason on the tick (Automation > the sensor): an invalid brief is
+        # seen there, not only as one more tick that "requested 0 runs". (Only a tick without
+        # runs can carry one; with runs, the problems are in the tick's log and errors files.)
+        skip_reason=None if tick.run_requests else skip_reason(tick),
         run_requests=tick.run_requests,
         dynamic_partitions_requests=(
             [AddDynamicPartitionsRequest(CHARACTERS, tick.new_partitions)]

@@ -176,7 +176,7 @@ def build_resource(key: str, s: Settings) -> Any:
     if key == "artifact_store":
         from resources.storage.root import artifact_store_for
 
-        return artifact_store_for(s.root, s.cache_dir)
+        return artifact_store_for(s.root, s.cache_dir, public_url=s.review_url)
     if key == "model_store":
         from resources.models.model_store import ModelStore
 

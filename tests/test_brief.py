@@ -140,3 +140,30 @@ def test_cli_validate_names_unreadable_and_malformed_files(tmp_path):
     assert done.returncode != 0
     assert f"{broken}: (file): not valid YAML" in done.stderr
     assert "absent.yaml: (file): cannot read" in done.stderr
+
+
+def test_an_unknown_field_suggests_the_closest_known_one():
+    data = small_brief()
+    data["character"]["descricao"] = data["character"].pop("description")
+    problems = problems_of(data)
+    assert "character.descricao: unknown field; did you mean `description`?" in problems
+
+
+def test_problems_come_in_portuguese_too_with_duplicates_among_the_rest():
+    from pipeline.domain.brief import BriefError, parse_brief
+
+    data = small_brief()
+    data["shots"][1].update(id="intro", duration_s=-1)  # a duplicate inside an invalid shot
+    data["video"]["fps"] = 0
+    with pytest.raises(BriefError) as caught:
+        parse_brief(data)
+    assert caught.value.problems == [
+        "video.fps: Input should be greater than or equal to 1",
+        "shots[1].duration_s: Input should be greater than 0",
+        "shots: shot id 'intro' is used twice (shots[0] and shots[1])",
+    ]
+    assert caught.value.problems_pt == [
+        "video.fps: deve ser maior ou igual a 1",
+        "shots[1].duration_s: deve ser maior que 0",
+        "shots: o id de plano 'intro' aparece duas vezes (shots[0] e shots[1])",
+    ]

@@ -35,9 +35,12 @@ def test_job_targets_the_whole_chain_and_the_report():
 
 
 def test_sensor_and_schedule_launch_the_named_job():
+    from dagster import instance_for_test
+
     # One job for every launcher: the UI's runs list shows `character_video`, not an asset job.
-    assert defs.resolve_sensor_def("brief_inbox_sensor").job_name == "character_video"
-    assert defs.resolve_schedule_def("nightly_briefs").job_name == "character_video"
+    with instance_for_test():  # resolving reads definitions state through a live instance
+        assert defs.resolve_sensor_def("brief_inbox_sensor").job_name == "character_video"
+        assert defs.resolve_schedule_def("nightly_briefs").job_name == "character_video"
 
 
 def test_asset_checks_are_declared():

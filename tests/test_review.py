@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
+from moto_aws import aws_env  # noqa: F401 - the fixture
 from review_support import (
     CHARACTER,
     CLIENT,
@@ -253,3 +254,93 @@ def test_the_cli_records_a_rejection_with_its_note(loop):
     ref = ArtifactRef(CLIENT, CHARACTER, "reference_images", loop["references"])
     assert decision_of(loop["store"], ref) == "rejected"
     assert reviews_of(loop["store"], ref)[-1]["note"] == "olhos errados"
+
+
+def test_training_and_rendering_left_their_progress_records(loop):
+    store = loop["store"]
+    lora = store.record(f"{CLIENT}/{CHARACTER}/_progress/character_lora.json")
+    clips = store.record(f"{CLIENT}/{CHARACTER}/_progress/video_clips.json")
+    assert (lora["label"], lora["done"], lora["total"], lora["state"]) == (
+        "LoRA training",
+        2,
+        2,
+        "done",
+    )
+    assert clips["label"] == "shot wave" and clips["unit"] == "denoising steps"
+    assert clips["done"] == clips["total"] and clips["state"] == "done"
+
+
+def test_a_long_loop_logs_every_n_steps_with_rate_and_eta(tmp_path):
+    from assets.stages.base import StageLog
+    from resources.runtime.progress import StepProgress
+    from resources.storage.artifact_store import ArtifactStore
+
+    store = ArtifactStore(root=str(tmp_path))
+    lines: list[str] = []
+    log = StageLog(lines.append, store, CLIENT, CHARACTER, "character_lora")
+    tick = StepProgress(log, "LoRA training", 20, every=10)
+    for step in range(1, 21):
+        tick(step)
+    assert [line.split(",")[0] for line in lines] == [
+        "LoRA training: steps 10/20",
+        "LoRA training: steps 20/20",
+    ]
+    assert " steps/s, ETA " in lines[0]
+    record = store.record(f"{CLIENT}/{CHARACTER}/_progress/character_lora.json")
+    assert (record["done"], record["state"]) == (20, "done")
+
+
+def test_metadata_images_and_the_cut_link_to_the_review_app_when_it_has_a_url(tmp_path):
+    from PIL import Image
+
+    from assets.materialize import _metadata_value
+    from assets.stages.base import Picture, Playable
+    from resources.storage.artifact_store import ArtifactStore
+
+    store = ArtifactStore(root=str(tmp_path), public_url="http://review.test:8500")
+    folder = tmp_path / CLIENT / CHARACTER / "deliverables" / "0123456789abcdef"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (64, 36)).save(folder / "poster.jpg")
+    shown = _metadata_value(Picture(folder / "poster.jpg", "poster"), store.public_link)
+    base = f"http://review.test:8500/files/{CLIENT}/{CHARACTER}/deliverables/0123456789abcdef"
+    assert shown.value == f"![poster]({base}/poster.jpg)"  # short: Dagster shows it inline
+    assert _metadata_value(Playable(folder / "final.mp4"), store.public_link).value == (
+        f"{base}/final.mp4"
+    )
+    without = _metadata_value(Picture(folder / "poster.jpg", "poster"))
+    assert without.value.startswith("![poster](data:image/jpeg;base64,")
+
+
+def test_an_s3_root_serves_presigned_urls_and_write_once_records(aws_env, tmp_path):  # noqa: F811
+    import urllib.request
+
+    import boto3
+
+    from pipeline.settings import Settings
+    from resources.storage.artifact_store import build_manifest, write_json
+    from resources.storage.s3_artifact_store import S3ArtifactStore
+
+    boto3.client("s3").create_bucket(Bucket="studio")
+    store = S3ArtifactStore(url="s3://studio/prod", root=str(tmp_path / "cache"), sync_seconds=0)
+    ref = ArtifactRef(CLIENT, CHARACTER, "deliverables", "0123456789abcdef")
+    with store.staging(ref) as stage:
+        (stage / "final.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" * 10)
+        write_json(
+            stage / "manifest.json",
+            build_manifest(ref, stage, code_version="1", inputs={}, parameters={}),
+        )
+    url = store.presigned_url(ref, "final.mp4", 600)
+    assert "X-Amz-Expires=600" in url
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    assert opener.open(url, timeout=30).read() == b"\x00\x00\x00\x18ftypmp42" * 10
+    settings = replace(Settings(), root="s3://studio/prod", presign_expiry_s=900)
+    config = config_for(settings)
+    config.store = store
+    with serve(config) as app:
+        status, headers, _ = get(f"{app}/files/{ref.key}/final.mp4")
+    assert status == 307 and "X-Amz-Expires=900" in headers["location"]
+    key = f"{CLIENT}/{CHARACTER}/_reviews/deliverables/{ref.version}/one.json"
+    store.put_record(key, {"decision": "approved"})
+    with pytest.raises(ArtifactError, match="never overwritten"):
+        store.put_record(key, {"decision": "rejected"})
+    assert store.records(f"{CLIENT}/{CHARACTER}/_reviews/deliverables/{ref.version}") == [key]

@@ -257,3 +257,15 @@ def test_inbox_setting_keeps_s3_prefixes_whole(monkeypatch):
     monkeypatch.setenv("CHARACTER_VIDEO_INBOX", "examples:s3://studio-briefs/inbox/:/srv/briefs")
     inbox = resource_defs(root="/tmp/unused-root")["inbox"]
     assert inbox.paths == ["examples", "s3://studio-briefs/inbox/", "/srv/briefs"]
+
+
+def test_a_tick_with_only_invalid_briefs_says_why_in_its_skip_reason(instance, tmp_path):
+    bad = small_brief()
+    bad["character"]["descricao"] = bad["character"].pop("description")
+    write_brief(tmp_path, bad, name="broken.yaml")
+    result = tick(instance, tmp_path)
+    assert result.run_requests == []
+    reason = result.skip_reason.skip_message
+    assert reason.startswith("broken.yaml was not run / não foi executado:")
+    assert "character.descricao: unknown field; did you mean `description`?" in reason
+    assert "pt-BR: character.description: campo obrigatório ausente" in reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,48 @@ class Run:
         )
 
 
+PROGRESS = "_progress"  # <client>/<character>/_progress/<asset>.json: the running loop's state
+
+
+class StageLog:
+    """A stage's log that also records its loops' progress in the store, for the review app.
+
+    Long loops (resources/runtime/progress.py) call `progress`; the record is replaced at
+    most once a second and at the end, and a failure to write it never fails the work.
+    """
+
+    def __init__(self, log: Log, store: ArtifactStore, client: str, character: str, asset: str):
+        self._log, self.store, self.asset = log, store, asset
+        self.key = f"{client}/{character}/{PROGRESS}/{asset}.json"
+        self._last = 0.0
+
+    def __call__(self, message: str) -> None:
+        self._log(message)
+
+    def progress(
+        self, label: str, done: int, total: int, unit: str, rate: float, eta_s: float | None
+    ) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < 1.0:
+            return
+        self._last = now
+        record = {
+            "asset": self.asset,
+            "label": label,
+            "done": done,
+            "total": total,
+            "unit": unit,
+            "rate": round(rate, 3),
+            "eta_s": None if eta_s is None else round(eta_s, 1),
+            "state": "done" if done >= total else "running",
+            "updated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        try:
+            self.store.put_status(self.key, record)
+        except Exception as error:  # noqa: BLE001 - progress is advisory; the work goes on
+            self._log(f"progress record not written: {error}")
+
+
 @dataclass(frozen=True)
 class Markdown:
     """Metadata shown as markdown (a table, a list)."""
@@ -68,6 +111,13 @@ class Picture:
 
     path: Path
     title: str = ""
+
+
+@dataclass(frozen=True)
+class Playable:
+    """Metadata that plays in a browser: the review app's URL of a video, where one is set."""
+
+    path: Path
 
 
 @dataclass(frozen=True)
@@ -89,6 +139,8 @@ class StageResult:
     reused: bool
     metadata: dict[str, Any]
     checks: list[Check] = field(default_factory=list)
+    # The review app's URL of a file of this result (None when no app URL is configured).
+    link: Callable[[Path], str | None] = field(default=lambda path: None, repr=False)
 
 
 def approval_wait(run: Run, gate: str) -> str | None:
@@ -134,4 +186,5 @@ def stage_result(
         reused=reused,
         metadata=metadata,
         checks=checks or [],
+        link=run.store.public_link,
     )

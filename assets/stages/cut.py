@@ -8,7 +8,15 @@ from typing import Any
 
 from PIL import Image
 
-from assets.stages.base import Check, Picture, Run, StageResult, build_or_reuse, stage_result
+from assets.stages.base import (
+    Check,
+    Picture,
+    Playable,
+    Run,
+    StageResult,
+    build_or_reuse,
+    stage_result,
+)
 from assets.stages.brief import read_brief
 from assets.stages.clips import ASSET as CLIPS
 from assets.stages.clips import clips_of
@@ -116,6 +124,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
         reused=reused,
         metadata={
             "final": folder / FINAL,
+            "play": Playable(folder / FINAL),  # a URL that plays the cut (the review app's)
             "sha256": sha256_file(folder / FINAL),
             "resolution": f"{report.width}x{report.height}",
             "fps": report.fps,

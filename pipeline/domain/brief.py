@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from pipeline.domain.brief_problems import problems_of
 from pipeline.domain.lora_recipes import RECIPES
 from pipeline.domain.registry import DEFAULT_UPSCALER, DEFAULT_VIDEO_MODEL, UPSCALERS, VIDEO_MODELS
 
@@ -165,11 +166,15 @@ class Brief(_Strict):
 
 
 class BriefError(ValueError):
-    """A brief that cannot be used; `problems` holds one line per problem, each naming a field."""
+    """A brief that cannot be used; `problems` holds one line per problem, each naming a field.
 
-    def __init__(self, source: str, problems: list[str]):
+    `problems_pt` holds the same lines in Portuguese (pt-BR), for the producers' screens.
+    """
+
+    def __init__(self, source: str, problems: list[str], problems_pt: list[str] | None = None):
         self.source = source
         self.problems = problems
+        self.problems_pt = problems_pt or problems
         super().__init__(f"{source}: invalid brief\n" + "\n".join(f"  {p}" for p in problems))
 
 
@@ -185,37 +190,6 @@ def split_partition_key(key: str) -> tuple[str, str]:
     return client, character
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not (isinstance(part, str) and part.startswith("function-")):
-            path += f".{part}" if path else str(part)
-    return path or "(brief)"
-
-
-def _problem_lines(error: ValidationError) -> list[str]:
-    lines = []
-    for item in error.errors():
-        field = _field_path(item["loc"])
-        kind = item["type"]
-        if kind == "extra_forbidden":
-            message = "unknown field"
-        elif kind == "missing":
-            message = "required field is missing"
-        elif kind == "string_pattern_mismatch" and field.endswith("trigger"):
-            message = "must be one lowercase word: a letter, then letters, digits or '_' (2-32)"
-        elif kind == "string_pattern_mismatch":
-            message = (
-                f"{item['input']!r} is not a slug: use lowercase letters, digits and single hyphens"
-            )
-        else:
-            message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{field}: {message}")
-    return lines
-
-
 def parse_brief(data: Any, source: str = "brief") -> Brief:
     """Validate already-loaded brief data; raises BriefError listing every problem."""
     if not isinstance(data, dict):
@@ -223,7 +197,10 @@ def parse_brief(data: Any, source: str = "brief") -> Brief:
     try:
         return Brief.model_validate(data)
     except ValidationError as error:
-        raise BriefError(source, _problem_lines(error)) from None
+        found = problems_of(error, data, Brief)
+        raise BriefError(
+            source, [p.line("en") for p in found], [p.line("pt-BR") for p in found]
+        ) from None
 
 
 def load_brief(path: Path | str) -> Brief:

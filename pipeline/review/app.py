@@ -308,7 +308,7 @@ def _brief_errors(settings: Settings) -> list[dict[str, Any]]:
     """The inbox's briefs that do not validate, each with every problem found."""
     inbox = build_resource("inbox", settings)
     return [
-        {"path": str(e.path), "problems": e.error.problems}
+        {"path": str(e.path), "en": e.error.problems, "pt": e.error.problems_pt}
         for e in inbox.scan()
         if e.error is not None
     ]

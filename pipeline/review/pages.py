@@ -35,7 +35,8 @@ HOME = """{% extends "base" %}{% block body %}
 <h2>{{ t('briefs_in_error') }}</h2>
 {% if errors %}<table id="brief-errors"><tr><th>{{ t('brief') }}</th><th></th></tr>
 {% for e in errors %}<tr><td><code>{{ e.path }}</code> {{ t('not_run') }}</td>
-<td><ul>{% for p in e.problems %}<li>{{ p }}</li>{% endfor %}</ul></td></tr>{% endfor %}
+<td><ul>{% for p in (e.en if lang == 'en' else e.pt) %}<li>{{ p }}</li>{% endfor %}</ul>
+</td></tr>{% endfor %}
 </table>{% else %}<p>{{ t('no_briefs_in_error') }}</p>{% endif %}
 {% endblock %}"""
 

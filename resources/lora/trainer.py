@@ -47,7 +47,10 @@ from resources.lora.output import LORA_FILE, LORA_FILE_2, LOSS_CURVE, plot_losse
 from resources.lora.sampling import sample_sigma
 from resources.models.model_store import weights_digest
 from resources.runtime.interruption import WorkInterrupted
+from resources.runtime.progress import StepProgress
 from resources.video.generator import apply_lora, load_video_pipeline
+
+LOG_EVERY = 10  # training steps between progress lines
 
 __all__ = ["LORA_FILE", "LORA_FILE_2", "LOSS_CURVE", "LoraTrainer", "TrainResult"]
 
@@ -156,9 +159,14 @@ class LoraTrainer(TrainingBackend):
         else:
             log(f"resumed LoRA training at step {resumed_from} of {steps}")
 
+        # Every LOG_EVERY steps: rate and ETA in the log, the progress record for the review app.
+        tick = StepProgress(
+            log, "LoRA training", steps, every=LOG_EVERY, unit="steps", done=progress.step
+        )
         while progress.step < steps:
             progress.losses.append(self._train_step(run, progress))
             progress.step += 1
+            tick(progress.step)
             reason = stop() if stop is not None else None
             if progress.step % checkpoint_every == 0 or progress.step == steps or reason:
                 save_checkpoint(

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from dagster import ConfigurableResource
 
@@ -81,10 +82,20 @@ class ArtifactStore(ConfigurableResource):
     """Artifacts under one local root folder."""
 
     root: str = "artifacts"
+    # Where the review app serves this store (CHARACTER_VIDEO_REVIEW_URL): images and videos in
+    # Dagster metadata link there instead of carrying the bytes.
+    public_url: str | None = None
 
     @property
     def root_path(self) -> Path:
         return Path(self.root).resolve()
+
+    def public_link(self, path: Path) -> str | None:
+        """The review app's URL of a file under the root, or None without a public URL."""
+        if not self.public_url:
+            return None
+        rel = Path(path).resolve().relative_to(self.root_path).as_posix()
+        return f"{self.public_url.rstrip('/')}/files/{quote(rel)}"
 
     def _inside_root(self, path: Path) -> Path:
         resolved = path.resolve()

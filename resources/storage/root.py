@@ -10,7 +10,9 @@ from resources.storage.s3_artifact_store import S3ArtifactStore
 S3_SCHEME = "s3://"
 
 
-def artifact_store_for(root: str | Path, cache_dir: str | Path) -> ArtifactStore:
+def artifact_store_for(
+    root: str | Path, cache_dir: str | Path, public_url: str | None = None
+) -> ArtifactStore:
     """The store for `root`: `s3://bucket/prefix` works in `cache_dir`, anything else is a folder.
 
     The resources (pipeline.settings) and the CLI's commands both build their store here, so a
@@ -19,5 +21,5 @@ def artifact_store_for(root: str | Path, cache_dir: str | Path) -> ArtifactStore
     root = str(root)
     if root.startswith(S3_SCHEME):
         # Work happens in a local cache; S3 holds the published versions and mirrored units.
-        return S3ArtifactStore(url=root, root=str(Path(cache_dir).resolve()))
-    return ArtifactStore(root=str(Path(root).resolve()))
+        return S3ArtifactStore(url=root, root=str(Path(cache_dir).resolve()), public_url=public_url)
+    return ArtifactStore(root=str(Path(root).resolve()), public_url=public_url)

@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from pydantic import PrivateAttr
 
@@ -63,6 +64,7 @@ class S3ArtifactStore(ArtifactStore):
     sync_seconds: float = 30.0  # how often finished units are mirrored while work runs
 
     _client: Any = PrivateAttr(default=None)
+    _signer: Any = PrivateAttr(default=None)
 
     @property
     def bucket(self) -> str:
@@ -192,7 +194,16 @@ class S3ArtifactStore(ArtifactStore):
 
     def presigned_url(self, ref: ArtifactRef, rel: str, expires_s: int) -> str:
         """A GET URL for one file of a published version, valid for `expires_s` seconds."""
-        return self.client.generate_presigned_url(
+        # SigV4 (X-Amz-Expires): valid up to 7 days; the default SigV2 URL of some endpoints
+        # carries an absolute expiry instead.
+        if self._signer is None:
+            self._signer = boto3.client(
+                "s3",
+                endpoint_url=self.endpoint_url,
+                region_name=self.region,
+                config=Config(signature_version="s3v4"),
+            )
+        return self._signer.generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket, "Key": self.object_key(ref.key, rel)},
             ExpiresIn=expires_s,

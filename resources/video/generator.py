@@ -29,6 +29,7 @@ from PIL import Image
 from pipeline.domain.registry import MemoryPlan, VideoModel
 from resources.media.video_io import write_video
 from resources.runtime.interruption import StopCheck, stop_if_asked
+from resources.runtime.progress import StepProgress
 from resources.storage.artifact_store import sha256_file, write_atomic, write_json
 from resources.video.shot_workers import run_in_workers, worker_devices
 
@@ -259,6 +260,7 @@ def render_clip(
     steps: int,
     guidance_scale: float,
     seed: int,
+    on_step: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Render one clip as (num_frames, height, width, 3) uint8 RGB; same seed, same frames.
 
@@ -280,6 +282,13 @@ def render_clip(
         "generator": torch.Generator(device="cpu").manual_seed(seed),
         "output_type": "np",
     }
+    if on_step is not None:
+
+        def step_end(pipe: Any, step: int, timestep: Any, callback_kwargs: dict) -> dict:
+            on_step(step + 1)  # diffusers counts denoising steps from 0
+            return callback_kwargs
+
+        kwargs["callback_on_step_end"] = step_end
     if model.family == "ltx":
         # LTX scales its temporal RoPE by the frame rate; its default (25) is not the registry's.
         kwargs["frame_rate"] = model.native_fps
@@ -394,13 +403,18 @@ def render_assigned(
         "first_block_cache_threshold": job.cache_threshold,
     }
     for shot in shots:
-        _render_and_save(pipe, job, shot, setup, load_s)
+        _render_and_save(pipe, job, shot, setup, load_s, log)
         log(f"shot {shot.id}: {shot.num_frames} frames {job.width}x{job.height} on {device}")
         stop_if_asked(stop, f"shot {shot.id}")
 
 
 def _render_and_save(
-    pipe: Any, job: RenderJob, shot: ShotRequest, setup: dict[str, Any], load_s: float
+    pipe: Any,
+    job: RenderJob,
+    shot: ShotRequest,
+    setup: dict[str, Any],
+    load_s: float,
+    log: Callable[[str], None] = print,
 ) -> None:
     model = job.model
     start = time.perf_counter()
@@ -415,6 +429,7 @@ def _render_and_save(
         steps=job.steps,
         guidance_scale=job.guidance_scale,
         seed=shot.seed,
+        on_step=StepProgress(log, f"shot {shot.id}", job.steps, unit="denoising steps"),
     )
     render_s = time.perf_counter() - start
     folder = job.folders[shot.id]
