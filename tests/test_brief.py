@@ -167,3 +167,62 @@ def test_problems_come_in_portuguese_too_with_duplicates_among_the_rest():
         "shots[1].duration_s: deve ser maior que 0",
         "shots: o id de plano 'intro' aparece duas vezes (shots[0] e shots[1])",
     ]
+
+
+def test_a_shot_longer_than_the_models_longest_clip_is_refused_naming_what_fits():
+    data = small_brief()
+    data["shots"][1]["duration_s"] = 8
+    with pytest.raises(BriefError) as refused:
+        parse_brief(data)
+    (line,) = refused.value.problems
+    # HunyuanVideo's longest clip: 129 frames at 24 fps; LTX-Video's: 257 frames at 24 fps.
+    assert line.startswith("shots[1].duration_s: shot 'outro' is 8 s")
+    assert f"hunyuan_video's longest clip, {129 / 24:.2f} s (129 frames at 24 fps)" in line
+    assert line.endswith(f"models that take 8 s: ltx_video ({257 / 24:.2f} s)")
+
+
+def test_a_shot_no_model_can_render_in_one_clip_says_to_split_it():
+    data = small_brief()
+    data["shots"][0]["duration_s"] = 60
+    with pytest.raises(BriefError) as refused:
+        parse_brief(data)
+    (line,) = refused.value.problems
+    assert "shot 'intro' is 60 s" in line
+    assert "no registry model takes 60 s in one clip; split the shot" in line
+
+
+@pytest.mark.parametrize(
+    ("model", "longest_s"),
+    [("hunyuan_video", 129 / 24), ("wan21_t2v_1_3b", 81 / 16), ("ltx_video", 257 / 24)],
+)
+def test_a_shot_as_long_as_the_longest_clip_is_accepted_and_a_little_longer_is_not(
+    model, longest_s
+):
+    data = small_brief(video={"model": model})
+    data["shots"][0]["duration_s"] = longest_s
+    assert parse_brief(data).shots[0].duration_s == longest_s
+    data["shots"][0]["duration_s"] = longest_s + 0.1
+    with pytest.raises(BriefError, match=f"longer than {model}'s longest clip"):
+        parse_brief(data)
+
+
+def test_cli_validate_refuses_a_shot_too_long_for_the_model(tmp_path):
+    data = small_brief(video={"model": "wan21_t2v_1_3b", "fps": 16})
+    data["shots"][0]["duration_s"] = 5.2
+    path = write_brief(tmp_path, data)
+    done = run_cli("validate", str(path))
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"{path}: shots[0].duration_s: shot 'intro' is 5.2 s")
+    assert f"wan21_t2v_1_3b's longest clip, {81 / 16:.2f} s (81 frames at 16 fps)" in line
+    assert "hunyuan_video" in line and "ltx_video" in line and "wan22_ti2v_5b" not in line
+
+
+def test_a_too_long_shot_is_explained_in_portuguese_too():
+    data = small_brief()
+    data["shots"][0]["duration_s"] = 60
+    with pytest.raises(BriefError) as refused:
+        parse_brief(data)
+    (line,) = refused.value.problems_pt
+    assert line.startswith("shots[0].duration_s: a cena 'intro' tem 60 s")
+    assert "nenhum modelo do registro gera 60 s num só clipe; divida a cena" in line

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline.domain.brief_problems import problems_of
+from pipeline.domain.brief_problems import Problem, problems_of
 from pipeline.domain.lora_recipes import RECIPES
 from pipeline.domain.registry import DEFAULT_UPSCALER, DEFAULT_VIDEO_MODEL, UPSCALERS, VIDEO_MODELS
 
@@ -190,17 +190,58 @@ def split_partition_key(key: str) -> tuple[str, str]:
     return client, character
 
 
+def shot_length_problems(brief: Brief) -> list[Problem]:
+    """One problem per shot longer than the brief's video model renders in one clip.
+
+    Each names the shot, the model and its longest clip, and the registry models (with a LoRA
+    trainer) that can take that length, so the producer can shorten, split or switch.
+    """
+    model = VIDEO_MODELS[brief.video.model]
+    problems: list[Problem] = []
+    for index, shot in enumerate(brief.shots):
+        if model.takes(shot.duration_s):
+            continue
+        others = [
+            f"{m.name} ({m.max_duration_s:.2f} s)"
+            for m in VIDEO_MODELS.values()
+            if m.family in RECIPES and m.takes(shot.duration_s)
+        ]
+        seconds, longest = f"{shot.duration_s:g} s", f"{model.max_duration_s:.2f} s"
+        frames = f"{model.max_frames} frames at {model.native_fps} fps"
+        frames_pt = f"{model.max_frames} quadros a {model.native_fps} fps"
+        if others:
+            fits = f"models that take {seconds}: {', '.join(others)}"
+            fits_pt = f"modelos que aceitam {seconds}: {', '.join(others)}"
+        else:
+            fits = f"no registry model takes {seconds} in one clip; split the shot"
+            fits_pt = f"nenhum modelo do registro gera {seconds} num só clipe; divida a cena"
+        problems.append(
+            Problem(
+                f"shots[{index}].duration_s",
+                f"shot {shot.id!r} is {seconds}, longer than {model.name}'s longest clip, "
+                f"{longest} ({frames}); {fits}",
+                f"a cena {shot.id!r} tem {seconds}, mais que o clipe mais longo de "
+                f"{model.name}, {longest} ({frames_pt}); {fits_pt}",
+            )
+        )
+    return problems
+
+
 def parse_brief(data: Any, source: str = "brief") -> Brief:
     """Validate already-loaded brief data; raises BriefError listing every problem."""
     if not isinstance(data, dict):
         raise BriefError(source, ["(brief): must be a mapping of fields (client, character, ...)"])
     try:
-        return Brief.model_validate(data)
+        brief = Brief.model_validate(data)
     except ValidationError as error:
         found = problems_of(error, data, Brief)
         raise BriefError(
             source, [p.line("en") for p in found], [p.line("pt-BR") for p in found]
         ) from None
+    found = shot_length_problems(brief)
+    if found:
+        raise BriefError(source, [p.line("en") for p in found], [p.line("pt-BR") for p in found])
+    return brief
 
 
 def load_brief(path: Path | str) -> Brief:

@@ -96,6 +96,15 @@ class VideoModel:
         k = -(-(wanted - 1) // self.frame_multiple)  # ceil
         return self.frame_multiple * k + 1
 
+    @property
+    def max_duration_s(self) -> float:
+        """The longest clip the model renders in one go, in seconds at its native fps."""
+        return self.max_frames / self.native_fps
+
+    def takes(self, duration_s: float) -> bool:
+        """Whether one clip of `duration_s` seconds fits in the model's longest clip."""
+        return self.valid_frame_count(duration_s) <= self.max_frames
+
     def memory_plan(self, gpu_gb: float) -> MemoryPlan:
         """The plan for a GPU with `gpu_gb` GiB: the largest class it belongs to."""
         if not self.memory_plans:
