@@ -61,3 +61,18 @@ def dagster_instance():
 
     with DagsterInstance.ephemeral() as instance:
         yield instance
+
+
+@pytest.fixture(autouse=True)
+def _no_definitions_state_of_a_dead_instance():
+    """Start each test without the definitions-state storage an earlier test's instance left.
+
+    A DagsterInstance puts its storage in a context variable that outlives it; loading
+    Definitions afterwards (validate_loadable, resolve_sensor_def) then queried a deleted
+    instance ("unable to open database file", "undefined DagsterInstance weakref") depending on
+    which test files ran before.
+    """
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
