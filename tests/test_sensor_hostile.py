@@ -344,3 +344,16 @@ def test_the_nightly_schedule_also_hands_the_run_its_validated_brief(instance, t
     (request,) = evaluate_nightly(instance, tmp_path / "inbox", tmp_path / "artifacts")
     config = request.run_config["ops"]["character_brief"]["config"]
     assert config == {"source": str(path), "brief_yaml": path.read_text()}
+
+
+def test_the_chain_job_accepts_the_run_config_the_sensor_requests(instance, tmp_path):
+    from dagster import validate_run_config
+
+    from pipeline.definitions import defs
+
+    write_brief(tmp_path, small_brief())
+    (request,) = tick(instance, tmp_path).run_requests
+    job = defs.resolve_job_def(brief_inbox_sensor.job_name)
+    validated = validate_run_config(job, request.run_config)
+    config = validated["ops"]["character_brief"]["config"]
+    assert config["brief_yaml"] == (tmp_path / "brief.yaml").read_text()
