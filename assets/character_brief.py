@@ -1,6 +1,6 @@
 """character_brief: the validated snapshot of a producer's brief, the root of every lineage."""
 
-from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from dagster import AssetExecutionContext, Config, MaterializeResult, ResourceParam
 
 from assets.materialize import StageRuntime, chain_asset, report
 from assets.stages import brief
@@ -8,10 +8,21 @@ from assets.stages.brief import CODE_VERSION
 from resources.inbox import BriefInbox
 
 
+class BriefConfig(Config):
+    """The brief the launcher validated (the sensor sets both); empty: look in the inbox."""
+
+    source: str = ""
+    brief_yaml: str = ""
+
+
 @chain_asset(brief.ASSET, code_version=CODE_VERSION, kinds={"yaml"})
 def character_brief(
-    context: AssetExecutionContext, inbox: BriefInbox, runtime: ResourceParam[StageRuntime]
+    context: AssetExecutionContext,
+    config: BriefConfig,
+    inbox: BriefInbox,
+    runtime: ResourceParam[StageRuntime],
 ) -> MaterializeResult:
     """The brief for this client/character, validated and frozen as JSON."""
-    source, found = inbox.find(context.partition_key)
-    return report(brief.snapshot_brief(runtime.run(context), source, found))
+    key = context.partition_key
+    source, found, raw = brief.brief_for_run(key, inbox, config.source, config.brief_yaml)
+    return report(brief.snapshot_brief(runtime.run(context), source, found, raw))

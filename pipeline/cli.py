@@ -23,21 +23,50 @@ def _briefs_in(paths: list[str]) -> list[Path]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """One line per problem (`file: field: message`); exit 1 if any brief is refused.
+
+    Reads briefs as the inbox sensor does: a FIFO, device, directory or file over 1 MB is
+    refused without being read, a symbolic link inside a folder is refused (one named on the
+    command line is followed), and two briefs for one client/character are a conflict.
+    """
     from pipeline.domain.brief import BriefError, load_brief
 
     failed = 0
-    for path in _briefs_in(args.briefs):
-        try:
-            brief = load_brief(path)
-        except BriefError as error:
-            failed += 1
-            for problem in error.problems:
-                print(f"{path}: {problem}", file=sys.stderr)
-            continue
-        print(
-            f"{path}: ok ({brief.partition_key}, {len(brief.shots)} shots, "
-            f"{brief.duration_s:g} s, {brief.video.model})"
-        )
+    valid: dict[str, list] = {}
+    for raw in args.briefs:
+        path = Path(raw)
+        if path.is_dir():
+            entries = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+            if not entries:
+                print(f"{path}: (file): a folder with no briefs (*.yaml, *.yml)", file=sys.stderr)
+                failed += 1
+            follow = False  # as the inbox sensor reads a folder
+        else:
+            entries, follow = [path], True
+        for entry in entries:
+            try:
+                brief = load_brief(entry, follow_symlinks=follow)
+            except BriefError as error:
+                failed += 1
+                for problem in error.problems:
+                    print(f"{entry}: {problem}", file=sys.stderr)
+                continue
+            valid.setdefault(brief.partition_key, []).append((entry, brief))
+    for key, found in valid.items():
+        for entry, brief in found:
+            others = ", ".join(str(other) for other, _ in found if other != entry)
+            if others:
+                failed += 1
+                print(
+                    f"{entry}: character: {key} is also the partition of {others}; "
+                    "keep one brief per client/character",
+                    file=sys.stderr,
+                )
+                continue
+            print(
+                f"{entry}: ok ({key}, {len(brief.shots)} shots, "
+                f"{brief.duration_s:g} s, {brief.video.model})"
+            )
     return 1 if failed else 0
 
 

@@ -20,7 +20,7 @@ from dagster import (
 from assets.partitions import CHARACTERS
 from pipeline.domain.lineage import is_up_to_date
 from pipeline.jobs import character_video_job
-from pipeline.sensors import brief_run_tags
+from pipeline.sensors import brief_run_config, brief_run_tags
 from resources.inbox import BriefInbox
 from resources.storage.artifact_store import ArtifactStore
 
@@ -69,6 +69,8 @@ def nightly_briefs(
                 tags=brief_run_tags(
                     str(entry.path), brief.content_hash()[:16], key=key, launched_by="schedule"
                 ),
+                # The run reads the brief validated here, not whatever the inbox holds later.
+                run_config=brief_run_config(str(entry.path), entry.raw),
             )
         )
     if not requests:

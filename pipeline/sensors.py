@@ -7,6 +7,17 @@ content hash, so an unchanged brief (or one whose edit only touched comments or 
 run twice. An invalid brief gets its problems in the sensor's log and in `<brief>.errors.txt`
 next to it (next to the S3 object too), removed again once the brief is fixed; the other briefs
 of the tick run as usual.
+
+No file can stop a tick. Only regular files of at most 1 MB are read, without blocking (a FIFO,
+a directory named `x.yaml`, a link to /dev/zero or to a file outside the inbox, an unreadable
+file: each is reported like an invalid brief); YAML nesting is capped (pipeline.domain.brief);
+an errors file that cannot be written (a read-only inbox) is reported in the log and on the
+tick; and parsing stops after TICK_BUDGET_S seconds, the rest carried over by the cursor.
+
+The run reads the brief the sensor validated: its YAML travels in the run's config for
+character_brief (BRIEF_CONFIG), so a copy dropped in the inbox while the run waits in the queue
+cannot change or fail it. A second brief for a character that already runs is reported on the
+second file; the first keeps its partition.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +42,7 @@ from dagster import (
 )
 
 from assets.partitions import CHARACTERS
-from pipeline.domain.brief import BriefError, load_brief
+from pipeline.domain.brief import BriefError, parse_brief_bytes, read_brief_bytes
 from pipeline.domain.chain import RUN_NAMES
 from pipeline.jobs import character_video_job
 from pipeline.settings import Settings, run_placement_tags
@@ -68,10 +80,19 @@ def brief_run_tags(
     }
 
 
+def brief_run_config(source: str, raw: bytes) -> dict:
+    """Run config handing character_brief the exact brief the sensor validated."""
+    return {"ops": {"character_brief": {"config": {"source": source, "brief_yaml": raw.decode()}}}}
+
+
 ERRORS_SUFFIX = ".errors.txt"
 # Parse at most this many changed briefs per tick, so a tick stays well inside Dagster's
 # sensor timeout when thousands of briefs arrive at once; the cursor carries the rest over.
 MAX_CHANGED_PER_TICK = 1000
+# And for at most this long: Dagster gives a sensor evaluation 60 s by default
+# (DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS); a brief is at most 1 MB and 50 levels deep, so one
+# parse is bounded, and the briefs left when the budget is spent wait for the next tick.
+TICK_BUDGET_S = 20.0
 CURSOR_FORMAT = "v1:"
 
 OK, INVALID, DUPLICATE = "ok", "invalid", "duplicate"
@@ -101,6 +122,7 @@ class Tick:
     problems: dict[str, list[str]] = field(default_factory=dict)
     problems_pt: dict[str, list[str]] = field(default_factory=dict)  # the same, in Portuguese
     deferred: int = 0  # changed briefs left for the next tick
+    unreported: list[str] = field(default_factory=list)  # errors files that could not be written
 
 
 def errors_file(brief: Path) -> Path:
@@ -132,6 +154,11 @@ def remove_errors_locally(brief: Path) -> None:
     errors_file(brief).unlink(missing_ok=True)
 
 
+def read_in_folder(path: Path) -> bytes:
+    """A brief found in an inbox folder: a regular file under 1 MB; links are not followed."""
+    return read_brief_bytes(path, follow_symlinks=False)
+
+
 def scan_inbox(
     files: list[Path],
     state: dict[str, BriefState],
@@ -141,24 +168,38 @@ def scan_inbox(
     max_changed: int = MAX_CHANGED_PER_TICK,
     write_errors: Callable[[Path, str], None] = write_errors_locally,
     remove_errors: Callable[[Path], None] = remove_errors_locally,
+    read: Callable[[Path], bytes] = read_in_folder,
+    budget_s: float = TICK_BUDGET_S,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Tick:
     """Compare the inbox with the previous state; what to run, add and report this tick."""
     new_state: dict[str, BriefState] = {}
     problems: dict[str, list[str]] = {}
     problems_pt: dict[str, list[str]] = {}
     changed: set[str] = set()
+    raws: dict[str, bytes] = {}  # the bytes of each brief that may be run this tick
     deferred = 0
+    deadline = clock() + budget_s
     for path in files:
         name = str(path)
         try:
-            sha = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        except OSError:  # removed or unreadable between listing and reading: next tick
-            continue
+            raw: bytes | None = read(path)
+            sha = hashlib.sha256(raw).hexdigest()[:16]
+            refused: list[str] = []
+        except BriefError as error:
+            if not path.exists() and not path.is_symlink():  # removed since listed: it is gone
+                continue
+            # Not a readable brief (a FIFO, a directory, too large...): reported once, until
+            # what is refused changes (a different problem is a different "content").
+            raw, refused = None, error.problems
+            sha = "!" + hashlib.sha256("\n".join(refused).encode()).hexdigest()[:15]
         old = state.get(name)
         if old is not None and old.sha == sha:
             new_state[name] = BriefState(*old.pack())
+            if raw is not None and old.status in (OK, DUPLICATE) and old.brief != old.ran:
+                raws[name] = raw  # validated before, not run yet (it was a duplicate)
             continue
-        if len(changed) >= max_changed:
+        if len(changed) >= max_changed or clock() > deadline:
             deferred += 1
             if old is not None:  # keep what we knew; it is looked at again next tick
                 new_state[name] = BriefState(*old.pack())
@@ -166,18 +207,23 @@ def scan_inbox(
         changed.add(name)
         ran = old.ran if old else ""
         try:
-            brief = load_brief(path)
+            if raw is None:
+                raise BriefError(name, refused)
+            brief = parse_brief_bytes(raw, name)
         except BriefError as error:
             new_state[name] = BriefState(sha, INVALID, ran=ran)
             problems[name] = error.problems
             problems_pt[name] = error.problems_pt
             continue
         new_state[name] = BriefState(sha, OK, brief.partition_key, brief.content_hash()[:16], ran)
+        raws[name] = raw
 
     _mark_duplicates(new_state, problems, changed, state)
-    _sync_error_files(new_state, state, problems, log, write_errors, remove_errors)
-
     tick = Tick(new_state, problems=problems, problems_pt=problems_pt, deferred=deferred)
+    tick.unreported = _sync_error_files(
+        new_state, state, problems, log, write_errors, remove_errors
+    )
+
     for name, entry in sorted(new_state.items()):
         if entry.status != OK or entry.brief == entry.ran:
             continue
@@ -186,6 +232,7 @@ def scan_inbox(
                 run_key=f"{entry.key}@{entry.brief}",
                 partition_key=entry.key,
                 tags=brief_run_tags(name, entry.brief, key=entry.key),
+                run_config=brief_run_config(name, raws[name]),
             )
         )
         entry.ran = entry.brief
@@ -195,8 +242,12 @@ def scan_inbox(
 
 
 def skip_reason(tick: Tick) -> str | None:
-    """The invalid briefs of a tick and every problem of each, in English and Portuguese."""
-    if not tick.problems:
+    """The invalid briefs of a tick and every problem of each, in English and Portuguese.
+
+    Also what the tick could not do: an errors file it could not write (a read-only inbox),
+    changed briefs left for the next tick.
+    """
+    if not tick.problems and not tick.unreported and not tick.deferred:
         return None
     parts = []
     for name, lines in sorted(tick.problems.items()):
@@ -205,6 +256,9 @@ def skip_reason(tick: Tick) -> str | None:
         if pt and pt != lines:
             text += " | pt-BR: " + "; ".join(pt)
         parts.append(f"{Path(name).name} was not run / não foi executado: {text}")
+    parts += tick.unreported
+    if tick.deferred:
+        parts.append(f"{tick.deferred} changed brief(s) left for the next tick")
     return "\n".join(parts)
 
 
@@ -214,7 +268,12 @@ def _mark_duplicates(
     changed: set[str],
     old_state: dict[str, BriefState],
 ) -> None:
-    """Two briefs for one client/character: neither runs until one of them is removed."""
+    """Two briefs for one client/character: the one already running keeps it, a copy waits.
+
+    If exactly one of them held the partition before this tick, it stays valid (its run, which
+    carries its own brief, is not disturbed) and only the others are reported. Two new ones at
+    once: neither runs until one of them is removed.
+    """
     by_key: dict[str, list[str]] = {}
     for name, entry in new_state.items():
         if entry.status in (OK, DUPLICATE) and entry.key:
@@ -223,13 +282,25 @@ def _mark_duplicates(
         if len(names) == 1:
             new_state[names[0]].status = OK
             continue
+        holders = [
+            n
+            for n in names
+            if (was := old_state.get(n)) is not None and was.status == OK and was.key == key
+        ]
+        holder = holders[0] if len(holders) == 1 else None
         for name in names:
             entry = new_state[name]
+            if name == holder:
+                entry.status = OK
+                continue
             others = ", ".join(n for n in sorted(names) if n != name)
             was = old_state.get(name)
             if name in changed or was is None or was.status != DUPLICATE:
                 problems[name] = [
-                    f"character: {key} is also the partition of {others}; "
+                    f"character: {key} is already the partition of {holder}; this copy was not "
+                    "run: keep one brief per client/character"
+                    if holder
+                    else f"character: {key} is also the partition of {others}; "
                     "keep one brief per client/character"
                 ]
             entry.status = DUPLICATE
@@ -242,7 +313,20 @@ def _sync_error_files(
     log: Callable[[str], None],
     write_errors: Callable[[Path, str], None],
     remove_errors: Callable[[Path], None],
-) -> None:
+) -> list[str]:
+    """Write and remove errors files; returns what could not be done (also logged)."""
+    failed: list[str] = []
+
+    def attempt(action: Callable[[Path], None], brief: Path, what: str) -> None:
+        # A read-only inbox, a directory named like the errors file, S3 refusing the put:
+        # the tick still runs the good briefs; the failure is in the log and on the tick.
+        try:
+            action(brief)
+        except Exception as error:  # noqa: BLE001 - whatever the store raises, report it
+            line = f"{brief.name}: cannot {what} {errors_file(brief).name}: {_reason(error)}"
+            log(line)
+            failed.append(line)
+
     for name, lines in sorted(problems.items()):
         for line in lines:
             log(f"{name}: {line}")
@@ -250,14 +334,19 @@ def _sync_error_files(
             f"{Path(name).name} was not run. Fix these problems and save the brief again;\n"
             "this file disappears when the brief is valid.\n\n" + "\n".join(lines) + "\n"
         )
-        write_errors(Path(name), text)
+        attempt(lambda brief, text=text: write_errors(brief, text), Path(name), "write")
     for name, entry in new_state.items():
         was = old_state.get(name)
         if entry.status == OK and (was is None or was.status != OK):
-            remove_errors(Path(name))
+            attempt(remove_errors, Path(name), "remove")
     for name, was in old_state.items():
         if name not in new_state and was.status != OK:  # the brief is gone: so is its report
-            remove_errors(Path(name))
+            attempt(remove_errors, Path(name), "remove")
+    return failed
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
 @sensor(
@@ -277,6 +366,7 @@ def brief_inbox_sensor(context: SensorEvaluationContext, inbox: BriefInbox) -> S
         log=context.log.warning,
         write_errors=lambda brief, text: inbox.write_report(brief, ERRORS_SUFFIX, text),
         remove_errors=lambda brief: inbox.remove_report(brief, ERRORS_SUFFIX),
+        read=inbox.read,
     )
     for request in tick.run_requests:
         context.log.info(f"brief {request.tags['brief/source']}: run {request.run_key}")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from assets.stages.base import Markdown, Run, StageResult, build_or_reuse, stage_result
 from pipeline.domain.artifacts import ArtifactRef
-from pipeline.domain.brief import Brief, parse_brief
+from pipeline.domain.brief import Brief, BriefError, parse_brief, parse_brief_bytes
 from pipeline.domain.review import apply_overrides, overrides_of
+from resources.inbox import BriefInbox
 from resources.storage.artifact_store import write_atomic
 
 ASSET = "character_brief"
@@ -18,8 +19,30 @@ BRIEF_YAML = "brief.yaml"  # the producer's file, byte for byte
 BRIEF_JSON = "brief.json"  # the validated brief, canonical JSON: what every stage reads
 
 
-def snapshot_brief(run: Run, source: Path, brief: Brief) -> StageResult:
-    """Freeze `brief` (read from `source`) as this character's brief snapshot.
+def brief_for_run(
+    key: str, inbox: BriefInbox, source: str = "", brief_yaml: str = ""
+) -> tuple[Path, Brief, bytes]:
+    """The brief a run snapshots: the one its launcher recorded, else the inbox's for `key`.
+
+    The sensor and the nightly schedule record the brief they validated in the run config
+    (`source`, `brief_yaml`): the run reads exactly that, whatever the inbox holds by the time
+    it starts. A run launched without it (from the UI) looks the partition up in the inbox,
+    where two briefs for one character are an error naming both files.
+    """
+    if not brief_yaml:
+        entry = inbox.find_entry(key)
+        return entry.path, entry.brief, entry.raw
+    raw = brief_yaml.encode()
+    brief = parse_brief_bytes(raw, source or "run config")
+    if brief.partition_key != key:
+        raise BriefError(
+            source, [f"(run config): the brief is for {brief.partition_key}, the run for {key}"]
+        )
+    return Path(source), brief, raw
+
+
+def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = None) -> StageResult:
+    """Freeze `brief` (the bytes `raw` read from `source`) as this character's brief snapshot.
 
     Re-rolls recorded for the character (pipeline.domain.review) are merged in first: the
     snapshot, and so every stage and the lineage, sees the seed the producer asked for.
@@ -34,7 +57,7 @@ def snapshot_brief(run: Run, source: Path, brief: Brief) -> StageResult:
     ref = run.ref(ASSET, {"brief": brief.content_hash(), "code": CODE_VERSION})
 
     def build(stage: Path) -> dict:
-        write_atomic(stage / BRIEF_YAML, source.read_bytes())
+        write_atomic(stage / BRIEF_YAML, source.read_bytes() if raw is None else raw)
         write_atomic(stage / BRIEF_JSON, brief.canonical_json() + "\n")
         return dict(
             code_version=CODE_VERSION,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,10 +30,23 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=SLUG_PATTERN)]
 # 4K UHD / DCI 4K: the largest deliverable the upscaler and encoder are planned for.
 MAX_WIDTH, MAX_HEIGHT = 4096, 2160
+# Seeds every generator of the chain accepts: torch takes 0..2**64-1, but the kohya backend
+# hands lora.seed to musubi-tuner, whose accelerate.set_seed also seeds numpy's legacy
+# generator (np.random.seed: 0..2**32-1). One range for every seed field, the common one.
+MAX_SEED = 2**32 - 1
+# A brief is a few kilobytes; anything past 1 MB is not a brief, and reading it is not free.
+MAX_BRIEF_BYTES = 1_000_000
+# Deepest nesting a brief needs is 4 (shots[0].seed); 50 leaves room and stays far below the
+# recursion limit the YAML composer would otherwise hit (2 frames per level).
+MAX_DEPTH = 50
+
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity in any float field: `.inf` or `.nan` would pass the range checks'
+    # intent and fail hours later (a LoRA alpha of inf fails training at step 1).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Character(_Strict):
@@ -49,7 +65,7 @@ class Character(_Strict):
 
 class References(_Strict):
     count: int = Field(default=12, ge=1, le=200)
-    seed: int = Field(default=0, ge=0)
+    seed: Seed = 0
     negative_prompt: str = "blurry, deformed, extra limbs, text, watermark"
 
 
@@ -81,14 +97,14 @@ class Lora(_Strict):
     alpha: float | None = Field(default=None, gt=0)
     learning_rate: float | None = Field(default=None, gt=0, le=1.0)  # None: the recipe's
     checkpoint_every: int = Field(default=50, ge=1)
-    seed: int = Field(default=0, ge=0)
+    seed: Seed = 0
 
 
 class Shot(_Strict):
     id: Slug
     prompt: str = Field(min_length=1, max_length=2000)
     duration_s: float = Field(gt=0, le=60)
-    seed: int = Field(default=0, ge=0)
+    seed: Seed = 0
     negative_prompt: str | None = None
 
 
@@ -244,19 +260,148 @@ def parse_brief(data: Any, source: str = "brief") -> Brief:
     return brief
 
 
-def load_brief(path: Path | str) -> Brief:
-    """Read and validate a brief YAML file."""
+class _BriefLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses duplicate keys and nesting deeper than MAX_DEPTH.
+
+    PyYAML keeps the last of two equal keys (the first `shots:` list silently dropped) and
+    composes nested nodes recursively (2,000 levels: a RecursionError). Both are refused while
+    the document is composed, naming the field and line.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._path: list[str] = []
+
+    def compose_node(self, parent, index):
+        if len(self._path) >= MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise _LoadProblem(
+                "(file)", f"nested deeper than {MAX_DEPTH} levels at line {mark.line + 1}"
+            )
+        if isinstance(index, int):
+            self._path.append(f"[{index}]")
+        elif isinstance(index, yaml.ScalarNode):
+            self._path.append(f".{index.value}")
+        else:
+            self._path.append(".?")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._path.pop()
+
+    def compose_mapping_node(self, anchor):
+        node = super().compose_mapping_node(anchor)
+        first: dict[str, int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                continue
+            line = key.start_mark.line + 1
+            if key.value in first:
+                field = ("".join(self._path[1:]) + f".{key.value}").lstrip(".")
+                raise _LoadProblem(
+                    field, f"duplicate key at line {line} (first at line {first[key.value]})"
+                )
+            first[key.value] = line
+        return node
+
+    def construct_object(self, node, deep=False):
+        # A malformed typed scalar (`2001-02-30`, `!!float abc`, a 5,000-digit int) raises
+        # ValueError and friends from inside PyYAML, not YAMLError: name its line instead.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, AttributeError, OverflowError) as error:
+            raise _LoadProblem(
+                "(file)", f"the value at line {node.start_mark.line + 1} cannot be read: {error}"
+            ) from None
+
+
+class _LoadProblem(Exception):
+    def __init__(self, field: str, message: str):
+        self.line = f"{field}: {message}"
+
+
+def read_brief_bytes(path: Path | str, *, follow_symlinks: bool = True) -> bytes:
+    """The bytes of a brief file: a regular file of at most MAX_BRIEF_BYTES, read without blocking.
+
+    A FIFO, a device (a link to /dev/zero), a directory or an oversized file is refused with a
+    BriefError, never read: the file is opened non-blocking (a FIFO with no writer would block
+    forever), checked with fstat on the open descriptor (no race with a swap after the check),
+    and at most MAX_BRIEF_BYTES + 1 bytes are read (a file still growing is caught too). With
+    `follow_symlinks=False` (briefs found in an inbox folder) a symbolic link is refused: it
+    points at another file, outside the inbox or a duplicate of one inside it.
+    """
     path = Path(path)
+    target = os.path.realpath(path) if follow_symlinks else path
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(target, flags)
+    except OSError as error:
+        if error.errno == errno.ELOOP and path.is_symlink():
+            problem = f"a symbolic link (to {os.readlink(path)}); put the brief file itself here"
+        else:
+            problem = f"cannot read: {error.strerror}"
+        raise BriefError(str(path), [f"(file): {problem}"]) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BriefError(str(path), [f"(file): not a regular file ({_kind(info.st_mode)})"])
+        if info.st_size > MAX_BRIEF_BYTES:
+            raise BriefError(str(path), [_too_large(info.st_size)])
+        chunks, size = [], 0
+        while size <= MAX_BRIEF_BYTES:
+            chunk = os.read(fd, MAX_BRIEF_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_BRIEF_BYTES:
+            raise BriefError(str(path), [_too_large(size)])
+        return b"".join(chunks)
     except OSError as error:
         raise BriefError(str(path), [f"(file): cannot read: {error.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise BriefError(str(path), ["(file): not UTF-8 text"]) from None
+    finally:
+        os.close(fd)
+
+
+def _too_large(size: int) -> str:
+    return f"(file): {size:,} bytes or more; a brief is at most {MAX_BRIEF_BYTES:,} bytes (1 MB)"
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+def parse_brief_bytes(raw: bytes, source: str) -> Brief:
+    """Validate a brief's YAML bytes (as read by read_brief_bytes); BriefError lists problems."""
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BriefError(source, ["(file): not UTF-8 text"]) from None
+    loader = _BriefLoader(text)
+    try:
+        data = loader.get_single_data()
+    except _LoadProblem as problem:
+        raise BriefError(source, [problem.line]) from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as error:
+        raise BriefError(source, [f"(file): not valid YAML: {error}"]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise BriefError(str(path), [f"(file): not valid YAML{where}"]) from None
-    return parse_brief(data, str(path))
+        raise BriefError(source, [f"(file): not valid YAML{where}"]) from None
+    finally:
+        loader.dispose()
+    return parse_brief(data, source)
+
+
+def load_brief(path: Path | str, *, follow_symlinks: bool = True) -> Brief:
+    """Read and validate a brief YAML file (see read_brief_bytes for which files are read)."""
+    return parse_brief_bytes(read_brief_bytes(path, follow_symlinks=follow_symlinks), str(path))
