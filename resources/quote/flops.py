@@ -381,9 +381,10 @@ def _main(argv: list[str]) -> None:
     """
     from pipeline.domain.brief import load_brief, parse_brief
     from pipeline.domain.tiers import TIER_NAMES
+    from resources.quote import flops as counted  # not __main__: the module quote_brief fills
     from resources.quote.quote import quote_brief
 
-    forget_memory()
+    counted.forget_memory()
     briefs = []
     if "--tests" in argv:
         sys.path.insert(0, str(SEED_FILE.parents[2] / "tests"))
@@ -406,8 +407,8 @@ def _main(argv: list[str]) -> None:
     for brief in briefs:
         for tier in TIER_NAMES:
             quote_brief(brief, tier=tier, cache_dir=None)
-        with _lock:
-            write_seed(dict(_memo))
+        with counted._lock:
+            write_seed(dict(counted._memo))
         print(f"{brief.video.model} {brief.shots[0].id}: {len(_seed())} counts", flush=True)
 
 
