@@ -359,6 +359,57 @@ def cmd_prices(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flops_cache(settings) -> Path:
+    return Path(settings.models_dir or settings.work_root / "_models") / "_flops"
+
+
+def cmd_quote(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.domain.brief import BriefError, load_brief
+    from pipeline.domain.costs import PriceError
+    from pipeline.settings import Settings
+
+    try:
+        brief = load_brief(args.brief)
+    except BriefError as error:
+        for problem in error.problems:
+            print(f"{error.source}: {problem}", file=sys.stderr)
+        return 1
+    from resources.quote.quote import quote_brief, quote_markdown
+
+    try:
+        quote = quote_brief(
+            brief,
+            instance_type=args.instance,
+            tier=args.tier,
+            cache_dir=_flops_cache(Settings.from_env()),
+        )
+    except (PriceError, KeyError) as error:
+        print(f"{args.brief}: {str(error).strip(chr(39))}", file=sys.stderr)
+        return 1
+    print(json.dumps(quote, indent=2) if args.json else quote_markdown(quote))
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from pipeline.domain.brief import BriefError, load_brief
+    from pipeline.domain.promote import set_tier
+
+    try:
+        load_brief(args.brief)
+        changed = set_tier(Path(args.brief), args.tier)
+        load_brief(args.brief)
+    except (BriefError, ValueError) as error:
+        problems = getattr(error, "problems", [str(error)])
+        for problem in problems:
+            print(f"{args.brief}: {problem}", file=sys.stderr)
+        return 1
+    state = "now" if changed else "already"
+    print(f"{args.brief}: video.tier is {state} {args.tier!r} (same shots, same seeds)")
+    return 0
+
+
 def _quiet_libraries() -> None:
     """Progress bars from model loading drown the CLI's own output."""
     from diffusers.utils import logging as diffusers_logging
@@ -452,7 +503,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", choices=["tiny", "production"], default=settings.profile)
     p.set_defaults(func=cmd_review)
 
+    p = sub.add_parser("quote", help="FLOPs, GPU-seconds and $ per shot and stage, before a run")
+    p.add_argument("brief", help="brief YAML file")
+    p.add_argument("--instance", default=settings.instance_type, help="EC2 instance type")
+    p.add_argument("--tier", default=None, help="quote this tier instead of the brief's")
+    p.add_argument("--json", action="store_true", help="the quote as JSON")
+    p.set_defaults(func=cmd_quote)
+
+    p = sub.add_parser("promote", help="turn an approved draft into a final (rewrites video.tier)")
+    p.add_argument("brief", help="brief YAML file")
+    p.add_argument("--tier", default="final", choices=["draft", "final"])
+    p.set_defaults(func=cmd_promote)
+
     args = parser.parse_args(argv)
-    if args.command not in ("validate", "lineage", "prices", "review", "reject"):
+    quiet_free = ("validate", "lineage", "prices", "review", "reject", "quote", "promote")
+    if args.command not in quiet_free:
         _quiet_libraries()
     return args.func(args)

@@ -9,14 +9,17 @@ from pathlib import Path
 from assets.stages.base import Markdown, Run, StageResult, build_or_reuse, stage_result
 from pipeline.domain.artifacts import ArtifactRef
 from pipeline.domain.brief import Brief, BriefError, parse_brief, parse_brief_bytes
+from pipeline.domain.costs import DEFAULT_INSTANCE_TYPE, PriceError
 from pipeline.domain.review import apply_overrides, overrides_of
 from resources.inbox import BriefInbox
+from resources.quote.quote import quote_brief, quote_markdown
 from resources.storage.artifact_store import write_atomic
 
 ASSET = "character_brief"
-CODE_VERSION = "1"
+CODE_VERSION = "2"  # 2: the quote (quote.json) is part of the snapshot
 BRIEF_YAML = "brief.yaml"  # the producer's file, byte for byte
 BRIEF_JSON = "brief.json"  # the validated brief, canonical JSON: what every stage reads
+QUOTE_JSON = "quote.json"  # the quote before any GPU stage: what each stage's prediction reads
 
 
 def brief_for_run(
@@ -59,6 +62,7 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
     def build(stage: Path) -> dict:
         write_atomic(stage / BRIEF_YAML, source.read_bytes() if raw is None else raw)
         write_atomic(stage / BRIEF_JSON, brief.canonical_json() + "\n")
+        write_atomic(stage / QUOTE_JSON, json.dumps(quote_of(run, brief), indent=1) + "\n")
         return dict(
             code_version=CODE_VERSION,
             inputs={},
@@ -73,6 +77,7 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
 
     reused = build_or_reuse(run, ref, build)
     run.log(f"brief {run.client}/{run.character} from {source}: version {ref.version}")
+    quote = read_quote(run.store.path(ref))
     return stage_result(
         run,
         ref,
@@ -91,6 +96,11 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
                     f"| {s.id} | {s.duration_s:g} | {s.seed} | {s.prompt} |" for s in brief.shots
                 )
             ),
+            "tier": brief.video.tier,
+            "quote": Markdown(quote_markdown(quote)),
+            "quote_usd_spot": quote["total"]["usd_spot"],
+            "quote_usd_per_video_minute": quote["total"]["usd_per_video_minute"],
+            "quote_gpu_s": quote["total"]["gpu_s"],
         },
     )
 
@@ -100,3 +110,49 @@ def read_brief(run: Run) -> tuple[Brief, ArtifactRef]:
     ref = run.upstream(ASSET)
     data = json.loads((run.store.path(ref) / BRIEF_JSON).read_text())
     return parse_brief(data, source=f"{ref.key}/{BRIEF_JSON}"), ref
+
+
+def quote_of(run: Run, brief: Brief) -> dict:
+    """The brief's quote on the run's instance type (FLOP counts cached in the model folder)."""
+    cache = Path(run.models.models_dir) / "_flops"
+    try:
+        return quote_brief(brief, instance_type=run.models.instance_type, cache_dir=cache)
+    except PriceError as error:
+        # An unpriced host must not stop the chain: quote the default instance and say so.
+        run.log(f"quote: {error}; quoting {DEFAULT_INSTANCE_TYPE} instead")
+        return quote_brief(brief, instance_type=DEFAULT_INSTANCE_TYPE, cache_dir=cache)
+
+
+def read_quote(folder: Path) -> dict:
+    """The quote a brief snapshot recorded before any GPU stage ran."""
+    return json.loads((folder / QUOTE_JSON).read_text())
+
+
+def predicted(run: Run, stages: tuple[str, ...], shots: list[str] | None = None) -> dict:
+    """The quote's GPU-seconds for `stages` (only `shots`' lines where given), for metadata."""
+    quote = read_quote(run.store.path(run.upstream(ASSET)))
+    lines = [
+        line
+        for line in quote["lines"]
+        if line["stage"] in stages and (shots is None or line["shot"] in (None, *shots))
+    ]
+    return {
+        "gpu_s": round(sum(line["gpu_s"] for line in lines), 3),
+        "flops": sum(line["flops"] for line in lines),
+        "instance_type": quote["instance_type"],
+        "tier": quote["tier"],
+    }
+
+
+def prediction_metadata(
+    run: Run, stages: tuple[str, ...], manifest: dict, shots: list[str] | None = None
+) -> dict:
+    """Predicted (the quote) next to measured GPU-seconds, for a GPU stage's metadata."""
+    guess = predicted(run, stages, shots)
+    measured = float(manifest.get("compute", {}).get("gpu_s", 0.0))
+    return {
+        "gpu_s_predicted": guess["gpu_s"],
+        "gpu_s_measured": measured,
+        # measured / predicted; None on the CPU (tiny profile), where no GPU-seconds exist.
+        "quote_ratio": round(measured / guess["gpu_s"], 3) if measured and guess["gpu_s"] else None,
+    }

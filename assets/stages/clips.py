@@ -24,11 +24,12 @@ from assets.stages.base import (
     build_or_reuse,
     stage_result,
 )
-from assets.stages.brief import read_brief
+from assets.stages.brief import prediction_metadata, read_brief
 from assets.stages.lora import lora_of
 from pipeline.domain.artifacts import ArtifactRef
 from pipeline.domain.brief import Brief
 from pipeline.domain.registry import VideoModel, video_model
+from pipeline.domain.tiers import tier_recipe
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.storage.artifact_store import build_manifest, sha256_file, write_json
@@ -37,7 +38,7 @@ from resources.video.generator import CLIP, POSTER, SHOT_MANIFEST, ShotRequest, 
 ASSET = "video_clips"
 SHOT_UNITS = "shots"  # <client>/<character>/shots/<version>/: one rendered shot each
 CODE_VERSION = "3"
-SHOT_CODE_VERSION = "1"  # what a shot's pixels depend on in code: bump when rendering changes
+SHOT_CODE_VERSION = "2"  # what a shot's pixels depend on in code: bump when rendering changes
 CHECK_CLIPS = "clips_match_shot_list"
 CHECK_PICTURE = "clips_have_no_black_or_frozen_stretches"
 CHECKS = (CHECK_CLIPS, CHECK_PICTURE)
@@ -78,20 +79,34 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     model = video_model(brief.video.model)
     model_dir = run.models.video_model_dir(model)
     record = run.models.record(model.name, model.repo_id, model.revision, model_dir)
-    size = run.models.video_size(model)
+    recipe = tier_recipe(model, brief.video.tier)
+    size = run.models.tier_size(model, recipe)
     shots = shot_requests(brief, model)
+    distill = run.models.distill_adapter_files(model, recipe.adapter) if recipe.adapter else []
+    # The tier's cache, off with a distilled adapter; else the resource's (0 = off).
+    cache = recipe.cache.threshold if recipe.cache else generator.first_block_cache
+    if recipe.adapter:
+        cache = 0.0
     render = {
+        # The tier is part of every shot's unit: a draft and a final are two artifacts.
+        "tier": recipe.tier,
         "width": size.width,
         "height": size.height,
         "steps": size.steps,
-        "guidance_scale": model.guidance_scale,
+        "guidance_scale": recipe.guidance_scale,
+        "guidance_scale_2": recipe.guidance_scale_2,
+        "flow_shift": recipe.flow_shift,
         "fps": model.native_fps,
         "lora_strength": brief.video.lora_strength,
         "lora_sha256": sha256_file(lora_file),
+        "distill": {
+            "files": [sha256_file(f) for f in distill],
+            "strength": recipe.adapter.strength if recipe.adapter else None,
+        },
         "model": record,
         # Both change the pixels (flash vs native kernels round differently; the cache skips work).
         "attention": generator.attention,
-        "first_block_cache": generator.first_block_cache,
+        "first_block_cache": cache,
     }
     units = {s.id: shot_unit(run, s, render) for s in shots}
     ref = run.ref(
@@ -104,7 +119,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
             if shot not in pending:
                 run.log(f"shot {shot.id}: unchanged, reusing unit {units[shot.id].version}")
         rendered = _render_units(
-            run, generator, model_dir, model, pending, units, render, lora_file
+            run, generator, model_dir, model, pending, units, render, lora_file, distill
         )
         for shot in shots:
             run.store.include(units[shot.id], stage, clip_folder(Path(), shot.id).as_posix())
@@ -157,12 +172,19 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
             "size": f"{size.width}x{size.height}",
             "clips": table,
             "posters": Picture(folder / POSTERS, "posters"),
+            "tier": brief.video.tier,
+            **prediction_metadata(
+                run,
+                ("text_encoding", "render", "vae_decode"),
+                manifest,
+                shots=[s["id"] for s in manifest["shots"] if s["rendered"]],
+            ),
         },
         checks=checks,
     )
 
 
-def _render_units(run, generator, model_dir, model, pending, units, render, lora_file):
+def _render_units(run, generator, model_dir, model, pending, units, render, lora_file, distill):
     """Render the pending shots, each into its own unit's staging folder, and publish them."""
     if not pending:
         return []
@@ -178,6 +200,12 @@ def _render_units(run, generator, model_dir, model, pending, units, render, lora
             width=render["width"],
             height=render["height"],
             steps=render["steps"],
+            guidance_scale=render["guidance_scale"],
+            guidance_scale_2=render["guidance_scale_2"],
+            cache_threshold=render["first_block_cache"],
+            distill_files=distill,
+            distill_strength=render["distill"]["strength"] or 1.0,
+            flow_shift=render["flow_shift"],
             device=run.device,
             dtype=run.dtype,
             log=run.log,

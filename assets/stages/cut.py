@@ -17,7 +17,7 @@ from assets.stages.base import (
     build_or_reuse,
     stage_result,
 )
-from assets.stages.brief import read_brief
+from assets.stages.brief import prediction_metadata, read_brief
 from assets.stages.clips import ASSET as CLIPS
 from assets.stages.clips import clips_of
 from pipeline.domain.artifacts import ArtifactRef
@@ -29,7 +29,7 @@ from resources.storage.artifact_store import sha256_file
 from resources.upscale.final_cut import CutClip, Upscaler
 
 ASSET = "deliverables"
-CODE_VERSION = "3"
+CODE_VERSION = "4"  # 4: the H.264 encoder (NVENC or libx264) is chosen and recorded
 FINAL = "final.mp4"
 POSTER = "poster.jpg"
 CONTACT_SHEET = "contact_sheet.png"
@@ -51,6 +51,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
     record = run.models.record(entry.name, entry.filename, entry.source, weights)
     # The shots and their lengths as video_clips recorded them: the cut follows its input.
     clips = [CutClip(s["id"], s["path"], float(s["duration_s"])) for s in recorded]
+    encoder = upscaler.encoder_for(run.device)
     params = {
         "width": width,
         "height": height,
@@ -59,6 +60,8 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
         "crf": brief.deliverable.crf,
         # Tiles change the last bit of a few pixels: part of what made the file.
         **upscaler.encoding(),
+        # NVENC and libx264 write different bytes: the encoder is part of the version.
+        "encoder": encoder.codec,
     }
     ref = run.ref(
         ASSET,
@@ -104,6 +107,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
                 "compute": run.compute(start),
                 "brief_version": brief_ref.version,
                 "upscaled_frames": stats.upscaled_frames,
+                "encoder": {"codec": encoder.codec, "reason": encoder.reason},
             },
         )
 
@@ -132,6 +136,8 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
             "duration_s": report.frame_count / report.fps,
             "files": len(run.store.manifest(ref)["files"]),
             "poster": Picture(folder / POSTER, "poster"),
+            "encoder": "{codec} ({reason})".format(**run.store.manifest(ref)["encoder"]),
+            **prediction_metadata(run, ("deliverable",), run.store.manifest(ref)),
             "contact_sheet": Picture(folder / CONTACT_SHEET, "contact sheet"),
         },
         checks=[

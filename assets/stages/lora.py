@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from assets.stages.base import Check, Picture, Run, StageResult, build_or_reuse, stage_result
-from assets.stages.brief import read_brief
+from assets.stages.brief import prediction_metadata, read_brief
 from assets.stages.references import ASSET as REFERENCES
 from assets.stages.references import stills_of
 from pipeline.domain.artifacts import ArtifactRef
@@ -132,6 +132,7 @@ def train_lora(run: Run, trainer: TrainingBackend) -> StageResult:
             "first_loss": float(losses[0]) if losses else 0.0,
             "final_loss": float(losses[-1]) if losses else 0.0,
             "loss_curve": Picture(folder / LOSS_CURVE, "loss"),
+            **prediction_metadata(run, ("lora_training",), manifest),
         },
         checks=[Check(CHECK_LOADS, passed=loads, metadata={"detail": detail})],
     )

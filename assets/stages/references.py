@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from assets.stages.base import Check, Picture, Run, StageResult, build_or_reuse, stage_result
-from assets.stages.brief import read_brief
+from assets.stages.brief import prediction_metadata, read_brief
 from pipeline.domain.registry import SDXL
 from resources.media.contact_sheet import contact_sheet
 from resources.stills.image_generator import (
@@ -117,6 +117,7 @@ def make_references(run: Run, generator: ImageGenerator) -> StageResult:
             "size": f"{size.width}x{size.height}",
             "model": model["id"],
             "contact_sheet": Picture(folder / CONTACT_SHEET, "references"),
+            **prediction_metadata(run, ("references",), run.store.manifest(ref)),
         },
         checks=[
             Check(

@@ -8,6 +8,7 @@ newest report of any character of a client is therefore that client's report.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 from PIL import Image
 
 from assets.stages.base import Markdown, Picture, Run, StageResult, build_or_reuse, stage_result
+from assets.stages.brief import ASSET as BRIEF
+from assets.stages.brief import QUOTE_JSON
 from assets.stages.cut import ASSET as DELIVERABLES
 from assets.stages.cut import poster_file
 from pipeline.domain.artifacts import ArtifactRef
@@ -26,7 +29,7 @@ from resources.media.contact_sheet import contact_sheet
 from resources.storage.artifact_store import write_json
 
 ASSET = "client_report"
-CODE_VERSION = "2"
+CODE_VERSION = "3"  # 3: quote accuracy
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 POSTERS = "posters.png"
@@ -95,6 +98,44 @@ def deliverables_table(costs: list[VideoCost]) -> str:
     return "\n".join(rows)
 
 
+def quote_accuracy(run: Run, deliverable: Deliverable, cost: VideoCost) -> dict[str, Any]:
+    """The brief's quote next to what the chain measured: GPU-seconds and dollars."""
+    brief = ArtifactRef(run.client, deliverable.character, BRIEF, deliverable.chain[-1].version)
+    path = run.store.path(brief) / QUOTE_JSON
+    if not path.is_file():
+        return {"character": deliverable.character, "quoted": False}
+    quote = json.loads(path.read_text())
+    quoted_s = float(quote["total"]["gpu_s"])
+    return {
+        "character": deliverable.character,
+        "quoted": True,
+        "tier": quote["tier"],
+        "quoted_gpu_s": quoted_s,
+        "quoted_usd_spot": float(quote["total"]["usd_spot"]),
+        "measured_gpu_s": cost.gpu_s,
+        # None on the CPU (tiny profile): no GPU-seconds to compare with.
+        "measured_over_quoted": round(cost.gpu_s / quoted_s, 3) if cost.gpu_s else None,
+    }
+
+
+def accuracy_table(rows: list[dict[str, Any]]) -> str:
+    out = [
+        "| character | tier | quoted GPU s | quoted $ spot | measured GPU s | measured / quoted |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if not r["quoted"]:
+            out.append(f"| {r['character']} | (no quote: brief snapshot predates quotes) | | | | |")
+            continue
+        ratio = r["measured_over_quoted"]
+        out.append(
+            f"| {r['character']} | {r['tier']} | {r['quoted_gpu_s']:.0f} | "
+            f"{r['quoted_usd_spot']:.4f} | {r['measured_gpu_s']:.1f} | "
+            f"{'n/a (no GPU)' if ratio is None else f'{ratio:.2f}'} |"
+        )
+    return "\n".join(out)
+
+
 def report_client(run: Run) -> StageResult:
     """Every current deliverable of this partition's client: posters, lineage, GPU time, cost."""
     start = time.perf_counter()
@@ -103,6 +144,7 @@ def report_client(run: Run) -> StageResult:
     refs = {d.character: ArtifactRef(client, d.character, DELIVERABLES, d.version) for d in current}
     manifests = {name: run.store.manifest(ref) for name, ref in refs.items()}
     costs = [video_cost(d, manifests[d.character]) for d in current]
+    accuracy = [quote_accuracy(run, d, c) for d, c in zip(current, costs, strict=True)]
     payload = {
         "deliverables": {name: ref.version for name, ref in sorted(refs.items())},
         "hosted": {k: HOSTED_APIS[k].usd_per_second for k in COMPARED_WITH},
@@ -116,7 +158,12 @@ def report_client(run: Run) -> StageResult:
             for c in costs
         ]
         contact_sheet(posters, stage / POSTERS, labels=[c.character for c in costs])
-        (stage / REPORT_MD).write_text(_report_markdown(client, current, costs))
+        (stage / REPORT_MD).write_text(
+            _report_markdown(client, current, costs)
+            + "\n## Quote accuracy\n\n"
+            + accuracy_table(accuracy)
+            + "\n"
+        )
         write_json(stage / REPORT_JSON, [asdict(c) for c in costs])
         return dict(
             code_version=CODE_VERSION,
@@ -140,6 +187,7 @@ def report_client(run: Run) -> StageResult:
             "deliverable_count": len(costs),
             "posters": Picture(folder / POSTERS, f"{client} posters"),
             "deliverables": Markdown(deliverables_table(costs)),
+            "quote_accuracy": Markdown(accuracy_table(accuracy)),
             "lineage": Markdown(
                 "\n\n".join(
                     f"**{d.character}** `{d.version}`\n\n{format_markdown(d)}" for d in current

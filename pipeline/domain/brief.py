@@ -74,6 +74,8 @@ class Video(_Strict):
     fps: int = Field(default=24, ge=1, le=120)
     negative_prompt: str = "low quality, blurry, distorted face, flicker, watermark"
     lora_strength: float = Field(default=1.0, ge=0.0, le=2.0)
+    # draft: cheap approval renders; final: the model's published recipe (pipeline/domain/tiers)
+    tier: Literal["draft", "final"] = "final"
 
     @field_validator("model")
     @classmethod

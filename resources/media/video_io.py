@@ -67,6 +67,49 @@ def _container_format(path: Path) -> str:
         ) from None
 
 
+H264_ENCODERS = ("libx264", "h264_nvenc")
+
+
+@dataclass(frozen=True)
+class EncoderChoice:
+    """The H.264 encoder a cut uses and why (recorded in the deliverable's manifest)."""
+
+    codec: str
+    reason: str
+
+
+def choose_h264_encoder(device: str, requested: str = "auto") -> EncoderChoice:
+    """NVENC (`h264_nvenc`) on a CUDA device whose driver opens it, else libx264, with the reason.
+
+    The PyAV wheels include h264_nvenc; it opens only with an NVIDIA driver and an encoder
+    engine (A10G and L4 have one). "auto" tries it by opening a 64x64 encoder once.
+    """
+    if requested not in ("auto", *H264_ENCODERS):
+        raise ValueError(f"encoder={requested!r}: expected auto, {', '.join(H264_ENCODERS)}")
+    if requested == "libx264":
+        return EncoderChoice("libx264", "libx264 requested")
+    if not str(device).startswith("cuda"):
+        why = f"device is {device}: NVENC needs a CUDA GPU"
+        if requested == "h264_nvenc":
+            raise ValueError(f"encoder='h264_nvenc' cannot be used: {why}")
+        return EncoderChoice("libx264", why)
+    try:
+        av.codec.Codec("h264_nvenc", "w")
+    except Exception:  # noqa: BLE001 - an unknown codec raises differently across PyAV versions
+        return EncoderChoice("libx264", f"h264_nvenc is not in this PyAV {av.__version__} build")
+    try:
+        probe = av.CodecContext.create("h264_nvenc", "w")
+        probe.width, probe.height, probe.pix_fmt = 64, 64, "yuv420p"
+        probe.time_base = Fraction(1, 24)
+        probe.open()
+        probe.close()
+    except Exception as error:  # noqa: BLE001 - no driver, no engine, busy: all mean fall back
+        if requested == "h264_nvenc":
+            raise ValueError(f"encoder='h264_nvenc' failed to open: {error}") from None
+        return EncoderChoice("libx264", f"h264_nvenc failed to open on {device}: {error}")
+    return EncoderChoice("h264_nvenc", f"NVENC opened on {device}")
+
+
 class VideoWriter:
     """Context manager that encodes RGB frames to H.264 (libx264, yuv420p, CRF) at `path`.
 
@@ -83,8 +126,12 @@ class VideoWriter:
         fps: int | Fraction,
         crf: int = 18,
         preset: str = "medium",
+        codec: str = "libx264",
     ) -> None:
         self._path = Path(path)
+        if codec not in H264_ENCODERS:
+            raise ValueError(f"codec={codec!r} for {path}: expected {', '.join(H264_ENCODERS)}")
+        self._codec = codec
         self._format = _container_format(self._path)
         for name, value in (("width", width), ("height", height)):
             if value <= 0 or value % 2:
@@ -140,11 +187,12 @@ class VideoWriter:
             container = av.open(
                 str(self._tmp), mode="w", format=self._format, container_options=container_options
             )
-            stream = container.add_stream(
-                "libx264",
-                rate=self._fps,
-                options={"crf": str(self._crf), "preset": self._preset},
-            )
+            if self._codec == "h264_nvenc":
+                # Constant quality like CRF: VBR with cq = crf and no bitrate cap; p5 of p1..p7.
+                options = {"rc": "vbr", "cq": str(self._crf), "b": "0", "preset": "p5"}
+            else:
+                options = {"crf": str(self._crf), "preset": self._preset}
+            stream = container.add_stream(self._codec, rate=self._fps, options=options)
             stream.width = self._width
             stream.height = self._height
             stream.pix_fmt = "yuv420p"

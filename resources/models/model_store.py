@@ -21,6 +21,7 @@ from dagster import ConfigurableResource
 from pipeline.domain.costs import DEFAULT_INSTANCE_TYPE
 from pipeline.domain.lora_recipes import LoraRecipe
 from pipeline.domain.registry import SDXL, UPSCALERS, RenderSize, StillModel, VideoModel
+from pipeline.domain.tiers import DistillAdapter, TierRecipe
 from resources.storage.artifact_store import sha256_file, write_json
 
 Profile = Literal["tiny", "production"]
@@ -66,6 +67,38 @@ class ModelStore(ConfigurableResource):
             )
         return path
 
+    def distill_adapter_files(self, model: VideoModel, adapter: DistillAdapter) -> list[Path]:
+        """The step-distillation LoRA files of `adapter` (one per expert), or built tiny ones."""
+        if self.profile == "tiny":
+            pipeline_dir = self.video_model_dir(model)
+            names = [Path(f).name for f in adapter.files]
+
+            def build(folder: Path) -> None:
+                from resources.tiny.distill import build_tiny_distill_adapter
+
+                build_tiny_distill_adapter(pipeline_dir, [folder / n for n in names])
+
+            folder = self._tiny(f"{model.name}_distill", build)
+            return [folder / n for n in names]
+        found = []
+        for name in adapter.files:
+            local = Path(self.models_dir) / adapter.repo_id / name
+            if local.is_file():
+                found.append(local)
+                continue
+            try:
+                from huggingface_hub import hf_hub_download
+
+                found.append(Path(hf_hub_download(adapter.repo_id, name, local_files_only=True)))
+            except Exception:  # noqa: BLE001 - any cache miss means the same thing here
+                raise ModelNotFoundError(
+                    f"distillation LoRA {adapter.repo_id}/{name} for {model.name}'s draft tier "
+                    f"not found: looked in {local} and the Hugging Face cache. Fetch it with "
+                    f"`huggingface-cli download {adapter.repo_id} {name} --local-dir "
+                    f"{Path(self.models_dir) / adapter.repo_id}`"
+                ) from None
+        return found
+
     # -- how to run them --------------------------------------------------------------------
     @property
     def torch_device(self) -> str:
@@ -81,6 +114,14 @@ class ModelStore(ConfigurableResource):
         if self.profile == "tiny":
             return RenderSize(model.tiny.width, model.tiny.height, model.tiny.steps)
         return RenderSize(model.native_width, model.native_height, model.default_steps)
+
+    def tier_size(self, model: VideoModel, recipe: TierRecipe) -> RenderSize:
+        """Size and steps of a tier: the recipe's; the tiny profile keeps its tiny size and steps
+        (at most the recipe's), so every tier runs the same code in seconds."""
+        if self.profile == "tiny":
+            steps = min(model.tiny.steps, recipe.steps)
+            return RenderSize(model.tiny.width, model.tiny.height, steps)
+        return RenderSize(recipe.width, recipe.height, recipe.steps)
 
     def train_size(self, model: VideoModel, recipe: LoraRecipe) -> RenderSize:
         """Resolution the character LoRA trains at (one-frame videos): the recipe's, or tiny."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from pipeline.domain.architectures import (
 )
 
 # Part of every cache key: bump when what a count includes changes.
-COUNT_VERSION = "1"
+COUNT_VERSION = "2"
 _memo: dict[str, dict[str, Any]] = {}
 _lock = threading.Lock()
 
@@ -96,11 +97,28 @@ def parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-class FlopCache:
-    """Counts on disk (one JSON file per key under `folder`) and in memory for this process."""
+# Counts of the shapes the example briefs and the tests quote, committed beside the registry's
+# architectures so a first quote of them takes no counting (regenerate: `python -m
+# resources.quote.flops examples/*.yaml`); a key missing there is counted and cached as usual.
+SEED_FILE = Path(__file__).resolve().parents[2] / "pipeline" / "domain" / "flop_counts.json"
 
-    def __init__(self, folder: Path | str | None):
+
+def _seed() -> dict[str, dict[str, Any]]:
+    try:
+        return json.loads(SEED_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+class FlopCache:
+    """Counts on disk (one JSON file per key under `folder`) and in memory for this process.
+
+    Looked up in order: this process's memory, `folder`, the committed seed file (`seeded`).
+    """
+
+    def __init__(self, folder: Path | str | None, *, seeded: bool = True):
         self.folder = Path(folder) if folder else None
+        self.seed = _seed() if seeded else {}
         self.hits = 0
         self.misses = 0
 
@@ -114,6 +132,8 @@ class FlopCache:
                 found = json.loads(path.read_text())
             except (OSError, ValueError):
                 found = None  # a damaged entry is recounted, never trusted
+        if found is None:
+            found = self.seed.get(full)
         if found is not None:
             self.hits += 1
             with _lock:
@@ -203,7 +223,18 @@ def transformer_forward(
         kwargs = _transformer_inputs(model_name, arch, latent, module)
         with torch.no_grad():
             flops = count_flops(lambda: module(**kwargs, return_dict=False))
-        return {"flops": flops, "params": parameters(module), "latent": list(vars(latent).values())}
+        config = module.config
+        patch = config.get("patch_size", 1)
+        p = patch[-1] if isinstance(patch, (list, tuple)) else patch
+        pt = patch[0] if isinstance(patch, (list, tuple)) else (config.get("patch_size_t") or 1)
+        return {
+            "flops": flops,
+            "params": parameters(module),
+            "latent": list(vars(latent).values()),
+            "tokens": (latent.frames // pt) * (latent.height // p) * (latent.width // p),
+            "dim": config["num_attention_heads"] * config["attention_head_dim"],
+            "blocks": config.get("num_layers", 0) + config.get("num_single_layers", 0),
+        }
 
     return cache.get(_key("transformer", model_name, width, height, frames), count)
 
@@ -334,3 +365,52 @@ def upscale_frame(cache: FlopCache, architecture_name: str, *, width: int, heigh
         return {"flops": flops, "params": parameters(net)}
 
     return cache.get(_key("upscale", architecture_name, width, height), count)
+
+
+def write_seed(keys: dict[str, dict[str, Any]]) -> None:
+    """Merge `keys` (full cache keys -> counts) into the committed seed file."""
+    merged = {**_seed(), **keys}
+    SEED_FILE.write_text(json.dumps(dict(sorted(merged.items())), indent=0) + "\n")
+
+
+def _main(argv: list[str]) -> None:
+    """Count every shape the given briefs quote, at every tier, and add them to the seed file.
+
+    `--tests` first adds the test suite's small briefs for every model with a LoRA recipe;
+    the seed file is rewritten after each brief, so an interrupted run keeps what it counted.
+    """
+    from pipeline.domain.brief import load_brief, parse_brief
+    from pipeline.domain.tiers import TIER_NAMES
+    from resources.quote import flops as counted  # not __main__: the module quote_brief fills
+    from resources.quote.quote import quote_brief
+
+    counted.forget_memory()
+    briefs = []
+    if "--tests" in argv:
+        sys.path.insert(0, str(SEED_FILE.parents[2] / "tests"))
+        from conftest import small_brief
+
+        from pipeline.domain.lora_recipes import RECIPES
+        from pipeline.domain.registry import DEFAULT_VIDEO_MODEL, VIDEO_MODELS
+
+        quick = dict(
+            lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
+            shots=[{"id": "hello", "prompt": "she nods", "duration_s": 0.5, "seed": 1}],
+        )
+        names = [DEFAULT_VIDEO_MODEL] + [n for n in VIDEO_MODELS if n != DEFAULT_VIDEO_MODEL]
+        for name in names:
+            if VIDEO_MODELS[name].family in RECIPES:
+                video = {"model": name, "fps": 24}
+                briefs.append(parse_brief(small_brief(video=video)))
+                briefs.append(parse_brief(small_brief(video=video, **quick)))
+    briefs += [load_brief(p) for p in argv if not p.startswith("--")]
+    for brief in briefs:
+        for tier in TIER_NAMES:
+            quote_brief(brief, tier=tier, cache_dir=None)
+        with counted._lock:
+            write_seed(dict(counted._memo))
+        print(f"{brief.video.model} {brief.shots[0].id}: {len(_seed())} counts", flush=True)
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -18,7 +18,14 @@ from dagster import ConfigurableResource
 from spandrel import ImageModelDescriptor
 
 from pipeline.domain.timing import frames_for
-from resources.media.video_io import VideoWriter, probe_video, read_video, retime_indices
+from resources.media.video_io import (
+    EncoderChoice,
+    VideoWriter,
+    choose_h264_encoder,
+    probe_video,
+    read_video,
+    retime_indices,
+)
 from resources.runtime.interruption import StopCheck, stop_if_asked
 from resources.upscale.upscaler import fit_to_resolution, load_upscaler, upscale_frames
 
@@ -92,6 +99,7 @@ def cut(
     batch_size: int = 8,
     tile: int = 0,
     overlap: int = 16,
+    encoder: str = "libx264",
     log: Callable[[str], None] = lambda _: None,
     stop: StopCheck | None = None,
 ) -> CutStats:
@@ -105,7 +113,13 @@ def cut(
     samples: list[np.ndarray] = []
     upscaled = 0
     with VideoWriter(
-        out_file, width=width, height=height, fps=Fraction(fps), crf=crf, preset=preset
+        out_file,
+        width=width,
+        height=height,
+        fps=Fraction(fps),
+        crf=crf,
+        preset=preset,
+        codec=encoder,
     ) as writer:
         for clip in clips:
             n_target = frames_for(clip.duration_s, fps)
@@ -144,6 +158,12 @@ class Upscaler(ConfigurableResource):
     tile: int = 384
     overlap: int = 16
     preset: str = "medium"  # libx264 preset of the master
+    # auto: NVENC (h264_nvenc) where a CUDA device opens it, else libx264 | libx264 | h264_nvenc
+    encoder: str = "auto"
+
+    def encoder_for(self, device: str) -> EncoderChoice:
+        """The H.264 encoder this resource uses on `device`, and why."""
+        return choose_h264_encoder(device, self.encoder)
 
     def cut(
         self,
@@ -163,7 +183,10 @@ class Upscaler(ConfigurableResource):
         """
         model = load_upscaler(weights, device=device, half=self.half, expected_scale=expected_scale)
         log(f"upscaler {Path(weights).name}: {model.architecture.name} {model.scale}x on {device}")
-        return cut(model, clips, out_file, **self.encoding(), log=log, stop=stop, **picture)
+        choice = self.encoder_for(device)
+        log(f"encoder {choice.codec}: {choice.reason}")
+        encoding = {**self.encoding(), "encoder": choice.codec}
+        return cut(model, clips, out_file, **encoding, log=log, stop=stop, **picture)
 
     def encoding(self) -> dict[str, Any]:
         """The settings of this resource that `cut` takes (and that change the output bytes)."""

@@ -188,6 +188,54 @@ def apply_lora(
     pipe.set_adapters([adapter_name], [strength])
 
 
+DISTILL_ADAPTER = "distill"
+
+
+def apply_distill_adapter(
+    pipe: Any, files: list[Path], strength: float, character_strength: float | None
+) -> None:
+    """Load a step-distillation LoRA as a second adapter beside the character's, both active.
+
+    `files` holds one file per expert (the second goes into `transformer_2`). The character LoRA
+    (adapter "character", if loaded) keeps `character_strength`: the character stays.
+    """
+    experts = [c for c in _TRANSFORMERS if getattr(pipe, c, None) is not None]
+    if len(files) != len(experts):
+        raise ValueError(
+            f"distillation adapter has {len(files)} file(s) for {len(experts)} transformer(s) "
+            f"({', '.join(experts)}): one per expert is needed"
+        )
+    if DISTILL_ADAPTER in _adapter_names(pipe):
+        pipe.delete_adapters(DISTILL_ADAPTER)
+    for component, path in zip(experts, files, strict=True):
+        path = Path(path)
+        if path.suffix != ".safetensors" or not path.is_file():
+            raise FileNotFoundError(f"distillation LoRA {path} is not a .safetensors file here")
+        _check_lora_fits(pipe, component, path)
+        extra = {"load_into_transformer_2": True} if component == "transformer_2" else {}
+        pipe.load_lora_weights(
+            str(path.parent),
+            weight_name=path.name,
+            adapter_name=DISTILL_ADAPTER,
+            use_safetensors=True,
+            **extra,
+        )
+    names, weights = [DISTILL_ADAPTER], [strength]
+    if character_strength is not None and "character" in _adapter_names(pipe):
+        names, weights = ["character", DISTILL_ADAPTER], [character_strength, strength]
+    pipe.set_adapters(names, weights)
+
+
+def set_flow_shift(pipe: Any, shift: float | None) -> None:
+    """Give the scheduler the tier's flow shift (distilled recipes use their own)."""
+    if shift is None:
+        return
+    config = pipe.scheduler.config
+    key = next((k for k in ("flow_shift", "shift") if k in config), None)
+    if key is not None and config[key] != shift:
+        pipe.scheduler = type(pipe.scheduler).from_config(config, **{key: shift})
+
+
 def _check_lora_fits(pipe: Any, component: str, lora_file: Path) -> None:
     """Raise ValueError, naming the model and the mismatch, if the LoRA does not fit."""
     what = f"{type(pipe).__name__} ({pipe.name_or_path or 'in memory'}) {component}"
@@ -261,6 +309,7 @@ def render_clip(
     guidance_scale: float,
     seed: int,
     on_step: Callable[[int], None] | None = None,
+    guidance_scale_2: float | None = None,
 ) -> np.ndarray:
     """Render one clip as (num_frames, height, width, 3) uint8 RGB; same seed, same frames.
 
@@ -292,8 +341,9 @@ def render_clip(
     if model.family == "ltx":
         # LTX scales its temporal RoPE by the frame rate; its default (25) is not the registry's.
         kwargs["frame_rate"] = model.native_fps
-    if model.experts == 2 and model.guidance_scale_2 is not None:
-        kwargs["guidance_scale_2"] = model.guidance_scale_2  # the low-noise expert's guidance
+    second = guidance_scale_2 if guidance_scale_2 is not None else model.guidance_scale_2
+    if model.experts == 2 and second is not None:
+        kwargs["guidance_scale_2"] = second  # the low-noise expert's guidance
     frames = np.asarray(pipe(**kwargs).frames[0], dtype=np.float32)
     expected = (num_frames, height, width, 3)
     if frames.shape != expected:
@@ -347,6 +397,10 @@ class RenderJob:
     plan: MemoryPlan | None  # None: the registry's plan for the worker's device
     attention: str
     cache_threshold: float
+    guidance_scale_2: float | None = None
+    distill_files: tuple[Path, ...] = ()  # a step-distillation LoRA, one file per expert
+    distill_strength: float = 1.0
+    flow_shift: float | None = None  # None: the scheduler's own
 
 
 # A rendered shot's folder: the clip, a poster frame, and its record, written last.
@@ -395,12 +449,17 @@ def render_assigned(
     )
     if job.lora_file is not None:
         apply_lora(pipe, job.lora_file, job.lora_strength)
+    if job.distill_files:
+        strength = job.lora_strength if job.lora_file is not None else None
+        apply_distill_adapter(pipe, list(job.distill_files), job.distill_strength, strength)
+    set_flow_shift(pipe, job.flow_shift)
     load_s = time.perf_counter() - start
     setup = {
         "device": device,
         "memory_plan": asdict(plan),
         "attention": attention_backend(job.attention, device),
         "first_block_cache_threshold": job.cache_threshold,
+        "distill_adapter": [Path(f).name for f in job.distill_files],
     }
     for shot in shots:
         _render_and_save(pipe, job, shot, setup, load_s, log)
@@ -430,6 +489,7 @@ def _render_and_save(
         guidance_scale=job.guidance_scale,
         seed=shot.seed,
         on_step=StepProgress(log, f"shot {shot.id}", job.steps, unit="denoising steps"),
+        guidance_scale_2=job.guidance_scale_2,
     )
     render_s = time.perf_counter() - start
     folder = job.folders[shot.id]
@@ -481,13 +541,23 @@ class VideoGenerator(ConfigurableResource):
         height: int,
         steps: int,
         guidance_scale: float | None = None,
+        guidance_scale_2: float | None = None,
+        cache_threshold: float | None = None,
+        distill_files: list[Path] | tuple[Path, ...] = (),
+        distill_strength: float = 1.0,
+        flow_shift: float | None = None,
         device: str = "cpu",
         dtype: torch.dtype = torch.float32,
         plan: MemoryPlan | None = None,
         log: Callable[[str], None] = print,
         stop: StopCheck | None = None,
     ) -> list[RenderedShot]:
-        """Render each shot into `folders[shot.id]`; shots finished there earlier are kept."""
+        """Render each shot into `folders[shot.id]`; shots finished there earlier are kept.
+
+        The tier's recipe comes in as `guidance_scale(_2)`, `cache_threshold` (None: this
+        resource's `first_block_cache`), `distill_files` (a second adapter beside the character
+        LoRA) and `flow_shift`.
+        """
         for shot in shots:  # fail before loading anything if any shot is unrenderable
             check_clip_request(model, num_frames=shot.num_frames, width=width, height=height)
         folders = {shot.id: Path(folders[shot.id]) for shot in shots}
@@ -512,7 +582,13 @@ class VideoGenerator(ConfigurableResource):
                 preset=self.preset,
                 plan=plan,
                 attention=self.attention,
-                cache_threshold=self.first_block_cache,
+                cache_threshold=self.first_block_cache
+                if cache_threshold is None
+                else cache_threshold,
+                guidance_scale_2=guidance_scale_2,
+                distill_files=tuple(Path(f) for f in distill_files),
+                distill_strength=distill_strength,
+                flow_shift=flow_shift,
             )
             devices = worker_devices(device, self.workers)
             run_in_workers(render_assigned, job, pending, devices, log=log, stop=stop)

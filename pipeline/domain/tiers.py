@@ -1,0 +1,185 @@
+"""Render tiers: for every registry model a named recipe per tier (`final`, `draft`).
+
+`final` is the model's published recipe (native size, its steps and guidance). `draft` is an order
+of magnitude cheaper, so producers approve motion and framing before paying for a final:
+step-distillation LoRAs where the model has one (lightx2v's 4-step LoRAs, guidance 1, loaded as a
+second adapter beside the character LoRA), diffusers' first-block cache where it has none, and a
+render size below native that the deliverable's Real-ESRGAN x4 brings to 1080p. A shot's tier is
+part of its unit version: a draft and a final of the same shot are two artifacts, both kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pipeline.domain.registry import VIDEO_MODELS, VideoModel
+
+TIER_NAMES = ("draft", "final")
+DEFAULT_TIER = "final"
+Tier = Literal["draft", "final"]
+
+
+@dataclass(frozen=True)
+class DistillAdapter:
+    """A step-distillation LoRA: one file per expert (transformer, then transformer_2)."""
+
+    repo_id: str
+    files: tuple[str, ...]
+    strength: float
+    source: str
+
+
+@dataclass(frozen=True)
+class CacheRecipe:
+    """diffusers' first-block cache: a step whose first block changed less reuses the rest."""
+
+    kind: Literal["first_block"]
+    threshold: float
+    source: str
+
+
+@dataclass(frozen=True)
+class TierRecipe:
+    """How one model renders at one tier."""
+
+    tier: str
+    steps: int
+    guidance_scale: float
+    guidance_scale_2: float | None  # Wan 2.2 A14B: the low-noise expert's guidance
+    width: int
+    height: int
+    flow_shift: float | None  # None: the scheduler's own (its published config)
+    cache: CacheRecipe | None = None
+    adapter: DistillAdapter | None = None
+    tradeoff: str = ""
+
+    @property
+    def cfg(self) -> bool:
+        """Whether classifier-free guidance runs (a second transformer pass per step)."""
+        return self.guidance_scale > 1.0
+
+
+LIGHTX2V_WAN21 = DistillAdapter(
+    repo_id="lightx2v/Wan2.1-T2V-14B-StepDistill-CfgDistill-Lightx2v",
+    files=("loras/Wan21_T2V_14B_lightx2v_cfg_step_distill_lora_rank64.safetensors",),
+    strength=1.0,
+    source=(
+        "github.com/ModelTC/lightx2v configs/distill/wan_t2v_distill_4step_cfg_lora.json "
+        "(commit 0591c35e): 4 steps, enable_cfg false, sample_shift 5, strength 1.0"
+    ),
+)
+LIGHTX2V_WAN22 = DistillAdapter(
+    repo_id="lightx2v/Wan2.2-Lightning",
+    files=(
+        "Wan2.2-T2V-A14B-4steps-lora-rank64-Seko-V1.1/high_noise_model.safetensors",
+        "Wan2.2-T2V-A14B-4steps-lora-rank64-Seko-V1.1/low_noise_model.safetensors",
+    ),
+    strength=1.0,
+    source=(
+        "Wan2.2-Lightning README (lightx2v): T2V-A14B 4 steps without CFG, one LoRA per expert "
+        "(high_noise_model / low_noise_model), V1.1 of 2025-08-07"
+    ),
+)
+_FBC_SOURCE_HY = "ParaAttention 'fastest HunyuanVideo inference' guide: residual threshold 0.06"
+_FBC_SOURCE = "assumption: 0.1, the middle of the thresholds diffusers' cache docs show"
+
+# Draft render sizes: below native, each a multiple of the model's size_multiple, at least
+# 480x270 so that Real-ESRGAN x4 reaches 1920x1080.
+_DRAFTS: dict[str, dict] = {
+    "hunyuan_video": dict(
+        steps=20,
+        width=640,
+        height=352,
+        cache=CacheRecipe("first_block", 0.06, _FBC_SOURCE_HY),
+        tradeoff="a quarter of the pixels, 20 steps and cached steps: softer detail, same motion",
+    ),
+    "wan21_t2v_1_3b": dict(
+        steps=16,
+        width=480,
+        height=272,
+        cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
+        tradeoff="a third of the pixels and 16 steps: motion and framing, little fine detail",
+    ),
+    "wan21_t2v_14b": dict(
+        steps=4,
+        guidance_scale=1.0,
+        width=832,
+        height=480,
+        flow_shift=5.0,
+        adapter=LIGHTX2V_WAN21,
+        tradeoff="4 distilled steps without CFG at 480p: close to final, less prompt adherence",
+    ),
+    "wan22_t2v_a14b": dict(
+        steps=4,
+        guidance_scale=1.0,
+        guidance_scale_2=1.0,
+        width=832,
+        height=480,
+        flow_shift=5.0,
+        adapter=LIGHTX2V_WAN22,
+        tradeoff="4 distilled steps (2 per expert) without CFG at 480p; large motion may smear",
+    ),
+    "wan22_ti2v_5b": dict(
+        steps=20,
+        width=640,
+        height=352,
+        cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
+        tradeoff="a quarter of the pixels, 20 steps and cached steps (no distilled LoRA yet)",
+    ),
+    "ltx_video": dict(
+        steps=20,
+        width=512,
+        height=288,
+        cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
+        tradeoff="0.38x the pixels and 20 steps",
+    ),
+    "cogvideox_5b": dict(
+        steps=20,
+        cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
+        tradeoff="native size (CogVideoX is trained at 720x480 only), 20 steps, cached steps",
+    ),
+}
+
+
+def _final(model: VideoModel) -> TierRecipe:
+    return TierRecipe(
+        tier="final",
+        steps=model.default_steps,
+        guidance_scale=model.guidance_scale,
+        guidance_scale_2=model.guidance_scale_2,
+        width=model.native_width,
+        height=model.native_height,
+        flow_shift=None,  # the published scheduler config's own shift
+        tradeoff="the model's published recipe at native size",
+    )
+
+
+def _draft(model: VideoModel) -> TierRecipe:
+    spec = dict(_DRAFTS[model.name])
+    final = _final(model)
+    return TierRecipe(
+        tier="draft",
+        steps=spec.pop("steps"),
+        guidance_scale=spec.pop("guidance_scale", final.guidance_scale),
+        guidance_scale_2=spec.pop("guidance_scale_2", final.guidance_scale_2),
+        width=spec.pop("width", final.width),
+        height=spec.pop("height", final.height),
+        flow_shift=spec.pop("flow_shift", final.flow_shift),
+        **spec,
+    )
+
+
+TIERS: dict[str, dict[str, TierRecipe]] = {
+    name: {"draft": _draft(model), "final": _final(model)} for name, model in VIDEO_MODELS.items()
+}
+
+
+def tier_recipe(model: VideoModel, tier: str) -> TierRecipe:
+    """The recipe of `model` at `tier`, or a KeyError naming the tiers."""
+    try:
+        return TIERS[model.name][tier]
+    except KeyError:
+        raise KeyError(
+            f"unknown tier {tier!r} for {model.name}; tiers: {', '.join(TIER_NAMES)}"
+        ) from None

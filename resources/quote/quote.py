@@ -1,0 +1,410 @@
+"""The quote of a brief before any GPU stage: FLOPs, GPU-seconds and dollars per stage and shot.
+
+Every line is an exact FLOP count (resources/quote/flops.py) turned into GPU-seconds by the
+throughput table (pipeline/domain/throughput.py) and into dollars by the price table
+(pipeline/domain/costs.py). Stages are estimators in `STAGE_ESTIMATORS`, each a function of the
+quote's context returning its lines; another stage (identity scoring, say) joins the quote with
+`add_stage_estimator(fn)` and appears in the table, the JSON and the totals without any other
+change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.domain.brief import Brief
+from pipeline.domain.costs import (
+    DEFAULT_INSTANCE_TYPE,
+    HOSTED_APIS,
+    InstancePrice,
+    hosted_cost,
+    instance_price,
+)
+from pipeline.domain.lora_recipes import hyperparameters, recipe_for
+from pipeline.domain.registry import SDXL, UPSCALERS, VideoModel, video_model
+from pipeline.domain.throughput import (
+    BORROWED,
+    MEASURED,
+    PUBLISHED,
+    UPSCALER_FRACTION,
+    UPSCALER_FRACTION_SOURCE,
+    Gpu,
+    gpu_of,
+    gpu_seconds,
+    peak_memory_gb,
+)
+from pipeline.domain.tiers import TierRecipe, tier_recipe
+from resources.quote import flops
+
+DELIVERABLE_FPS = 24  # the cut's frame rate (assets/stages/cut.py renders the brief's fps)
+
+
+@dataclass(frozen=True)
+class StageLine:
+    """One line of a quote: a stage (or one shot of it), its FLOPs and GPU-seconds."""
+
+    stage: str
+    flops: float
+    gpu_s: float
+    basis: str  # where the achieved fraction of peak comes from
+    shot: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class QuoteContext:
+    """What every stage estimator reads: the brief, its model and tier, the GPU, the cache."""
+
+    brief: Brief
+    model: VideoModel
+    tier: TierRecipe
+    gpu: Gpu
+    price: InstancePrice
+    cache: flops.FlopCache
+
+    def fraction(self, family: str) -> tuple[float, str]:
+        """Achieved fraction of peak for `family` on this GPU, and where it comes from."""
+        if (family, self.gpu.name) in MEASURED:
+            return MEASURED[(family, self.gpu.name)], "measured (benchmarks/render_gpu.py)"
+        source = family if family in PUBLISHED else BORROWED.get(family, "hunyuan")
+        timing = PUBLISHED[source]
+        size = dict(width=timing.width, height=timing.height, frames=timing.frames)
+        fwd = flops.transformer_forward(self.cache, timing.model, **size)["flops"]
+        vae = flops.vae_decode(self.cache, timing.model, **size)["flops"]
+        text = flops.text_encoders(self.cache, timing.model)["flops"]
+        total = timing.steps * fwd + vae + text
+        from pipeline.domain.throughput import GPUS
+
+        peak = GPUS[timing.gpu].bf16_dense_tflops * 1e12
+        fraction = total / timing.seconds / peak
+        basis = f"{fraction:.3f} of peak from {timing.model} {timing.seconds:g} s on {timing.gpu}"
+        if source != family:
+            basis += f" (assumed for {family}: no published timing)"
+        return fraction, basis
+
+    def line(self, stage: str, family: str, total_flops: float, **kwargs: Any) -> StageLine:
+        fraction, basis = self.fraction(family)
+        return StageLine(
+            stage, total_flops, gpu_seconds(total_flops, self.gpu, fraction), basis, **kwargs
+        )
+
+
+Estimator = Callable[[QuoteContext], list[StageLine]]
+
+
+def references(ctx: QuoteContext) -> list[StageLine]:
+    """SDXL stills: steps x (2 with CFG) UNet passes, a VAE decode and two prompts each."""
+    counts = flops.sdxl_image(ctx.cache, width=SDXL.native_width, height=SDXL.native_height)
+    passes = SDXL.default_steps * (2 if SDXL.guidance_scale > 1 else 1)
+    per_image = passes * counts["unet_flops"] + counts["vae_flops"] + 2 * counts["text_flops"]
+    n = ctx.brief.references.count
+    detail = {"images": n, "unet_passes_per_image": passes}
+    return [ctx.line("references", "sdxl", n * per_image, detail=detail)]
+
+
+def lora_training(ctx: QuoteContext) -> list[StageLine]:
+    """The character LoRA: steps x (forward + backward, counted on meta) of one expert."""
+    recipe = recipe_for(ctx.model)
+    hp = hyperparameters(recipe, rank=ctx.brief.lora.rank)
+    step = flops.lora_training_step(
+        ctx.cache,
+        ctx.model.name,
+        width=recipe.width,
+        height=recipe.height,
+        rank=hp.rank,
+        target_modules=recipe.target_modules,
+        gradient_checkpointing=True,
+    )
+    captions = ctx.brief.references.count * flops.text_encoders(ctx.cache, ctx.model.name)["flops"]
+    steps = ctx.brief.lora.steps
+    detail = {
+        "steps": steps,
+        "forward_per_step": step["forward"],
+        "backward_per_step": step["backward"],
+        "backward": "counted on meta (frozen base, LoRA trainable, gradient checkpointing)",
+    }
+    return [
+        ctx.line("lora_training", ctx.model.family, steps * step["flops"] + captions, detail=detail)
+    ]
+
+
+def expert_steps(model: VideoModel, tier: TierRecipe) -> list[int]:
+    """How many of the tier's steps each expert runs, routed by timestep as rendering does."""
+    if model.experts == 1 or model.boundary_ratio is None:
+        return [tier.steps]
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    scheduler = FlowMatchEulerDiscreteScheduler(shift=tier.flow_shift or model.flow_shift or 1.0)
+    scheduler.set_timesteps(tier.steps)
+    boundary = model.boundary_ratio * scheduler.config.num_train_timesteps
+    high = sum(1 for t in scheduler.timesteps if float(t) >= boundary)
+    return [high, tier.steps - high]
+
+
+def shot_renders(ctx: QuoteContext) -> list[StageLine]:
+    """Each shot: prompt encoding, the denoising loop's transformer passes, the VAE decode."""
+    model, tier = ctx.model, ctx.tier
+    lines: list[StageLine] = []
+    text = flops.text_encoders(ctx.cache, model.name)["flops"]
+    for shot in ctx.brief.shots:
+        frames = model.valid_frame_count(shot.duration_s)
+        size = dict(width=tier.width, height=tier.height, frames=frames)
+        forward = flops.transformer_forward(ctx.cache, model.name, **size)
+        split = expert_steps(model, tier)
+        guidance = [tier.guidance_scale, tier.guidance_scale_2 or tier.guidance_scale][: len(split)]
+        cfg = ctx.model.family != "hunyuan"  # HunyuanVideo: distilled guidance, one pass
+        passes = sum(
+            s * (2 if cfg and g > 1.0 else 1) for s, g in zip(split, guidance, strict=True)
+        )
+        prompts = 2 if cfg and any(g > 1.0 for g in guidance) else 1
+        vae = flops.vae_decode(ctx.cache, model.name, **size)["flops"]
+        detail = {
+            "frames": frames,
+            "width": tier.width,
+            "height": tier.height,
+            "steps": tier.steps,
+            "expert_steps": split,
+            "transformer_passes": passes,
+            "flops_per_forward": forward["flops"],
+            "tokens": forward["tokens"],
+        }
+        lines += [
+            ctx.line("text_encoding", model.family, prompts * text, shot=shot.id),
+            ctx.line(
+                "render", model.family, passes * forward["flops"], shot=shot.id, detail=detail
+            ),
+            ctx.line("vae_decode", model.family, vae, shot=shot.id),
+        ]
+    return lines
+
+
+def deliverable(ctx: QuoteContext) -> list[StageLine]:
+    """Real-ESRGAN once per source frame the cut uses (H.264 runs on NVENC or the CPU)."""
+    upscaler = UPSCALERS[ctx.brief.deliverable.upscaler]
+    per_frame = flops.upscale_frame(
+        ctx.cache, upscaler.architecture, width=ctx.tier.width, height=ctx.tier.height
+    )["flops"]
+    frames = sum(
+        min(ctx.model.valid_frame_count(s.duration_s), round(s.duration_s * ctx.model.native_fps))
+        or 1
+        for s in ctx.brief.shots
+    )
+    total = frames * per_frame
+    seconds = gpu_seconds(total, ctx.gpu, UPSCALER_FRACTION)
+    basis = f"{UPSCALER_FRACTION} of peak, {UPSCALER_FRACTION_SOURCE}"
+    return [StageLine("deliverable", total, seconds, basis, detail={"upscaled_frames": frames})]
+
+
+STAGE_ESTIMATORS: list[Estimator] = [references, lora_training, shot_renders, deliverable]
+
+
+def add_stage_estimator(estimator: Estimator, *, before: str | None = "deliverable") -> None:
+    """Add a stage to every quote: `estimator(ctx)` returns its StageLines (FLOPs, GPU-s).
+
+    It runs before the estimator named `before` (the deliverable by default; None: last), so the
+    table keeps the chain's order. Adding the same function twice is a no-op.
+    """
+    if estimator in STAGE_ESTIMATORS:
+        return
+    names = [e.__name__ for e in STAGE_ESTIMATORS]
+    index = names.index(before) if before in names else len(STAGE_ESTIMATORS)
+    STAGE_ESTIMATORS.insert(index, estimator)
+
+
+def _usd(seconds: float, price: InstancePrice, pricing: str) -> float:
+    return seconds * price.usd_per_gpu_second(pricing)
+
+
+def _memory(ctx: QuoteContext, lines: list[StageLine]) -> dict[str, Any]:
+    model = ctx.model
+    renders = [line for line in lines if line.stage == "render"]
+    if not renders:
+        return {}
+    longest = max(renders, key=lambda line: line.detail["tokens"])
+    size = dict(width=ctx.tier.width, height=ctx.tier.height, frames=longest.detail["frames"])
+    forward = flops.transformer_forward(ctx.cache, model.name, **size)
+    vae = flops.vae_decode(ctx.cache, model.name, **size)
+    text = flops.text_encoders(ctx.cache, model.name)
+    try:
+        plan = model.memory_plan(ctx.gpu.memory_gb)
+    except ValueError as error:
+        return {"gpu_gb": ctx.gpu.memory_gb, "plan": None, "fits": False, "why": str(error)}
+    peak = peak_memory_gb(
+        transformer_params=forward["params"],
+        experts=model.experts,
+        blocks=forward["blocks"],
+        tokens=forward["tokens"],
+        dim=forward["dim"],
+        offload=plan.offload,
+        fp8=plan.fp8_layerwise,
+        vae_tiling=plan.vae_tiling,
+        vae_params=vae["params"],
+        text_params=text["params"],
+    )
+    return {
+        "gpu_gb": ctx.gpu.memory_gb,
+        "plan": asdict(plan),
+        "peak_gb_estimate": round(peak, 1),
+        "fits": peak <= 0.9 * ctx.gpu.memory_gb,
+        "basis": "estimate: weights from meta parameter counts, activations ~24 B x tokens x dim",
+    }
+
+
+def quote_brief(
+    brief: Brief,
+    *,
+    instance_type: str = DEFAULT_INSTANCE_TYPE,
+    tier: str | None = None,
+    cache_dir: Path | str | None = None,
+) -> dict[str, Any]:
+    """The quote of `brief` (at its own tier unless `tier` says otherwise) on `instance_type`."""
+    start = time.perf_counter()
+    model = video_model(brief.video.model)
+    recipe = tier_recipe(model, tier or brief.video.tier)
+    price = instance_price(instance_type)
+    ctx = QuoteContext(brief, model, recipe, gpu_of(price.gpu), price, flops.FlopCache(cache_dir))
+    lines = [line for estimator in STAGE_ESTIMATORS for line in estimator(ctx)]
+
+    def money(seconds: float) -> dict[str, float]:
+        return {
+            "usd_spot": round(_usd(seconds, price, "spot"), 6),
+            "usd_on_demand": round(_usd(seconds, price, "on-demand"), 6),
+        }
+
+    shots = []
+    for shot in brief.shots:
+        mine = [line for line in lines if line.shot == shot.id]
+        render = next(line for line in mine if line.stage == "render")
+        gpu_s = sum(line.gpu_s for line in mine)
+        shots.append(
+            {
+                "id": shot.id,
+                "duration_s": shot.duration_s,
+                **render.detail,
+                "transformer_flops": render.flops,
+                "flops": sum(line.flops for line in mine),
+                "gpu_s": gpu_s,
+                **money(gpu_s),
+            }
+        )
+    stages: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        entry = stages.setdefault(
+            line.stage, {"stage": line.stage, "flops": 0.0, "gpu_s": 0.0, "basis": line.basis}
+        )
+        entry["flops"] += line.flops
+        entry["gpu_s"] += line.gpu_s
+    for entry in stages.values():
+        entry.update(money(entry["gpu_s"]))
+    video_s = brief.duration_s
+    total_s = sum(line.gpu_s for line in lines)
+    once = {"references", "lora_training"}  # paid once per character
+    render_s = sum(line.gpu_s for line in lines if line.stage not in once)
+    total = {
+        "flops": sum(line.flops for line in lines),
+        "gpu_s": total_s,
+        **money(total_s),
+        "video_s": video_s,
+        "usd_per_video_minute": _usd(total_s, price, "spot") / (video_s / 60),
+        "usd_per_video_minute_on_demand": _usd(total_s, price, "on-demand") / (video_s / 60),
+        "render_usd_spot": _usd(render_s, price, "spot"),
+        "render_usd_per_video_minute": _usd(render_s, price, "spot") / (video_s / 60),
+    }
+    hosted = {
+        name: {
+            "usd": usd,
+            "usd_per_minute": HOSTED_APIS[name].usd_per_minute,
+            "saving": 1 - total["usd_spot"] / usd if usd else None,
+            "render_saving": 1 - total["render_usd_spot"] / usd if usd else None,
+        }
+        for name, usd in hosted_cost(video_s).items()
+    }
+    return {
+        "brief": f"{brief.client}/{brief.character.id}",
+        "model": model.name,
+        "tier": recipe.tier,
+        "tier_recipe": asdict(recipe),
+        "instance_type": price.instance_type,
+        "gpu": asdict(ctx.gpu),
+        "prices": {
+            "spot_usd_per_hour": price.spot_usd_per_hour,
+            "on_demand_usd_per_hour": price.on_demand_usd_per_hour,
+            "gpus": price.gpus,
+            "spot_source": price.spot_source,
+        },
+        "shots": shots,
+        "stages": list(stages.values()),
+        "lines": [asdict(line) for line in lines],
+        "total": total,
+        "hosted": hosted,
+        "memory": _memory(ctx, lines),
+        "quote_s": round(time.perf_counter() - start, 3),
+        "flop_cache": {"hits": ctx.cache.hits, "misses": ctx.cache.misses},
+    }
+
+
+def _e(x: float) -> str:
+    return f"{x:.2e}"
+
+
+def quote_markdown(quote: dict[str, Any]) -> str:
+    """The quote as Markdown tables: per shot, per stage, totals, hosted APIs, memory."""
+    t = quote["total"]
+    out = [
+        f"**Quote** {quote['brief']}: {quote['model']}, tier `{quote['tier']}`, "
+        f"{quote['instance_type']} ({quote['gpu']['name']}, "
+        f"{quote['gpu']['bf16_dense_tflops']:g} TFLOP/s bf16 dense)",
+        "",
+        "| shot | frames | size | steps | passes | transformer FLOPs | FLOPs | GPU-s | $ spot "
+        "| $ on-demand |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in quote["shots"]:
+        out.append(
+            f"| {s['id']} | {s['frames']} | {s['width']}x{s['height']} | {s['steps']} | "
+            f"{s['transformer_passes']} | {_e(s['transformer_flops'])} | {_e(s['flops'])} | "
+            f"{s['gpu_s']:.0f} | {s['usd_spot']:.4f} | {s['usd_on_demand']:.4f} |"
+        )
+    out += [
+        "",
+        "| stage | FLOPs | GPU-s | $ spot | $ on-demand | throughput basis |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in quote["stages"]:
+        out.append(
+            f"| {s['stage']} | {_e(s['flops'])} | {s['gpu_s']:.0f} | {s['usd_spot']:.4f} | "
+            f"{s['usd_on_demand']:.4f} | {s['basis']} |"
+        )
+    out += [
+        f"| **total** | {_e(t['flops'])} | {t['gpu_s']:.0f} | {t['usd_spot']:.4f} | "
+        f"{t['usd_on_demand']:.4f} | |",
+        "",
+        f"Video: {t['video_s']:g} s. Per finished video minute: ${t['usd_per_video_minute']:.2f} "
+        f"spot (${t['usd_per_video_minute_on_demand']:.2f} on-demand) with references and LoRA; "
+        f"${t['render_usd_per_video_minute']:.2f} spot for renders and the cut alone (a trained "
+        f"character).",
+    ]
+    for name, h in quote["hosted"].items():
+        out.append(
+            f"* vs `{name}` (${h['usd_per_minute']:.2f}/min): ${h['usd']:.2f} for this video; "
+            f"saving {h['saving']:.0%} (renders only: {h['render_saving']:.0%})"
+        )
+    m = quote["memory"]
+    if m.get("plan"):
+        fits = "fits" if m["fits"] else "does NOT fit"
+        out.append(
+            f"* memory: plan {m['plan']['offload']} offload, fp8 {m['plan']['fp8_layerwise']}, "
+            f"VAE tiling {m['plan']['vae_tiling']}; peak ~{m['peak_gb_estimate']} GB ({m['basis']})"
+            f": {fits} the {m['gpu_gb']:g} GB card"
+        )
+    elif m:
+        out.append(f"* memory: {m['why']}")
+    out.append(
+        f"* quoted in {quote['quote_s']:.2f} s (FLOP cache: {quote['flop_cache']['hits']} hits, "
+        f"{quote['flop_cache']['misses']} counted); no GPU-measured fractions yet"
+    )
+    return "\n".join(out)

@@ -1,0 +1,141 @@
+"""The quote: per shot and stage, consistent totals, tiers an order of magnitude apart, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import small_brief, write_brief
+
+from assets.stages.base import Run
+from assets.stages.brief import QUOTE_JSON, snapshot_brief
+from pipeline.cli import main
+from pipeline.domain.brief import load_brief, parse_brief
+from pipeline.domain.costs import INSTANCES
+from pipeline.domain.promote import set_tier
+from resources.models.model_store import ModelStore
+from resources.quote import quote as quoting
+from resources.quote.quote import add_stage_estimator, quote_brief
+from resources.storage.artifact_store import ArtifactStore
+
+WAN_MODELS = ("wan21_t2v_1_3b", "wan21_t2v_14b", "wan22_t2v_a14b", "wan22_ti2v_5b")
+
+
+def _brief(model: str = "hunyuan_video", tier: str = "final"):
+    return parse_brief(small_brief(video={"model": model, "fps": 24, "tier": tier}))
+
+
+def test_quote_totals_are_the_sum_of_its_stages_and_shots_priced_from_the_table(tmp_path):
+    q = quote_brief(_brief("wan21_t2v_14b"), instance_type="g5.xlarge", cache_dir=tmp_path)
+    assert [s["id"] for s in q["shots"]] == ["intro", "outro"]
+    for shot in q["shots"]:
+        assert shot["transformer_flops"] > 0 and shot["gpu_s"] > 0
+        # Wan 2.1 14B at guidance 5: two transformer passes per step (CFG).
+        assert shot["transformer_passes"] == 2 * shot["steps"]
+        assert shot["transformer_flops"] == shot["transformer_passes"] * shot["flops_per_forward"]
+    total = q["total"]
+    assert total["gpu_s"] == pytest.approx(sum(s["gpu_s"] for s in q["stages"]))
+    assert total["flops"] == pytest.approx(sum(s["flops"] for s in q["stages"]))
+    once = sum(s["gpu_s"] for s in q["stages"] if s["stage"] in ("references", "lora_training"))
+    cut = next(s["gpu_s"] for s in q["stages"] if s["stage"] == "deliverable")
+    assert total["gpu_s"] == pytest.approx(sum(s["gpu_s"] for s in q["shots"]) + once + cut)
+    g5 = INSTANCES["g5.xlarge"]
+    assert total["usd_spot"] == pytest.approx(total["gpu_s"] * g5.spot_usd_per_hour / 3600, 1e-4)
+    assert total["usd_per_video_minute"] == pytest.approx(total["usd_spot"] / (1.5 / 60), 1e-4)
+    assert q["hosted"]["sora-2"]["usd"] == pytest.approx(0.10 * 1.5)
+    assert q["memory"]["plan"]["offload"] == "group" and q["memory"]["fits"]
+
+
+@pytest.mark.parametrize("model", WAN_MODELS)
+def test_draft_costs_at_least_ten_times_fewer_transformer_flops_than_final(model, tmp_path):
+    final = quote_brief(_brief(model), tier="final", cache_dir=tmp_path)
+    draft = quote_brief(_brief(model), tier="draft", cache_dir=tmp_path)
+    for f, d in zip(final["shots"], draft["shots"], strict=True):
+        assert f["id"] == d["id"] and f["duration_s"] == d["duration_s"]
+        assert f["transformer_flops"] >= 10 * d["transformer_flops"], model
+
+
+def test_wan22_routes_steps_to_both_experts_by_the_boundary(tmp_path):
+    final = quote_brief(_brief("wan22_t2v_a14b"), tier="final", cache_dir=tmp_path)
+    draft = quote_brief(_brief("wan22_t2v_a14b"), tier="draft", cache_dir=tmp_path)
+    high, low = final["shots"][0]["expert_steps"]
+    assert high + low == 40 and high > 0 and low > 0
+    # Both experts guided (4.0 and 3.0): two passes per step; the distilled draft: one.
+    assert final["shots"][0]["transformer_passes"] == 80
+    assert (
+        draft["shots"][0]["transformer_passes"] == 4 and sum(draft["shots"][0]["expert_steps"]) == 4
+    )
+
+
+def test_a_second_quote_reads_every_count_from_the_cache(tmp_path):
+    brief = _brief("ltx_video")
+    quote_brief(brief, cache_dir=tmp_path)
+    again = quote_brief(brief, cache_dir=tmp_path)
+    assert again["flop_cache"]["misses"] == 0 and again["flop_cache"]["hits"] > 0
+
+
+def test_a_stage_added_by_another_module_joins_the_table_and_the_totals(tmp_path, monkeypatch):
+    monkeypatch.setattr(quoting, "STAGE_ESTIMATORS", list(quoting.STAGE_ESTIMATORS))
+
+    def identity_scoring(ctx):
+        return [ctx.line("identity_scoring", "sdxl", 1e15, shot=None)]
+
+    add_stage_estimator(identity_scoring)
+    q = quote_brief(_brief(), cache_dir=tmp_path)
+    names = [s["stage"] for s in q["stages"]]
+    assert names.index("identity_scoring") == names.index("deliverable") - 1
+    scoring = next(s for s in q["stages"] if s["stage"] == "identity_scoring")
+    assert scoring["flops"] == 1e15
+    assert q["total"]["gpu_s"] == pytest.approx(sum(s["gpu_s"] for s in q["stages"]))
+
+
+def test_cli_quote_json_has_the_issue_fields(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CHARACTER_VIDEO_ROOT", str(tmp_path / "root"))
+    path = write_brief(tmp_path, small_brief())
+    assert main(["quote", str(path), "--instance", "g6.xlarge", "--json"]) == 0
+    q = json.loads(capsys.readouterr().out)
+    assert q["instance_type"] == "g6.xlarge" and q["gpu"]["name"] == "L4"
+    assert {"id", "transformer_flops", "gpu_s"} <= set(q["shots"][0])
+    assert {"usd_spot", "usd_per_video_minute"} <= set(q["total"])
+
+
+def test_cli_quote_errors_are_one_line_naming_the_file_and_field(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CHARACTER_VIDEO_ROOT", str(tmp_path / "root"))
+    bad = write_brief(tmp_path, small_brief(video={"model": "hunyuan_video", "tier": "cheap"}))
+    assert main(["quote", str(bad)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"{bad}: video.tier:")
+    good = write_brief(tmp_path, small_brief(), name="good.yaml")
+    assert main(["quote", str(good), "--instance", "p9.mega"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(good) in err[0] and "p9.mega" in err[0]
+
+
+def test_promote_rewrites_only_the_tier_and_keeps_shots_and_seeds(tmp_path, capsys):
+    path = write_brief(tmp_path, small_brief(video={"model": "wan21_t2v_14b", "tier": "draft"}))
+    before = load_brief(path)
+    assert main(["promote", str(path)]) == 0
+    after = load_brief(path)
+    assert before.video.tier == "draft" and after.video.tier == "final"
+    assert after.shots == before.shots and after.video.model == before.video.model
+    assert not set_tier(path, "final")  # already final: nothing written
+
+
+def test_the_brief_snapshot_carries_the_quote_before_any_gpu_stage(tmp_path):
+    path = write_brief(tmp_path / "inbox", small_brief())
+    run = Run(
+        client="acme-health",
+        character="dr-ana",
+        store=ArtifactStore(root=str(tmp_path / "root")),
+        models=ModelStore(profile="tiny", models_dir=str(tmp_path / "models")),
+        device="cpu",
+        dtype=torch.float32,
+        log=lambda _: None,
+    )
+    result = snapshot_brief(run, path, load_brief(path))
+    quote = json.loads(Path(result.folder / QUOTE_JSON).read_text())
+    assert quote["total"]["usd_spot"] == result.metadata["quote_usd_spot"]
+    assert "| intro |" in result.metadata["quote"].text
+    assert "transformer FLOPs" in result.metadata["quote"].text
