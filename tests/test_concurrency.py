@@ -80,8 +80,9 @@ def test_concurrent_runs_of_one_brief_all_succeed_with_no_orphan_staging(
         for version in artifacts.versions("acme-health", "dr-ana", asset_folder.name):
             ref = ArtifactRef("acme-health", "dr-ana", asset_folder.name, version)
             assert artifacts.verify(ref) == [], ref.key
-    # Each shot was rendered exactly once across all the runs.
-    assert len(list((root / "acme-health" / "dr-ana" / "shots").glob("[0-9a-f]*"))) == len(SHOTS)
+    # One unit per shot, none built twice over another (that would have quarantined it).
+    assert len(artifacts.versions("acme-health", "dr-ana", "shots")) == len(SHOTS)
+    assert not list(root.rglob(".quarantine-*"))
 
 
 BUCKET = "studio-artifacts"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from resources.runtime.interruption import StopCheck
 from resources.storage.artifact_store import (
     ArtifactStore,
     build_manifest,
+    disk_full,
     ensure_space,
     write_json,
 )
@@ -186,12 +188,19 @@ def build_or_reuse(
             run.store.set_current(ref)  # built by the run we waited for
             return True
         aside = run.store.repair(ref, run.log)
-        ensure_space(run.store.staging_parent(ref), needs_bytes, f"{ref.asset} ({ref.key})")
-        with run.store.staging(ref) as stage:
-            if salvage and aside is not None:
-                run.store.salvage(ref, aside, stage, run.log)
-            fields = build(stage)
-            write_json(stage / "manifest.json", build_manifest(ref, stage, **fields))
+        where = run.store.staging_parent(ref)
+        ensure_space(where, needs_bytes, f"{ref.asset} ({ref.key})")
+        try:
+            with run.store.staging(ref) as stage:
+                if salvage and aside is not None:
+                    run.store.salvage(ref, aside, stage, run.log)
+                fields = build(stage)
+                write_json(stage / "manifest.json", build_manifest(ref, stage, **fields))
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            # Writers deep in a library (the encoder, torch.save) name no file: name the folder.
+            raise disk_full(Path(error.filename or where), needs_bytes) from None
     return False
 
 

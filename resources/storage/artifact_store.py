@@ -13,6 +13,7 @@ staging folder: the second waits, then reuses what the first published.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -120,7 +121,9 @@ def ensure_space(path: Path, needed: int, what: str) -> None:
 
 
 def _mb(n: int) -> str:
-    return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{max(0, n) / 1024:.0f} KB"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MB"
+    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{max(0, n)} bytes"
 
 
 def _is_temporary(name: str) -> bool:
@@ -162,9 +165,20 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            raise disk_full(path, len(payload)) from None
         raise
+
+
+def disk_full(path: Path, needed: int = 0) -> NotEnoughSpace:
+    """The error for a write that found the disk full: the path, what it needed, what is free."""
+    need = f" (about {_mb(needed)} to write)" if needed else ""
+    return NotEnoughSpace(
+        f"no space left on device writing {path}{need}, {_mb(free_bytes(path))} free: free "
+        "space and run again (finished units are kept)"
+    )
 
 
 def write_json(path: Path, value: Any) -> None:
