@@ -110,7 +110,8 @@ def train_lora(run: Run, trainer: TrainingBackend) -> StageResult:
             },
         )
 
-    needs = lora_bytes(model_dir, hyper.rank, trainer.keep_checkpoints)
+    # musubi keeps its own checkpoints (save_every): count two, as the peft trainer keeps.
+    needs = lora_bytes(model_dir, hyper.rank, getattr(trainer, "keep_checkpoints", 2))
     reused = build_or_reuse(run, ref, build, needs_bytes=needs)
     folder = run.store.path(ref)
     manifest = run.store.manifest(ref)
