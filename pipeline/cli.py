@@ -146,8 +146,17 @@ def progress_bars(store, client: str, character: str, every_s: float = 1.0):
     shown: dict[str, tuple] = {}
 
     def draw() -> None:
-        for key in store.records(f"{client}/{character}/_progress"):
-            p = store.record(key) or {}
+        from pipeline.domain.artifacts import ArtifactError
+
+        try:
+            keys = store.records(f"{client}/{character}/_progress")
+        except (ArtifactError, OSError):
+            return  # progress is a courtesy: the run's own failure names what is wrong
+        for key in keys:
+            try:
+                p = store.record(key) or {}
+            except (ArtifactError, OSError, ValueError):
+                continue
             seen = (p.get("label"), p.get("done"), p.get("total"))
             if not p or shown.get(key) == seen or p.get("updated_at", "") < started:
                 continue
