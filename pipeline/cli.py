@@ -96,6 +96,29 @@ def _stage_times(instance, run_id: str) -> list[tuple[str, float]]:
     return times
 
 
+class StageFailed(RuntimeError):
+    """A stage of an in-process run failed; the message is one line naming stage and cause."""
+
+    def __init__(self, failures: list[tuple[str, str]], traceback: str):
+        self.failures, self.traceback = failures, traceback
+        super().__init__("; ".join(f"{step}: {message}" for step, message in failures))
+
+
+def _failures(outcome) -> tuple[list[tuple[str, str]], str]:
+    """(stage, the innermost error's first line) per failed step, and the full tracebacks."""
+    found, traces = [], []
+    for event in outcome.all_events:
+        if not event.is_step_failure or event.step_failure_data.error is None:
+            continue
+        error = event.step_failure_data.error
+        traces.append(error.to_string())
+        while error.cause is not None:  # Dagster wraps the stage's own exception
+            error = error.cause
+        lines = (error.message or error.cls_name or "").strip().splitlines() or ["failed"]
+        found.append((event.step_key, lines[0]))
+    return found, "\n".join(traces)
+
+
 def materialize_brief(
     path: Path,
     *,
@@ -104,11 +127,14 @@ def materialize_brief(
     models_dir: str | None = None,
     instance=None,
     launched_by: str = "cli",
+    debug: bool = False,
 ) -> Path | None:
     """Run the whole chain for one brief in this process; the deliverable's path.
 
     None when the chain stopped at an approval gate (the brief's `approval:`): the log names
-    what waits for whom, and `python -m pipeline approve` starts the rest.
+    what waits for whom, and `python -m pipeline approve` starts the rest. A failed stage
+    raises StageFailed (one line per failed stage); Dagster's own console log, which prints
+    every traceback, is shown only with `debug`.
     """
     from pipeline.domain.brief import load_brief
     from pipeline.launch import current_deliverable, run_chain
@@ -119,8 +145,17 @@ def materialize_brief(
     resources = resource_defs(root=root, profile=profile, inbox=[str(path)], models_dir=models_dir)
     with progress_bars(resources["artifact_store"], brief.client, brief.character.id):
         outcome = run_chain(
-            path, resources=resources, instance=instance, launched_by=launched_by, brief=brief
+            path,
+            resources=resources,
+            instance=instance,
+            launched_by=launched_by,
+            brief=brief,
+            raise_on_error=False,
+            log_level="INFO" if debug else "CRITICAL",
         )
+    if not outcome.success:
+        failures, traceback = _failures(outcome)
+        raise StageFailed(failures or [("run", "failed before any stage started")], traceback)
     for step, seconds in _stage_times(instance, outcome.run_id):
         print(f"  {step:<18} {seconds:8.2f} s", file=sys.stderr)
     store = resources["artifact_store"]
@@ -140,8 +175,17 @@ def progress_bars(store, client: str, character: str, every_s: float = 1.0):
     shown: dict[str, tuple] = {}
 
     def draw() -> None:
-        for key in store.records(f"{client}/{character}/_progress"):
-            p = store.record(key) or {}
+        from pipeline.domain.artifacts import ArtifactError
+
+        try:
+            keys = store.records(f"{client}/{character}/_progress")
+        except (ArtifactError, OSError):
+            return  # progress is a courtesy: the run's own failure names what is wrong
+        for key in keys:
+            try:
+                p = store.record(key) or {}
+            except (ArtifactError, OSError, ValueError):
+                continue
             seen = (p.get("label"), p.get("done"), p.get("total"))
             if not p or shown.get(key) == seen or p.get("updated_at", "") < started:
                 continue
@@ -181,17 +225,38 @@ def _waiting(outcome) -> str | None:
     return None
 
 
-def cmd_materialize(args: argparse.Namespace) -> int:
+def _report_failure(error: BaseException, *, debug: bool, source: object = None) -> int:
+    """One line per failure on stderr (the traceback too with --debug); the exit status."""
+    import traceback
+
     from pipeline.domain.brief import BriefError
 
-    try:
-        final = materialize_brief(
-            Path(args.brief), root=args.root, profile=args.profile, models_dir=args.models
-        )
-    except BriefError as error:
+    if isinstance(error, BriefError):
         for problem in error.problems:
             print(f"{error.source}: {problem}", file=sys.stderr)
         return 1
+    if debug:
+        detail = error.traceback if isinstance(error, StageFailed) else None
+        print(detail or "".join(traceback.format_exception(error)), file=sys.stderr)
+    if isinstance(error, StageFailed):
+        for step, message in error.failures:
+            print(f"{source or 'materialize'}: stage {step} failed: {message}", file=sys.stderr)
+    else:
+        print(f"{source or 'materialize'}: {type(error).__name__}: {error}", file=sys.stderr)
+    return 1
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    try:
+        final = materialize_brief(
+            Path(args.brief),
+            root=args.root,
+            profile=args.profile,
+            models_dir=args.models,
+            debug=args.debug,
+        )
+    except Exception as error:  # noqa: BLE001 - every failure becomes one line a person can act on
+        return _report_failure(error, debug=args.debug, source=args.brief)
     if final is not None:
         print(final)
     return 0
@@ -292,9 +357,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     instance = _instance()
     for path in briefs:
         print(f"{path.name}:", file=sys.stderr)
-        final = materialize_brief(
-            path, root=args.root, profile=args.profile, models_dir=args.models, instance=instance
-        )
+        try:
+            final = materialize_brief(
+                path,
+                root=args.root,
+                profile=args.profile,
+                models_dir=args.models,
+                instance=instance,
+                debug=args.debug,
+            )
+        except Exception as error:  # noqa: BLE001 - as in materialize
+            return _report_failure(error, debug=args.debug, source=path)
         print(final or "(waiting for approval)")
     return 0
 
@@ -443,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--root", default=settings.root)
         p.add_argument("--profile", choices=["tiny", "production"], default="tiny")
         p.add_argument("--models", default=None, help="model folder (default <root>/_models)")
+        p.add_argument(
+            "--debug", action="store_true", help="show Dagster's log and full tracebacks"
+        )
         p.set_defaults(func=func)
 
     p = sub.add_parser("register", help="add briefs' partitions to the instance at DAGSTER_HOME")

@@ -35,6 +35,7 @@ def run_chain(
     launched_by: str,
     brief: Brief | None = None,
     raise_on_error: bool = True,
+    log_level: str = "INFO",
 ):
     """Run `character_video` for the brief at `path`; the ExecuteInProcessResult."""
     from dagster import Definitions
@@ -58,7 +59,7 @@ def run_chain(
         instance=instance,
         tags=tags,
         raise_on_error=raise_on_error,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,13 @@ from pipeline.domain.costs import compute_record
 from pipeline.domain.review import gate_asset, waiting_for
 from resources.models.model_store import ModelStore
 from resources.runtime.interruption import StopCheck
-from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
+from resources.storage.artifact_store import (
+    ArtifactStore,
+    build_manifest,
+    disk_full,
+    ensure_space,
+    write_json,
+)
 
 Log = Callable[[str], None]
 
@@ -155,18 +162,45 @@ def approval_wait(run: Run, gate: str) -> str | None:
     return waiting_for(run.store, brief, gate, run.upstream(gate_asset(gate)))
 
 
-def build_or_reuse(run: Run, ref: ArtifactRef, build: Callable[[Path], dict[str, Any]]) -> bool:
-    """Reuse the finished version `ref`, or build it; True when reused.
+def build_or_reuse(
+    run: Run,
+    ref: ArtifactRef,
+    build: Callable[[Path], dict[str, Any]],
+    *,
+    needs_bytes: int = 0,
+    salvage: bool = False,
+) -> bool:
+    """Reuse `ref` if its files still match its manifest, or build it; True when reused.
 
     `build(stage)` writes the artifact's files into the staging folder and returns the
     manifest's fields (`build_manifest`'s keyword arguments); the manifest is written last.
+    A corrupt version is moved aside and rebuilt; with `salvage`, its files that still match
+    the manifest seed the staging folder, so a stage that skips finished units (one still)
+    redoes only the broken ones. The build holds the version's lock: a concurrent run of the
+    same version waits, then reuses. `needs_bytes` (the stage's expected output) is checked
+    against the free space before any work starts.
     """
-    if run.store.is_complete(ref):
+    if run.store.reusable(ref):
         run.store.set_current(ref)
         return True
-    with run.store.staging(ref) as stage:
-        fields = build(stage)
-        write_json(stage / "manifest.json", build_manifest(ref, stage, **fields))
+    with run.store.lock(ref, run.log):
+        if run.store.reusable(ref):
+            run.store.set_current(ref)  # built by the run we waited for
+            return True
+        aside = run.store.repair(ref, run.log)
+        where = run.store.staging_parent(ref)
+        ensure_space(where, needs_bytes, f"{ref.asset} ({ref.key})")
+        try:
+            with run.store.staging(ref) as stage:
+                if salvage and aside is not None:
+                    run.store.salvage(ref, aside, stage, run.log)
+                fields = build(stage)
+                write_json(stage / "manifest.json", build_manifest(ref, stage, **fields))
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            # Writers deep in a library (the encoder, torch.save) name no file: name the folder.
+            raise disk_full(Path(error.filename or where), needs_bytes) from None
     return False
 
 

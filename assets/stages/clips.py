@@ -114,7 +114,8 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     )
 
     def build(stage: Path) -> dict:
-        pending = [s for s in shots if not run.store.is_complete(units[s.id])]
+        # A unit is reused only if its files still match its manifest; a corrupt one is rendered.
+        pending = [s for s in shots if not run.store.reusable(units[s.id])]
         for shot in shots:
             if shot not in pending:
                 run.log(f"shot {shot.id}: unchanged, reusing unit {units[shot.id].version}")
@@ -156,7 +157,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
             },
         )
 
-    reused = build_or_reuse(run, ref, build)
+    reused = build_or_reuse(run, ref, build, needs_bytes=clips_bytes(shots, size))
     folder = run.store.path(ref)
     manifest = run.store.manifest(ref)
     checks, table = _clip_checks(folder, manifest, size.width, size.height, model.native_fps)
@@ -184,11 +185,29 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     )
 
 
+def clips_bytes(shots: list[ShotRequest], size: Any) -> int:
+    """Space the clips of `shots` may take: H.264 of noise-like frames stays under half raw."""
+    frame = size.width * size.height * 3
+    return sum(s.num_frames * frame // 2 + frame for s in shots)
+
+
 def _render_units(run, generator, model_dir, model, pending, units, render, lora_file, distill):
-    """Render the pending shots, each into its own unit's staging folder, and publish them."""
+    """Render the pending shots, each into its own unit's staging folder, and publish them.
+
+    Each unit is locked first (in version order, so two runs never wait on each other in a
+    circle); a unit another run finished while this one waited is reused, not rendered again.
+    """
     if not pending:
         return []
     with ExitStack() as stack:
+        for shot in sorted(pending, key=lambda s: units[s.id].version):
+            stack.enter_context(run.store.lock(units[shot.id], run.log))
+        # In place: the caller's manifest records which shots this run rendered.
+        pending[:] = [s for s in pending if not run.store.reusable(units[s.id])]
+        if not pending:
+            return []
+        for shot in pending:
+            run.store.repair(units[shot.id], run.log)
         folders = {s.id: stack.enter_context(run.store.staging(units[s.id])) for s in pending}
         rendered = generator.render_shots(
             model_dir,

@@ -111,7 +111,10 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
             },
         )
 
-    reused = build_or_reuse(run, ref, build)
+    frames = sum(frames_for(c.duration_s, fps) for c in clips)
+    # The master at CRF <= 23 stays under a tenth of raw; poster and contact sheet are small.
+    needs = frames * width * height * 3 // 10 + 2 * width * height * 3
+    reused = build_or_reuse(run, ref, build, needs_bytes=needs)
     folder = run.store.path(ref)
     report = inspect_video(folder / FINAL)
     expected_frames = sum(frames_for(c.duration_s, fps) for c in clips)

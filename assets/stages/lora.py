@@ -110,7 +110,9 @@ def train_lora(run: Run, trainer: TrainingBackend) -> StageResult:
             },
         )
 
-    reused = build_or_reuse(run, ref, build)
+    # musubi keeps its own checkpoints (save_every): count two, as the peft trainer keeps.
+    needs = lora_bytes(model_dir, hyper.rank, getattr(trainer, "keep_checkpoints", 2))
+    reused = build_or_reuse(run, ref, build, needs_bytes=needs)
     folder = run.store.path(ref)
     manifest = run.store.manifest(ref)
     lora_path = lora_file_of(folder, manifest)
@@ -136,6 +138,19 @@ def train_lora(run: Run, trainer: TrainingBackend) -> StageResult:
         },
         checks=[Check(CHECK_LOADS, passed=loads, metadata={"detail": detail})],
     )
+
+
+def lora_bytes(model_dir: Path, rank: int, keep_checkpoints: int) -> int:
+    """Space a LoRA training may take: the file, and checkpoints of weights plus Adam's moments.
+
+    A rank-r LoRA on a d-wide linear layer holds 2rd of its d^2 weights, in float32 (twice the
+    base's bf16 bytes); full-size video transformers are at least 3072 wide.
+    """
+    transformer = Path(model_dir) / "transformer"
+    folder = transformer if transformer.is_dir() else Path(model_dir)
+    base = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    lora = int(base * min(1.0, 2 * rank / 3072) * 2)
+    return lora * (1 + 3 * keep_checkpoints)
 
 
 def lora_file_of(folder: Path, manifest: dict[str, Any]) -> Path:

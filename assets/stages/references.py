@@ -100,7 +100,9 @@ def make_references(run: Run, generator: ImageGenerator) -> StageResult:
             },
         )
 
-    reused = build_or_reuse(run, ref, build)
+    # Each still is raw RGB at most as PNG, plus the contact sheet.
+    needs = (brief.references.count + 1) * size.width * size.height * 3
+    reused = build_or_reuse(run, ref, build, needs_bytes=needs, salvage=True)
     folder = run.store.path(ref)
     stills = stills_of(folder, run.store.manifest(ref))
     found = [p for p in stills if p.is_file()]

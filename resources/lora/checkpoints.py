@@ -52,10 +52,27 @@ def load_newest_checkpoint(folder: Path, log: Callable[[str], None]) -> dict[str
             if sha256_file(candidate / STATE_FILE) != record["sha256"]:
                 raise ValueError("state file does not match its recorded sha256")
             # weights_only: a checkpoint is data, never code.
-            return torch.load(candidate / STATE_FILE, weights_only=True)
+            state = torch.load(candidate / STATE_FILE, weights_only=True)
+            bad = [
+                k for k, t in _float_tensors(state.get("lora", {})) if not bool(t.isfinite().all())
+            ]
+            if bad:
+                raise ValueError(f"NaN or infinite values in {bad[0]}")
+            return state
         except (OSError, ValueError, KeyError, RuntimeError) as error:
             log(f"skipping checkpoint {candidate.name}: {error}")
     return None
+
+
+def _float_tensors(value: Any, name: str = "") -> list[tuple[str, torch.Tensor]]:
+    """Every floating-point tensor in a nested checkpoint state, with its path."""
+    if isinstance(value, torch.Tensor):
+        return [(name, value)] if value.is_floating_point() else []
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in _float_tensors(v, f"{name}/{k}")]
+    if isinstance(value, list | tuple):
+        return [t for i, v in enumerate(value) for t in _float_tensors(v, f"{name}/{i}")]
+    return []
 
 
 def rng_states() -> dict[str, Any]:

@@ -47,6 +47,9 @@ def canonical_safetensors(tensors: dict[str, torch.Tensor], metadata: dict[str, 
         tensor = tensors[name].detach().cpu().contiguous()
         if tensor.dtype not in _DTYPES:
             raise TypeError(f"tensor {name} has dtype {tensor.dtype}, not storable here")
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            # A diverged training would otherwise publish a LoRA that renders black frames.
+            raise ValueError(f"tensor {name} holds NaN or infinite values: not writing it")
         data = tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
         header[name] = {
             "dtype": _DTYPES[tensor.dtype],
@@ -83,7 +86,11 @@ def write_lora_file(
     clash = sorted(set(metadata) & set(file_metadata))
     if clash:
         raise ValueError(f"training metadata keys {clash} would overwrite diffusers' own")
-    write_atomic(out_file, canonical_safetensors(tensors, {**file_metadata, **metadata}))
+    try:
+        encoded = canonical_safetensors(tensors, {**file_metadata, **metadata})
+    except ValueError as error:
+        raise ValueError(f"LoRA {out_file}: {error}") from None
+    write_atomic(out_file, encoded)
 
 
 def _sorted_config(config: dict[str, Any]) -> dict[str, Any]:

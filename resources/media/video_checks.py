@@ -31,6 +31,10 @@ FROZEN_DELTA = 2.0
 # 2-frame stretch, 0.08 s), far below it.
 MAX_BLACK_S = 0.5
 MAX_FROZEN_S = 1.0
+# Luma standard deviation (0-255) below which a frame is one flat colour: what a NaN LoRA or a
+# dead decoder renders (black or mid grey), while any real picture, even a dark one, has texture.
+FLAT_STD = 1.0
+MAX_FLAT_S = 0.25
 _BT709 = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 _SUBSAMPLE = 4  # every 4th pixel each way: luma statistics do not need every pixel
 
@@ -51,6 +55,8 @@ class VideoReport:
     motion_mean: float  # mean absolute luma change between consecutive frames
     longest_black_s: float
     longest_frozen_s: float
+    longest_flat_s: float = 0.0  # frames of one flat colour in a row
+    all_flat: bool = False  # every frame is one flat colour
 
     def metadata(self) -> dict[str, Any]:
         """The figures as plain values for Dagster metadata (floats rounded for reading)."""
@@ -63,6 +69,7 @@ def inspect_video(path: Path, *, batch_size: int = 16) -> VideoReport:
     info = probe_video(path)
     fps = float(info.fps)
     means: list[float] = []
+    flat: list[bool] = []
     deltas: list[float] = []  # consecutive-frame change: how much the picture moves
     anchor: np.ndarray | None = None  # first frame of the current still stretch
     previous: np.ndarray | None = None
@@ -71,6 +78,7 @@ def inspect_video(path: Path, *, batch_size: int = 16) -> VideoReport:
         small = batch[:, ::_SUBSAMPLE, ::_SUBSAMPLE].astype(np.float32)
         for luma in small @ _BT709:  # (h, w) per frame
             means.append(float(luma.mean()))
+            flat.append(float(luma.std()) < FLAT_STD)
             if previous is not None:
                 deltas.append(float(np.abs(luma - previous).mean()))
             if anchor is not None and float(np.abs(luma - anchor).mean()) < FROZEN_DELTA:
@@ -94,6 +102,8 @@ def inspect_video(path: Path, *, batch_size: int = 16) -> VideoReport:
         motion_mean=float(np.mean(deltas)) if deltas else 0.0,
         longest_black_s=black / fps,
         longest_frozen_s=frozen / fps,
+        longest_flat_s=_longest_run(flat) / fps,
+        all_flat=bool(flat) and all(flat),
     )
 
 
@@ -128,6 +138,10 @@ def picture_problems(
         problems.append(f"black for {report.longest_black_s:.2f} s (at most {max_black_s} s)")
     if report.longest_frozen_s > max_frozen_s:
         problems.append(f"frozen for {report.longest_frozen_s:.2f} s (at most {max_frozen_s} s)")
+    if report.all_flat:
+        problems.append("every frame is one flat colour (no picture at all)")
+    elif report.longest_flat_s > MAX_FLAT_S:
+        problems.append(f"flat colour for {report.longest_flat_s:.2f} s (at most {MAX_FLAT_S} s)")
     return problems
 
 

@@ -198,6 +198,23 @@ def caption_file(still: Path) -> Path:
     return still.with_suffix(".txt")
 
 
+def finished_still(image_file: Path) -> bool:
+    """True when a still and its caption are complete: the caption has text, the PNG decodes.
+
+    A staging folder has no manifest to check a still against, so a truncated or damaged PNG
+    (which still exists) is found by decoding it: PIL raises on a short or corrupt image.
+    """
+    caption = caption_file(image_file)
+    if not (image_file.is_file() and caption.is_file() and caption.stat().st_size > 0):
+        return False
+    try:
+        with Image.open(image_file) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return True
+
+
 class ImageGenerator(ConfigurableResource):
     """Renders a reference plan to `ref_NNN.png` stills with `ref_NNN.txt` training captions."""
 
@@ -225,8 +242,10 @@ class ImageGenerator(ConfigurableResource):
             image_file = still_file(out_dir, spec.index)
             caption = caption_file(image_file)
             paths.append(image_file)
-            if image_file.is_file() and caption.is_file():
+            if finished_still(image_file):
                 continue  # finished by an earlier, interrupted run
+            if image_file.exists():
+                log(f"reference {spec.index}: {image_file.name} is unreadable; rendering it again")
             if pipe is None:
                 pipe = load_sdxl_pipeline(model_dir, device=device, dtype=dtype)
             if negative_prompt:

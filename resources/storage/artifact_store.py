@@ -1,21 +1,28 @@
 """Where artifacts live: `<root>/<client>/<character>/<asset>/<version>/`, each with a manifest.
 
 A version folder appears only when complete (staged under a hidden name, then renamed), so a
-folder that exists with its `manifest.json` is finished work and is reused, never recomputed.
-Units of work finished inside an interrupted attempt stay in the staging folder and are skipped
-by the next attempt.
+folder that exists with its `manifest.json` is finished work. Before it is reused its files are
+checked against the manifest (presence, size, sha256; hashes cached by size and mtime in
+`<asset>/.verified-<version>.json`, so a rerun reads no file twice); a version that fails is moved
+aside to `<asset>/.quarantine-<version>-<time>/` and rebuilt. Units of work finished inside an
+interrupted attempt stay in the staging folder and are skipped by the next attempt. Each version
+is built under a lock (`<asset>/.lock-<version>`, flock), so two runs of one brief never share a
+staging folder: the second waits, then reuses what the first published.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,6 +56,95 @@ def record_parts(key: str) -> list[str]:
     return parts
 
 
+# Names of temporary files the writers use (write_atomic, VideoWriter, checkpoints): a dead
+# attempt's leftovers, removed from a staging folder before it is published.
+_TEMPORARY = (".tmp", ".download")
+_TEMPORARY_PARTS = (".partial.", ".tmp-")
+
+
+class ArtifactCorrupt(ArtifactError):
+    """A finished artifact whose files no longer match its manifest; the message names them."""
+
+    def __init__(self, where: str, problems: list[str] | None = None):
+        self.problems = problems or [where]
+        super().__init__(f"{where}: {'; '.join(problems)}" if problems else where)
+
+
+class NotEnoughSpace(ArtifactError):
+    """Too little free space for a stage's output; the message names the path and the need."""
+
+
+def safe_relative(rel: Any, where: str) -> str:
+    """`rel` as a plain relative path that stays inside its folder; a clear error otherwise."""
+    if not isinstance(rel, str) or not rel or "\\" in rel or "\x00" in rel:
+        raise ArtifactError(f"{where}: file entry {rel!r} is not a plain relative path")
+    parts = rel.split("/")
+    if rel.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ArtifactError(f"{where}: file entry {rel!r} leaves its version folder")
+    return rel
+
+
+def inside(folder: Path, rel: Any, where: str) -> Path:
+    """`folder / rel`, refused unless it resolves inside `folder` (no `..`, no symlink out)."""
+    target = (folder / safe_relative(rel, where)).resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise ArtifactError(f"{where}: file entry {rel!r} leaves its version folder")
+    return target
+
+
+def read_json_file(path: Path) -> Any:
+    """JSON from `path`, or an ArtifactError naming the file when it is not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ArtifactCorrupt(str(path), [f"not valid JSON ({error})"]) from None
+
+
+def free_bytes(path: Path) -> int:
+    """Free bytes for unprivileged writers on the filesystem holding `path` (or its parent)."""
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    stat = os.statvfs(probe)
+    return stat.f_bavail * stat.f_frsize
+
+
+def ensure_space(path: Path, needed: int, what: str) -> None:
+    """Refuse to start `what` when the filesystem of `path` has less than `needed` bytes free."""
+    free = free_bytes(path)
+    if free < needed:
+        raise NotEnoughSpace(
+            f"{what}: not enough free space at {path}: needs about {_mb(needed)}, "
+            f"{_mb(free)} free; free {_mb(needed - free)} or more and run again (finished "
+            "units are kept)"
+        )
+
+
+def _mb(n: int) -> str:
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MB"
+    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{max(0, n)} bytes"
+
+
+def _is_temporary(name: str) -> bool:
+    return name.startswith(".") and (
+        name.endswith(_TEMPORARY) or any(part in name for part in _TEMPORARY_PARTS)
+    )
+
+
+def remove_temporary_files(folder: Path) -> list[Path]:
+    """Delete a dead attempt's temporary files under `folder`; the paths removed."""
+    removed = []
+    for path in sorted(folder.rglob(".*"), reverse=True):
+        if _is_temporary(path.name):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -69,9 +165,20 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            raise disk_full(path, len(payload)) from None
         raise
+
+
+def disk_full(path: Path, needed: int = 0) -> NotEnoughSpace:
+    """The error for a write that found the disk full: the path, what it needed, what is free."""
+    need = f" (about {_mb(needed)} to write)" if needed else ""
+    return NotEnoughSpace(
+        f"no space left on device writing {path}{need}, {_mb(free_bytes(path))} free: free "
+        "space and run again (finished units are kept)"
+    )
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -112,9 +219,154 @@ class ArtifactStore(ConfigurableResource):
     def manifest(self, ref: ArtifactRef) -> dict[str, Any]:
         path = self.path(ref) / MANIFEST
         try:
-            return json.loads(path.read_text())
+            manifest = read_json_file(path)
         except FileNotFoundError:
             raise ArtifactError(f"artifact {ref.key} has no manifest at {path}") from None
+        if not isinstance(manifest, dict):
+            raise ArtifactCorrupt(str(path), ["not a JSON object"])
+        return manifest
+
+    # -- integrity ------------------------------------------------------------------------
+
+    def _verified_file(self, ref: ArtifactRef) -> Path:
+        return self._inside_root(self.root_path / ref.client / ref.character / ref.asset) / (
+            f".verified-{ref.version}.json"
+        )
+
+    def verify_folder(self, ref: ArtifactRef, folder: Path) -> list[str]:
+        """Problems of the files in `folder` against its manifest: missing, size, sha256.
+
+        Hashes are cached by (size, mtime_ns) beside the version folder, never inside it, so a
+        rerun hashes only files that changed; the cache holds what the bytes hash to, so a
+        manifest whose sha256 values were edited still fails.
+        """
+        manifest_path = folder / MANIFEST
+        try:
+            manifest = read_json_file(manifest_path)
+        except FileNotFoundError:
+            return [f"{manifest_path} is missing"]
+        except ArtifactCorrupt as error:
+            return [f"{manifest_path} is {error.problems[0]}"]
+        entries = manifest.get("files", []) if isinstance(manifest, dict) else None
+        if not isinstance(entries, list):
+            return [f"{manifest_path} has no list of files"]
+        cache_path = self._verified_file(ref)
+        try:
+            cache = json.loads(cache_path.read_text())
+        except (OSError, ValueError):
+            cache = {}
+        problems, seen = [], {}
+        for entry in entries:
+            try:
+                rel = safe_relative(entry.get("path"), str(manifest_path))
+                path = inside(folder, rel, str(manifest_path))
+            except (ArtifactError, AttributeError) as error:
+                problems.append(str(error))
+                continue
+            try:
+                stat = path.stat()
+            except OSError:
+                problems.append(f"{path} is missing")
+                continue
+            if stat.st_size != entry.get("bytes"):
+                problems.append(
+                    f"{path} has {stat.st_size} bytes, its manifest says {entry.get('bytes')}"
+                )
+                continue
+            signature = [stat.st_size, stat.st_mtime_ns]
+            cached = cache.get(rel)
+            digest = cached[2] if cached and cached[:2] == signature else sha256_file(path)
+            seen[rel] = [*signature, digest]
+            if digest != entry.get("sha256"):
+                problems.append(f"{path} does not match the sha256 in its manifest")
+        if seen != cache:
+            try:
+                write_json(cache_path, seen)
+            except OSError:
+                pass  # a cache that cannot be written costs a rehash next time, nothing more
+        return problems
+
+    def verify(self, ref: ArtifactRef) -> list[str]:
+        """Problems of the finished version `ref` (empty when every file matches its manifest)."""
+        return self.verify_folder(ref, self.path(ref))
+
+    def quarantine(self, ref: ArtifactRef, problems: list[str], log: Callable[[str], None]) -> Path:
+        """Move the finished version `ref` aside (a hidden name in its asset folder); its path."""
+        folder = self.path(ref)
+        aside = folder.parent / f".quarantine-{ref.version}-{time.time_ns()}"
+        os.replace(folder, aside)
+        self._verified_file(ref).unlink(missing_ok=True)
+        log(f"{ref.key} is corrupt ({'; '.join(problems)}): moved to {aside.name}, rebuilding")
+        return aside
+
+    def reusable(self, ref: ArtifactRef) -> bool:
+        """True when `ref` is finished and every file matches its manifest."""
+        return self.is_complete(ref) and not self.verify(ref)
+
+    def repair(self, ref: ArtifactRef, log: Callable[[str], None] = print) -> Path | None:
+        """Move a corrupt or half version folder of `ref` aside; where it went, or None.
+
+        Call only while holding `lock(ref)`: nobody else is publishing this version then.
+        """
+        if not self.path(ref).exists():
+            return None
+        problems = self.verify(ref)
+        return self.quarantine(ref, problems, log) if problems else None
+
+    def salvage(
+        self, ref: ArtifactRef, aside: Path, stage: Path, log: Callable[[str], None]
+    ) -> int:
+        """Link the files of a quarantined version that still match its manifest into `stage`."""
+        try:
+            manifest = read_json_file(aside / MANIFEST)
+            entries = list(manifest["files"])
+        except (OSError, ArtifactError, KeyError, TypeError):
+            return 0  # no trustworthy record of what the files should be: rebuild them all
+        kept = 0
+        for entry in entries:
+            try:
+                source = inside(aside, entry["path"], str(aside / MANIFEST))
+                target = inside(stage, entry["path"], str(stage))
+                if (
+                    source.stat().st_size != entry["bytes"]
+                    or sha256_file(source) != entry["sha256"]
+                ):
+                    continue
+            except (OSError, ArtifactError, KeyError, TypeError):
+                continue
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copy2(source, target)
+            kept += 1
+        log(f"{ref.key}: kept {kept} of {len(entries)} files of the quarantined version")
+        return kept
+
+    def staging_parent(self, ref: ArtifactRef) -> Path:
+        """The folder where `ref` is staged (for the free-space check before a build)."""
+        return self._inside_root(self.root_path / ref.client / ref.character / ref.asset)
+
+    @contextmanager
+    def lock(self, ref: ArtifactRef, log: Callable[[str], None] = print) -> Iterator[None]:
+        """Hold the build lock of `ref` (flock on `<asset>/.lock-<version>`): one builder at once.
+
+        The kernel releases a flock when its holder dies, so a killed run never blocks the next.
+        """
+        folder = self._inside_root(self.root_path / ref.client / ref.character / ref.asset)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / f".lock-{ref.version}", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log(f"{ref.key}: another run is building it; waiting for it")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
 
     @contextmanager
     def staging(self, ref: ArtifactRef) -> Iterator[Path]:
@@ -126,9 +378,18 @@ class ArtifactStore(ConfigurableResource):
         final = self.path(ref)
         stage = self._inside_root(final.parent / f".staging-{ref.version}")
         stage.mkdir(parents=True, exist_ok=True)
+        remove_temporary_files(stage)  # a killed attempt's half-written files
         yield stage
         if not (stage / MANIFEST).is_file():
             raise ArtifactError(f"staged artifact {ref.key} has no {MANIFEST}; not publishing")
+        self._publish_local(ref, stage, final)
+
+    def _publish_local(self, ref: ArtifactRef, stage: Path, final: Path) -> None:
+        """Rename a complete staging folder to `final`, with no temporary file inside it."""
+        remove_temporary_files(stage)
+        problems = self.verify(ref) if final.exists() else []
+        if problems:  # a half or corrupt folder is no finished work
+            self.quarantine(ref, problems, lambda _: None)
         if final.exists():  # another run finished the same version first: theirs is identical
             shutil.rmtree(stage)
         else:
@@ -143,12 +404,16 @@ class ArtifactStore(ConfigurableResource):
         them server-side. Returns the included paths, relative to `stage`.
         """
         folder = self.path(source)
+        problems = self.verify(source)
+        if problems:
+            raise ArtifactCorrupt(f"cannot include {source.key}", problems)
         links_file = stage / LINKS
-        links = json.loads(links_file.read_text()) if links_file.is_file() else {}
+        links = read_json_file(links_file) if links_file.is_file() else {}
         included = []
         for entry in self.manifest(source)["files"]:
-            rel = f"{under}/{entry['path']}"
-            target = self._inside_root(stage / rel)
+            safe_relative(entry["path"], f"{source.key}/{MANIFEST}")
+            rel = f"{safe_relative(under, 'include')}/{entry['path']}"
+            target = inside(stage, rel, f"{source.key}/{MANIFEST}")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.unlink(missing_ok=True)
             try:

@@ -9,6 +9,11 @@ manifest's sha256 and kept there; a version is staged locally and published at t
 Finished units inside a staging folder (a checkpoint, a rendered shot) are mirrored to
 `.staging-<version>/` in the bucket while the work runs and when it stops, so a run relaunched on
 another instance after a Spot reclaim resumes from them instead of starting over.
+
+Every key and manifest entry read from the bucket is checked to stay inside its own version
+folder before anything is written for it. A version is built under a lease object
+`<asset>/.lock-<version>` created with a conditional write (If-None-Match: *), renewed while the
+build runs and ignored once expired, so a holder that died blocks others for one lease at most.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,9 +38,14 @@ from pydantic import PrivateAttr
 from pipeline.domain.artifacts import _SLUG, _VERSION, CURRENT, MANIFEST, ArtifactError, ArtifactRef
 from resources.storage.artifact_store import (
     LINKS,
+    ArtifactCorrupt,
     ArtifactStore,
     _now,
+    inside,
+    read_json_file,
     record_parts,
+    remove_temporary_files,
+    safe_relative,
     sha256_file,
     write_atomic,
 )
@@ -62,6 +74,7 @@ class S3ArtifactStore(ArtifactStore):
     multipart_threshold_mb: int = 64  # files at least this big go up in parts
     multipart_chunk_mb: int = 16
     sync_seconds: float = 30.0  # how often finished units are mirrored while work runs
+    lease_seconds: float = 120.0  # a build lock's lifetime unless renewed (renewed every third)
 
     _client: Any = PrivateAttr(default=None)
     _signer: Any = PrivateAttr(default=None)
@@ -101,7 +114,12 @@ class S3ArtifactStore(ArtifactStore):
             if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
                 return None
             raise
-        return json.loads(body)
+        try:
+            return json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ArtifactCorrupt(
+                f"s3://{self.bucket}/{key}", [f"not valid JSON ({error})"]
+            ) from None
 
     def is_complete(self, ref: ArtifactRef) -> bool:
         try:
@@ -122,17 +140,26 @@ class S3ArtifactStore(ArtifactStore):
         return manifest
 
     def path(self, ref: ArtifactRef) -> Path:
-        """The local copy of a finished version, downloaded and verified on first use."""
+        """The local copy of a finished version, downloaded and verified on first use.
+
+        A cached copy is checked against its manifest (hashes cached by size and mtime) before
+        it is returned; a damaged one is dropped and downloaded again.
+        """
         local = super().path(ref)
-        if (local / MANIFEST).is_file() or not self.is_complete(ref):
-            return local  # cached, or not published (yet): the caller decides what that means
+        if (local / MANIFEST).is_file():
+            if not self.verify_folder(ref, local):
+                return local
+            shutil.rmtree(local)  # the bucket holds the good copy
+        if not self.is_complete(ref):
+            return local  # not published (yet): the caller decides what that means
         manifest = self.manifest(ref)
+        where = f"s3://{self.bucket}/{self.object_key(ref.key, MANIFEST)}"
         download = self._inside_root(local.parent / f".download-{ref.version}")
         shutil.rmtree(download, ignore_errors=True)
         download.mkdir(parents=True)
         try:
-            for entry in manifest["files"]:
-                target = self._inside_root(download / entry["path"])
+            for entry in manifest.get("files", []):
+                target = inside(download, entry.get("path"), where)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self.client.download_file(
                     self.bucket,
@@ -141,9 +168,10 @@ class S3ArtifactStore(ArtifactStore):
                     Config=self.transfer_config,
                 )
                 if sha256_file(target) != entry["sha256"]:
-                    raise ArtifactError(
-                        f"s3://{self.bucket}/{self.object_key(ref.key, entry['path'])} does not "
-                        f"match the sha256 in its manifest; not using artifact {ref.key}"
+                    key = self.object_key(ref.key, entry["path"])
+                    raise ArtifactCorrupt(
+                        f"s3://{self.bucket}/{key} does not match the sha256 in its manifest; "
+                        f"not using artifact {ref.key}"
                     )
             write_atomic(download / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
             if local.exists():  # a concurrent download finished first: theirs is identical
@@ -154,6 +182,34 @@ class S3ArtifactStore(ArtifactStore):
             shutil.rmtree(download, ignore_errors=True)
             raise
         return local
+
+    def verify(self, ref: ArtifactRef) -> list[str]:
+        """Problems of the published `ref`: its download is checked object by object."""
+        try:
+            local = self.path(ref)
+        except ArtifactError as error:
+            return [str(error)]
+        return self.verify_folder(ref, local) if (local / MANIFEST).is_file() else []
+
+    def repair(self, ref: ArtifactRef, log: Callable[[str], None] = print) -> Path | None:
+        """A published version in the bucket that fails its manifest stops the run, named."""
+        if not self.is_complete(ref):
+            return super().repair(ref, log)  # a half local copy only
+        problems = self.verify(ref)
+        if problems:
+            raise ArtifactCorrupt(
+                f"published artifact {ref.key} is corrupt (remove s3://{self.bucket}/"
+                f"{self.object_key(ref.key, MANIFEST)} to rebuild it)",
+                problems,
+            )
+        return None
+
+    @contextmanager
+    def lock(self, ref: ArtifactRef, log: Callable[[str], None] = print) -> Iterator[None]:
+        """This host's flock, then the bucket's lease for `ref`: one builder across hosts."""
+        key = self.object_key(ref.client, ref.character, ref.asset, f".lock-{ref.version}")
+        with super().lock(ref, log), S3Lease(self, key, log):
+            yield
 
     def current(self, client: str, character: str, asset: str) -> ArtifactRef:
         key = self.object_key(client, character, asset, CURRENT)
@@ -265,12 +321,12 @@ class S3ArtifactStore(ArtifactStore):
         Files included from another published artifact (`include`) are copied inside the
         bucket (server-side), not uploaded again.
         """
-        manifest = json.loads((folder / MANIFEST).read_text())
-        links = json.loads((folder / LINKS).read_text()) if (folder / LINKS).is_file() else {}
+        manifest = read_json_file(folder / MANIFEST)
+        links = read_json_file(folder / LINKS) if (folder / LINKS).is_file() else {}
         for entry in manifest["files"]:
-            key = self.object_key(ref.key, entry["path"])
+            key = self.object_key(ref.key, safe_relative(entry["path"], str(folder / MANIFEST)))
             if entry["path"] in links:
-                source = {"Bucket": self.bucket, "Key": self.object_key(links[entry["path"]])}
+                source = {"Bucket": self.bucket, "Key": self.object_key(_link_key(links, entry))}
                 self.client.copy(source, self.bucket, key, Config=self.transfer_config)
             else:
                 self.upload(folder / entry["path"], key)
@@ -291,6 +347,7 @@ class S3ArtifactStore(ArtifactStore):
         local_final = super().path(ref)
         stage = self._inside_root(local_final.parent / f".staging-{ref.version}")
         stage.mkdir(parents=True, exist_ok=True)
+        remove_temporary_files(stage)  # a killed attempt's half-written files
         mirror = StagingMirror(self, ref, stage)
         mirror.restore()
         mirror.start()
@@ -310,6 +367,7 @@ class S3ArtifactStore(ArtifactStore):
         if not self.is_complete(ref):
             self.publish(ref, stage)
         mirror.discard()
+        remove_temporary_files(stage)
         if local_final.exists():
             shutil.rmtree(stage)
         else:
@@ -343,7 +401,11 @@ class StagingMirror:
         restored = 0
         for key in self.store._staged_objects(self.ref):
             rel = key[len(prefix) :]
-            target = self.store._inside_root(self.stage / rel)
+            where = f"s3://{self.store.bucket}/{key}"
+            target = inside(self.stage, rel, where)
+            if rel == MANIFEST:
+                # A staging folder's manifest is written by its build, last: never restored.
+                raise ArtifactError(f"{where}: a mirrored staging folder holds no {MANIFEST}")
             if target.is_file():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -397,3 +459,100 @@ class StagingMirror:
                 self.sync()
             except (OSError, ClientError):
                 pass  # the final sync on stop reports errors; a missed round is retried next
+
+
+def _link_key(links: dict[str, Any], entry: dict[str, Any]) -> str:
+    """The `<client>/<character>/<asset>/<version>/<path>` an included file came from, checked."""
+    value = links[entry["path"]]
+    parts = value.split("/") if isinstance(value, str) else []
+    if len(parts) < 5:
+        raise ArtifactError(f"{LINKS}: {entry['path']!r} links to {value!r}, not an artifact file")
+    ArtifactRef(*parts[:4])  # names checked like every artifact's
+    safe_relative("/".join(parts[4:]), f"{LINKS} entry {entry['path']!r}")
+    return value
+
+
+class S3Lease:
+    """A lock object in the bucket: created only if absent, renewed while held, expires if not.
+
+    Creation uses S3's conditional write (PutObject with If-None-Match: *), so of two hosts
+    racing for it exactly one succeeds; a lease past its expiry is deleted only if its ETag is
+    still the one read (DeleteObject If-Match), so two waiters cannot both take it.
+    """
+
+    def __init__(
+        self, store: S3ArtifactStore, key: str, log: Callable[[str], None], poll_s: float = 0.5
+    ):
+        self.store, self.key, self.log, self.poll_s = store, key, log, poll_s
+        self.owner = uuid.uuid4().hex
+        self.etag: str | None = None
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _body(self) -> bytes:
+        expires = time.time() + self.store.lease_seconds
+        return json.dumps({"owner": self.owner, "expires_at": expires}).encode()
+
+    def __enter__(self) -> S3Lease:
+        client, bucket = self.store.client, self.store.bucket
+        waited = False
+        while True:
+            try:
+                put = client.put_object(
+                    Bucket=bucket, Key=self.key, Body=self._body(), IfNoneMatch="*"
+                )
+                self.etag = put["ETag"]
+                break
+            except ClientError as error:
+                if _code(error) not in (
+                    "PreconditionFailed",
+                    "ConditionalRequestConflict",
+                    "412",
+                    "409",
+                ):
+                    raise
+            try:
+                held = client.get_object(Bucket=bucket, Key=self.key)
+                record = json.loads(held["Body"].read())
+                if float(record["expires_at"]) < time.time():
+                    self.log(f"s3://{bucket}/{self.key}: lease of a dead holder expired; taking it")
+                    client.delete_object(Bucket=bucket, Key=self.key, IfMatch=held["ETag"])
+                    continue
+            except ClientError as error:
+                if _code(error) not in ("NoSuchKey", "404", "PreconditionFailed", "412"):
+                    raise
+                continue  # released or taken meanwhile: try again at once
+            except (ValueError, KeyError, TypeError):
+                pass  # unreadable lease: wait for its writer to finish or for the lease to go
+            if not waited:
+                self.log(f"s3://{bucket}/{self.key}: another host is building it; waiting")
+                waited = True
+            time.sleep(self.poll_s)
+        self._thread = threading.Thread(target=self._renew, name="s3-lease", daemon=True)
+        self._thread.start()
+        return self
+
+    def _renew(self) -> None:
+        while not self._halt.wait(self.store.lease_seconds / 3):
+            try:
+                put = self.store.client.put_object(
+                    Bucket=self.store.bucket, Key=self.key, Body=self._body(), IfMatch=self.etag
+                )
+                self.etag = put["ETag"]
+            except ClientError:
+                return  # lost (expired and taken): the holder's publication is still atomic
+
+    def __exit__(self, *exc: object) -> None:
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            self.store.client.delete_object(
+                Bucket=self.store.bucket, Key=self.key, IfMatch=self.etag
+            )
+        except ClientError:
+            pass  # already expired and taken by another host: theirs now
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -247,6 +247,13 @@ def _check_lora_fits(pipe: Any, component: str, lora_file: Path) -> None:
         raise ValueError(f"LoRA file {lora_file} could not be read as a LoRA: {error}") from error
     if isinstance(state, tuple):
         state = state[0]
+    not_finite = [k for k, t in state.items() if t.is_floating_point() and not t.isfinite().all()]
+    if not_finite:
+        # NaN or inf weights render black frames without any error: refuse them here.
+        raise ValueError(
+            f"LoRA file {lora_file} holds NaN or infinite values in {len(not_finite)} tensor(s) "
+            f"(e.g. {not_finite[0]}): the file is damaged; rebuild character_lora"
+        )
     modules = dict(getattr(pipe, component).named_modules())
     unknown, wrong_shape = [], []
     for key, tensor in state.items():
@@ -413,7 +420,7 @@ def finished_shot(folder: Path, shot: ShotRequest, *, reused: bool) -> RenderedS
     """The shot saved in `folder`, or None if it is not finished (no record yet)."""
     folder = Path(folder)
     done = folder / SHOT_MANIFEST
-    if not done.is_file():
+    if not (done.is_file() and (folder / CLIP).is_file() and (folder / POSTER).is_file()):
         return None
     record = json.loads(done.read_text())
     return RenderedShot(
