@@ -25,6 +25,7 @@ from pipeline.domain.registry import UPSCALERS
 from pipeline.domain.timing import frames_for
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
+from resources.media.video_io import ENCODER_THREADS
 from resources.storage.artifact_store import sha256_file
 from resources.upscale.final_cut import CutClip, Upscaler
 
@@ -59,6 +60,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
         "crf": brief.deliverable.crf,
         # Tiles change the last bit of a few pixels: part of what made the file.
         **upscaler.encoding(),
+        "encoder_threads": ENCODER_THREADS,  # libx264's bytes depend on its thread count
     }
     ref = run.ref(
         ASSET,
