@@ -176,7 +176,8 @@ def score(row: Row, outcome: Outcome, root: Path, baseline: dict[str, str], note
 def corruptions(root: Path) -> dict[str, Path]:
     """One file of each artifact kind in a finished root."""
     return {
-        "still": next(iter(sorted(current(root, "reference_images").glob("*.png")))),
+        # ref_*.png: a training still (the folder's contact_sheet.png sorts first)
+        "still": next(iter(sorted(current(root, "reference_images").glob("ref_*.png")))),
         "lora": next(iter(sorted(current(root, "character_lora").glob("*.safetensors")))),
         "shot clip": current(root, "video_clips") / "shots" / "b" / "clip.mp4",
         "final": current(root, "deliverables") / "final.mp4",
