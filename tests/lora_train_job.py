@@ -27,6 +27,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument("--checkpoint-every", type=int, default=4)
     parser.add_argument("--step-delay", type=float, default=0.0)
+    # Wait (for the test's SIGKILL) after this step: a kill that depends on how fast the test
+    # reads stdout lands steps later on a loaded machine, or after the LoRA is written.
+    parser.add_argument("--hold-at", type=int, default=0)
     args = parser.parse_args()
     stills = make_stills(args.out_dir.parent / "stills")
     done = 0
@@ -36,6 +39,8 @@ def main() -> None:
         done += 1
         print(f"step {done}", flush=True)
         time.sleep(args.step_delay)
+        while done == args.hold_at:
+            time.sleep(1)
 
     result = train(
         LoraTrainer(),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -117,3 +120,36 @@ def test_probe_of_a_text_file_raises_naming_it(tmp_path: Path) -> None:
     path.write_text("this is not a video\n" * 20)
     with pytest.raises(ValueError, match="notes.txt"):
         probe_video(path)
+
+
+_ENCODE_UNDER_AFFINITY = """
+import hashlib, os, sys
+import numpy as np
+from resources.media.video_io import write_video
+os.sched_setaffinity(0, {int(c) for c in sys.argv[2].split(",")})
+ramp = np.arange(40)[:, None, None, None] * 3
+noise = np.random.default_rng(0).integers(0, 256, (1, 180, 320, 3))
+write_video(sys.argv[1], (noise + ramp).clip(0, 255).astype(np.uint8), fps=30)
+print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())
+"""
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs two CPUs to compare affinities",
+)
+def test_encoded_bytes_do_not_depend_on_the_cpus_the_process_may_use(tmp_path: Path) -> None:
+    # libx264's automatic thread count follows the affinity mask and changes the bitstream.
+    cpus = sorted(os.sched_getaffinity(0))
+    digests = set()
+    for index, mask in enumerate([str(cpus[0]), f"{cpus[0]},{cpus[1]}"]):
+        out = tmp_path / f"{index}.mp4"
+        result = subprocess.run(
+            [sys.executable, "-c", _ENCODE_UNDER_AFFINITY, str(out), mask],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        digests.add(result.stdout.strip())
+    assert len(digests) == 1

@@ -32,6 +32,7 @@ from pipeline.domain.registry import VideoModel, video_model
 from pipeline.domain.tiers import tier_recipe
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
+from resources.media.video_io import ENCODER_THREADS
 from resources.storage.artifact_store import build_manifest, sha256_file, write_json
 from resources.video.generator import CLIP, POSTER, SHOT_MANIFEST, ShotRequest, VideoGenerator
 
@@ -107,6 +108,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
         # Both change the pixels (flash vs native kernels round differently; the cache skips work).
         "attention": generator.attention,
         "first_block_cache": cache,
+        "encoder_threads": ENCODER_THREADS,  # libx264's bytes depend on its thread count
     }
     units = {s.id: shot_unit(run, s, render) for s in shots}
     ref = run.ref(

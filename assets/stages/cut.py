@@ -25,6 +25,7 @@ from pipeline.domain.registry import UPSCALERS
 from pipeline.domain.timing import frames_for
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
+from resources.media.video_io import ENCODER_THREADS
 from resources.storage.artifact_store import sha256_file
 from resources.upscale.final_cut import CutClip, Upscaler
 
@@ -62,6 +63,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
         **upscaler.encoding(),
         # NVENC and libx264 write different bytes: the encoder is part of the version.
         "encoder": encoder.codec,
+        "encoder_threads": ENCODER_THREADS,  # libx264's bytes depend on its thread count
     }
     ref = run.ref(
         ASSET,

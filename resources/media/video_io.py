@@ -25,6 +25,10 @@ from resources.storage.permissions import FILE_MODE
 # the format explicitly so odd temporary names can never change it.
 _CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _ISO_BMFF_FORMATS = {"mp4", "mov"}
+# libx264's bitstream depends on its thread count, and its default ("auto") is 1.5x the CPUs
+# this process may run on (sched_getaffinity): the same frames encoded under `taskset -c 0` and
+# on both cores gave different files. A fixed count makes the bytes a function of the frames.
+ENCODER_THREADS = 4
 _X264_PRESETS = (
     "ultrafast",
     "superfast",
@@ -197,6 +201,7 @@ class VideoWriter:
             stream.height = self._height
             stream.pix_fmt = "yuv420p"
             ctx = stream.codec_context
+            ctx.thread_count = ENCODER_THREADS
             ctx.colorspace = Colorspace.ITU709
             ctx.color_range = ColorRange.MPEG
             ctx.color_primaries = _AVCOL_PRI_BT709
