@@ -36,8 +36,8 @@ from assets.stages.base import (
     Run,
     StageLog,
     StageResult,
-    approval_wait,
 )
+from assets.stages.brief import approval_wait
 from pipeline.domain.brief import split_partition_key
 from pipeline.domain.chain import GPU_POOL, stage
 from resources.models.model_store import ModelStore

@@ -14,7 +14,6 @@ import torch
 
 from pipeline.domain.artifacts import ArtifactRef, content_version
 from pipeline.domain.costs import compute_record
-from pipeline.domain.review import gate_asset, waiting_for
 from resources.models.model_store import ModelStore
 from resources.runtime.interruption import StopCheck
 from resources.storage.artifact_store import (
@@ -148,18 +147,6 @@ class StageResult:
     checks: list[Check] = field(default_factory=list)
     # The review app's URL of a file of this result (None when no app URL is configured).
     link: Callable[[Path], str | None] = field(default=lambda path: None, repr=False)
-
-
-def approval_wait(run: Run, gate: str) -> str | None:
-    """Why this stage waits for a producer's approval at `gate`, or None when it may run.
-
-    The approved thing is the current version of the gate's asset (reference_images for
-    `references`, deliverables for `cut`); an approval of an older version does not count.
-    """
-    from assets.stages.brief import read_brief  # brief.py imports this module
-
-    brief, _ = read_brief(run)
-    return waiting_for(run.store, brief, gate, run.upstream(gate_asset(gate)))
 
 
 def build_or_reuse(

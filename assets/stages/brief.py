@@ -10,7 +10,7 @@ from assets.stages.base import Markdown, Run, StageResult, build_or_reuse, stage
 from pipeline.domain.artifacts import ArtifactRef
 from pipeline.domain.brief import Brief, BriefError, parse_brief, parse_brief_bytes
 from pipeline.domain.costs import DEFAULT_INSTANCE_TYPE, PriceError
-from pipeline.domain.review import apply_overrides, overrides_of
+from pipeline.domain.review import apply_overrides, gate_asset, overrides_of, waiting_for
 from resources.inbox import BriefInbox
 from resources.quote.quote import quote_brief, quote_markdown
 from resources.storage.artifact_store import write_atomic
@@ -156,3 +156,13 @@ def prediction_metadata(
         # measured / predicted; None on the CPU (tiny profile), where no GPU-seconds exist.
         "quote_ratio": round(measured / guess["gpu_s"], 3) if measured and guess["gpu_s"] else None,
     }
+
+
+def approval_wait(run: Run, gate: str) -> str | None:
+    """Why this stage waits for a producer's approval at `gate`, or None when it may run.
+
+    The approved thing is the current version of the gate's asset (reference_images for
+    `references`, deliverables for `cut`); an approval of an older version does not count.
+    """
+    brief, _ = read_brief(run)
+    return waiting_for(run.store, brief, gate, run.upstream(gate_asset(gate)))
