@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -371,46 +370,3 @@ def write_seed(keys: dict[str, dict[str, Any]]) -> None:
     """Merge `keys` (full cache keys -> counts) into the committed seed file."""
     merged = {**_seed(), **keys}
     SEED_FILE.write_text(json.dumps(dict(sorted(merged.items())), indent=0) + "\n")
-
-
-def _main(argv: list[str]) -> None:
-    """Count every shape the given briefs quote, at every tier, and add them to the seed file.
-
-    `--tests` first adds the test suite's small briefs for every model with a LoRA recipe;
-    the seed file is rewritten after each brief, so an interrupted run keeps what it counted.
-    """
-    from pipeline.domain.brief import load_brief, parse_brief
-    from pipeline.domain.tiers import TIER_NAMES
-    from resources.quote import flops as counted  # not __main__: the module quote_brief fills
-    from resources.quote.quote import quote_brief
-
-    counted.forget_memory()
-    briefs = []
-    if "--tests" in argv:
-        sys.path.insert(0, str(SEED_FILE.parents[2] / "tests"))
-        from conftest import small_brief
-
-        from pipeline.domain.lora_recipes import RECIPES
-        from pipeline.domain.registry import DEFAULT_VIDEO_MODEL, VIDEO_MODELS
-
-        quick = dict(
-            lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
-            shots=[{"id": "hello", "prompt": "she nods", "duration_s": 0.5, "seed": 1}],
-        )
-        names = [DEFAULT_VIDEO_MODEL] + [n for n in VIDEO_MODELS if n != DEFAULT_VIDEO_MODEL]
-        for name in names:
-            if VIDEO_MODELS[name].family in RECIPES:
-                video = {"model": name, "fps": 24}
-                briefs.append(parse_brief(small_brief(video=video)))
-                briefs.append(parse_brief(small_brief(video=video, **quick)))
-    briefs += [load_brief(p) for p in argv if not p.startswith("--")]
-    for brief in briefs:
-        for tier in TIER_NAMES:
-            quote_brief(brief, tier=tier, cache_dir=None)
-        with counted._lock:
-            write_seed(dict(counted._memo))
-        print(f"{brief.video.model} {brief.shots[0].id}: {len(_seed())} counts", flush=True)
-
-
-if __name__ == "__main__":
-    _main(sys.argv[1:])

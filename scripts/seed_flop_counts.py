@@ -1,0 +1,56 @@
+"""Count every shape the given briefs quote and add the counts to the committed seed file.
+
+Run from the repository root: `python scripts/seed_flop_counts.py --tests examples/*.yaml`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from resources.quote import flops as counted  # noqa: E402
+
+
+def main(argv: list[str]) -> None:
+    """Count every shape the given briefs quote, at every tier, and add them to the seed file.
+
+    `--tests` first adds the test suite's small briefs for every model with a LoRA recipe;
+    the seed file is rewritten after each brief, so an interrupted run keeps what it counted.
+    """
+    from pipeline.domain.brief import load_brief, parse_brief
+    from pipeline.domain.tiers import TIER_NAMES
+    from resources.quote.quote import quote_brief
+
+    counted.forget_memory()
+    briefs = []
+    if "--tests" in argv:
+        sys.path.insert(0, str(REPO / "tests"))
+        from conftest import small_brief
+
+        from pipeline.domain.lora_recipes import RECIPES
+        from pipeline.domain.registry import DEFAULT_VIDEO_MODEL, VIDEO_MODELS
+
+        quick = dict(
+            lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
+            shots=[{"id": "hello", "prompt": "she nods", "duration_s": 0.5, "seed": 1}],
+        )
+        names = [DEFAULT_VIDEO_MODEL] + [n for n in VIDEO_MODELS if n != DEFAULT_VIDEO_MODEL]
+        for name in names:
+            if VIDEO_MODELS[name].family in RECIPES:
+                video = {"model": name, "fps": 24}
+                briefs.append(parse_brief(small_brief(video=video)))
+                briefs.append(parse_brief(small_brief(video=video, **quick)))
+    briefs += [load_brief(p) for p in argv if not p.startswith("--")]
+    for brief in briefs:
+        for tier in TIER_NAMES:
+            quote_brief(brief, tier=tier, cache_dir=None)
+        with counted._lock:
+            counted.write_seed(dict(counted._memo))
+        print(f"{brief.video.model} {brief.shots[0].id}: {len(counted._seed())} counts", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
