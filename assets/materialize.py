@@ -38,8 +38,8 @@ from assets.stages.base import (
     StageResult,
 )
 from assets.stages.brief import approval_wait
-from pipeline.domain.brief import split_partition_key
-from pipeline.domain.chain import GPU_POOL, stage
+from resources.domain.brief import split_partition_key
+from resources.domain.chain import GPU_POOL, stage
 from resources.models.model_store import ModelStore
 from resources.runtime.spot_monitor import SpotMonitor
 from resources.storage.artifact_store import ArtifactStore
@@ -57,7 +57,7 @@ def chain_asset(
 ):
     """The @asset every stage shares: one partition per character, its checks, the GPU pool.
 
-    What the stage reads and whether it needs a GPU come from the chain (pipeline.domain.chain).
+    What the stage reads and whether it needs a GPU come from the chain (resources.domain.chain).
     A `gated` stage may wait for a producer's approval: it then yields nothing, Dagster shows
     the step (and those after it) as skipped, not failed, and the run succeeds.
     """

@@ -30,8 +30,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.domain.lora_recipes import recipe_for  # noqa: E402
-from pipeline.domain.registry import VIDEO_MODELS, VideoModel  # noqa: E402
+from resources.domain.lora_recipes import recipe_for  # noqa: E402
+from resources.domain.registry import VIDEO_MODELS, VideoModel  # noqa: E402
 from resources.lora.dataset import Dataset, Example, encode_dataset  # noqa: E402
 from resources.lora.trainer import LoraTrainer, _Progress  # noqa: E402
 from resources.tiny.video import build_tiny_video_pipeline  # noqa: E402

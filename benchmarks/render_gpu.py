@@ -39,8 +39,8 @@ sys.path.insert(0, str(REPO))
 
 from diffusers import HunyuanVideoTransformer3DModel, WanTransformer3DModel  # noqa: E402
 
-from pipeline.domain.costs import INSTANCES  # noqa: E402
-from pipeline.domain.registry import VIDEO_MODELS, MemoryPlan, VideoModel  # noqa: E402
+from resources.domain.costs import INSTANCES  # noqa: E402
+from resources.domain.registry import VIDEO_MODELS, MemoryPlan, VideoModel  # noqa: E402
 from resources.media.video_io import write_video  # noqa: E402
 from resources.tiny.realesrgan import build_tiny_realesrgan  # noqa: E402
 from resources.upscale.final_cut import CutClip, cut  # noqa: E402

@@ -29,7 +29,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     refused without being read, a symbolic link inside a folder is refused (one named on the
     command line is followed), and two briefs for one client/character are a conflict.
     """
-    from pipeline.domain.brief import BriefError, load_brief
+    from resources.domain.brief import BriefError, load_brief
 
     failed = 0
     valid: dict[str, list] = {}
@@ -136,9 +136,9 @@ def materialize_brief(
     raises StageFailed (one line per failed stage); Dagster's own console log, which prints
     every traceback, is shown only with `debug`.
     """
-    from pipeline.domain.brief import load_brief
     from pipeline.launch import current_deliverable, run_chain
     from pipeline.settings import resource_defs
+    from resources.domain.brief import load_brief
 
     brief = load_brief(path)
     instance = instance or _instance()
@@ -175,7 +175,7 @@ def progress_bars(store, client: str, character: str, every_s: float = 1.0):
     shown: dict[str, tuple] = {}
 
     def draw() -> None:
-        from pipeline.domain.artifacts import ArtifactError
+        from resources.domain.artifacts import ArtifactError
 
         try:
             keys = store.records(f"{client}/{character}/_progress")
@@ -229,7 +229,7 @@ def _report_failure(error: BaseException, *, debug: bool, source: object = None)
     """One line per failure on stderr (the traceback too with --debug); the exit status."""
     import traceback
 
-    from pipeline.domain.brief import BriefError
+    from resources.domain.brief import BriefError
 
     if isinstance(error, BriefError):
         for problem in error.problems:
@@ -276,9 +276,9 @@ def _who(args: argparse.Namespace) -> str:
 
 def _continue(args: argparse.Namespace, launched_by: str) -> int:
     """Run the chain again for a character from its brief file (after an approval, a re-roll)."""
-    from pipeline.domain.artifacts import ArtifactError
-    from pipeline.domain.brief import BriefError
     from pipeline.launch import brief_source
+    from resources.domain.artifacts import ArtifactError
+    from resources.domain.brief import BriefError
 
     if getattr(args, "no_run", False):
         return 0
@@ -300,8 +300,8 @@ def _continue(args: argparse.Namespace, launched_by: str) -> int:
 
 
 def cmd_review_decision(args: argparse.Namespace) -> int:
-    from pipeline.domain.artifacts import ArtifactError
-    from pipeline.domain.review import APPROVED, ReviewError, gate_asset, record_review
+    from resources.domain.artifacts import ArtifactError
+    from resources.domain.review import APPROVED, ReviewError, gate_asset, record_review
 
     store = _store(args.root)
     try:
@@ -317,9 +317,9 @@ def cmd_review_decision(args: argparse.Namespace) -> int:
 
 
 def cmd_reroll(args: argparse.Namespace) -> int:
-    from pipeline.domain.artifacts import ArtifactError
-    from pipeline.domain.brief import BriefError
     from pipeline.review.actions import reroll_shot
+    from resources.domain.artifacts import ArtifactError
+    from resources.domain.brief import BriefError
 
     store = _store(args.root)
     try:
@@ -376,7 +376,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from assets.partitions import CHARACTERS
-    from pipeline.domain.brief import BriefError, load_brief
+    from resources.domain.brief import BriefError, load_brief
 
     instance = DagsterInstance.get()
     keys = []
@@ -391,9 +391,9 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from pipeline.domain.artifacts import ArtifactError
-    from pipeline.domain.lineage import LineageError, deliverables_of, format_text
     from pipeline.settings import Settings
+    from resources.domain.artifacts import ArtifactError
+    from resources.domain.lineage import LineageError, deliverables_of, format_text
     from resources.storage.root import artifact_store_for
 
     # The resources' own factory: an s3:// root reads the bucket, through the local cache.
@@ -408,7 +408,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_prices(args: argparse.Namespace) -> int:
-    from pipeline.domain.costs import HOSTED_APIS, INSTANCES, refresh_spot_prices
+    from resources.domain.costs import HOSTED_APIS, INSTANCES, refresh_spot_prices
 
     table = INSTANCES
     if args.refresh:
@@ -439,9 +439,9 @@ def _flops_cache(settings) -> Path:
 def cmd_quote(args: argparse.Namespace) -> int:
     import json
 
-    from pipeline.domain.brief import BriefError, load_brief
-    from pipeline.domain.costs import PriceError
     from pipeline.settings import Settings
+    from resources.domain.brief import BriefError, load_brief
+    from resources.domain.costs import PriceError
 
     try:
         brief = load_brief(args.brief)
@@ -466,8 +466,8 @@ def cmd_quote(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from pipeline.domain.brief import BriefError, load_brief
-    from pipeline.domain.promote import set_tier
+    from resources.domain.brief import BriefError, load_brief
+    from resources.domain.promote import set_tier
 
     try:
         load_brief(args.brief)

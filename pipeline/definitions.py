@@ -10,11 +10,11 @@ from assets.client_report import client_report
 from assets.deliverables import deliverables
 from assets.reference_images import reference_images
 from assets.video_clips import video_clips
-from pipeline.domain.chain import CHAIN_NAMES, RUN_NAMES
 from pipeline.jobs import character_video_job
 from pipeline.schedules import nightly_briefs
 from pipeline.sensors import brief_inbox_sensor
 from pipeline.settings import code_location_resources
+from resources.domain.chain import CHAIN_NAMES, RUN_NAMES
 
 _BY_NAME = {
     a.key.path[-1]: a
@@ -27,7 +27,7 @@ _BY_NAME = {
         client_report,
     )
 }
-# In the chain's order (pipeline.domain.chain); a stage without an asset fails here, loudly.
+# In the chain's order (resources.domain.chain); a stage without an asset fails here, loudly.
 ASSETS = [_BY_NAME[name] for name in CHAIN_NAMES]
 # What one brief's run produces: the chain plus the client's report (the sensor's runs too).
 RUN_ASSETS = [_BY_NAME[name] for name in RUN_NAMES]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from pipeline.domain.chain import RUN_NAMES
 from pipeline.spot import gpu_job_tags
+from resources.domain.chain import RUN_NAMES
 
 character_video_job = define_asset_job(
     name="character_video",

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.domain.brief import Brief, BriefError, load_brief
-from pipeline.domain.lineage import FINAL_ASSET
+from resources.domain.brief import Brief, BriefError, load_brief
+from resources.domain.lineage import FINAL_ASSET
 
 
 def brief_source(store: Any, client: str, character: str) -> Path:
@@ -66,7 +66,7 @@ def run_chain(
 def current_deliverable(store: Any, client: str, character: str) -> Path | None:
     """The current final cut of a character, or None when there is none (yet)."""
     from assets.stages.cut import final_file
-    from pipeline.domain.artifacts import ArtifactError
+    from resources.domain.artifacts import ArtifactError
 
     try:
         ref = store.current(client, character, FINAL_ASSET)

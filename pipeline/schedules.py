@@ -18,9 +18,9 @@ from dagster import (
 )
 
 from assets.partitions import CHARACTERS
-from pipeline.domain.lineage import is_up_to_date
 from pipeline.jobs import character_video_job
 from pipeline.sensors import brief_run_config, brief_run_tags
+from resources.domain.lineage import is_up_to_date
 from resources.inbox import BriefInbox
 from resources.storage.artifact_store import ArtifactStore
 

@@ -10,7 +10,7 @@ of the tick run as usual.
 
 No file can stop a tick. Only regular files of at most 1 MB are read, without blocking (a FIFO,
 a directory named `x.yaml`, a link to /dev/zero or to a file outside the inbox, an unreadable
-file: each is reported like an invalid brief); YAML nesting is capped (pipeline.domain.brief);
+file: each is reported like an invalid brief); YAML nesting is capped (resources.domain.brief);
 an errors file that cannot be written (a read-only inbox) is reported in the log and on the
 tick; and parsing stops after TICK_BUDGET_S seconds, the rest carried over by the cursor.
 
@@ -42,10 +42,10 @@ from dagster import (
 )
 
 from assets.partitions import CHARACTERS
-from pipeline.domain.brief import BriefError, parse_brief_bytes, read_brief_bytes
-from pipeline.domain.chain import RUN_NAMES
 from pipeline.jobs import character_video_job
 from pipeline.settings import Settings, run_placement_tags
+from resources.domain.brief import BriefError, parse_brief_bytes, read_brief_bytes
+from resources.domain.chain import RUN_NAMES
 from resources.inbox import BriefInbox
 from resources.storage.artifact_store import write_atomic
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.domain.costs import DEFAULT_INSTANCE_TYPE, PRICING_MODES
-from pipeline.domain.placement import DEFAULT_CLUSTER
 from pipeline.spot import on_demand_after, placement_tags
+from resources.domain.costs import DEFAULT_INSTANCE_TYPE, PRICING_MODES
+from resources.domain.placement import DEFAULT_CLUSTER
 
 if TYPE_CHECKING:
     from dagster import ResourceDefinition

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline.domain.placement import (
+from resources.domain.placement import (
     DEFAULT_CLUSTER,
     GPU_SHAPES,
     GPUS_TAG,

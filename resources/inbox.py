@@ -4,7 +4,7 @@ An `s3://bucket/prefix/` entry is mirrored into a local folder (only objects who
 are downloaded), so everything downstream reads briefs as local files; the errors report of an
 invalid brief is written back next to the object.
 
-Every brief is read through `BriefInbox.read` (pipeline.domain.brief.read_brief_bytes): only a
+Every brief is read through `BriefInbox.read` (resources.domain.brief.read_brief_bytes): only a
 regular file of at most 1 MB, opened without blocking; a symbolic link inside an inbox folder
 is refused, one named directly in `paths` is followed. An S3 object over 1 MB is mirrored only
 up to the limit (plus one byte), so it is refused like a local one without being downloaded.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from pipeline.domain.brief import (
+from resources.domain.brief import (
     MAX_BRIEF_BYTES,
     Brief,
     BriefError,

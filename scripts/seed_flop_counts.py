@@ -20,8 +20,8 @@ def main(argv: list[str]) -> None:
     `--tests` first adds the test suite's small briefs for every model with a LoRA recipe;
     the seed file is rewritten after each brief, so an interrupted run keeps what it counted.
     """
-    from pipeline.domain.brief import load_brief, parse_brief
-    from pipeline.domain.tiers import TIER_NAMES
+    from resources.domain.brief import load_brief, parse_brief
+    from resources.domain.tiers import TIER_NAMES
     from resources.quote.quote import quote_brief
 
     counted.forget_memory()
@@ -30,8 +30,8 @@ def main(argv: list[str]) -> None:
         sys.path.insert(0, str(REPO / "tests"))
         from conftest import small_brief
 
-        from pipeline.domain.lora_recipes import RECIPES
-        from pipeline.domain.registry import DEFAULT_VIDEO_MODEL, VIDEO_MODELS
+        from resources.domain.lora_recipes import RECIPES
+        from resources.domain.registry import DEFAULT_VIDEO_MODEL, VIDEO_MODELS
 
         quick = dict(
             lora={"steps": 2, "rank": 2, "checkpoint_every": 1},

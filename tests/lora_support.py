@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.domain.registry import VIDEO_MODELS, VideoModel
+from resources.domain.registry import VIDEO_MODELS, VideoModel
 from resources.lora.backend import TrainingBackend, TrainResult
 from resources.tiny.video import build_tiny_video_pipeline
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lora_support import make_stills, train
 
-from pipeline.domain.registry import VIDEO_MODELS
+from resources.domain.registry import VIDEO_MODELS
 from resources.lora.trainer import LoraTrainer
 from resources.storage.artifact_store import sha256_file
 

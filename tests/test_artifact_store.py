@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline.domain.artifacts import ArtifactError, ArtifactRef, content_version
+from resources.domain.artifacts import ArtifactError, ArtifactRef, content_version
 from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
 
 CLIPS = ArtifactRef("acme-health", "dr-ana", "video_clips", "0123456789abcdef")

@@ -14,8 +14,8 @@ import pytest
 from conftest import REPO
 from moto_aws import aws_env  # noqa: F401 - the fixture
 
-from pipeline.domain.artifacts import ArtifactError, ArtifactRef
 from pipeline.settings import resource_defs
+from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.runtime.interruption import WorkInterrupted
 from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
 from resources.storage.root import artifact_store_for
@@ -207,7 +207,7 @@ def test_the_whole_chain_publishes_to_s3_in_the_local_layout(s3, tmp_path, monke
 
 
 def test_lineage_reads_characters_and_current_versions_from_s3(s3, tmp_path):
-    from pipeline.domain.lineage import characters_of, deliverables_of
+    from resources.domain.lineage import characters_of, deliverables_of
 
     store = store_at(tmp_path / "cache", sync_seconds=0)
     final = ArtifactRef("acme-health", "dr-ana", "deliverables", "fedcba9876543210")

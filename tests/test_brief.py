@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import EXAMPLES, REPO, small_brief, write_brief
 
-from pipeline.domain.brief import BriefError, load_brief, parse_brief
+from resources.domain.brief import BriefError, load_brief, parse_brief
 
 
 def problems_of(data: dict) -> list[str]:
@@ -150,7 +150,7 @@ def test_an_unknown_field_suggests_the_closest_known_one():
 
 
 def test_problems_come_in_portuguese_too_with_duplicates_among_the_rest():
-    from pipeline.domain.brief import BriefError, parse_brief
+    from resources.domain.brief import BriefError, parse_brief
 
     data = small_brief()
     data["shots"][1].update(id="intro", duration_s=-1)  # a duplicate inside an invalid shot

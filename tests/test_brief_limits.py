@@ -15,7 +15,7 @@ import yaml
 from conftest import REPO, small_brief, write_brief
 from pydantic import BaseModel
 
-from pipeline.domain.brief import (
+from resources.domain.brief import (
     MAX_BRIEF_BYTES,
     MAX_DEPTH,
     MAX_SEED,

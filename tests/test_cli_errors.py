@@ -23,7 +23,7 @@ import resources.storage.artifact_store as artifact_store
 from assets.stages.base import Run
 from assets.stages.brief import snapshot_brief
 from assets.stages.references import make_references
-from pipeline.domain.brief import load_brief
+from resources.domain.brief import load_brief
 from resources.models.model_store import ModelStore
 from resources.stills.image_generator import ImageGenerator
 from resources.storage.artifact_store import ArtifactStore, NotEnoughSpace

@@ -13,7 +13,7 @@ from dagster import DagsterInstance
 from PIL import Image
 from quick_chain import quick_brief, run_quick_chain, shared_models
 
-from pipeline.domain.costs import HOSTED_APIS
+from resources.domain.costs import HOSTED_APIS
 
 CLIENT = "acme-health"
 

@@ -21,7 +21,7 @@ from conftest import REPO, write_brief
 from moto_aws import aws_env  # noqa: F401 - the fixture
 from quick_chain import quick_brief, shared_models
 
-from pipeline.domain.artifacts import ArtifactRef
+from resources.domain.artifacts import ArtifactRef
 from resources.models.model_store import ModelStore
 from resources.storage.artifact_store import ArtifactStore
 from resources.storage.s3_artifact_store import S3ArtifactStore, S3Lease
@@ -39,7 +39,7 @@ def test_concurrent_runs_of_one_brief_all_succeed_with_no_orphan_staging(
 ):
     models = shared_models(tmp_path_factory)
     store = ModelStore(profile="tiny", models_dir=str(models))
-    from pipeline.domain.registry import video_model
+    from resources.domain.registry import video_model
 
     # The models are built once beforehand: this test is about the artifact root.
     store.sdxl_dir()

@@ -10,7 +10,8 @@ import pytest
 from conftest import REPO
 from quick_chain import moto_server
 
-from pipeline.domain.costs import (
+from pipeline.settings import Settings, SettingsError, build_resource
+from resources.domain.costs import (
     HOSTED_APIS,
     INSTANCES,
     PriceError,
@@ -19,7 +20,6 @@ from pipeline.domain.costs import (
     instance_price,
     refresh_spot_prices,
 )
-from pipeline.settings import Settings, SettingsError, build_resource
 
 
 def test_every_price_has_a_date_and_a_source():

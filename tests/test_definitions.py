@@ -6,8 +6,8 @@ import pytest
 from dagster import AssetKey, Definitions
 
 from pipeline.definitions import defs
-from pipeline.domain.chain import CHAIN_NAMES as CHAIN
-from pipeline.domain.chain import RUN_NAMES
+from resources.domain.chain import CHAIN_NAMES as CHAIN
+from resources.domain.chain import RUN_NAMES
 
 
 def test_code_location_loads_with_every_resource_bound():

@@ -145,7 +145,7 @@ def lab(tmp_path_factory) -> Lab:
     # from disk the same way (a process that has just built them renders differently).
     script = (
         "import sys; from resources.models.model_store import ModelStore;"
-        "from pipeline.domain.registry import SDXL, UPSCALERS, video_model;"
+        "from resources.domain.registry import SDXL, UPSCALERS, video_model;"
         "s = ModelStore(profile='tiny', models_dir=sys.argv[1]);"
         "s.sdxl_dir(SDXL); s.video_model_dir(video_model('hunyuan_video'));"
         "s.upscaler_file('realesrgan_x4plus')"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.domain.architectures import ARCHITECTURES, architecture
-from pipeline.domain.registry import VIDEO_MODELS
+from resources.domain.architectures import ARCHITECTURES, architecture
+from resources.domain.registry import VIDEO_MODELS
 from resources.quote import flops
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.domain.registry import SDXL
+from resources.domain.registry import SDXL
 from resources.stills.image_generator import (
     ImageGenerator,
     generate_still,

@@ -22,9 +22,9 @@ from quick_chain import quick_brief, run_quick_chain, shared_models
 from assets.stages.base import Run, build_or_reuse
 from assets.stages.brief import snapshot_brief
 from assets.stages.references import make_references
-from pipeline.domain.artifacts import ArtifactError, ArtifactRef
-from pipeline.domain.brief import load_brief
-from pipeline.domain.registry import video_model
+from resources.domain.artifacts import ArtifactError, ArtifactRef
+from resources.domain.brief import load_brief
+from resources.domain.registry import video_model
 from resources.lora.checkpoints import load_newest_checkpoint, save_checkpoint
 from resources.lora.output import canonical_safetensors
 from resources.lora.trainer import lora_loads_into_pipeline

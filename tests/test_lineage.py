@@ -13,8 +13,8 @@ from conftest import REPO, write_brief
 from dagster import DagsterInstance, instance_for_test
 from quick_chain import evaluate_nightly, quick_brief, run_quick_chain, shared_models
 
-from pipeline.domain.brief import parse_brief
-from pipeline.domain.lineage import deliverables_of, is_up_to_date
+from resources.domain.brief import parse_brief
+from resources.domain.lineage import deliverables_of, is_up_to_date
 from resources.storage.artifact_store import ArtifactStore
 
 CHAIN = ["deliverables", "video_clips", "character_lora", "reference_images", "character_brief"]

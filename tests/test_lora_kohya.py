@@ -17,7 +17,7 @@ import torch
 from lora_support import build_model, fake_checkout, make_stills, train
 from safetensors import safe_open
 
-from pipeline.domain.registry import VIDEO_MODELS
+from resources.domain.registry import VIDEO_MODELS
 from resources.lora.kohya import (
     KohyaError,
     KohyaJob,

@@ -20,7 +20,7 @@ from musubi_parser import (
     parse_command,
 )
 
-from pipeline.domain.registry import VIDEO_MODELS
+from resources.domain.registry import VIDEO_MODELS
 from resources.lora.kohya import (
     KohyaError,
     KohyaJob,

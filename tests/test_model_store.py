@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.domain.registry import VIDEO_MODELS
+from resources.domain.registry import VIDEO_MODELS
 from resources.models.model_store import ModelNotFoundError, ModelStore
 
 

@@ -12,9 +12,9 @@ from conftest import small_brief, write_brief
 from assets.stages.base import Run
 from assets.stages.brief import QUOTE_JSON, snapshot_brief
 from pipeline.cli import main
-from pipeline.domain.brief import load_brief, parse_brief
-from pipeline.domain.costs import INSTANCES
-from pipeline.domain.promote import set_tier
+from resources.domain.brief import load_brief, parse_brief
+from resources.domain.costs import INSTANCES
+from resources.domain.promote import set_tier
 from resources.models.model_store import ModelStore
 from resources.quote import quote as quoting
 from resources.quote.quote import add_stage_estimator, quote_brief

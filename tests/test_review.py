@@ -25,11 +25,11 @@ from review_support import (
 )
 
 from pipeline.cli import main, materialize_brief
-from pipeline.domain.artifacts import ArtifactError, ArtifactRef
-from pipeline.domain.review import decision_of, overrides_of, reviews_of
 from pipeline.launch import brief_source, run_chain
 from pipeline.review.app import review_config
 from pipeline.settings import SettingsError, resource_defs
+from resources.domain.artifacts import ArtifactError, ArtifactRef
+from resources.domain.review import decision_of, overrides_of, reviews_of
 from resources.storage.artifact_store import sha256_file
 
 

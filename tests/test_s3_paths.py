@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto_aws import aws_env  # noqa: F401 - the fixture
 
-from pipeline.domain.artifacts import ArtifactError, ArtifactRef
+from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.storage.artifact_store import LINKS, build_manifest, write_json
 from resources.storage.s3_artifact_store import S3ArtifactStore, StagingMirror
 

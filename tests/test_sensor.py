@@ -19,8 +19,8 @@ from dagster import (
 from quick_chain import evaluate_nightly, moto_server
 
 from assets.partitions import CHARACTERS
-from pipeline.domain.brief import load_brief
 from pipeline.sensors import brief_inbox_sensor, errors_file, scan_inbox
+from resources.domain.brief import load_brief
 from resources.inbox import BriefInbox
 
 KEY = "acme-health/dr-ana"
@@ -181,7 +181,7 @@ def test_nightly_schedule_skips_a_character_whose_run_is_in_flight(instance, tmp
 
 def test_sensor_and_schedule_target_the_chain_and_the_client_report():
     from pipeline.definitions import defs
-    from pipeline.domain.chain import CHAIN_NAMES as CHAIN
+    from resources.domain.chain import CHAIN_NAMES as CHAIN
 
     expected = {*CHAIN, "client_report"}
     # Resolving the repository reads definitions state through the current instance; earlier

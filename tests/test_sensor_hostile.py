@@ -19,9 +19,9 @@ from quick_chain import evaluate_nightly, moto_server
 
 from assets.character_brief import character_brief
 from assets.stages.brief import BRIEF_YAML, brief_for_run
-from pipeline.domain.brief import MAX_BRIEF_BYTES, BriefError, load_brief
 from pipeline.sensors import brief_inbox_sensor, errors_file, scan_inbox, skip_reason
 from pipeline.settings import resource_defs
+from resources.domain.brief import MAX_BRIEF_BYTES, BriefError, load_brief
 from resources.inbox import BriefInbox
 from resources.storage.artifact_store import ArtifactStore
 

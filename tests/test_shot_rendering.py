@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from pipeline.domain.registry import VIDEO_MODELS, MemoryPlan
+from resources.domain.registry import VIDEO_MODELS, MemoryPlan
 from resources.runtime.interruption import WorkInterrupted
 from resources.tiny.video import build_tiny_video_pipeline
 from resources.video.generator import (

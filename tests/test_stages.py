@@ -11,7 +11,7 @@ from quick_chain import quick_brief, shared_models
 from assets.stages.base import Run
 from assets.stages.brief import read_brief, snapshot_brief
 from assets.stages.references import CHECK_COUNT, make_references
-from pipeline.domain.brief import load_brief
+from resources.domain.brief import load_brief
 from resources.models.model_store import ModelStore
 from resources.stills.image_generator import ImageGenerator
 from resources.storage.artifact_store import ArtifactStore

@@ -10,8 +10,8 @@ import pytest
 from dagster import DagsterInstance
 from quick_chain import quick_brief, run_quick_chain, shared_models
 
-from pipeline.domain.registry import VIDEO_MODELS
-from pipeline.domain.tiers import TIERS, tier_recipe
+from resources.domain.registry import VIDEO_MODELS
+from resources.domain.tiers import TIERS, tier_recipe
 from resources.models.model_store import ModelStore
 from resources.storage.artifact_store import ArtifactStore
 from resources.tiny.distill import build_tiny_distill_adapter

@@ -11,7 +11,7 @@ import diffusers
 import pytest
 import torch
 
-from pipeline.domain.registry import SDXL, VIDEO_MODELS, VideoModel
+from resources.domain.registry import SDXL, VIDEO_MODELS, VideoModel
 from resources.tiny.sdxl import build_tiny_sdxl
 from resources.tiny.video import build_tiny_video_pipeline
 

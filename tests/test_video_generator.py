@@ -11,7 +11,7 @@ import torch
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
 
-from pipeline.domain.registry import VIDEO_MODELS, VideoModel
+from resources.domain.registry import VIDEO_MODELS, VideoModel
 from resources.media.video_io import probe_video
 from resources.tiny.video import build_tiny_video_pipeline
 from resources.video.generator import (

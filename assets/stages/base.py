@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from pipeline.domain.artifacts import ArtifactRef, content_version
-from pipeline.domain.costs import compute_record
+from resources.domain.artifacts import ArtifactRef, content_version
+from resources.domain.costs import compute_record
 from resources.models.model_store import ModelStore
 from resources.runtime.interruption import StopCheck
 from resources.storage.artifact_store import (

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 from assets.stages.base import Markdown, Run, StageResult, build_or_reuse, stage_result
-from pipeline.domain.artifacts import ArtifactRef
-from pipeline.domain.brief import Brief, BriefError, parse_brief, parse_brief_bytes
-from pipeline.domain.costs import DEFAULT_INSTANCE_TYPE, PriceError
-from pipeline.domain.review import apply_overrides, gate_asset, overrides_of, waiting_for
+from resources.domain.artifacts import ArtifactRef
+from resources.domain.brief import Brief, BriefError, parse_brief, parse_brief_bytes
+from resources.domain.costs import DEFAULT_INSTANCE_TYPE, PriceError
+from resources.domain.review import apply_overrides, gate_asset, overrides_of, waiting_for
 from resources.inbox import BriefInbox
 from resources.quote.quote import quote_brief, quote_markdown
 from resources.storage.artifact_store import write_atomic
@@ -47,7 +47,7 @@ def brief_for_run(
 def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = None) -> StageResult:
     """Freeze `brief` (the bytes `raw` read from `source`) as this character's brief snapshot.
 
-    Re-rolls recorded for the character (pipeline.domain.review) are merged in first: the
+    Re-rolls recorded for the character (resources.domain.review) are merged in first: the
     snapshot, and so every stage and the lineage, sees the seed the producer asked for.
     """
     start = time.perf_counter()

@@ -26,10 +26,10 @@ from assets.stages.base import (
 )
 from assets.stages.brief import prediction_metadata, read_brief
 from assets.stages.lora import lora_of
-from pipeline.domain.artifacts import ArtifactRef
-from pipeline.domain.brief import Brief
-from pipeline.domain.registry import VideoModel, video_model
-from pipeline.domain.tiers import tier_recipe
+from resources.domain.artifacts import ArtifactRef
+from resources.domain.brief import Brief
+from resources.domain.registry import VideoModel, video_model
+from resources.domain.tiers import tier_recipe
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.media.video_io import ENCODER_THREADS

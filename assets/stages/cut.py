@@ -20,9 +20,9 @@ from assets.stages.base import (
 from assets.stages.brief import prediction_metadata, read_brief
 from assets.stages.clips import ASSET as CLIPS
 from assets.stages.clips import clips_of
-from pipeline.domain.artifacts import ArtifactRef
-from pipeline.domain.registry import UPSCALERS
-from pipeline.domain.timing import frames_for
+from resources.domain.artifacts import ArtifactRef
+from resources.domain.registry import UPSCALERS
+from resources.domain.timing import frames_for
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.media.video_io import ENCODER_THREADS

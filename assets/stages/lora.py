@@ -10,9 +10,9 @@ from assets.stages.base import Check, Picture, Run, StageResult, build_or_reuse,
 from assets.stages.brief import prediction_metadata, read_brief
 from assets.stages.references import ASSET as REFERENCES
 from assets.stages.references import stills_of
-from pipeline.domain.artifacts import ArtifactRef
-from pipeline.domain.lora_recipes import hyperparameters, recipe_for
-from pipeline.domain.registry import video_model
+from resources.domain.artifacts import ArtifactRef
+from resources.domain.lora_recipes import hyperparameters, recipe_for
+from resources.domain.registry import video_model
 from resources.lora.backend import TrainingBackend
 from resources.lora.trainer import LORA_FILE, LOSS_CURVE, lora_loads_into_pipeline
 from resources.stills.image_generator import caption_file

@@ -9,7 +9,7 @@ from PIL import Image
 
 from assets.stages.base import Check, Picture, Run, StageResult, build_or_reuse, stage_result
 from assets.stages.brief import prediction_metadata, read_brief
-from pipeline.domain.registry import SDXL
+from resources.domain.registry import SDXL
 from resources.media.contact_sheet import contact_sheet
 from resources.stills.image_generator import (
     ImageGenerator,

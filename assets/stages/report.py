@@ -21,10 +21,10 @@ from assets.stages.brief import ASSET as BRIEF
 from assets.stages.brief import QUOTE_JSON
 from assets.stages.cut import ASSET as DELIVERABLES
 from assets.stages.cut import poster_file
-from pipeline.domain.artifacts import ArtifactRef
-from pipeline.domain.chain import GPU_STAGES, RENDER_STAGES
-from pipeline.domain.costs import COMPARED_WITH, HOSTED_APIS, hosted_cost
-from pipeline.domain.lineage import Deliverable, deliverables_of, format_markdown
+from resources.domain.artifacts import ArtifactRef
+from resources.domain.chain import GPU_STAGES, RENDER_STAGES
+from resources.domain.costs import COMPARED_WITH, HOSTED_APIS, hosted_cost
+from resources.domain.lineage import Deliverable, deliverables_of, format_markdown
 from resources.media.contact_sheet import contact_sheet
 from resources.storage.artifact_store import write_json
 

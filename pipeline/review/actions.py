@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pipeline.domain.brief import BriefError, load_brief, parse_brief
-from pipeline.domain.review import Override, now_iso, record_override
 from pipeline.launch import brief_source
+from resources.domain.brief import BriefError, load_brief, parse_brief
+from resources.domain.review import Override, now_iso, record_override
 
 BRIEF_ASSET = "character_brief"
 BRIEF_JSON = "brief.json"  # assets/stages/brief.py: the snapshot every stage reads

@@ -29,14 +29,14 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from pipeline.domain.artifacts import ArtifactError, ArtifactRef
-from pipeline.domain.brief import BriefError
-from pipeline.domain.review import APPROVED, ReviewError, gate_asset, record_review
 from pipeline.review import catalog
 from pipeline.review.actions import launch_run, reroll_shot
 from pipeline.review.i18n import LANGUAGES, local_time, money, text
 from pipeline.review.pages import ENV, review_form_html
 from pipeline.settings import Settings, SettingsError, build_resource
+from resources.domain.artifacts import ArtifactError, ArtifactRef
+from resources.domain.brief import BriefError
+from resources.domain.review import APPROVED, ReviewError, gate_asset, record_review
 
 TOKEN_COOKIE = "review_token"
 LANG_COOKIE = "lang"

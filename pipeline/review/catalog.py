@@ -11,17 +11,17 @@ from assets.stages.clips import POSTERS, SHOT_UNITS
 from assets.stages.cut import ASSET as DELIVERABLES
 from assets.stages.references import ASSET as REFERENCES
 from assets.stages.references import CONTACT_SHEET
-from pipeline.domain.artifacts import ArtifactError, ArtifactRef
-from pipeline.domain.brief import Brief
-from pipeline.domain.lineage import Link, chain_of
-from pipeline.domain.review import (
+from pipeline.review.actions import snapshot_of
+from resources.domain.artifacts import ArtifactError, ArtifactRef
+from resources.domain.brief import Brief
+from resources.domain.lineage import Link, chain_of
+from resources.domain.review import (
     REQUIRED,
     Override,
     decision_of,
     overrides_of,
     reviews_of,
 )
-from pipeline.review.actions import snapshot_of
 
 PROGRESS = "_progress"
 

@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from dagster import ConfigurableResource
 
-from pipeline.domain.lora_recipes import LoraRecipe, hyperparameters, recipe_for
-from pipeline.domain.registry import VideoModel
+from resources.domain.lora_recipes import LoraRecipe, hyperparameters, recipe_for
+from resources.domain.registry import VideoModel
 from resources.lora.dataset import dataset_hash
 from resources.runtime.interruption import StopCheck
 

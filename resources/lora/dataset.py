@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save
 
-from pipeline.domain.registry import VideoModel
+from resources.domain.registry import VideoModel
 from resources.storage.artifact_store import sha256_file, write_atomic, write_json
 
 CACHE_DIR = "cache"

@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from pipeline.domain.registry import VIDEO_MODELS, VideoModel
+from resources.domain.registry import VIDEO_MODELS, VideoModel
 from resources.lora.backend import TrainingBackend, TrainRequest, TrainResult
 from resources.lora.output import (
     LORA_FILE,

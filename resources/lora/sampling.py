@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.domain.lora_recipes import TimestepSampling
+from resources.domain.lora_recipes import TimestepSampling
 
 
 def sample_sigma(

@@ -3,7 +3,7 @@
 The reference stills (with trigger captions) become one-frame videos in aspect-ratio buckets;
 their VAE latents and text embeddings are computed once and cached with the artifacts (see
 `resources.lora.dataset`). Each step noises a latent to a sigma drawn by the family's recipe
-(`pipeline.domain.lora_recipes`) and trains the transformer's LoRA layers to predict the flow
+(`resources.domain.lora_recipes`) and trains the transformer's LoRA layers to predict the flow
 velocity (noise - latent). Every `checkpoint_every` steps the whole training state is saved
 (`resources.lora.checkpoints`), so a resumed run ends with the same bytes as an uninterrupted one.
 
@@ -26,8 +26,8 @@ import diffusers
 import numpy as np
 import torch
 
-from pipeline.domain.lora_recipes import LoraRecipe
-from pipeline.domain.registry import VideoModel
+from resources.domain.lora_recipes import LoraRecipe
+from resources.domain.registry import VideoModel
 from resources.lora.backend import TrainingBackend, TrainRequest, TrainResult
 from resources.lora.checkpoints import (
     load_newest_checkpoint,

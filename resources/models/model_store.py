@@ -18,10 +18,10 @@ from typing import Any, Literal
 import torch
 from dagster import ConfigurableResource
 
-from pipeline.domain.costs import DEFAULT_INSTANCE_TYPE
-from pipeline.domain.lora_recipes import LoraRecipe
-from pipeline.domain.registry import SDXL, UPSCALERS, RenderSize, StillModel, VideoModel
-from pipeline.domain.tiers import DistillAdapter, TierRecipe
+from resources.domain.costs import DEFAULT_INSTANCE_TYPE
+from resources.domain.lora_recipes import LoraRecipe
+from resources.domain.registry import SDXL, UPSCALERS, RenderSize, StillModel, VideoModel
+from resources.domain.tiers import DistillAdapter, TierRecipe
 from resources.storage.artifact_store import sha256_file, write_json
 
 Profile = Literal["tiny", "production"]

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from pipeline.domain.architectures import (
+from resources.domain.architectures import (
     REALESRGAN,
     SDXL_TEXT_ENCODERS,
     SDXL_UNET,

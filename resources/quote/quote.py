@@ -1,8 +1,8 @@
 """The quote of a brief before any GPU stage: FLOPs, GPU-seconds and dollars per stage and shot.
 
 Every line is an exact FLOP count (resources/quote/flops.py) turned into GPU-seconds by the
-throughput table (pipeline/domain/throughput.py) and into dollars by the price table
-(pipeline/domain/costs.py). Stages are estimators in `STAGE_ESTIMATORS`, each a function of the
+throughput table (resources/domain/throughput.py) and into dollars by the price table
+(resources/domain/costs.py). Stages are estimators in `STAGE_ESTIMATORS`, each a function of the
 quote's context returning its lines; another stage (identity scoring, say) joins the quote with
 `add_stage_estimator(fn)` and appears in the table, the JSON and the totals without any other
 change.
@@ -16,17 +16,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.domain.brief import Brief
-from pipeline.domain.costs import (
+from resources.domain.brief import Brief
+from resources.domain.costs import (
     DEFAULT_INSTANCE_TYPE,
     HOSTED_APIS,
     InstancePrice,
     hosted_cost,
     instance_price,
 )
-from pipeline.domain.lora_recipes import hyperparameters, recipe_for
-from pipeline.domain.registry import SDXL, UPSCALERS, VideoModel, video_model
-from pipeline.domain.throughput import (
+from resources.domain.lora_recipes import hyperparameters, recipe_for
+from resources.domain.registry import SDXL, UPSCALERS, VideoModel, video_model
+from resources.domain.throughput import (
     BORROWED,
     MEASURED,
     PUBLISHED,
@@ -37,7 +37,7 @@ from pipeline.domain.throughput import (
     gpu_seconds,
     peak_memory_gb,
 )
-from pipeline.domain.tiers import TierRecipe, tier_recipe
+from resources.domain.tiers import TierRecipe, tier_recipe
 from resources.quote import flops
 
 DELIVERABLE_FPS = 24  # the cut's frame rate (assets/stages/cut.py renders the brief's fps)
@@ -77,7 +77,7 @@ class QuoteContext:
         vae = flops.vae_decode(self.cache, timing.model, **size)["flops"]
         text = flops.text_encoders(self.cache, timing.model)["flops"]
         total = timing.steps * fwd + vae + text
-        from pipeline.domain.throughput import GPUS
+        from resources.domain.throughput import GPUS
 
         peak = GPUS[timing.gpu].bf16_dense_tflops * 1e12
         fraction = total / timing.seconds / peak

@@ -26,7 +26,7 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from pipeline.domain.placement import GPUS_TAG, RUN_TASK_KWARGS_TAG, run_task_kwargs
+from resources.domain.placement import GPUS_TAG, RUN_TASK_KWARGS_TAG, run_task_kwargs
 
 # botocore's default; pipeline.settings passes its override variable's value, as the SDKs do.
 DEFAULT_ENDPOINT = "http://169.254.169.254/"

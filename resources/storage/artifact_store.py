@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from dagster import ConfigurableResource
 
-from pipeline.domain.artifacts import (
+from resources.domain.artifacts import (
     _SLUG,
     _VERSION,
     CURRENT,

@@ -35,7 +35,14 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from pydantic import PrivateAttr
 
-from pipeline.domain.artifacts import _SLUG, _VERSION, CURRENT, MANIFEST, ArtifactError, ArtifactRef
+from resources.domain.artifacts import (
+    _SLUG,
+    _VERSION,
+    CURRENT,
+    MANIFEST,
+    ArtifactError,
+    ArtifactRef,
+)
 from resources.storage.artifact_store import (
     LINKS,
     ArtifactCorrupt,

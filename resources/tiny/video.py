@@ -42,7 +42,7 @@ from transformers import (
     UMT5EncoderModel,
 )
 
-from pipeline.domain.registry import VideoModel
+from resources.domain.registry import VideoModel
 from resources.tiny.text import (
     build_clip_tokenizer,
     build_llama_tokenizer,

@@ -17,7 +17,7 @@ import numpy as np
 from dagster import ConfigurableResource
 from spandrel import ImageModelDescriptor
 
-from pipeline.domain.timing import frames_for
+from resources.domain.timing import frames_for
 from resources.media.video_io import (
     EncoderChoice,
     VideoWriter,

@@ -26,7 +26,7 @@ from dagster import ConfigurableResource
 from diffusers.hooks import FirstBlockCacheConfig
 from PIL import Image
 
-from pipeline.domain.registry import MemoryPlan, VideoModel
+from resources.domain.registry import MemoryPlan, VideoModel
 from resources.media.video_io import write_video
 from resources.runtime.interruption import StopCheck, stop_if_asked
 from resources.runtime.progress import StepProgress

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.domain.registry import VIDEO_MODELS, VideoModel
+from resources.domain.registry import VIDEO_MODELS, VideoModel
 
 TIER_NAMES = ("draft", "final")
 DEFAULT_TIER = "final"

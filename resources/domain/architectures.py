@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.domain.registry import VIDEO_MODELS
+from resources.domain.registry import VIDEO_MODELS
 
 
 @dataclass(frozen=True)

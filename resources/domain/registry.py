@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.domain.timing import frames_for
+from resources.domain.timing import frames_for
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.domain.tiers import TIER_NAMES
+from resources.domain.tiers import TIER_NAMES
 
 
 def set_tier(path: Path, tier: str) -> bool:

@@ -22,9 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline.domain.brief_problems import Problem, problems_of
-from pipeline.domain.lora_recipes import RECIPES
-from pipeline.domain.registry import DEFAULT_UPSCALER, DEFAULT_VIDEO_MODEL, UPSCALERS, VIDEO_MODELS
+from resources.domain.brief_problems import Problem, problems_of
+from resources.domain.lora_recipes import RECIPES
+from resources.domain.registry import DEFAULT_UPSCALER, DEFAULT_VIDEO_MODEL, UPSCALERS, VIDEO_MODELS
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=SLUG_PATTERN)]
@@ -74,7 +74,7 @@ class Video(_Strict):
     fps: int = Field(default=24, ge=1, le=120)
     negative_prompt: str = "low quality, blurry, distorted face, flicker, watermark"
     lora_strength: float = Field(default=1.0, ge=0.0, le=2.0)
-    # draft: cheap approval renders; final: the model's published recipe (pipeline/domain/tiers)
+    # draft: cheap approval renders; final: the model's published recipe (resources/domain/tiers)
     tier: Literal["draft", "final"] = "final"
 
     @field_validator("model")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.domain.registry import VideoModel
+from resources.domain.registry import VideoModel
 
 TimestepSampling = Literal["shift", "logit_normal"]
 

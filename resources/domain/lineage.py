@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.domain.artifacts import ArtifactError, ArtifactReader, ArtifactRef
-from pipeline.domain.brief import SLUG_PATTERN, Brief
-from pipeline.domain.chain import FINAL_STAGE
+from resources.domain.artifacts import ArtifactError, ArtifactReader, ArtifactRef
+from resources.domain.brief import SLUG_PATTERN, Brief
+from resources.domain.chain import FINAL_STAGE
 
 FINAL_ASSET = FINAL_STAGE
 

@@ -18,8 +18,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pipeline.domain.artifacts import ArtifactRef
-from pipeline.domain.brief import Brief
+from resources.domain.artifacts import ArtifactRef
+from resources.domain.brief import Brief
 
 APPROVED, REJECTED = "approved", "rejected"
 DECISIONS = (APPROVED, REJECTED)
