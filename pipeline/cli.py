@@ -67,6 +67,19 @@ def _stage_times(instance, run_id: str) -> list[tuple[str, float]]:
     return times
 
 
+class ChainBlocked(RuntimeError):
+    """A blocking asset check failed: the chain stopped before the cut, on purpose."""
+
+
+def _blocked_checks(outcome) -> list[str]:
+    """The failed blocking checks of a run, with their descriptions (what a producer acts on)."""
+    return [
+        f"{e.asset_key.to_user_string()} {e.check_name}: {e.description or 'failed'}"
+        for e in outcome.get_asset_check_evaluations()
+        if e.blocking and not e.passed
+    ]
+
+
 def materialize_brief(
     path: Path,
     *,
@@ -79,7 +92,8 @@ def materialize_brief(
     """Run the whole chain for one brief in this process; the deliverable's path.
 
     None when the chain stopped at an approval gate (the brief's `approval:`): the log names
-    what waits for whom, and `python -m pipeline approve` starts the rest.
+    what waits for whom, and `python -m pipeline approve` starts the rest. A failed blocking
+    check (an off-model shot) raises ChainBlocked naming it, not a traceback.
     """
     from pipeline.domain.brief import load_brief
     from pipeline.launch import current_deliverable, run_chain
@@ -90,10 +104,24 @@ def materialize_brief(
     resources = resource_defs(root=root, profile=profile, inbox=[str(path)], models_dir=models_dir)
     with progress_bars(resources["artifact_store"], brief.client, brief.character.id):
         outcome = run_chain(
-            path, resources=resources, instance=instance, launched_by=launched_by, brief=brief
+            path,
+            resources=resources,
+            instance=instance,
+            launched_by=launched_by,
+            brief=brief,
+            raise_on_error=False,
         )
     for step, seconds in _stage_times(instance, outcome.run_id):
         print(f"  {step:<18} {seconds:8.2f} s", file=sys.stderr)
+    if not outcome.success:
+        blocked = _blocked_checks(outcome)
+        if blocked:
+            raise ChainBlocked("\n".join(blocked))
+        failure = next(
+            (e for e in outcome.all_events if e.event_type_value == "STEP_FAILURE"), None
+        )
+        detail = failure.step_failure_data.error.message.strip() if failure else "run failed"
+        raise RuntimeError(f"{brief.partition_key}: {detail}")
     store = resources["artifact_store"]
     waiting = _waiting(outcome)
     if waiting:
@@ -163,6 +191,9 @@ def cmd_materialize(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(f"{error.source}: {problem}", file=sys.stderr)
         return 1
+    except ChainBlocked as blocked:
+        print(f"blocked before the cut:\n{blocked}", file=sys.stderr)
+        return 2
     if final is not None:
         print(final)
     return 0
@@ -200,6 +231,9 @@ def _continue(args: argparse.Namespace, launched_by: str) -> int:
     except (BriefError, ArtifactError) as error:
         print(error, file=sys.stderr)
         return 1
+    except ChainBlocked as blocked:
+        print(f"blocked before the cut:\n{blocked}", file=sys.stderr)
+        return 2
     if final is not None:
         print(final)
     return 0
@@ -258,16 +292,45 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accept(args: argparse.Namespace) -> int:
+    from assets.stages.identity import accept_shot
+    from pipeline.domain.artifacts import ArtifactError
+    from pipeline.settings import Settings
+    from resources.storage.root import artifact_store_for
+
+    store = artifact_store_for(args.root, Settings.from_env().cache_dir)
+    try:
+        record = accept_shot(store, args.client, args.character, args.shot, args.by)
+    except (ArtifactError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(
+        f"accepted shot {record['shot']} (unit {record['unit']}) by {record['by']} at "
+        f"{record['at']}; materialize the brief again to cut it"
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     briefs = _briefs_in([str(EXAMPLES)])
     instance = _instance()
+    blocked = 0
     for path in briefs:
         print(f"{path.name}:", file=sys.stderr)
-        final = materialize_brief(
-            path, root=args.root, profile=args.profile, models_dir=args.models, instance=instance
-        )
+        try:
+            final = materialize_brief(
+                path,
+                root=args.root,
+                profile=args.profile,
+                models_dir=args.models,
+                instance=instance,
+            )
+        except ChainBlocked as error:
+            blocked += 1
+            print(f"blocked before the cut:\n{error}", file=sys.stderr)
+            continue
         print(final or "(waiting for approval)")
-    return 0
+    return 2 if blocked else 0
 
 
 def cmd_register(args: argparse.Namespace) -> int:
@@ -374,6 +437,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("character", nargs="?", default=None)
     p.add_argument("--root", default=settings.root)
     p.set_defaults(func=cmd_lineage)
+
+    p = sub.add_parser("accept", help="accept a shot below qc.min_identity for the cut")
+    p.add_argument("client")
+    p.add_argument("character")
+    p.add_argument("shot")
+    p.add_argument("--by", required=True, help="who accepts it (recorded in the manifests)")
+    p.add_argument("--root", default=settings.root)
+    p.set_defaults(func=cmd_accept)
 
     p = sub.add_parser("prices", help="the price table; --refresh reads current Spot prices")
     p.add_argument("--refresh", action="store_true", help="EC2 Spot price history via boto3")
