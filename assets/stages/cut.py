@@ -43,7 +43,8 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
     start = time.perf_counter()
     brief, brief_ref = read_brief(run)
     clips_ref = run.upstream(CLIPS)
-    recorded = clips_of(run.store.path(clips_ref), run.store.manifest(clips_ref))
+    clips_manifest = run.store.manifest(clips_ref)
+    recorded = clips_of(run.store.path(clips_ref), clips_manifest)
     width, height = brief.deliverable.resolution
     fps = brief.video.fps
     entry = UPSCALERS[brief.deliverable.upscaler]
@@ -104,6 +105,8 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
                 "compute": run.compute(start),
                 "brief_version": brief_ref.version,
                 "upscaled_frames": stats.upscaled_frames,
+                # The video model's licence travels with the pictures it made.
+                "licence": clips_manifest.get("licence"),
             },
         )
 

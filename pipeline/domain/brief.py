@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -22,6 +23,7 @@ from pydantic import (
 from pipeline.domain.brief_problems import problems_of
 from pipeline.domain.lora_recipes import RECIPES
 from pipeline.domain.registry import DEFAULT_UPSCALER, DEFAULT_VIDEO_MODEL, UPSCALERS, VIDEO_MODELS
+from pipeline.domain.scenes import plan_scene
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=SLUG_PATTERN)]
@@ -58,6 +60,19 @@ class Video(_Strict):
     fps: int = Field(default=24, ge=1, le=120)
     negative_prompt: str = "low quality, blurry, distorted face, flicker, watermark"
     lora_strength: float = Field(default=1.0, ge=0.0, le=2.0)
+    # A model whose licence forbids paid work (HoloCine: CC BY-NC-SA 4.0) is only selected with
+    # this acknowledgement; the registry names the value (`VideoModel.licence_ack`).
+    licence_ack: Literal["non-commercial"] | None = None
+
+    @model_validator(mode="after")
+    def _licence_acknowledged(self) -> Video:
+        model = VIDEO_MODELS[self.model]
+        if model.licence_ack is not None and self.licence_ack != model.licence_ack:
+            raise ValueError(
+                f"video model {self.model!r} is licensed {model.licence} ({model.licence_terms}); "
+                f"a brief that selects it must carry `video.licence_ack: {model.licence_ack}`"
+            )
+        return self
 
     @field_validator("model")
     @classmethod
@@ -147,6 +162,25 @@ class Brief(_Strict):
             if shot.id in seen:
                 raise ValueError(f"shot id {shot.id!r} is used twice")
             seen.add(shot.id)
+        return shots
+
+    @field_validator("shots")
+    @classmethod
+    def _scene_fits(cls, shots: list[Shot], info: ValidationInfo) -> list[Shot]:
+        """A scene model renders the whole shot list at once: it must fit its longest scene."""
+        video = info.data.get("video")
+        model = VIDEO_MODELS.get(video.model) if video is not None else None
+        if model is None or not model.is_scene_model:
+            return shots
+        fps = model.native_fps
+        plan = plan_scene([s.duration_s for s in shots], fps)
+        if plan.num_frames > model.max_frames:
+            total = sum(s.duration_s for s in shots)
+            raise ValueError(
+                f"the shot list totals {total:g} s ({plan.num_frames} frames at {fps} fps), but "
+                f"{model.name} renders it as one scene of at most {model.max_frames} frames "
+                f"({model.max_frames / fps:.1f} s): shorten the shots or split the brief"
+            )
         return shots
 
     @property
