@@ -6,14 +6,19 @@ import base64
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterInstance, materialize
 from PIL import Image
 from quick_chain import quick_brief, run_quick_chain, shared_models
 
+from assets.client_report import client_report
+from assets.partitions import CHARACTERS
+from pipeline.settings import resource_defs
 from resources.domain.costs import HOSTED_APIS
+from resources.storage.artifact_store import write_json
 
 CLIENT = "acme-health"
 
@@ -94,3 +99,59 @@ def test_tiny_profile_is_labelled_cpu_seconds_not_gpu_seconds(report):
     assert metadata["cost_basis"].startswith("illustrative: CPU seconds")
     text = (Path(metadata["path"]) / "report.md").read_text()
     assert "CPU seconds priced as if they were GPU seconds" in text
+
+
+# Known costs per GPU stage, powers of two (in $0.001 and in GPU-seconds) so that every sum
+# says exactly which stages it took: the client pays for the four GPU stages of the chain
+# (references, LoRA, clips, upscale), and "render" is the clips and the upscale.
+KNOWN = {"reference_images": 1, "character_lora": 2, "video_clips": 4, "deliverables": 8}
+
+
+def test_report_sums_match_figures_known_from_the_stage_manifests(report, tmp_path):
+    built, _ = report
+    root = tmp_path / "artifacts"
+    shutil.copytree(built, root, ignore=shutil.ignore_patterns("_models"))
+    for character in ("dr-ana", "nurse-bia"):
+        for folder in sorted((root / CLIENT / character).iterdir()):
+            if not (folder / "current.json").is_file():
+                continue
+            data = manifest(root, character, folder.name)
+            if folder.name == "client_report":
+                shutil.rmtree(folder)  # built again below, from the rewritten records
+                continue
+            if not data.get("compute"):
+                continue
+            assert folder.name in KNOWN, f"{folder.name} has a compute record the test lacks"
+            units = KNOWN[folder.name]
+            data["compute"] = {
+                **data["compute"],
+                "device": "cuda:0",
+                "gpu_s": float(units),
+                "seconds": float(units),
+                "estimated_cost_usd": units / 1000,
+            }
+            version = json.loads((folder / "current.json").read_text())["version"]
+            write_json(folder / version / "manifest.json", data)
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(CHARACTERS, [f"{CLIENT}/nurse-bia"])
+        outcome = materialize(
+            [client_report],
+            partition_key=f"{CLIENT}/nurse-bia",
+            instance=instance,
+            resources=resource_defs(root=root, profile="tiny", inbox=[]),
+        )
+        assert outcome.success
+        event = outcome.asset_materializations_for_node("client_report")[0]
+        metadata = {key: value.value for key, value in event.metadata.items()}
+    rows = json.loads((Path(metadata["path"]) / "report.json").read_text())
+    assert sorted(r["character"] for r in rows) == ["dr-ana", "nurse-bia"]
+    for row in rows:
+        assert row["cost_usd"] == pytest.approx(0.015)  # 1 + 2 + 4 + 8 thousandths
+        assert row["render_cost_usd"] == pytest.approx(0.012)  # clips 4 + upscale 8
+        assert row["gpu_s"] == pytest.approx(15.0)
+        assert row["duration_s"] == 0.5  # the brief's one half-second shot
+        assert row["cost_per_minute_usd"] == pytest.approx(0.015 * 120)
+        assert row["illustrative"] is False
+    assert metadata["cost_usd_total"] == pytest.approx(0.030)  # two characters
+    assert metadata["gpu_s_total"] == pytest.approx(30.0)
+    assert metadata["cost_per_video_minute_usd"] == pytest.approx(0.030 / (1.0 / 60))

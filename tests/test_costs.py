@@ -37,6 +37,48 @@ def test_a_four_gpu_host_is_shared_by_its_gpus():
     assert host.usd_per_gpu_second("on-demand") == pytest.approx(5.672 / 4 / 3600)
 
 
+# The studio's own Spot figures (model-and-cost-analysis, 2025-11-17); every other type's Spot
+# estimate is On-Demand less the studio's rule of thumb of 70%.
+STUDIO_SPOT = {
+    "g5.xlarge": 0.40,
+    "g5.2xlarge": 0.60,
+    "g5.12xlarge": 1.70,
+    "g5.24xlarge": 2.40,
+    "g5.48xlarge": 4.80,
+}
+STUDIO_DISCOUNT = 0.70
+
+
+def test_spot_estimates_are_on_demand_less_the_studio_discount_unless_the_studio_quoted_one():
+    derived = [name for name in INSTANCES if name not in STUDIO_SPOT]
+    assert derived, "every type has a studio quote: nothing derived to check"
+    for name in derived:
+        price = INSTANCES[name]
+        assert price.spot_usd_per_hour == pytest.approx(
+            price.on_demand_usd_per_hour * (1 - STUDIO_DISCOUNT), abs=0.0005
+        ), name
+        assert "less 70%" in price.spot_source
+    for name, quoted in STUDIO_SPOT.items():
+        assert INSTANCES[name].spot_usd_per_hour == pytest.approx(quoted), name
+
+
+@pytest.mark.parametrize("pricing", ["spot", "on-demand"])
+def test_a_gpu_second_is_the_hourly_price_shared_by_the_hosts_gpus(pricing):
+    for price in INSTANCES.values():
+        hourly = price.spot_usd_per_hour if pricing == "spot" else price.on_demand_usd_per_hour
+        assert price.usd_per_gpu_second(pricing) == pytest.approx(hourly / price.gpus / 3600)
+
+
+def test_two_gpus_for_half_an_hour_on_a_four_gpu_host_cost_one_gpu_hour_of_it():
+    host = INSTANCES["g5.12xlarge"]
+    record = compute_record(
+        "cuda:0", 1800.0, instance_type="g5.12xlarge", pricing="on-demand", gpus=2
+    )
+    assert record["gpu_s"] == 3600.0 and record["gpus"] == 2
+    assert record["estimated_cost_usd"] == pytest.approx(host.on_demand_usd_per_hour / 4)
+    assert record["usd_per_gpu_hour"] == pytest.approx(host.on_demand_usd_per_hour / 4, abs=1e-4)
+
+
 def test_gpu_seconds_are_priced_per_gpu_second():
     record = compute_record("cuda:0", 3600.0, instance_type="g5.2xlarge", pricing="on-demand")
     assert record["gpu_s"] == 3600.0

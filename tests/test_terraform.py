@@ -16,7 +16,7 @@ import hcl2
 import yaml
 from conftest import REPO
 
-from pipeline.spot import GPU_SHAPES, capacity_provider
+from pipeline.spot import GPU_SHAPES, capacity_provider, gpu_job_tags
 from resources.storage.s3_artifact_store import CHECKPOINT_TAGGING
 
 TERRAFORM = REPO / "terraform"
@@ -248,6 +248,36 @@ def test_run_task_definition_matches_the_launcher_config():
         assert needle in containers, needle
     launcher = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())["run_launcher"]
     assert launcher["config"]["container_name"] == "run"
+
+
+def containers(task: dict[str, Any]) -> list[dict[str, Any]]:
+    """A task definition's `container_definitions = jsonencode([...])` as data.
+
+    The expression inside jsonencode is parsed as HCL; references (`local.image`) stay strings.
+    """
+    text = task["container_definitions"]
+    prefix, suffix = "${jsonencode(", ")}"
+    assert text.startswith(prefix) and text.endswith(suffix), text[:80]
+    return _plain(hcl2.loads("value = " + text[len(prefix) : -len(suffix)]))["value"]
+
+
+def test_the_run_container_asks_ecs_for_the_gpu_the_job_tags_request():
+    launcher = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())["run_launcher"]
+    by_name = {c["name"]: c for c in containers(resource("aws_ecs_task_definition", "run"))}
+    worker = by_name[launcher["config"]["container_name"]]  # the container EcsRunLauncher runs
+    assert worker["resourceRequirements"] == [{"type": "GPU", "value": "1"}]
+    requested = json.loads(gpu_job_tags(gpus=1)["ecs/container_overrides"])
+    assert worker["resourceRequirements"] == requested["resourceRequirements"]
+    assert set(by_name) == {"run"}  # no sidecar holding a GPU of its own
+
+
+def test_the_control_containers_hold_no_gpu():
+    services = config()["locals"]["services"]
+    assert set(services) == {"webserver", "daemon"}
+    (control,) = containers(resource("aws_ecs_task_definition", "service"))
+    assert control["name"] == "${each.key}"  # one definition per service, the same container
+    assert "resourceRequirements" not in control
+    assert resource("aws_ecs_task_definition", "service")["requires_compatibilities"] == ["FARGATE"]
 
 
 def test_every_checkov_skip_is_explained_in_the_readme():

@@ -277,3 +277,18 @@ def test_client_report_metadata_shows_the_posters_as_an_image(materialized):
     image = open_metadata_image(page, url, "client_report", "posters")
     assert image.evaluate("img => img.complete && img.naturalWidth") > 100
     page.screenshot(path=str(SCREENSHOTS / "client-report.png"))
+
+
+def test_the_run_page_shows_the_partition_and_the_success_state(materialized):
+    url, _, page = materialized
+    (run,) = run_statuses(url)  # the one run this module launched
+    page.goto(f"{url}/runs/{run['runId']}", wait_until="domcontentloaded")
+    # The run's header: its status and its tags, the partition among them.
+    status = page.get_by_text("Success", exact=True).filter(visible=True).first
+    status.wait_for()
+    assert status.inner_text().strip() == "Success"
+    partition = page.get_by_text(KEY).filter(visible=True).first
+    partition.wait_for()
+    assert KEY in partition.inner_text()
+    assert not page.get_by_text("Failure", exact=True).filter(visible=True).count()
+    page.screenshot(path=str(SCREENSHOTS / "run.png"))
