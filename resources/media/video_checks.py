@@ -102,7 +102,11 @@ def inspect_video(path: Path, *, batch_size: int = 16) -> VideoReport:
         motion_mean=float(np.mean(deltas)) if deltas else 0.0,
         longest_black_s=black / fps,
         longest_frozen_s=frozen / fps,
-        longest_flat_s=_longest_run(flat) / fps,
+        # Black frames are flat too, and have their own limit: count the other flat ones.
+        longest_flat_s=_longest_run(
+            [f and m >= BLACK_LUMA for f, m in zip(flat, means, strict=True)]
+        )
+        / fps,
         all_flat=bool(flat) and all(flat),
     )
 
