@@ -8,7 +8,13 @@ from assets.stages.cut import CODE_VERSION
 from resources.upscale.final_cut import Upscaler
 
 
-@chain_asset(cut.ASSET, code_version=CODE_VERSION, kinds={"pytorch", "mp4"}, checks=cut.CHECKS)
+@chain_asset(
+    cut.ASSET,
+    code_version=CODE_VERSION,
+    kinds={"pytorch", "mp4"},
+    checks=cut.CHECKS,
+    blocking=cut.BLOCKING,
+)
 def deliverables(
     context: AssetExecutionContext, runtime: ResourceParam[StageRuntime], upscaler: Upscaler
 ) -> MaterializeResult:

@@ -54,15 +54,21 @@ def chain_asset(
     kinds: Iterable[str],
     checks: Iterable[str] = (),
     gated: bool = False,
+    blocking: Iterable[str] = (),
 ):
     """The @asset every stage shares: one partition per character, its checks, the GPU pool.
 
     What the stage reads and whether it needs a GPU come from the chain (resources.domain.chain).
     A `gated` stage may wait for a producer's approval: it then yields nothing, Dagster shows
     the step (and those after it) as skipped, not failed, and the run succeeds.
+    A failed check named in `blocking` fails the step after the asset is recorded, so nothing
+    downstream of it runs in that run (Dagster blocking checks).
     """
+    blocking = set(blocking)
     entry = stage(name)
-    check_specs = [AssetCheckSpec(check, asset=name) for check in checks] or None
+    check_specs = [
+        AssetCheckSpec(check, asset=name, blocking=check in blocking) for check in checks
+    ] or None
     if gated:
         # A multi_asset that may skip its output: with can_subset, its checks may be skipped too
         # (an @asset's check outputs are always required).
@@ -167,6 +173,7 @@ def report(result: StageResult) -> MaterializeResult:
             AssetCheckResult(
                 check_name=c.name,
                 passed=c.passed,
+                description=c.description,
                 metadata={k: _metadata_value(v, result.link) for k, v in c.metadata.items()},
             )
             for c in result.checks

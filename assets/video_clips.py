@@ -8,7 +8,13 @@ from assets.stages.clips import CODE_VERSION
 from resources.video.generator import VideoGenerator
 
 
-@chain_asset(clips.ASSET, code_version=CODE_VERSION, kinds={"pytorch", "mp4"}, checks=clips.CHECKS)
+@chain_asset(
+    clips.ASSET,
+    code_version=CODE_VERSION,
+    kinds={"pytorch", "mp4"},
+    checks=clips.CHECKS,
+    blocking=clips.BLOCKING,
+)
 def video_clips(
     context: AssetExecutionContext,
     runtime: ResourceParam[StageRuntime],

@@ -119,6 +119,19 @@ def _failures(outcome) -> tuple[list[tuple[str, str]], str]:
     return found, "\n".join(traces)
 
 
+class ChainBlocked(RuntimeError):
+    """A blocking asset check failed: the chain stopped before the cut, on purpose."""
+
+
+def _blocked_checks(outcome) -> list[str]:
+    """The failed blocking checks of a run, with their descriptions (what a producer acts on)."""
+    return [
+        f"{e.asset_key.to_user_string()} {e.check_name}: {e.description or 'failed'}"
+        for e in outcome.get_asset_check_evaluations()
+        if e.blocking and not e.passed
+    ]
+
+
 def materialize_brief(
     path: Path,
     *,
@@ -132,9 +145,10 @@ def materialize_brief(
     """Run the whole chain for one brief in this process; the deliverable's path.
 
     None when the chain stopped at an approval gate (the brief's `approval:`): the log names
-    what waits for whom, and `python -m pipeline approve` starts the rest. A failed stage
-    raises StageFailed (one line per failed stage); Dagster's own console log, which prints
-    every traceback, is shown only with `debug`.
+    what waits for whom, and `python -m pipeline approve` starts the rest. A failed blocking
+    check (an off-model shot) raises ChainBlocked naming it; a failed stage raises StageFailed
+    (one line per failed stage). Dagster's own console log, which prints every traceback, is
+    shown only with `debug`.
     """
     from pipeline.launch import current_deliverable, run_chain
     from pipeline.settings import resource_defs
@@ -154,6 +168,9 @@ def materialize_brief(
             log_level="INFO" if debug else "CRITICAL",
         )
     if not outcome.success:
+        blocked = _blocked_checks(outcome)
+        if blocked:
+            raise ChainBlocked("\n".join(blocked))
         failures, traceback = _failures(outcome)
         raise StageFailed(failures or [("run", "failed before any stage started")], traceback)
     for step, seconds in _stage_times(instance, outcome.run_id):
@@ -255,6 +272,9 @@ def cmd_materialize(args: argparse.Namespace) -> int:
             models_dir=args.models,
             debug=args.debug,
         )
+    except ChainBlocked as blocked:
+        print(f"blocked before the cut:\n{blocked}", file=sys.stderr)
+        return 2
     except Exception as error:  # noqa: BLE001 - every failure becomes one line a person can act on
         return _report_failure(error, debug=args.debug, source=args.brief)
     if final is not None:
@@ -294,6 +314,9 @@ def _continue(args: argparse.Namespace, launched_by: str) -> int:
     except (BriefError, ArtifactError) as error:
         print(error, file=sys.stderr)
         return 1
+    except ChainBlocked as blocked:
+        print(f"blocked before the cut:\n{blocked}", file=sys.stderr)
+        return 2
     if final is not None:
         print(final)
     return 0
@@ -352,9 +375,27 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accept(args: argparse.Namespace) -> int:
+    from assets.stages.identity import accept_shot
+    from resources.domain.artifacts import ArtifactError
+
+    store = _store(args.root)
+    try:
+        record = accept_shot(store, args.client, args.character, args.shot, args.by)
+    except (ArtifactError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(
+        f"accepted shot {record['shot']} (unit {record['unit']}) by {record['by']} at "
+        f"{record['at']}; materialize the brief again to cut it"
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     briefs = _briefs_in([str(EXAMPLES)])
     instance = _instance()
+    blocked = 0
     for path in briefs:
         print(f"{path.name}:", file=sys.stderr)
         try:
@@ -366,10 +407,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 instance=instance,
                 debug=args.debug,
             )
+        except ChainBlocked as error:
+            blocked += 1
+            print(f"blocked before the cut:\n{error}", file=sys.stderr)
+            continue
         except Exception as error:  # noqa: BLE001 - as in materialize
             return _report_failure(error, debug=args.debug, source=path)
         print(final or "(waiting for approval)")
-    return 0
+    return 2 if blocked else 0
 
 
 def cmd_register(args: argparse.Namespace) -> int:
@@ -530,6 +575,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("character", nargs="?", default=None)
     p.add_argument("--root", default=settings.root)
     p.set_defaults(func=cmd_lineage)
+
+    p = sub.add_parser("accept", help="accept a shot below qc.min_identity for the cut")
+    p.add_argument("client")
+    p.add_argument("character")
+    p.add_argument("shot")
+    p.add_argument("--by", required=True, help="who accepts it (recorded in the manifests)")
+    p.add_argument("--root", default=settings.root)
+    p.set_defaults(func=cmd_accept)
 
     p = sub.add_parser("prices", help="the price table; --refresh reads current Spot prices")
     p.add_argument("--refresh", action="store_true", help="EC2 Spot price history via boto3")

@@ -141,6 +141,9 @@ def test_asset_checks_pass(first_run, dagster_instance):
         "deliverable_matches_brief",
         "clips_have_no_black_or_frozen_stretches",
         "deliverable_has_no_black_or_frozen_stretches",
+        "reference_set_is_consistent",
+        "shots_keep_character",
+        "shots_match_each_other",
     }
     assert all(e.passed for e in evaluations), [(e.check_name, e.metadata) for e in evaluations]
 

@@ -53,6 +53,9 @@ def test_asset_checks_are_declared():
         "deliverable_matches_brief",
         "clips_have_no_black_or_frozen_stretches",
         "deliverable_has_no_black_or_frozen_stretches",
+        "reference_set_is_consistent",
+        "shots_keep_character",
+        "shots_match_each_other",
     }
 
 
@@ -103,3 +106,9 @@ def test_the_code_locations_lora_trainer_follows_the_environment_when_it_starts(
         monkeypatch.setenv("CHARACTER_VIDEO_LORA_BACKEND", backend)
         with build_resources({"lora_trainer": defs.resources["lora_trainer"]}) as resources:
             assert resources.lora_trainer.settings()["backend"] == backend
+
+
+def test_identity_checks_block_what_follows_them():
+    graph = defs.resolve_asset_graph()
+    blocking = {key.name for key in graph.asset_check_keys if graph.get(key).blocking}
+    assert blocking == {"shots_keep_character", "shots_match_each_other"}

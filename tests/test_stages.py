@@ -10,7 +10,7 @@ from quick_chain import quick_brief, shared_models
 
 from assets.stages.base import Run
 from assets.stages.brief import read_brief, snapshot_brief
-from assets.stages.references import CHECK_COUNT, make_references
+from assets.stages.references import CHECK_COUNT, CHECK_SET, make_references
 from resources.domain.brief import load_brief
 from resources.models.model_store import ModelStore
 from resources.stills.image_generator import ImageGenerator
@@ -40,7 +40,8 @@ def test_brief_and_reference_stages_build_then_reuse_with_plain_arguments(
     assert read_brief(run)[0] == load_brief(path)
     stills = make_references(run, ImageGenerator())
     assert not stills.reused
-    assert [c.name for c in stills.checks] == [CHECK_COUNT] and stills.checks[0].passed
+    assert [c.name for c in stills.checks] == [CHECK_COUNT, CHECK_SET]
+    assert all(c.passed for c in stills.checks), [c.description for c in stills.checks]
     assert stills.metadata["count"] == 2
     assert [s["image"] for s in stills.manifest["stills"]] == ["ref_000.png", "ref_001.png"]
     again = make_references(run, ImageGenerator())

@@ -133,6 +133,7 @@ class Check:
     name: str
     passed: bool
     metadata: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None  # one line shown with the result (why it failed)
 
 
 @dataclass(frozen=True)

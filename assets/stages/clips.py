@@ -3,6 +3,12 @@
 Each shot is its own content-addressed unit (`shots/<version>/`), its version a hash of exactly
 what its pixels depend on. A video_clips version is the list of its shots' units, included in
 its folder as `shots/<id>/` without copying bytes: editing one shot renders one shot.
+
+Every clip is scored against the reference stills the LoRA was trained on (assets/stages/
+identity.py); a shot below the brief's `qc.min_identity` is rendered again with a derived seed,
+up to `qc.max_attempts`. Each attempt is its own unit, kept under `attempts/<id>/<n>/`; the best
+is the shot's clip. The blocking check `shots_keep_character` keeps an off-model shot out of the
+cut unless a producer accepts it.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 
 from PIL import Image
 
+from assets.stages import identity
 from assets.stages.base import (
     Check,
     Markdown,
@@ -26,6 +33,8 @@ from assets.stages.base import (
 )
 from assets.stages.brief import prediction_metadata, read_brief
 from assets.stages.lora import lora_of
+from assets.stages.references import ASSET as REFERENCES
+from assets.stages.references import stills_of
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief
 from resources.domain.registry import VideoModel, video_model
@@ -38,12 +47,15 @@ from resources.video.generator import CLIP, POSTER, SHOT_MANIFEST, ShotRequest, 
 
 ASSET = "video_clips"
 SHOT_UNITS = "shots"  # <client>/<character>/shots/<version>/: one rendered shot each
-CODE_VERSION = "3"
+CODE_VERSION = "5"  # 5: identity QC (attempts, scores) with the tiers' render parameters
 SHOT_CODE_VERSION = "2"  # what a shot's pixels depend on in code: bump when rendering changes
 CHECK_CLIPS = "clips_match_shot_list"
 CHECK_PICTURE = "clips_have_no_black_or_frozen_stretches"
-CHECKS = (CHECK_CLIPS, CHECK_PICTURE)
+CHECK_IDENTITY = identity.CHECK_SHOTS
+CHECKS = (CHECK_CLIPS, CHECK_PICTURE, CHECK_IDENTITY)
+BLOCKING = (CHECK_IDENTITY,)  # an off-model shot stops the cut (Dagster blocking check)
 POSTERS = "posters.png"
+ATTEMPT_POSTERS = "attempts.png"
 
 
 def shot_requests(brief: Brief, model: VideoModel) -> list[ShotRequest]:
@@ -70,6 +82,22 @@ def shot_unit(run: Run, shot: ShotRequest, render: dict[str, Any]) -> ArtifactRe
 def clip_folder(folder: Path, shot_id: str) -> Path:
     """Where a video_clips version holds the files of shot `shot_id`."""
     return folder / "shots" / shot_id
+
+
+def attempt_folder(folder: Path, shot_id: str, attempt: int) -> Path:
+    """Where a video_clips version keeps attempt `attempt` (0-based) of shot `shot_id`."""
+    return folder / "attempts" / shot_id / str(attempt + 1)
+
+
+def scoring_of(run: Run, lora_ref: ArtifactRef) -> identity.Scoring:
+    """Identity scoring against the reference stills this LoRA was trained on."""
+    return scoring_against(run, run.store.manifest(lora_ref)["inputs"][REFERENCES])
+
+
+def scoring_against(run: Run, version: str) -> identity.Scoring:
+    """Identity scoring against the stills of reference_images version `version`."""
+    refs = ArtifactRef(run.client, run.character, REFERENCES, version)
+    return identity.Scoring(run, stills_of(run.store.path(refs), run.store.manifest(refs)), version)
 
 
 def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
@@ -111,32 +139,73 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
         "encoder_threads": ENCODER_THREADS,  # libx264's bytes depend on its thread count
     }
     units = {s.id: shot_unit(run, s, render) for s in shots}
+    qc = brief.qc
+    scoring = scoring_of(run, lora_ref)
+    # Attempt 0 of each shot is the shot's own unit; which further attempts a version holds
+    # follows from the thresholds and the scores, so those are part of the version too.
     ref = run.ref(
-        ASSET, {"shots": [[s.id, units[s.id].version] for s in shots], "code": CODE_VERSION}
+        ASSET,
+        {
+            "shots": [[s.id, units[s.id].version] for s in shots],
+            "qc": identity.retake_payload(qc),
+            "scoring": scoring.payload(),
+            "code": CODE_VERSION,
+        },
     )
 
     def build(stage: Path) -> dict:
-        # A unit is reused only if its files still match its manifest; a corrupt one is rendered.
-        pending = [s for s in shots if not run.store.reusable(units[s.id])]
-        for shot in shots:
-            if shot not in pending:
-                run.log(f"shot {shot.id}: unchanged, reusing unit {units[shot.id].version}")
-        rendered = _render_units(
-            run, generator, model_dir, model, pending, units, render, lora_file, distill
+        rendered = []
+
+        def render_round(pending: list[ShotRequest], round_units: dict[str, ArtifactRef]) -> None:
+            for shot in shots:
+                if shot.id in round_units and round_units[shot.id] == units.get(shot.id):
+                    if shot not in pending:
+                        run.log(f"shot {shot.id}: unchanged, reusing unit {units[shot.id].version}")
+            rendered.extend(
+                _render_units(
+                    run,
+                    generator,
+                    model_dir,
+                    model,
+                    pending,
+                    round_units,
+                    render,
+                    lora_file,
+                    distill,
+                )
+            )
+
+        takes = identity.render_takes(
+            run, shots, qc, scoring, lambda r: shot_unit(run, r, render), render_round
         )
+        chosen = {s.id: identity.best_take(takes[s.id]) for s in shots}
         for shot in shots:
-            run.store.include(units[shot.id], stage, clip_folder(Path(), shot.id).as_posix())
+            run.store.include(chosen[shot.id].unit, stage, clip_folder(Path(), shot.id).as_posix())
+            for take in takes[shot.id]:
+                where = attempt_folder(Path(), shot.id, take.attempt).as_posix()
+                run.store.include(take.unit, stage, where)
+        without_lora = (
+            _lora_effect(run, generator, model_dir, model, chosen, render, scoring, distill)
+            if qc.measure_lora_effect
+            else {}
+        )
         contact_sheet(
             [Image.open(clip_folder(stage, s.id) / POSTER) for s in shots],
             stage / POSTERS,
             labels=[s.id for s in shots],
         )
+        every = [t for s in shots for t in takes[s.id]]
+        contact_sheet(
+            [Image.open(attempt_folder(stage, t.request.id, t.attempt) / POSTER) for t in every],
+            stage / ATTEMPT_POSTERS,
+            labels=[f"{t.request.id} #{t.attempt + 1} {t.identity:.2f}" for t in every],
+        )
         return dict(
             code_version=CODE_VERSION,
             inputs={"character_lora": lora_ref.version},
             parameters={k: v for k, v in render.items() if k != "model"},
-            models=[record],
-            seeds={s.id: s.seed for s in shots},
+            models=[record, *scoring.records],
+            seeds={s.id: chosen[s.id].request.seed for s in shots},
             prompts={s.id: s.prompt for s in shots},
             timings={
                 "wall_s": time.perf_counter() - start,
@@ -144,16 +213,38 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
             },
             extra={
                 # What the cut reads, by name: each shot's clip, length and the unit it came from.
+                # `seed` is the seed of the chosen attempt; `brief_seed` the shot's own.
                 "shots": [
                     {
-                        **asdict(s),
-                        "unit": units[s.id].version,
-                        "rendered": s in pending,
+                        **asdict(chosen[s.id].request),
+                        "brief_seed": s.seed,
+                        "unit": chosen[s.id].unit.version,
+                        "rendered": any(t.rendered for t in takes[s.id]),
                         "clip": (clip_folder(Path(), s.id) / CLIP).as_posix(),
                         "poster": (clip_folder(Path(), s.id) / POSTER).as_posix(),
+                        "attempt": chosen[s.id].attempt,
+                        "identity": chosen[s.id].scores["identity"],
+                        "subject_consistency": chosen[s.id].scores["subject_consistency"],
+                        "attempts": [
+                            {
+                                **t.record(),
+                                "poster": (
+                                    attempt_folder(Path(), s.id, t.attempt) / POSTER
+                                ).as_posix(),
+                            }
+                            for t in takes[s.id]
+                        ],
+                        **without_lora.get(s.id, {}),
                     }
                     for s in shots
                 ],
+                "qc": {
+                    **identity.retake_payload(qc),
+                    "primary": identity.PRIMARY,
+                    "frames": scoring.payload()["frames"],
+                    "reference_images": scoring.references_version,
+                    "scorers": scoring.records,
+                },
                 "compute": run.compute(start),
                 "brief_version": brief_ref.version,
             },
@@ -163,6 +254,44 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     folder = run.store.path(ref)
     manifest = run.store.manifest(ref)
     checks, table = _clip_checks(folder, manifest, size.width, size.height, model.native_fps)
+    verdicts = identity.verdicts(run, brief, brief_ref, manifest)
+    failing = [v for v in verdicts if not v.passed]
+    checks.append(
+        Check(
+            CHECK_IDENTITY,
+            passed=not failing,
+            description="; ".join(v.message(run.client, run.character) for v in failing)
+            or "every shot keeps the character",
+            metadata={
+                "shots": identity.verdict_table(verdicts),
+                "min_identity": qc.min_identity,
+                "max_attempts": qc.max_attempts,
+                "failing": ", ".join(v.shot for v in failing) or "none",
+                "scores": {
+                    v.shot: {"best": v.best, "attempt": v.attempt + 1, "attempts": v.attempts}
+                    for v in verdicts
+                },
+            },
+        )
+    )
+    per_shot = {
+        f"identity_{s['id']}": identity.attempts_table(
+            s["id"],
+            [
+                identity.Take(
+                    a["attempt"],
+                    ShotRequest(**{**{k: s[k] for k in _REQUEST_FIELDS}, "seed": a["seed"]}),
+                    ArtifactRef(run.client, run.character, SHOT_UNITS, a["unit"]),
+                    a["rendered"],
+                    {"identity": a["identity"], "subject_consistency": a["subject_consistency"]},
+                )
+                for a in s["attempts"]
+            ],
+            qc.min_identity,
+            s["attempt"],
+        )
+        for s in manifest["shots"]
+    }
     return stage_result(
         run,
         ref,
@@ -182,6 +311,8 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
                 manifest,
                 shots=[s["id"] for s in manifest["shots"] if s["rendered"]],
             ),
+            "attempts": Picture(folder / ATTEMPT_POSTERS, "every attempt, with its identity"),
+            **per_shot,
         },
         checks=checks,
     )
@@ -191,6 +322,33 @@ def clips_bytes(shots: list[ShotRequest], size: Any) -> int:
     """Space the clips of `shots` may take: H.264 of noise-like frames stays under half raw."""
     frame = size.width * size.height * 3
     return sum(s.num_frames * frame // 2 + frame for s in shots)
+
+
+_REQUEST_FIELDS = ("id", "prompt", "negative_prompt", "seed", "num_frames", "duration_s")
+
+
+def _lora_effect(
+    run, generator, model_dir, model, chosen, render, scoring, distill
+) -> dict[str, dict]:
+    """Each chosen attempt rendered again at LoRA strength 0 (same seed), scored: what it bought."""
+    base = {**render, "lora_strength": 0.0, "lora_sha256": None}
+    requests = [take.request for take in chosen.values()]
+    units = {r.id: shot_unit(run, r, base) for r in requests}
+    pending = [r for r in requests if not run.store.reusable(units[r.id])]
+    _render_units(run, generator, model_dir, model, pending, units, base, None, distill)
+    found = {}
+    for r in requests:
+        scores = scoring.score_unit(units[r.id])
+        with_lora = chosen[r.id].scores["identity"]
+        found[r.id] = {
+            "without_lora": {"unit": units[r.id].version, **scores},
+            "lora_gain": {k: with_lora[k] - scores["identity"][k] for k in with_lora},
+        }
+        run.log(
+            f"shot {r.id}: identity {with_lora[identity.PRIMARY]:.3f} with the LoRA, "
+            f"{scores['identity'][identity.PRIMARY]:.3f} without (same seed)"
+        )
+    return found
 
 
 def _render_units(run, generator, model_dir, model, pending, units, render, lora_file, distill):

@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image
 
+from assets.stages import identity
 from assets.stages.base import (
     Check,
     Picture,
@@ -19,24 +20,31 @@ from assets.stages.base import (
 )
 from assets.stages.brief import prediction_metadata, read_brief
 from assets.stages.clips import ASSET as CLIPS
-from assets.stages.clips import clips_of
+from assets.stages.clips import clips_of, scoring_against
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.registry import UPSCALERS
 from resources.domain.timing import frames_for
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.media.video_io import ENCODER_THREADS
+from resources.qc.identity import cross_shot
 from resources.storage.artifact_store import sha256_file
 from resources.upscale.final_cut import CutClip, Upscaler
 
 ASSET = "deliverables"
-CODE_VERSION = "4"  # 4: the H.264 encoder (NVENC or libx264) is chosen and recorded
+CODE_VERSION = "5"  # 4: the H.264 encoder is chosen and recorded; 5: identity QC in the manifest
 FINAL = "final.mp4"
 POSTER = "poster.jpg"
 CONTACT_SHEET = "contact_sheet.png"
 CHECK_FORMAT = "deliverable_matches_brief"
 CHECK_PICTURE = "deliverable_has_no_black_or_frozen_stretches"
-CHECKS = (CHECK_FORMAT, CHECK_PICTURE)
+CHECK_CROSS_SHOT = identity.CHECK_CROSS_SHOT
+CHECKS = (CHECK_FORMAT, CHECK_PICTURE, CHECK_CROSS_SHOT)
+BLOCKING = (CHECK_CROSS_SHOT,)  # an inconsistent cut is not reported to the client
+
+
+class OffModelShots(ValueError):
+    """video_clips holds a shot below min_identity that nobody accepted: nothing is cut."""
 
 
 def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
@@ -44,7 +52,14 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
     start = time.perf_counter()
     brief, brief_ref = read_brief(run)
     clips_ref = run.upstream(CLIPS)
-    recorded = clips_of(run.store.path(clips_ref), run.store.manifest(clips_ref))
+    clips_manifest = run.store.manifest(clips_ref)
+    recorded = clips_of(run.store.path(clips_ref), clips_manifest)
+    # Dagster's blocking check stops this step in the run that scored the shots; a later run of
+    # deliverables alone meets the same rule here.
+    verdicts = identity.verdicts(run, brief, brief_ref, clips_manifest)
+    failing = [v for v in verdicts if not v.passed]
+    if failing:
+        raise OffModelShots("; ".join(v.message(run.client, run.character) for v in failing))
     width, height = brief.deliverable.resolution
     fps = brief.video.fps
     entry = UPSCALERS[brief.deliverable.upscaler]
@@ -84,6 +99,11 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
             log=run.log,
             stop=run.stop,
         )
+        scoring = scoring_against(run, clips_manifest["qc"]["reference_images"])
+        sampled = scoring.scorer.sample_segments(
+            stage / FINAL, [(c.id, stats.per_clip_frames[c.id]) for c in clips]
+        )
+        cross = cross_shot(sampled)
         samples = [Image.fromarray(f) for f in stats.samples]
         samples[len(samples) // 2].save(stage / POSTER, quality=90)
         contact_sheet(samples, stage / CONTACT_SHEET, labels=[c.id for c in clips])
@@ -91,7 +111,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
             code_version=CODE_VERSION,
             inputs={"video_clips": clips_ref.version},
             parameters=params,
-            models=[record],
+            models=[record, *scoring.records],
             timings={"wall_s": time.perf_counter() - start},
             extra={
                 # What the report, the CLI and the review read, by name.
@@ -110,6 +130,26 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
                 "brief_version": brief_ref.version,
                 "upscaled_frames": stats.upscaled_frames,
                 "encoder": {"codec": encoder.codec, "reason": encoder.reason},
+                # The character, measured: each shot's identity as video_clips scored it, who
+                # accepted a shot below the threshold and when, and the cut's cross-shot scores.
+                "qc": {
+                    "primary": identity.PRIMARY,
+                    "min_identity": clips_manifest.get("qc", {}).get("min_identity"),
+                    "shots": [
+                        {
+                            "id": s["id"],
+                            "identity": s.get("identity"),
+                            "subject_consistency": s.get("subject_consistency"),
+                            "attempt": s.get("attempt"),
+                            "attempts": len(s.get("attempts", [])),
+                            "lora_gain": s.get("lora_gain"),
+                            **_accepted(verdicts, s["id"]),
+                        }
+                        for s in recorded
+                    ],
+                    "cross_shot": cross,
+                    "scorers": scoring.records,
+                },
             },
         )
 
@@ -127,6 +167,11 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
         bad_format.append("moov atom after the media data (no fast start for web playback)")
     bad_picture = picture_problems(report)
     figures = report.metadata()
+    qc = run.store.manifest(ref).get("qc", {})
+    cross = qc.get("cross_shot", {"pairs": [], "min": {}})
+    lowest = float(cross["min"].get(identity.PRIMARY, 1.0))
+    worst = min(cross["pairs"], key=lambda p: p["scores"][identity.PRIMARY], default=None)
+    cross_ok = lowest >= brief.qc.min_cross_shot
     return stage_result(
         run,
         ref,
@@ -144,6 +189,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
             "encoder": "{codec} ({reason})".format(**run.store.manifest(ref)["encoder"]),
             **prediction_metadata(run, ("deliverable",), run.store.manifest(ref)),
             "contact_sheet": Picture(folder / CONTACT_SHEET, "contact sheet"),
+            "cross_shot": identity.cross_shot_table(cross),
         },
         checks=[
             Check(
@@ -175,8 +221,30 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
                     },
                 },
             ),
+            Check(
+                CHECK_CROSS_SHOT,
+                passed=cross_ok,
+                description=(
+                    f"lowest cross-shot consistency {lowest:.3f} >= {brief.qc.min_cross_shot:.3f}"
+                    if cross_ok
+                    else f"shots {' and '.join(worst['shots'])} disagree: cross-shot "
+                    f"consistency {lowest:.3f} < qc.min_cross_shot {brief.qc.min_cross_shot:.3f}"
+                ),
+                metadata={
+                    "pairs": identity.cross_shot_table(cross),
+                    "min_cross_shot": brief.qc.min_cross_shot,
+                    "lowest": lowest,
+                },
+            ),
         ],
     )
+
+
+def _accepted(verdicts, shot: str) -> dict[str, Any]:
+    found = next((v for v in verdicts if v.shot == shot), None)
+    if found is None or found.on_model or found.accepted_by is None:
+        return {}
+    return {"accepted_by": found.accepted_by, "accepted_at": found.accepted_at}
 
 
 def final_file(folder: Path, manifest: dict[str, Any]) -> Path:

@@ -7,7 +7,16 @@ from pathlib import Path
 
 from PIL import Image
 
-from assets.stages.base import Check, Picture, Run, StageResult, build_or_reuse, stage_result
+from assets.stages import identity
+from assets.stages.base import (
+    Check,
+    Markdown,
+    Picture,
+    Run,
+    StageResult,
+    build_or_reuse,
+    stage_result,
+)
 from assets.stages.brief import prediction_metadata, read_brief
 from resources.domain.registry import SDXL
 from resources.media.contact_sheet import contact_sheet
@@ -21,7 +30,8 @@ from resources.stills.image_generator import (
 ASSET = "reference_images"
 CODE_VERSION = "1"
 CHECK_COUNT = "reference_count_met"
-CHECKS = (CHECK_COUNT,)
+CHECK_SET = identity.CHECK_REFERENCES
+CHECKS = (CHECK_COUNT, CHECK_SET)
 CONTACT_SHEET = "contact_sheet.png"
 
 
@@ -109,6 +119,7 @@ def make_references(run: Run, generator: ImageGenerator) -> StageResult:
     captions = [caption_file(p) for p in stills]
     trigger = brief.character.trigger or ""
     captioned = all(c.is_file() and trigger in c.read_text() for c in captions)
+    set_check, similarity = _set_check(run, found, ref.version, brief.qc, [s.view for s in plan])
     return stage_result(
         run,
         ref,
@@ -120,6 +131,8 @@ def make_references(run: Run, generator: ImageGenerator) -> StageResult:
             "model": model["id"],
             "contact_sheet": Picture(folder / CONTACT_SHEET, "references"),
             **prediction_metadata(run, ("references",), run.store.manifest(ref)),
+            "similarity": similarity,
+            "flagged": set_check.metadata["flagged"],
         },
         checks=[
             Check(
@@ -130,7 +143,8 @@ def make_references(run: Run, generator: ImageGenerator) -> StageResult:
                     "found": len(found),
                     "captions_with_trigger": captioned,
                 },
-            )
+            ),
+            set_check,
         ],
     )
 
@@ -138,3 +152,37 @@ def make_references(run: Run, generator: ImageGenerator) -> StageResult:
 def stills_of(folder: Path, manifest: dict) -> list[Path]:
     """The stills a reference_images version recorded, in plan order."""
     return [folder / s["image"] for s in manifest["stills"]]
+
+
+def _set_check(run: Run, stills: list[Path], version: str, qc, views: list[str]):
+    """Pairwise similarity of the stills, with outliers and near-duplicates flagged."""
+    report = identity.Scoring(run, stills, version).reference_report(qc)
+    names = [f"{i}:{views[i] if i < len(views) else ''}" for i in range(len(stills))]
+    head = "| | " + " | ".join(str(i) for i in range(len(stills))) + " | mean to others |"
+    rows = [head, "|---" * (len(stills) + 2) + "|"]
+    for i, row in enumerate(report.similarity):
+        cells = " | ".join(f"{v:.2f}" for v in row)
+        rows.append(f"| {names[i]} | {cells} | {report.mean_to_others[i]:.3f} |")
+    flagged = [
+        f"still {names[i]} is an outlier: mean similarity {report.mean_to_others[i]:.3f}, more "
+        f"than {qc.outlier_gap:.2f} below the set's median"
+        for i in report.outliers
+    ] + [
+        f"stills {names[i]} and {names[j]} are near-duplicates: similarity "
+        f"{report.similarity[i][j]:.3f} > {qc.duplicate_above:.2f}"
+        for i, j in report.duplicates
+    ]
+    table = Markdown("\n".join(rows))
+    check = Check(
+        CHECK_SET,
+        passed=not flagged,
+        description="; ".join(flagged) or "no outlier, no near-duplicate",
+        metadata={
+            "flagged": "; ".join(flagged) or "none",
+            "similarity": table,
+            "outlier_gap": qc.outlier_gap,
+            "duplicate_above": qc.duplicate_above,
+            "backbone": identity.PRIMARY,
+        },
+    )
+    return check, table

@@ -29,7 +29,7 @@ from resources.media.contact_sheet import contact_sheet
 from resources.storage.artifact_store import write_json
 
 ASSET = "client_report"
-CODE_VERSION = "3"  # 3: quote accuracy
+CODE_VERSION = "4"  # 3: quote accuracy; 4: the character, measured
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 POSTERS = "posters.png"
@@ -136,6 +136,35 @@ def accuracy_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def identity_table(character: str, manifest: dict[str, Any]) -> str:
+    """Each shot's identity as the deliverable recorded it, and the cut's cross-shot scores."""
+    qc = manifest.get("qc")
+    if not qc:
+        return f"{character}: no identity scores (cut before identity scoring)"
+    rows = [
+        "| shot | DINOv2 identity | CLIP identity | subject consistency | attempts | LoRA gain | "
+        "accepted |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    primary = qc["primary"]
+    for shot in qc["shots"]:
+        ident = shot["identity"]
+        clip = next(v for k, v in ident.items() if k != primary)
+        gain = shot.get("lora_gain")
+        rows.append(
+            f"| {shot['id']} | {ident[primary]:.3f} | {clip:.3f} | "
+            f"{shot['subject_consistency']:.3f} | {shot['attempts']} | "
+            f"{f'{gain[primary]:+.3f}' if gain else 'not measured'} | "
+            f"{shot.get('accepted_by', '') or ''} {shot.get('accepted_at', '') or ''} |"
+        )
+    lowest = qc["cross_shot"]["min"].get(primary, 1.0)
+    rows.append(
+        f"\nmin_identity {qc['min_identity']}; lowest cross-shot consistency {lowest:.3f} "
+        f"({primary})"
+    )
+    return "\n".join(rows)
+
+
 def report_client(run: Run) -> StageResult:
     """Every current deliverable of this partition's client: posters, lineage, GPU time, cost."""
     start = time.perf_counter()
@@ -159,7 +188,7 @@ def report_client(run: Run) -> StageResult:
         ]
         contact_sheet(posters, stage / POSTERS, labels=[c.character for c in costs])
         (stage / REPORT_MD).write_text(
-            _report_markdown(client, current, costs)
+            _report_markdown(client, current, costs, manifests)
             + "\n## Quote accuracy\n\n"
             + accuracy_table(accuracy)
             + "\n"
@@ -188,6 +217,12 @@ def report_client(run: Run) -> StageResult:
             "posters": Picture(folder / POSTERS, f"{client} posters"),
             "deliverables": Markdown(deliverables_table(costs)),
             "quote_accuracy": Markdown(accuracy_table(accuracy)),
+            "identity": Markdown(
+                "\n\n".join(
+                    f"**{c.character}**\n\n{identity_table(c.character, manifests[c.character])}"
+                    for c in costs
+                )
+            ),
             "lineage": Markdown(
                 "\n\n".join(
                     f"**{d.character}** `{d.version}`\n\n{format_markdown(d)}" for d in current
@@ -206,7 +241,12 @@ def report_client(run: Run) -> StageResult:
     )
 
 
-def _report_markdown(client: str, current: list[Deliverable], costs: list[VideoCost]) -> str:
+def _report_markdown(
+    client: str,
+    current: list[Deliverable],
+    costs: list[VideoCost],
+    manifests: dict[str, dict[str, Any]],
+) -> str:
     lines = [f"# {client}: deliverables, lineage and cost", ""]
     if any(c.illustrative for c in costs):
         lines += [
@@ -217,4 +257,10 @@ def _report_markdown(client: str, current: list[Deliverable], costs: list[VideoC
     lines += [deliverables_table(costs), ""]
     for d in current:
         lines += [f"## {d.character} `{d.version}`", "", format_markdown(d), ""]
+        lines += [
+            "### The character, measured",
+            "",
+            identity_table(d.character, manifests[d.character]),
+            "",
+        ]
     return "\n".join(lines)

@@ -145,6 +145,28 @@ class Approval(_Strict):
     cut: Literal["required", "optional"] = "optional"  # before the client's report
 
 
+class Qc(_Strict):
+    """How the character is enforced: identity threshold, re-rolls, acceptances (docs/identity.md).
+
+    Scores are cosines in [-1, 1] of DINOv2 embeddings; what a value means for real weights is in
+    docs/identity.md. The defaults (0) measure and record without re-rolling or blocking: a
+    threshold is set per production once calibrated on real weights.
+    """
+
+    min_identity: float = Field(default=0.0, ge=-1.0, le=1.0)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    # The lowest cross-shot consistency of the deliverable (any two shots) it may be cut with.
+    min_cross_shot: float = Field(default=0.0, ge=-1.0, le=1.0)
+    # Shots the producer accepts below min_identity, by id (recorded as accepted by the brief).
+    accept: list[Slug] = Field(default_factory=list)
+    # Render each shot again at LoRA strength 0 (same seed) to measure what the LoRA buys.
+    measure_lora_effect: bool = False
+    # Reference stills: an outlier's mean similarity to the others is this far below the median;
+    # a near-duplicate pair is more alike than this.
+    outlier_gap: float = Field(default=0.15, ge=0.0, le=2.0)
+    duplicate_above: float = Field(default=0.99, ge=-1.0, le=1.0)
+
+
 class Brief(_Strict):
     """A producer's brief for one recurring character of one client."""
 
@@ -156,6 +178,7 @@ class Brief(_Strict):
     shots: list[Shot] = Field(min_length=1, max_length=100)
     deliverable: Deliverable = Deliverable()
     approval: Approval = Approval()
+    qc: Qc = Qc()
 
     @field_validator("shots")
     @classmethod
@@ -166,6 +189,14 @@ class Brief(_Strict):
                 raise ValueError(f"shot id {shot.id!r} is used twice")
             seen.add(shot.id)
         return shots
+
+    @model_validator(mode="after")
+    def _accepted_shots_exist(self) -> Brief:
+        ids = {shot.id for shot in self.shots}
+        unknown = [s for s in self.qc.accept if s not in ids]
+        if unknown:
+            raise ValueError(f"qc.accept names shot(s) not in the shot list: {', '.join(unknown)}")
+        return self
 
     @property
     def partition_key(self) -> str:

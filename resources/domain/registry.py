@@ -141,6 +141,20 @@ class UpscalerModel:
     architecture: str = "RRDBNet"  # "RRDBNet" (Real-ESRGAN x4plus/x2plus) | "SRVGGNetCompact"
 
 
+@dataclass(frozen=True)
+class VisionModel:
+    """An image backbone the identity scores embed with, as transformers loads it."""
+
+    name: str
+    model_class: str  # attribute of the `transformers` module
+    repo_id: str
+    revision: str  # the Hub commit the weights are pinned to (see docs/identity.md)
+    image_size: int  # the side its processor crops to (production)
+    patch_size: int
+    embedding: str  # the output field used as the image's embedding
+    licence: str
+
+
 _ATTN = ("to_q", "to_k", "to_v", "to_out.0")
 # Tiny sizes: Wan 2.1/2.2 A14B, HunyuanVideo and CogVideoX need multiples of 16, Wan 2.2 TI2V and
 # LTX-Video multiples of 32.
@@ -365,3 +379,28 @@ def video_model(name: str) -> VideoModel:
     except KeyError:
         known = ", ".join(sorted(VIDEO_MODELS))
         raise KeyError(f"unknown video model {name!r}; known models: {known}") from None
+
+
+# Identity scoring (resources/qc/identity.py). DINOv2's CLS token separates individuals of one
+# class better than CLIP's image embedding, which is why both are recorded (docs/identity.md).
+DINOV2 = VisionModel(
+    name="dinov2_base",
+    model_class="Dinov2Model",
+    repo_id="facebook/dinov2-base",
+    revision="f9e44c814b77203eaa57a6bdbbd535f21ede1415",
+    image_size=224,
+    patch_size=14,
+    embedding="pooler_output",  # the final layer-normed CLS token
+    licence="Apache-2.0",
+)
+CLIP_VISION = VisionModel(
+    name="clip_vit_large_patch14",
+    model_class="CLIPVisionModelWithProjection",
+    repo_id="openai/clip-vit-large-patch14",
+    revision="32bd64288804d66eefd0ccbe215aa642df71cc41",
+    image_size=224,
+    patch_size=14,
+    embedding="image_embeds",  # the projected CLS token, CLIP's joint image-text space
+    licence="MIT",
+)
+VISION_MODELS: dict[str, VisionModel] = {m.name: m for m in (DINOV2, CLIP_VISION)}

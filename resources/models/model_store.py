@@ -20,7 +20,14 @@ from dagster import ConfigurableResource
 
 from resources.domain.costs import DEFAULT_INSTANCE_TYPE
 from resources.domain.lora_recipes import LoraRecipe
-from resources.domain.registry import SDXL, UPSCALERS, RenderSize, StillModel, VideoModel
+from resources.domain.registry import (
+    SDXL,
+    UPSCALERS,
+    RenderSize,
+    StillModel,
+    VideoModel,
+    VisionModel,
+)
 from resources.domain.tiers import DistillAdapter, TierRecipe
 from resources.storage.artifact_store import sha256_file, write_json
 
@@ -52,6 +59,12 @@ class ModelStore(ConfigurableResource):
         if self.profile == "tiny":
             return self._tiny(model.name, _build_tiny_sdxl)
         return self._pretrained(model.name, model.repo_id, model.revision)
+
+    def vision_model_dir(self, model: VisionModel) -> Path:
+        """A transformers folder (config, weights, image processor) of an identity backbone."""
+        if self.profile == "tiny":
+            return self._tiny(model.name, _build_tiny_vision(model))
+        return self._pretrained(model.name, model.repo_id, model.revision, marker="config.json")
 
     def upscaler_file(self, name: str) -> Path:
         entry = UPSCALERS[name]
@@ -155,9 +168,11 @@ class ModelStore(ConfigurableResource):
             (folder / ".complete").write_text("built in code from a tiny config\n")
         return folder
 
-    def _pretrained(self, name: str, repo_id: str, revision: str) -> Path:
+    def _pretrained(
+        self, name: str, repo_id: str, revision: str, marker: str = "model_index.json"
+    ) -> Path:
         local = Path(self.models_dir) / repo_id
-        if (local / "model_index.json").is_file():
+        if (local / marker).is_file():
             return local
         try:
             from huggingface_hub import snapshot_download
@@ -207,6 +222,15 @@ def _build_tiny_video(model: VideoModel):
         from resources.tiny.video import build_tiny_video_pipeline
 
         build_tiny_video_pipeline(model, folder)
+
+    return build
+
+
+def _build_tiny_vision(model: VisionModel):
+    def build(folder: Path) -> None:
+        from resources.tiny.vision import build_tiny_vision_model
+
+        build_tiny_vision_model(model, folder)
 
     return build
 

@@ -1,0 +1,326 @@
+"""Identity QC for the stages: scoring units, re-rolled attempts, verdicts and acceptances.
+
+Each attempt of a shot is its own shot unit (its seed is in the unit's payload); each attempt's
+scores are their own small unit (`shot_scores/<version>/`, keyed by the shot unit, the reference
+stills and the scoring backbones), so a rerun after an interruption neither renders nor scores
+a finished attempt again. Definitions of the scores: resources/qc/identity.py, docs/identity.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from assets.stages.base import Markdown, Run
+from resources.domain.artifacts import ArtifactRef, content_version
+from resources.domain.brief import Brief, Qc
+from resources.domain.qc import ShotVerdict, attempt_seed
+from resources.qc.identity import (
+    FRAMES_PER_SHOT,
+    PRIMARY,
+    IdentityScorer,
+    load_backbone,
+    reference_set,
+    scorer_models,
+)
+from resources.runtime.interruption import stop_if_asked
+from resources.storage.artifact_store import build_manifest, write_json
+from resources.video.generator import CLIP, ShotRequest
+
+SCORE_UNITS = "shot_scores"  # <client>/<character>/shot_scores/<version>/scores.json
+ACCEPTANCES = "acceptances"  # <client>/<character>/acceptances/<version>/: one accepted shot
+SCORES = "scores.json"
+CODE_VERSION = "1"  # what a score depends on in code: bump when a definition changes
+CHECK_REFERENCES = "reference_set_is_consistent"
+CHECK_SHOTS = "shots_keep_character"
+CHECK_CROSS_SHOT = "shots_match_each_other"
+
+
+class Scoring:
+    """Identity scoring for one run: backbones loaded on first use, references embedded once."""
+
+    def __init__(self, run: Run, stills: list[Path], references_version: str):
+        self.run = run
+        self.stills = stills
+        self.references_version = references_version
+        self.dirs = {m.name: run.models.vision_model_dir(m) for m in scorer_models()}
+        self.records = [
+            run.models.record(m.name, m.repo_id, m.revision, self.dirs[m.name])
+            for m in scorer_models()
+        ]
+        self._scorer: IdentityScorer | None = None
+        self._references = None
+
+    @property
+    def scorer(self) -> IdentityScorer:
+        if self._scorer is None:
+            run = self.run
+            backbones = [
+                load_backbone(self.dirs[m.name], m, run.device, run.dtype) for m in scorer_models()
+            ]
+            self._scorer = IdentityScorer(backbones, run.device)
+        return self._scorer
+
+    @property
+    def references(self):
+        if self._references is None:
+            from PIL import Image
+
+            self._references = self.scorer.embed(
+                [Image.open(p).convert("RGB") for p in self.stills]
+            )
+        return self._references
+
+    def payload(self) -> dict[str, Any]:
+        """What every score of this run depends on, besides the clip itself."""
+        return {
+            "references": self.references_version,
+            "scorers": self.records,
+            "frames": FRAMES_PER_SHOT,
+            "code": CODE_VERSION,
+        }
+
+    def score_unit(self, unit: ArtifactRef) -> dict[str, Any]:
+        """The scores of a finished shot unit's clip: computed once, then read back."""
+        run = self.run
+        ref = run.ref(SCORE_UNITS, {"unit": unit.version, **self.payload()})
+        if run.store.reusable(ref):
+            return run.store.manifest(ref)["scores"]
+        scores = self.scorer.score_clip(run.store.path(unit) / CLIP, self.references).record()
+        with run.store.staging(ref) as stage:
+            write_json(stage / SCORES, scores)
+            write_json(
+                stage / "manifest.json",
+                build_manifest(
+                    ref,
+                    stage,
+                    code_version=CODE_VERSION,
+                    inputs={SCORE_UNITS: unit.version, "reference_images": self.references_version},
+                    parameters={"frames": FRAMES_PER_SHOT, "primary": PRIMARY},
+                    models=self.records,
+                    extra={"scores": scores},
+                ),
+            )
+        return scores
+
+    def reference_report(self, qc: Qc):
+        """Pairwise similarity of the stills, outliers and near-duplicates (primary backbone)."""
+        return reference_set(
+            self.references[PRIMARY],
+            outlier_gap=qc.outlier_gap,
+            duplicate_above=qc.duplicate_above,
+        )
+
+
+# -- attempts -------------------------------------------------------------------------------
+
+
+@dataclass
+class Take:
+    """One attempt at a shot: its request (seed), unit, whether this run rendered it, scores."""
+
+    attempt: int
+    request: ShotRequest
+    unit: ArtifactRef
+    rendered: bool
+    scores: dict[str, Any]
+
+    @property
+    def identity(self) -> float:
+        return float(self.scores["identity"][PRIMARY])
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "seed": self.request.seed,
+            "unit": self.unit.version,
+            "rendered": self.rendered,
+            "identity": self.scores["identity"],
+            "subject_consistency": self.scores["subject_consistency"],
+        }
+
+
+def retake_payload(qc: Qc) -> dict[str, Any]:
+    """What decides which attempts a video_clips version renders (not acceptances)."""
+    return {
+        "min_identity": qc.min_identity,
+        "max_attempts": qc.max_attempts,
+        "measure_lora_effect": qc.measure_lora_effect,
+    }
+
+
+def attempt_request(shot: ShotRequest, attempt: int) -> ShotRequest:
+    return replace(shot, seed=attempt_seed(shot.seed, attempt))
+
+
+def best_take(takes: list[Take]) -> Take:
+    """The attempt with the highest identity; the earliest on a tie."""
+    return max(takes, key=lambda t: (t.identity, -t.attempt))
+
+
+def render_takes(
+    run: Run,
+    shots: list[ShotRequest],
+    qc: Qc,
+    scoring: Scoring,
+    unit_of: Callable[[ShotRequest], ArtifactRef],
+    render: Callable[[list[ShotRequest], dict[str, ArtifactRef]], Any],
+) -> dict[str, list[Take]]:
+    """Render and score attempt 0 of every shot, then re-roll those below min_identity.
+
+    A round renders one attempt of every shot still below the threshold; each attempt is
+    published as its own unit as soon as it is rendered, and a stop request is honoured between
+    rounds, so an interruption loses at most the attempts in flight.
+    """
+    takes: dict[str, list[Take]] = {s.id: [] for s in shots}
+    for attempt in range(qc.max_attempts):
+        todo = [
+            s for s in shots if attempt == 0 or best_take(takes[s.id]).identity < qc.min_identity
+        ]
+        if not todo:
+            break
+        if attempt:
+            stop_if_asked(run.stop, f"attempt {attempt + 1} of {qc.max_attempts}")
+        requests = [attempt_request(s, attempt) for s in todo]
+        units = {r.id: unit_of(r) for r in requests}
+        pending = [r for r in requests if not run.store.reusable(units[r.id])]
+        for r in requests:
+            if attempt and r in pending:
+                best = best_take(takes[r.id]).identity
+                run.log(
+                    f"shot {r.id}: attempt {attempt + 1} of {qc.max_attempts} (seed {r.seed}): "
+                    f"best identity so far {best:.3f} < min_identity {qc.min_identity:.3f}"
+                )
+            elif attempt and r not in pending:
+                run.log(f"shot {r.id}: attempt {attempt + 1} already rendered, reusing it")
+        render(pending, units)
+        for r in requests:
+            scores = scoring.score_unit(units[r.id])
+            takes[r.id].append(Take(attempt, r, units[r.id], r in pending, scores))
+            run.log(
+                f"shot {r.id}: attempt {attempt + 1} identity {scores['identity'][PRIMARY]:.3f} "
+                f"({PRIMARY}), subject consistency {scores['subject_consistency']:.3f}"
+            )
+    return takes
+
+
+def attempts_table(shot: str, takes: list[Take], threshold: float, chosen: int) -> Markdown:
+    """The UI's table of one shot's attempts."""
+    rows = [
+        "| attempt | seed | DINOv2 identity | CLIP identity | subject consistency | |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in takes:
+        ident = t.scores["identity"]
+        mark = "chosen" if t.attempt == chosen else ""
+        rows.append(
+            f"| {t.attempt + 1} | {t.request.seed} | {ident[PRIMARY]:.3f} | "
+            f"{next(v for k, v in ident.items() if k != PRIMARY):.3f} | "
+            f"{t.scores['subject_consistency']:.3f} | {mark} |"
+        )
+    rows.append(f"\nmin_identity {threshold:.3f} ({PRIMARY}); shot `{shot}`")
+    return Markdown("\n".join(rows))
+
+
+# -- verdicts and acceptances ----------------------------------------------------------------
+
+
+def acceptance_ref(client: str, character: str, shot: str, unit: str) -> ArtifactRef:
+    """Where the acceptance of one shot's exact clip (unit) is recorded."""
+    return ArtifactRef(
+        client, character, ACCEPTANCES, content_version({"shot": shot, "unit": unit})
+    )
+
+
+def accept_shot(store, client: str, character: str, shot: str, by: str) -> dict[str, Any]:
+    """Record that `by` accepts the current clip of `shot` whatever its score; return the record."""
+    clips = store.current(client, character, "video_clips")
+    manifest = store.manifest(clips)
+    entry = next((s for s in manifest["shots"] if s["id"] == shot), None)
+    if entry is None:
+        known = ", ".join(s["id"] for s in manifest["shots"])
+        raise ValueError(f"shot {shot!r} is not in video_clips {clips.version} (shots: {known})")
+    if not by.strip():
+        raise ValueError("--by: name who accepts the shot")
+    ref = acceptance_ref(client, character, shot, entry["unit"])
+    if not store.is_complete(ref):
+        with store.staging(ref) as stage:
+            record = {
+                "shot": shot,
+                "unit": entry["unit"],
+                "video_clips": clips.version,
+                "identity": entry.get("identity", {}),
+                "min_identity": manifest.get("qc", {}).get("min_identity"),
+                "by": by.strip(),
+                "via": "python -m pipeline accept",
+            }
+            write_json(
+                stage / "manifest.json",
+                build_manifest(
+                    ref,
+                    stage,
+                    code_version=CODE_VERSION,
+                    inputs={"video_clips": clips.version},
+                    parameters={},
+                    extra={"acceptance": record},
+                ),
+            )
+    manifest = store.manifest(ref)
+    return {**manifest["acceptance"], "at": manifest["created_at"]}
+
+
+def verdicts(run: Run, brief: Brief, brief_ref: ArtifactRef, manifest: dict) -> list[ShotVerdict]:
+    """Each shot of a video_clips version: best identity, threshold, and any acceptance."""
+    qc = manifest.get("qc")
+    if qc is None:  # a version from before identity scoring: nothing to judge
+        return []
+    brief_manifest = run.store.manifest(brief_ref)
+    found = []
+    for shot in manifest["shots"]:
+        by = at = None
+        ref = acceptance_ref(run.client, run.character, shot["id"], shot["unit"])
+        if run.store.reusable(ref):
+            accepted = run.store.manifest(ref)
+            by, at = accepted["acceptance"]["by"], accepted["created_at"]
+        elif shot["id"] in brief.qc.accept:
+            by = f"brief qc.accept ({brief_manifest['parameters']['source']})"
+            at = brief_manifest["created_at"]
+        found.append(
+            ShotVerdict(
+                shot=shot["id"],
+                best=float(shot["identity"][PRIMARY]),
+                attempt=int(shot["attempt"]),
+                attempts=len(shot["attempts"]),
+                threshold=float(qc["min_identity"]),
+                accepted_by=by,
+                accepted_at=at,
+            )
+        )
+    return found
+
+
+def verdict_table(found: list[ShotVerdict]) -> Markdown:
+    rows = [
+        "| shot | best identity | attempt | attempts | min_identity | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for v in found:
+        verdict = "pass" if v.on_model else (f"accepted by {v.accepted_by}" if v.passed else "FAIL")
+        rows.append(
+            f"| {v.shot} | {v.best:.3f} | {v.attempt + 1} | {v.attempts} | {v.threshold:.3f} | "
+            f"{verdict} |"
+        )
+    return Markdown("\n".join(rows))
+
+
+def cross_shot_table(result: dict[str, Any]) -> Markdown:
+    rows = ["| shots | DINOv2 | CLIP |", "|---|---|---|"]
+    for pair in result["pairs"]:
+        scores = pair["scores"]
+        other = next((v for k, v in scores.items() if k != PRIMARY), float("nan"))
+        rows.append(f"| {' / '.join(pair['shots'])} | {scores[PRIMARY]:.3f} | {other:.3f} |")
+    if not result["pairs"]:
+        rows.append("| (one shot) | 1.000 | 1.000 |")
+    return Markdown("\n".join(rows))

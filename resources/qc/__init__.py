@@ -1,0 +1,1 @@
+"""Quality control of the character: identity scores of stills and shots."""
