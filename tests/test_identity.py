@@ -56,7 +56,7 @@ def scored(tmp_path_factory):
     references = scorer.embed(stills)
     clips = {
         "stills": _clip(folder / "stills.mp4", stills),
-        "shifted": _clip(folder / "shifted.mp4", [np.roll(s, 3, axis=1) for s in stills]),
+        "shifted": _clip(folder / "shifted.mp4", [np.roll(s, 1, axis=1) for s in stills]),
         "unrelated": _clip(folder / "unrelated.mp4", [_picture(100 + i) for i in range(4)]),
     }
     scores = {name: scorer.score_clip(path, references) for name, path in clips.items()}

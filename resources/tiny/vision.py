@@ -33,7 +33,7 @@ _CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 # Wider inits than the defaults: with them the random patch embeddings, not the shared CLS token,
 # dominate the output, so different images get measurably different embeddings; wider still and
 # H.264 rounding alone moves an embedding (a clip of the stills would no longer match them).
-_DINO_INIT_RANGE = 0.05
+_DINO_INIT_RANGE = 0.3
 _CLIP_INIT_FACTOR = 2.0
 
 
