@@ -143,7 +143,16 @@ def _float_fields(annotation, path: str) -> list[str]:
     return [found for arg in typing.get_args(annotation) for found in _float_fields(arg, path)]
 
 
-FLOAT_FIELDS = ["video.lora_strength", "lora.alpha", "lora.learning_rate", "shots[0].duration_s"]
+FLOAT_FIELDS = [
+    "video.lora_strength",
+    "lora.alpha",
+    "lora.learning_rate",
+    "shots[0].duration_s",
+    "qc.min_identity",
+    "qc.min_cross_shot",
+    "qc.outlier_gap",
+    "qc.duplicate_above",
+]
 
 
 def test_float_field_list_covers_every_float_of_the_schema():
@@ -155,7 +164,7 @@ def test_float_field_list_covers_every_float_of_the_schema():
 def test_float_fields_refuse_nan_and_infinity(field, value):
     data = small_brief()
     section, _, name = field.partition(".")
-    target = data["shots"][0] if section == "shots[0]" else data[section]
+    target = data["shots"][0] if section == "shots[0]" else data.setdefault(section, {})
     target[name] = "__VALUE__"
     text = brief_yaml(data).replace("__VALUE__", value)
     assert problems_of_yaml(text) == [f"{field}: Input should be a finite number"]
