@@ -58,7 +58,11 @@ def test_unicode_name_is_kept():
         (lambda b: b["shots"][0].update(duration_s=-2), "shots[0].duration_s", "greater than 0"),
         (lambda b: b["shots"][1].update(id="intro"), "shots", "used twice"),
         (lambda b: b["video"].update(model="sora"), "video.model", "unknown video model"),
-        (lambda b: b["video"].update(model="cogvideox_5b"), "video.model", "no character-LoRA"),
+        (
+            lambda b: b["video"].update(model="holocine_14b"),
+            "video",
+            "licensed CC BY-NC-SA 4.0 (non-commercial only",
+        ),
         (
             lambda b: b["deliverable"].update(resolution=[7680, 4320]),
             "deliverable.resolution",
@@ -226,3 +230,40 @@ def test_a_too_long_shot_is_explained_in_portuguese_too():
     (line,) = refused.value.problems_pt
     assert line.startswith("shots[0].duration_s: a cena 'intro' tem 60 s")
     assert "nenhum modelo do registro gera 60 s num só clipe; divida a cena" in line
+
+
+def test_every_registered_model_is_accepted_with_its_licence_acknowledged():
+    from resources.domain.registry import VIDEO_MODELS
+
+    for name, model in VIDEO_MODELS.items():
+        video = {"model": name, "fps": 24}
+        if model.licence_ack:
+            video["licence_ack"] = model.licence_ack
+        assert parse_brief(small_brief(video=video)).video.model == name
+
+
+def test_scene_model_refuses_a_shot_list_longer_than_its_longest_scene():
+    shots = [{"id": f"s{i}", "prompt": "she talks", "duration_s": 7.5, "seed": i} for i in range(4)]
+    data = small_brief(
+        video={"model": "holocine_14b", "licence_ack": "non-commercial"}, shots=shots
+    )
+    (problem,) = problems_of(data)
+    assert problem.startswith("shots:")
+    assert "totals 30 s (449 frames at 15 fps)" in problem
+    assert "holocine_14b" in problem and "at most 241 frames (16.1 s)" in problem
+    # 16 s at 15 fps is 240 frames -> 241: exactly the longest scene, accepted.
+    data["shots"] = [{**s, "duration_s": 4.0} for s in shots]
+    assert parse_brief(data).duration_s == 16.0
+
+
+def test_scene_shots_too_short_to_cut_are_refused():
+    shots = [
+        {"id": "a", "prompt": "x", "duration_s": 1.0},
+        {"id": "b", "prompt": "y", "duration_s": 0.1},
+        {"id": "c", "prompt": "z", "duration_s": 1.0},
+    ]
+    data = small_brief(
+        video={"model": "holocine_14b_sparse", "licence_ack": "non-commercial"}, shots=shots
+    )
+    (problem,) = problems_of(data)
+    assert problem.startswith("shots:") and "at least 4 frames" in problem

@@ -21,10 +21,10 @@ JOB = Path(__file__).resolve().parent / "lora_train_job.py"
 MODEL = "ltx_video"  # the fastest tiny family; the loop is the same for all of them
 
 
-def _job(model_dir: Path, out_dir: Path, *extra: str) -> subprocess.Popen:
+def _job(model_dir: Path, out_dir: Path, *extra: str, model: str = MODEL) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     return subprocess.Popen(
-        [sys.executable, str(JOB), MODEL, str(model_dir), str(out_dir), *extra],
+        [sys.executable, str(JOB), model, str(model_dir), str(out_dir), *extra],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -43,12 +43,14 @@ def _sha(lines: list[str]) -> str:
     return next(line.split()[1] for line in lines if line.startswith("sha256 "))
 
 
-def test_sigkill_mid_training_then_restart_gives_identical_lora(tmp_path: Path) -> None:
-    _, model_dir = build_model(MODEL, tmp_path / "models")
+# CogVideoX's v-prediction objective goes through the same checkpoints and resume.
+@pytest.mark.parametrize("model", [MODEL, "cogvideox_5b"])
+def test_sigkill_mid_training_then_restart_gives_identical_lora(tmp_path: Path, model) -> None:
+    _, model_dir = build_model(model, tmp_path / "models")
     args = ("--steps", "16", "--checkpoint-every", "4")
-    reference = _job(model_dir, tmp_path / "a" / "out", *args)
+    reference = _job(model_dir, tmp_path / "a" / "out", *args, model=model)
     # Held after step 6, so that the kill lands there however loaded the machine is.
-    victim = _job(model_dir, tmp_path / "b" / "out", *args, "--hold-at", "6")
+    victim = _job(model_dir, tmp_path / "b" / "out", *args, "--hold-at", "6", model=model)
     seen = []
     for line in victim.stdout:  # kill between checkpoints: after step 6 (checkpoint at 4)
         seen.append(line)
@@ -61,7 +63,7 @@ def test_sigkill_mid_training_then_restart_gives_identical_lora(tmp_path: Path) 
     assert not (killed_out / LORA_FILE).exists()
     assert sorted(p.name for p in (killed_out / CHECKPOINTS).glob("step-*"))
 
-    resumed = _finish(_job(model_dir, killed_out, *args))
+    resumed = _finish(_job(model_dir, killed_out, *args, model=model))
     resumed_at = [line for line in resumed if line.startswith("resumed LoRA training at step")]
     assert resumed_at and int(resumed_at[0].split()[5]) == 4
     assert _sha(resumed) == _sha(_finish(reference))

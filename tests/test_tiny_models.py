@@ -28,6 +28,14 @@ SPATIAL_COMPRESSION = {
     "wan22_ti2v_5b": 16,
     "ltx_video": 32,
     "cogvideox_5b": 8,
+    "holocine_14b": 8,
+    "holocine_14b_sparse": 8,
+    "mochi_1": 8,
+}
+# And their temporal compression: LTX-Video 8x, Mochi 6x, the others 4x (CogVideoX's frame rule
+# is 8k+1, but its VAE compresses time 4x).
+TEMPORAL_COMPRESSION = {
+    name: {"ltx_video": 8, "mochi_1": 6}.get(name, 4) for name in SPATIAL_COMPRESSION
 }
 
 
@@ -71,11 +79,16 @@ def test_video_vae_compresses_like_the_real_model(built: dict[str, Path], name: 
     model = VIDEO_MODELS[name]
     spatial = SPATIAL_COMPRESSION[name]
     vae = _load(name, built[name]).vae
-    frames = 2 * model.frame_multiple + 1  # a valid count: 3 latent frames
+    frames = 2 * model.frame_multiple + 1  # a valid count
+    latent_frames = (frames - 1) // TEMPORAL_COMPRESSION[name] + 1
     video = torch.zeros(1, 3, frames, model.tiny.height, model.tiny.width)
     with torch.no_grad():
         latents = vae.encode(video).latent_dist.mode()
-    assert latents.shape[2:] == (3, model.tiny.height // spatial, model.tiny.width // spatial)
+    assert latents.shape[2:] == (
+        latent_frames,
+        model.tiny.height // spatial,
+        model.tiny.width // spatial,
+    )
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -84,6 +97,8 @@ def test_video_scheduler_uses_registry_flow_shift(built: dict[str, Path], name: 
     config = _load(name, built[name]).scheduler.config
     if model.family == "cogvideox":
         assert (config.prediction_type, config.rescale_betas_zero_snr) == ("v_prediction", True)
+    elif model.family == "mochi":
+        assert config.invert_sigmas and not config.use_dynamic_shifting
     elif model.flow_shift is None:
         assert config.use_dynamic_shifting
     else:

@@ -13,6 +13,8 @@ cut unless a producer accepts it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from contextlib import ExitStack
 from dataclasses import asdict
@@ -38,17 +40,29 @@ from assets.stages.references import stills_of
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief
 from resources.domain.registry import VideoModel, video_model
+from resources.domain.scenes import plan_scene
 from resources.domain.tiers import tier_recipe
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.media.video_io import ENCODER_THREADS
 from resources.storage.artifact_store import build_manifest, sha256_file, write_json
-from resources.video.generator import CLIP, POSTER, SHOT_MANIFEST, ShotRequest, VideoGenerator
+from resources.video.generator import (
+    CLIP,
+    POSTER,
+    SHOT_MANIFEST,
+    ShotRequest,
+    VideoGenerator,
+    finished_shot,
+)
+from resources.video.scenes import SceneRequest, render_scene
 
 ASSET = "video_clips"
 SHOT_UNITS = "shots"  # <client>/<character>/shots/<version>/: one rendered shot each
-CODE_VERSION = "5"  # 5: identity QC (attempts, scores) with the tiers' render parameters
+CODE_VERSION = "6"  # 6: scene models (one generation cut into shots) and licences
 SHOT_CODE_VERSION = "2"  # what a shot's pixels depend on in code: bump when rendering changes
+# A scene model's whole shot list as one generation: <client>/<character>/scenes/<version>/.
+SCENE_UNITS = "scenes"
+SCENE_CODE_VERSION = "1"
 CHECK_CLIPS = "clips_match_shot_list"
 CHECK_PICTURE = "clips_have_no_black_or_frozen_stretches"
 CHECK_IDENTITY = identity.CHECK_SHOTS
@@ -72,6 +86,36 @@ def shot_requests(brief: Brief, model: VideoModel) -> list[ShotRequest]:
         )
         for shot in brief.shots
     ]
+
+
+def scene_request(brief: Brief, model: VideoModel) -> SceneRequest:
+    """The brief as one scene: the character as global caption, shots cut at the model's fps."""
+    plan = plan_scene([s.duration_s for s in brief.shots], model.native_fps)
+    trigger = brief.character.trigger
+    seeds = [s.seed for s in brief.shots]
+    # One generation has one noise seed; derived from every shot's seed so that changing any of
+    # them gives a new take (a one-shot scene keeps its shot's seed).
+    digest = hashlib.sha256(json.dumps(seeds).encode()).hexdigest()
+    seed = seeds[0] if len(seeds) == 1 else int(digest[:8], 16) % 2**31
+    shots = tuple(
+        ShotRequest(
+            id=shot.id,
+            prompt=f"{trigger}, {shot.prompt}",
+            negative_prompt=brief.video.negative_prompt,
+            seed=seed,
+            num_frames=end - first,
+            duration_s=shot.duration_s,
+        )
+        for shot, (first, end) in zip(brief.shots, plan.shot_frames(), strict=True)
+    )
+    return SceneRequest(
+        global_caption=f"{trigger}, {brief.character.description}",
+        shots=shots,
+        negative_prompt=brief.video.negative_prompt,
+        seed=seed,
+        num_frames=plan.num_frames,
+        cuts=plan.cuts,
+    )
 
 
 def shot_unit(run: Run, shot: ShotRequest, render: dict[str, Any]) -> ArtifactRef:
@@ -110,7 +154,6 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     record = run.models.record(model.name, model.repo_id, model.revision, model_dir)
     recipe = tier_recipe(model, brief.video.tier)
     size = run.models.tier_size(model, recipe)
-    shots = shot_requests(brief, model)
     distill = run.models.distill_adapter_files(model, recipe.adapter) if recipe.adapter else []
     # The tier's cache, off with a distilled adapter; else the resource's (0 = off).
     cache = recipe.cache.threshold if recipe.cache else generator.first_block_cache
@@ -138,7 +181,19 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
         "first_block_cache": cache,
         "encoder_threads": ENCODER_THREADS,  # libx264's bytes depend on its thread count
     }
-    units = {s.id: shot_unit(run, s, render) for s in shots}
+    scene, scene_ref, shot_render = None, None, render
+    if model.is_scene_model:
+        # One unit for the scene (every shot's prompt, seed and duration plus the render
+        # settings); each shot's unit is its cut of that scene.
+        scene = scene_request(brief, model)
+        scene_ref = run.ref(
+            SCENE_UNITS, {"scene": asdict(scene), "render": render, "code": SCENE_CODE_VERSION}
+        )
+        shot_render = {**render, "scene": scene_ref.version}
+        shots = list(scene.shots)
+    else:
+        shots = shot_requests(brief, model)
+    units = {s.id: shot_unit(run, s, shot_render) for s in shots}
     qc = brief.qc
     scoring = scoring_of(run, lora_ref)
     # Attempt 0 of each shot is the shot's own unit; which further attempts a version holds
@@ -175,9 +230,15 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
                 )
             )
 
-        takes = identity.render_takes(
-            run, shots, qc, scoring, lambda r: shot_unit(run, r, render), render_round
-        )
+        if scene is not None:
+            rendered = _render_scene_unit(
+                run, generator, model_dir, model, scene, scene_ref, units, shot_render, lora_file
+            )
+            takes = _scene_takes(run, scene, units, qc, scoring, rendered)
+        else:
+            takes = identity.render_takes(
+                run, shots, qc, scoring, lambda r: shot_unit(run, r, render), render_round
+            )
         chosen = {s.id: identity.best_take(takes[s.id]) for s in shots}
         for shot in shots:
             run.store.include(chosen[shot.id].unit, stage, clip_folder(Path(), shot.id).as_posix())
@@ -186,7 +247,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
                 run.store.include(take.unit, stage, where)
         without_lora = (
             _lora_effect(run, generator, model_dir, model, chosen, render, scoring, distill)
-            if qc.measure_lora_effect
+            if qc.measure_lora_effect and scene is None
             else {}
         )
         contact_sheet(
@@ -204,7 +265,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
             code_version=CODE_VERSION,
             inputs={"character_lora": lora_ref.version},
             parameters={k: v for k, v in render.items() if k != "model"},
-            models=[record, *scoring.records],
+            models=[{**record, "licence": model.licence}, *scoring.records],
             seeds={s.id: chosen[s.id].request.seed for s in shots},
             prompts={s.id: s.prompt for s in shots},
             timings={
@@ -247,6 +308,12 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
                 },
                 "compute": run.compute(start),
                 "brief_version": brief_ref.version,
+                "licence": model.licence_record(),
+                "scene": (
+                    {"unit": scene_ref.version, "num_frames": scene.num_frames, "cuts": scene.cuts}
+                    if scene is not None
+                    else None
+                ),
             },
         )
 
@@ -405,10 +472,127 @@ def _render_units(run, generator, model_dir, model, pending, units, render, lora
                     seeds={shot.id: shot.seed},
                     prompts={shot.id: shot.prompt},
                     timings={"render_s": done.render_s},
-                    extra={"shot": asdict(shot), "record": SHOT_MANIFEST},
+                    extra={
+                        "shot": asdict(shot),
+                        "record": SHOT_MANIFEST,
+                        "licence": model.licence_record(),
+                    },
                 ),
             )
             run.log(f"shot {shot.id}: rendered as unit {unit.version}")
+    return rendered
+
+
+def _scene_takes(run, scene, units, qc, scoring, rendered) -> dict[str, list]:
+    """Each shot of a scene scored as its one attempt.
+
+    A scene is one generation: re-rolling a shot would re-render (and change) every shot, so a
+    scene model's shots are measured and checked but not re-rolled one by one; an off-model shot
+    blocks the cut until the producer accepts it or edits the brief (a new seed re-rolls the scene).
+    """
+    if qc.max_attempts > 1:
+        run.log(
+            f"{len(scene.shots)} shots from one scene: scored, not re-rolled "
+            "(qc.max_attempts applies to shot-by-shot models)"
+        )
+    if qc.measure_lora_effect:
+        run.log("qc.measure_lora_effect: not measured for a scene model (one generation)")
+    fresh = {r.id for r in rendered}
+    return {
+        s.id: [identity.Take(0, s, units[s.id], s.id in fresh, scoring.score_unit(units[s.id]))]
+        for s in scene.shots
+    }
+
+
+def _render_scene_unit(
+    run, generator, model_dir, model, scene, scene_ref, units, render, lora_file
+):
+    """Render the scene once into its unit and cut it into every shot's unit; publish them all.
+
+    Nothing is rendered when every shot's unit is intact; the scene and shot units are locked
+    first (as _render_units does), and a corrupt one is moved aside before rendering again; an
+    intact one is kept as it is (the re-cut of a deterministic scene is the same shot).
+    """
+    refs = [scene_ref, *(units[s.id] for s in scene.shots)]
+    if all(run.store.reusable(u) for u in refs[1:]):
+        for shot in scene.shots:
+            run.log(f"shot {shot.id}: unchanged, reusing unit {units[shot.id].version}")
+        return []
+    with ExitStack() as stack:
+        for unit in sorted(refs, key=lambda u: (u.asset, u.version)):
+            stack.enter_context(run.store.lock(unit, run.log))
+        if all(run.store.reusable(u) for u in refs[1:]):
+            return []
+        for unit in refs:
+            run.store.repair(unit, run.log)
+        scene_folder = stack.enter_context(run.store.staging(scene_ref))
+        folders = {s.id: stack.enter_context(run.store.staging(units[s.id])) for s in scene.shots}
+        timings = render_scene(
+            model_dir,
+            model,
+            scene,
+            scene_folder,
+            folders,
+            lora_file=lora_file,
+            lora_strength=render["lora_strength"],
+            width=render["width"],
+            height=render["height"],
+            steps=render["steps"],
+            guidance_scale=render["guidance_scale"],
+            guidance_scale_2=render["guidance_scale_2"],
+            flow_shift=render["flow_shift"],
+            device=run.device,
+            dtype=run.dtype,
+            crf=generator.crf,
+            preset=generator.preset,
+            attention=generator.attention,
+            stop=run.stop,
+        )
+        parameters = {k: v for k, v in render.items() if k != "model"}
+        model_record = {**render["model"], "licence": model.licence}
+        write_json(
+            scene_folder / "manifest.json",
+            build_manifest(
+                scene_ref,
+                scene_folder,
+                code_version=SCENE_CODE_VERSION,
+                inputs={},
+                parameters=parameters,
+                models=[model_record],
+                seeds={"scene": scene.seed},
+                prompts={"scene": scene.prompt},
+                timings=timings,
+                extra={"scene": asdict(scene), "licence": model.licence_record()},
+            ),
+        )
+        rendered = []
+        for shot in scene.shots:
+            folder = folders[shot.id]
+            write_json(
+                folder / "manifest.json",
+                build_manifest(
+                    units[shot.id],
+                    folder,
+                    code_version=SHOT_CODE_VERSION,
+                    inputs={SCENE_UNITS: scene_ref.version},
+                    parameters=parameters,
+                    models=[model_record],
+                    seeds={shot.id: shot.seed},
+                    prompts={shot.id: shot.prompt},
+                    timings={"render_s": 0.0},
+                    extra={
+                        "shot": asdict(shot),
+                        "record": SHOT_MANIFEST,
+                        "licence": model.licence_record(),
+                    },
+                ),
+            )
+            rendered.append(finished_shot(folder, shot, reused=False))
+        run.log(
+            f"scene of {len(scene.shots)} shots ({scene.num_frames} frames, cuts at "
+            f"{list(scene.cuts)}) rendered as unit {scene_ref.version} in "
+            f"{timings['render_s']:.1f} s"
+        )
     return rendered
 
 

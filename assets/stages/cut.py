@@ -150,6 +150,8 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
                     "cross_shot": cross,
                     "scorers": scoring.records,
                 },
+                # The video model's licence travels with the pictures it made.
+                "licence": clips_manifest.get("licence"),
             },
         )
 

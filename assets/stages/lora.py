@@ -89,7 +89,7 @@ def train_lora(run: Run, trainer: TrainingBackend) -> StageResult:
             code_version=CODE_VERSION,
             inputs={"reference_images": refs.version},
             parameters=params,
-            models=[record],
+            models=[{**record, "licence": model.licence}],
             seeds={"train": lora.seed},
             timings={"wall_s": time.perf_counter() - start, "train_s": trained.train_s},
             extra={
@@ -107,6 +107,8 @@ def train_lora(run: Run, trainer: TrainingBackend) -> StageResult:
                 "compute": run.compute(start),
                 "brief_version": brief_ref.version,
                 "load_check": {"passed": loads, "detail": detail},
+                "licence": model.licence_record(),
+                "lora_train_gpu_gb": model.lora_train_gpu_gb,
             },
         )
 

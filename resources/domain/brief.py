@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -25,6 +26,7 @@ from pydantic import (
 from resources.domain.brief_problems import Problem, problems_of
 from resources.domain.lora_recipes import RECIPES
 from resources.domain.registry import DEFAULT_UPSCALER, DEFAULT_VIDEO_MODEL, UPSCALERS, VIDEO_MODELS
+from resources.domain.scenes import plan_scene
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=SLUG_PATTERN)]
@@ -76,6 +78,19 @@ class Video(_Strict):
     lora_strength: float = Field(default=1.0, ge=0.0, le=2.0)
     # draft: cheap approval renders; final: the model's published recipe (resources/domain/tiers)
     tier: Literal["draft", "final"] = "final"
+    # A model whose licence forbids paid work (HoloCine: CC BY-NC-SA 4.0) is only selected with
+    # this acknowledgement; the registry names the value (`VideoModel.licence_ack`).
+    licence_ack: Literal["non-commercial"] | None = None
+
+    @model_validator(mode="after")
+    def _licence_acknowledged(self) -> Video:
+        model = VIDEO_MODELS[self.model]
+        if model.licence_ack is not None and self.licence_ack != model.licence_ack:
+            raise ValueError(
+                f"video model {self.model!r} is licensed {model.licence} ({model.licence_terms}); "
+                f"a brief that selects it must carry `video.licence_ack: {model.licence_ack}`"
+            )
+        return self
 
     @field_validator("model")
     @classmethod
@@ -197,6 +212,25 @@ class Brief(_Strict):
         if unknown:
             raise ValueError(f"qc.accept names shot(s) not in the shot list: {', '.join(unknown)}")
         return self
+
+    @field_validator("shots")
+    @classmethod
+    def _scene_fits(cls, shots: list[Shot], info: ValidationInfo) -> list[Shot]:
+        """A scene model renders the whole shot list at once: it must fit its longest scene."""
+        video = info.data.get("video")
+        model = VIDEO_MODELS.get(video.model) if video is not None else None
+        if model is None or not model.is_scene_model:
+            return shots
+        fps = model.native_fps
+        plan = plan_scene([s.duration_s for s in shots], fps)
+        if plan.num_frames > model.max_frames:
+            total = sum(s.duration_s for s in shots)
+            raise ValueError(
+                f"the shot list totals {total:g} s ({plan.num_frames} frames at {fps} fps), but "
+                f"{model.name} renders it as one scene of at most {model.max_frames} frames "
+                f"({model.max_frames / fps:.1f} s): shorten the shots or split the brief"
+            )
+        return shots
 
     @property
     def partition_key(self) -> str:

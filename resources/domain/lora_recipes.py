@@ -10,7 +10,9 @@ from typing import Literal
 
 from resources.domain.registry import VideoModel
 
-TimestepSampling = Literal["shift", "logit_normal"]
+# "shift" / "logit_normal": flow-matching sigmas; "uniform_ddpm": an integer DDPM timestep drawn
+# uniformly, for v-prediction models (CogVideoX).
+TimestepSampling = Literal["shift", "logit_normal", "uniform_ddpm"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class LoraRecipe:
     width: int  # training area for the stills (aspect-ratio buckets keep about this area)
     height: int
     source: str  # where these numbers come from; docs/lora.md has the details
+    # "flow": predict the velocity noise - x0; "v_prediction": diffusers' CogVideoX objective (the
+    # x0 recovered from the predicted v, weighted by 1 / (1 - alphas_cumprod[t])).
+    objective: Literal["flow", "v_prediction"] = "flow"
 
 
 _ATTN = ("to_q", "to_k", "to_v", "to_out.0")
@@ -71,6 +76,37 @@ RECIPES: dict[str, LoraRecipe] = {
             width=768,
             height=512,
             source="finetrainers LTX-Video LoRA example (training/README)",
+        ),
+        LoraRecipe(
+            family="cogvideox",
+            target_modules=_ATTN,
+            rank=64,
+            alpha=64.0,
+            learning_rate=1e-3,
+            timestep_sampling="uniform_ddpm",
+            flow_shift=1.0,
+            width=720,
+            height=480,
+            objective="v_prediction",
+            source=(
+                "diffusers examples/cogvideo/train_cogvideox_lora.py and its README example "
+                "(rank 64, alpha 64, lr 1e-3, 720x480; attention projections)"
+            ),
+        ),
+        LoraRecipe(
+            family="mochi",
+            target_modules=_ATTN,
+            rank=16,
+            alpha=16.0,
+            learning_rate=2e-4,
+            timestep_sampling="logit_normal",
+            flow_shift=1.0,
+            width=848,
+            height=480,
+            source=(
+                "genmo demos/fine_tuner/README.md (q, k, v and output projections; lr 1e-4 to "
+                "2e-4); rank 16 and logit-normal sigmas are this project's choice"
+            ),
         ),
     )
 }

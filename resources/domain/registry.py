@@ -60,7 +60,7 @@ class VideoModel:
     """A text-to-video model family member as diffusers loads it."""
 
     name: str
-    family: str  # "hunyuan" | "wan" | "ltx" | "cogvideox": prompt/latent/forward conventions
+    family: str  # "hunyuan" | "wan" | "ltx" | "cogvideox" | "mochi": prompt/latent/forward rules
     pipeline_class: str  # attribute of the `diffusers` module
     transformer_class: str
     repo_id: str
@@ -89,6 +89,36 @@ class VideoModel:
     # so the kohya backend refuses it). See resources/lora/kohya.py.
     musubi_task: str | None = None
     memory_plans: tuple[MemoryPlan, ...] = ()
+    # Licence: may a studio use it for paid client work ("yes", "conditional": only on the terms
+    # in `licence_terms`, "no": not without a separate licence from the authors), and the value a
+    # brief's `video.licence_ack` must carry to select it (None: no acknowledgement needed).
+    paid_work: Literal["yes", "conditional", "no"] = "yes"
+    licence_terms: str = ""
+    licence_ack: str | None = None
+    # The smallest GPU class (GB) that trains this model's character LoRA (bf16 base, one-frame
+    # stills at the recipe's size, gradient checkpointing); the source is in docs/models.md.
+    lora_train_gpu_gb: int = 24
+    # Scene models (HoloCine) render the whole shot list as one generation: "" (one clip per
+    # shot), "full" (window cross-attention) or "sparse" (plus sparse inter-shot self-attention).
+    scene_attention: Literal["", "full", "sparse"] = ""
+    # Transformer weights published as single files in `weights_repo`, loaded with
+    # from_single_file into the layout of `repo_id`: (pipeline component, path in weights_repo).
+    weights_repo: str = ""
+    single_files: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_scene_model(self) -> bool:
+        """True when one generation renders every shot of a brief (cut into shots afterwards)."""
+        return bool(self.scene_attention)
+
+    def licence_record(self) -> dict[str, str | None]:
+        """The licence as manifests, lineage and the client report state it."""
+        return {
+            "model": self.name,
+            "licence": self.licence,
+            "paid_work": self.paid_work,
+            "terms": self.licence_terms,
+        }
 
     def valid_frame_count(self, duration_s: float, fps: float | None = None) -> int:
         """Smallest valid frame count that covers `duration_s` at `fps` (native by default)."""
@@ -179,6 +209,12 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=7.0,
             lora_target_modules=_ATTN,
             licence="Tencent Hunyuan Community License",
+            paid_work="conditional",
+            licence_terms=(
+                "commercial use permitted, but the licence does not apply in the European Union, "
+                "the United Kingdom or South Korea"
+            ),
+            lora_train_gpu_gb=24,
             tiny=_TINY_16,
             max_frames=129,
             params_b=13.0,
@@ -202,6 +238,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=3.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
+            licence_terms="permissive: commercial use permitted, keep the licence notice",
             tiny=_TINY_16,
             max_frames=81,
             params_b=1.3,
@@ -226,6 +263,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=5.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
+            licence_terms="permissive: commercial use permitted, keep the licence notice",
             tiny=_TINY_16,
             max_frames=81,
             params_b=14.0,
@@ -250,6 +288,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=12.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
+            licence_terms="permissive: commercial use permitted, keep the licence notice",
             tiny=_TINY_16,
             max_frames=81,
             params_b=14.0,
@@ -277,6 +316,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=5.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
+            licence_terms="permissive: commercial use permitted, keep the licence notice",
             tiny=RenderSize(width=128, height=64, steps=2),
             size_multiple=32,
             max_frames=121,
@@ -302,6 +342,11 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=None,
             lora_target_modules=_ATTN,
             licence="LTX-Video Open Weights License",
+            paid_work="conditional",
+            licence_terms=(
+                "Lightricks' own open-weights licence: commercial use has revenue and use "
+                "conditions; read the licence file of the pinned checkpoint before paid work"
+            ),
             tiny=RenderSize(width=128, height=96, steps=2),
             size_multiple=32,
             max_frames=257,
@@ -320,17 +365,103 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             native_width=720,
             native_height=480,
             native_fps=8,
-            frame_multiple=4,
+            # Its VAE decodes latent frames in pairs after the first: 8k+1 frames (9 ... 49) decode
+            # to exactly that many; 4k+1 counts with an even number of latents decode 3 too many.
+            frame_multiple=8,
             default_steps=50,
             guidance_scale=6.0,
             flow_shift=None,
             lora_target_modules=_ATTN,
             licence="CogVideoX License",
+            paid_work="conditional",
+            licence_terms=(
+                "academic use free; commercial use only after registering for the free basic "
+                "commercial licence (open.bigmodel.cn/mla/form), within its usage limits"
+            ),
+            lora_train_gpu_gb=48,
             tiny=RenderSize(width=96, height=64, steps=2),
             max_frames=49,
             params_b=5.0,
             memory_plans=_plans(
                 ("model", False, True), ("none", False, True), ("none", False, True)
+            ),
+        ),
+        *(
+            VideoModel(
+                name=name,
+                family="wan",
+                # The folder is Wan 2.2 A14B's (text encoder, VAE, scheduler, configs); the
+                # transformers come from HoloCine's single files, rendered by HoloCinePipeline.
+                pipeline_class="WanPipeline",
+                transformer_class="WanTransformer3DModel",
+                repo_id="Wan-AI/Wan2.2-T2V-A14B-Diffusers",
+                revision="5be7df9619b54f4e2667b2755bc6a756675b5cd7",
+                # HoloCine_inference_*_attention.py: 480x832, 50 steps, cfg 5 on both experts,
+                # shift 5, expert switch at 0.875, videos saved at 15 fps, 241 frames trained.
+                native_width=832,
+                native_height=480,
+                native_fps=15,
+                frame_multiple=4,
+                default_steps=50,
+                guidance_scale=5.0,
+                flow_shift=5.0,
+                lora_target_modules=_ATTN,
+                licence="CC BY-NC-SA 4.0",
+                paid_work="no",
+                licence_terms=(
+                    "non-commercial only (Attribution-NonCommercial-ShareAlike 4.0): no paid "
+                    "client work without a separate licence from the authors"
+                ),
+                licence_ack="non-commercial",
+                tiny=_TINY_16,
+                max_frames=241,  # the whole scene: HoloCine trains on 241-frame sequences
+                params_b=14.0,
+                experts=2,
+                boundary_ratio=0.875,
+                guidance_scale_2=5.0,
+                scene_attention=attention,
+                weights_repo="hlwang06/HoloCine",
+                single_files=(
+                    ("transformer", f"HoloCine_dit/{attention}/{attention}_high_noise.safetensors"),
+                    (
+                        "transformer_2",
+                        f"HoloCine_dit/{attention}/{attention}_low_noise.safetensors",
+                    ),
+                ),
+                memory_plans=_plans(
+                    ("group", True, True), ("group", False, True), ("model", False, True)
+                ),
+            )
+            for name, attention in (("holocine_14b", "full"), ("holocine_14b_sparse", "sparse"))
+        ),
+        VideoModel(
+            name="mochi_1",
+            family="mochi",
+            pipeline_class="MochiPipeline",
+            transformer_class="MochiTransformer3DModel",
+            repo_id="genmo/mochi-1-preview",
+            revision="main",
+            # Model card and diffusers' Mochi docs: 848x480 at 30 fps, up to 163 frames (6k+1),
+            # 64 steps at guidance 4.5; the pipeline's own linear-quadratic sigma schedule.
+            native_width=848,
+            native_height=480,
+            native_fps=30,
+            frame_multiple=6,
+            default_steps=64,
+            guidance_scale=4.5,
+            flow_shift=None,
+            lora_target_modules=_ATTN,
+            licence="Apache-2.0",
+            licence_terms="permissive: commercial use permitted, keep the licence notice",
+            tiny=_TINY_16,
+            max_frames=163,
+            params_b=10.0,
+            # genmo's fine-tuner README: 1x H100 or A100, 80 GB recommended (37 frames: 50 GB).
+            lora_train_gpu_gb=80,
+            # diffusers' Mochi docs: the bf16 variant with model CPU offload and VAE tiling needs
+            # 22 GB; full precision with the same options 42 GB.
+            memory_plans=_plans(
+                ("model", False, True), ("model", False, True), ("none", False, True)
             ),
         ),
     )

@@ -134,6 +134,22 @@ _DRAFTS: dict[str, dict] = {
         cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
         tradeoff="0.38x the pixels and 20 steps",
     ),
+    # HoloCine's scenes are trained at 832x480 and its renders go through the scene path, which
+    # takes no cache or distilled adapter yet: the draft saves steps only.
+    "holocine_14b": dict(
+        steps=20,
+        tradeoff="native size (HoloCine is trained at 832x480), 20 of 50 steps: softer detail",
+    ),
+    "holocine_14b_sparse": dict(
+        steps=20,
+        tradeoff="native size (HoloCine is trained at 832x480), 20 of 50 steps: softer detail",
+    ),
+    "mochi_1": dict(
+        steps=24,
+        width=640,
+        height=368,
+        tradeoff="0.58x the pixels and 24 of 64 steps: motion and framing, less fine detail",
+    ),
     "cogvideox_5b": dict(
         steps=20,
         cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),

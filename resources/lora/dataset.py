@@ -104,6 +104,20 @@ def encode_text(pipe, family: str, caption: str, device: str) -> dict[str, torch
                 caption, do_classifier_free_guidance=False, device=device
             )
             return {"encoder_hidden_states": embeds, "encoder_attention_mask": mask}
+        if family == "cogvideox":
+            # Padded to the transformer's text length, as CogVideoXPipeline renders with.
+            embeds, _ = pipe.encode_prompt(
+                caption,
+                do_classifier_free_guidance=False,
+                max_sequence_length=pipe.transformer.config.max_text_seq_length,
+                device=device,
+            )
+            return {"encoder_hidden_states": embeds}
+        if family == "mochi":
+            embeds, mask, _, _ = pipe.encode_prompt(
+                caption, do_classifier_free_guidance=False, device=device
+            )
+            return {"encoder_hidden_states": embeds, "encoder_attention_mask": mask}
     raise ValueError(f"unknown model family {family!r}")
 
 
@@ -121,6 +135,14 @@ def encode_still(pipe, family: str, pixels: torch.Tensor) -> torch.Tensor:
     if family == "ltx":
         mean = vae.latents_mean.view(1, -1, 1, 1, 1).float().cpu()
         std = vae.latents_std.view(1, -1, 1, 1, 1).float().cpu()
+        return (latents - mean) * vae.config.scaling_factor / std
+    if family == "cogvideox":
+        # train_cogvideox_lora.py: the VAE latent times scaling_factor (the pipeline divides).
+        return latents * vae.config.scaling_factor
+    if family == "mochi":
+        # The inverse of MochiPipeline's decode: latents * std / scaling_factor + mean.
+        mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
+        std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
         return (latents - mean) * vae.config.scaling_factor / std
     raise ValueError(f"unknown model family {family!r}")
 

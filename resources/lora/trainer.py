@@ -43,8 +43,8 @@ from resources.lora.dataset import (
     load_cached,
     write_cache,
 )
+from resources.lora.objectives import objective_loss, sample_level
 from resources.lora.output import LORA_FILE, LORA_FILE_2, LOSS_CURVE, plot_losses, write_lora_file
-from resources.lora.sampling import sample_sigma
 from resources.models.model_store import weights_digest
 from resources.runtime.interruption import WorkInterrupted
 from resources.runtime.progress import StepProgress
@@ -366,11 +366,10 @@ class LoraTrainer(TrainingBackend):
         text = run.dataset.empty_text if drop else example.text
         x0 = example.latents[None]
         noise = torch.randn(x0.shape, generator=run.noise_rng)
-        sigma = sample_sigma(run.recipe.timestep_sampling, run.recipe.flow_shift, run.noise_rng)
-        expert = _expert_for(run.experts, float(sigma))
+        level = sample_level(run.recipe, run.noise_rng)
+        expert = _expert_for(run.experts, float(level))
         with run.autocast:
-            pred = self._predict(run, expert, x0, noise, sigma, text)
-        loss = torch.nn.functional.mse_loss(pred.float(), (noise - x0).to(pred.device).float())
+            loss = self._loss(run, expert, x0, noise, level, text)
         if not math.isfinite(loss.item()):
             raise FloatingPointError(
                 f"LoRA training loss is {loss.item()} at step {progress.step + 1}"
@@ -383,25 +382,27 @@ class LoraTrainer(TrainingBackend):
         progress.expert_steps[expert.name] += 1
         return float(loss.item())
 
-    def _predict(
+    def _loss(
         self,
         run: _Run,
         expert: _Expert,
         x0: torch.Tensor,
         noise: torch.Tensor,
-        sigma: torch.Tensor,
+        level: torch.Tensor,
         text: dict[str, torch.Tensor],
     ) -> torch.Tensor:
-        """The expert's flow prediction for x0 noised to `sigma`, shaped like x0."""
-        noisy = ((1 - sigma) * x0 + sigma * noise).to(run.device, run.compute_dtype)
+        """The family's training loss of the expert on x0 noised to `level` (see objectives)."""
         text = {
             k: v.to(run.device, run.compute_dtype) if v.is_floating_point() else v.to(run.device)
             for k, v in text.items()
         }
-        return predict_flow(run.pipe, run.model, expert.module, noisy, sigma * 1000.0, text)
+        return objective_loss(
+            run.pipe, run.model, run.recipe, expert.module,
+            x0.to(run.device), noise.to(run.device), level.to(run.device), text, run.compute_dtype,
+        )  # fmt: skip
 
     def _evaluation_loss(self, run: _Run) -> float:
-        """Mean flow loss over every still at fixed sigmas and fixed noise, with no dropout."""
+        """Mean training loss over every still at fixed noise levels and noise, no dropout."""
         generator = torch.Generator().manual_seed(EVAL_SEED)
         losses = []
         for expert in run.experts:
@@ -414,9 +415,8 @@ class LoraTrainer(TrainingBackend):
                     sigma = torch.tensor([value])
                     expert = _expert_for(run.experts, value)
                     with run.autocast:
-                        pred = self._predict(run, expert, x0, noise, sigma, example.text)
-                    target = (noise - x0).to(pred.device).float()
-                    losses.append(torch.nn.functional.mse_loss(pred.float(), target).item())
+                        loss = self._loss(run, expert, x0, noise, sigma, example.text)
+                    losses.append(loss.item())
         for expert in run.experts:
             expert.module.train()
         return float(np.mean(losses))
@@ -451,49 +451,6 @@ class LoraTrainer(TrainingBackend):
 
 
 # -- helpers with no state of their own ------------------------------------------------------
-
-
-def predict_flow(
-    pipe: Any,
-    model: VideoModel,
-    transformer: torch.nn.Module,
-    noisy: torch.Tensor,
-    timestep: torch.Tensor,
-    text: dict[str, torch.Tensor],
-) -> torch.Tensor:
-    """`transformer`'s flow prediction for `noisy` (B, C, F, h, w), in the same shape."""
-    if model.family == "hunyuan":
-        guidance = None
-        if transformer.config.guidance_embeds:
-            # Distilled guidance: the embedded scale training sees is the one rendering uses.
-            guidance = torch.full((noisy.shape[0],), model.guidance_scale * 1000.0)
-            guidance = guidance.to(noisy.device, noisy.dtype)
-        return transformer(
-            hidden_states=noisy, timestep=timestep, guidance=guidance, return_dict=False, **text
-        )[0]
-    if model.family == "wan":
-        return transformer(hidden_states=noisy, timestep=timestep, return_dict=False, **text)[0]
-    if model.family == "ltx":
-        _, _, f, h, w = noisy.shape
-        p, pt = pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size
-        packed = pipe._pack_latents(noisy, p, pt)
-        scale = (
-            pipe.vae_temporal_compression_ratio / model.native_fps,
-            pipe.vae_spatial_compression_ratio,
-            pipe.vae_spatial_compression_ratio,
-        )
-        out = transformer(
-            hidden_states=packed,
-            timestep=timestep,
-            num_frames=f // pt,
-            height=h // p,
-            width=w // p,
-            rope_interpolation_scale=scale,
-            return_dict=False,
-            **text,
-        )[0]
-        return pipe._unpack_latents(out, f // pt, h // p, w // p, p, pt)
-    raise ValueError(f"unknown model family {model.family!r}")
 
 
 def _experts(pipe: Any) -> list[_Expert]:

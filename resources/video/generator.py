@@ -34,6 +34,9 @@ from resources.storage.artifact_store import sha256_file, write_atomic, write_js
 from resources.video.shot_workers import run_in_workers, worker_devices
 
 ATTENTION_CHOICES = ("auto", "flash", "native")
+# In a model folder the store assembled for single-file weights (HoloCine): which file each
+# transformer component is loaded from with from_single_file.
+SINGLE_FILES = "single_files.json"
 # Components a memory plan treats as "the transformer": Wan 2.2 A14B has two experts.
 _TRANSFORMERS = ("transformer", "transformer_2")
 
@@ -117,9 +120,16 @@ def load_video_pipeline(
         raise ValueError(f"cache_threshold={cache_threshold}: must be 0 (off) or positive")
     plan = plan or choose_plan(model, device)
     backend = attention_backend(attention, device)
+    if model.is_scene_model:
+        from resources.video.holocine import HoloCinePipeline
+
+        pipeline_class = HoloCinePipeline
     # local_files_only: a folder path must never turn into a Hub lookup.
-    pipe = pipeline_class.from_pretrained(model_dir, dtype=dtype, local_files_only=True)
+    parts = _single_file_transformers(model_dir, model, dtype)
+    pipe = pipeline_class.from_pretrained(model_dir, dtype=dtype, local_files_only=True, **parts)
     pipe.set_progress_bar_config(disable=True)
+    if model.is_scene_model:
+        pipe._scene_state()  # the shot-aware processors, before the attention backend is set
     for name in _TRANSFORMERS:
         transformer = getattr(pipe, name, None)
         if transformer is not None:
@@ -144,6 +154,28 @@ def load_video_pipeline(
         # Decoding a full-size clip in one pass needs tens of GB; tiles trade a little speed.
         pipe.vae.enable_tiling()
     return pipe
+
+
+def _single_file_transformers(
+    model_dir: Path, model: VideoModel, dtype: torch.dtype
+) -> dict[str, torch.nn.Module]:
+    """Transformers published as single files, loaded into the folder's diffusers layout."""
+    listing = model_dir / SINGLE_FILES
+    if not listing.is_file():
+        return {}
+    loader = getattr(diffusers, model.transformer_class)
+    parts = {}
+    for component, path in json.loads(listing.read_text()).items():
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"{model.name}: single-file weights {path} ({component}) missing"
+            )
+        # The config of the base layout (Wan 2.2 A14B) says which architecture the keys map to.
+        parts[component] = loader.from_single_file(
+            path, config=str(model_dir), subfolder=component, torch_dtype=dtype,
+            local_files_only=True,
+        )  # fmt: skip
+    return parts
 
 
 def apply_lora(

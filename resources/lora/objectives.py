@@ -1,0 +1,133 @@
+"""Training objectives of the character LoRA: what a noised still looks like and what is predicted.
+
+* flow matching (HunyuanVideo, Wan, LTX-Video, Mochi): x = (1 - sigma) x0 + sigma noise, the
+  target the velocity noise - x0. Mochi's transformer takes the inverted timestep (1 - sigma) *
+  1000 and predicts x0 - noise: diffusers' MochiPipeline builds its scheduler with
+  `invert_sigmas=True`, so its scheduler sigma runs from 0 (noise) to 1 (clean), and each Euler
+  step adds (sigma_next - sigma) times the model output.
+* v-prediction DDPM (CogVideoX), as diffusers' examples/cogvideo/train_cogvideox_lora.py trains
+  it: an integer timestep t uniform in [0, T), x_t = scheduler.add_noise(x0, noise, t), the
+  transformer's v turned into an x0 estimate by scheduler.get_velocity(v, x_t, t), and the loss
+  mean(w (x0_hat - x0)^2) with w = 1 / (1 - alphas_cumprod[t]).
+
+Each draw is a "level" in [0, 1): the sigma for flow matching, t / T for DDPM; the trainer
+routes a step to an expert by it and evaluates at fixed levels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from resources.domain.lora_recipes import LoraRecipe
+from resources.domain.registry import VideoModel
+from resources.lora.sampling import sample_sigma
+
+DDPM_STEPS = 1000  # num_train_timesteps of CogVideoX's scheduler
+
+
+def sample_level(recipe: LoraRecipe, generator: torch.Generator) -> torch.Tensor:
+    """One training noise level, shape (1,), drawn as the family's recipe says."""
+    if recipe.timestep_sampling == "uniform_ddpm":
+        return torch.randint(0, DDPM_STEPS, (1,), generator=generator).float() / DDPM_STEPS
+    return sample_sigma(recipe.timestep_sampling, recipe.flow_shift, generator)
+
+
+def objective_loss(
+    pipe: Any,
+    model: VideoModel,
+    recipe: LoraRecipe,
+    transformer: torch.nn.Module,
+    x0: torch.Tensor,
+    noise: torch.Tensor,
+    level: torch.Tensor,
+    text: dict[str, torch.Tensor],
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """The training loss of `transformer` on latents x0 (B, C, F, h, w) at noise `level`."""
+    if recipe.objective == "v_prediction":
+        return _v_prediction_loss(pipe, transformer, x0, noise, level, text, dtype)
+    sigma = level.view(-1, 1, 1, 1, 1)
+    noisy = ((1 - sigma) * x0 + sigma * noise).to(dtype)
+    pred = predict_flow(pipe, model, transformer, noisy, level * 1000.0, text)
+    return torch.nn.functional.mse_loss(pred.float(), (noise - x0).float())
+
+
+def _v_prediction_loss(pipe, transformer, x0, noise, level, text, dtype) -> torch.Tensor:
+    scheduler = pipe.scheduler
+    steps = scheduler.config.num_train_timesteps
+    t = (level * steps).round().long().clamp(0, steps - 1)
+    noisy = scheduler.add_noise(x0, noise, t)
+    v = predict_cogvideox(pipe, transformer, noisy.to(dtype), t, text)
+    x0_hat = scheduler.get_velocity(v.float(), noisy.float(), t)
+    alphas = scheduler.alphas_cumprod.to(x0.device)[t].float()
+    weights = (1.0 / (1.0 - alphas)).view(-1, 1, 1, 1, 1)
+    return torch.mean(weights * (x0_hat - x0.float()) ** 2)
+
+
+def predict_cogvideox(pipe, transformer, noisy, timestep, text) -> torch.Tensor:
+    """CogVideoX's v for `noisy` (B, C, F, h, w): its transformer works on (B, F, C, h, w)."""
+    frames_first = noisy.permute(0, 2, 1, 3, 4)
+    _, f, _, h, w = frames_first.shape
+    rotary = None
+    if transformer.config.use_rotary_positional_embeddings:
+        scale = pipe.vae_scale_factor_spatial
+        rotary = pipe._prepare_rotary_positional_embeddings(h * scale, w * scale, f, noisy.device)
+    out = transformer(
+        hidden_states=frames_first,
+        timestep=timestep,
+        image_rotary_emb=rotary,
+        return_dict=False,
+        **text,
+    )[0]
+    return out.permute(0, 2, 1, 3, 4)
+
+
+def predict_flow(
+    pipe: Any,
+    model: VideoModel,
+    transformer: torch.nn.Module,
+    noisy: torch.Tensor,
+    timestep: torch.Tensor,
+    text: dict[str, torch.Tensor],
+) -> torch.Tensor:
+    """`transformer`'s flow prediction for `noisy` (B, C, F, h, w), in the same shape."""
+    if model.family == "hunyuan":
+        guidance = None
+        if transformer.config.guidance_embeds:
+            # Distilled guidance: the embedded scale training sees is the one rendering uses.
+            guidance = torch.full((noisy.shape[0],), model.guidance_scale * 1000.0)
+            guidance = guidance.to(noisy.device, noisy.dtype)
+        return transformer(
+            hidden_states=noisy, timestep=timestep, guidance=guidance, return_dict=False, **text
+        )[0]
+    if model.family == "wan":
+        return transformer(hidden_states=noisy, timestep=timestep, return_dict=False, **text)[0]
+    if model.family == "mochi":
+        # Inverted timestep, and the output is x0 - noise: the flow target with its sign flipped.
+        out = transformer(
+            hidden_states=noisy, timestep=1000.0 - timestep, return_dict=False, **text
+        )[0]
+        return -out
+    if model.family == "ltx":
+        _, _, f, h, w = noisy.shape
+        p, pt = pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size
+        packed = pipe._pack_latents(noisy, p, pt)
+        scale = (
+            pipe.vae_temporal_compression_ratio / model.native_fps,
+            pipe.vae_spatial_compression_ratio,
+            pipe.vae_spatial_compression_ratio,
+        )
+        out = transformer(
+            hidden_states=packed,
+            timestep=timestep,
+            num_frames=f // pt,
+            height=h // p,
+            width=w // p,
+            rope_interpolation_scale=scale,
+            return_dict=False,
+            **text,
+        )[0]
+        return pipe._unpack_latents(out, f // pt, h // p, w // p, p, pt)
+    raise ValueError(f"unknown model family {model.family!r}")
