@@ -56,6 +56,10 @@ def test_report_covers_every_character_of_the_client(report):
     for name in ("dr-ana", "nurse-bia"):
         version = manifest(root, name, "deliverables")["version"]
         assert version in metadata["lineage"]
+    # Each deliverable names the licence of the model that made it.
+    licence = "Tencent Hunyuan Community License (paid work: conditional)"
+    assert all(r["licence"] == licence for r in rows)
+    assert licence in metadata["lineage"]
 
 
 def test_posters_are_an_inline_image(report):

@@ -50,6 +50,7 @@ class VideoCost:
     hosted_usd: dict[str, float]
     saving_pct: dict[str, float]
     illustrative: bool  # priced from CPU seconds (tiny profile), not GPU seconds
+    licence: str = ""  # the video model's licence, and whether it allows paid work
 
 
 def video_cost(deliverable: Deliverable, manifest: dict[str, Any]) -> VideoCost:
@@ -77,6 +78,7 @@ def video_cost(deliverable: Deliverable, manifest: dict[str, Any]) -> VideoCost:
         illustrative=any(
             not c.get("gpu_s") or c.get("estimated_cost_usd") is None for c in stages.values()
         ),
+        licence=next((link.licence for link in deliverable.chain if link.licence), ""),
     )
 
 

@@ -33,6 +33,7 @@ class Link:
     seeds: Any
     compute: dict[str, Any]
     parameters: dict[str, Any] = field(repr=False)
+    licence: str = ""  # the video model's licence and whether it allows paid work
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> Link:
@@ -45,6 +46,7 @@ class Link:
             seeds=manifest.get("seeds", []),
             compute=manifest.get("compute") or {},
             parameters=manifest.get("parameters", {}),
+            licence=_licence_text(manifest.get("licence")),
         )
 
 
@@ -143,6 +145,8 @@ def format_text(deliverables: list[Deliverable]) -> str:
             )
             if link.models:
                 lines.append(f"    models: {', '.join(link.models)}")
+            if link.licence:
+                lines.append(f"    licence: {link.licence}")
             if link.seeds:
                 lines.append(f"    seeds:  {_seeds_text(link.seeds)}")
             if link.compute:
@@ -161,7 +165,8 @@ def format_markdown(deliverable: Deliverable) -> str:
     for link in deliverable.chain:
         rows.append(
             f"| {link.asset} | `{link.version}` | v{link.code_version} | "
-            f"{'<br>'.join(link.models) or '-'} | {_seeds_text(link.seeds) or '-'} | "
+            f"{'<br>'.join(link.models + ([link.licence] if link.licence else [])) or '-'} | "
+            f"{_seeds_text(link.seeds) or '-'} | "
             f"{_compute_text(link.compute) if link.compute else '-'} |"
         )
     return "\n".join(rows)
@@ -172,6 +177,13 @@ def _current_version(store: ArtifactReader, client: str, character: str, asset: 
         return store.current(client, character, asset).version
     except ArtifactError:
         return None
+
+
+def _licence_text(record: Any) -> str:
+    """'CC BY-NC-SA 4.0 (paid work: no)' from a manifest's licence record; '' without one."""
+    if not isinstance(record, dict) or not record.get("licence"):
+        return ""
+    return f"{record['licence']} (paid work: {record.get('paid_work', 'unknown')})"
 
 
 def _seeds_text(seeds: Any) -> str:

@@ -53,7 +53,52 @@ class ModelStore(ConfigurableResource):
     def video_model_dir(self, model: VideoModel) -> Path:
         if self.profile == "tiny":
             return self._tiny(model.name, _build_tiny_video(model))
-        return self._pretrained(model.name, model.repo_id, model.revision)
+        base = self._pretrained(model.name, model.repo_id, model.revision)
+        if model.single_files:
+            return self._assemble_single_files(model, base)
+        return base
+
+    def _assemble_single_files(self, model: VideoModel, base: Path) -> Path:
+        """A folder in `base`'s layout whose transformers come from the model's single files.
+
+        Every component of `base` is linked in; the transformer folders keep only their config
+        (from_single_file reads it to map the published keys); `single_files.json` names the
+        weight files, which `load_video_pipeline` loads with from_single_file.
+        """
+        files = {}
+        for component, rel in model.single_files:
+            local = Path(self.models_dir) / model.weights_repo / rel
+            if not local.is_file():
+                try:
+                    from huggingface_hub import hf_hub_download
+
+                    local = Path(hf_hub_download(model.weights_repo, rel, local_files_only=True))
+                except Exception:  # noqa: BLE001 - any cache miss means the same thing here
+                    raise ModelNotFoundError(
+                        f"model {model.name}: single file {rel} of {model.weights_repo} not "
+                        f"found in {Path(self.models_dir) / model.weights_repo} or the Hugging "
+                        f"Face cache; fetch it with `huggingface-cli download "
+                        f"{model.weights_repo} {rel} --local-dir "
+                        f"{Path(self.models_dir) / model.weights_repo}`"
+                    ) from None
+            files[component] = str(local.resolve())
+        folder = Path(self.models_dir).resolve() / "assembled" / model.name
+        listing = {"base": str(Path(base).resolve()), "single_files": files}
+        marker = folder / "assembled.json"
+        if marker.is_file() and json.loads(marker.read_text()) == listing:
+            return folder
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        single = dict(model.single_files)
+        for entry in Path(base).iterdir():
+            if entry.name in single:
+                (folder / entry.name).mkdir()
+                (folder / entry.name / "config.json").symlink_to((entry / "config.json").resolve())
+            elif not entry.name.startswith("."):
+                (folder / entry.name).symlink_to(entry.resolve())
+        write_json(folder / "single_files.json", files)
+        write_json(marker, listing)
+        return folder
 
     def sdxl_dir(self, model: StillModel = SDXL) -> Path:
         if self.profile == "tiny":
