@@ -158,6 +158,7 @@ def _wan(repo: str, transformer: dict, vae: dict, channels: int, spatial: int) -
 _HY = "hunyuanvideo-community/HunyuanVideo"
 _LTX = "Lightricks/LTX-Video"
 _COG = "THUDM/CogVideoX-5b"
+_MOCHI = "genmo/mochi-1-preview"
 
 ARCHITECTURES: dict[str, Architecture] = {
     "hunyuan_video": Architecture(
@@ -221,6 +222,27 @@ ARCHITECTURES: dict[str, Architecture] = {
         spatial_compression=32,
         temporal_compression=8,
         text_tokens=128,
+    ),
+    # HoloCine: a fine-tune of Wan 2.2 T2V-A14B with no new parameters (its published single
+    # files load into that layout); the sparse checkpoints have the same weights' shapes.
+    "holocine_14b": _wan("Wan-AI/Wan2.2-T2V-A14B-Diffusers", _WAN_14B, _WAN21_VAE, 16, 8),
+    "holocine_14b_sparse": _wan("Wan-AI/Wan2.2-T2V-A14B-Diffusers", _WAN_14B, _WAN21_VAE, 16, 8),
+    "mochi_1": Architecture(
+        # genmo/mochi-1-preview transformer/config.json equals MochiTransformer3DModel's
+        # defaults (48 layers, 24 heads x 128, 12 latent channels, patch 2, 256 text tokens);
+        # the VAE's equals AutoencoderKLMochi's (8x space, 6x time).
+        transformer=Network(
+            "diffusers",
+            "MochiTransformer3DModel",
+            {},
+            HUB.format(_MOCHI, "transformer/config.json"),
+        ),
+        vae=Network("diffusers", "AutoencoderKLMochi", {}, HUB.format(_MOCHI, "vae/config.json")),
+        text_encoders=(_t5(_MOCHI, 256),),
+        latent_channels=12,
+        spatial_compression=8,
+        temporal_compression=6,
+        text_tokens=256,
     ),
     "cogvideox_5b": Architecture(
         transformer=Network(
