@@ -8,7 +8,7 @@ import pytest
 import torch
 from diffusers import WanTransformer3DModel
 
-from pipeline.domain.registry import VIDEO_MODELS
+from resources.domain.registry import VIDEO_MODELS
 from resources.models.model_store import ModelNotFoundError, ModelStore
 from resources.tiny.single_file import write_wan_single_file
 from resources.tiny.video import build_tiny_video_pipeline
