@@ -277,7 +277,8 @@ def shot_length_problems(brief: Brief) -> list[Problem]:
     """One problem per shot longer than the brief's video model renders in one clip.
 
     Each names the shot, the model and its longest clip, and the registry models (with a LoRA
-    trainer) that can take that length, so the producer can shorten, split or switch.
+    trainer) that can take that length, so the producer can shorten, split or switch. A model
+    whose licence forbids paid work is suggested only to a brief that acknowledged it.
     """
     model = VIDEO_MODELS[brief.video.model]
     problems: list[Problem] = []
@@ -287,7 +288,9 @@ def shot_length_problems(brief: Brief) -> list[Problem]:
         others = [
             f"{m.name} ({m.max_duration_s:.2f} s)"
             for m in VIDEO_MODELS.values()
-            if m.family in RECIPES and m.takes(shot.duration_s)
+            if m.family in RECIPES
+            and m.takes(shot.duration_s)
+            and m.licence_ack in (None, brief.video.licence_ack)
         ]
         seconds, longest = f"{shot.duration_s:g} s", f"{model.max_duration_s:.2f} s"
         frames = f"{model.max_frames} frames at {model.native_fps} fps"
