@@ -45,6 +45,7 @@ from resources.domain.tiers import tier_recipe
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.media.video_io import ENCODER_THREADS
+from resources.quote.quote import SCENE
 from resources.storage.artifact_store import build_manifest, sha256_file, write_json
 from resources.video.generator import (
     CLIP,
@@ -376,13 +377,19 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
                 run,
                 ("text_encoding", "render", "vae_decode"),
                 manifest,
-                shots=[s["id"] for s in manifest["shots"] if s["rendered"]],
+                shots=_quoted_generations(manifest),
             ),
             "attempts": Picture(folder / ATTEMPT_POSTERS, "every attempt, with its identity"),
             **per_shot,
         },
         checks=checks,
     )
+
+
+def _quoted_generations(manifest: dict[str, Any]) -> list[str]:
+    """The quote lines this version's renders match: its rendered shots, or its one scene."""
+    rendered = [s["id"] for s in manifest["shots"] if s["rendered"]]
+    return [SCENE] if rendered and manifest.get("scene") else rendered
 
 
 def clips_bytes(shots: list[ShotRequest], size: Any) -> int:

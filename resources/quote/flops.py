@@ -13,12 +13,13 @@ milliseconds, a new shape a few seconds per network.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +97,11 @@ def parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-# Counts of the shapes the example briefs and the tests quote, committed beside the registry's
-# architectures so a first quote of them takes no counting (regenerate: `python -m
-# resources.quote.flops examples/*.yaml`); a key missing there is counted and cached as usual.
-SEED_FILE = Path(__file__).resolve().parents[2] / "pipeline" / "domain" / "flop_counts.json"
+# Counts of the shapes the example briefs and the tests quote, committed beside this module so a
+# first quote of them takes no counting (regenerate: `python scripts/seed_flop_counts.py --tests
+# examples/*.yaml`); a key missing there is counted and cached as usual. Keys carry the configs'
+# digest, so a count of an edited architecture is never read from it.
+SEED_FILE = Path(__file__).resolve().with_name("flop_counts.json")
 
 
 def _seed() -> dict[str, dict[str, Any]]:
@@ -210,6 +212,16 @@ def _key(*parts: Any) -> str:
     return "-".join(str(p) for p in parts)
 
 
+def config_digest(*configs: Any) -> str:
+    """12 hex digits of the published configs a count is made from: part of its cache key.
+
+    An edited config (in resources/domain/architectures.py) is a new key, so a count made from
+    the old one, on disk or in the committed seed file, is never read for it.
+    """
+    text = json.dumps([asdict(c) if is_dataclass(c) else c for c in configs], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def transformer_forward(
     cache: FlopCache, model_name: str, *, width: int, height: int, frames: int
 ) -> dict[str, Any]:
@@ -235,7 +247,17 @@ def transformer_forward(
             "blocks": config.get("num_layers", 0) + config.get("num_single_layers", 0),
         }
 
-    return cache.get(_key("transformer", model_name, width, height, frames), count)
+    return cache.get(
+        _key(
+            "transformer",
+            model_name,
+            config_digest(architecture(model_name)),
+            width,
+            height,
+            frames,
+        ),
+        count,
+    )
 
 
 def vae_decode(
@@ -255,7 +277,10 @@ def vae_decode(
             flops = count_flops(lambda: module.decode(z, **extra))
         return {"flops": flops, "params": parameters(module)}
 
-    return cache.get(_key("vae", model_name, width, height, frames), count)
+    return cache.get(
+        _key("vae", model_name, config_digest(architecture(model_name)), width, height, frames),
+        count,
+    )
 
 
 def _encoder_flops(encoder: TextEncoder) -> dict[str, Any]:
@@ -274,7 +299,7 @@ def text_encoders(cache: FlopCache, model_name: str) -> dict[str, Any]:
         parts = [_encoder_flops(e) for e in arch.text_encoders]
         return {"flops": sum(p["flops"] for p in parts), "params": sum(p["params"] for p in parts)}
 
-    return cache.get(_key("text", model_name), count)
+    return cache.get(_key("text", model_name, config_digest(architecture(model_name))), count)
 
 
 def lora_training_step(
@@ -322,7 +347,14 @@ def lora_training_step(
         }
 
     key = _key(
-        "lora", model_name, width, height, rank, "+".join(target_modules), gradient_checkpointing
+        "lora",
+        model_name,
+        config_digest(architecture(model_name)),
+        width,
+        height,
+        rank,
+        "+".join(target_modules),
+        gradient_checkpointing,
     )
     return cache.get(key, count)
 
@@ -350,7 +382,9 @@ def sdxl_image(cache: FlopCache, *, width: int, height: int) -> dict[str, Any]:
             "params": parameters(unet),
         }
 
-    return cache.get(_key("sdxl", width, height), count)
+    return cache.get(
+        _key("sdxl", config_digest(SDXL_UNET, SDXL_VAE, *SDXL_TEXT_ENCODERS), width, height), count
+    )
 
 
 def upscale_frame(cache: FlopCache, architecture_name: str, *, width: int, height: int) -> dict:
@@ -363,7 +397,16 @@ def upscale_frame(cache: FlopCache, architecture_name: str, *, width: int, heigh
             flops = count_flops(lambda: net(_meta(1, 3, height, width)))
         return {"flops": flops, "params": parameters(net)}
 
-    return cache.get(_key("upscale", architecture_name, width, height), count)
+    return cache.get(
+        _key(
+            "upscale",
+            architecture_name,
+            config_digest(REALESRGAN[architecture_name]),
+            width,
+            height,
+        ),
+        count,
+    )
 
 
 def write_seed(keys: dict[str, dict[str, Any]]) -> None:

@@ -26,6 +26,7 @@ from resources.domain.costs import (
 )
 from resources.domain.lora_recipes import hyperparameters, recipe_for
 from resources.domain.registry import SDXL, UPSCALERS, VideoModel, video_model
+from resources.domain.scenes import plan_scene
 from resources.domain.throughput import (
     BORROWED,
     MEASURED,
@@ -145,13 +146,33 @@ def expert_steps(model: VideoModel, tier: TierRecipe) -> list[int]:
     return [high, tier.steps - high]
 
 
+SCENE = "scene"  # the quote line of a scene model's one generation
+
+
+def _generations(ctx: QuoteContext) -> list[tuple[str, int]]:
+    """(id, frames) of each generation: one per shot, or one scene for a scene model."""
+    model = ctx.model
+    if model.is_scene_model:  # HoloCine: the whole shot list in one generation
+        return [
+            (
+                SCENE,
+                plan_scene([s.duration_s for s in ctx.brief.shots], model.native_fps).num_frames,
+            )
+        ]
+    return [(shot.id, model.valid_frame_count(shot.duration_s)) for shot in ctx.brief.shots]
+
+
 def shot_renders(ctx: QuoteContext) -> list[StageLine]:
-    """Each shot: prompt encoding, the denoising loop's transformer passes, the VAE decode."""
+    """Each generation: prompt encoding, the denoising loop's transformer passes, the VAE decode.
+
+    A scene model renders the shot list as one scene: one line for all of it, whose attention
+    grows with the square of the scene's tokens. The sparse HoloCine variant is counted with full
+    attention (the meta-device count runs the dense kernels): an upper bound for it.
+    """
     model, tier = ctx.model, ctx.tier
     lines: list[StageLine] = []
     text = flops.text_encoders(ctx.cache, model.name)["flops"]
-    for shot in ctx.brief.shots:
-        frames = model.valid_frame_count(shot.duration_s)
+    for shot_id, frames in _generations(ctx):
         size = dict(width=tier.width, height=tier.height, frames=frames)
         forward = flops.transformer_forward(ctx.cache, model.name, **size)
         split = expert_steps(model, tier)
@@ -172,12 +193,19 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
             "flops_per_forward": forward["flops"],
             "tokens": forward["tokens"],
         }
+        if model.is_scene_model:
+            detail["shots"] = [s.id for s in ctx.brief.shots]
+            detail["attention"] = (
+                "full (upper bound: the sparse variant computes less)"
+                if model.scene_attention == "sparse"
+                else "full"
+            )
         lines += [
-            ctx.line("text_encoding", model.family, prompts * text, shot=shot.id),
+            ctx.line("text_encoding", model.family, prompts * text, shot=shot_id),
             ctx.line(
-                "render", model.family, passes * forward["flops"], shot=shot.id, detail=detail
+                "render", model.family, passes * forward["flops"], shot=shot_id, detail=detail
             ),
-            ctx.line("vae_decode", model.family, vae, shot=shot.id),
+            ctx.line("vae_decode", model.family, vae, shot=shot_id),
         ]
     return lines
 
@@ -254,6 +282,17 @@ def _memory(ctx: QuoteContext, lines: list[StageLine]) -> dict[str, Any]:
     }
 
 
+def _training_gpu(ctx: QuoteContext) -> dict[str, Any]:
+    """Whether this instance's GPU has the memory the character LoRA's training needs."""
+    need = ctx.model.lora_train_gpu_gb
+    return {
+        "gpu_gb_needed": need,
+        "gpu_gb": ctx.gpu.memory_gb,
+        "fits": ctx.gpu.memory_gb >= need,
+        "basis": "registry lora_train_gpu_gb (docs/models.md, LoRA training memory)",
+    }
+
+
 def quote_brief(
     brief: Brief,
     *,
@@ -276,14 +315,15 @@ def quote_brief(
         }
 
     shots = []
-    for shot in brief.shots:
-        mine = [line for line in lines if line.shot == shot.id]
+    durations = {s.id: s.duration_s for s in brief.shots}
+    for shot_id, _ in _generations(ctx):
+        mine = [line for line in lines if line.shot == shot_id]
         render = next(line for line in mine if line.stage == "render")
         gpu_s = sum(line.gpu_s for line in mine)
         shots.append(
             {
-                "id": shot.id,
-                "duration_s": shot.duration_s,
+                "id": shot_id,
+                "duration_s": durations.get(shot_id, brief.duration_s),
                 **render.detail,
                 "transformer_flops": render.flops,
                 "flops": sum(line.flops for line in mine),
@@ -342,6 +382,7 @@ def quote_brief(
         "total": total,
         "hosted": hosted,
         "memory": _memory(ctx, lines),
+        "lora_training_gpu": _training_gpu(ctx),
         "quote_s": round(time.perf_counter() - start, 3),
         "flop_cache": {"hits": ctx.cache.hits, "misses": ctx.cache.misses},
     }
@@ -403,6 +444,13 @@ def quote_markdown(quote: dict[str, Any]) -> str:
         )
     elif m:
         out.append(f"* memory: {m['why']}")
+    g = quote["lora_training_gpu"]
+    if not g["fits"]:
+        out.append(
+            f"* LoRA training needs a GPU with {g['gpu_gb_needed']} GB; {quote['instance_type']}'s "
+            f"has {g['gpu_gb']:g} GB: train the character on a larger GPU (the training line's "
+            "GPU-s are at this GPU's throughput)"
+        )
     out.append(
         f"* quoted in {quote['quote_s']:.2f} s (FLOP cache: {quote['flop_cache']['hits']} hits, "
         f"{quote['flop_cache']['misses']} counted); no GPU-measured fractions yet"
