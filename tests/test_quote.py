@@ -15,6 +15,7 @@ from pipeline.cli import main
 from resources.domain.brief import load_brief, parse_brief
 from resources.domain.costs import INSTANCES
 from resources.domain.promote import set_tier
+from resources.domain.scenes import plan_scene
 from resources.models.model_store import ModelStore
 from resources.quote import quote as quoting
 from resources.quote.quote import add_stage_estimator, quote_brief
@@ -139,3 +140,43 @@ def test_the_brief_snapshot_carries_the_quote_before_any_gpu_stage(tmp_path):
     assert quote["total"]["usd_spot"] == result.metadata["quote_usd_spot"]
     assert "| intro |" in result.metadata["quote"].text
     assert "transformer FLOPs" in result.metadata["quote"].text
+
+
+def test_a_holocine_scene_is_quoted_as_one_generation_of_all_its_frames(tmp_path):
+    shots = [
+        {"id": "a", "prompt": "she waves", "duration_s": 1.0, "seed": 1},
+        {"id": "b", "prompt": "she points", "duration_s": 1.0, "seed": 2},
+        {"id": "c", "prompt": "she smiles", "duration_s": 2.0, "seed": 3},
+    ]
+    video = {"model": "holocine_14b", "licence_ack": "non-commercial", "fps": 24}
+    q = quote_brief(
+        parse_brief(small_brief(video=video, shots=shots)),
+        instance_type="g5.12xlarge",
+        cache_dir=tmp_path,
+    )
+    (scene,) = q["shots"]
+    frames = plan_scene([1.0, 1.0, 2.0], 15).num_frames
+    assert scene["id"] == "scene" and scene["shots"] == ["a", "b", "c"]
+    assert scene["frames"] == frames and scene["duration_s"] == 4.0
+    # Every latent frame of the scene in one sequence: (frames - 1) / 4 + 1 latent frames of
+    # (480 / 16) x (832 / 16) tokens each (VAE 8x, patch 2x2).
+    assert scene["tokens"] == ((frames - 1) // 4 + 1) * 30 * 52
+    assert [line["shot"] for line in q["lines"] if line["stage"] == "render"] == ["scene"]
+    assert q["total"]["gpu_s"] == pytest.approx(sum(s["gpu_s"] for s in q["stages"]))
+
+
+def test_the_quote_says_when_lora_training_needs_a_larger_gpu(tmp_path):
+    brief = parse_brief(small_brief(video={"model": "mochi_1", "fps": 24}))
+    q = quote_brief(brief, instance_type="g5.xlarge", cache_dir=tmp_path)
+    assert q["lora_training_gpu"] == {
+        "gpu_gb_needed": 80,
+        "gpu_gb": 24,
+        "fits": False,
+        "basis": "registry lora_train_gpu_gb (docs/models.md, LoRA training memory)",
+    }
+    assert "LoRA training needs a GPU with 80 GB; g5.xlarge's has 24 GB" in quoting.quote_markdown(
+        q
+    )
+    wan = quote_brief(_brief("wan21_t2v_1_3b"), instance_type="g5.xlarge", cache_dir=tmp_path)
+    assert wan["lora_training_gpu"]["fits"]
+    assert "LoRA training needs" not in quoting.quote_markdown(wan)
