@@ -347,15 +347,21 @@ def cmd_reroll(args: argparse.Namespace) -> int:
     store = _store(args.root)
     try:
         override = reroll_shot(
-            store, args.client, args.character, args.shot, seed=args.seed, who=_who(args)
+            store,
+            args.client,
+            args.character,
+            args.shot,
+            seed=args.seed,
+            who=_who(args),
+            tier=args.tier,
         )
     except (ArtifactError, BriefError, ValueError) as error:
         print(error, file=sys.stderr)
         return 1
-    print(
-        f"shot {override.shot}: seed {override.previous_seed} -> {override.seed} "
-        f"(by {override.who})"
-    )
+    change = f"seed {override.previous_seed} -> {override.seed}"
+    if override.tier is not None:
+        change += f", tier {override.previous_tier} -> {override.tier}"
+    print(f"shot {override.shot}: {change} (by {override.who})")
     return _continue(args, "cli-reroll")
 
 
@@ -612,7 +618,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("client")
     p.add_argument("character")
     p.add_argument("shot")
-    p.add_argument("--seed", type=int, default=None, help="the new seed (default: a random one)")
+    p.add_argument(
+        "--seed", type=int, default=None, help="the new seed (default: random; kept with --tier)"
+    )
+    p.add_argument(
+        "--tier",
+        default=None,
+        choices=["draft", "final"],
+        help="render this shot alone at this tier (promote an approved draft shot to final)",
+    )
     p.add_argument("--who", default=None)
     p.add_argument("--no-run", action="store_true", help="record only; start nothing")
     chain_options(p)

@@ -17,7 +17,7 @@ import hashlib
 import json
 import time
 from contextlib import ExitStack
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,48 @@ def shot_unit(run: Run, shot: ShotRequest, render: dict[str, Any]) -> ArtifactRe
     return run.ref(SHOT_UNITS, {"shot": asdict(shot), "render": render, "code": SHOT_CODE_VERSION})
 
 
+@dataclass(frozen=True)
+class TierRender:
+    """How shots of one tier render: the settings in their units, the adapter files, the size."""
+
+    render: dict[str, Any]
+    distill: list[Path]
+    size: Any
+
+
+def _tier_render(run, generator, model, tier, brief, record, lora_file) -> TierRender:
+    recipe = tier_recipe(model, tier)
+    size = run.models.tier_size(model, recipe)
+    distill = run.models.distill_adapter_files(model, recipe.adapter) if recipe.adapter else []
+    # The tier's cache, off with a distilled adapter; else the resource's (0 = off).
+    cache = recipe.cache.threshold if recipe.cache else generator.first_block_cache
+    if recipe.adapter:
+        cache = 0.0
+    render = {
+        # The tier is part of every shot's unit: a draft and a final are two artifacts.
+        "tier": recipe.tier,
+        "width": size.width,
+        "height": size.height,
+        "steps": size.steps,
+        "guidance_scale": recipe.guidance_scale,
+        "guidance_scale_2": recipe.guidance_scale_2,
+        "flow_shift": recipe.flow_shift,
+        "fps": model.native_fps,
+        "lora_strength": brief.video.lora_strength,
+        "lora_sha256": sha256_file(lora_file),
+        "distill": {
+            "files": [sha256_file(f) for f in distill],
+            "strength": recipe.adapter.strength if recipe.adapter else None,
+        },
+        "model": record,
+        # Both change the pixels (flash vs native kernels round differently; the cache skips work).
+        "attention": generator.attention,
+        "first_block_cache": cache,
+        "encoder_threads": ENCODER_THREADS,  # libx264's bytes depend on its thread count
+    }
+    return TierRender(render, distill, size)
+
+
 def clip_folder(folder: Path, shot_id: str) -> Path:
     """Where a video_clips version holds the files of shot `shot_id`."""
     return folder / "shots" / shot_id
@@ -153,35 +195,14 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     model = video_model(brief.video.model)
     model_dir = run.models.video_model_dir(model)
     record = run.models.record(model.name, model.repo_id, model.revision, model_dir)
-    recipe = tier_recipe(model, brief.video.tier)
-    size = run.models.tier_size(model, recipe)
-    distill = run.models.distill_adapter_files(model, recipe.adapter) if recipe.adapter else []
-    # The tier's cache, off with a distilled adapter; else the resource's (0 = off).
-    cache = recipe.cache.threshold if recipe.cache else generator.first_block_cache
-    if recipe.adapter:
-        cache = 0.0
-    render = {
-        # The tier is part of every shot's unit: a draft and a final are two artifacts.
-        "tier": recipe.tier,
-        "width": size.width,
-        "height": size.height,
-        "steps": size.steps,
-        "guidance_scale": recipe.guidance_scale,
-        "guidance_scale_2": recipe.guidance_scale_2,
-        "flow_shift": recipe.flow_shift,
-        "fps": model.native_fps,
-        "lora_strength": brief.video.lora_strength,
-        "lora_sha256": sha256_file(lora_file),
-        "distill": {
-            "files": [sha256_file(f) for f in distill],
-            "strength": recipe.adapter.strength if recipe.adapter else None,
-        },
-        "model": record,
-        # Both change the pixels (flash vs native kernels round differently; the cache skips work).
-        "attention": generator.attention,
-        "first_block_cache": cache,
-        "encoder_threads": ENCODER_THREADS,  # libx264's bytes depend on its thread count
+    # Each tier a shot list uses, with its render settings (a promoted shot renders at final
+    # beside draft shots); the default tier's settings are the version's parameters.
+    tiers = {
+        name: _tier_render(run, generator, model, name, brief, record, lora_file)
+        for name in dict.fromkeys([brief.video.tier, *(brief.tier_of(s.id) for s in brief.shots)])
     }
+    shot_tiers = {s.id: brief.tier_of(s.id) for s in brief.shots}
+    render = tiers[brief.video.tier].render
     scene, scene_ref, shot_render = None, None, render
     if model.is_scene_model:
         # One unit for the scene (every shot's prompt, seed and duration plus the render
@@ -194,7 +215,11 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
         shots = list(scene.shots)
     else:
         shots = shot_requests(brief, model)
-    units = {s.id: shot_unit(run, s, shot_render) for s in shots}
+
+    def render_of(shot_id: str) -> dict[str, Any]:
+        return shot_render if scene is not None else tiers[shot_tiers[shot_id]].render
+
+    units = {s.id: shot_unit(run, s, render_of(s.id)) for s in shots}
     qc = brief.qc
     scoring = scoring_of(run, lora_ref)
     # Attempt 0 of each shot is the shot's own unit; which further attempts a version holds
@@ -217,19 +242,14 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
                 if shot.id in round_units and round_units[shot.id] == units.get(shot.id):
                     if shot not in pending:
                         run.log(f"shot {shot.id}: unchanged, reusing unit {units[shot.id].version}")
-            rendered.extend(
-                _render_units(
-                    run,
-                    generator,
-                    model_dir,
-                    model,
-                    pending,
-                    round_units,
-                    render,
-                    lora_file,
-                    distill,
-                )
-            )
+            for name, tier in tiers.items():  # one pipeline call per tier
+                mine = [r for r in pending if shot_tiers[r.id] == name]
+                if mine:
+                    rendered.extend(
+                        _render_units(
+                            run, generator, model_dir, model, mine, round_units, tier, lora_file
+                        )
+                    )
 
         if scene is not None:
             rendered = _render_scene_unit(
@@ -238,7 +258,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
             takes = _scene_takes(run, scene, units, qc, scoring, rendered)
         else:
             takes = identity.render_takes(
-                run, shots, qc, scoring, lambda r: shot_unit(run, r, render), render_round
+                run, shots, qc, scoring, lambda r: shot_unit(run, r, render_of(r.id)), render_round
             )
         chosen = {s.id: identity.best_take(takes[s.id]) for s in shots}
         for shot in shots:
@@ -247,7 +267,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
                 where = attempt_folder(Path(), shot.id, take.attempt).as_posix()
                 run.store.include(take.unit, stage, where)
         without_lora = (
-            _lora_effect(run, generator, model_dir, model, chosen, render, scoring, distill)
+            _lora_effect(run, generator, model_dir, model, chosen, tiers, shot_tiers, scoring)
             if qc.measure_lora_effect and scene is None
             else {}
         )
@@ -265,7 +285,10 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
         return dict(
             code_version=CODE_VERSION,
             inputs={"character_lora": lora_ref.version},
-            parameters={k: v for k, v in render.items() if k != "model"},
+            parameters={
+                **{k: v for k, v in render.items() if k != "model"},
+                "shot_tiers": shot_tiers,
+            },
             models=[{**record, "licence": model.licence}, *scoring.records],
             seeds={s.id: chosen[s.id].request.seed for s in shots},
             prompts={s.id: s.prompt for s in shots},
@@ -280,6 +303,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
                     {
                         **asdict(chosen[s.id].request),
                         "brief_seed": s.seed,
+                        "tier": shot_tiers[s.id],
                         "unit": chosen[s.id].unit.version,
                         "rendered": any(t.rendered for t in takes[s.id]),
                         "clip": (clip_folder(Path(), s.id) / CLIP).as_posix(),
@@ -318,10 +342,11 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
             },
         )
 
-    reused = build_or_reuse(run, ref, build, needs_bytes=clips_bytes(shots, size))
+    sizes = {s.id: tiers[shot_tiers[s.id]].size for s in shots}
+    reused = build_or_reuse(run, ref, build, needs_bytes=clips_bytes(shots, sizes))
     folder = run.store.path(ref)
     manifest = run.store.manifest(ref)
-    checks, table = _clip_checks(folder, manifest, size.width, size.height, model.native_fps)
+    checks, table = _clip_checks(folder, manifest, sizes, model.native_fps)
     verdicts = identity.verdicts(run, brief, brief_ref, manifest)
     failing = [v for v in verdicts if not v.passed]
     checks.append(
@@ -369,10 +394,12 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
             "rendered": sum(1 for s in manifest["shots"] if s["rendered"]) if not reused else 0,
             "model": record["id"],
             "native_fps": model.native_fps,
-            "size": f"{size.width}x{size.height}",
+            "size": ", ".join(sorted({f"{z.width}x{z.height}" for z in sizes.values()})),
             "clips": table,
             "posters": Picture(folder / POSTERS, "posters"),
-            "tier": brief.video.tier,
+            "tier": brief.video.tier
+            if len(tiers) == 1
+            else ", ".join(f"{k}: {v}" for k, v in shot_tiers.items()),
             **prediction_metadata(
                 run,
                 ("text_encoding", "render", "vae_decode"),
@@ -392,30 +419,35 @@ def _quoted_generations(manifest: dict[str, Any]) -> list[str]:
     return [SCENE] if rendered and manifest.get("scene") else rendered
 
 
-def clips_bytes(shots: list[ShotRequest], size: Any) -> int:
+def clips_bytes(shots: list[ShotRequest], sizes: dict[str, Any]) -> int:
     """Space the clips of `shots` may take: H.264 of noise-like frames stays under half raw."""
-    frame = size.width * size.height * 3
-    return sum(s.num_frames * frame // 2 + frame for s in shots)
+    total = 0
+    for s in shots:
+        frame = sizes[s.id].width * sizes[s.id].height * 3
+        total += s.num_frames * frame // 2 + frame
+    return total
 
 
 _REQUEST_FIELDS = ("id", "prompt", "negative_prompt", "seed", "num_frames", "duration_s")
 
 
 def _lora_effect(
-    run, generator, model_dir, model, chosen, render, scoring, distill
+    run, generator, model_dir, model, chosen, tiers, shot_tiers, scoring
 ) -> dict[str, dict]:
     """Each chosen attempt rendered again at LoRA strength 0 (same seed), scored: what it bought."""
-    base = {**render, "lora_strength": 0.0, "lora_sha256": None}
-    requests = [take.request for take in chosen.values()]
-    units = {r.id: shot_unit(run, r, base) for r in requests}
-    pending = [r for r in requests if not run.store.reusable(units[r.id])]
-    _render_units(run, generator, model_dir, model, pending, units, base, None, distill)
     found = {}
-    for r in requests:
-        scores = scoring.score_unit(units[r.id])
-        with_lora = chosen[r.id].scores["identity"]
+    for take in chosen.values():
+        r, tier = take.request, tiers[shot_tiers[take.request.id]]
+        base = TierRender(
+            {**tier.render, "lora_strength": 0.0, "lora_sha256": None}, tier.distill, tier.size
+        )
+        unit = shot_unit(run, r, base.render)
+        if not run.store.reusable(unit):
+            _render_units(run, generator, model_dir, model, [r], {r.id: unit}, base, None)
+        scores = scoring.score_unit(unit)
+        with_lora = take.scores["identity"]
         found[r.id] = {
-            "without_lora": {"unit": units[r.id].version, **scores},
+            "without_lora": {"unit": unit.version, **scores},
             "lora_gain": {k: with_lora[k] - scores["identity"][k] for k in with_lora},
         }
         run.log(
@@ -425,14 +457,15 @@ def _lora_effect(
     return found
 
 
-def _render_units(run, generator, model_dir, model, pending, units, render, lora_file, distill):
-    """Render the pending shots, each into its own unit's staging folder, and publish them.
+def _render_units(run, generator, model_dir, model, pending, units, tier, lora_file):
+    """Render the pending shots (of one tier), each into its unit's staging folder; publish them.
 
     Each unit is locked first (in version order, so two runs never wait on each other in a
     circle); a unit another run finished while this one waited is reused, not rendered again.
     """
     if not pending:
         return []
+    render, distill = tier.render, tier.distill
     with ExitStack() as stack:
         for shot in sorted(pending, key=lambda s: units[s.id].version):
             stack.enter_context(run.store.lock(units[shot.id], run.log))
@@ -609,7 +642,7 @@ def clips_of(folder: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _clip_checks(
-    folder: Path, manifest: dict, width: int, height: int, fps: int
+    folder: Path, manifest: dict, sizes: dict[str, Any], fps: int
 ) -> tuple[list[Check], Markdown]:
     """Format and picture checks of every clip, and the per-shot table they are based on."""
     bad_format, bad_picture, rows, figures = [], [], [], {}
@@ -626,9 +659,16 @@ def _clip_checks(
             f"{report.motion_mean:.2f} | {report.longest_black_s:.2f} | "
             f"{report.longest_frozen_s:.2f} |"
         )
+        size = sizes.get(shot["id"])
         wrong = format_problems(
-            report, width=width, height=height, fps=fps, frame_count=shot["num_frames"]
+            report,
+            width=size.width if size else report.width,
+            height=size.height if size else report.height,
+            fps=fps,
+            frame_count=shot["num_frames"],
         )
+        if size is None:
+            wrong.append("not in the brief's shot list")
         bad_format += [f"{shot['id']}: {p}" for p in wrong]
         bad_picture += [f"{shot['id']}: {p}" for p in picture_problems(report)]
     table = Markdown(

@@ -12,7 +12,9 @@ from typing import Any
 
 from pipeline.launch import brief_source
 from resources.domain.brief import BriefError, load_brief, parse_brief
+from resources.domain.registry import VIDEO_MODELS
 from resources.domain.review import Override, now_iso, record_override
+from resources.domain.tiers import TIER_NAMES
 
 BRIEF_ASSET = "character_brief"
 BRIEF_JSON = "brief.json"  # assets/stages/brief.py: the snapshot every stage reads
@@ -44,10 +46,23 @@ def reroll_shot(
         known = ", ".join(current)
         raise BriefError(f"{client}/{character}", [f"shots: no shot {shot_id!r}; shots: {known}"])
     previous = current[shot_id].seed
-    new_seed = seed if seed is not None else secrets.randbelow(2**31 - 1)
+    previous_tier = snapshot.tier_of(shot_id)
+    if tier is not None and tier not in TIER_NAMES:
+        raise ValueError(f"tier {tier!r}: one of {', '.join(TIER_NAMES)}")
+    if tier is not None and VIDEO_MODELS[snapshot.video.model].is_scene_model:
+        raise ValueError(
+            f"{snapshot.video.model} renders every shot in one scene at one tier: "
+            "promote the whole brief (python -m pipeline promote BRIEF)"
+        )
+    # A promotion keeps the seed (the approved draft's shot, now at final); else a new seed.
+    if seed is None:
+        seed = previous if tier is not None else secrets.randbelow(2**31 - 1)
+    new_seed = seed
     if new_seed < 0:
         raise ValueError(f"--seed {new_seed}: a seed is a whole number >= 0")
-    if new_seed == previous and tier is None:
+    if new_seed == previous and tier in (None, previous_tier):
+        if tier is not None:
+            raise ValueError(f"shot {shot_id} already renders at tier {tier}, seed {previous}")
         raise ValueError(f"shot {shot_id} already renders with seed {previous}")
     override = Override(
         shot=shot_id,
@@ -57,7 +72,7 @@ def reroll_shot(
         at=now_iso(),
         previous_seed=previous,
         tier=tier,
-        previous_tier=getattr(current[shot_id], "tier", None),
+        previous_tier=previous_tier,
     )
     record_override(store, client, character, override)
     return override

@@ -222,6 +222,7 @@ def create_app(config: ReviewConfig) -> Starlette:
                 form.get("shot", ""),
                 seed=seed,
                 who=form.get("who", "").strip() or "producer",
+                tier=form.get("tier", "").strip() or None,
             )
         except (ArtifactError, BriefError, ValueError) as error:
             return PlainTextResponse(str(error), status_code=400)

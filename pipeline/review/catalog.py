@@ -15,6 +15,7 @@ from pipeline.review.actions import snapshot_of
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.brief import Brief
 from resources.domain.lineage import Link, chain_of
+from resources.domain.registry import VIDEO_MODELS
 from resources.domain.review import (
     REQUIRED,
     Override,
@@ -81,6 +82,13 @@ class CharacterView:
     gates: dict[str, Gate] = field(default_factory=dict)
     overrides: list[Override] = field(default_factory=list)
     progress: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def promotable(self) -> bool:
+        """Whether a shot can be promoted alone (not for a scene model: one scene, one tier)."""
+        if self.brief is None:
+            return False
+        return not VIDEO_MODELS[self.brief.video.model].is_scene_model
 
 
 def _current(store, client: str, character: str, asset: str) -> ArtifactRef | None:

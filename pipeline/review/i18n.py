@@ -49,6 +49,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "reused": ("reaproveitado", "reused"),
     "reroll": ("Refazer plano", "Re-roll shot"),
     "new_seed": ("Nova seed (vazio: aleatória)", "New seed (empty: random)"),
+    "promote": ("Aprovar rascunho: renderizar final", "Promote draft to final"),
     "final_cut": ("Corte final", "Final cut"),
     "download": ("Baixar MP4", "Download MP4"),
     "no_cut": ("Ainda não há corte final.", "No final cut yet."),

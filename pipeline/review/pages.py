@@ -95,7 +95,13 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <input type="hidden" name="shot" value="{{ s.id }}">
 <label>{{ t('new_seed') }} <input name="seed" type="number" min="0" size="8"></label>
 <label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
-<button type="submit" class="reroll">{{ t('reroll') }}</button></form>{% endif %}
+<button type="submit" class="reroll">{{ t('reroll') }}</button></form>
+{% if s.tier == 'draft' and v.promotable %}
+<form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll" class="promote-form">
+<input type="hidden" name="shot" value="{{ s.id }}">
+<input type="hidden" name="tier" value="final">
+<label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
+<button type="submit" class="promote">{{ t('promote') }}</button></form>{% endif %}{% endif %}
 </div>{% endfor %}</div>
 {% else %}<p>{{ t('no_clips') }}</p>{% endif %}</section>
 

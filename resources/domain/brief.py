@@ -123,6 +123,8 @@ class Shot(_Strict):
     duration_s: float = Field(gt=0, le=60)
     seed: Seed = 0
     negative_prompt: str | None = None
+    # This shot's tier when it differs from `video.tier`: a draft shot promoted to final alone.
+    tier: Literal["draft", "final"] | None = None
 
 
 class Deliverable(_Strict):
@@ -231,6 +233,22 @@ class Brief(_Strict):
                 f"({model.max_frames / fps:.1f} s): shorten the shots or split the brief"
             )
         return shots
+
+    @model_validator(mode="after")
+    def _one_tier_per_scene(self) -> Brief:
+        model = VIDEO_MODELS[self.video.model]
+        odd = [s.id for s in self.shots if s.tier not in (None, self.video.tier)]
+        if model.is_scene_model and odd:
+            raise ValueError(
+                f"shots {', '.join(odd)}: {model.name} renders the shot list as one scene at one "
+                "tier; set video.tier instead of shots[].tier"
+            )
+        return self
+
+    def tier_of(self, shot_id: str) -> str:
+        """The tier shot `shot_id` renders at: its own `tier`, else `video.tier`."""
+        shot = next(s for s in self.shots if s.id == shot_id)
+        return shot.tier or self.video.tier
 
     @property
     def partition_key(self) -> str:

@@ -66,6 +66,11 @@ class QuoteContext:
     gpu: Gpu
     price: InstancePrice
     cache: flops.FlopCache
+    # Each shot's tier where it differs from `tier` (a shot promoted alone); else `tier`.
+    shot_tiers: dict[str, TierRecipe] = field(default_factory=dict)
+
+    def tier_of(self, shot_id: str) -> TierRecipe:
+        return self.shot_tiers.get(shot_id, self.tier)
 
     def fraction(self, family: str) -> tuple[float, str]:
         """Achieved fraction of peak for `family` on this GPU, and where it comes from."""
@@ -169,10 +174,11 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
     grows with the square of the scene's tokens. The sparse HoloCine variant is counted with full
     attention (the meta-device count runs the dense kernels): an upper bound for it.
     """
-    model, tier = ctx.model, ctx.tier
+    model = ctx.model
     lines: list[StageLine] = []
     text = flops.text_encoders(ctx.cache, model.name)["flops"]
     for shot_id, frames in _generations(ctx):
+        tier = ctx.tier_of(shot_id)
         size = dict(width=tier.width, height=tier.height, frames=frames)
         forward = flops.transformer_forward(ctx.cache, model.name, **size)
         split = expert_steps(model, tier)
@@ -184,6 +190,7 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
         prompts = 2 if cfg and any(g > 1.0 for g in guidance) else 1
         vae = flops.vae_decode(ctx.cache, model.name, **size)["flops"]
         detail = {
+            "tier": tier.tier,
             "frames": frames,
             "width": tier.width,
             "height": tier.height,
@@ -213,15 +220,21 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
 def deliverable(ctx: QuoteContext) -> list[StageLine]:
     """Real-ESRGAN once per source frame the cut uses (H.264 runs on NVENC or the CPU)."""
     upscaler = UPSCALERS[ctx.brief.deliverable.upscaler]
-    per_frame = flops.upscale_frame(
-        ctx.cache, upscaler.architecture, width=ctx.tier.width, height=ctx.tier.height
-    )["flops"]
-    frames = sum(
-        min(ctx.model.valid_frame_count(s.duration_s), round(s.duration_s * ctx.model.native_fps))
-        or 1
-        for s in ctx.brief.shots
-    )
-    total = frames * per_frame
+    frames, total = 0, 0.0
+    for s in ctx.brief.shots:
+        tier = ctx.tier_of(s.id)
+        per_frame = flops.upscale_frame(
+            ctx.cache, upscaler.architecture, width=tier.width, height=tier.height
+        )["flops"]
+        n = (
+            min(
+                ctx.model.valid_frame_count(s.duration_s),
+                round(s.duration_s * ctx.model.native_fps),
+            )
+            or 1
+        )
+        frames += n
+        total += n * per_frame
     seconds = gpu_seconds(total, ctx.gpu, UPSCALER_FRACTION)
     basis = f"{UPSCALER_FRACTION} of peak, {UPSCALER_FRACTION_SOURCE}"
     return [StageLine("deliverable", total, seconds, basis, detail={"upscaled_frames": frames})]
@@ -253,7 +266,7 @@ def _memory(ctx: QuoteContext, lines: list[StageLine]) -> dict[str, Any]:
     if not renders:
         return {}
     longest = max(renders, key=lambda line: line.detail["tokens"])
-    size = dict(width=ctx.tier.width, height=ctx.tier.height, frames=longest.detail["frames"])
+    size = {k: longest.detail[k] for k in ("width", "height", "frames")}
     forward = flops.transformer_forward(ctx.cache, model.name, **size)
     vae = flops.vae_decode(ctx.cache, model.name, **size)
     text = flops.text_encoders(ctx.cache, model.name)
@@ -305,7 +318,19 @@ def quote_brief(
     model = video_model(brief.video.model)
     recipe = tier_recipe(model, tier or brief.video.tier)
     price = instance_price(instance_type)
-    ctx = QuoteContext(brief, model, recipe, gpu_of(price.gpu), price, flops.FlopCache(cache_dir))
+    # `tier` given: every shot at that tier (what the whole brief would cost); else each shot's.
+    shot_tiers = (
+        {}
+        if tier
+        else {
+            s.id: tier_recipe(model, brief.tier_of(s.id))
+            for s in brief.shots
+            if brief.tier_of(s.id) != recipe.tier and not model.is_scene_model
+        }
+    )
+    ctx = QuoteContext(
+        brief, model, recipe, gpu_of(price.gpu), price, flops.FlopCache(cache_dir), shot_tiers
+    )
     lines = [line for estimator in STAGE_ESTIMATORS for line in estimator(ctx)]
 
     def money(seconds: float) -> dict[str, float]:
