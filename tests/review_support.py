@@ -92,8 +92,27 @@ def get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
         return error.code, dict(error.headers), error.read()
 
 
-def post(url: str, fields: dict, headers: dict | None = None) -> tuple[int, dict, bytes]:
+def csrf_pair(url: str, headers: dict | None = None) -> tuple[str, str]:
+    """(cookie header, form token) as a browser gets them from the app's home page."""
+    parts = urllib.parse.urlsplit(url)
     opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(f"{parts.scheme}://{parts.netloc}/", headers=headers or {})
+    with opener.open(request, timeout=60) as response:
+        cookies = response.headers.get_all("set-cookie") or []
+    cookie = next(c.split(";")[0] for c in cookies if c.startswith("review_csrf="))
+    return cookie, cookie.split("=", 1)[1]
+
+
+def post(
+    url: str, fields: dict, headers: dict | None = None, *, csrf: bool = True
+) -> tuple[int, dict, bytes]:
+    """POST a form as the app's page would: with the csrf cookie and field (unless `csrf`=False)."""
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
+    headers = dict(headers or {})
+    if csrf and "csrf" not in fields and not url.endswith("/login"):
+        cookie, token = csrf_pair(url, headers)
+        fields = {**fields, "csrf": token}
+        headers["Cookie"] = "; ".join(filter(None, [headers.get("Cookie"), cookie]))
     body = urllib.parse.urlencode(fields).encode()
     request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")
     try:

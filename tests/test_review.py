@@ -17,6 +17,7 @@ from review_support import (
     CHARACTER,
     CLIENT,
     config_for,
+    csrf_pair,
     get,
     post,
     review_settings,
@@ -222,6 +223,27 @@ def test_a_request_without_the_token_is_refused(loop):
         with_cookie = get(f"{url}{page}", {"Cookie": cookie})
     assert refused[0] == 401 and wrong[0] == 401
     assert bearer[0] == 200 and with_cookie[0] == 200 and login[0] == 303
+
+
+def test_a_form_posted_without_its_csrf_token_or_from_another_site_is_refused(loop):
+    config = config_for(loop["settings"])
+    action = f"/c/{CLIENT}/{CHARACTER}/reroll"
+    fields = {"shot": "wave", "seed": "5", "who": "eve"}
+    with serve(config) as url:
+        bare = post(f"{url}{action}", fields, csrf=False)
+        cookie, token = csrf_pair(url)
+        forged = post(f"{url}{action}", {**fields, "csrf": "x" * 32}, {"Cookie": cookie})
+        elsewhere = post(
+            f"{url}{action}",
+            {**fields, "csrf": token},
+            {"Cookie": cookie, "Origin": "https://evil.example"},
+        )
+        page = get(f"{url}/c/{CLIENT}/{CHARACTER}", {"Cookie": cookie})[2].decode()
+    assert bare[0] == forged[0] == 403 and b"reload it" in bare[2]
+    assert elsewhere[0] == 403 and b"evil.example" in elsewhere[2]
+    assert [o.seed for o in overrides_of(loop["store"], CLIENT, CHARACTER)] == [77]  # none added
+    # Every form of the page carries this browser's token.
+    assert page.count(f'name="csrf" value="{token}"') == page.count('method="post"') > 0
 
 
 def test_briefs_in_error_are_listed_with_every_problem(loop, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import secrets
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,10 @@ from resources.domain.review import APPROVED, ReviewError, gate_asset, record_re
 TOKEN_COOKIE = "review_token"
 LANG_COOKIE = "lang"
 WHO_COOKIE = "who"
+# Cross-site request forgery: every form carries the token of this browser's csrf cookie
+# (double submit); a POST whose field differs, or whose Origin is another site, is refused.
+CSRF_COOKIE = "review_csrf"
+CSRF_FIELD = "csrf"
 
 
 def is_loopback(host: str) -> bool:
@@ -80,8 +85,32 @@ def create_app(config: ReviewConfig) -> Starlette:
         asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
         return asked if asked in LANGUAGES else settings.language
 
+    def csrf_of(request: Request) -> str:
+        """This browser's form token: its cookie's, or a new one (set with this page)."""
+        token = request.cookies.get(CSRF_COOKIE)
+        if not token:
+            token = getattr(request.state, "csrf", None) or secrets.token_urlsafe(24)
+            request.state.csrf = token
+        return token
+
+    def csrf_refusal(request: Request, form: dict[str, str]) -> Response | None:
+        """Why a POST is refused as possibly forged, or None when it may go on."""
+        origin = request.headers.get("origin")
+        if origin and urllib.parse.urlsplit(origin).netloc != request.headers.get("host"):
+            return PlainTextResponse(f"refused: a form posted from {origin}", status_code=403)
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            return None  # a script with the token, not a browser's cookie: nothing to forge
+        cookie, offered = request.cookies.get(CSRF_COOKIE, ""), form.get(CSRF_FIELD, "")
+        if not cookie or not hmac.compare_digest(cookie.encode(), offered.encode()):
+            return PlainTextResponse(
+                "refused: the form is stale or came from another page; reload it and retry",
+                status_code=403,
+            )
+        return None
+
     def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
         lang = lang_of(request)
+        csrf = csrf_of(request)
 
         def t(key: str) -> str:
             return text(lang, key)
@@ -94,9 +123,12 @@ def create_app(config: ReviewConfig) -> Starlette:
             url=file_url,
             flash=request.query_params.get("flash"),
             who=request.cookies.get(WHO_COOKIE, ""),
+            csrf=csrf,
             **values,
         )
         response = HTMLResponse(page, status_code=status)
+        if request.cookies.get(CSRF_COOKIE) != csrf:
+            response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
         if request.query_params.get("lang") in LANGUAGES:
             response.set_cookie(LANG_COOKIE, lang, samesite="strict")
         return response
@@ -153,7 +185,9 @@ def create_app(config: ReviewConfig) -> Starlette:
             v=view,
             version=version,
             running=process is not None and process.poll() is None,
-            review_form=review_form_html(lambda k: text(lang, k), view.client, view.character, who),
+            review_form=review_form_html(
+                lambda k: text(lang, k), view.client, view.character, who, csrf_of(request)
+            ),
         )
 
     async def character_api(request: Request) -> Response:
@@ -195,6 +229,8 @@ def create_app(config: ReviewConfig) -> Starlette:
     async def review(request: Request) -> Response:
         p = request.path_params
         form = _form(await request.body())
+        if refused := csrf_refusal(request, form):
+            return refused
         lang = lang_of(request)
         try:
             asset = gate_asset(form.get("gate", ""))
@@ -211,6 +247,8 @@ def create_app(config: ReviewConfig) -> Starlette:
     async def reroll(request: Request) -> Response:
         p = request.path_params
         form = _form(await request.body())
+        if refused := csrf_refusal(request, form):
+            return refused
         lang = lang_of(request)
         raw_seed = form.get("seed", "").strip()
         try:

@@ -92,12 +92,14 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <tr><td colspan="2">{{ t('rendered_now') if s.rendered else t('reused') }}
  · <code>{{ s.unit }}</code></td></tr></table>
 {% if not version %}<form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll">
+<input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="hidden" name="shot" value="{{ s.id }}">
 <label>{{ t('new_seed') }} <input name="seed" type="number" min="0" size="8"></label>
 <label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
 <button type="submit" class="reroll">{{ t('reroll') }}</button></form>
 {% if s.tier == 'draft' and v.promotable %}
 <form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll" class="promote-form">
+<input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="hidden" name="shot" value="{{ s.id }}">
 <input type="hidden" name="tier" value="final">
 <label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
@@ -154,7 +156,7 @@ LOGIN = """{% extends "base" %}{% block body %}
 <button type="submit">{{ t('login') }}</button></form>{% endblock %}"""
 
 
-def review_form_html(t, client: str, character: str, who: str):
+def review_form_html(t, client: str, character: str, who: str, csrf: str):
     """The Approve / Reject form of one gate's version (a Jinja global)."""
     from markupsafe import Markup, escape
 
@@ -162,6 +164,7 @@ def review_form_html(t, client: str, character: str, who: str):
         return Markup(
             f'<form method="post" action="/c/{escape(client)}/{escape(character)}/review" '
             f'class="review" data-gate="{escape(gate)}">'
+            f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
             f'<input type="hidden" name="gate" value="{escape(gate)}">'
             f'<input type="hidden" name="version" value="{escape(version)}">'
             f'<label>{escape(t("who"))} <input name="who" required value="{escape(who)}" '
