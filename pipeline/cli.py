@@ -302,6 +302,8 @@ def _continue(args: argparse.Namespace, launched_by: str) -> int:
 
     if getattr(args, "no_run", False):
         return 0
+    if getattr(args, "launch", "process") == "instance":
+        return _submit(args, launched_by)
     try:
         source = brief_source(_store(args.root), args.client, args.character)
         final = materialize_brief(
@@ -319,6 +321,31 @@ def _continue(args: argparse.Namespace, launched_by: str) -> int:
         return 2
     if final is not None:
         print(final)
+    return 0
+
+
+def _submit(args: argparse.Namespace, launched_by: str) -> int:
+    """Queue the chain on the DAGSTER_HOME instance (the daemon's run launcher starts it)."""
+    from dagster import DagsterInstance
+
+    from pipeline.launch import brief_source, submit_chain
+    from pipeline.settings import Settings
+    from resources.domain.artifacts import ArtifactError
+    from resources.domain.brief import BriefError
+
+    home = Settings.from_env().dagster_home
+    if not home:
+        print(
+            "--launch instance: set DAGSTER_HOME to the instance the daemon reads", file=sys.stderr
+        )
+        return 1
+    try:
+        source = brief_source(_store(args.root), args.client, args.character)
+        run_id = submit_chain(source, launched_by=launched_by, instance=DagsterInstance.get())
+    except (BriefError, ArtifactError, RuntimeError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"queued run {run_id} of character_video for {args.client}/{args.character} ({home})")
     return 0
 
 
@@ -599,6 +626,12 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--root", default=settings.root)
         p.add_argument("--profile", choices=["tiny", "production"], default=settings.profile)
         p.add_argument("--models", default=settings.models_dir, help="model folder")
+        p.add_argument(
+            "--launch",
+            choices=["process", "instance"],
+            default=settings.launch,
+            help="run here, or queue on the DAGSTER_HOME instance for the daemon (ECS on AWS)",
+        )
 
     for name, decision, helptext in (
         ("approve", "approved", "approve the current references or cut; the chain goes on"),

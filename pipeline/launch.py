@@ -1,11 +1,18 @@
-"""Runs launched from this process (CLI, review app): the `character_video` job, in process.
+"""Runs launched by the CLI and the review app: the `character_video` job, in process or queued.
 
 The same named job, with the same tags (GPU pool, retries, placement) and the same run name tags
 (`character`, `brief/file`) as the sensor's and the schedule's runs, so the UI lists them alike.
+`run_chain` executes it in this process; `submit_chain` queues it on the Dagster instance, whose
+run coordinator and launcher start it (the daemon; on AWS an ECS GPU task), as the sensor's runs.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +68,69 @@ def run_chain(
         raise_on_error=raise_on_error,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
+
+
+REPO = Path(__file__).resolve().parents[1]
+ACTIVE = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
+
+
+def submit_chain(path: Path, *, launched_by: str, instance: Any) -> str:
+    """Queue `character_video` for the brief at `path` on `instance`; the run's id.
+
+    Dagster's own `dagster job launch` submits it through the instance's run coordinator (queued
+    for the daemon) with the sensor's tags and run config, so it runs wherever the sensor's runs
+    run. `instance` must be the persistent one of DAGSTER_HOME that the daemon reads.
+    """
+    from assets.partitions import CHARACTERS
+    from pipeline.jobs import character_video_job
+    from pipeline.sensors import brief_run_config, brief_run_tags
+
+    raw = path.read_bytes()
+    brief = load_brief(path)
+    key = brief.partition_key
+    instance.add_dynamic_partitions(CHARACTERS, [key])
+    source = str(path.resolve())
+    tags = {
+        **brief_run_tags(source, brief.content_hash()[:16], key=key, launched_by=launched_by),
+        "dagster/partition": key,
+    }
+    run_id = str(uuid.uuid4())
+    command = [
+        *_dagster_cli(),
+        "job",
+        "launch",
+        "-w",
+        str(REPO / "workspace.yaml"),
+        "-j",
+        character_video_job.name,
+        "--tags",
+        json.dumps(tags),
+        "--config-json",
+        json.dumps(brief_run_config(source, raw)),
+        "--run-id",
+        run_id,
+    ]
+    done = subprocess.run(command, cwd=REPO, env=os.environ.copy(), capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"dagster job launch failed ({done.returncode}): {last}")
+    return run_id
+
+
+def _dagster_cli() -> list[str]:
+    """The `dagster` command of this interpreter's environment."""
+    script = Path(sys.executable).with_name("dagster")
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "from dagster._cli import main; main()"]
+
+
+def active_runs(instance: Any, key: str) -> list[Any]:
+    """The character's runs on `instance` that are queued or running (any launcher)."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    statuses = [DagsterRunStatus[s] for s in ACTIVE]
+    return list(instance.get_runs(RunsFilter(tags={"character": key}, statuses=statuses)))
 
 
 def current_deliverable(store: Any, client: str, character: str) -> Path | None:

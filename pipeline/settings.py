@@ -47,6 +47,10 @@ ENV_REVIEW_URL = "CHARACTER_VIDEO_REVIEW_URL"  # where producers reach the app (
 ENV_TIMEZONE = "CHARACTER_VIDEO_TIMEZONE"  # the producers' time zone (default America/Sao_Paulo)
 ENV_LANGUAGE = "CHARACTER_VIDEO_LANGUAGE"  # pt-BR | en: the review app's default language
 ENV_PRESIGN_S = "CHARACTER_VIDEO_PRESIGN_EXPIRY_S"  # life of presigned S3 links (default 3600)
+# How the CLI's `run` and the review app start the chain: `process` (in a local process) or
+# `instance` (queued on the DAGSTER_HOME instance: the daemon and its run launcher start it).
+ENV_LAUNCH = "CHARACTER_VIDEO_LAUNCH"
+LAUNCH_MODES = ("process", "instance")
 LANGUAGES = ("pt-BR", "en")
 PROFILES = ("tiny", "production")
 LORA_BACKENDS = ("peft", "kohya")
@@ -83,6 +87,7 @@ class Settings:
     timezone: str = "America/Sao_Paulo"
     language: str = "pt-BR"
     presign_expiry_s: int = 3600
+    launch: str = "process"
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
@@ -97,6 +102,10 @@ class Settings:
             ) from None
         if not 60 <= self.presign_expiry_s <= 7 * 24 * 3600:  # S3's SigV4 limit is 7 days
             raise SettingsError(f"{ENV_PRESIGN_S}={self.presign_expiry_s} must be 60..604800 s")
+        if self.launch not in LAUNCH_MODES:
+            raise SettingsError(
+                f"{ENV_LAUNCH}={self.launch!r} is not one of {', '.join(LAUNCH_MODES)}"
+            )
         if self.profile not in PROFILES:
             raise SettingsError(f"profile {self.profile!r} is not one of {', '.join(PROFILES)}")
         if self.pricing not in PRICING_MODES:
@@ -145,6 +154,7 @@ class Settings:
             timezone=env.get(ENV_TIMEZONE) or default.timezone,
             language=env.get(ENV_LANGUAGE) or default.language,
             presign_expiry_s=int(presign) if presign else default.presign_expiry_s,
+            launch=env.get(ENV_LAUNCH) or default.launch,
         )
 
     @property

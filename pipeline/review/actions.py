@@ -86,11 +86,13 @@ def launch_run(
     profile: str,
     models_dir: str | None,
     launched_by: str,
+    launch: str = "process",
 ) -> subprocess.Popen:
     """Start `python -m pipeline run CLIENT CHARACTER` in the background; its log in a temp file.
 
     A separate process, so the app keeps serving while the chain runs, and a crash of the run
-    is the run's own (the app shows it through the progress records and the artifacts).
+    is the run's own (the app shows it through the progress records and the artifacts). With
+    `launch="instance"` that process only queues the run on the Dagster instance and exits.
     """
     log = tempfile.NamedTemporaryFile(
         prefix=f"review-run-{client}-{character}-", suffix=".log", delete=False
@@ -108,6 +110,8 @@ def launch_run(
         profile,
         "--launched-by",
         launched_by,
+        "--launch",
+        launch,
     ]
     if models_dir:
         command += ["--models", models_dir]

@@ -30,6 +30,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
+from pipeline.launch import active_runs
 from pipeline.review import catalog
 from pipeline.review.actions import launch_run, reroll_shot
 from pipeline.review.i18n import LANGUAGES, local_time, money, text
@@ -68,6 +69,9 @@ class ReviewConfig:
     models_dir: str | None = None
     launch: bool = True  # start the chain after an approval or a re-roll
     runs: dict[str, Any] = field(default_factory=dict)  # client/character -> Popen
+    # The DAGSTER_HOME instance, where one is set: runs in flight are read from it, so an app
+    # restarted mid-run still knows (and does not start a second run).
+    instance: Any = None
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -177,14 +181,13 @@ def create_app(config: ReviewConfig) -> Starlette:
         lang = lang_of(request)
         who = request.cookies.get(WHO_COOKIE, "")
         key = f"{view.client}/{view.character}"
-        process = config.runs.get(key)
         return render(
             request,
             "character",
             title=key,
             v=view,
             version=version,
-            running=process is not None and process.poll() is None,
+            running=running(key),
             review_form=review_form_html(
                 lambda k: text(lang, k), view.client, view.character, who, csrf_of(request)
             ),
@@ -196,10 +199,9 @@ def create_app(config: ReviewConfig) -> Starlette:
         except ArtifactError as error:
             return JSONResponse({"error": str(error)}, status_code=404)
         key = f"{view.client}/{view.character}"
-        process = config.runs.get(key)
         body = catalog.dump(view)
-        running = "true" if process is not None and process.poll() is None else "false"
-        return Response(body[:-1] + f', "running": {running}}}', media_type="application/json")
+        flag = "true" if running(key) else "false"
+        return Response(body[:-1] + f', "running": {flag}}}', media_type="application/json")
 
     def _start(client: str, character: str, why: str) -> bool:
         if not config.launch:
@@ -208,6 +210,8 @@ def create_app(config: ReviewConfig) -> Starlette:
         running = config.runs.get(key)
         if running is not None and running.poll() is None:
             return False  # one run per character at a time; the running one reads the new state
+        if config.instance is not None and active_runs(config.instance, key):
+            return False  # queued or running on the instance (started before a restart, too)
         config.runs[key] = launch_run(
             client,
             character,
@@ -215,8 +219,16 @@ def create_app(config: ReviewConfig) -> Starlette:
             profile=config.profile,
             models_dir=config.models_dir,
             launched_by=f"review-app:{why}",
+            launch=settings.launch,
         )
         return True
+
+    def running(key: str) -> bool:
+        """A run of the character in flight: started by this app, or on the Dagster instance."""
+        process = config.runs.get(key)
+        if process is not None and process.poll() is None:
+            return True
+        return config.instance is not None and bool(active_runs(config.instance, key))
 
     def _back(request: Request, lang: str, key: str, who: str = "") -> Response:
         p = request.path_params
@@ -377,7 +389,16 @@ def review_config(
         token=s.review_token if (s.review_token or not is_loopback(host)) else None,
         profile=profile or s.profile,
         models_dir=s.models_dir,
+        instance=_dagster_instance(s),
     )
+
+
+def _dagster_instance(settings: Settings) -> Any:
+    if not settings.dagster_home:
+        return None
+    from dagster import DagsterInstance
+
+    return DagsterInstance.get()
 
 
 def serve(*, host: str, port: int, root: str | None = None, profile: str | None = None) -> None:

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Literal
@@ -205,12 +207,21 @@ class ModelStore(ConfigurableResource):
     # -- internals -----------------------------------------------------------------------
     def _tiny(self, name: str, build) -> Path:
         folder = Path(self.models_dir).resolve() / "tiny" / name
-        if not (folder / ".complete").is_file():
-            if folder.exists():  # an interrupted build: start it again
-                shutil.rmtree(folder)
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            build(folder)
-            (folder / ".complete").write_text("built in code from a tiny config\n")
+        if (folder / ".complete").is_file():
+            return folder
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        # One builder at a time: the steps of a run (and parallel runs) may all ask for the same
+        # tiny model first; the others wait, then find it complete.
+        fd = os.open(folder.parent / f".lock-{name}", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if not (folder / ".complete").is_file():
+                if folder.exists():  # an interrupted build: start it again
+                    shutil.rmtree(folder)
+                build(folder)
+                (folder / ".complete").write_text("built in code from a tiny config\n")
+        finally:
+            os.close(fd)
         return folder
 
     def _pretrained(
