@@ -19,7 +19,7 @@ def test_every_registry_model_has_a_published_architecture_with_a_source():
 
 def test_attention_is_counted_quadratic_in_tokens_at_four_l_squared_d_per_layer(tmp_path):
     """f(3n) - 2 f(2n) + f(n) isolates the L^2 term: self-attention's 2 matmuls, 2*L^2*d each."""
-    cache = flops.FlopCache(tmp_path)
+    cache = flops.FlopCache(tmp_path, seeded=False)  # the counter itself, not the seed file
     counts = [
         flops.transformer_forward(cache, "wan21_t2v_1_3b", width=832, height=480, frames=f)["flops"]
         for f in (1, 5, 9)  # 1, 2 and 3 latent frames
@@ -32,7 +32,7 @@ def test_attention_is_counted_quadratic_in_tokens_at_four_l_squared_d_per_layer(
 
 
 def test_full_size_counts_match_the_issue_figures(tmp_path):
-    cache = flops.FlopCache(tmp_path)
+    cache = flops.FlopCache(tmp_path, seeded=False)  # the counter itself, not the seed file
     wan = flops.transformer_forward(cache, "wan21_t2v_14b", width=832, height=480, frames=81)
     assert wan["flops"] == pytest.approx(1.68e15, rel=0.005)
     assert wan["params"] == pytest.approx(14.29e9, rel=0.01)
@@ -56,7 +56,7 @@ def test_counts_are_read_back_from_disk_without_rebuilding_the_network(tmp_path,
 
 
 def test_lora_backward_is_counted_on_meta_and_checkpointing_adds_a_recomputed_forward(tmp_path):
-    cache = flops.FlopCache(tmp_path)
+    cache = flops.FlopCache(tmp_path, seeded=False)  # the counter itself, not the seed file
     common = dict(
         width=416, height=240, rank=8, target_modules=("to_q", "to_k", "to_v", "to_out.0")
     )
@@ -71,3 +71,23 @@ def test_lora_backward_is_counted_on_meta_and_checkpointing_adds_a_recomputed_fo
     assert 0.5 * plain["forward"] < plain["backward"] < 1.5 * plain["forward"]
     assert checkpointed["backward"] - plain["backward"] == pytest.approx(plain["forward"], rel=0.02)
     assert plain["lora_params"] > 0
+
+
+def test_the_committed_seed_covers_the_examples_and_agrees_with_a_fresh_count(tmp_path):
+    from conftest import EXAMPLES
+
+    from resources.domain.brief import load_brief
+    from resources.quote.quote import quote_brief
+
+    flops.forget_memory()
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        quote = quote_brief(load_brief(path), cache_dir=tmp_path / path.stem)
+        assert quote["flop_cache"]["misses"] == 0, (
+            f"{path.name}: counts missing from {flops.SEED_FILE.name}; regenerate it with "
+            "`python scripts/seed_flop_counts.py --tests examples/*.yaml`"
+        )
+    flops.forget_memory()
+    seeded = flops.text_encoders(flops.FlopCache(None), "wan21_t2v_1_3b")
+    flops.forget_memory()
+    cold = flops.FlopCache(None, seeded=False)
+    assert flops.text_encoders(cold, "wan21_t2v_1_3b") == seeded and cold.misses == 1

@@ -180,3 +180,35 @@ def test_the_quote_says_when_lora_training_needs_a_larger_gpu(tmp_path):
     wan = quote_brief(_brief("wan21_t2v_1_3b"), instance_type="g5.xlarge", cache_dir=tmp_path)
     assert wan["lora_training_gpu"]["fits"]
     assert "LoRA training needs" not in quoting.quote_markdown(wan)
+
+
+def test_identity_scoring_re_rolls_and_the_lora_effect_are_in_the_quote(tmp_path):
+    from resources.qc.flops import scoring_flops
+
+    data = small_brief(
+        video={"model": "wan21_t2v_1_3b", "fps": 24},
+        qc={"min_identity": 0.5, "max_attempts": 3, "measure_lora_effect": True},
+    )
+    q = quote_brief(parse_brief(data), cache_dir=tmp_path)
+    lines = q["lines"]
+    for shot in q["shots"]:
+        scoring = next(
+            x for x in lines if x["stage"] == "identity_scoring" and x["shot"] == shot["id"]
+        )
+        assert (
+            scoring["flops"] == scoring_flops(shot["frames"], shot["width"], shot["height"]).total
+        )
+        assert scoring["flops"] < 0.05 * shot["transformer_flops"]  # issue 11: under 5%
+        effect = [x for x in lines if x["stage"] == "lora_effect" and x["shot"] == shot["id"]]
+        render = [
+            x for x in lines if x["stage"] in ("render", "vae_decode") and x["shot"] == shot["id"]
+        ]
+        assert [x["flops"] for x in effect] == [x["flops"] for x in render]  # rendered twice
+    total = q["total"]
+    assert total["worst_case_retakes"] == 2 and total["worst_case_gpu_s"] > total["gpu_s"]
+    assert "worst case with re-rolls" in quoting.quote_markdown(q)
+    plain = quote_brief(
+        parse_brief(small_brief(video={"model": "wan21_t2v_1_3b"})), cache_dir=tmp_path
+    )
+    assert not [x for x in plain["lines"] if x["stage"] == "lora_effect"]
+    assert plain["total"]["worst_case_gpu_s"] == plain["total"]["gpu_s"]

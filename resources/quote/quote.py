@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +240,49 @@ def deliverable(ctx: QuoteContext) -> list[StageLine]:
     return [StageLine("deliverable", total, seconds, basis, detail={"upscaled_frames": frames})]
 
 
-STAGE_ESTIMATORS: list[Estimator] = [references, lora_training, shot_renders, deliverable]
+def identity_scoring(ctx: QuoteContext) -> list[StageLine]:
+    """The character, measured: reference stills embedded once, then every shot scored.
+
+    FLOPs of the full-size DINOv2 and CLIP backbones (resources/qc/flops.py, counted on meta);
+    GPU-seconds at the video model's achieved fraction (dense ViT matmuls, like its transformer).
+    """
+    from resources.qc.flops import forward_flops, scoring_flops
+
+    per_image = forward_flops("dinov2", 224, 224) + forward_flops("clip", 224, 224)
+    refs = ctx.brief.references.count * per_image
+    # The stills are embedded in reference_images (the reference-set check): its stage's line.
+    detail = {"what": "DINOv2 + CLIP embeddings of the reference stills"}
+    lines = [ctx.line("references", ctx.model.family, refs, detail=detail)]
+    for shot_id, frames in _generations(ctx):
+        tier = ctx.tier_of(shot_id)
+        cost = scoring_flops(frames, tier.width, tier.height)
+        detail = {
+            "frames": frames,
+            "temporal_flops": cost.temporal,
+            "identity_flops": cost.identity,
+        }
+        lines.append(
+            ctx.line("identity_scoring", ctx.model.family, cost.total, shot=shot_id, detail=detail)
+        )
+    return lines
+
+
+def lora_effect(ctx: QuoteContext) -> list[StageLine]:
+    """qc.measure_lora_effect: every shot rendered (and scored) again at LoRA strength 0."""
+    if not ctx.brief.qc.measure_lora_effect or ctx.model.is_scene_model:
+        return []
+    again = [line for line in shot_renders(ctx) if line.stage in ("render", "vae_decode")]
+    return [replace(line, stage="lora_effect") for line in again]
+
+
+STAGE_ESTIMATORS: list[Estimator] = [
+    references,
+    lora_training,
+    shot_renders,
+    identity_scoring,
+    lora_effect,
+    deliverable,
+]
 
 
 def add_stage_estimator(estimator: Estimator, *, before: str | None = "deliverable") -> None:
@@ -367,6 +409,16 @@ def quote_brief(
         entry.update(money(entry["gpu_s"]))
     video_s = brief.duration_s
     total_s = sum(line.gpu_s for line in lines)
+    # Re-rolls: a shot below qc.min_identity renders again, up to qc.max_attempts in all.
+    retakes = (
+        brief.qc.max_attempts - 1 if brief.qc.min_identity > 0 and not model.is_scene_model else 0
+    )
+    retake_s = retakes * sum(
+        line.gpu_s
+        for line in lines
+        if line.shot is not None
+        and line.stage in ("text_encoding", "render", "vae_decode", "identity_scoring")
+    )
     once = {"references", "lora_training"}  # paid once per character
     render_s = sum(line.gpu_s for line in lines if line.stage not in once)
     total = {
@@ -378,6 +430,10 @@ def quote_brief(
         "usd_per_video_minute_on_demand": _usd(total_s, price, "on-demand") / (video_s / 60),
         "render_usd_spot": _usd(render_s, price, "spot"),
         "render_usd_per_video_minute": _usd(render_s, price, "spot") / (video_s / 60),
+        # Every shot re-rolled to qc.max_attempts (no attempt reaching qc.min_identity).
+        "worst_case_retakes": retakes,
+        "worst_case_gpu_s": total_s + retake_s,
+        "worst_case_usd_spot": _usd(total_s + retake_s, price, "spot"),
     }
     hosted = {
         name: {
@@ -458,6 +514,12 @@ def quote_markdown(quote: dict[str, Any]) -> str:
         out.append(
             f"* vs `{name}` (${h['usd_per_minute']:.2f}/min): ${h['usd']:.2f} for this video; "
             f"saving {h['saving']:.0%} (renders only: {h['render_saving']:.0%})"
+        )
+    if t.get("worst_case_retakes"):
+        out.append(
+            f"* worst case with re-rolls (every shot below qc.min_identity, "
+            f"{t['worst_case_retakes']} more attempts each): {t['worst_case_gpu_s']:.0f} GPU-s, "
+            f"${t['worst_case_usd_spot']:.4f} spot"
         )
     m = quote["memory"]
     if m.get("plan"):
