@@ -1,6 +1,8 @@
 """Count every shape the given briefs quote and add the counts to the committed seed file.
 
 Run from the repository root: `python scripts/seed_flop_counts.py --tests examples/*.yaml`.
+`--from DIR` first takes the counts already cached under DIR (a test run's `_flops/` folders,
+e.g. `--from /tmp/pytest-of-$USER/pytest-current`), keeping only keys of this code's configs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ def main(argv: list[str]) -> None:
     from resources.quote.quote import quote_brief
 
     counted.forget_memory()
+    for index, arg in enumerate(argv):
+        if arg == "--from":
+            taken = harvest(Path(argv[index + 1]))
+            print(f"{len(taken)} cached counts taken from {argv[index + 1]}", flush=True)
+            counted.write_seed(taken)
+    argv = [a for i, a in enumerate(argv) if a != "--from" and (i == 0 or argv[i - 1] != "--from")]
     briefs = []
     if "--tests" in argv:
         sys.path.insert(0, str(REPO / "tests"))
@@ -41,6 +49,8 @@ def main(argv: list[str]) -> None:
         for name in names:
             if VIDEO_MODELS[name].family in RECIPES:
                 video = {"model": name, "fps": 24}
+                if VIDEO_MODELS[name].licence_ack:
+                    video["licence_ack"] = VIDEO_MODELS[name].licence_ack
                 briefs.append(parse_brief(small_brief(video=video)))
                 briefs.append(parse_brief(small_brief(video=video, **quick)))
     briefs += [load_brief(p) for p in argv if not p.startswith("--")]
@@ -50,6 +60,35 @@ def main(argv: list[str]) -> None:
         with counted._lock:
             counted.write_seed(dict(counted._memo))
         print(f"{brief.video.model} {brief.shots[0].id}: {len(counted._seed())} counts", flush=True)
+
+
+def harvest(folder: Path) -> dict[str, dict]:
+    """Counts cached as `<key>.json` under `folder`, for this torch, COUNT_VERSION and configs."""
+    import json
+
+    import torch
+
+    from resources.domain.architectures import (
+        ARCHITECTURES,
+        REALESRGAN,
+        SDXL_TEXT_ENCODERS,
+        SDXL_UNET,
+        SDXL_VAE,
+    )
+
+    prefix = f"v{counted.COUNT_VERSION}-torch{torch.__version__.split('+')[0]}-"
+    digests = {counted.config_digest(a) for a in ARCHITECTURES.values()}
+    digests |= {counted.config_digest(c) for c in REALESRGAN.values()}
+    digests.add(counted.config_digest(SDXL_UNET, SDXL_VAE, *SDXL_TEXT_ENCODERS))
+    found = {}
+    for path in folder.rglob(f"{prefix}*.json"):
+        parts = set(path.stem.split("-"))
+        if parts & digests:
+            try:
+                found[path.stem] = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue  # a damaged entry is not taken
+    return found
 
 
 if __name__ == "__main__":

@@ -39,7 +39,15 @@ TASKS = {
     "wan21_t2v_14b": "t2v-14B",
     "wan22_t2v_a14b": "t2v-A14B",
 }
-REFUSED = {"wan22_ti2v_5b", "ltx_video", "cogvideox_5b"}
+# musubi-tuner has no task for TI2V, LTX, CogVideoX, HoloCine (its single-file DiT) or Mochi.
+REFUSED = {
+    "wan22_ti2v_5b",
+    "ltx_video",
+    "cogvideox_5b",
+    "holocine_14b",
+    "holocine_14b_sparse",
+    "mochi_1",
+}
 WEIGHTS = {
     "hunyuan": ("--dit", "--vae", "--text_encoder1", "--text_encoder2"),
     "wan": ("--dit", "--vae", "--t5"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
 from resources.domain.registry import VIDEO_MODELS
@@ -53,3 +56,41 @@ def test_interrupted_tiny_build_is_redone(tmp_path):
     folder = store.sdxl_dir()
     assert (folder / "model_index.json").is_file()
     assert not (folder / "junk.bin").exists()
+
+
+def test_the_model_digest_covers_configs_tokenizers_links_and_single_files(tmp_path, monkeypatch):
+    from resources.models import model_store
+    from resources.models.model_store import weights_digest
+
+    base = tmp_path / "base"
+    (base / "tokenizer").mkdir(parents=True)
+    (base / "transformer").mkdir()
+    (base / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"w" * 64)
+    (base / "tokenizer" / "vocab.json").write_text('{"a": 1}')
+    (base / "scheduler_config.json").write_text('{"shift": 5.0}')
+    single = tmp_path / "high_noise.safetensors"
+    single.write_bytes(b"s" * 64)
+    folder = tmp_path / "assembled"
+    folder.mkdir()
+    for entry in base.iterdir():
+        (folder / entry.name).symlink_to(entry)
+    (folder / "single_files.json").write_text(json.dumps({"transformer": str(single)}))
+    first = weights_digest(folder)
+
+    hashed = []
+    real = model_store.sha256_file
+    monkeypatch.setattr(model_store, "sha256_file", lambda p: hashed.append(p) or real(p))
+    assert weights_digest(folder) == first and hashed == []  # cached: nothing read again
+
+    changes = [
+        base / "tokenizer" / "vocab.json",  # through a symlinked component
+        base / "scheduler_config.json",
+        single,  # named by single_files.json, outside the folder
+    ]
+    seen = {first}
+    for file in changes:
+        time.sleep(0.01)  # a new mtime, as any edit gives
+        file.write_bytes(file.read_bytes() + b" ")
+        digest = weights_digest(folder)
+        assert digest not in seen, file
+        seen.add(digest)

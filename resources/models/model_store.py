@@ -34,7 +34,8 @@ from resources.domain.tiers import DistillAdapter, TierRecipe
 from resources.storage.artifact_store import sha256_file, write_json
 
 Profile = Literal["tiny", "production"]
-_WEIGHT_SUFFIXES = (".safetensors", ".pth", ".bin", ".pt", ".gguf")
+# 2: every file of the folder (configs, tokenizers, schedulers), links and single files followed.
+DIGEST_VERSION = 2
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -246,28 +247,51 @@ class ModelStore(ConfigurableResource):
         )
 
 
+def model_files(path: Path) -> list[tuple[str, Path]]:
+    """Every file a model folder's pixels depend on: (name in the digest, file).
+
+    Weights, configs, tokenizer and scheduler files alike (a changed vocabulary or scheduler
+    config changes the output as surely as a weight); symlinked components are followed (an
+    assembled folder links its base model's), and the single files `single_files.json` names
+    are included. Hidden files (this module's caches and markers) are not.
+    """
+    found: list[tuple[str, Path]] = []
+    for top, dirs, names in os.walk(path, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if not name.startswith("."):
+                file = Path(top) / name
+                found.append((file.relative_to(path).as_posix(), file))
+    listing = path / "single_files.json"
+    if listing.is_file():
+        for component, file in sorted(json.loads(listing.read_text()).items()):
+            found.append((f"single_file:{component}", Path(file)))
+    return found
+
+
 def weights_digest(path: Path) -> str:
-    """sha256 over a model's weight files (a single file or a diffusers folder), cached."""
+    """sha256 over every file of a model (a single file or a folder), cached by size and mtime."""
     if path.is_file():
         return sha256_file(path)
-    files = sorted(p for p in path.rglob("*") if p.suffix in _WEIGHT_SUFFIXES and p.is_file())
+    files = model_files(path)
     cache_file = path / ".sha256.json"
-    stamp = [
-        [p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns] for p in files
-    ]
+    stamp = []
+    for rel, file in files:
+        info = file.stat()  # follows links: the stamp is the target's
+        stamp.append([rel, info.st_size, info.st_mtime_ns])
     try:
         cached = json.loads(cache_file.read_text())
-        if cached["stamp"] == stamp:
+        if cached["stamp"] == stamp and cached.get("version") == DIGEST_VERSION:
             return cached["sha256"]
     except (OSError, KeyError, json.JSONDecodeError):
         pass
     digest = hashlib.sha256()
-    for rel, _, _ in stamp:
+    for rel, file in files:
         digest.update(rel.encode())
-        digest.update(sha256_file(path / rel).encode())
+        digest.update(sha256_file(file).encode())
     value = digest.hexdigest()
     try:
-        write_json(cache_file, {"stamp": stamp, "sha256": value})
+        write_json(cache_file, {"stamp": stamp, "sha256": value, "version": DIGEST_VERSION})
     except OSError:  # a read-only model folder: hash again next time
         pass
     return value

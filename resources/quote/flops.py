@@ -13,15 +13,18 @@ milliseconds, a new shape a few seconds per network.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -84,6 +87,38 @@ def build_meta(network: Network) -> torch.nn.Module:
         else:
             raise ValueError(f"unknown library {network.library!r} for {network.cls}")
     return module.eval()
+
+
+@contextmanager
+def runnable_on_meta(cls: str) -> Iterator[None]:
+    """What a forward of transformer class `cls` needs to run on the meta device.
+
+    MochiTransformer3DModel autocasts its RoPE to the tensors' device type (autocast has no
+    "meta"), and its attention keeps the prompt tokens the mask marks with `torch.nonzero`
+    (no meta kernel: the output shape depends on values). Both are patched for the count only:
+    autocast becomes a no-op on meta and every prompt token counts as kept, the most FLOPs a
+    prompt can cost (an upper bound for prompts shorter than Mochi's 256 tokens).
+    """
+    if cls != "MochiTransformer3DModel":
+        yield
+        return
+    real_autocast, real_nonzero = torch.autocast, torch.nonzero
+
+    def autocast(device_type: str, *args: Any, **kwargs: Any):
+        if device_type == "meta":
+            return contextlib.nullcontext()
+        return real_autocast(device_type, *args, **kwargs)
+
+    def nonzero(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        if tensor.is_meta:
+            return torch.arange(tensor.numel(), device=tensor.device).unsqueeze(1)
+        return real_nonzero(tensor, *args, **kwargs)
+
+    with (
+        mock.patch.object(torch, "autocast", autocast),
+        mock.patch.object(torch, "nonzero", nonzero),
+    ):
+        yield
 
 
 def count_flops(fn: Callable[[], Any]) -> int:
@@ -205,6 +240,13 @@ def _transformer_inputs(
         return dict(
             hidden_states=_meta(1, f, c, h, w), encoder_hidden_states=text, timestep=_meta(1)
         )
+    if cls == "MochiTransformer3DModel":
+        return dict(
+            hidden_states=_meta(1, c, f, h, w),
+            encoder_hidden_states=text,
+            timestep=_meta(1),
+            encoder_attention_mask=torch.ones(1, arch.text_tokens, device="meta", dtype=torch.bool),
+        )
     raise ValueError(f"no forward recipe for transformer class {cls}")
 
 
@@ -232,7 +274,7 @@ def transformer_forward(
     def count() -> dict[str, Any]:
         module = build_meta(arch.transformer)
         kwargs = _transformer_inputs(model_name, arch, latent, module)
-        with torch.no_grad():
+        with torch.no_grad(), runnable_on_meta(arch.transformer.cls):
             flops = count_flops(lambda: module(**kwargs, return_dict=False))
         config = module.config
         patch = config.get("patch_size", 1)
@@ -333,7 +375,7 @@ def lora_training_step(
             module.enable_gradient_checkpointing()
         module.train()
         kwargs = _transformer_inputs(model_name, arch, latent, module)
-        with FlopCounterMode(display=False) as counter:
+        with runnable_on_meta(arch.transformer.cls), FlopCounterMode(display=False) as counter:
             out = module(**kwargs, return_dict=False)[0]
             forward = int(counter.get_total_flops())
             out.float().pow(2).mean().backward()
