@@ -224,7 +224,8 @@ def test_the_brief_has_qc_defaults_that_do_not_block_and_refuses_unknown_accepts
 
     data = yaml.safe_load(brief_file.read_text())
     brief = parse_brief(data)
-    assert brief.qc.min_identity == 0.0 and brief.qc.max_attempts == 3
+    # -1, the lowest cosine: a negative score (tiny Mochi) passes too.
+    assert brief.qc.min_identity == brief.qc.min_cross_shot == -1.0 and brief.qc.max_attempts == 3
     assert brief.qc.accept == [] and brief.qc.measure_lora_effect is False
     data["qc"] = {"accept": ["nope"]}
     with pytest.raises(BriefError, match="qc.accept names shot"):

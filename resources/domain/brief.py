@@ -166,14 +166,16 @@ class Qc(_Strict):
     """How the character is enforced: identity threshold, re-rolls, acceptances (docs/identity.md).
 
     Scores are cosines in [-1, 1] of DINOv2 embeddings; what a value means for real weights is in
-    docs/identity.md. The defaults (0) measure and record without re-rolling or blocking: a
-    threshold is set per production once calibrated on real weights.
+    docs/identity.md. The defaults (-1, the lowest cosine) measure and record without re-rolling
+    or blocking (a cosine can be below 0: tiny Mochi clips scored so); a threshold is set per
+    production once calibrated on real weights.
     """
 
-    min_identity: float = Field(default=0.0, ge=-1.0, le=1.0)
+    # -1, the lowest cosine: every score passes (measured, never re-rolled or blocked).
+    min_identity: float = Field(default=-1.0, ge=-1.0, le=1.0)
     max_attempts: int = Field(default=3, ge=1, le=10)
     # The lowest cross-shot consistency of the deliverable (any two shots) it may be cut with.
-    min_cross_shot: float = Field(default=0.0, ge=-1.0, le=1.0)
+    min_cross_shot: float = Field(default=-1.0, ge=-1.0, le=1.0)
     # Shots the producer accepts below min_identity, by id (recorded as accepted by the brief).
     accept: list[Slug] = Field(default_factory=list)
     # Render each shot again at LoRA strength 0 (same seed) to measure what the LoRA buys.

@@ -411,7 +411,7 @@ def quote_brief(
     total_s = sum(line.gpu_s for line in lines)
     # Re-rolls: a shot below qc.min_identity renders again, up to qc.max_attempts in all.
     retakes = (
-        brief.qc.max_attempts - 1 if brief.qc.min_identity > 0 and not model.is_scene_model else 0
+        brief.qc.max_attempts - 1 if brief.qc.min_identity > -1 and not model.is_scene_model else 0
     )
     retake_s = retakes * sum(
         line.gpu_s
