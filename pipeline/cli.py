@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import replace
@@ -104,6 +105,12 @@ class StageFailed(RuntimeError):
         super().__init__("; ".join(f"{step}: {message}" for step, message in failures))
 
 
+def _without_module(line: str) -> str:
+    """`pkg.module.SomeError: text` as `SomeError: text`: the class names the kind of failure,
+    its module path says nothing to the person reading the line."""
+    return re.sub(r"^(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*): ", r"\1: ", line)
+
+
 def _failures(outcome) -> tuple[list[tuple[str, str]], str]:
     """(stage, the innermost error's first line) per failed step, and the full tracebacks."""
     found, traces = [], []
@@ -115,7 +122,7 @@ def _failures(outcome) -> tuple[list[tuple[str, str]], str]:
         while error.cause is not None:  # Dagster wraps the stage's own exception
             error = error.cause
         lines = (error.message or error.cls_name or "").strip().splitlines() or ["failed"]
-        found.append((event.step_key, lines[0]))
+        found.append((event.step_key, _without_module(lines[0])))
     return found, "\n".join(traces)
 
 

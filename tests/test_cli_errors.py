@@ -63,6 +63,7 @@ def test_a_client_folder_linked_outside_the_root_is_one_line_naming_stage_and_pa
     assert len(lines) == 1, done.stderr
     assert "stage character_brief failed" in lines[0]
     assert "is outside the artifact root" in lines[0]
+    assert "ArtifactError: " in lines[0] and "resources.domain" not in lines[0]
     assert "Traceback" not in done.stderr and "Stack Trace" not in done.stderr
     debug = cli("materialize", str(brief), "--root", str(root), "--debug")
     assert debug.returncode == 1
