@@ -9,7 +9,6 @@ run coordinator and launcher start it (the daemon; on AWS an ECS GPU task), as t
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -110,7 +109,8 @@ def submit_chain(path: Path, *, launched_by: str, instance: Any) -> str:
         "--run-id",
         run_id,
     ]
-    done = subprocess.run(command, cwd=REPO, env=os.environ.copy(), capture_output=True, text=True)
+    # The environment is inherited: DAGSTER_HOME names the instance it submits to.
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"dagster job launch failed ({done.returncode}): {last}")

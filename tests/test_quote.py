@@ -80,15 +80,15 @@ def test_a_second_quote_reads_every_count_from_the_cache(tmp_path):
 def test_a_stage_added_by_another_module_joins_the_table_and_the_totals(tmp_path, monkeypatch):
     monkeypatch.setattr(quoting, "STAGE_ESTIMATORS", list(quoting.STAGE_ESTIMATORS))
 
-    def identity_scoring(ctx):
-        return [ctx.line("identity_scoring", "sdxl", 1e15, shot=None)]
+    def colour_grading(ctx):
+        return [ctx.line("colour_grading", "sdxl", 1e15, shot=None)]
 
-    add_stage_estimator(identity_scoring)
+    add_stage_estimator(colour_grading)
     q = quote_brief(_brief(), cache_dir=tmp_path)
     names = [s["stage"] for s in q["stages"]]
-    assert names.index("identity_scoring") == names.index("deliverable") - 1
-    scoring = next(s for s in q["stages"] if s["stage"] == "identity_scoring")
-    assert scoring["flops"] == 1e15
+    assert names.index("colour_grading") == names.index("deliverable") - 1
+    grading = next(s for s in q["stages"] if s["stage"] == "colour_grading")
+    assert grading["flops"] == 1e15
     assert q["total"]["gpu_s"] == pytest.approx(sum(s["gpu_s"] for s in q["stages"]))
 
 
