@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,9 +27,38 @@ FAKE_ENV = {
 }
 
 
+_CONDITIONAL = threading.Lock()
+
+
+def _atomic(method):
+    """`method` of moto's S3Response run under one lock: its If-None-Match / If-Match check and
+    the write are separate steps, so two of the threaded server's requests can both pass the
+    check. S3 itself decides conditional writes atomically ("the first write operation to
+    finish succeeds", AWS's conditional-writes guide); the stand-in must too, or a lease test
+    sees two holders that real S3 would never admit."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with _CONDITIONAL:
+            return method(self, *args, **kwargs)
+
+    locked.atomic = True
+    return locked
+
+
+def _make_conditional_writes_atomic() -> None:
+    from moto.s3.responses import S3Response
+
+    for name in ("put_object", "delete_object"):
+        method = getattr(S3Response, name)
+        if not getattr(method, "atomic", False):
+            setattr(S3Response, name, _atomic(method))
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     """A moto server on a free loopback port; yields its endpoint URL."""
+    _make_conditional_writes_atomic()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
