@@ -3,8 +3,8 @@
 from dagster import AssetExecutionContext, Config, MaterializeResult, ResourceParam
 
 from assets.materialize import StageRuntime, chain_asset, report
-from assets.stages import brief
-from assets.stages.brief import CODE_VERSION
+from assets.stages import character_brief as stage
+from assets.stages.character_brief import CODE_VERSION
 from resources.inbox import BriefInbox
 
 
@@ -15,7 +15,7 @@ class BriefConfig(Config):
     brief_yaml: str = ""
 
 
-@chain_asset(brief.ASSET, code_version=CODE_VERSION, kinds={"yaml"})
+@chain_asset(stage.ASSET, code_version=CODE_VERSION, kinds={"yaml"})
 def character_brief(
     context: AssetExecutionContext,
     config: BriefConfig,
@@ -24,5 +24,5 @@ def character_brief(
 ) -> MaterializeResult:
     """The brief for this client/character, validated and frozen as JSON."""
     key = context.partition_key
-    source, found, raw = brief.brief_for_run(key, inbox, config.source, config.brief_yaml)
-    return report(brief.snapshot_brief(runtime.run(context), source, found, raw))
+    source, found, raw = stage.brief_for_run(key, inbox, config.source, config.brief_yaml)
+    return report(stage.snapshot_brief(runtime.run(context), source, found, raw))

@@ -5,16 +5,16 @@ from collections.abc import Iterator
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 
 from assets.materialize import StageRuntime, chain_asset, gated_report
-from assets.stages import lora
-from assets.stages.lora import CODE_VERSION
+from assets.stages import character_lora as stage
+from assets.stages.character_lora import CODE_VERSION
 from resources.lora.backend import TrainingBackend
 
 
 @chain_asset(
-    lora.ASSET,
+    stage.ASSET,
     code_version=CODE_VERSION,
     kinds={"pytorch", "safetensors"},
-    checks=lora.CHECKS,
+    checks=stage.CHECKS,
     gated=True,
 )
 def character_lora(
@@ -24,4 +24,4 @@ def character_lora(
 ) -> Iterator[MaterializeResult]:
     """A LoRA trained on the reference stills, once they are approved where the brief asks."""
     run = runtime.run(context)
-    yield from gated_report(context, run, "references", lambda: lora.train_lora(run, lora_trainer))
+    yield from gated_report(context, run, "references", lambda: stage.train_lora(run, lora_trainer))

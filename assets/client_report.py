@@ -1,7 +1,7 @@
 """client_report: one client's deliverables with thumbnails, lineage, GPU time and cost.
 
-Partitioned per character like the chain; why, in assets/stages/report.py. Where the brief asks
-for the cut to be approved, the report (what goes to the client) waits for that approval.
+Partitioned per character like the chain; why, in assets/stages/client_report.py. Where the brief
+asks for the cut to be approved, the report (what goes to the client) waits for that approval.
 """
 
 from collections.abc import Iterator
@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 
 from assets.materialize import StageRuntime, chain_asset, gated_report
-from assets.stages import report as client
-from assets.stages.report import CODE_VERSION
+from assets.stages import client_report as stage
+from assets.stages.client_report import CODE_VERSION
 
 
-@chain_asset(client.ASSET, code_version=CODE_VERSION, kinds={"markdown"}, gated=True)
+@chain_asset(stage.ASSET, code_version=CODE_VERSION, kinds={"markdown"}, gated=True)
 def client_report(
     context: AssetExecutionContext, runtime: ResourceParam[StageRuntime]
 ) -> Iterator[MaterializeResult]:
     """Every current deliverable of this partition's client: posters, lineage, GPU time, cost."""
     run = runtime.run(context)
-    yield from gated_report(context, run, "cut", lambda: client.report_client(run))
+    yield from gated_report(context, run, "cut", lambda: stage.report_client(run))

@@ -3,20 +3,20 @@
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 
 from assets.materialize import StageRuntime, chain_asset, report
-from assets.stages import cut
-from assets.stages.cut import CODE_VERSION
-from resources.upscale.final_cut import Upscaler
+from assets.stages import deliverables as stage
+from assets.stages.deliverables import CODE_VERSION
+from resources.upscale.upscaler import Upscaler
 
 
 @chain_asset(
-    cut.ASSET,
+    stage.ASSET,
     code_version=CODE_VERSION,
     kinds={"pytorch", "mp4"},
-    checks=cut.CHECKS,
-    blocking=cut.BLOCKING,
+    checks=stage.CHECKS,
+    blocking=stage.BLOCKING,
 )
 def deliverables(
     context: AssetExecutionContext, runtime: ResourceParam[StageRuntime], upscaler: Upscaler
 ) -> MaterializeResult:
     """The final cut at the brief's resolution and fps, with poster and contact sheet."""
-    return report(cut.cut_deliverable(runtime.run(context), upscaler))
+    return report(stage.cut_deliverable(runtime.run(context), upscaler))

@@ -37,7 +37,7 @@ from assets.stages.base import (
     StageLog,
     StageResult,
 )
-from assets.stages.brief import approval_wait
+from assets.stages.character_brief import approval_wait
 from resources.domain.brief import split_partition_key
 from resources.domain.chain import GPU_POOL, stage
 from resources.models.model_store import ModelStore

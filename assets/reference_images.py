@@ -3,18 +3,16 @@
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 
 from assets.materialize import StageRuntime, chain_asset, report
-from assets.stages import references
-from assets.stages.references import CODE_VERSION
+from assets.stages import reference_images as stage
+from assets.stages.reference_images import CODE_VERSION
 from resources.stills.image_generator import ImageGenerator
 
 
-@chain_asset(
-    references.ASSET, code_version=CODE_VERSION, kinds={"pytorch", "png"}, checks=references.CHECKS
-)
+@chain_asset(stage.ASSET, code_version=CODE_VERSION, kinds={"pytorch", "png"}, checks=stage.CHECKS)
 def reference_images(
     context: AssetExecutionContext,
     runtime: ResourceParam[StageRuntime],
     image_generator: ImageGenerator,
 ) -> MaterializeResult:
     """`references.count` SDXL stills of the character plus one caption .txt per image."""
-    return report(references.make_references(runtime.run(context), image_generator))
+    return report(stage.make_references(runtime.run(context), image_generator))

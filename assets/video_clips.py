@@ -3,17 +3,17 @@
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 
 from assets.materialize import StageRuntime, chain_asset, report
-from assets.stages import clips
-from assets.stages.clips import CODE_VERSION
+from assets.stages import video_clips as stage
+from assets.stages.video_clips import CODE_VERSION
 from resources.video.generator import VideoGenerator
 
 
 @chain_asset(
-    clips.ASSET,
+    stage.ASSET,
     code_version=CODE_VERSION,
     kinds={"pytorch", "mp4"},
-    checks=clips.CHECKS,
-    blocking=clips.BLOCKING,
+    checks=stage.CHECKS,
+    blocking=stage.BLOCKING,
 )
 def video_clips(
     context: AssetExecutionContext,
@@ -21,4 +21,4 @@ def video_clips(
     video_generator: VideoGenerator,
 ) -> MaterializeResult:
     """One clip per shot at the model's native fps; each unchanged or finished shot is reused."""
-    return report(clips.render_clips(runtime.run(context), video_generator))
+    return report(stage.render_clips(runtime.run(context), video_generator))

@@ -50,7 +50,7 @@ from resources.media.video_io import (  # noqa: E402
 )
 from resources.tiny.realesrgan import build_tiny_realesrgan  # noqa: E402
 from resources.upscale.final_cut import CutClip, cut  # noqa: E402
-from resources.upscale.upscaler import load_upscaler, upscale_frames  # noqa: E402
+from resources.upscale.super_resolution import load_upscaler, upscale_frames  # noqa: E402
 
 OUT_W, OUT_H, OUT_FPS = 1920, 1080, 24
 

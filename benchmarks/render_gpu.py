@@ -44,7 +44,7 @@ from resources.domain.registry import VIDEO_MODELS, MemoryPlan, VideoModel  # no
 from resources.media.video_io import write_video  # noqa: E402
 from resources.tiny.realesrgan import build_tiny_realesrgan  # noqa: E402
 from resources.upscale.final_cut import CutClip, cut  # noqa: E402
-from resources.upscale.upscaler import load_upscaler  # noqa: E402
+from resources.upscale.super_resolution import load_upscaler  # noqa: E402
 from resources.video.generator import attention_backend, configure_transformer  # noqa: E402
 
 DELIVERABLE_S = 5.0

@@ -416,8 +416,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    from assets.stages.identity import accept_shot
     from resources.domain.artifacts import ArtifactError
+    from resources.qc.retakes import accept_shot
 
     store = _store(args.root)
     try:

@@ -21,7 +21,7 @@ from resources.domain.lineage import FINAL_ASSET
 
 def brief_source(store: Any, client: str, character: str) -> Path:
     """The brief file the character's current snapshot was made from (to run it again)."""
-    from assets.stages.brief import ASSET
+    from assets.stages.character_brief import ASSET
 
     ref = store.current(client, character, ASSET)
     source = Path(store.manifest(ref)["parameters"]["source"])
@@ -135,7 +135,7 @@ def active_runs(instance: Any, key: str) -> list[Any]:
 
 def current_deliverable(store: Any, client: str, character: str) -> Path | None:
     """The current final cut of a character, or None when there is none (yet)."""
-    from assets.stages.cut import final_file
+    from assets.stages.deliverables import final_file
     from resources.domain.artifacts import ArtifactError
 
     try:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.spot import on_demand_after, placement_tags
 from resources.domain.costs import DEFAULT_INSTANCE_TYPE, PRICING_MODES
 from resources.domain.placement import DEFAULT_CLUSTER
+from resources.domain.render import render_setting_problems
 
 if TYPE_CHECKING:
     from dagster import ResourceDefinition
@@ -47,6 +48,20 @@ ENV_REVIEW_URL = "CHARACTER_VIDEO_REVIEW_URL"  # where producers reach the app (
 ENV_TIMEZONE = "CHARACTER_VIDEO_TIMEZONE"  # the producers' time zone (default America/Sao_Paulo)
 ENV_LANGUAGE = "CHARACTER_VIDEO_LANGUAGE"  # pt-BR | en: the review app's default language
 ENV_PRESIGN_S = "CHARACTER_VIDEO_PRESIGN_EXPIRY_S"  # life of presigned S3 links (default 3600)
+# The video generator's encoder and kernels (resources/video/generator.py VideoGenerator); a run's
+# config (resources: video_generator: config:) overrides them for that run.
+ENV_CRF = "CHARACTER_VIDEO_ENCODER_CRF"  # libx264 quality, 0..51 (default 18)
+ENV_PRESET = "CHARACTER_VIDEO_ENCODER_PRESET"  # libx264 preset (default medium)
+ENV_WORKERS = "CHARACTER_VIDEO_RENDER_WORKERS"  # 0: one per GPU (default)
+ENV_ATTENTION = "CHARACTER_VIDEO_ATTENTION"  # auto | flash | native
+ENV_FIRST_BLOCK_CACHE = "CHARACTER_VIDEO_FIRST_BLOCK_CACHE"  # threshold; 0 = off (default)
+RENDER_FIELDS = {
+    "crf": ENV_CRF,
+    "preset": ENV_PRESET,
+    "workers": ENV_WORKERS,
+    "attention": ENV_ATTENTION,
+    "first_block_cache": ENV_FIRST_BLOCK_CACHE,
+}
 # How the CLI's `run` and the review app start the chain: `process` (in a local process) or
 # `instance` (queued on the DAGSTER_HOME instance: the daemon and its run launcher start it).
 ENV_LAUNCH = "CHARACTER_VIDEO_LAUNCH"
@@ -88,8 +103,17 @@ class Settings:
     language: str = "pt-BR"
     presign_expiry_s: int = 3600
     launch: str = "process"
+    crf: int = 18
+    preset: str = "medium"
+    workers: int = 0
+    attention: str = "auto"
+    first_block_cache: float = 0.0
 
     def __post_init__(self) -> None:
+        problems = render_setting_problems(**self.render())
+        if problems:
+            field_name = problems[0].split("=", 1)[0]
+            raise SettingsError(f"{RENDER_FIELDS[field_name]}: {problems[0]}")
         if self.language not in LANGUAGES:
             raise SettingsError(f"{ENV_LANGUAGE}={self.language!r} is not one of pt-BR, en")
         try:
@@ -155,7 +179,12 @@ class Settings:
             language=env.get(ENV_LANGUAGE) or default.language,
             presign_expiry_s=int(presign) if presign else default.presign_expiry_s,
             launch=env.get(ENV_LAUNCH) or default.launch,
+            **_render_from_env(env),
         )
+
+    def render(self) -> dict[str, Any]:
+        """The video generator's settings: encoder quality and preset, workers, kernels."""
+        return {name: getattr(self, name) for name in RENDER_FIELDS}
 
     @property
     def work_root(self) -> Path:
@@ -219,9 +248,9 @@ def build_resource(key: str, s: Settings) -> Any:
     if key == "video_generator":
         from resources.video.generator import VideoGenerator
 
-        return VideoGenerator()
+        return VideoGenerator(**s.render())
     if key == "upscaler":
-        from resources.upscale.final_cut import Upscaler
+        from resources.upscale.upscaler import Upscaler
 
         return Upscaler()
     raise KeyError(f"no resource {key!r}; known: {', '.join(RESOURCE_KEYS)}")
@@ -242,6 +271,27 @@ def _lora_trainer(s: Settings) -> Any:
         python=s.kohya_python or default_python,
         models=dict(s.kohya_models),
     )
+
+
+def _render_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The render settings the environment sets, as numbers where they are numbers."""
+    found: dict[str, Any] = {}
+    for name, var in RENDER_FIELDS.items():
+        text = env.get(var, "").strip()
+        if not text:
+            continue
+        if name in ("crf", "workers"):
+            if not re.fullmatch(r"\d+", text):
+                raise SettingsError(f"{var}={text!r} is not a whole number")
+            found[name] = int(text)
+        elif name == "first_block_cache":
+            try:
+                found[name] = float(text)
+            except ValueError:
+                raise SettingsError(f"{var}={text!r} is not a number") from None
+        else:
+            found[name] = text
+    return found
 
 
 def _flags_to_paths(text: str) -> dict[str, str]:
@@ -283,12 +333,34 @@ def resource_defs(
 
 
 def _at_run_start(key: str) -> ResourceDefinition:
-    """A definition of `key` that builds it from the environment when it is initialized."""
-    from dagster import InitResourceContext, resource
+    """A definition of `key` that builds it from the environment when it is initialized.
 
-    @resource(description=f"{key}, configured from pipeline.settings when a run starts")
+    The video generator also takes its render settings from the run's config
+    (`resources: {video_generator: {config: {crf: 20}}}`), over the environment's.
+    """
+    from dagster import Field, InitResourceContext, Noneable, resource
+
+    schema = None
+    if key == "video_generator":
+        kinds = {"crf": int, "preset": str, "workers": int, "attention": str}
+        schema = {
+            name: Field(Noneable(kinds.get(name, float)), is_required=False, default_value=None)
+            for name in RENDER_FIELDS
+        }
+
+    @resource(
+        config_schema=schema,
+        description=f"{key}, configured from pipeline.settings when a run starts",
+    )
     def from_settings(context: InitResourceContext) -> Iterator[Any]:
-        built = build_resource(key, Settings.from_env()).with_replaced_resource_context(context)
+        settings = Settings.from_env()
+        given = {k: v for k, v in (context.resource_config or {}).items() if v is not None}
+        if given:
+            try:
+                settings = replace(settings, **given)
+            except SettingsError as error:  # name the run config, not the variable
+                raise SettingsError(f"run config resources.{key}.config: {error}") from None
+        built = build_resource(key, settings).with_replaced_resource_context(context)
         # The resource's own setup and teardown (the Spot monitor's poller) run as usual.
         with built.yield_for_execution(context) as value:
             yield value

@@ -21,8 +21,8 @@ from quick_chain import quick_brief, shared_models
 
 import resources.storage.artifact_store as artifact_store
 from assets.stages.base import Run
-from assets.stages.brief import snapshot_brief
-from assets.stages.references import make_references
+from assets.stages.character_brief import snapshot_brief
+from assets.stages.reference_images import make_references
 from resources.domain.brief import load_brief
 from resources.models.model_store import ModelStore
 from resources.stills.image_generator import ImageGenerator

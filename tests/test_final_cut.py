@@ -10,7 +10,7 @@ import pytest
 from resources.media.video_io import probe_video, read_video, write_video
 from resources.tiny.realesrgan import build_tiny_realesrgan
 from resources.upscale.final_cut import CutClip, cut, retimed_batches
-from resources.upscale.upscaler import load_upscaler
+from resources.upscale.super_resolution import load_upscaler
 
 SIZE = (48, 32)  # tiny source clips (width, height); x4 then fitted to 256x144
 

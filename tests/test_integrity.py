@@ -20,8 +20,8 @@ from dagster import DagsterInstance
 from quick_chain import quick_brief, run_quick_chain, shared_models
 
 from assets.stages.base import Run, build_or_reuse
-from assets.stages.brief import snapshot_brief
-from assets.stages.references import make_references
+from assets.stages.character_brief import snapshot_brief
+from assets.stages.reference_images import make_references
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.brief import load_brief
 from resources.domain.registry import video_model

@@ -10,7 +10,7 @@ import torch
 from conftest import small_brief, write_brief
 
 from assets.stages.base import Run
-from assets.stages.brief import QUOTE_JSON, snapshot_brief
+from assets.stages.character_brief import QUOTE_JSON, snapshot_brief
 from pipeline.cli import main
 from resources.domain.brief import load_brief, parse_brief
 from resources.domain.costs import INSTANCES

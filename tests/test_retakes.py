@@ -19,10 +19,10 @@ from quick_chain import quick_brief, shared_models
 
 from assets.partitions import CHARACTERS
 from assets.stages.base import Run
-from assets.stages.brief import snapshot_brief
-from assets.stages.clips import render_clips
-from assets.stages.lora import train_lora
-from assets.stages.references import make_references
+from assets.stages.character_brief import snapshot_brief
+from assets.stages.character_lora import train_lora
+from assets.stages.reference_images import make_references
+from assets.stages.video_clips import render_clips
 from pipeline import cli
 from pipeline.definitions import RUN_ASSETS
 from pipeline.settings import resource_defs

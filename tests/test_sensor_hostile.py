@@ -18,7 +18,7 @@ from dagster import DagsterInstance, build_sensor_context, instance_for_test, ma
 from quick_chain import evaluate_nightly, moto_server
 
 from assets.character_brief import character_brief
-from assets.stages.brief import BRIEF_YAML, brief_for_run
+from assets.stages.character_brief import BRIEF_YAML, brief_for_run
 from pipeline.sensors import brief_inbox_sensor, errors_file, scan_inbox, skip_reason
 from pipeline.settings import resource_defs
 from resources.domain.brief import MAX_BRIEF_BYTES, BriefError, load_brief

@@ -194,3 +194,59 @@ def test_unset_variables_keep_the_laptop_defaults():
         "g5.xlarge",
         "spot",
     )
+
+
+def test_the_video_generators_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CHARACTER_VIDEO_ENCODER_CRF", "23")
+    monkeypatch.setenv("CHARACTER_VIDEO_ENCODER_PRESET", "veryfast")
+    monkeypatch.setenv("CHARACTER_VIDEO_RENDER_WORKERS", "2")
+    monkeypatch.setenv("CHARACTER_VIDEO_ATTENTION", "native")
+    monkeypatch.setenv("CHARACTER_VIDEO_FIRST_BLOCK_CACHE", "0.05")
+    with build_resources({"video_generator": defs.resources["video_generator"]}) as resources:
+        generator = resources.video_generator
+        assert (generator.crf, generator.preset, generator.workers) == (23, "veryfast", 2)
+        assert (generator.attention, generator.first_block_cache) == ("native", 0.05)
+
+
+def test_a_runs_config_overrides_the_environments_render_settings(monkeypatch):
+    monkeypatch.setenv("CHARACTER_VIDEO_ENCODER_CRF", "23")
+    with build_resources(
+        {"video_generator": defs.resources["video_generator"]},
+        resource_config={"video_generator": {"config": {"crf": 14, "preset": "slow"}}},
+    ) as resources:
+        generator = resources.video_generator
+        assert (generator.crf, generator.preset, generator.attention) == (14, "slow", "auto")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("CHARACTER_VIDEO_ENCODER_CRF", "high", "is not a whole number"),
+        ("CHARACTER_VIDEO_ENCODER_CRF", "60", "must be a whole number 0..51"),
+        ("CHARACTER_VIDEO_ENCODER_PRESET", "quick", "is not one of ultrafast"),
+        ("CHARACTER_VIDEO_RENDER_WORKERS", "-1", "is not a whole number"),
+        ("CHARACTER_VIDEO_ATTENTION", "sage", "is not one of auto, flash, native"),
+        ("CHARACTER_VIDEO_FIRST_BLOCK_CACHE", "2", "a threshold below 1"),
+    ],
+)
+def test_a_bad_render_setting_is_refused_naming_the_variable(monkeypatch, variable, value, says):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env()
+    assert variable in str(refused.value)
+    assert says in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_bad_render_setting_in_a_runs_config_names_the_run_config():
+    with (
+        pytest.raises(DagsterResourceFunctionError) as failed,
+        build_resources(
+            {"video_generator": defs.resources["video_generator"]},
+            resource_config={"video_generator": {"config": {"preset": "quick"}}},
+        ),
+    ):
+        pass
+    message = str(failed.value.__cause__)
+    assert "run config resources.video_generator.config" in message
+    assert "preset='quick'" in message

@@ -11,7 +11,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from resources.domain.registry import VIDEO_MODELS, MemoryPlan
+from resources.domain.registry import VIDEO_MODELS, MemoryPlan, RenderSize
+from resources.domain.tiers import tier_recipe
 from resources.runtime.interruption import WorkInterrupted
 from resources.tiny.video import build_tiny_video_pipeline
 from resources.video.generator import (
@@ -73,16 +74,16 @@ def _render(pipe) -> np.ndarray:
 
 
 def _render_shots(generator: VideoGenerator, model_dir: Path, lora: Path, out: Path, **kw):
+    size = RenderSize(MODEL.tiny.width, MODEL.tiny.height, 1)
+    settings = generator.settings(
+        MODEL, tier_recipe(MODEL, "final"), size, {}, lora_file=lora, lora_strength=0.8
+    )
     return generator.render_shots(
         model_dir,
         MODEL,
         SHOTS,
         {shot.id: out / "shots" / shot.id for shot in SHOTS},
-        lora_file=lora,
-        lora_strength=0.8,
-        width=MODEL.tiny.width,
-        height=MODEL.tiny.height,
-        steps=1,
+        settings,
         log=lambda _: None,
         **kw,
     )

@@ -9,8 +9,8 @@ from conftest import write_brief
 from quick_chain import quick_brief, shared_models
 
 from assets.stages.base import Run
-from assets.stages.brief import read_brief, snapshot_brief
-from assets.stages.references import CHECK_COUNT, CHECK_SET, make_references
+from assets.stages.character_brief import read_brief, snapshot_brief
+from assets.stages.reference_images import CHECK_COUNT, CHECK_SET, make_references
 from resources.domain.brief import load_brief
 from resources.models.model_store import ModelStore
 from resources.stills.image_generator import ImageGenerator

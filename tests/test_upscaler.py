@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from resources.tiny.realesrgan import build_tiny_realesrgan
-from resources.upscale.upscaler import (
+from resources.upscale.super_resolution import (
     UpscalerWeightsError,
     fit_to_resolution,
     load_upscaler,

@@ -11,7 +11,8 @@ import torch
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
 
-from resources.domain.registry import VIDEO_MODELS, VideoModel
+from resources.domain.registry import VIDEO_MODELS, RenderSize, VideoModel
+from resources.domain.tiers import tier_recipe
 from resources.media.video_io import probe_video
 from resources.tiny.video import build_tiny_video_pipeline
 from resources.video.generator import (
@@ -148,18 +149,19 @@ def test_render_shots_writes_clips_and_keeps_finished_ones(
         ShotRequest("intro", "drana smiles", "blurry", seed=3, num_frames=5, duration_s=0.3),
         ShotRequest("outro", "drana waves", "blurry", seed=4, num_frames=9, duration_s=0.5),
     ]
-    kwargs = {
-        "lora_file": lora_files[model.name],
-        "lora_strength": 0.8,
-        "width": model.tiny.width,
-        "height": model.tiny.height,
-        "steps": 1,
-        "log": lambda _: None,
-    }
     generator = VideoGenerator(preset="ultrafast")
+    settings = generator.settings(
+        model,
+        tier_recipe(model, "final"),
+        RenderSize(model.tiny.width, model.tiny.height, 1),
+        {},
+        lora_file=lora_files[model.name],
+        lora_strength=0.8,
+    )
     folders = {shot.id: tmp_path / "shots" / shot.id for shot in shots}
-    first = generator.render_shots(model_dirs[model.name], model, shots, folders, **kwargs)
-    again = generator.render_shots(model_dirs[model.name], model, shots, folders, **kwargs)
+    quiet = {"log": lambda _: None}
+    first = generator.render_shots(model_dirs[model.name], model, shots, folders, settings, **quiet)
+    again = generator.render_shots(model_dirs[model.name], model, shots, folders, settings, **quiet)
     infos = [probe_video(shot.clip) for shot in first]
     size = (model.tiny.width, model.tiny.height)
     assert [(i.width, i.height, i.frame_count) for i in infos] == [(*size, 5), (*size, 9)]

@@ -1,65 +1,20 @@
-"""What every stage shares: the run bundle, build-or-reuse, and plain results for the assets."""
+"""What every stage shares: build-or-reuse, the progress log, and plain results for the assets."""
 
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
+from resources.domain.artifacts import ArtifactRef
+from resources.runtime.run import Log, Run
+from resources.storage.artifact_store import ArtifactStore
+from resources.storage.publish import publish_one
 
-from resources.domain.artifacts import ArtifactRef, content_version
-from resources.domain.costs import compute_record
-from resources.models.model_store import ModelStore
-from resources.runtime.interruption import StopCheck
-from resources.storage.artifact_store import (
-    ArtifactStore,
-    build_manifest,
-    disk_full,
-    ensure_space,
-    write_json,
-)
-
-Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Run:
-    """What every stage of one run passes down: the partition, store, models, device, log, stop.
-
-    Built once per run by the `StageRuntime` resource (assets/materialize.py); stages take it
-    as their first argument and never rebuild any part of it.
-    """
-
-    client: str
-    character: str
-    store: ArtifactStore
-    models: ModelStore
-    device: str
-    dtype: torch.dtype
-    log: Log = print
-    stop: StopCheck | None = None
-
-    def ref(self, asset: str, payload: Any) -> ArtifactRef:
-        """The version of `asset` that `payload` (everything it depends on) names."""
-        return ArtifactRef(self.client, self.character, asset, content_version(payload))
-
-    def upstream(self, asset: str) -> ArtifactRef:
-        """The finished version of an upstream asset for this partition."""
-        return self.store.current(self.client, self.character, asset)
-
-    def compute(self, start: float) -> dict[str, Any]:
-        """The manifest's `compute` entry for work on this device since perf_counter `start`."""
-        return compute_record(
-            self.device,
-            time.perf_counter() - start,
-            instance_type=self.models.instance_type,
-            pricing=self.models.pricing,
-        )
+__all__ = ["Log", "Run"]  # the run bundle lives with the engines; stages take it from here
 
 
 PROGRESS = "_progress"  # <client>/<character>/_progress/<asset>.json: the running loop's state
@@ -160,36 +115,12 @@ def build_or_reuse(
 ) -> bool:
     """Reuse `ref` if its files still match its manifest, or build it; True when reused.
 
-    `build(stage)` writes the artifact's files into the staging folder and returns the
-    manifest's fields (`build_manifest`'s keyword arguments); the manifest is written last.
-    A corrupt version is moved aside and rebuilt; with `salvage`, its files that still match
-    the manifest seed the staging folder, so a stage that skips finished units (one still)
-    redoes only the broken ones. The build holds the version's lock: a concurrent run of the
-    same version waits, then reuses. `needs_bytes` (the stage's expected output) is checked
-    against the free space before any work starts.
+    The storage layer's one publish protocol (resources/storage/publish.py): `build(stage)`
+    writes the artifact's files and returns the manifest's fields; the manifest is written last.
     """
-    if run.store.reusable(ref):
-        run.store.set_current(ref)
-        return True
-    with run.store.lock(ref, run.log):
-        if run.store.reusable(ref):
-            run.store.set_current(ref)  # built by the run we waited for
-            return True
-        aside = run.store.repair(ref, run.log)
-        where = run.store.staging_parent(ref)
-        ensure_space(where, needs_bytes, f"{ref.asset} ({ref.key})")
-        try:
-            with run.store.staging(ref) as stage:
-                if salvage and aside is not None:
-                    run.store.salvage(ref, aside, stage, run.log)
-                fields = build(stage)
-                write_json(stage / "manifest.json", build_manifest(ref, stage, **fields))
-        except OSError as error:
-            if error.errno != errno.ENOSPC:
-                raise
-            # Writers deep in a library (the encoder, torch.save) name no file: name the folder.
-            raise disk_full(Path(error.filename or where), needs_bytes) from None
-    return False
+    return publish_one(
+        run.store, ref, build, log=run.log, needs_bytes=needs_bytes, salvage=salvage, current=True
+    )
 
 
 def stage_result(

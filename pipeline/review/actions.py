@@ -17,7 +17,7 @@ from resources.domain.review import Override, now_iso, record_override
 from resources.domain.tiers import TIER_NAMES
 
 BRIEF_ASSET = "character_brief"
-BRIEF_JSON = "brief.json"  # assets/stages/brief.py: the snapshot every stage reads
+BRIEF_JSON = "brief.json"  # assets/stages/character_brief.py: the snapshot every stage reads
 
 
 def snapshot_of(store: Any, client: str, character: str):

@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from assets.stages.clips import ASSET as CLIPS
-from assets.stages.clips import POSTERS, SHOT_UNITS
-from assets.stages.cut import ASSET as DELIVERABLES
-from assets.stages.references import ASSET as REFERENCES
-from assets.stages.references import CONTACT_SHEET
+from assets.stages.deliverables import ASSET as DELIVERABLES
+from assets.stages.reference_images import ASSET as REFERENCES
+from assets.stages.reference_images import CONTACT_SHEET
+from assets.stages.video_clips import ASSET as CLIPS
+from assets.stages.video_clips import POSTERS, SHOT_UNITS
 from pipeline.review.actions import snapshot_of
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.brief import Brief

@@ -11,9 +11,12 @@ part of its unit version: a draft and a final of the same shot are two artifacts
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from resources.domain.registry import VIDEO_MODELS, VideoModel
+
+if TYPE_CHECKING:  # the brief's schema imports this module's names
+    from resources.domain.brief import Brief
 
 TIER_NAMES = ("draft", "final")
 DEFAULT_TIER = "final"
@@ -58,6 +61,13 @@ class TierRecipe:
     def cfg(self) -> bool:
         """Whether classifier-free guidance runs (a second transformer pass per step)."""
         return self.guidance_scale > 1.0
+
+    def cache_threshold(self, default: float) -> float:
+        """The first-block cache this tier renders with: off under a distilled adapter (its
+        few steps all matter), else the recipe's, else `default` (the operator's setting)."""
+        if self.adapter is not None:
+            return 0.0
+        return self.cache.threshold if self.cache is not None else default
 
 
 LIGHTX2V_WAN21 = DistillAdapter(
@@ -199,3 +209,15 @@ def tier_recipe(model: VideoModel, tier: str) -> TierRecipe:
         raise KeyError(
             f"unknown tier {tier!r} for {model.name}; tiers: {', '.join(TIER_NAMES)}"
         ) from None
+
+
+def shot_recipes(brief: Brief, model: VideoModel, tier: str | None = None) -> dict[str, TierRecipe]:
+    """The recipe each shot of `brief` renders at, for rendering and for the quote alike.
+
+    `tier` given: every shot at that tier (what the whole brief would cost). Else each shot's own
+    tier (`shots[].tier`, then `video.tier`); a scene model renders all its shots in one
+    generation, so at `video.tier` (the brief refuses a shot tier for one).
+    """
+    if tier is None and model.is_scene_model:
+        tier = brief.video.tier
+    return {s.id: tier_recipe(model, tier or brief.tier_of(s.id)) for s in brief.shots}

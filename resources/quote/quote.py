@@ -38,10 +38,11 @@ from resources.domain.throughput import (
     gpu_seconds,
     peak_memory_gb,
 )
-from resources.domain.tiers import TierRecipe, tier_recipe
+from resources.domain.tiers import TierRecipe, shot_recipes, tier_recipe
+from resources.domain.timing import frames_for
 from resources.quote import flops
 
-DELIVERABLE_FPS = 24  # the cut's frame rate (assets/stages/cut.py renders the brief's fps)
+DELIVERABLE_FPS = 24  # the cut's frame rate (assets/stages/deliverables.py renders the brief's fps)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class QuoteContext:
     gpu: Gpu
     price: InstancePrice
     cache: flops.FlopCache
-    # Each shot's tier where it differs from `tier` (a shot promoted alone); else `tier`.
+    # Each shot's tier (a shot promoted alone differs from `tier`); `tier` for any other.
     shot_tiers: dict[str, TierRecipe] = field(default_factory=dict)
 
     def tier_of(self, shot_id: str) -> TierRecipe:
@@ -226,12 +227,9 @@ def deliverable(ctx: QuoteContext) -> list[StageLine]:
         per_frame = flops.upscale_frame(
             ctx.cache, upscaler.architecture, width=tier.width, height=tier.height
         )["flops"]
-        n = (
-            min(
-                ctx.model.valid_frame_count(s.duration_s),
-                round(s.duration_s * ctx.model.native_fps),
-            )
-            or 1
+        n = min(
+            ctx.model.valid_frame_count(s.duration_s),
+            frames_for(s.duration_s, ctx.model.native_fps),
         )
         frames += n
         total += n * per_frame
@@ -360,16 +358,8 @@ def quote_brief(
     model = video_model(brief.video.model)
     recipe = tier_recipe(model, tier or brief.video.tier)
     price = instance_price(instance_type)
-    # `tier` given: every shot at that tier (what the whole brief would cost); else each shot's.
-    shot_tiers = (
-        {}
-        if tier
-        else {
-            s.id: tier_recipe(model, brief.tier_of(s.id))
-            for s in brief.shots
-            if brief.tier_of(s.id) != recipe.tier and not model.is_scene_model
-        }
-    )
+    # The one tier resolution rendering uses too (resources/domain/tiers.shot_recipes).
+    shot_tiers = shot_recipes(brief, model, tier)
     ctx = QuoteContext(
         brief, model, recipe, gpu_of(price.gpu), price, flops.FlopCache(cache_dir), shot_tiers
     )

@@ -11,23 +11,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from dagster import ConfigurableResource
 from spandrel import ImageModelDescriptor
 
 from resources.domain.timing import frames_for
 from resources.media.video_io import (
-    EncoderChoice,
     VideoWriter,
-    choose_h264_encoder,
     probe_video,
     read_video,
     retime_indices,
 )
 from resources.runtime.interruption import StopCheck, stop_if_asked
-from resources.upscale.upscaler import fit_to_resolution, load_upscaler, upscale_frames
+from resources.upscale.super_resolution import fit_to_resolution, upscale_frames
 
 
 @dataclass(frozen=True)
@@ -146,53 +142,3 @@ def cut(
         samples=samples,
         upscaled_frames=upscaled,
     )
-
-
-class Upscaler(ConfigurableResource):
-    """Dagster resource that cuts clips into the final video with a spandrel-loaded upscaler."""
-
-    batch_size: int = 4  # source frames per decode -> upscale -> encode batch
-    half: bool = True  # fp16 on CUDA where the model supports it; ignored on CPU
-    # Tiles of `tile` input pixels with `overlap` pixels of context: a 4x RRDBNet's features at
-    # the output size of a 720p frame alone take ~2 GB in fp16; tiles keep a batch in bounds.
-    tile: int = 384
-    overlap: int = 16
-    preset: str = "medium"  # libx264 preset of the master
-    # auto: NVENC (h264_nvenc) where a CUDA device opens it, else libx264 | libx264 | h264_nvenc
-    encoder: str = "auto"
-
-    def encoder_for(self, device: str) -> EncoderChoice:
-        """The H.264 encoder this resource uses on `device`, and why."""
-        return choose_h264_encoder(device, self.encoder)
-
-    def cut(
-        self,
-        weights: Path,
-        clips: list[CutClip],
-        out_file: Path,
-        *,
-        device: str = "cpu",
-        expected_scale: int | None = None,
-        log: Callable[[str], None] = lambda _: None,
-        stop: StopCheck | None = None,
-        **picture: Any,
-    ) -> CutStats:
-        """Load `weights` and run `cut` with this resource's encoding settings.
-
-        `picture` is `cut`'s width, height, fps, fit and crf, passed through unchanged.
-        """
-        model = load_upscaler(weights, device=device, half=self.half, expected_scale=expected_scale)
-        log(f"upscaler {Path(weights).name}: {model.architecture.name} {model.scale}x on {device}")
-        choice = self.encoder_for(device)
-        log(f"encoder {choice.codec}: {choice.reason}")
-        encoding = {**self.encoding(), "encoder": choice.codec}
-        return cut(model, clips, out_file, **encoding, log=log, stop=stop, **picture)
-
-    def encoding(self) -> dict[str, Any]:
-        """The settings of this resource that `cut` takes (and that change the output bytes)."""
-        return {
-            "preset": self.preset,
-            "batch_size": self.batch_size,
-            "tile": self.tile,
-            "overlap": self.overlap,
-        }

@@ -26,14 +26,15 @@ from dagster import ConfigurableResource
 from diffusers.hooks import FirstBlockCacheConfig
 from PIL import Image
 
-from resources.domain.registry import MemoryPlan, VideoModel
-from resources.media.video_io import write_video
+from resources.domain.registry import MemoryPlan, RenderSize, VideoModel
+from resources.domain.render import ATTENTION_CHOICES, RenderSettings, ShotRequest
+from resources.domain.tiers import TierRecipe
+from resources.media.video_io import ENCODER_THREADS, write_video
 from resources.runtime.interruption import StopCheck, stop_if_asked
 from resources.runtime.progress import StepProgress
 from resources.storage.artifact_store import sha256_file, write_atomic, write_json
 from resources.video.shot_workers import run_in_workers, worker_devices
 
-ATTENTION_CHOICES = ("auto", "flash", "native")
 # In a model folder the store assembled for single-file weights (HoloCine): which file each
 # transformer component is loaded from with from_single_file.
 SINGLE_FILES = "single_files.json"
@@ -393,18 +394,6 @@ def render_clip(
 
 
 @dataclass(frozen=True)
-class ShotRequest:
-    """One shot to render: its prompt, seed and exact (valid) frame count."""
-
-    id: str
-    prompt: str
-    negative_prompt: str
-    seed: int
-    num_frames: int
-    duration_s: float
-
-
-@dataclass(frozen=True)
 class RenderedShot:
     """A finished shot: its clip, a poster frame and how long rendering took (0 if reused)."""
 
@@ -423,23 +412,9 @@ class RenderJob:
     model_dir: Path
     model: VideoModel
     folders: dict[str, Path]  # shot id -> the folder its files are written to
-    lora_file: Path | None
-    lora_strength: float
-    lora_sha256: str | None
-    width: int
-    height: int
-    steps: int
-    guidance_scale: float
+    settings: RenderSettings
     dtype: torch.dtype
-    crf: int
-    preset: str
-    plan: MemoryPlan | None  # None: the registry's plan for the worker's device
-    attention: str
-    cache_threshold: float
-    guidance_scale_2: float | None = None
-    distill_files: tuple[Path, ...] = ()  # a step-distillation LoRA, one file per expert
-    distill_strength: float = 1.0
-    flow_shift: float | None = None  # None: the scheduler's own
+    plan: MemoryPlan | None = None  # None: the registry's plan for the worker's device
 
 
 # A rendered shot's folder: the clip, a poster frame, and its record, written last.
@@ -465,6 +440,79 @@ def finished_shot(folder: Path, shot: ShotRequest, *, reused: bool) -> RenderedS
     )
 
 
+def prepare_pipeline(job: RenderJob, device: str) -> tuple[Any, dict[str, Any], float]:
+    """The one load path of shots and scenes: load, place, adapters, scheduler; setup, load_s.
+
+    Loads the pipeline by the memory plan with the settings' attention backend and cache, then
+    attaches the character LoRA, the tier's distillation adapter and the tier's flow shift.
+    """
+    start = time.perf_counter()
+    settings, model = job.settings, job.model
+    plan = job.plan or choose_plan(model, device)
+    pipe = load_video_pipeline(
+        job.model_dir,
+        model,
+        device=device,
+        dtype=job.dtype,
+        plan=plan,
+        attention=settings.attention,
+        cache_threshold=settings.first_block_cache,
+    )
+    if settings.lora_file is not None:
+        apply_lora(pipe, settings.lora_file, settings.lora_strength)
+    if settings.distill_files:
+        strength = settings.lora_strength if settings.lora_file is not None else None
+        apply_distill_adapter(
+            pipe, list(settings.distill_files), settings.distill_strength or 1.0, strength
+        )
+    set_flow_shift(pipe, settings.flow_shift)
+    setup = {
+        "device": device,
+        "memory_plan": asdict(plan),
+        "attention": attention_backend(settings.attention, device),
+        "first_block_cache_threshold": settings.first_block_cache,
+        "distill_adapter": [Path(f).name for f in settings.distill_files],
+    }
+    return pipe, setup, time.perf_counter() - start
+
+
+def clip_record(job: RenderJob, shot: ShotRequest, setup: dict[str, Any]) -> dict[str, Any]:
+    """A shot's `shot.json` record, less its timings: the request, settings and setup."""
+    settings, model = job.settings, job.model
+    return {
+        **asdict(shot),
+        "steps": settings.steps,
+        "guidance_scale": settings.guidance_scale,
+        "width": settings.width,
+        "height": settings.height,
+        "fps": model.native_fps,
+        "model": {"name": model.name, "repo_id": model.repo_id, "revision": model.revision},
+        "lora": {
+            "file": settings.lora_file.name if settings.lora_file else None,
+            "sha256": settings.lora_sha256,
+            "strength": settings.lora_strength,
+        },
+        **setup,
+    }
+
+
+def save_clip(folder: Path, frames: np.ndarray, job: RenderJob, record: dict[str, Any]) -> float:
+    """Encode `frames` as the folder's clip and poster, then its record last; the encode time."""
+    start = time.perf_counter()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = job.settings
+    write_video(
+        folder / CLIP, frames, fps=job.model.native_fps, crf=settings.crf, preset=settings.preset
+    )
+    write_atomic(folder / POSTER, _png_bytes(Image.fromarray(frames[len(frames) // 2])))
+    encode_s = time.perf_counter() - start
+    timings = {**record.get("timings", {}), "encode_s": encode_s}
+    # Written last: its presence marks the shot finished for a retry.
+    write_json(folder / SHOT_MANIFEST, {**record, "timings": timings})
+    return encode_s
+
+
 def render_assigned(
     job: RenderJob,
     device: str,
@@ -474,90 +522,37 @@ def render_assigned(
     stop: StopCheck | None,
 ) -> None:
     """Load the pipeline once on `device`, then render and save each shot `shots` yields."""
-    start = time.perf_counter()
-    model = job.model
-    plan = job.plan or choose_plan(model, device)
-    pipe = load_video_pipeline(
-        job.model_dir,
-        model,
-        device=device,
-        dtype=job.dtype,
-        plan=plan,
-        attention=job.attention,
-        cache_threshold=job.cache_threshold,
-    )
-    if job.lora_file is not None:
-        apply_lora(pipe, job.lora_file, job.lora_strength)
-    if job.distill_files:
-        strength = job.lora_strength if job.lora_file is not None else None
-        apply_distill_adapter(pipe, list(job.distill_files), job.distill_strength, strength)
-    set_flow_shift(pipe, job.flow_shift)
-    load_s = time.perf_counter() - start
-    setup = {
-        "device": device,
-        "memory_plan": asdict(plan),
-        "attention": attention_backend(job.attention, device),
-        "first_block_cache_threshold": job.cache_threshold,
-        "distill_adapter": [Path(f).name for f in job.distill_files],
-    }
+    pipe, setup, load_s = prepare_pipeline(job, device)
+    settings = job.settings
     for shot in shots:
-        _render_and_save(pipe, job, shot, setup, load_s, log)
-        log(f"shot {shot.id}: {shot.num_frames} frames {job.width}x{job.height} on {device}")
+        start = time.perf_counter()
+        frames = render_clip(
+            pipe,
+            job.model,
+            prompt=shot.prompt,
+            negative_prompt=shot.negative_prompt,
+            num_frames=shot.num_frames,
+            width=settings.width,
+            height=settings.height,
+            steps=settings.steps,
+            guidance_scale=settings.guidance_scale,
+            seed=shot.seed,
+            on_step=StepProgress(log, f"shot {shot.id}", settings.steps, unit="denoising steps"),
+            guidance_scale_2=settings.guidance_scale_2,
+        )
+        record = clip_record(job, shot, setup)
+        record["timings"] = {"load_s": load_s, "render_s": time.perf_counter() - start}
+        save_clip(job.folders[shot.id], frames, job, record)
+        size = f"{settings.width}x{settings.height}"
+        log(f"shot {shot.id}: {shot.num_frames} frames {size} on {device}")
         stop_if_asked(stop, f"shot {shot.id}")
 
 
-def _render_and_save(
-    pipe: Any,
-    job: RenderJob,
-    shot: ShotRequest,
-    setup: dict[str, Any],
-    load_s: float,
-    log: Callable[[str], None] = print,
-) -> None:
-    model = job.model
-    start = time.perf_counter()
-    frames = render_clip(
-        pipe,
-        model,
-        prompt=shot.prompt,
-        negative_prompt=shot.negative_prompt,
-        num_frames=shot.num_frames,
-        width=job.width,
-        height=job.height,
-        steps=job.steps,
-        guidance_scale=job.guidance_scale,
-        seed=shot.seed,
-        on_step=StepProgress(log, f"shot {shot.id}", job.steps, unit="denoising steps"),
-        guidance_scale_2=job.guidance_scale_2,
-    )
-    render_s = time.perf_counter() - start
-    folder = job.folders[shot.id]
-    folder.mkdir(parents=True, exist_ok=True)
-    write_video(folder / CLIP, frames, fps=model.native_fps, crf=job.crf, preset=job.preset)
-    write_atomic(folder / POSTER, _png_bytes(Image.fromarray(frames[len(frames) // 2])))
-    encode_s = time.perf_counter() - start - render_s
-    record = {
-        **asdict(shot),
-        "steps": job.steps,
-        "guidance_scale": job.guidance_scale,
-        "width": job.width,
-        "height": job.height,
-        "fps": model.native_fps,
-        "model": {"name": model.name, "repo_id": model.repo_id, "revision": model.revision},
-        "lora": {
-            "file": job.lora_file.name if job.lora_file else None,
-            "sha256": job.lora_sha256,
-            "strength": job.lora_strength,
-        },
-        **setup,
-        "timings": {"load_s": load_s, "render_s": render_s, "encode_s": encode_s},
-    }
-    # Written last: its presence marks the shot finished for a retry.
-    write_json(folder / SHOT_MANIFEST, record)
-
-
 class VideoGenerator(ConfigurableResource):
-    """Renders a shot list with the character LoRA into H.264 clips, one folder per shot."""
+    """Renders a shot list with the character LoRA into H.264 clips, one folder per shot.
+
+    Its fields are settings (pipeline/settings.py reads them from the environment and run config).
+    """
 
     crf: int = 18
     preset: str = "medium"
@@ -567,68 +562,68 @@ class VideoGenerator(ConfigurableResource):
     attention: str = "auto"  # auto (flash-attn if importable, else native) | flash | native
     first_block_cache: float = 0.0  # threshold; 0 = off (see docs/models.md for the margin)
 
+    def settings(
+        self,
+        model: VideoModel,
+        recipe: TierRecipe,
+        size: RenderSize,
+        record: dict[str, Any],
+        *,
+        lora_file: Path | None,
+        lora_strength: float,
+        distill_files: list[Path] | tuple[Path, ...] = (),
+    ) -> RenderSettings:
+        """The render settings of one tier: the recipe at `size`, the adapters, this resource's
+        encoder and kernels. The one place a tier becomes settings."""
+        return RenderSettings(
+            tier=recipe.tier,
+            width=size.width,
+            height=size.height,
+            steps=size.steps,
+            guidance_scale=recipe.guidance_scale,
+            guidance_scale_2=recipe.guidance_scale_2,
+            flow_shift=recipe.flow_shift,
+            fps=model.native_fps,
+            model=record,
+            lora_strength=lora_strength,
+            lora_sha256=sha256_file(lora_file) if lora_file is not None else None,
+            distill_sha256=tuple(sha256_file(f) for f in distill_files),
+            distill_strength=recipe.adapter.strength if recipe.adapter else None,
+            attention=self.attention,
+            first_block_cache=recipe.cache_threshold(self.first_block_cache),
+            crf=self.crf,
+            preset=self.preset,
+            encoder_threads=ENCODER_THREADS,
+            lora_file=Path(lora_file) if lora_file is not None else None,
+            distill_files=tuple(Path(f) for f in distill_files),
+        )
+
     def render_shots(
         self,
         model_dir: Path,
         model: VideoModel,
         shots: list[ShotRequest],
         folders: dict[str, Path],
+        settings: RenderSettings,
         *,
-        lora_file: Path | None,
-        lora_strength: float,
-        width: int,
-        height: int,
-        steps: int,
-        guidance_scale: float | None = None,
-        guidance_scale_2: float | None = None,
-        cache_threshold: float | None = None,
-        distill_files: list[Path] | tuple[Path, ...] = (),
-        distill_strength: float = 1.0,
-        flow_shift: float | None = None,
         device: str = "cpu",
         dtype: torch.dtype = torch.float32,
         plan: MemoryPlan | None = None,
         log: Callable[[str], None] = print,
         stop: StopCheck | None = None,
     ) -> list[RenderedShot]:
-        """Render each shot into `folders[shot.id]`; shots finished there earlier are kept.
-
-        The tier's recipe comes in as `guidance_scale(_2)`, `cache_threshold` (None: this
-        resource's `first_block_cache`), `distill_files` (a second adapter beside the character
-        LoRA) and `flow_shift`.
-        """
+        """Render each shot into `folders[shot.id]` with `settings`; finished shots are kept."""
         for shot in shots:  # fail before loading anything if any shot is unrenderable
-            check_clip_request(model, num_frames=shot.num_frames, width=width, height=height)
+            check_clip_request(
+                model, num_frames=shot.num_frames, width=settings.width, height=settings.height
+            )
         folders = {shot.id: Path(folders[shot.id]) for shot in shots}
         pending = [s for s in shots if finished_shot(folders[s.id], s, reused=True) is None]
         for shot in shots:
             if shot not in pending:
                 log(f"shot {shot.id}: already rendered, kept")
         if pending:
-            job = RenderJob(
-                model_dir=Path(model_dir),
-                model=model,
-                folders=folders,
-                lora_file=Path(lora_file) if lora_file is not None else None,
-                lora_strength=lora_strength,
-                lora_sha256=sha256_file(lora_file) if lora_file is not None else None,
-                width=width,
-                height=height,
-                steps=steps,
-                guidance_scale=model.guidance_scale if guidance_scale is None else guidance_scale,
-                dtype=dtype,
-                crf=self.crf,
-                preset=self.preset,
-                plan=plan,
-                attention=self.attention,
-                cache_threshold=self.first_block_cache
-                if cache_threshold is None
-                else cache_threshold,
-                guidance_scale_2=guidance_scale_2,
-                distill_files=tuple(Path(f) for f in distill_files),
-                distill_strength=distill_strength,
-                flow_shift=flow_shift,
-            )
+            job = RenderJob(Path(model_dir), model, folders, settings, dtype, plan)
             devices = worker_devices(device, self.workers)
             run_in_workers(render_assigned, job, pending, devices, log=log, stop=stop)
         rendered = []

@@ -1,4 +1,4 @@
-"""Identity QC for the stages: scoring units, re-rolled attempts, verdicts and acceptances.
+"""Identity QC of rendered shots: scoring units, re-rolled attempts, verdicts and acceptances.
 
 Each attempt of a shot is its own shot unit (its seed is in the unit's payload); each attempt's
 scores are their own small unit (`shot_scores/<version>/`, keyed by the shot unit, the reference
@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from assets.stages.base import Markdown, Run
 from resources.domain.artifacts import ArtifactRef, content_version
 from resources.domain.brief import Brief, Qc
 from resources.domain.qc import ShotVerdict, attempt_seed
+from resources.domain.render import ShotRequest
 from resources.qc.identity import (
     FRAMES_PER_SHOT,
     PRIMARY,
@@ -26,16 +26,15 @@ from resources.qc.identity import (
     scorer_models,
 )
 from resources.runtime.interruption import stop_if_asked
-from resources.storage.artifact_store import build_manifest, write_json
-from resources.video.generator import CLIP, ShotRequest
+from resources.runtime.run import Run
+from resources.storage.artifact_store import write_json
+from resources.storage.publish import publish_one
+from resources.video.generator import CLIP
 
 SCORE_UNITS = "shot_scores"  # <client>/<character>/shot_scores/<version>/scores.json
 ACCEPTANCES = "acceptances"  # <client>/<character>/acceptances/<version>/: one accepted shot
 SCORES = "scores.json"
 CODE_VERSION = "1"  # what a score depends on in code: bump when a definition changes
-CHECK_REFERENCES = "reference_set_is_consistent"
-CHECK_SHOTS = "shots_keep_character"
-CHECK_CROSS_SHOT = "shots_match_each_other"
 
 
 class Scoring:
@@ -83,27 +82,23 @@ class Scoring:
         }
 
     def score_unit(self, unit: ArtifactRef) -> dict[str, Any]:
-        """The scores of a finished shot unit's clip: computed once, then read back."""
+        """The scores of a finished shot unit's clip: computed once (under its lock), then read."""
         run = self.run
         ref = run.ref(SCORE_UNITS, {"unit": unit.version, **self.payload()})
-        if run.store.reusable(ref):
-            return run.store.manifest(ref)["scores"]
-        scores = self.scorer.score_clip(run.store.path(unit) / CLIP, self.references).record()
-        with run.store.staging(ref) as stage:
+
+        def build(stage: Path) -> dict[str, Any]:
+            scores = self.scorer.score_clip(run.store.path(unit) / CLIP, self.references).record()
             write_json(stage / SCORES, scores)
-            write_json(
-                stage / "manifest.json",
-                build_manifest(
-                    ref,
-                    stage,
-                    code_version=CODE_VERSION,
-                    inputs={SCORE_UNITS: unit.version, "reference_images": self.references_version},
-                    parameters={"frames": FRAMES_PER_SHOT, "primary": PRIMARY},
-                    models=self.records,
-                    extra={"scores": scores},
-                ),
+            return dict(
+                code_version=CODE_VERSION,
+                inputs={SCORE_UNITS: unit.version, "reference_images": self.references_version},
+                parameters={"frames": FRAMES_PER_SHOT, "primary": PRIMARY},
+                models=self.records,
+                extra={"scores": scores},
             )
-        return scores
+
+        publish_one(run.store, ref, build, log=run.log)
+        return run.store.manifest(ref)["scores"]
 
     def reference_report(self, qc: Qc):
         """Pairwise similarity of the stills, outliers and near-duplicates (primary backbone)."""
@@ -206,24 +201,6 @@ def render_takes(
     return takes
 
 
-def attempts_table(shot: str, takes: list[Take], threshold: float, chosen: int) -> Markdown:
-    """The UI's table of one shot's attempts."""
-    rows = [
-        "| attempt | seed | DINOv2 identity | CLIP identity | subject consistency | |",
-        "|---|---|---|---|---|---|",
-    ]
-    for t in takes:
-        ident = t.scores["identity"]
-        mark = "chosen" if t.attempt == chosen else ""
-        rows.append(
-            f"| {t.attempt + 1} | {t.request.seed} | {ident[PRIMARY]:.3f} | "
-            f"{next(v for k, v in ident.items() if k != PRIMARY):.3f} | "
-            f"{t.scores['subject_consistency']:.3f} | {mark} |"
-        )
-    rows.append(f"\nmin_identity {threshold:.3f} ({PRIMARY}); shot `{shot}`")
-    return Markdown("\n".join(rows))
-
-
 # -- verdicts and acceptances ----------------------------------------------------------------
 
 
@@ -245,28 +222,27 @@ def accept_shot(store, client: str, character: str, shot: str, by: str) -> dict[
     if not by.strip():
         raise ValueError("--by: name who accepts the shot")
     ref = acceptance_ref(client, character, shot, entry["unit"])
-    if not store.is_complete(ref):
-        with store.staging(ref) as stage:
-            record = {
-                "shot": shot,
-                "unit": entry["unit"],
-                "video_clips": clips.version,
-                "identity": entry.get("identity", {}),
-                "min_identity": manifest.get("qc", {}).get("min_identity"),
-                "by": by.strip(),
-                "via": "python -m pipeline accept",
-            }
-            write_json(
-                stage / "manifest.json",
-                build_manifest(
-                    ref,
-                    stage,
-                    code_version=CODE_VERSION,
-                    inputs={"video_clips": clips.version},
-                    parameters={},
-                    extra={"acceptance": record},
-                ),
-            )
+    record = {
+        "shot": shot,
+        "unit": entry["unit"],
+        "video_clips": clips.version,
+        "identity": entry.get("identity", {}),
+        "min_identity": manifest.get("qc", {}).get("min_identity"),
+        "by": by.strip(),
+        "via": "python -m pipeline accept",
+    }
+    # An acceptance already recorded for this exact clip is kept (the first one stands).
+    publish_one(
+        store,
+        ref,
+        lambda stage: dict(
+            code_version=CODE_VERSION,
+            inputs={"video_clips": clips.version},
+            parameters={},
+            extra={"acceptance": record},
+        ),
+        log=lambda message: None,
+    )
     manifest = store.manifest(ref)
     return {**manifest["acceptance"], "at": manifest["created_at"]}
 
@@ -299,28 +275,3 @@ def verdicts(run: Run, brief: Brief, brief_ref: ArtifactRef, manifest: dict) -> 
             )
         )
     return found
-
-
-def verdict_table(found: list[ShotVerdict]) -> Markdown:
-    rows = [
-        "| shot | best identity | attempt | attempts | min_identity | verdict |",
-        "|---|---|---|---|---|---|",
-    ]
-    for v in found:
-        verdict = "pass" if v.on_model else (f"accepted by {v.accepted_by}" if v.passed else "FAIL")
-        rows.append(
-            f"| {v.shot} | {v.best:.3f} | {v.attempt + 1} | {v.attempts} | {v.threshold:.3f} | "
-            f"{verdict} |"
-        )
-    return Markdown("\n".join(rows))
-
-
-def cross_shot_table(result: dict[str, Any]) -> Markdown:
-    rows = ["| shots | DINOv2 | CLIP |", "|---|---|---|"]
-    for pair in result["pairs"]:
-        scores = pair["scores"]
-        other = next((v for k, v in scores.items() if k != PRIMARY), float("nan"))
-        rows.append(f"| {' / '.join(pair['shots'])} | {scores[PRIMARY]:.3f} | {other:.3f} |")
-    if not result["pairs"]:
-        rows.append("| (one shot) | 1.000 | 1.000 |")
-    return Markdown("\n".join(rows))

@@ -17,10 +17,10 @@ from typing import Any
 from PIL import Image
 
 from assets.stages.base import Markdown, Picture, Run, StageResult, build_or_reuse, stage_result
-from assets.stages.brief import ASSET as BRIEF
-from assets.stages.brief import QUOTE_JSON
-from assets.stages.cut import ASSET as DELIVERABLES
-from assets.stages.cut import poster_file
+from assets.stages.character_brief import ASSET as BRIEF
+from assets.stages.character_brief import QUOTE_JSON
+from assets.stages.deliverables import ASSET as DELIVERABLES
+from assets.stages.deliverables import poster_file
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.chain import GPU_STAGES, RENDER_STAGES
 from resources.domain.costs import COMPARED_WITH, HOSTED_APIS, hosted_cost

@@ -8,9 +8,9 @@ from typing import Any
 
 from PIL import Image
 
-from assets.stages import identity
 from assets.stages.base import (
     Check,
+    Markdown,
     Picture,
     Playable,
     Run,
@@ -18,18 +18,20 @@ from assets.stages.base import (
     build_or_reuse,
     stage_result,
 )
-from assets.stages.brief import prediction_metadata, read_brief
-from assets.stages.clips import ASSET as CLIPS
-from assets.stages.clips import clips_of, scoring_against
+from assets.stages.character_brief import prediction_metadata, read_brief
+from assets.stages.video_clips import ASSET as CLIPS
+from assets.stages.video_clips import clips_of, scoring_against
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.registry import UPSCALERS
 from resources.domain.timing import frames_for
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.media.video_io import ENCODER_THREADS
+from resources.qc import retakes
 from resources.qc.identity import cross_shot
 from resources.storage.artifact_store import sha256_file
-from resources.upscale.final_cut import CutClip, Upscaler
+from resources.upscale.final_cut import CutClip
+from resources.upscale.upscaler import Upscaler
 
 ASSET = "deliverables"
 CODE_VERSION = "5"  # 4: the H.264 encoder is chosen and recorded; 5: identity QC in the manifest
@@ -38,7 +40,7 @@ POSTER = "poster.jpg"
 CONTACT_SHEET = "contact_sheet.png"
 CHECK_FORMAT = "deliverable_matches_brief"
 CHECK_PICTURE = "deliverable_has_no_black_or_frozen_stretches"
-CHECK_CROSS_SHOT = identity.CHECK_CROSS_SHOT
+CHECK_CROSS_SHOT = "shots_match_each_other"
 CHECKS = (CHECK_FORMAT, CHECK_PICTURE, CHECK_CROSS_SHOT)
 BLOCKING = (CHECK_CROSS_SHOT,)  # an inconsistent cut is not reported to the client
 
@@ -56,7 +58,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
     recorded = clips_of(run.store.path(clips_ref), clips_manifest)
     # Dagster's blocking check stops this step in the run that scored the shots; a later run of
     # deliverables alone meets the same rule here.
-    verdicts = identity.verdicts(run, brief, brief_ref, clips_manifest)
+    verdicts = retakes.verdicts(run, brief, brief_ref, clips_manifest)
     failing = [v for v in verdicts if not v.passed]
     if failing:
         raise OffModelShots("; ".join(v.message(run.client, run.character) for v in failing))
@@ -133,7 +135,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
                 # The character, measured: each shot's identity as video_clips scored it, who
                 # accepted a shot below the threshold and when, and the cut's cross-shot scores.
                 "qc": {
-                    "primary": identity.PRIMARY,
+                    "primary": retakes.PRIMARY,
                     "min_identity": clips_manifest.get("qc", {}).get("min_identity"),
                     "shots": [
                         {
@@ -171,8 +173,8 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
     figures = report.metadata()
     qc = run.store.manifest(ref).get("qc", {})
     cross = qc.get("cross_shot", {"pairs": [], "min": {}})
-    lowest = float(cross["min"].get(identity.PRIMARY, 1.0))
-    worst = min(cross["pairs"], key=lambda p: p["scores"][identity.PRIMARY], default=None)
+    lowest = float(cross["min"].get(retakes.PRIMARY, 1.0))
+    worst = min(cross["pairs"], key=lambda p: p["scores"][retakes.PRIMARY], default=None)
     cross_ok = lowest >= brief.qc.min_cross_shot
     return stage_result(
         run,
@@ -191,7 +193,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
             "encoder": "{codec} ({reason})".format(**run.store.manifest(ref)["encoder"]),
             **prediction_metadata(run, ("deliverable",), run.store.manifest(ref)),
             "contact_sheet": Picture(folder / CONTACT_SHEET, "contact sheet"),
-            "cross_shot": identity.cross_shot_table(cross),
+            "cross_shot": cross_shot_table(cross),
         },
         checks=[
             Check(
@@ -233,7 +235,7 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
                     f"consistency {lowest:.3f} < qc.min_cross_shot {brief.qc.min_cross_shot:.3f}"
                 ),
                 metadata={
-                    "pairs": identity.cross_shot_table(cross),
+                    "pairs": cross_shot_table(cross),
                     "min_cross_shot": brief.qc.min_cross_shot,
                     "lowest": lowest,
                 },
@@ -263,3 +265,15 @@ def deliverable_of(store, client: str, character: str) -> tuple[ArtifactRef, Pat
     """The current deliverable of a character and its master file."""
     ref = store.current(client, character, ASSET)
     return ref, final_file(store.path(ref), store.manifest(ref))
+
+
+def cross_shot_table(result: dict[str, Any]) -> Markdown:
+    rows = ["| shots | DINOv2 | CLIP |", "|---|---|---|"]
+    primary = retakes.PRIMARY
+    for pair in result["pairs"]:
+        scores = pair["scores"]
+        other = next((v for k, v in scores.items() if k != primary), float("nan"))
+        rows.append(f"| {' / '.join(pair['shots'])} | {scores[primary]:.3f} | {other:.3f} |")
+    if not result["pairs"]:
+        rows.append("| (one shot) | 1.000 | 1.000 |")
+    return Markdown("\n".join(rows))

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from assets.stages.base import Check, Picture, Run, StageResult, build_or_reuse, stage_result
-from assets.stages.brief import prediction_metadata, read_brief
-from assets.stages.references import ASSET as REFERENCES
-from assets.stages.references import stills_of
+from assets.stages.character_brief import prediction_metadata, read_brief
+from assets.stages.reference_images import ASSET as REFERENCES
+from assets.stages.reference_images import stills_of
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.lora_recipes import hyperparameters, recipe_for
 from resources.domain.registry import video_model

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from assets.stages import identity
 from assets.stages.base import (
     Check,
     Markdown,
@@ -17,9 +16,10 @@ from assets.stages.base import (
     build_or_reuse,
     stage_result,
 )
-from assets.stages.brief import prediction_metadata, read_brief
+from assets.stages.character_brief import prediction_metadata, read_brief
 from resources.domain.registry import SDXL
 from resources.media.contact_sheet import contact_sheet
+from resources.qc import retakes
 from resources.stills.image_generator import (
     ImageGenerator,
     caption_file,
@@ -30,7 +30,7 @@ from resources.stills.image_generator import (
 ASSET = "reference_images"
 CODE_VERSION = "1"
 CHECK_COUNT = "reference_count_met"
-CHECK_SET = identity.CHECK_REFERENCES
+CHECK_SET = "reference_set_is_consistent"
 CHECKS = (CHECK_COUNT, CHECK_SET)
 CONTACT_SHEET = "contact_sheet.png"
 
@@ -156,7 +156,7 @@ def stills_of(folder: Path, manifest: dict) -> list[Path]:
 
 def _set_check(run: Run, stills: list[Path], version: str, qc, views: list[str]):
     """Pairwise similarity of the stills, with outliers and near-duplicates flagged."""
-    report = identity.Scoring(run, stills, version).reference_report(qc)
+    report = retakes.Scoring(run, stills, version).reference_report(qc)
     names = [f"{i}:{views[i] if i < len(views) else ''}" for i in range(len(stills))]
     head = "| | " + " | ".join(str(i) for i in range(len(stills))) + " | mean to others |"
     rows = [head, "|---" * (len(stills) + 2) + "|"]
@@ -182,7 +182,7 @@ def _set_check(run: Run, stills: list[Path], version: str, qc, views: list[str])
             "similarity": table,
             "outlier_gap": qc.outlier_gap,
             "duplicate_above": qc.duplicate_above,
-            "backbone": identity.PRIMARY,
+            "backbone": retakes.PRIMARY,
         },
     )
     return check, table

@@ -1,0 +1,705 @@
+"""video_clips: one clip per shot, rendered by the brief's video model with the character LoRA.
+
+Each shot is its own content-addressed unit (`shots/<version>/`), its version a hash of exactly
+what its pixels depend on. A video_clips version is the list of its shots' units, included in
+its folder as `shots/<id>/` without copying bytes: editing one shot renders one shot.
+
+Every clip is scored against the reference stills the LoRA was trained on (assets/stages/
+identity.py); a shot below the brief's `qc.min_identity` is rendered again with a derived seed,
+up to `qc.max_attempts`. Each attempt is its own unit, kept under `attempts/<id>/<n>/`; the best
+is the shot's clip. The blocking check `shots_keep_character` keeps an off-model shot out of the
+cut unless a producer accepts it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from assets.stages.base import (
+    Check,
+    Markdown,
+    Picture,
+    Run,
+    StageResult,
+    build_or_reuse,
+    stage_result,
+)
+from assets.stages.character_brief import prediction_metadata, read_brief
+from assets.stages.character_lora import lora_of
+from assets.stages.reference_images import ASSET as REFERENCES
+from assets.stages.reference_images import stills_of
+from resources.domain.artifacts import ArtifactRef
+from resources.domain.brief import Brief
+from resources.domain.qc import ShotVerdict
+from resources.domain.registry import VideoModel, video_model
+from resources.domain.render import RenderSettings
+from resources.domain.scenes import plan_scene
+from resources.domain.tiers import shot_recipes, tier_recipe
+from resources.media.contact_sheet import contact_sheet
+from resources.media.video_checks import format_problems, inspect_video, picture_problems
+from resources.qc import retakes
+from resources.quote.quote import SCENE
+from resources.storage.publish import publish
+from resources.video.generator import (
+    CLIP,
+    POSTER,
+    SHOT_MANIFEST,
+    RenderJob,
+    ShotRequest,
+    VideoGenerator,
+    finished_shot,
+)
+from resources.video.scenes import SceneRequest, render_scene
+
+ASSET = "video_clips"
+SHOT_UNITS = "shots"  # <client>/<character>/shots/<version>/: one rendered shot each
+CODE_VERSION = "6"  # 6: scene models (one generation cut into shots) and licences
+SHOT_CODE_VERSION = "2"  # what a shot's pixels depend on in code: bump when rendering changes
+# A scene model's whole shot list as one generation: <client>/<character>/scenes/<version>/.
+SCENE_UNITS = "scenes"
+SCENE_CODE_VERSION = "1"
+CHECK_CLIPS = "clips_match_shot_list"
+CHECK_PICTURE = "clips_have_no_black_or_frozen_stretches"
+CHECK_IDENTITY = "shots_keep_character"
+CHECKS = (CHECK_CLIPS, CHECK_PICTURE, CHECK_IDENTITY)
+BLOCKING = (CHECK_IDENTITY,)  # an off-model shot stops the cut (Dagster blocking check)
+POSTERS = "posters.png"
+ATTEMPT_POSTERS = "attempts.png"
+
+
+def shot_requests(brief: Brief, model: VideoModel) -> list[ShotRequest]:
+    """The brief's shots as the renderer takes them: trigger in the prompt, valid frame count."""
+    trigger = brief.character.trigger
+    return [
+        ShotRequest(
+            id=shot.id,
+            prompt=f"{trigger}, {shot.prompt}",
+            negative_prompt=shot.negative_prompt or brief.video.negative_prompt,
+            seed=shot.seed,
+            num_frames=model.valid_frame_count(shot.duration_s),
+            duration_s=shot.duration_s,
+        )
+        for shot in brief.shots
+    ]
+
+
+def scene_request(brief: Brief, model: VideoModel) -> SceneRequest:
+    """The brief as one scene: the character as global caption, shots cut at the model's fps."""
+    plan = plan_scene([s.duration_s for s in brief.shots], model.native_fps)
+    trigger = brief.character.trigger
+    seeds = [s.seed for s in brief.shots]
+    # One generation has one noise seed; derived from every shot's seed so that changing any of
+    # them gives a new take (a one-shot scene keeps its shot's seed).
+    digest = hashlib.sha256(json.dumps(seeds).encode()).hexdigest()
+    seed = seeds[0] if len(seeds) == 1 else int(digest[:8], 16) % 2**31
+    shots = tuple(
+        ShotRequest(
+            id=shot.id,
+            prompt=f"{trigger}, {shot.prompt}",
+            negative_prompt=brief.video.negative_prompt,
+            seed=seed,
+            num_frames=end - first,
+            duration_s=shot.duration_s,
+        )
+        for shot, (first, end) in zip(brief.shots, plan.shot_frames(), strict=True)
+    )
+    return SceneRequest(
+        global_caption=f"{trigger}, {brief.character.description}",
+        shots=shots,
+        negative_prompt=brief.video.negative_prompt,
+        seed=seed,
+        num_frames=plan.num_frames,
+        cuts=plan.cuts,
+    )
+
+
+def shot_unit(run: Run, shot: ShotRequest, render: dict[str, Any]) -> ArtifactRef:
+    """The unit of one shot: a hash of the request and every render setting its pixels use."""
+    return run.ref(SHOT_UNITS, {"shot": asdict(shot), "render": render, "code": SHOT_CODE_VERSION})
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """What a video_clips version renders, as data: each shot, its settings and its unit.
+
+    Built by `plan_clips` from the brief and each tier's settings alone (no model is loaded),
+    so which units a brief edit renders again is known, and tested, before any work.
+    """
+
+    shots: list[ShotRequest]
+    settings: dict[str, RenderSettings]  # by shot id: the tier each shot renders at
+    tiers: dict[str, str]  # by shot id
+    units: dict[str, ArtifactRef]  # by shot id: attempt 0's unit
+    default: RenderSettings  # video.tier's: the version's parameters
+    scene: SceneRequest | None = None  # a scene model: the one generation of every shot
+    scene_ref: ArtifactRef | None = None
+
+    def render_payload(self, shot_id: str) -> dict[str, Any]:
+        """A shot unit's `render`: its settings, and for a scene model the scene it is cut from."""
+        payload = self.settings[shot_id].payload()
+        return payload if self.scene_ref is None else {**payload, "scene": self.scene_ref.version}
+
+    def unit_of(self, run: Run, request: ShotRequest) -> ArtifactRef:
+        """The unit of `request` (any attempt's seed) at its shot's settings."""
+        return shot_unit(run, request, self.render_payload(request.id))
+
+    def by_tier(self) -> dict[str, RenderSettings]:
+        """One settings value per tier the shot list uses (one pipeline call each)."""
+        return {self.tiers[s.id]: self.settings[s.id] for s in self.shots}
+
+
+def plan_clips(
+    run: Run, brief: Brief, model: VideoModel, tier_settings: dict[str, RenderSettings]
+) -> ClipPlan:
+    """Each shot of `brief` with the settings of its tier and its unit; the scene, if one."""
+    tiers = {shot_id: r.tier for shot_id, r in shot_recipes(brief, model).items()}
+    settings = {shot_id: tier_settings[tier] for shot_id, tier in tiers.items()}
+    default = tier_settings[brief.video.tier]
+    if not model.is_scene_model:
+        plan = ClipPlan(shot_requests(brief, model), settings, tiers, {}, default)
+    else:
+        # One unit for the scene (every shot's prompt, seed and duration plus the render
+        # settings); each shot's unit is its cut of that scene.
+        scene = scene_request(brief, model)
+        render = default.payload()
+        scene_ref = run.ref(
+            SCENE_UNITS, {"scene": asdict(scene), "render": render, "code": SCENE_CODE_VERSION}
+        )
+        plan = ClipPlan(list(scene.shots), settings, tiers, {}, default, scene, scene_ref)
+    plan.units.update({s.id: plan.unit_of(run, s) for s in plan.shots})
+    return plan
+
+
+def tier_settings(
+    run: Run, generator: VideoGenerator, brief: Brief, model: VideoModel, record, lora_file
+) -> dict[str, RenderSettings]:
+    """The render settings of each tier the brief's shots use (the recipe resolved once)."""
+    found = {}
+    for recipe in [tier_recipe(model, brief.video.tier), *shot_recipes(brief, model).values()]:
+        if recipe.tier not in found:
+            adapter = recipe.adapter
+            found[recipe.tier] = generator.settings(
+                model,
+                recipe,
+                run.models.tier_size(model, recipe),
+                record,
+                lora_file=lora_file,
+                lora_strength=brief.video.lora_strength,
+                distill_files=run.models.distill_adapter_files(model, adapter) if adapter else [],
+            )
+    return found
+
+
+def clip_folder(folder: Path, shot_id: str) -> Path:
+    """Where a video_clips version holds the files of shot `shot_id`."""
+    return folder / "shots" / shot_id
+
+
+def attempt_folder(folder: Path, shot_id: str, attempt: int) -> Path:
+    """Where a video_clips version keeps attempt `attempt` (0-based) of shot `shot_id`."""
+    return folder / "attempts" / shot_id / str(attempt + 1)
+
+
+def scoring_of(run: Run, lora_ref: ArtifactRef) -> retakes.Scoring:
+    """Identity scoring against the reference stills this LoRA was trained on."""
+    return scoring_against(run, run.store.manifest(lora_ref)["inputs"][REFERENCES])
+
+
+def scoring_against(run: Run, version: str) -> retakes.Scoring:
+    """Identity scoring against the stills of reference_images version `version`."""
+    refs = ArtifactRef(run.client, run.character, REFERENCES, version)
+    return retakes.Scoring(run, stills_of(run.store.path(refs), run.store.manifest(refs)), version)
+
+
+@dataclass
+class ClipsRun:
+    """What the execution of one plan holds: the model, where it is, the scorer."""
+
+    run: Run
+    generator: VideoGenerator
+    model: VideoModel
+    model_dir: Path
+    plan: ClipPlan
+    scoring: retakes.Scoring
+
+    def render(self, pending: list[ShotRequest], units: dict[str, ArtifactRef]) -> list:
+        """Render the pending requests, one pipeline call per tier; what was rendered."""
+        rendered = []
+        for tier, settings in self.plan.by_tier().items():
+            mine = [r for r in pending if self.plan.tiers[r.id] == tier]
+            if mine:
+                rendered += render_units(self, mine, units, settings)
+        return rendered
+
+
+def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
+    """One clip per shot at the model's native fps; unchanged and finished shots are reused."""
+    start = time.perf_counter()
+    brief, brief_ref = read_brief(run)
+    lora_ref, lora_file = lora_of(run)
+    model = video_model(brief.video.model)
+    model_dir = run.models.video_model_dir(model)
+    record = run.models.record(model.name, model.repo_id, model.revision, model_dir)
+    plan = plan_clips(
+        run, brief, model, tier_settings(run, generator, brief, model, record, lora_file)
+    )
+    execution = ClipsRun(run, generator, model, model_dir, plan, scoring_of(run, lora_ref))
+    # Attempt 0 of each shot is the shot's own unit; which further attempts a version holds
+    # follows from the thresholds and the scores, so those are part of the version too.
+    ref = run.ref(
+        ASSET,
+        {
+            "shots": [[s.id, plan.units[s.id].version] for s in plan.shots],
+            "qc": retakes.retake_payload(brief.qc),
+            "scoring": execution.scoring.payload(),
+            "code": CODE_VERSION,
+        },
+    )
+    sizes = {s.id: plan.settings[s.id] for s in plan.shots}
+    reused = build_or_reuse(
+        run,
+        ref,
+        lambda stage: _build_clips(execution, brief, brief_ref, lora_ref, stage, start),
+        needs_bytes=clips_bytes(plan.shots, sizes),
+    )
+    folder = run.store.path(ref)
+    manifest = run.store.manifest(ref)
+    checks, table = _clip_checks(folder, manifest, sizes, model.native_fps)
+    checks.append(_identity_check(run, brief, brief_ref, manifest))
+    return stage_result(
+        run,
+        ref,
+        reused=reused,
+        metadata=_clips_metadata(run, brief, plan, folder, manifest, reused, table),
+        checks=checks,
+    )
+
+
+def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, start: float):
+    """Render (or reuse) every shot's attempts, include the chosen ones; the manifest's fields."""
+    run, plan, qc = ex.run, ex.plan, brief.qc
+    shots = plan.shots
+    if plan.scene is not None:
+        rendered = render_scene_unit(ex)
+        takes = _scene_takes(ex, qc, rendered)
+    else:
+        rendered = []
+
+        def render_round(pending: list[ShotRequest], units: dict[str, ArtifactRef]) -> None:
+            for shot in shots:
+                if units.get(shot.id) == plan.units[shot.id] and shot not in pending:
+                    run.log(f"shot {shot.id}: unchanged, reusing unit {units[shot.id].version}")
+            rendered.extend(ex.render(pending, units))
+
+        unit_of = partial(plan.unit_of, run)
+        takes = retakes.render_takes(run, shots, qc, ex.scoring, unit_of, render_round)
+    chosen = {s.id: retakes.best_take(takes[s.id]) for s in shots}
+    for shot in shots:
+        run.store.include(chosen[shot.id].unit, stage, clip_folder(Path(), shot.id).as_posix())
+        for take in takes[shot.id]:
+            where = attempt_folder(Path(), shot.id, take.attempt).as_posix()
+            run.store.include(take.unit, stage, where)
+    without_lora = _lora_effect(ex, chosen) if qc.measure_lora_effect and plan.scene is None else {}
+    _contact_sheets(stage, shots, takes)
+    default = plan.default
+    return dict(
+        code_version=CODE_VERSION,
+        inputs={"character_lora": lora_ref.version},
+        parameters={**default.parameters(), "shot_tiers": plan.tiers},
+        models=[{**default.model, "licence": ex.model.licence}, *ex.scoring.records],
+        seeds={s.id: chosen[s.id].request.seed for s in shots},
+        prompts={s.id: s.prompt for s in shots},
+        timings={
+            "wall_s": time.perf_counter() - start,
+            **{f"shot_{r.id}_s": r.render_s for r in rendered},
+        },
+        extra={
+            # What the cut reads, by name: each shot's clip, length and the unit it came from.
+            "shots": [
+                _shot_entry(s, chosen[s.id], takes[s.id], plan.tiers[s.id], without_lora)
+                for s in shots
+            ],
+            "qc": {
+                **retakes.retake_payload(qc),
+                "primary": retakes.PRIMARY,
+                "frames": ex.scoring.payload()["frames"],
+                "reference_images": ex.scoring.references_version,
+                "scorers": ex.scoring.records,
+            },
+            "compute": run.compute(start),
+            "brief_version": brief_ref.version,
+            "licence": ex.model.licence_record(),
+            "scene": (
+                {
+                    "unit": plan.scene_ref.version,
+                    "num_frames": plan.scene.num_frames,
+                    "cuts": plan.scene.cuts,
+                }
+                if plan.scene is not None
+                else None
+            ),
+        },
+    )
+
+
+def _shot_entry(shot: ShotRequest, chosen, takes, tier: str, without_lora) -> dict[str, Any]:
+    """One shot of the manifest: `seed` is the chosen attempt's, `brief_seed` the shot's own."""
+    return {
+        **asdict(chosen.request),
+        "brief_seed": shot.seed,
+        "tier": tier,
+        "unit": chosen.unit.version,
+        "rendered": any(t.rendered for t in takes),
+        "clip": (clip_folder(Path(), shot.id) / CLIP).as_posix(),
+        "poster": (clip_folder(Path(), shot.id) / POSTER).as_posix(),
+        "attempt": chosen.attempt,
+        "identity": chosen.scores["identity"],
+        "subject_consistency": chosen.scores["subject_consistency"],
+        "attempts": [
+            {
+                **t.record(),
+                "poster": (attempt_folder(Path(), shot.id, t.attempt) / POSTER).as_posix(),
+            }
+            for t in takes
+        ],
+        **without_lora.get(shot.id, {}),
+    }
+
+
+def _contact_sheets(stage: Path, shots: list[ShotRequest], takes) -> None:
+    contact_sheet(
+        [Image.open(clip_folder(stage, s.id) / POSTER) for s in shots],
+        stage / POSTERS,
+        labels=[s.id for s in shots],
+    )
+    every = [t for s in shots for t in takes[s.id]]
+    contact_sheet(
+        [Image.open(attempt_folder(stage, t.request.id, t.attempt) / POSTER) for t in every],
+        stage / ATTEMPT_POSTERS,
+        labels=[f"{t.request.id} #{t.attempt + 1} {t.identity:.2f}" for t in every],
+    )
+
+
+def _identity_check(run: Run, brief: Brief, brief_ref, manifest: dict[str, Any]) -> Check:
+    """The blocking check: every shot keeps the character, or a producer accepted it."""
+    qc = brief.qc
+    verdicts = retakes.verdicts(run, brief, brief_ref, manifest)
+    failing = [v for v in verdicts if not v.passed]
+    return Check(
+        CHECK_IDENTITY,
+        passed=not failing,
+        description="; ".join(v.message(run.client, run.character) for v in failing)
+        or "every shot keeps the character",
+        metadata={
+            "shots": verdict_table(verdicts),
+            "min_identity": qc.min_identity,
+            "max_attempts": qc.max_attempts,
+            "failing": ", ".join(v.shot for v in failing) or "none",
+            "scores": {
+                v.shot: {"best": v.best, "attempt": v.attempt + 1, "attempts": v.attempts}
+                for v in verdicts
+            },
+        },
+    )
+
+
+def _clips_metadata(run, brief, plan, folder, manifest, reused, table) -> dict[str, Any]:
+    """What the Dagster UI shows of a video_clips version."""
+    qc, model = brief.qc, video_model(brief.video.model)
+    per_shot = {
+        f"identity_{s['id']}": attempts_table(
+            s["id"],
+            [
+                retakes.Take(
+                    a["attempt"],
+                    ShotRequest(**{**{k: s[k] for k in _REQUEST_FIELDS}, "seed": a["seed"]}),
+                    ArtifactRef(run.client, run.character, SHOT_UNITS, a["unit"]),
+                    a["rendered"],
+                    {"identity": a["identity"], "subject_consistency": a["subject_consistency"]},
+                )
+                for a in s["attempts"]
+            ],
+            qc.min_identity,
+            s["attempt"],
+        )
+        for s in manifest["shots"]
+    }
+    tiers = set(plan.tiers.values())
+    return {
+        "shots": len(plan.shots),
+        "rendered": sum(1 for s in manifest["shots"] if s["rendered"]) if not reused else 0,
+        "model": plan.default.model["id"],
+        "native_fps": model.native_fps,
+        "size": ", ".join(sorted({f"{z.width}x{z.height}" for z in plan.settings.values()})),
+        "clips": table,
+        "posters": Picture(folder / POSTERS, "posters"),
+        "tier": brief.video.tier
+        if len(tiers) <= 1
+        else ", ".join(f"{k}: {v}" for k, v in plan.tiers.items()),
+        **prediction_metadata(
+            run,
+            ("text_encoding", "render", "vae_decode"),
+            manifest,
+            shots=_quoted_generations(manifest),
+        ),
+        "attempts": Picture(folder / ATTEMPT_POSTERS, "every attempt, with its identity"),
+        **per_shot,
+    }
+
+
+def _quoted_generations(manifest: dict[str, Any]) -> list[str]:
+    """The quote lines this version's renders match: its rendered shots, or its one scene."""
+    rendered = [s["id"] for s in manifest["shots"] if s["rendered"]]
+    return [SCENE] if rendered and manifest.get("scene") else rendered
+
+
+def clips_bytes(shots: list[ShotRequest], sizes: dict[str, Any]) -> int:
+    """Space the clips of `shots` may take: H.264 of noise-like frames stays under half raw."""
+    total = 0
+    for s in shots:
+        frame = sizes[s.id].width * sizes[s.id].height * 3
+        total += s.num_frames * frame // 2 + frame
+    return total
+
+
+_REQUEST_FIELDS = ("id", "prompt", "negative_prompt", "seed", "num_frames", "duration_s")
+
+
+def _lora_effect(ex: ClipsRun, chosen) -> dict[str, dict]:
+    """Each chosen attempt rendered again at LoRA strength 0 (same seed), scored: what it bought."""
+    run, found = ex.run, {}
+    for take in chosen.values():
+        r = take.request
+        base = ex.plan.settings[r.id].without_lora()
+        unit = shot_unit(run, r, base.payload())
+        render_units(ex, [r], {r.id: unit}, base)
+        scores = ex.scoring.score_unit(unit)
+        with_lora = take.scores["identity"]
+        found[r.id] = {
+            "without_lora": {"unit": unit.version, **scores},
+            "lora_gain": {k: with_lora[k] - scores["identity"][k] for k in with_lora},
+        }
+        run.log(
+            f"shot {r.id}: identity {with_lora[retakes.PRIMARY]:.3f} with the LoRA, "
+            f"{scores['identity'][retakes.PRIMARY]:.3f} without (same seed)"
+        )
+    return found
+
+
+def _unit_fields(ex: ClipsRun, settings: RenderSettings, shot: ShotRequest, done, inputs) -> dict:
+    """The manifest fields of one shot unit."""
+    return dict(
+        code_version=SHOT_CODE_VERSION,
+        inputs=inputs,
+        parameters=settings.parameters(),
+        models=[{**settings.model, "licence": ex.model.licence}],
+        seeds={shot.id: shot.seed},
+        prompts={shot.id: shot.prompt},
+        timings={"render_s": done.render_s if done is not None else 0.0},
+        extra={"shot": asdict(shot), "record": SHOT_MANIFEST, "licence": ex.model.licence_record()},
+    )
+
+
+def render_units(ex: ClipsRun, pending, units, settings: RenderSettings) -> list:
+    """Render the pending shots (of one tier) through the publish protocol, each its own unit.
+
+    A unit another run finished while this one waited for its lock is reused, not rendered
+    again; `pending` is narrowed in place to what this call rendered.
+    """
+    run, by_ref = ex.run, {units[s.id]: s for s in pending}
+    rendered = []
+
+    def build(folders: dict[ArtifactRef, Path]) -> dict[ArtifactRef, dict]:
+        shots = [by_ref[ref] for ref in folders]
+        done = ex.generator.render_shots(
+            ex.model_dir,
+            ex.model,
+            shots,
+            {by_ref[ref].id: folder for ref, folder in folders.items()},
+            settings,
+            device=run.device,
+            dtype=run.dtype,
+            log=run.log,
+            stop=run.stop,
+        )
+        rendered.extend(done)
+        for shot in shots:
+            run.log(f"shot {shot.id}: rendered as unit {units[shot.id].version}")
+        return {
+            ref: _unit_fields(ex, settings, by_ref[ref], d, {})
+            for ref, d in zip(folders, done, strict=True)
+        }
+
+    built = publish(run.store, [units[s.id] for s in pending], build, log=run.log)
+    pending[:] = [by_ref[ref] for ref in built]
+    return rendered
+
+
+def _scene_takes(ex: ClipsRun, qc, rendered) -> dict[str, list]:
+    """Each shot of a scene scored as its one attempt.
+
+    A scene is one generation: re-rolling a shot would re-render (and change) every shot, so a
+    scene model's shots are measured and checked but not re-rolled one by one; an off-model shot
+    blocks the cut until the producer accepts it or edits the brief (a new seed re-rolls the scene).
+    """
+    scene, units, run = ex.plan.scene, ex.plan.units, ex.run
+    if qc.max_attempts > 1:
+        run.log(
+            f"{len(scene.shots)} shots from one scene: scored, not re-rolled "
+            "(qc.max_attempts applies to shot-by-shot models)"
+        )
+    if qc.measure_lora_effect:
+        run.log("qc.measure_lora_effect: not measured for a scene model (one generation)")
+    fresh = {r.id for r in rendered}
+    return {
+        s.id: [retakes.Take(0, s, units[s.id], s.id in fresh, ex.scoring.score_unit(units[s.id]))]
+        for s in scene.shots
+    }
+
+
+def render_scene_unit(ex: ClipsRun) -> list:
+    """Render the scene once into its unit and cut it into every shot's unit; publish them all.
+
+    One generation through the publish protocol: nothing is rendered when every unit is intact;
+    otherwise all are locked and staged together (an intact one is kept as it is: the re-cut of
+    a deterministic scene is the same shot).
+    """
+    run, plan = ex.run, ex.plan
+    scene, scene_ref = plan.scene, plan.scene_ref
+    settings = plan.settings[scene.shots[0].id]
+    refs = [scene_ref, *(plan.units[s.id] for s in scene.shots)]
+    rendered = []
+
+    def build(folders: dict[ArtifactRef, Path]) -> dict[ArtifactRef, dict]:
+        job = RenderJob(
+            ex.model_dir,
+            ex.model,
+            {s.id: folders[plan.units[s.id]] for s in scene.shots},
+            settings,
+            run.dtype,
+        )
+        timings = render_scene(job, scene, folders[scene_ref], run.device, stop=run.stop)
+        fields = {
+            scene_ref: dict(
+                code_version=SCENE_CODE_VERSION,
+                inputs={},
+                parameters=settings.parameters(),
+                models=[{**settings.model, "licence": ex.model.licence}],
+                seeds={"scene": scene.seed},
+                prompts={"scene": scene.prompt},
+                timings=timings,
+                extra={"scene": asdict(scene), "licence": ex.model.licence_record()},
+            )
+        }
+        for shot in scene.shots:
+            fields[plan.units[shot.id]] = _unit_fields(
+                ex, settings, shot, None, {SCENE_UNITS: scene_ref.version}
+            )
+            rendered.append(finished_shot(folders[plan.units[shot.id]], shot, reused=False))
+        run.log(
+            f"scene of {len(scene.shots)} shots ({scene.num_frames} frames, cuts at "
+            f"{list(scene.cuts)}) rendered as unit {scene_ref.version} in "
+            f"{timings['render_s']:.1f} s"
+        )
+        return fields
+
+    if all(run.store.reusable(u) for u in refs[1:]):
+        for shot in scene.shots:
+            run.log(f"shot {shot.id}: unchanged, reusing unit {plan.units[shot.id].version}")
+        return []
+    publish(run.store, refs, build, log=run.log, together=True)
+    return rendered
+
+
+def clips_of(folder: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The shots a video_clips version recorded, in order, each with its clip's full path."""
+    return [{**s, "path": folder / s["clip"]} for s in manifest["shots"]]
+
+
+def _clip_checks(
+    folder: Path, manifest: dict, sizes: dict[str, Any], fps: int
+) -> tuple[list[Check], Markdown]:
+    """Format and picture checks of every clip, and the per-shot table they are based on."""
+    bad_format, bad_picture, rows, figures = [], [], [], {}
+    for shot in clips_of(folder, manifest):
+        clip = shot["path"]
+        if not clip.is_file():
+            bad_format.append(f"{shot['id']}: missing")
+            continue
+        report = inspect_video(clip)
+        figures[shot["id"]] = report.metadata()
+        rows.append(
+            f"| {shot['id']} | {report.width}x{report.height} | {report.fps:g} | "
+            f"{report.frame_count} | {report.codec} | {report.luma_mean:.1f} | "
+            f"{report.motion_mean:.2f} | {report.longest_black_s:.2f} | "
+            f"{report.longest_frozen_s:.2f} |"
+        )
+        size = sizes.get(shot["id"])
+        wrong = format_problems(
+            report,
+            width=size.width if size else report.width,
+            height=size.height if size else report.height,
+            fps=fps,
+            frame_count=shot["num_frames"],
+        )
+        if size is None:
+            wrong.append("not in the brief's shot list")
+        bad_format += [f"{shot['id']}: {p}" for p in wrong]
+        bad_picture += [f"{shot['id']}: {p}" for p in picture_problems(report)]
+    table = Markdown(
+        "| shot | size | fps | frames | codec | mean luma | motion | black s | frozen s |\n"
+        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+    )
+    checks = [
+        Check(
+            CHECK_CLIPS,
+            passed=not bad_format,
+            metadata={"problems": "; ".join(bad_format) or "none", "clips": table},
+        ),
+        Check(
+            CHECK_PICTURE,
+            passed=not bad_picture,
+            metadata={"problems": "; ".join(bad_picture) or "none", "figures": figures},
+        ),
+    ]
+    return checks, table
+
+
+def attempts_table(shot: str, takes: list[retakes.Take], threshold: float, chosen: int) -> Markdown:
+    """The UI's table of one shot's attempts."""
+    rows = [
+        "| attempt | seed | DINOv2 identity | CLIP identity | subject consistency | |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in takes:
+        ident = t.scores["identity"]
+        mark = "chosen" if t.attempt == chosen else ""
+        rows.append(
+            f"| {t.attempt + 1} | {t.request.seed} | {ident[retakes.PRIMARY]:.3f} | "
+            f"{next(v for k, v in ident.items() if k != retakes.PRIMARY):.3f} | "
+            f"{t.scores['subject_consistency']:.3f} | {mark} |"
+        )
+    rows.append(f"\nmin_identity {threshold:.3f} ({retakes.PRIMARY}); shot `{shot}`")
+    return Markdown("\n".join(rows))
+
+
+def verdict_table(found: list[ShotVerdict]) -> Markdown:
+    rows = [
+        "| shot | best identity | attempt | attempts | min_identity | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for v in found:
+        verdict = "pass" if v.on_model else (f"accepted by {v.accepted_by}" if v.passed else "FAIL")
+        rows.append(
+            f"| {v.shot} | {v.best:.3f} | {v.attempt + 1} | {v.attempts} | {v.threshold:.3f} | "
+            f"{verdict} |"
+        )
+    return Markdown("\n".join(rows))

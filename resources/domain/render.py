@@ -1,0 +1,109 @@
+"""What a clip is rendered from, as plain data: the shot request and the render settings.
+
+No torch here: a render plan (which shots, which units, which settings) is computed and tested
+without loading a model; resources/video/ turns these values into pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ATTENTION_CHOICES = ("auto", "flash", "native")  # auto: flash-attn where importable on CUDA
+# libx264's presets, fastest first (a slower preset makes smaller files of the same quality).
+ENCODER_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+)  # fmt: skip
+
+
+def render_setting_problems(
+    *, crf: Any, preset: Any, workers: Any, attention: Any, first_block_cache: Any
+) -> list[str]:
+    """What is wrong with the operator's render settings, one phrase per field (empty: fine)."""
+    problems = []
+    if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
+        problems.append(f"crf={crf!r} must be a whole number 0..51 (libx264; 18 looks lossless)")
+    if preset not in ENCODER_PRESETS:
+        problems.append(f"preset={preset!r} is not one of {', '.join(ENCODER_PRESETS)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        problems.append(f"workers={workers!r} must be 0 (one per GPU) or a positive whole number")
+    if attention not in ATTENTION_CHOICES:
+        problems.append(f"attention={attention!r} is not one of {', '.join(ATTENTION_CHOICES)}")
+    cache = first_block_cache
+    if isinstance(cache, bool) or not isinstance(cache, int | float) or not 0 <= cache < 1:
+        problems.append(f"first_block_cache={cache!r} must be 0 (off) or a threshold below 1")
+    return problems
+
+
+@dataclass(frozen=True)
+class ShotRequest:
+    """One shot to render: its prompt, seed and exact (valid) frame count."""
+
+    id: str
+    prompt: str
+    negative_prompt: str
+    seed: int
+    num_frames: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How a clip's pixels and bytes are made, resolved once per tier.
+
+    One value is both the version payload of every unit it renders (`payload`) and the
+    renderer's argument: what changes a clip's bytes is in it, and nothing else is passed down.
+    The adapters' local paths travel with it but only their hashes are part of the version.
+    """
+
+    tier: str
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float | None
+    guidance_scale_2: float | None
+    flow_shift: float | None
+    fps: int
+    model: dict[str, Any]  # the model store's record: id, revision, the weights' sha256
+    lora_strength: float
+    lora_sha256: str | None
+    distill_sha256: tuple[str, ...]
+    distill_strength: float | None
+    attention: str  # flash and native kernels round differently
+    first_block_cache: float  # the cache skips work: 0 = off
+    crf: int
+    preset: str
+    encoder_threads: int  # libx264's bytes depend on its thread count
+    lora_file: Path | None = field(default=None, compare=False)
+    distill_files: tuple[Path, ...] = field(default=(), compare=False)
+
+    def payload(self) -> dict[str, Any]:
+        """What a unit rendered with these settings depends on (its version's `render`)."""
+        return {
+            "tier": self.tier,
+            "width": self.width,
+            "height": self.height,
+            "steps": self.steps,
+            "guidance_scale": self.guidance_scale,
+            "guidance_scale_2": self.guidance_scale_2,
+            "flow_shift": self.flow_shift,
+            "fps": self.fps,
+            "lora_strength": self.lora_strength,
+            "lora_sha256": self.lora_sha256,
+            "distill": {"files": list(self.distill_sha256), "strength": self.distill_strength},
+            "model": self.model,
+            "attention": self.attention,
+            "first_block_cache": self.first_block_cache,
+            "crf": self.crf,
+            "preset": self.preset,
+            "encoder_threads": self.encoder_threads,
+        }
+
+    def parameters(self) -> dict[str, Any]:
+        """The payload without the model record (a manifest lists models on their own)."""
+        return {k: v for k, v in self.payload().items() if k != "model"}
+
+    def without_lora(self) -> RenderSettings:
+        """The same render with the character LoRA off (what the LoRA buys, measured)."""
+        return replace(self, lora_strength=0.0, lora_sha256=None, lora_file=None)
