@@ -8,7 +8,7 @@ ROOT    ?= artifacts
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint dev review clean postgres checkov chromium
+.PHONY: install demo test test-fast lint dev review clean postgres checkov chromium
 
 install: $(STAMP)
 
@@ -25,8 +25,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m pipeline demo --root $(ROOT)
 
+# Every test, two pytest workers (a test file stays on one worker: its module fixtures are built
+# once). PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
 test: $(STAMP) postgres chromium
-	$(PY) -m pytest -q
+	$(PYTEST)
+
+# The inner loop: every test not marked `slow` (no whole chain, browser, daemon, fault or
+# concurrency test).
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow"
 
 # PostgreSQL server binaries for the production-storage tests (idempotent; apt-get if missing).
 postgres:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,8 +33,13 @@ def quick_brief(**overrides) -> dict:
 
 
 def shared_models(tmp_path_factory) -> Path:
-    """One tiny-model folder for the whole session: the models are built once, then loaded."""
-    return tmp_path_factory.getbasetemp() / "tiny-models"
+    """One tiny-model folder for the whole session: the models are built once, then loaded.
+
+    Under pytest-xdist each worker has its own base folder inside the session's: the workers
+    share the session's folder (the model store builds each tiny model under a lock).
+    """
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tiny-models"
 
 
 def run_quick_chain(

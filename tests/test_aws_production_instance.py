@@ -26,6 +26,10 @@ from pipeline.definitions import defs
 from pipeline.settings import run_placement_tags
 from pipeline.spot import capacity_provider
 
+pytestmark = (
+    pytest.mark.slow
+)  # the production instance against moto and PostgreSQL, with chain runs
+
 CLUSTER = "character-video"
 RUN_FAMILY = "character-video-run"
 

@@ -21,6 +21,8 @@ from resources.storage.artifact_store import ArtifactStore, build_manifest, writ
 from resources.storage.root import artifact_store_for
 from resources.storage.s3_artifact_store import S3ArtifactStore, parse_s3_url
 
+pytestmark = pytest.mark.slow  # whole-chain runs against the S3 stand-in
+
 BUCKET = "studio-artifacts"
 REF = ArtifactRef("acme-health", "dr-ana", "video_clips", "0123456789abcdef")
 

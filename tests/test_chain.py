@@ -16,6 +16,8 @@ from pipeline.definitions import ASSETS
 from pipeline.settings import resource_defs
 from resources.media.video_io import probe_video
 
+pytestmark = pytest.mark.slow  # whole-chain materializations
+
 KEY = "acme-health/dr-ana"
 
 

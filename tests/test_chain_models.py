@@ -12,6 +12,8 @@ from test_chain import metadata, run_chain
 from resources.domain.registry import VIDEO_MODELS
 from resources.media.video_io import probe_video
 
+pytestmark = pytest.mark.slow  # a whole chain per video model
+
 SHOTS = [
     {"id": "intro", "prompt": "she greets the camera", "duration_s": 0.6, "seed": 1},
     {"id": "outro", "prompt": "she waves goodbye", "duration_s": 0.5, "seed": 2},

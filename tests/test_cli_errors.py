@@ -28,6 +28,8 @@ from resources.models.model_store import ModelStore
 from resources.stills.image_generator import ImageGenerator
 from resources.storage.artifact_store import ArtifactStore, NotEnoughSpace
 
+pytestmark = pytest.mark.slow  # CLI runs of the whole chain
+
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
 
 

@@ -20,6 +20,8 @@ from pipeline.settings import resource_defs
 from resources.domain.costs import HOSTED_APIS
 from resources.storage.artifact_store import write_json
 
+pytestmark = pytest.mark.slow  # whole-chain materializations
+
 CLIENT = "acme-health"
 
 

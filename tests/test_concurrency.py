@@ -26,6 +26,8 @@ from resources.models.model_store import ModelStore
 from resources.storage.artifact_store import ArtifactStore
 from resources.storage.s3_artifact_store import S3ArtifactStore, S3Lease
 
+pytestmark = pytest.mark.slow  # concurrent runs and leases
+
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
 SHOTS = [
     {"id": "one", "prompt": "she nods", "duration_s": 0.3, "seed": 1},

@@ -21,6 +21,8 @@ from resources.domain.costs import (
     refresh_spot_prices,
 )
 
+pytestmark = pytest.mark.slow  # whole-chain materializations
+
 
 def test_every_price_has_a_date_and_a_source():
     for price in INSTANCES.values():

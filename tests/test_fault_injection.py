@@ -33,6 +33,8 @@ from dagster import DagsterEventType, DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 from imds_server import FakeImds
 
+pytestmark = pytest.mark.slow  # killed and faulted runs
+
 PARTITION = "acme-health/dr-ana"
 STEPS, CHECKPOINT_EVERY = 12, 2
 SHOTS = ["intro", "middle", "outro"]

@@ -31,6 +31,8 @@ from resources.qc.identity import (
     scorer_models,
 )
 
+pytestmark = pytest.mark.slow  # whole-chain materializations with identity scoring
+
 
 def _picture(seed: int, size: int = 64) -> np.ndarray:
     """A smooth random picture (8x8 colour cells, bicubic up): stand-in for a still."""

@@ -34,6 +34,8 @@ from resources.models.model_store import ModelStore
 from resources.stills.image_generator import ImageGenerator
 from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
 
+pytestmark = pytest.mark.slow  # whole-chain runs with damaged artifacts
+
 CHARACTER = Path("acme-health") / "dr-ana"
 SHOTS = [
     {"id": "one", "prompt": "she nods", "duration_s": 0.3, "seed": 1},

@@ -25,6 +25,8 @@ from review_support import CHARACTER, CLIENT, config_for, get, post, review_sett
 
 from pipeline.launch import active_runs, submit_chain
 
+pytestmark = pytest.mark.slow  # runs queued on a Dagster daemon
+
 INSTANCE_YAML = """
 run_coordinator:
   module: dagster._core.run_coordinator

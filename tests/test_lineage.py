@@ -17,6 +17,8 @@ from resources.domain.brief import parse_brief
 from resources.domain.lineage import deliverables_of, is_up_to_date
 from resources.storage.artifact_store import ArtifactStore
 
+pytestmark = pytest.mark.slow  # whole-chain materializations
+
 CHAIN = ["deliverables", "video_clips", "character_lora", "reference_images", "character_brief"]
 
 

@@ -44,6 +44,7 @@ def _sha(lines: list[str]) -> str:
 
 
 # CogVideoX's v-prediction objective goes through the same checkpoints and resume.
+@pytest.mark.slow  # a fault test: the trainer is killed with SIGKILL and restarted
 @pytest.mark.parametrize("model", [MODEL, "cogvideox_5b"])
 def test_sigkill_mid_training_then_restart_gives_identical_lora(tmp_path: Path, model) -> None:
     _, model_dir = build_model(model, tmp_path / "models")

@@ -32,6 +32,8 @@ from resources.domain.review import overrides_of
 from resources.quote.quote import quote_brief
 from resources.storage.artifact_store import sha256_file
 
+pytestmark = pytest.mark.slow  # whole-chain materializations
+
 
 def _current(root: Path, asset: str) -> str:
     return json.loads((root / CLIENT / CHARACTER / asset / "current.json").read_text())["version"]

@@ -35,6 +35,8 @@ from resources.stills.image_generator import ImageGenerator
 from resources.storage.artifact_store import ArtifactStore
 from resources.video.generator import VideoGenerator
 
+pytestmark = pytest.mark.slow  # whole-chain materializations with re-rolls
+
 KEY = "acme-health/dr-ana"
 ATTEMPTS = 3
 SHOT = {"id": "hello", "prompt": "she nods", "duration_s": 0.3, "seed": 1}

@@ -33,6 +33,8 @@ from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.review import decision_of, overrides_of, reviews_of
 from resources.storage.artifact_store import sha256_file
 
+pytestmark = pytest.mark.slow  # the review app over whole-chain runs
+
 
 def current(root: Path, asset: str) -> str | None:
     pointer = root / CLIENT / CHARACTER / asset / "current.json"

@@ -22,6 +22,8 @@ from test_ui_browser import CHROMIUM, CHROMIUM_ARGS
 
 from pipeline.cli import materialize_brief
 
+pytestmark = pytest.mark.slow  # a browser over the review app
+
 SCREENSHOTS = Path(
     os.environ.get("UI_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="review-screenshots-")
 )

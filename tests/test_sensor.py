@@ -23,6 +23,8 @@ from pipeline.sensors import brief_inbox_sensor, errors_file, scan_inbox
 from resources.domain.brief import load_brief
 from resources.inbox import BriefInbox
 
+pytestmark = pytest.mark.slow  # sensor runs of whole chains
+
 KEY = "acme-health/dr-ana"
 
 

@@ -25,6 +25,8 @@ from resources.domain.brief import MAX_BRIEF_BYTES, BriefError, load_brief
 from resources.inbox import BriefInbox
 from resources.storage.artifact_store import ArtifactStore
 
+pytestmark = pytest.mark.slow  # sensor runs of whole chains
+
 KEY = "acme-health/dr-ana"
 PIP = "sunny-foods/pip"
 

@@ -12,6 +12,8 @@ from quick_chain import quick_brief, run_quick_chain, shared_models
 
 from resources.storage.artifact_store import ArtifactStore
 
+pytestmark = pytest.mark.slow  # whole-chain materializations
+
 SHOTS = [
     {"id": "one", "prompt": "she nods", "duration_s": 0.3, "seed": 1},
     {"id": "two", "prompt": "she waves", "duration_s": 0.3, "seed": 2},

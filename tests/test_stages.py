@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from conftest import write_brief
 from quick_chain import quick_brief, shared_models
@@ -15,6 +16,8 @@ from resources.domain.brief import load_brief
 from resources.models.model_store import ModelStore
 from resources.stills.image_generator import ImageGenerator
 from resources.storage.artifact_store import ArtifactStore
+
+pytestmark = pytest.mark.slow  # every stage run in turn
 
 
 def _run(root: Path, models: Path, lines: list[str]) -> Run:

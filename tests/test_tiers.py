@@ -22,6 +22,8 @@ from resources.video.generator import (
     render_clip,
 )
 
+pytestmark = pytest.mark.slow  # whole-chain materializations at both tiers
+
 WAN14 = VIDEO_MODELS["wan21_t2v_14b"]
 
 

@@ -26,6 +26,8 @@ import pytest
 from conftest import REPO, write_brief
 from quick_chain import quick_brief, shared_models
 
+pytestmark = pytest.mark.slow  # a browser over the Dagster UI
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

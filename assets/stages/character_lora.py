@@ -85,32 +85,11 @@ def train_lora(run: Run, trainer: TrainingBackend) -> StageResult:
         loads, detail = lora_loads_into_pipeline(
             model_dir, model, stage / LORA_FILE, device=run.device
         )
-        return dict(
-            code_version=CODE_VERSION,
-            inputs={"reference_images": refs.version},
-            parameters=params,
-            models=[{**record, "licence": model.licence}],
-            seeds={"train": lora.seed},
-            timings={"wall_s": time.perf_counter() - start, "train_s": trained.train_s},
-            extra={
-                "lora_file": LORA_FILE,  # what the video stage loads, by name
-                "losses": trained.losses,
-                "resumed_from_step": trained.resumed_from,
-                "eval_loss": {
-                    "before": trained.eval_loss_before,
-                    "after": trained.eval_loss_after,
-                },
-                "dataset_sha256": trained.dataset_hash,
-                "expert_steps": trained.expert_steps,
-                "base_weight_bytes": trained.base_bytes,
-                "training": trained.settings,  # the backend's settings, e.g. kohya's dropout
-                "compute": run.compute(start),
-                "brief_version": brief_ref.version,
-                "load_check": {"passed": loads, "detail": detail},
-                "licence": model.licence_record(),
-                "lora_train_gpu_gb": model.lora_train_gpu_gb,
-            },
-        )
+        fields = _lora_fields(run, model, record, params, trained, start)
+        fields["inputs"] = {"reference_images": refs.version}
+        fields["extra"]["brief_version"] = brief_ref.version
+        fields["extra"]["load_check"] = {"passed": loads, "detail": detail}
+        return fields
 
     # musubi keeps its own checkpoints (save_every): count two, as the peft trainer keeps.
     needs = lora_bytes(model_dir, hyper.rank, getattr(trainer, "keep_checkpoints", 2))
@@ -139,6 +118,33 @@ def train_lora(run: Run, trainer: TrainingBackend) -> StageResult:
             **prediction_metadata(run, ("lora_training",), manifest),
         },
         checks=[Check(CHECK_LOADS, passed=loads, metadata={"detail": detail})],
+    )
+
+
+def _lora_fields(run: Run, model, record, params, trained, start: float) -> dict[str, Any]:
+    """The manifest's fields of a trained LoRA: losses, evaluation, dataset, compute, licence."""
+    return dict(
+        code_version=CODE_VERSION,
+        parameters=params,
+        models=[{**record, "licence": model.licence}],
+        seeds={"train": params["seed"]},
+        timings={"wall_s": time.perf_counter() - start, "train_s": trained.train_s},
+        extra={
+            "lora_file": LORA_FILE,  # what the video stage loads, by name
+            "losses": trained.losses,
+            "resumed_from_step": trained.resumed_from,
+            "eval_loss": {
+                "before": trained.eval_loss_before,
+                "after": trained.eval_loss_after,
+            },
+            "dataset_sha256": trained.dataset_hash,
+            "expert_steps": trained.expert_steps,
+            "base_weight_bytes": trained.base_bytes,
+            "training": trained.settings,  # the backend's settings, e.g. kohya's dropout
+            "compute": run.compute(start),
+            "licence": model.licence_record(),
+            "lora_train_gpu_gb": model.lora_train_gpu_gb,
+        },
     )
 
 

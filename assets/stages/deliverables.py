@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from assets.stages.character_brief import prediction_metadata, read_brief
 from assets.stages.video_clips import ASSET as CLIPS
 from assets.stages.video_clips import clips_of, scoring_against
 from resources.domain.artifacts import ArtifactRef
+from resources.domain.brief import Brief
+from resources.domain.qc import ShotVerdict
 from resources.domain.registry import UPSCALERS
 from resources.domain.timing import frames_for
 from resources.media.contact_sheet import contact_sheet
@@ -49,9 +52,29 @@ class OffModelShots(ValueError):
     """video_clips holds a shot below min_identity that nobody accepted: nothing is cut."""
 
 
-def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
-    """The final cut at the brief's resolution and fps, with poster and contact sheet."""
-    start = time.perf_counter()
+@dataclass(frozen=True)
+class CutPlan:
+    """What one deliverables version is cut from and with: the clips, the upscaler, the params."""
+
+    brief: Brief
+    brief_ref: ArtifactRef
+    clips_ref: ArtifactRef
+    clips_manifest: dict[str, Any]
+    recorded: list[dict[str, Any]]  # the shots as video_clips recorded them
+    verdicts: list[ShotVerdict]
+    clips: list[CutClip]
+    weights: Path
+    record: dict[str, Any]  # the upscaler's model record
+    encoder: Any  # EncoderChoice
+    params: dict[str, Any]  # what changes the master's bytes: the version's parameters
+
+    @property
+    def expected_frames(self) -> int:
+        return sum(frames_for(c.duration_s, self.brief.video.fps) for c in self.clips)
+
+
+def plan_cut(run: Run, upscaler: Upscaler) -> CutPlan:
+    """The cut of the current video_clips; refused while an off-model shot is not accepted."""
     brief, brief_ref = read_brief(run)
     clips_ref = run.upstream(CLIPS)
     clips_manifest = run.store.manifest(clips_ref)
@@ -63,17 +86,13 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
     if failing:
         raise OffModelShots("; ".join(v.message(run.client, run.character) for v in failing))
     width, height = brief.deliverable.resolution
-    fps = brief.video.fps
     entry = UPSCALERS[brief.deliverable.upscaler]
     weights = run.models.upscaler_file(entry.name)
-    record = run.models.record(entry.name, entry.filename, entry.source, weights)
-    # The shots and their lengths as video_clips recorded them: the cut follows its input.
-    clips = [CutClip(s["id"], s["path"], float(s["duration_s"])) for s in recorded]
     encoder = upscaler.encoder_for(run.device)
     params = {
         "width": width,
         "height": height,
-        "fps": fps,
+        "fps": brief.video.fps,
         "fit": brief.deliverable.fit,
         "crf": brief.deliverable.crf,
         # Tiles change the last bit of a few pixels: part of what made the file.
@@ -82,100 +101,38 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
         "encoder": encoder.codec,
         "encoder_threads": ENCODER_THREADS,  # libx264's bytes depend on its thread count
     }
-    ref = run.ref(
-        ASSET,
-        {"clips": clips_ref.version, "params": params, "model": record, "code": CODE_VERSION},
+    return CutPlan(
+        brief,
+        brief_ref,
+        clips_ref,
+        clips_manifest,
+        recorded,
+        verdicts,
+        # The shots and their lengths as video_clips recorded them: the cut follows its input.
+        [CutClip(s["id"], s["path"], float(s["duration_s"])) for s in recorded],
+        weights,
+        run.models.record(entry.name, entry.filename, entry.source, weights),
+        encoder,
+        params,
     )
 
-    def build(stage: Path) -> dict:
-        stats = upscaler.cut(
-            weights,
-            clips,
-            stage / FINAL,
-            width=width,
-            height=height,
-            fps=fps,
-            fit=brief.deliverable.fit,
-            crf=brief.deliverable.crf,
-            device=run.device,
-            log=run.log,
-            stop=run.stop,
-        )
-        scoring = scoring_against(run, clips_manifest["qc"]["reference_images"])
-        sampled = scoring.scorer.sample_segments(
-            stage / FINAL, [(c.id, stats.per_clip_frames[c.id]) for c in clips]
-        )
-        cross = cross_shot(sampled)
-        samples = [Image.fromarray(f) for f in stats.samples]
-        samples[len(samples) // 2].save(stage / POSTER, quality=90)
-        contact_sheet(samples, stage / CONTACT_SHEET, labels=[c.id for c in clips])
-        return dict(
-            code_version=CODE_VERSION,
-            inputs={"video_clips": clips_ref.version},
-            parameters=params,
-            models=[record, *scoring.records],
-            timings={"wall_s": time.perf_counter() - start},
-            extra={
-                # What the report, the CLI and the review read, by name.
-                "final": FINAL,
-                "poster": POSTER,
-                "shots": [
-                    {
-                        "id": c.id,
-                        "duration_s": c.duration_s,
-                        "frames": stats.per_clip_frames[c.id],
-                    }
-                    for c in clips
-                ],
-                "frames_per_shot": stats.per_clip_frames,
-                "compute": run.compute(start),
-                "brief_version": brief_ref.version,
-                "upscaled_frames": stats.upscaled_frames,
-                "encoder": {"codec": encoder.codec, "reason": encoder.reason},
-                # The character, measured: each shot's identity as video_clips scored it, who
-                # accepted a shot below the threshold and when, and the cut's cross-shot scores.
-                "qc": {
-                    "primary": retakes.PRIMARY,
-                    "min_identity": clips_manifest.get("qc", {}).get("min_identity"),
-                    "shots": [
-                        {
-                            "id": s["id"],
-                            "identity": s.get("identity"),
-                            "subject_consistency": s.get("subject_consistency"),
-                            "attempt": s.get("attempt"),
-                            "attempts": len(s.get("attempts", [])),
-                            "lora_gain": s.get("lora_gain"),
-                            **_accepted(verdicts, s["id"]),
-                        }
-                        for s in recorded
-                    ],
-                    "cross_shot": cross,
-                    "scorers": scoring.records,
-                },
-                # The video model's licence travels with the pictures it made.
-                "licence": clips_manifest.get("licence"),
-            },
-        )
 
-    frames = sum(frames_for(c.duration_s, fps) for c in clips)
+def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
+    """The final cut at the brief's resolution and fps, with poster and contact sheet."""
+    start = time.perf_counter()
+    plan = plan_cut(run, upscaler)
+    payload = {"clips": plan.clips_ref.version, "params": plan.params, "model": plan.record}
+    ref = run.ref(ASSET, {**payload, "code": CODE_VERSION})
+    width, height = plan.brief.deliverable.resolution
     # The master at CRF <= 23 stays under a tenth of raw; poster and contact sheet are small.
-    needs = frames * width * height * 3 // 10 + 2 * width * height * 3
-    reused = build_or_reuse(run, ref, build, needs_bytes=needs)
-    folder = run.store.path(ref)
-    report = inspect_video(folder / FINAL)
-    expected_frames = sum(frames_for(c.duration_s, fps) for c in clips)
-    bad_format = format_problems(
-        report, width=width, height=height, fps=fps, frame_count=expected_frames, frame_tolerance=1
+    needs = plan.expected_frames * width * height * 3 // 10 + 2 * width * height * 3
+    reused = build_or_reuse(
+        run, ref, lambda stage: _build_master(run, upscaler, plan, stage, start), needs_bytes=needs
     )
-    if not report.faststart:
-        bad_format.append("moov atom after the media data (no fast start for web playback)")
-    bad_picture = picture_problems(report)
-    figures = report.metadata()
-    qc = run.store.manifest(ref).get("qc", {})
-    cross = qc.get("cross_shot", {"pairs": [], "min": {}})
-    lowest = float(cross["min"].get(retakes.PRIMARY, 1.0))
-    worst = min(cross["pairs"], key=lambda p: p["scores"][retakes.PRIMARY], default=None)
-    cross_ok = lowest >= brief.qc.min_cross_shot
+    folder = run.store.path(ref)
+    manifest = run.store.manifest(ref)
+    report = inspect_video(folder / FINAL)
+    cross = manifest.get("qc", {}).get("cross_shot", {"pairs": [], "min": {}})
     return stage_result(
         run,
         ref,
@@ -188,60 +145,149 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
             "fps": report.fps,
             "frames": report.frame_count,
             "duration_s": report.frame_count / report.fps,
-            "files": len(run.store.manifest(ref)["files"]),
+            "files": len(manifest["files"]),
             "poster": Picture(folder / POSTER, "poster"),
-            "encoder": "{codec} ({reason})".format(**run.store.manifest(ref)["encoder"]),
-            **prediction_metadata(run, ("deliverable",), run.store.manifest(ref)),
+            "encoder": "{codec} ({reason})".format(**manifest["encoder"]),
+            **prediction_metadata(run, ("deliverable",), manifest),
             "contact_sheet": Picture(folder / CONTACT_SHEET, "contact sheet"),
             "cross_shot": cross_shot_table(cross),
         },
-        checks=[
-            Check(
-                CHECK_FORMAT,
-                passed=not bad_format,
-                metadata={
-                    "problems": "; ".join(bad_format) or "none",
-                    "resolution": f"{report.width}x{report.height} (brief {width}x{height})",
-                    "fps": f"{report.fps:g} (brief {fps})",
-                    "frames": f"{report.frame_count} (expected {expected_frames} +-1)",
-                    "codec": f"{report.codec} {report.pix_fmt}",
-                    "faststart": report.faststart,
-                },
-            ),
-            Check(
-                CHECK_PICTURE,
-                passed=not bad_picture,
-                metadata={
-                    "problems": "; ".join(bad_picture) or "none",
-                    **{
-                        k: figures[k]
-                        for k in (
-                            "luma_mean",
-                            "luma_min",
-                            "motion_mean",
-                            "longest_black_s",
-                            "longest_frozen_s",
-                        )
-                    },
-                },
-            ),
-            Check(
-                CHECK_CROSS_SHOT,
-                passed=cross_ok,
-                description=(
-                    f"lowest cross-shot consistency {lowest:.3f} >= {brief.qc.min_cross_shot:.3f}"
-                    if cross_ok
-                    else f"shots {' and '.join(worst['shots'])} disagree: cross-shot "
-                    f"consistency {lowest:.3f} < qc.min_cross_shot {brief.qc.min_cross_shot:.3f}"
-                ),
-                metadata={
-                    "pairs": cross_shot_table(cross),
-                    "min_cross_shot": brief.qc.min_cross_shot,
-                    "lowest": lowest,
-                },
-            ),
-        ],
+        checks=_master_checks(plan, report, cross),
     )
+
+
+def _build_master(run: Run, upscaler: Upscaler, plan: CutPlan, stage: Path, start: float):
+    """Upscale and cut every clip into the master, sample it for QC; the manifest's fields."""
+    brief, clips = plan.brief, plan.clips
+    width, height = brief.deliverable.resolution
+    stats = upscaler.cut(
+        plan.weights,
+        clips,
+        stage / FINAL,
+        width=width,
+        height=height,
+        fps=brief.video.fps,
+        fit=brief.deliverable.fit,
+        crf=brief.deliverable.crf,
+        device=run.device,
+        log=run.log,
+        stop=run.stop,
+    )
+    scoring = scoring_against(run, plan.clips_manifest["qc"]["reference_images"])
+    sampled = scoring.scorer.sample_segments(
+        stage / FINAL, [(c.id, stats.per_clip_frames[c.id]) for c in clips]
+    )
+    samples = [Image.fromarray(f) for f in stats.samples]
+    samples[len(samples) // 2].save(stage / POSTER, quality=90)
+    contact_sheet(samples, stage / CONTACT_SHEET, labels=[c.id for c in clips])
+    frames = stats.per_clip_frames
+    return dict(
+        code_version=CODE_VERSION,
+        inputs={"video_clips": plan.clips_ref.version},
+        parameters=plan.params,
+        models=[plan.record, *scoring.records],
+        timings={"wall_s": time.perf_counter() - start},
+        extra={
+            # What the report, the CLI and the review read, by name.
+            "final": FINAL,
+            "poster": POSTER,
+            "shots": [
+                {"id": c.id, "duration_s": c.duration_s, "frames": frames[c.id]} for c in clips
+            ],
+            "frames_per_shot": frames,
+            "compute": run.compute(start),
+            "brief_version": plan.brief_ref.version,
+            "upscaled_frames": stats.upscaled_frames,
+            "encoder": {"codec": plan.encoder.codec, "reason": plan.encoder.reason},
+            "qc": _master_qc(plan, cross_shot(sampled), scoring.records),
+            # The video model's licence travels with the pictures it made.
+            "licence": plan.clips_manifest.get("licence"),
+        },
+    )
+
+
+def _master_qc(plan: CutPlan, cross: dict[str, Any], scorers: list) -> dict[str, Any]:
+    """The character, measured: each shot's identity as video_clips scored it, who accepted a
+    shot below the threshold and when, and the cut's cross-shot scores."""
+    return {
+        "primary": retakes.PRIMARY,
+        "min_identity": plan.clips_manifest.get("qc", {}).get("min_identity"),
+        "shots": [
+            {
+                "id": s["id"],
+                "identity": s.get("identity"),
+                "subject_consistency": s.get("subject_consistency"),
+                "attempt": s.get("attempt"),
+                "attempts": len(s.get("attempts", [])),
+                "lora_gain": s.get("lora_gain"),
+                **_accepted(plan.verdicts, s["id"]),
+            }
+            for s in plan.recorded
+        ],
+        "cross_shot": cross,
+        "scorers": scorers,
+    }
+
+
+def _master_checks(plan: CutPlan, report, cross: dict[str, Any]) -> list[Check]:
+    """Format, picture and cross-shot checks of the master."""
+    brief = plan.brief
+    width, height = brief.deliverable.resolution
+    fps, expected_frames = brief.video.fps, plan.expected_frames
+    bad_format = format_problems(
+        report, width=width, height=height, fps=fps, frame_count=expected_frames, frame_tolerance=1
+    )
+    if not report.faststart:
+        bad_format.append("moov atom after the media data (no fast start for web playback)")
+    bad_picture = picture_problems(report)
+    figures = report.metadata()
+    lowest = float(cross["min"].get(retakes.PRIMARY, 1.0))
+    worst = min(cross["pairs"], key=lambda p: p["scores"][retakes.PRIMARY], default=None)
+    cross_ok = lowest >= brief.qc.min_cross_shot
+    picture_figures = (
+        "luma_mean",
+        "luma_min",
+        "motion_mean",
+        "longest_black_s",
+        "longest_frozen_s",
+    )
+    return [
+        Check(
+            CHECK_FORMAT,
+            passed=not bad_format,
+            metadata={
+                "problems": "; ".join(bad_format) or "none",
+                "resolution": f"{report.width}x{report.height} (brief {width}x{height})",
+                "fps": f"{report.fps:g} (brief {fps})",
+                "frames": f"{report.frame_count} (expected {expected_frames} +-1)",
+                "codec": f"{report.codec} {report.pix_fmt}",
+                "faststart": report.faststart,
+            },
+        ),
+        Check(
+            CHECK_PICTURE,
+            passed=not bad_picture,
+            metadata={
+                "problems": "; ".join(bad_picture) or "none",
+                **{k: figures[k] for k in picture_figures},
+            },
+        ),
+        Check(
+            CHECK_CROSS_SHOT,
+            passed=cross_ok,
+            description=(
+                f"lowest cross-shot consistency {lowest:.3f} >= {brief.qc.min_cross_shot:.3f}"
+                if cross_ok
+                else f"shots {' and '.join(worst['shots'])} disagree: cross-shot "
+                f"consistency {lowest:.3f} < qc.min_cross_shot {brief.qc.min_cross_shot:.3f}"
+            ),
+            metadata={
+                "pairs": cross_shot_table(cross),
+                "min_cross_shot": brief.qc.min_cross_shot,
+                "lowest": lowest,
+            },
+        ),
+    ]
 
 
 def _accepted(verdicts, shot: str) -> dict[str, Any]:

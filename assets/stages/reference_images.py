@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -95,19 +96,8 @@ def make_references(run: Run, generator: ImageGenerator) -> StageResult:
             seeds=[s.seed for s in plan],
             prompts=[s.prompt for s in plan],
             timings={"wall_s": time.perf_counter() - start},
-            extra={
-                "compute": run.compute(start),
-                # What the LoRA stage trains on, by name: each still, its caption, view and seed.
-                "stills": [
-                    {
-                        "image": still_file(Path(), s.index).as_posix(),
-                        "caption": caption_file(still_file(Path(), s.index)).as_posix(),
-                        "view": s.view,
-                        "seed": s.seed,
-                    }
-                    for s in plan
-                ],
-            },
+            # What the LoRA stage trains on, by name: each still, its caption, view and seed.
+            extra={"compute": run.compute(start), "stills": still_entries(plan)},
         )
 
     # Each still is raw RGB at most as PNG, plus the contact sheet.
@@ -120,33 +110,39 @@ def make_references(run: Run, generator: ImageGenerator) -> StageResult:
     trigger = brief.character.trigger or ""
     captioned = all(c.is_file() and trigger in c.read_text() for c in captions)
     set_check, similarity = _set_check(run, found, ref.version, brief.qc, [s.view for s in plan])
-    return stage_result(
-        run,
-        ref,
-        reused=reused,
+    count_check = Check(
+        CHECK_COUNT,
+        passed=len(found) == brief.references.count and captioned,
         metadata={
-            "count": len(found),
-            "seeds": [s.seed for s in plan],
-            "size": f"{size.width}x{size.height}",
-            "model": model["id"],
-            "contact_sheet": Picture(folder / CONTACT_SHEET, "references"),
-            **prediction_metadata(run, ("references",), run.store.manifest(ref)),
-            "similarity": similarity,
-            "flagged": set_check.metadata["flagged"],
+            "expected": brief.references.count,
+            "found": len(found),
+            "captions_with_trigger": captioned,
         },
-        checks=[
-            Check(
-                CHECK_COUNT,
-                passed=len(found) == brief.references.count and captioned,
-                metadata={
-                    "expected": brief.references.count,
-                    "found": len(found),
-                    "captions_with_trigger": captioned,
-                },
-            ),
-            set_check,
-        ],
     )
+    metadata = {
+        "count": len(found),
+        "seeds": [s.seed for s in plan],
+        "size": f"{size.width}x{size.height}",
+        "model": model["id"],
+        "contact_sheet": Picture(folder / CONTACT_SHEET, "references"),
+        **prediction_metadata(run, ("references",), run.store.manifest(ref)),
+        "similarity": similarity,
+        "flagged": set_check.metadata["flagged"],
+    }
+    return stage_result(run, ref, reused=reused, metadata=metadata, checks=[count_check, set_check])
+
+
+def still_entries(plan) -> list[dict[str, Any]]:
+    """The manifest's `stills`: each still's image and caption file, view and seed."""
+    return [
+        {
+            "image": still_file(Path(), s.index).as_posix(),
+            "caption": caption_file(still_file(Path(), s.index)).as_posix(),
+            "view": s.view,
+            "seed": s.seed,
+        }
+        for s in plan
+    ]
 
 
 def stills_of(folder: Path, manifest: dict) -> list[Path]:

@@ -371,32 +371,8 @@ def quote_brief(
             "usd_on_demand": round(_usd(seconds, price, "on-demand"), 6),
         }
 
-    shots = []
-    durations = {s.id: s.duration_s for s in brief.shots}
-    for shot_id, _ in _generations(ctx):
-        mine = [line for line in lines if line.shot == shot_id]
-        render = next(line for line in mine if line.stage == "render")
-        gpu_s = sum(line.gpu_s for line in mine)
-        shots.append(
-            {
-                "id": shot_id,
-                "duration_s": durations.get(shot_id, brief.duration_s),
-                **render.detail,
-                "transformer_flops": render.flops,
-                "flops": sum(line.flops for line in mine),
-                "gpu_s": gpu_s,
-                **money(gpu_s),
-            }
-        )
-    stages: dict[str, dict[str, Any]] = {}
-    for line in lines:
-        entry = stages.setdefault(
-            line.stage, {"stage": line.stage, "flops": 0.0, "gpu_s": 0.0, "basis": line.basis}
-        )
-        entry["flops"] += line.flops
-        entry["gpu_s"] += line.gpu_s
-    for entry in stages.values():
-        entry.update(money(entry["gpu_s"]))
+    shots = _shot_rows(ctx, lines, money)
+    stages = _stage_rows(lines, money)
     video_s = brief.duration_s
     total_s = sum(line.gpu_s for line in lines)
     # Re-rolls: a shot below qc.min_identity renders again, up to qc.max_attempts in all.
@@ -448,7 +424,7 @@ def quote_brief(
             "spot_source": price.spot_source,
         },
         "shots": shots,
-        "stages": list(stages.values()),
+        "stages": stages,
         "lines": [asdict(line) for line in lines],
         "total": total,
         "hosted": hosted,
@@ -457,6 +433,42 @@ def quote_brief(
         "quote_s": round(time.perf_counter() - start, 3),
         "flop_cache": {"hits": ctx.cache.hits, "misses": ctx.cache.misses},
     }
+
+
+def _shot_rows(ctx: QuoteContext, lines: list[StageLine], money) -> list[dict[str, Any]]:
+    """One row per generation (a shot, or a scene model's one scene): its lines summed."""
+    rows = []
+    durations = {s.id: s.duration_s for s in ctx.brief.shots}
+    for shot_id, _ in _generations(ctx):
+        mine = [line for line in lines if line.shot == shot_id]
+        render = next(line for line in mine if line.stage == "render")
+        gpu_s = sum(line.gpu_s for line in mine)
+        rows.append(
+            {
+                "id": shot_id,
+                "duration_s": durations.get(shot_id, ctx.brief.duration_s),
+                **render.detail,
+                "transformer_flops": render.flops,
+                "flops": sum(line.flops for line in mine),
+                "gpu_s": gpu_s,
+                **money(gpu_s),
+            }
+        )
+    return rows
+
+
+def _stage_rows(lines: list[StageLine], money) -> list[dict[str, Any]]:
+    """One row per stage, in the order the stages first appear: its lines summed."""
+    stages: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        entry = stages.setdefault(
+            line.stage, {"stage": line.stage, "flops": 0.0, "gpu_s": 0.0, "basis": line.basis}
+        )
+        entry["flops"] += line.flops
+        entry["gpu_s"] += line.gpu_s
+    for entry in stages.values():
+        entry.update(money(entry["gpu_s"]))
+    return list(stages.values())
 
 
 def _e(x: float) -> str:
