@@ -357,14 +357,20 @@ def _submit(args: argparse.Namespace, launched_by: str) -> int:
 
 
 def cmd_review_decision(args: argparse.Namespace) -> int:
-    from resources.domain.artifacts import ArtifactError
-    from resources.domain.review import APPROVED, ReviewError, gate_asset, record_review
+    from pipeline.decisions import DecisionError, review_gate
+    from resources.domain.review import APPROVED
 
-    store = _store(args.root)
     try:
-        ref = store.current(args.client, args.character, gate_asset(args.gate))
-        record = record_review(store, ref, args.decision, who=_who(args), note=args.note)
-    except (ArtifactError, ReviewError) as error:
+        ref, record = review_gate(
+            _store(args.root),
+            args.client,
+            args.character,
+            args.gate,
+            args.decision,
+            who=_who(args),
+            note=args.note,
+        )
+    except DecisionError as error:
         print(error, file=sys.stderr)
         return 1
     print(f"{record['decision']}: {ref.key} by {record['who']} at {record['at']}")
@@ -374,14 +380,11 @@ def cmd_review_decision(args: argparse.Namespace) -> int:
 
 
 def cmd_reroll(args: argparse.Namespace) -> int:
-    from pipeline.review.actions import reroll_shot
-    from resources.domain.artifacts import ArtifactError
-    from resources.domain.brief import BriefError
+    from pipeline.decisions import DecisionError, reroll_shot
 
-    store = _store(args.root)
     try:
         override = reroll_shot(
-            store,
+            _store(args.root),
             args.client,
             args.character,
             args.shot,
@@ -389,7 +392,7 @@ def cmd_reroll(args: argparse.Namespace) -> int:
             who=_who(args),
             tier=args.tier,
         )
-    except (ArtifactError, BriefError, ValueError) as error:
+    except DecisionError as error:
         print(error, file=sys.stderr)
         return 1
     change = f"seed {override.previous_seed} -> {override.seed}"
@@ -416,13 +419,11 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    from assets.stages.identity import accept_shot
-    from resources.domain.artifacts import ArtifactError
+    from pipeline.decisions import DecisionError, accept_shot
 
-    store = _store(args.root)
     try:
-        record = accept_shot(store, args.client, args.character, args.shot, args.by)
-    except (ArtifactError, ValueError) as error:
+        record = accept_shot(_store(args.root), args.client, args.character, args.shot, by=args.by)
+    except DecisionError as error:
         print(error, file=sys.stderr)
         return 1
     print(
@@ -551,17 +552,12 @@ def cmd_quote(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from resources.domain.brief import BriefError, load_brief
-    from resources.domain.promote import set_tier
+    from pipeline.decisions import DecisionError, promote_brief
 
     try:
-        load_brief(args.brief)
-        changed = set_tier(Path(args.brief), args.tier)
-        load_brief(args.brief)
-    except (BriefError, ValueError) as error:
-        problems = getattr(error, "problems", [str(error)])
-        for problem in problems:
-            print(f"{args.brief}: {problem}", file=sys.stderr)
+        changed = promote_brief(args.brief, args.tier)
+    except DecisionError as error:
+        print(error, file=sys.stderr)
         return 1
     state = "now" if changed else "already"
     print(f"{args.brief}: video.tier is {state} {args.tier!r} (same shots, same seeds)")
@@ -580,13 +576,8 @@ def _quiet_libraries() -> None:
     disable_progress_bars()
 
 
-def main(argv: list[str] | None = None) -> int:
-    from pipeline.settings import Settings
-
-    settings = Settings.from_env()
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_chain_commands(sub, settings) -> None:
+    """validate, materialize, demo, register, lineage, prices, quote: briefs in, runs out."""
     p = sub.add_parser("validate", help="check briefs; one line per problem, naming the field")
     p.add_argument("briefs", nargs="+", help="brief YAML files or folders")
     p.set_defaults(func=cmd_validate)
@@ -616,30 +607,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default=settings.root)
     p.set_defaults(func=cmd_lineage)
 
-    p = sub.add_parser("accept", help="accept a shot below qc.min_identity for the cut")
-    p.add_argument("client")
-    p.add_argument("character")
-    p.add_argument("shot")
-    p.add_argument("--by", required=True, help="who accepts it (recorded in the manifests)")
-    p.add_argument("--root", default=settings.root)
-    p.set_defaults(func=cmd_accept)
-
     p = sub.add_parser("prices", help="the price table; --refresh reads current Spot prices")
     p.add_argument("--refresh", action="store_true", help="EC2 Spot price history via boto3")
     p.add_argument("--region", default=settings.aws_region)
     p.set_defaults(func=cmd_prices)
 
-    def chain_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--root", default=settings.root)
-        p.add_argument("--profile", choices=["tiny", "production"], default=settings.profile)
-        p.add_argument("--models", default=settings.models_dir, help="model folder")
-        p.add_argument(
-            "--launch",
-            choices=["process", "instance"],
-            default=settings.launch,
-            help="run here, or queue on the DAGSTER_HOME instance for the daemon (ECS on AWS)",
-        )
+    p = sub.add_parser("quote", help="FLOPs, GPU-seconds and $ per shot and stage, before a run")
+    p.add_argument("brief", help="brief YAML file")
+    p.add_argument("--instance", default=settings.instance_type, help="EC2 instance type")
+    p.add_argument("--tier", default=None, help="quote this tier instead of the brief's")
+    p.add_argument("--json", action="store_true", help="the quote as JSON")
+    p.set_defaults(func=cmd_quote)
 
+
+def _add_chain_options(p: argparse.ArgumentParser, settings) -> None:
+    """Where and how a command that goes on with the chain runs it."""
+    p.add_argument("--root", default=settings.root)
+    p.add_argument("--profile", choices=["tiny", "production"], default=settings.profile)
+    p.add_argument("--models", default=settings.models_dir, help="model folder")
+    p.add_argument(
+        "--launch",
+        choices=["process", "instance"],
+        default=settings.launch,
+        help="run here, or queue on the DAGSTER_HOME instance for the daemon (ECS on AWS)",
+    )
+
+
+def _add_decision_commands(sub, settings) -> None:
+    """approve, reject, reroll, accept, promote (pipeline.decisions), and run, review."""
     for name, decision, helptext in (
         ("approve", "approved", "approve the current references or cut; the chain goes on"),
         ("reject", "rejected", "reject the current references or cut (with a --note why)"),
@@ -651,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--note", default="")
         p.add_argument("--who", default=None, help="who decides (default: the login name)")
         p.add_argument("--no-run", action="store_true", help="record only; start nothing")
-        chain_options(p)
+        _add_chain_options(p, settings)
         p.set_defaults(func=cmd_review_decision, decision=decision)
 
     p = sub.add_parser("reroll", help="render one shot again with a new seed; the cut follows")
@@ -669,14 +664,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--who", default=None)
     p.add_argument("--no-run", action="store_true", help="record only; start nothing")
-    chain_options(p)
+    _add_chain_options(p, settings)
     p.set_defaults(func=cmd_reroll)
+
+    p = sub.add_parser("accept", help="accept a shot below qc.min_identity for the cut")
+    p.add_argument("client")
+    p.add_argument("character")
+    p.add_argument("shot")
+    p.add_argument("--by", required=True, help="who accepts it (recorded in the manifests)")
+    p.add_argument("--root", default=settings.root)
+    p.set_defaults(func=cmd_accept)
+
+    p = sub.add_parser("promote", help="turn an approved draft into a final (rewrites video.tier)")
+    p.add_argument("brief", help="brief YAML file")
+    p.add_argument("--tier", default="final", choices=["draft", "final"])
+    p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser("run", help="run the chain again for a character from its brief file")
     p.add_argument("client")
     p.add_argument("character")
     p.add_argument("--launched-by", default="cli")
-    chain_options(p)
+    _add_chain_options(p, settings)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("review", help="the producers' review app (http://127.0.0.1:8500)")
@@ -686,19 +694,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", choices=["tiny", "production"], default=settings.profile)
     p.set_defaults(func=cmd_review)
 
-    p = sub.add_parser("quote", help="FLOPs, GPU-seconds and $ per shot and stage, before a run")
-    p.add_argument("brief", help="brief YAML file")
-    p.add_argument("--instance", default=settings.instance_type, help="EC2 instance type")
-    p.add_argument("--tier", default=None, help="quote this tier instead of the brief's")
-    p.add_argument("--json", action="store_true", help="the quote as JSON")
-    p.set_defaults(func=cmd_quote)
 
-    p = sub.add_parser("promote", help="turn an approved draft into a final (rewrites video.tier)")
-    p.add_argument("brief", help="brief YAML file")
-    p.add_argument("--tier", default="final", choices=["draft", "final"])
-    p.set_defaults(func=cmd_promote)
+def build_parser(settings) -> argparse.ArgumentParser:
+    """The command line of `python -m pipeline`, its defaults from `settings`."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_chain_commands(sub, settings)
+    _add_decision_commands(sub, settings)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    from pipeline.settings import Settings
+
+    args = build_parser(Settings.from_env()).parse_args(argv)
     quiet_free = ("validate", "lineage", "prices", "review", "reject", "quote", "promote")
     if args.command not in quiet_free:
         _quiet_libraries()
