@@ -13,14 +13,33 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def _briefs_in(paths: list[str]) -> list[Path]:
+    from resources.inbox import briefs_in
+
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
-        else:
-            found.append(path)
+        found += briefs_in(path) if path.is_dir() else [path]
     return found
+
+
+def _read_briefs(raw: str) -> tuple[list, list[str]]:
+    """The briefs a command-line argument names, read as the inbox reads them; its problems.
+
+    A folder's briefs are read as the inbox sensor reads a folder (a link is refused); a file
+    named on the command line is followed.
+    """
+    from resources.inbox import briefs_in, read_entry
+
+    path = Path(raw)
+    if not path.is_dir():
+        return [read_entry(path, follow_symlinks=True)], []
+    try:
+        files = briefs_in(path)
+    except OSError as error:
+        return [], [f"{path}: (file): cannot list the folder: {error.strerror}"]
+    if not files:
+        return [], [f"{path}: (file): a folder with no briefs (*.yaml, *.yml)"]
+    return [read_entry(p, follow_symlinks=False) for p in files], []
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -30,44 +49,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
     refused without being read, a symbolic link inside a folder is refused (one named on the
     command line is followed), and two briefs for one client/character are a conflict.
     """
-    from resources.domain.brief import BriefError, load_brief
+    from resources.inbox import partition_conflicts
 
-    failed = 0
-    valid: dict[str, list] = {}
+    failed, valid = 0, []
     for raw in args.briefs:
-        path = Path(raw)
-        if path.is_dir():
-            entries = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
-            if not entries:
-                print(f"{path}: (file): a folder with no briefs (*.yaml, *.yml)", file=sys.stderr)
-                failed += 1
-            follow = False  # as the inbox sensor reads a folder
-        else:
-            entries, follow = [path], True
+        entries, problems = _read_briefs(raw)
+        for line in problems:
+            print(line, file=sys.stderr)
+        failed += len(problems)
         for entry in entries:
-            try:
-                brief = load_brief(entry, follow_symlinks=follow)
-            except BriefError as error:
-                failed += 1
-                for problem in error.problems:
-                    print(f"{entry}: {problem}", file=sys.stderr)
+            if entry.error is None:
+                valid.append(entry)
                 continue
-            valid.setdefault(brief.partition_key, []).append((entry, brief))
-    for key, found in valid.items():
-        for entry, brief in found:
-            others = ", ".join(str(other) for other, _ in found if other != entry)
-            if others:
-                failed += 1
-                print(
-                    f"{entry}: character: {key} is also the partition of {others}; "
-                    "keep one brief per client/character",
-                    file=sys.stderr,
-                )
-                continue
-            print(
-                f"{entry}: ok ({key}, {len(brief.shots)} shots, "
-                f"{brief.duration_s:g} s, {brief.video.model})"
-            )
+            failed += 1
+            for problem in entry.error.problems:
+                print(f"{entry.path}: {problem}", file=sys.stderr)
+    conflicts = partition_conflicts({str(e.path): e.brief.partition_key for e in valid})
+    order: dict[str, int] = {}  # the briefs of one character together, in the order first seen
+    for entry in valid:
+        order.setdefault(entry.brief.partition_key, len(order))
+    for entry in sorted(valid, key=lambda e: order[e.brief.partition_key]):
+        brief, key = entry.brief, entry.brief.partition_key
+        if key in conflicts and str(entry.path) in conflicts[key].refused:
+            failed += 1
+            print(f"{entry.path}: {conflicts[key].problem(str(entry.path))}", file=sys.stderr)
+            continue
+        print(
+            f"{entry.path}: ok ({key}, {len(brief.shots)} shots, "
+            f"{brief.duration_s:g} s, {brief.video.model})"
+        )
     return 1 if failed else 0
 
 
