@@ -13,14 +13,33 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def _briefs_in(paths: list[str]) -> list[Path]:
+    from resources.inbox import briefs_in
+
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
-        else:
-            found.append(path)
+        found += briefs_in(path) if path.is_dir() else [path]
     return found
+
+
+def _read_briefs(raw: str) -> tuple[list, list[str]]:
+    """The briefs a command-line argument names, read as the inbox reads them; its problems.
+
+    A folder's briefs are read as the inbox sensor reads a folder (a link is refused); a file
+    named on the command line is followed.
+    """
+    from resources.inbox import briefs_in, read_entry
+
+    path = Path(raw)
+    if not path.is_dir():
+        return [read_entry(path, follow_symlinks=True)], []
+    try:
+        files = briefs_in(path)
+    except OSError as error:
+        return [], [f"{path}: (file): cannot list the folder: {error.strerror}"]
+    if not files:
+        return [], [f"{path}: (file): a folder with no briefs (*.yaml, *.yml)"]
+    return [read_entry(p, follow_symlinks=False) for p in files], []
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -30,44 +49,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
     refused without being read, a symbolic link inside a folder is refused (one named on the
     command line is followed), and two briefs for one client/character are a conflict.
     """
-    from resources.domain.brief import BriefError, load_brief
+    from resources.inbox import partition_conflicts
 
-    failed = 0
-    valid: dict[str, list] = {}
+    failed, valid = 0, []
     for raw in args.briefs:
-        path = Path(raw)
-        if path.is_dir():
-            entries = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
-            if not entries:
-                print(f"{path}: (file): a folder with no briefs (*.yaml, *.yml)", file=sys.stderr)
-                failed += 1
-            follow = False  # as the inbox sensor reads a folder
-        else:
-            entries, follow = [path], True
+        entries, problems = _read_briefs(raw)
+        for line in problems:
+            print(line, file=sys.stderr)
+        failed += len(problems)
         for entry in entries:
-            try:
-                brief = load_brief(entry, follow_symlinks=follow)
-            except BriefError as error:
-                failed += 1
-                for problem in error.problems:
-                    print(f"{entry}: {problem}", file=sys.stderr)
+            if entry.error is None:
+                valid.append(entry)
                 continue
-            valid.setdefault(brief.partition_key, []).append((entry, brief))
-    for key, found in valid.items():
-        for entry, brief in found:
-            others = ", ".join(str(other) for other, _ in found if other != entry)
-            if others:
-                failed += 1
-                print(
-                    f"{entry}: character: {key} is also the partition of {others}; "
-                    "keep one brief per client/character",
-                    file=sys.stderr,
-                )
-                continue
-            print(
-                f"{entry}: ok ({key}, {len(brief.shots)} shots, "
-                f"{brief.duration_s:g} s, {brief.video.model})"
-            )
+            failed += 1
+            for problem in entry.error.problems:
+                print(f"{entry.path}: {problem}", file=sys.stderr)
+    conflicts = partition_conflicts({str(e.path): e.brief.partition_key for e in valid})
+    order: dict[str, int] = {}  # the briefs of one character together, in the order first seen
+    for entry in valid:
+        order.setdefault(entry.brief.partition_key, len(order))
+    for entry in sorted(valid, key=lambda e: order[e.brief.partition_key]):
+        brief, key = entry.brief, entry.brief.partition_key
+        if key in conflicts and str(entry.path) in conflicts[key].refused:
+            failed += 1
+            print(f"{entry.path}: {conflicts[key].problem(str(entry.path))}", file=sys.stderr)
+            continue
+        print(
+            f"{entry.path}: ok ({key}, {len(brief.shots)} shots, "
+            f"{brief.duration_s:g} s, {brief.video.model})"
+        )
     return 1 if failed else 0
 
 
@@ -357,14 +367,20 @@ def _submit(args: argparse.Namespace, launched_by: str) -> int:
 
 
 def cmd_review_decision(args: argparse.Namespace) -> int:
-    from resources.domain.artifacts import ArtifactError
-    from resources.domain.review import APPROVED, ReviewError, gate_asset, record_review
+    from pipeline.decisions import DecisionError, review_gate
+    from resources.domain.review import APPROVED
 
-    store = _store(args.root)
     try:
-        ref = store.current(args.client, args.character, gate_asset(args.gate))
-        record = record_review(store, ref, args.decision, who=_who(args), note=args.note)
-    except (ArtifactError, ReviewError) as error:
+        ref, record = review_gate(
+            _store(args.root),
+            args.client,
+            args.character,
+            args.gate,
+            args.decision,
+            who=_who(args),
+            note=args.note,
+        )
+    except DecisionError as error:
         print(error, file=sys.stderr)
         return 1
     print(f"{record['decision']}: {ref.key} by {record['who']} at {record['at']}")
@@ -374,14 +390,11 @@ def cmd_review_decision(args: argparse.Namespace) -> int:
 
 
 def cmd_reroll(args: argparse.Namespace) -> int:
-    from pipeline.review.actions import reroll_shot
-    from resources.domain.artifacts import ArtifactError
-    from resources.domain.brief import BriefError
+    from pipeline.decisions import DecisionError, reroll_shot
 
-    store = _store(args.root)
     try:
         override = reroll_shot(
-            store,
+            _store(args.root),
             args.client,
             args.character,
             args.shot,
@@ -389,7 +402,7 @@ def cmd_reroll(args: argparse.Namespace) -> int:
             who=_who(args),
             tier=args.tier,
         )
-    except (ArtifactError, BriefError, ValueError) as error:
+    except DecisionError as error:
         print(error, file=sys.stderr)
         return 1
     change = f"seed {override.previous_seed} -> {override.seed}"
@@ -416,13 +429,11 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    from resources.domain.artifacts import ArtifactError
-    from resources.qc.retakes import accept_shot
+    from pipeline.decisions import DecisionError, accept_shot
 
-    store = _store(args.root)
     try:
-        record = accept_shot(store, args.client, args.character, args.shot, args.by)
-    except (ArtifactError, ValueError) as error:
+        record = accept_shot(_store(args.root), args.client, args.character, args.shot, by=args.by)
+    except DecisionError as error:
         print(error, file=sys.stderr)
         return 1
     print(
@@ -551,17 +562,12 @@ def cmd_quote(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from resources.domain.brief import BriefError, load_brief
-    from resources.domain.promote import set_tier
+    from pipeline.decisions import DecisionError, promote_brief
 
     try:
-        load_brief(args.brief)
-        changed = set_tier(Path(args.brief), args.tier)
-        load_brief(args.brief)
-    except (BriefError, ValueError) as error:
-        problems = getattr(error, "problems", [str(error)])
-        for problem in problems:
-            print(f"{args.brief}: {problem}", file=sys.stderr)
+        changed = promote_brief(args.brief, args.tier)
+    except DecisionError as error:
+        print(error, file=sys.stderr)
         return 1
     state = "now" if changed else "already"
     print(f"{args.brief}: video.tier is {state} {args.tier!r} (same shots, same seeds)")
@@ -580,13 +586,8 @@ def _quiet_libraries() -> None:
     disable_progress_bars()
 
 
-def main(argv: list[str] | None = None) -> int:
-    from pipeline.settings import Settings
-
-    settings = Settings.from_env()
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_chain_commands(sub, settings) -> None:
+    """validate, materialize, demo, register, lineage, prices, quote: briefs in, runs out."""
     p = sub.add_parser("validate", help="check briefs; one line per problem, naming the field")
     p.add_argument("briefs", nargs="+", help="brief YAML files or folders")
     p.set_defaults(func=cmd_validate)
@@ -616,30 +617,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default=settings.root)
     p.set_defaults(func=cmd_lineage)
 
-    p = sub.add_parser("accept", help="accept a shot below qc.min_identity for the cut")
-    p.add_argument("client")
-    p.add_argument("character")
-    p.add_argument("shot")
-    p.add_argument("--by", required=True, help="who accepts it (recorded in the manifests)")
-    p.add_argument("--root", default=settings.root)
-    p.set_defaults(func=cmd_accept)
-
     p = sub.add_parser("prices", help="the price table; --refresh reads current Spot prices")
     p.add_argument("--refresh", action="store_true", help="EC2 Spot price history via boto3")
     p.add_argument("--region", default=settings.aws_region)
     p.set_defaults(func=cmd_prices)
 
-    def chain_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--root", default=settings.root)
-        p.add_argument("--profile", choices=["tiny", "production"], default=settings.profile)
-        p.add_argument("--models", default=settings.models_dir, help="model folder")
-        p.add_argument(
-            "--launch",
-            choices=["process", "instance"],
-            default=settings.launch,
-            help="run here, or queue on the DAGSTER_HOME instance for the daemon (ECS on AWS)",
-        )
+    p = sub.add_parser("quote", help="FLOPs, GPU-seconds and $ per shot and stage, before a run")
+    p.add_argument("brief", help="brief YAML file")
+    p.add_argument("--instance", default=settings.instance_type, help="EC2 instance type")
+    p.add_argument("--tier", default=None, help="quote this tier instead of the brief's")
+    p.add_argument("--json", action="store_true", help="the quote as JSON")
+    p.set_defaults(func=cmd_quote)
 
+
+def _add_chain_options(p: argparse.ArgumentParser, settings) -> None:
+    """Where and how a command that goes on with the chain runs it."""
+    p.add_argument("--root", default=settings.root)
+    p.add_argument("--profile", choices=["tiny", "production"], default=settings.profile)
+    p.add_argument("--models", default=settings.models_dir, help="model folder")
+    p.add_argument(
+        "--launch",
+        choices=["process", "instance"],
+        default=settings.launch,
+        help="run here, or queue on the DAGSTER_HOME instance for the daemon (ECS on AWS)",
+    )
+
+
+def _add_decision_commands(sub, settings) -> None:
+    """approve, reject, reroll, accept, promote (pipeline.decisions), and run, review."""
     for name, decision, helptext in (
         ("approve", "approved", "approve the current references or cut; the chain goes on"),
         ("reject", "rejected", "reject the current references or cut (with a --note why)"),
@@ -651,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--note", default="")
         p.add_argument("--who", default=None, help="who decides (default: the login name)")
         p.add_argument("--no-run", action="store_true", help="record only; start nothing")
-        chain_options(p)
+        _add_chain_options(p, settings)
         p.set_defaults(func=cmd_review_decision, decision=decision)
 
     p = sub.add_parser("reroll", help="render one shot again with a new seed; the cut follows")
@@ -669,14 +674,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--who", default=None)
     p.add_argument("--no-run", action="store_true", help="record only; start nothing")
-    chain_options(p)
+    _add_chain_options(p, settings)
     p.set_defaults(func=cmd_reroll)
+
+    p = sub.add_parser("accept", help="accept a shot below qc.min_identity for the cut")
+    p.add_argument("client")
+    p.add_argument("character")
+    p.add_argument("shot")
+    p.add_argument("--by", required=True, help="who accepts it (recorded in the manifests)")
+    p.add_argument("--root", default=settings.root)
+    p.set_defaults(func=cmd_accept)
+
+    p = sub.add_parser("promote", help="turn an approved draft into a final (rewrites video.tier)")
+    p.add_argument("brief", help="brief YAML file")
+    p.add_argument("--tier", default="final", choices=["draft", "final"])
+    p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser("run", help="run the chain again for a character from its brief file")
     p.add_argument("client")
     p.add_argument("character")
     p.add_argument("--launched-by", default="cli")
-    chain_options(p)
+    _add_chain_options(p, settings)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("review", help="the producers' review app (http://127.0.0.1:8500)")
@@ -686,19 +704,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", choices=["tiny", "production"], default=settings.profile)
     p.set_defaults(func=cmd_review)
 
-    p = sub.add_parser("quote", help="FLOPs, GPU-seconds and $ per shot and stage, before a run")
-    p.add_argument("brief", help="brief YAML file")
-    p.add_argument("--instance", default=settings.instance_type, help="EC2 instance type")
-    p.add_argument("--tier", default=None, help="quote this tier instead of the brief's")
-    p.add_argument("--json", action="store_true", help="the quote as JSON")
-    p.set_defaults(func=cmd_quote)
 
-    p = sub.add_parser("promote", help="turn an approved draft into a final (rewrites video.tier)")
-    p.add_argument("brief", help="brief YAML file")
-    p.add_argument("--tier", default="final", choices=["draft", "final"])
-    p.set_defaults(func=cmd_promote)
+def build_parser(settings) -> argparse.ArgumentParser:
+    """The command line of `python -m pipeline`, its defaults from `settings`."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_chain_commands(sub, settings)
+    _add_decision_commands(sub, settings)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    from pipeline.settings import Settings
+
+    args = build_parser(Settings.from_env()).parse_args(argv)
     quiet_free = ("validate", "lineage", "prices", "review", "reject", "quote", "promote")
     if args.command not in quiet_free:
         _quiet_libraries()

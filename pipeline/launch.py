@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from resources.domain.brief import Brief, BriefError, load_brief
+from resources.domain.brief import Brief, BriefError, load_brief, parse_brief
 from resources.domain.lineage import FINAL_ASSET
 
 
@@ -31,6 +31,15 @@ def brief_source(store: Any, client: str, character: str) -> Path:
             [f"(inbox): the brief {source} of the current snapshot is gone; save it again"],
         )
     return source
+
+
+def brief_snapshot(store: Any, client: str, character: str) -> Brief:
+    """The character's current brief snapshot, as every stage reads it (re-rolls merged in)."""
+    from assets.stages.character_brief import ASSET, BRIEF_JSON
+
+    ref = store.current(client, character, ASSET)
+    data = json.loads((store.path(ref) / BRIEF_JSON).read_text())
+    return parse_brief(data, source=f"{ref.key}/{BRIEF_JSON}")
 
 
 def run_chain(

@@ -21,7 +21,7 @@ from assets.partitions import CHARACTERS
 from pipeline.jobs import character_video_job
 from pipeline.sensors import brief_run_config, brief_run_tags
 from resources.domain.lineage import is_up_to_date
-from resources.inbox import BriefInbox
+from resources.inbox import BriefInbox, partition_conflicts
 from resources.storage.artifact_store import ArtifactStore
 
 NIGHTLY_CRON = "0 2 * * *"
@@ -46,15 +46,13 @@ def nightly_briefs(
 ):
     """A run for each valid, unambiguous brief whose current deliverable was not made from it."""
     entries = [e for e in inbox.scan() if e.brief is not None]
-    counts: dict[str, int] = {}
-    for entry in entries:
-        counts[entry.brief.partition_key] = counts.get(entry.brief.partition_key, 0) + 1
+    conflicts = partition_conflicts({str(e.path): e.brief.partition_key for e in entries})
     date = context.scheduled_execution_time.date().isoformat()
     requests, keys = [], []
     for entry in entries:
         brief = entry.brief
         key = brief.partition_key
-        if counts[key] > 1 or is_up_to_date(artifact_store, brief):
+        if key in conflicts or is_up_to_date(artifact_store, brief):
             continue
         running = context.instance.get_runs(
             filters=RunsFilter(tags={"dagster/partition": key}, statuses=IN_FLIGHT), limit=1

@@ -46,7 +46,7 @@ from pipeline.jobs import character_video_job
 from pipeline.settings import Settings, run_placement_tags
 from resources.domain.brief import BriefError, parse_brief_bytes, read_brief_bytes
 from resources.domain.chain import RUN_NAMES
-from resources.inbox import BriefInbox
+from resources.inbox import BriefInbox, partition_conflicts
 from resources.storage.artifact_store import write_atomic
 
 # What a brief's run materializes: the chain, then the client's report.
@@ -272,38 +272,21 @@ def _mark_duplicates(
 
     If exactly one of them held the partition before this tick, it stays valid (its run, which
     carries its own brief, is not disturbed) and only the others are reported. Two new ones at
-    once: neither runs until one of them is removed.
+    once: neither runs until one of them is removed (resources.inbox.partition_conflicts).
+    A copy is reported once, when it appears or changes, not on every tick it waits.
     """
-    by_key: dict[str, list[str]] = {}
-    for name, entry in new_state.items():
-        if entry.status in (OK, DUPLICATE) and entry.key:
-            by_key.setdefault(entry.key, []).append(name)
-    for key, names in by_key.items():
-        if len(names) == 1:
-            new_state[names[0]].status = OK
+    keys = {n: e.key for n, e in new_state.items() if e.status in (OK, DUPLICATE) and e.key}
+    held = {n: was.key for n, was in old_state.items() if was.status == OK}
+    conflicts = partition_conflicts(keys, held)
+    for name, key in keys.items():
+        entry, conflict = new_state[name], conflicts.get(key)
+        if conflict is None or name == conflict.holder:
+            entry.status = OK
             continue
-        holders = [
-            n
-            for n in names
-            if (was := old_state.get(n)) is not None and was.status == OK and was.key == key
-        ]
-        holder = holders[0] if len(holders) == 1 else None
-        for name in names:
-            entry = new_state[name]
-            if name == holder:
-                entry.status = OK
-                continue
-            others = ", ".join(n for n in sorted(names) if n != name)
-            was = old_state.get(name)
-            if name in changed or was is None or was.status != DUPLICATE:
-                problems[name] = [
-                    f"character: {key} is already the partition of {holder}; this copy was not "
-                    "run: keep one brief per client/character"
-                    if holder
-                    else f"character: {key} is also the partition of {others}; "
-                    "keep one brief per client/character"
-                ]
-            entry.status = DUPLICATE
+        was = old_state.get(name)
+        if name in changed or was is None or was.status != DUPLICATE:
+            problems[name] = [conflict.problem(name)]
+        entry.status = DUPLICATE
 
 
 def _sync_error_files(

@@ -8,12 +8,17 @@ Every brief is read through `BriefInbox.read` (resources.domain.brief.read_brief
 regular file of at most 1 MB, opened without blocking; a symbolic link inside an inbox folder
 is refused, one named directly in `paths` is followed. An S3 object over 1 MB is mirrored only
 up to the limit (plus one byte), so it is refused like a local one without being downloaded.
+
+This module is the one brief scan (`briefs_in`, `read_entry`) and the one duplicate check
+(`partition_conflicts`): `python -m pipeline validate`, the inbox sensor, the nightly schedule
+and a run that looks its brief up here all list folders, read files and decide which of two
+briefs for one client/character may run the same way.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +37,89 @@ BRIEF_SUFFIXES = (".yaml", ".yml")
 S3_SCHEME = "s3://"
 
 
+ONE_BRIEF = "keep one brief per client/character"
+
+
 @dataclass(frozen=True)
 class InboxEntry:
     path: Path
     brief: Brief | None
     error: BriefError | None
     raw: bytes = b""  # the file's bytes, as validated (empty if it could not be read)
+
+
+def briefs_in(folder: Path) -> list[Path]:
+    """The brief files directly in `folder` (*.yaml, *.yml; not recursive), sorted.
+
+    OSError when the folder cannot be listed.
+    """
+    return sorted(p for p in folder.iterdir() if p.suffix in BRIEF_SUFFIXES)
+
+
+def read_entry(path: Path, *, follow_symlinks: bool) -> InboxEntry:
+    """One brief file read (read_brief_bytes) and validated; its problems when it is refused.
+
+    `follow_symlinks`: True for a file someone named, False for one found in a folder.
+    """
+    try:
+        raw = read_brief_bytes(path, follow_symlinks=follow_symlinks)
+        return InboxEntry(path, parse_brief_bytes(raw, str(path)), None, raw)
+    except BriefError as error:
+        return InboxEntry(path, None, error)
+
+
+@dataclass(frozen=True)
+class PartitionConflict:
+    """Briefs for one client/character; the holder, if any, keeps the partition."""
+
+    key: str
+    briefs: tuple[str, ...]  # every brief for the partition, sorted
+    holder: str | None = None  # the one brief that held the partition already
+
+    @property
+    def refused(self) -> tuple[str, ...]:
+        """The briefs that may not run while the others are there."""
+        return tuple(b for b in self.briefs if b != self.holder)
+
+    def problem(self, brief: str) -> str:
+        """The line reported on `brief`, one of the refused ones."""
+        if self.holder:
+            return (
+                f"character: {self.key} is already the partition of {self.holder}; "
+                f"this copy was not run: {ONE_BRIEF}"
+            )
+        others = ", ".join(b for b in self.briefs if b != brief)
+        return f"character: {self.key} is also the partition of {others}; {ONE_BRIEF}"
+
+    def error(self) -> BriefError:
+        """A run that must pick one of the briefs and cannot: the error naming all of them."""
+        files = ", ".join(self.briefs)
+        return BriefError(
+            self.key, [f"(inbox): several briefs for {self.key}: {files}; keep one of them"]
+        )
+
+
+def partition_conflicts(
+    keys: Mapping[str, str], held: Mapping[str, str] | None = None
+) -> dict[str, PartitionConflict]:
+    """The partitions that more than one brief claims, by partition key.
+
+    `keys` maps each valid brief (its path) to its partition; `held` maps briefs that held a
+    partition before (the sensor's previous tick) to it. When exactly one brief of a partition
+    held it, that one keeps it and only the others are refused; otherwise all of them are.
+    """
+    by_key: dict[str, list[str]] = {}
+    for name, key in keys.items():
+        by_key.setdefault(key, []).append(name)
+    held = held or {}
+    conflicts = {}
+    for key, names in by_key.items():
+        if len(names) < 2:
+            continue
+        holders = [n for n in names if held.get(n) == key]
+        holder = holders[0] if len(holders) == 1 else None
+        conflicts[key] = PartitionConflict(key, tuple(sorted(names)), holder)
+    return conflicts
 
 
 class BriefInbox(ConfigurableResource):
@@ -52,6 +134,7 @@ class BriefInbox(ConfigurableResource):
         return Path(self.mirror or Path(tempfile.gettempdir()) / "character-video-inbox").resolve()
 
     def files(self) -> list[Path]:
+        """Every brief file of the inbox, each once (a file named and in a named folder, too)."""
         found: list[Path] = []
         for raw in self.paths:
             if raw.startswith(S3_SCHEME):
@@ -60,29 +143,25 @@ class BriefInbox(ConfigurableResource):
             path = Path(raw)
             if path.is_dir():
                 try:
-                    found += sorted(p for p in path.iterdir() if p.suffix in BRIEF_SUFFIXES)
+                    found += briefs_in(path)
                 except OSError:  # an unlistable folder holds nothing this tick can read
                     continue
             elif path.exists() or path.is_symlink():  # a FIFO too: read() refuses it by name
                 found.append(path)
-        return found
+        return list(dict.fromkeys(found))
+
+    def _follows(self, path: Path) -> bool:
+        """Links are followed only for a file named directly in `paths` (someone chose it); in a
+        folder a link could point anywhere (outside the inbox, at a device) and is refused."""
+        return path in {Path(raw) for raw in self.paths if not raw.startswith(S3_SCHEME)}
 
     def read(self, path: Path) -> bytes:
-        """A brief's bytes; BriefError for anything that is not a regular file under 1 MB.
-
-        Links are followed only for a file named directly in `paths` (someone chose it); in a
-        folder a link could point anywhere (outside the inbox, at a device) and is refused.
-        """
-        named = {Path(raw) for raw in self.paths if not raw.startswith(S3_SCHEME)}
-        return read_brief_bytes(path, follow_symlinks=path in named)
+        """A brief's bytes; BriefError for anything that is not a regular file under 1 MB."""
+        return read_brief_bytes(path, follow_symlinks=self._follows(path))
 
     def scan(self) -> Iterator[InboxEntry]:
         for path in self.files():
-            try:
-                raw = self.read(path)
-                yield InboxEntry(path, parse_brief_bytes(raw, str(path)), None, raw)
-            except BriefError as error:
-                yield InboxEntry(path, None, error)
+            yield read_entry(path, follow_symlinks=self._follows(path))
 
     def find_entry(self, key: str) -> InboxEntry:
         """The inbox entry for partition `client/character`; an error if none or several match."""
@@ -90,9 +169,9 @@ class BriefInbox(ConfigurableResource):
         if not matches:
             where = ", ".join(self.paths)
             raise BriefError(key, [f"(inbox): no valid brief for {key} in {where}"])
-        if len(matches) > 1:
-            files = ", ".join(str(e.path) for e in matches)
-            raise BriefError(key, [f"(inbox): several briefs for {key}: {files}; keep one of them"])
+        conflict = partition_conflicts({str(e.path): key for e in matches}).get(key)
+        if conflict is not None:
+            raise conflict.error()
         return matches[0]
 
     def find(self, key: str) -> tuple[Path, Brief]:

@@ -24,8 +24,8 @@ from review_support import (
 )
 
 from pipeline.cli import main, materialize_brief
+from pipeline.decisions import reroll_shot
 from pipeline.launch import brief_source, run_chain
-from pipeline.review.actions import reroll_shot
 from pipeline.settings import resource_defs
 from resources.domain.brief import BriefError, parse_brief
 from resources.domain.review import overrides_of

@@ -11,7 +11,7 @@ from assets.stages.reference_images import ASSET as REFERENCES
 from assets.stages.reference_images import CONTACT_SHEET
 from assets.stages.video_clips import ASSET as CLIPS
 from assets.stages.video_clips import POSTERS, SHOT_UNITS
-from pipeline.review.actions import snapshot_of
+from pipeline.launch import brief_snapshot
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.brief import Brief
 from resources.domain.lineage import Link, chain_of
@@ -126,7 +126,7 @@ def progress_of(store, client: str, character: str) -> list[dict[str, Any]]:
 def character_view(store, client: str, character: str, version: str | None = None) -> CharacterView:
     """The character as of deliverable `version` (default: the current state of each stage)."""
     try:
-        brief = snapshot_of(store, client, character)
+        brief = brief_snapshot(store, client, character)
     except (ArtifactError, ValueError, OSError):
         brief = None
     view = CharacterView(client, character, brief)

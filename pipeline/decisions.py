@@ -1,0 +1,168 @@
+"""Producer decisions: approve or reject a gate, re-roll or accept a shot, promote a brief.
+
+The CLI (`python -m pipeline approve|reject|reroll|accept|promote`) and the review app call these
+and nothing else to decide: each takes what the producer typed (command-line arguments or form
+fields), checks it, writes the durable record, and raises DecisionError, whose lines a producer
+can act on, when it cannot. Starting the chain afterwards is the caller's (a run in this
+process, a queued run, the app's background run).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pipeline.launch import brief_snapshot, brief_source
+from resources.domain.artifacts import ArtifactError, ArtifactRef
+from resources.domain.brief import BriefError, load_brief
+from resources.domain.promote import set_tier
+from resources.domain.registry import VIDEO_MODELS
+from resources.domain.review import (
+    Override,
+    ReviewError,
+    gate_asset,
+    now_iso,
+    record_override,
+    record_review,
+)
+from resources.domain.tiers import TIER_NAMES
+from resources.qc.retakes import accept_shot as record_acceptance
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be recorded; one line per problem, each naming what is wrong."""
+
+    def __init__(self, *lines: str):
+        self.lines = list(lines)
+        super().__init__("\n".join(lines))
+
+
+@contextmanager
+def _as_decision_error(source: str | None = None) -> Iterator[None]:
+    """Turn what the store, the review records and the brief raise into a DecisionError."""
+    try:
+        yield
+    except DecisionError:
+        raise
+    except BriefError as error:
+        where = source or error.source
+        raise DecisionError(*(f"{where}: {p}" for p in error.problems)) from error
+    except (ArtifactError, ReviewError, ValueError) as error:
+        raise DecisionError(f"{source}: {error}" if source else str(error)) from error
+
+
+def review_gate(
+    store: Any,
+    client: str,
+    character: str,
+    gate: str,
+    decision: str,
+    *,
+    who: str,
+    note: str = "",
+    version: str | None = None,
+) -> tuple[ArtifactRef, dict[str, Any]]:
+    """Approve or reject a gate's version (the current one when `version` is None).
+
+    The artifact reviewed and the record written. A version named explicitly (the app's form,
+    for the version the page showed) must be a finished one.
+    """
+    with _as_decision_error():
+        asset = gate_asset(gate)
+        if version is None:
+            ref = store.current(client, character, asset)
+        else:
+            ref = ArtifactRef(client, character, asset, version)
+            if not store.is_complete(ref):
+                raise ArtifactError(f"no finished {ref.key}")
+        return ref, record_review(store, ref, decision, who=who, note=note)
+
+
+def _seed(seed: int | str | None) -> int | None:
+    """The seed asked for: a whole number, or None for 'choose one' (an empty form field)."""
+    if seed is None or isinstance(seed, int):
+        return seed
+    text = seed.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise DecisionError(f"seed {text!r}: a seed is a whole number >= 0") from None
+
+
+def reroll_shot(
+    store: Any,
+    client: str,
+    character: str,
+    shot_id: str,
+    *,
+    seed: int | str | None,
+    who: str,
+    tier: str | None = None,
+) -> Override:
+    """Record a re-roll of one shot (a new seed, or a new tier); the next run renders only it.
+
+    With a tier and no seed it is a promotion: the shot keeps its seed (the approved draft's
+    shot, now at the new tier). Without either, the new seed is random.
+    """
+    seed, tier = _seed(seed), (tier or "").strip() or None
+    with _as_decision_error():
+        snapshot = brief_snapshot(store, client, character)
+        source = load_brief(brief_source(store, client, character))
+    current = {s.id: s for s in snapshot.shots}
+    written = {s.id: s for s in source.shots}
+    if shot_id not in current or shot_id not in written:
+        known = ", ".join(current)
+        raise DecisionError(f"{client}/{character}: shots: no shot {shot_id!r}; shots: {known}")
+    previous = current[shot_id].seed
+    previous_tier = snapshot.tier_of(shot_id)
+    if tier is not None and tier not in TIER_NAMES:
+        raise DecisionError(f"tier {tier!r}: one of {', '.join(TIER_NAMES)}")
+    if tier is not None and VIDEO_MODELS[snapshot.video.model].is_scene_model:
+        raise DecisionError(
+            f"{snapshot.video.model} renders every shot in one scene at one tier: "
+            "promote the whole brief (python -m pipeline promote BRIEF)"
+        )
+    if seed is None:
+        seed = previous if tier is not None else secrets.randbelow(2**31 - 1)
+    if seed < 0:
+        raise DecisionError(f"--seed {seed}: a seed is a whole number >= 0")
+    if seed == previous and tier in (None, previous_tier):
+        if tier is not None:
+            raise DecisionError(f"shot {shot_id} already renders at tier {tier}, seed {previous}")
+        raise DecisionError(f"shot {shot_id} already renders with seed {previous}")
+    override = Override(
+        shot=shot_id,
+        brief_seed=written[shot_id].seed,
+        seed=seed,
+        who=who,
+        at=now_iso(),
+        previous_seed=previous,
+        tier=tier,
+        previous_tier=previous_tier,
+    )
+    with _as_decision_error():
+        record_override(store, client, character, override)
+    return override
+
+
+def accept_shot(store: Any, client: str, character: str, shot: str, *, by: str) -> dict[str, Any]:
+    """Accept the current clip of `shot` for the cut whatever its identity score; the record."""
+    with _as_decision_error():
+        return record_acceptance(store, client, character, shot, by)
+
+
+def promote_brief(path: Path | str, tier: str) -> bool:
+    """Set the brief's `video.tier` (same shots, same seeds); False when it already was `tier`.
+
+    The brief must be valid before and after: a rewrite that would break it is refused.
+    """
+    with _as_decision_error(str(path)):
+        load_brief(path)
+        changed = set_tier(Path(path), tier)
+        load_brief(path)
+    return changed

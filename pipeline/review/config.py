@@ -1,0 +1,31 @@
+"""What the review app serves and how, kept on the Starlette app's state for every route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from pipeline.settings import Settings
+
+
+@dataclass
+class ReviewConfig:
+    """What the app serves and how: the store, the settings, whether a token is required."""
+
+    store: Any
+    settings: Settings
+    token: str | None
+    profile: str = "tiny"
+    models_dir: str | None = None
+    launch: bool = True  # start the chain after an approval or a re-roll
+    runs: dict[str, Any] = field(default_factory=dict)  # client/character -> Popen
+    # The DAGSTER_HOME instance, where one is set: runs in flight are read from it, so an app
+    # restarted mid-run still knows (and does not start a second run).
+    instance: Any = None
+
+
+def config_of(request: Request) -> ReviewConfig:
+    """The configuration of the app serving `request` (create_app puts it on the app's state)."""
+    return request.app.state.review

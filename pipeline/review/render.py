@@ -1,0 +1,76 @@
+"""Pages and answers of the review app: the page renderer, file links, forms, redirects."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from pipeline.review.config import ReviewConfig, config_of
+from pipeline.review.i18n import LANGUAGES, local_time, money, text
+from pipeline.review.pages import ENV
+from pipeline.review.security import CSRF_COOKIE, csrf_of
+from resources.domain.artifacts import ArtifactRef
+
+LANG_COOKIE = "lang"
+WHO_COOKIE = "who"
+
+
+def lang_of(request: Request) -> str:
+    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return asked if asked in LANGUAGES else config_of(request).settings.language
+
+
+def file_url(config: ReviewConfig, ref: ArtifactRef, rel: str, download: bool = False) -> str:
+    """Where the browser gets a file of an artifact: this app, or a presigned S3 URL."""
+    if hasattr(config.store, "presigned_url"):
+        return config.store.presigned_url(ref, rel, config.settings.presign_expiry_s)
+    return f"/files/{ref.key}/{urllib.parse.quote(rel)}" + ("?download=1" if download else "")
+
+
+def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
+    """The page `template` in the request's language, with this browser's form token."""
+    config = config_of(request)
+    lang = lang_of(request)
+    csrf = csrf_of(request)
+
+    def t(key: str) -> str:
+        return text(lang, key)
+
+    page = ENV.get_template(template).render(
+        lang=lang,
+        t=t,
+        when=lambda v: local_time(v, config.settings.timezone, lang),
+        money=lambda v: money(v, lang),
+        url=lambda ref, rel, download=False: file_url(config, ref, rel, download),
+        flash=request.query_params.get("flash"),
+        who=request.cookies.get(WHO_COOKIE, ""),
+        csrf=csrf,
+        **values,
+    )
+    response = HTMLResponse(page, status_code=status)
+    if request.cookies.get(CSRF_COOKIE) != csrf:
+        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, samesite="strict")
+    return response
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """A posted form's fields (the last value of each)."""
+    # URL-encoded forms only (no file uploads): no multipart parser needed.
+    body = await request.body()
+    return {
+        k: v[-1] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()
+    }
+
+
+def back_to_character(request: Request, key: str, who: str = "") -> Response:
+    """Back to the character's page, with a notice (`key` in i18n) and who acted remembered."""
+    p = request.path_params
+    flash = urllib.parse.quote(text(lang_of(request), key))
+    response = RedirectResponse(f"/c/{p['client']}/{p['character']}?flash={flash}", 303)
+    if who:
+        response.set_cookie(WHO_COOKIE, who, samesite="strict")
+    return response

@@ -1,0 +1,1 @@
+"""The review app's routes: plain functions of the request; the app's state holds its config."""

@@ -1,0 +1,64 @@
+"""The producer's forms: approve or reject a gate, re-roll or promote a shot (pipeline.decisions).
+
+Each checks the form's csrf token, records the decision, starts the chain where it goes on, and
+sends the browser back to the character's page; a decision that cannot be recorded is a 400
+with the reason.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from pipeline.decisions import DecisionError, reroll_shot, review_gate
+from pipeline.review.config import config_of
+from pipeline.review.render import back_to_character, form_of
+from pipeline.review.runs import start_run
+from pipeline.review.security import csrf_refusal
+from resources.domain.review import APPROVED
+
+
+async def review(request: Request) -> Response:
+    p = request.path_params
+    form = await form_of(request)
+    if refused := csrf_refusal(request, form):
+        return refused
+    config = config_of(request)
+    decision = form.get("decision", "")
+    try:
+        review_gate(
+            config.store,
+            p["client"],
+            p["character"],
+            form.get("gate", ""),
+            decision,
+            who=form.get("who", ""),
+            note=form.get("note", ""),
+            version=form.get("version", ""),
+        )
+    except DecisionError as error:
+        return PlainTextResponse(str(error), status_code=400)
+    started = decision == APPROVED and start_run(config, p["client"], p["character"], "approve")
+    return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))
+
+
+async def reroll(request: Request) -> Response:
+    p = request.path_params
+    form = await form_of(request)
+    if refused := csrf_refusal(request, form):
+        return refused
+    config = config_of(request)
+    try:
+        reroll_shot(
+            config.store,
+            p["client"],
+            p["character"],
+            form.get("shot", ""),
+            seed=form.get("seed", ""),
+            who=form.get("who", "").strip() or "producer",
+            tier=form.get("tier", ""),
+        )
+    except DecisionError as error:
+        return PlainTextResponse(str(error), status_code=400)
+    started = start_run(config, p["client"], p["character"], "reroll")
+    return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))

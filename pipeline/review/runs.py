@@ -1,0 +1,90 @@
+"""The chain runs the review app starts after an approval or a re-roll: one per character.
+
+Each run is a separate process (`python -m pipeline run CLIENT CHARACTER`), so the app keeps
+serving while the chain runs, and a crash of the run is the run's own (the app shows it through
+the progress records and the artifacts).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from pipeline.launch import active_runs
+from pipeline.review.config import ReviewConfig
+
+
+def launch_run(
+    client: str,
+    character: str,
+    *,
+    root: str,
+    profile: str,
+    models_dir: str | None,
+    launched_by: str,
+    launch: str = "process",
+) -> subprocess.Popen:
+    """Start `python -m pipeline run CLIENT CHARACTER` in the background; its log in a temp file.
+
+    With `launch="instance"` that process only queues the run on the Dagster instance and exits.
+    """
+    log = tempfile.NamedTemporaryFile(
+        prefix=f"review-run-{client}-{character}-", suffix=".log", delete=False
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        client,
+        character,
+        "--root",
+        root,
+        "--profile",
+        profile,
+        "--launched-by",
+        launched_by,
+        "--launch",
+        launch,
+    ]
+    if models_dir:
+        command += ["--models", models_dir]
+    return subprocess.Popen(
+        command,
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def running(config: ReviewConfig, key: str) -> bool:
+    """A run of the character in flight: started by this app, or on the Dagster instance."""
+    process = config.runs.get(key)
+    if process is not None and process.poll() is None:
+        return True
+    return config.instance is not None and bool(active_runs(config.instance, key))
+
+
+def start_run(config: ReviewConfig, client: str, character: str, why: str) -> bool:
+    """Start the chain for the character unless one runs already; whether one was started."""
+    if not config.launch:
+        return False
+    key = f"{client}/{character}"
+    process = config.runs.get(key)
+    if process is not None and process.poll() is None:
+        return False  # one run per character at a time; the running one reads the new state
+    if config.instance is not None and active_runs(config.instance, key):
+        return False  # queued or running on the instance (started before a restart, too)
+    config.runs[key] = launch_run(
+        client,
+        character,
+        root=config.settings.root,
+        profile=config.profile,
+        models_dir=config.models_dir,
+        launched_by=f"review-app:{why}",
+        launch=config.settings.launch,
+    )
+    return True
