@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from dagster import AssetKey, Definitions
+from definitions_snapshot import SNAPSHOT, snapshot
 
+from assets.stages import (
+    character_brief,
+    character_lora,
+    deliverables,
+    reference_images,
+    video_clips,
+)
 from pipeline.definitions import defs
 from resources.domain.chain import CHAIN_NAMES as CHAIN
 from resources.domain.chain import RUN_NAMES
@@ -43,19 +53,32 @@ def test_sensor_and_schedule_launch_the_named_job():
         assert defs.resolve_schedule_def("nightly_briefs").job_name == "character_video"
 
 
+def test_the_loaded_definitions_match_their_snapshot():
+    found = snapshot(defs)
+    expected = json.loads(SNAPSHOT.read_text())
+    changed = [part for part in expected if found.get(part) != expected[part]]
+    assert found == expected, (
+        f"the code location's {', '.join(changed)} differ from {SNAPSHOT.name}; if intended, run "
+        "`.venv/bin/python tests/definitions_snapshot.py --update` and commit the diff"
+    )
+
+
+def _declared(name: str) -> dict[str, set[str]]:
+    """Each stage's checks as its module declares them (`CHECKS` or `BLOCKING`), by asset."""
+    return {
+        stage.ASSET: set(getattr(stage, name, ()))
+        for stage in (character_brief, reference_images, character_lora, video_clips, deliverables)
+    }
+
+
 def test_asset_checks_are_declared():
     graph = defs.resolve_asset_graph()
-    names = {key.name for key in graph.asset_check_keys}
-    assert names == {
-        "reference_count_met",
-        "lora_loads_into_pipeline",
-        "clips_match_shot_list",
-        "deliverable_matches_brief",
-        "clips_have_no_black_or_frozen_stretches",
-        "deliverable_has_no_black_or_frozen_stretches",
-        "reference_set_is_consistent",
-        "shots_keep_character",
-        "shots_match_each_other",
+    found: dict[str, set[str]] = {}
+    for key in graph.asset_check_keys:
+        found.setdefault(key.asset_key.to_user_string(), set()).add(key.name)
+    assert found == {asset: names for asset, names in _declared("CHECKS").items() if names}
+    assert {c["name"] for a in json.loads(SNAPSHOT.read_text())["assets"] for c in a["checks"]} == {
+        key.name for key in graph.asset_check_keys
     }
 
 
@@ -111,4 +134,5 @@ def test_the_code_locations_lora_trainer_follows_the_environment_when_it_starts(
 def test_identity_checks_block_what_follows_them():
     graph = defs.resolve_asset_graph()
     blocking = {key.name for key in graph.asset_check_keys if graph.get(key).blocking}
-    assert blocking == {"shots_keep_character", "shots_match_each_other"}
+    assert blocking == set().union(*_declared("BLOCKING").values())
+    assert blocking == {video_clips.CHECK_IDENTITY, deliverables.CHECK_CROSS_SHOT}

@@ -14,7 +14,7 @@ import pytest
 import torch
 from diffusers.models.transformers.transformer_wan import WanAttention, WanAttnProcessor
 
-from resources.domain.scenes import plan_scene
+from resources.domain.scenes import plan_scene, scene_prompt
 from resources.tiny.text import build_t5_tokenizer
 from resources.video.holocine import (
     BLOCK_BIAS,
@@ -23,7 +23,6 @@ from resources.video.holocine import (
     SceneState,
     ShotLayout,
     latent_shot_ids,
-    scene_prompt,
     text_spans,
 )
 

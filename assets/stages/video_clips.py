@@ -13,8 +13,6 @@ cut unless a producer accepts it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -38,10 +36,18 @@ from assets.stages.reference_images import ASSET as REFERENCES
 from assets.stages.reference_images import stills_of
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief
+from resources.domain.clip_plan import (
+    SCENE_CODE_VERSION,
+    SCENE_UNITS,
+    SHOT_CODE_VERSION,
+    SHOT_UNITS,
+    ClipPlan,
+    plan_clips,
+    shot_unit,
+)
 from resources.domain.qc import ShotVerdict
 from resources.domain.registry import VideoModel, video_model
 from resources.domain.render import RenderSettings
-from resources.domain.scenes import plan_scene
 from resources.domain.tiers import shot_recipes, tier_recipe
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
@@ -57,15 +63,10 @@ from resources.video.generator import (
     VideoGenerator,
     finished_shot,
 )
-from resources.video.scenes import SceneRequest, render_scene
+from resources.video.scenes import render_scene
 
 ASSET = "video_clips"
-SHOT_UNITS = "shots"  # <client>/<character>/shots/<version>/: one rendered shot each
 CODE_VERSION = "6"  # 6: scene models (one generation cut into shots) and licences
-SHOT_CODE_VERSION = "2"  # what a shot's pixels depend on in code: bump when rendering changes
-# A scene model's whole shot list as one generation: <client>/<character>/scenes/<version>/.
-SCENE_UNITS = "scenes"
-SCENE_CODE_VERSION = "1"
 CHECK_CLIPS = "clips_match_shot_list"
 CHECK_PICTURE = "clips_have_no_black_or_frozen_stretches"
 CHECK_IDENTITY = "shots_keep_character"
@@ -73,109 +74,6 @@ CHECKS = (CHECK_CLIPS, CHECK_PICTURE, CHECK_IDENTITY)
 BLOCKING = (CHECK_IDENTITY,)  # an off-model shot stops the cut (Dagster blocking check)
 POSTERS = "posters.png"
 ATTEMPT_POSTERS = "attempts.png"
-
-
-def shot_requests(brief: Brief, model: VideoModel) -> list[ShotRequest]:
-    """The brief's shots as the renderer takes them: trigger in the prompt, valid frame count."""
-    trigger = brief.character.trigger
-    return [
-        ShotRequest(
-            id=shot.id,
-            prompt=f"{trigger}, {shot.prompt}",
-            negative_prompt=shot.negative_prompt or brief.video.negative_prompt,
-            seed=shot.seed,
-            num_frames=model.valid_frame_count(shot.duration_s),
-            duration_s=shot.duration_s,
-        )
-        for shot in brief.shots
-    ]
-
-
-def scene_request(brief: Brief, model: VideoModel) -> SceneRequest:
-    """The brief as one scene: the character as global caption, shots cut at the model's fps."""
-    plan = plan_scene([s.duration_s for s in brief.shots], model.native_fps)
-    trigger = brief.character.trigger
-    seeds = [s.seed for s in brief.shots]
-    # One generation has one noise seed; derived from every shot's seed so that changing any of
-    # them gives a new take (a one-shot scene keeps its shot's seed).
-    digest = hashlib.sha256(json.dumps(seeds).encode()).hexdigest()
-    seed = seeds[0] if len(seeds) == 1 else int(digest[:8], 16) % 2**31
-    shots = tuple(
-        ShotRequest(
-            id=shot.id,
-            prompt=f"{trigger}, {shot.prompt}",
-            negative_prompt=brief.video.negative_prompt,
-            seed=seed,
-            num_frames=end - first,
-            duration_s=shot.duration_s,
-        )
-        for shot, (first, end) in zip(brief.shots, plan.shot_frames(), strict=True)
-    )
-    return SceneRequest(
-        global_caption=f"{trigger}, {brief.character.description}",
-        shots=shots,
-        negative_prompt=brief.video.negative_prompt,
-        seed=seed,
-        num_frames=plan.num_frames,
-        cuts=plan.cuts,
-    )
-
-
-def shot_unit(run: Run, shot: ShotRequest, render: dict[str, Any]) -> ArtifactRef:
-    """The unit of one shot: a hash of the request and every render setting its pixels use."""
-    return run.ref(SHOT_UNITS, {"shot": asdict(shot), "render": render, "code": SHOT_CODE_VERSION})
-
-
-@dataclass(frozen=True)
-class ClipPlan:
-    """What a video_clips version renders, as data: each shot, its settings and its unit.
-
-    Built by `plan_clips` from the brief and each tier's settings alone (no model is loaded),
-    so which units a brief edit renders again is known, and tested, before any work.
-    """
-
-    shots: list[ShotRequest]
-    settings: dict[str, RenderSettings]  # by shot id: the tier each shot renders at
-    tiers: dict[str, str]  # by shot id
-    units: dict[str, ArtifactRef]  # by shot id: attempt 0's unit
-    default: RenderSettings  # video.tier's: the version's parameters
-    scene: SceneRequest | None = None  # a scene model: the one generation of every shot
-    scene_ref: ArtifactRef | None = None
-
-    def render_payload(self, shot_id: str) -> dict[str, Any]:
-        """A shot unit's `render`: its settings, and for a scene model the scene it is cut from."""
-        payload = self.settings[shot_id].payload()
-        return payload if self.scene_ref is None else {**payload, "scene": self.scene_ref.version}
-
-    def unit_of(self, run: Run, request: ShotRequest) -> ArtifactRef:
-        """The unit of `request` (any attempt's seed) at its shot's settings."""
-        return shot_unit(run, request, self.render_payload(request.id))
-
-    def by_tier(self) -> dict[str, RenderSettings]:
-        """One settings value per tier the shot list uses (one pipeline call each)."""
-        return {self.tiers[s.id]: self.settings[s.id] for s in self.shots}
-
-
-def plan_clips(
-    run: Run, brief: Brief, model: VideoModel, tier_settings: dict[str, RenderSettings]
-) -> ClipPlan:
-    """Each shot of `brief` with the settings of its tier and its unit; the scene, if one."""
-    tiers = {shot_id: r.tier for shot_id, r in shot_recipes(brief, model).items()}
-    settings = {shot_id: tier_settings[tier] for shot_id, tier in tiers.items()}
-    default = tier_settings[brief.video.tier]
-    if not model.is_scene_model:
-        plan = ClipPlan(shot_requests(brief, model), settings, tiers, {}, default)
-    else:
-        # One unit for the scene (every shot's prompt, seed and duration plus the render
-        # settings); each shot's unit is its cut of that scene.
-        scene = scene_request(brief, model)
-        render = default.payload()
-        scene_ref = run.ref(
-            SCENE_UNITS, {"scene": asdict(scene), "render": render, "code": SCENE_CODE_VERSION}
-        )
-        plan = ClipPlan(list(scene.shots), settings, tiers, {}, default, scene, scene_ref)
-    plan.units.update({s.id: plan.unit_of(run, s) for s in plan.shots})
-    return plan
 
 
 def tier_settings(
@@ -248,9 +146,8 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     model = video_model(brief.video.model)
     model_dir = run.models.video_model_dir(model)
     record = run.models.record(model.name, model.repo_id, model.revision, model_dir)
-    plan = plan_clips(
-        run, brief, model, tier_settings(run, generator, brief, model, record, lora_file)
-    )
+    settings = tier_settings(run, generator, brief, model, record, lora_file)
+    plan = plan_clips(run.ref, brief, model, settings)
     execution = ClipsRun(run, generator, model, model_dir, plan, scoring_of(run, lora_ref))
     # Attempt 0 of each shot is the shot's own unit; which further attempts a version holds
     # follows from the thresholds and the scores, so those are part of the version too.
@@ -299,7 +196,7 @@ def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, s
                     run.log(f"shot {shot.id}: unchanged, reusing unit {units[shot.id].version}")
             rendered.extend(ex.render(pending, units))
 
-        unit_of = partial(plan.unit_of, run)
+        unit_of = partial(plan.unit_of, run.ref)
         takes = retakes.render_takes(run, shots, qc, ex.scoring, unit_of, render_round)
     chosen = {s.id: retakes.best_take(takes[s.id]) for s in shots}
     for shot in shots:
@@ -479,7 +376,7 @@ def _lora_effect(ex: ClipsRun, chosen) -> dict[str, dict]:
     for take in chosen.values():
         r = take.request
         base = ex.plan.settings[r.id].without_lora()
-        unit = shot_unit(run, r, base.payload())
+        unit = shot_unit(run.ref, r, base.payload())
         render_units(ex, [r], {r.id: unit}, base)
         scores = ex.scoring.score_unit(unit)
         with_lora = take.scores["identity"]

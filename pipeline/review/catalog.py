@@ -10,10 +10,11 @@ from assets.stages.deliverables import ASSET as DELIVERABLES
 from assets.stages.reference_images import ASSET as REFERENCES
 from assets.stages.reference_images import CONTACT_SHEET
 from assets.stages.video_clips import ASSET as CLIPS
-from assets.stages.video_clips import POSTERS, SHOT_UNITS
+from assets.stages.video_clips import POSTERS
 from pipeline.launch import brief_snapshot
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.brief import Brief
+from resources.domain.clip_plan import SHOT_UNITS
 from resources.domain.lineage import Link, chain_of
 from resources.domain.registry import VIDEO_MODELS
 from resources.domain.review import (

@@ -9,9 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from resources.domain.render import ShotRequest
 from resources.domain.timing import frames_for
 
 VAE_TEMPORAL = 4  # Wan VAE: one latent frame per 4 pixel frames (after the first)
+# HoloCine's prompt markers (its inference script's layout of one scene's captions).
+GLOBAL_MARK = "[global caption]"
+SHOTS_MARK = "[per shot caption]"
+CUT_MARK = "[shot cut]"
+
+
+def scene_prompt(global_caption: str, shot_captions: list[str]) -> str:
+    """HoloCine's one-string prompt: global caption, shot count, then the shots between cuts."""
+    caption = global_caption.strip()
+    if "This scene contains" not in caption:
+        caption += f" This scene contains {len(shot_captions)} shots."
+    return f"{GLOBAL_MARK} {caption} {SHOTS_MARK} {f' {CUT_MARK} '.join(shot_captions)}"
 
 
 def round_4t1(n: int) -> int:
@@ -46,3 +59,23 @@ def plan_scene(durations_s: list[float], fps: float) -> ScenePlan:
             f"shot needs at least {VAE_TEMPORAL} frames ({VAE_TEMPORAL / fps:.2f} s) of its own"
         )
     return ScenePlan(num_frames=total, cuts=tuple(cuts))
+
+
+@dataclass(frozen=True)
+class SceneRequest:
+    """A scene: the global caption, each shot (its caption, frames in the scene) and one seed."""
+
+    global_caption: str
+    shots: tuple[ShotRequest, ...]
+    negative_prompt: str
+    seed: int
+    num_frames: int
+    cuts: tuple[int, ...]
+
+    @property
+    def prompt(self) -> str:
+        return scene_prompt(self.global_caption, [s.prompt for s in self.shots])
+
+    @property
+    def plan(self) -> ScenePlan:
+        return ScenePlan(self.num_frames, self.cuts)

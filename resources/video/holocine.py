@@ -30,21 +30,13 @@ from diffusers.models.attention_dispatch import dispatch_attention_fn
 from diffusers.models.transformers.transformer_wan import _get_qkv_projections
 from diffusers.pipelines.wan.pipeline_wan import prompt_clean
 
+from resources.domain.scenes import CUT_MARK, GLOBAL_MARK, SHOTS_MARK
 from resources.domain.scenes import VAE_TEMPORAL as _VAE_TEMPORAL
 
-GLOBAL_MARK = "[global caption]"
-SHOTS_MARK = "[per shot caption]"
-CUT_MARK = "[shot cut]"
+# The prompt's markers and one-string layout: resources/domain/scenes.py (no torch).
+
 # HoloCine blocks a text token with this additive bias (model_fn_wan_video's `block_value`).
 BLOCK_BIAS = -1e4
-
-
-def scene_prompt(global_caption: str, shot_captions: list[str]) -> str:
-    """HoloCine's one-string prompt: global caption, shot count, then the shots between cuts."""
-    caption = global_caption.strip()
-    if "This scene contains" not in caption:
-        caption += f" This scene contains {len(shot_captions)} shots."
-    return f"{GLOBAL_MARK} {caption} {SHOTS_MARK} {f' {CUT_MARK} '.join(shot_captions)}"
 
 
 def latent_shot_ids(num_frames: int, cuts: list[int]) -> list[int]:

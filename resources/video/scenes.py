@@ -9,49 +9,27 @@ and single clips the same way.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from resources.domain.scenes import ScenePlan
+from resources.domain.scenes import SceneRequest
 from resources.media.video_io import write_video
 from resources.runtime.interruption import StopCheck, stop_if_asked
 from resources.storage.artifact_store import write_json
 from resources.video.generator import (
     RenderJob,
-    ShotRequest,
     check_clip_request,
     clip_record,
     prepare_pipeline,
     save_clip,
 )
-from resources.video.holocine import scene_prompt
 
 SCENE_CLIP = "scene.mp4"
 SCENE_MANIFEST = "scene.json"
-
-
-@dataclass(frozen=True)
-class SceneRequest:
-    """A scene: the global caption, each shot (its caption, frames in the scene) and one seed."""
-
-    global_caption: str
-    shots: tuple[ShotRequest, ...]
-    negative_prompt: str
-    seed: int
-    num_frames: int
-    cuts: tuple[int, ...]
-
-    @property
-    def prompt(self) -> str:
-        return scene_prompt(self.global_caption, [s.prompt for s in self.shots])
-
-    @property
-    def plan(self) -> ScenePlan:
-        return ScenePlan(self.num_frames, self.cuts)
 
 
 def render_scene(
