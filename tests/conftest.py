@@ -10,6 +10,11 @@ import yaml
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two workers on a two-core machine: one compute thread each (and in the
+    # processes they start), or torch's and OpenMP's threads of both workers fight for two cores.
+    for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_threads, "1")
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -61,6 +66,16 @@ def dagster_instance():
 
     with DagsterInstance.ephemeral() as instance:
         yield instance
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_definitions_state_of_a_dead_instance_for_the_module():
+    """The same for a module's fixtures (a whole chain built once per file): which test file ran
+    before on the same pytest-xdist worker must not matter either."""
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
 
 
 @pytest.fixture(autouse=True)

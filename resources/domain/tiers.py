@@ -144,8 +144,9 @@ _DRAFTS: dict[str, dict] = {
         cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
         tradeoff="0.38x the pixels and 20 steps",
     ),
-    # HoloCine's scenes are trained at 832x480 and its renders go through the scene path, which
-    # takes no cache or distilled adapter yet: the draft saves steps only.
+    # HoloCine's scenes are trained at 832x480. A scene loads through the shots' path and would
+    # take a cache or distilled adapter named here, but none is published or measured for its
+    # shot-aware attention (lightx2v's LoRAs are for Wan 2.2's own weights): steps only.
     "holocine_14b": dict(
         steps=20,
         tradeoff="native size (HoloCine is trained at 832x480), 20 of 50 steps: softer detail",
