@@ -18,6 +18,29 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+MODELS_ENV = "CHARACTER_VIDEO_MODELS"
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own configure made the temporary-path factory
+def pytest_configure(config: pytest.Config) -> None:
+    """One tiny-model folder for the whole run, workers and the processes tests start included.
+
+    Every chain a test runs without naming a model folder would otherwise build the tiny models
+    again under its own `<root>/_models`. Set here, before the test modules are imported, so
+    the environments they copy for subprocesses carry it too. Under pytest-xdist the workers'
+    base folders sit inside the run's: the folder is the run's, built once under the model
+    store's lock.
+    """
+    if MODELS_ENV in os.environ:
+        return
+    base = config._tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    os.environ[MODELS_ENV] = str(shared / "tiny-models")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow files first: with two workers the longest ones start early instead of running last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def small_brief(**overrides) -> dict:

@@ -35,11 +35,9 @@ def quick_brief(**overrides) -> dict:
 def shared_models(tmp_path_factory) -> Path:
     """One tiny-model folder for the whole session: the models are built once, then loaded.
 
-    Under pytest-xdist each worker has its own base folder inside the session's: the workers
-    share the session's folder (the model store builds each tiny model under a lock).
+    The same folder as every chain a test runs without naming one, and every worker's.
     """
-    base = tmp_path_factory.getbasetemp()
-    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tiny-models"
+    return Path(os.environ["CHARACTER_VIDEO_MODELS"])  # tests/conftest.py pytest_configure
 
 
 def run_quick_chain(

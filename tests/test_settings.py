@@ -122,6 +122,7 @@ def test_no_module_but_settings_reads_the_environment():
 
 
 def test_the_code_locations_resources_read_the_environment_when_they_start(monkeypatch, tmp_path):
+    monkeypatch.delenv("CHARACTER_VIDEO_MODELS", raising=False)  # the suite's shared tiny models
     monkeypatch.setenv("CHARACTER_VIDEO_ROOT", str(tmp_path / "first"))
     monkeypatch.setenv("CHARACTER_VIDEO_INSTANCE_TYPE", "g5.2xlarge")
     with build_resources(defs.resources) as resources:
