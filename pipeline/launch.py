@@ -54,6 +54,7 @@ def run_chain(
 ):
     """Run `character_video` for the brief at `path`; the ExecuteInProcessResult."""
     from dagster import Definitions
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
 
     from assets.partitions import CHARACTERS
     from pipeline.definitions import RUN_ASSETS
@@ -63,9 +64,13 @@ def run_chain(
     brief = brief or load_brief(path)
     key = brief.partition_key
     instance.add_dynamic_partitions(CHARACTERS, [key])
-    job = Definitions(
-        assets=RUN_ASSETS, jobs=[character_video_job], resources=resources
-    ).resolve_job_def(character_video_job.name)
+    # Resolved against this run's instance: Dagster keeps the definitions-state storage of the
+    # last instance entered in a context variable, which outlives that instance (a review app
+    # that served requests with another instance failed "undefined DagsterInstance weakref").
+    with set_defs_state_storage(instance.defs_state_storage):
+        job = Definitions(
+            assets=RUN_ASSETS, jobs=[character_video_job], resources=resources
+        ).resolve_job_def(character_video_job.name)
     tags = brief_run_tags(
         str(path.resolve()), brief.content_hash()[:16], key=key, launched_by=launched_by
     )

@@ -38,9 +38,20 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[MODELS_ENV] = str(shared / "tiny-models")
 
 
+# The files that take longest (a Dagster daemon, the UI in a browser, killed runs): started first.
+LONGEST_FIRST = ("test_launch_instance", "test_ui_browser", "test_fault_injection")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow files first: with two workers the longest ones start early instead of running last."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Slow files first, the longest of them earliest: with two workers (one file each at a time)
+    the long ones start early instead of leaving one worker running alone at the end."""
+
+    def order(item: pytest.Item) -> tuple[int, int]:
+        name = item.path.stem
+        rank = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+        return (item.get_closest_marker("slow") is None, rank)
+
+    items.sort(key=order)
 
 
 def small_brief(**overrides) -> dict:
