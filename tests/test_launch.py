@@ -1,0 +1,35 @@
+"""pipeline.launch.run_chain: the chain in this process, whatever instances came and went before.
+
+A long-lived process (the review app, the CLI's `run`) creates and closes Dagster instances; the
+definitions-state storage Dagster keeps in a context variable can outlive the instance that set
+it, and resolving the job then failed with "Attempted to resolve undefined DagsterInstance
+weakref" (seen under two pytest workers in test_promote_shot).
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import write_brief
+from dagster import DagsterInstance, instance_for_test
+from dagster._core.storage.defs_state.base import set_defs_state_storage
+from quick_chain import quick_brief
+
+from pipeline.launch import run_chain
+from pipeline.settings import resource_defs
+from resources.domain.chain import RUN_NAMES
+
+pytestmark = pytest.mark.slow  # a whole chain on the tiny profile
+
+
+def test_a_run_after_a_closed_instance_uses_its_own_instance(tmp_path):
+    with instance_for_test() as closed:  # a persistent instance keeps definitions state
+        stale = closed.defs_state_storage
+    assert stale is not None
+    brief = write_brief(tmp_path / "inbox", quick_brief())
+    resources = resource_defs(root=tmp_path / "artifacts", profile="tiny", inbox=[str(brief)])
+    # What a closed instance can leave behind: its storage as the current one.
+    with DagsterInstance.ephemeral() as instance, set_defs_state_storage(stale):
+        outcome = run_chain(brief, resources=resources, instance=instance, launched_by="test")
+        assert outcome.success
+        built = {e.asset_key.path[-1] for e in outcome.get_asset_materialization_events()}
+        assert built == set(RUN_NAMES)
