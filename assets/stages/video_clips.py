@@ -409,7 +409,7 @@ def render_units(ex: ClipsRun, pending, units, settings: RenderSettings) -> list
     """Render the pending shots (of one tier) through the publish protocol, each its own unit.
 
     A unit another run finished while this one waited for its lock is reused, not rendered
-    again; `pending` is narrowed in place to what this call rendered.
+    again.
     """
     run, by_ref = ex.run, {units[s.id]: s for s in pending}
     rendered = []
@@ -435,8 +435,7 @@ def render_units(ex: ClipsRun, pending, units, settings: RenderSettings) -> list
             for ref, d in zip(folders, done, strict=True)
         }
 
-    built = publish(run.store, [units[s.id] for s in pending], build, log=run.log)
-    pending[:] = [by_ref[ref] for ref in built]
+    publish(run.store, [units[s.id] for s in pending], build, log=run.log)
     return rendered
 
 

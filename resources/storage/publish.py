@@ -60,9 +60,9 @@ def publish(
     if not _pending(store, refs, together):
         _mark_current(store, refs, current)
         return []
-    with ExitStack() as stack:
+    with ExitStack() as locks:
         for ref in sorted(refs, key=lambda r: (r.asset, r.version)):
-            stack.enter_context(store.lock(ref, log))
+            locks.enter_context(store.lock(ref, log))
         todo = _pending(store, refs, together)  # again: a run we waited for may have built them
         if not todo:
             _mark_current(store, refs, current)
@@ -71,13 +71,16 @@ def publish(
         where = store.staging_parent(todo[0])
         ensure_space(where, needs_bytes, ", ".join(f"{r.asset} ({r.key})" for r in todo))
         try:
-            folders = {ref: stack.enter_context(store.staging(ref)) for ref in todo}
-            for ref, stage in folders.items():
-                if salvage and aside[ref] is not None:
-                    store.salvage(ref, aside[ref], stage, log)
-            fields = build(folders)
-            for ref, stage in folders.items():  # the manifest last: it marks the work finished
-                write_json(stage / MANIFEST, build_manifest(ref, stage, **fields[ref]))
+            # Staged and published (on leaving this block) inside the try: a full disk while
+            # publishing is named like one while building.
+            with ExitStack() as staged:
+                folders = {ref: staged.enter_context(store.staging(ref)) for ref in todo}
+                for ref, stage in folders.items():
+                    if salvage and aside[ref] is not None:
+                        store.salvage(ref, aside[ref], stage, log)
+                fields = build(folders)
+                for ref, stage in folders.items():  # the manifest last: it marks the work done
+                    write_json(stage / MANIFEST, build_manifest(ref, stage, **fields[ref]))
         except OSError as error:
             if error.errno != errno.ENOSPC:
                 raise

@@ -476,11 +476,10 @@ def prepare_pipeline(job: RenderJob, device: str) -> tuple[Any, dict[str, Any], 
     return pipe, setup, time.perf_counter() - start
 
 
-def clip_record(job: RenderJob, shot: ShotRequest, setup: dict[str, Any]) -> dict[str, Any]:
-    """A shot's `shot.json` record, less its timings: the request, settings and setup."""
+def settings_record(job: RenderJob, setup: dict[str, Any]) -> dict[str, Any]:
+    """What a clip's record says of how it was made: settings, model, LoRA and setup."""
     settings, model = job.settings, job.model
     return {
-        **asdict(shot),
         "steps": settings.steps,
         "guidance_scale": settings.guidance_scale,
         "width": settings.width,
@@ -494,6 +493,11 @@ def clip_record(job: RenderJob, shot: ShotRequest, setup: dict[str, Any]) -> dic
         },
         **setup,
     }
+
+
+def clip_record(job: RenderJob, shot: ShotRequest, setup: dict[str, Any]) -> dict[str, Any]:
+    """A shot's `shot.json` record, less its timings: the request, settings and setup."""
+    return {**asdict(shot), **settings_record(job, setup)}
 
 
 def save_clip(folder: Path, frames: np.ndarray, job: RenderJob, record: dict[str, Any]) -> float:

@@ -9,7 +9,6 @@ and single clips the same way.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from resources.video.generator import (
     clip_record,
     prepare_pipeline,
     save_clip,
+    settings_record,
 )
 
 SCENE_CLIP = "scene.mp4"
@@ -103,8 +103,6 @@ def render_scene(
         }
         save_clip(job.folders[shot.id], frames[first:end], job, record)
     timings = {"load_s": load_s, "render_s": render_s}
-    common = clip_record(job, scene.shots[0], setup)
-    common = {k: v for k, v in common.items() if k not in asdict(scene.shots[0])}
     # Written last: the scene is finished once its record exists.
     write_json(
         scene_folder / SCENE_MANIFEST,
@@ -115,7 +113,7 @@ def render_scene(
             "num_frames": scene.num_frames,
             "cuts": list(scene.cuts),
             "shots": [s.id for s in scene.shots],
-            **common,
+            **settings_record(job, setup),
             "licence": model.licence_record(),
             "timings": timings,
         },
