@@ -342,9 +342,11 @@ def _at_run_start(key: str) -> ResourceDefinition:
 
     schema = None
     if key == "video_generator":
-        kinds = {"crf": int, "preset": str, "workers": int, "attention": str}
+        defaults = Settings()  # each field's config type is its default's: int, str or float
         schema = {
-            name: Field(Noneable(kinds.get(name, float)), is_required=False, default_value=None)
+            name: Field(
+                Noneable(type(getattr(defaults, name))), is_required=False, default_value=None
+            )
             for name in RENDER_FIELDS
         }
 

@@ -14,6 +14,7 @@ ATTENTION_CHOICES = ("auto", "flash", "native")  # auto: flash-attn where import
 # libx264's presets, fastest first (a slower preset makes smaller files of the same quality).
 ENCODER_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+    "placebo",
 )  # fmt: skip
 
 

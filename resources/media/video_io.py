@@ -19,6 +19,7 @@ from av.container import InputContainer, OutputContainer
 from av.video.reformatter import ColorRange, Colorspace
 from av.video.stream import VideoStream
 
+from resources.domain.render import ENCODER_PRESETS
 from resources.storage.permissions import FILE_MODE
 
 # Output container chosen by the file suffix; the temporary name keeps the suffix but PyAV is told
@@ -29,18 +30,7 @@ _ISO_BMFF_FORMATS = {"mp4", "mov"}
 # this process may run on (sched_getaffinity): the same frames encoded under `taskset -c 0` and
 # on both cores gave different files. A fixed count makes the bytes a function of the frames.
 ENCODER_THREADS = 4
-_X264_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-    "placebo",
-)
+_X264_PRESETS = ENCODER_PRESETS  # the settings check the same list (resources/domain/render)
 # AVCOL_PRI_BT709 / AVCOL_TRC_BT709: HD players assume BT.709 when untagged, so tag and convert
 # with it explicitly instead of relying on swscale's BT.601 default (which shifts colours).
 _AVCOL_PRI_BT709 = 1
