@@ -152,6 +152,7 @@ FLOAT_FIELDS = [
     "qc.min_cross_shot",
     "qc.outlier_gap",
     "qc.duplicate_above",
+    "audio.loudness",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import hashlib
 import json
@@ -27,6 +28,18 @@ from resources.domain.brief_problems import Problem, problems_of
 from resources.domain.lora_recipes import RECIPES
 from resources.domain.registry import DEFAULT_UPSCALER, DEFAULT_VIDEO_MODEL, UPSCALERS, VIDEO_MODELS
 from resources.domain.scenes import plan_scene
+from resources.domain.sound_files import music_problem, sample_problem
+from resources.domain.speech import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    LEAD_IN_S,
+    SYLLABLES_PER_S,
+    TAIL_S,
+    shot_seconds,
+    speech_seconds,
+    syllables,
+    syllables_that_fit,
+)
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=SLUG_PATTERN)]
@@ -51,11 +64,41 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class Consent(_Strict):
+    """Who consented to the use of a recorded voice, and when (LGPD: a voice is personal data)."""
+
+    by: str = Field(min_length=1, max_length=200)
+    on: dt.date
+
+
+class Voice(_Strict):
+    """The character's voice: a recorded sample (with its transcript and consent) or a preset."""
+
+    sample: str | None = Field(default=None, min_length=1, max_length=500)
+    transcript: str | None = Field(default=None, min_length=1, max_length=2000)
+    consent: Consent | None = None
+    preset: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _sample_or_preset(self) -> Voice:
+        if (self.sample is None) == (self.preset is None):
+            raise ValueError("give either `sample` (with transcript and consent) or `preset`")
+        if self.sample is not None and self.transcript is None:
+            raise ValueError("a voice sample needs its `transcript`: what is said in it")
+        if self.sample is not None and self.consent is None:
+            raise ValueError(
+                "a recorded voice needs `consent: {by: NAME, on: DATE}`: the person's consent "
+                "to the use of their voice (LGPD treats a voice as personal data)"
+            )
+        return self
+
+
 class Character(_Strict):
     id: Slug
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=2000)
     trigger: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")] | None = None
+    voice: Voice | None = None
 
     @model_validator(mode="after")
     def _default_trigger(self) -> Character:
@@ -120,11 +163,61 @@ class Lora(_Strict):
 class Shot(_Strict):
     id: Slug
     prompt: str = Field(min_length=1, max_length=2000)
-    duration_s: float = Field(gt=0, le=60)
+    # Optional only for a shot with a `line`: it then lasts its speech plus lead-in and tail.
+    duration_s: float | None = Field(default=None, gt=0, le=60)
+    # What the character says in this shot, in `audio.language`.
+    line: str | None = Field(default=None, min_length=1, max_length=1000)
     seed: Seed = 0
     negative_prompt: str | None = None
     # This shot's tier when it differs from `video.tier`: a draft shot promoted to final alone.
     tier: Literal["draft", "final"] | None = None
+
+    @model_validator(mode="after")
+    def _timed(self) -> Shot:
+        if self.duration_s is None and self.line is None:
+            raise ValueError("`duration_s` is required for a shot without a `line`")
+        return self
+
+
+class Music(_Strict):
+    """Music under the cut: a producer's track with its licence note, or a generated one."""
+
+    file: str | None = Field(default=None, min_length=1, max_length=500)
+    licence: str | None = Field(default=None, min_length=1, max_length=1000)
+    prompt: str | None = Field(default=None, min_length=1, max_length=1000)
+    seed: Seed | None = None
+
+    @model_validator(mode="after")
+    def _file_or_prompt(self) -> Music:
+        if (self.file is None) == (self.prompt is None):
+            raise ValueError("give either `file` (with `licence`) or `prompt` (with `seed`)")
+        if self.file is not None and self.licence is None:
+            raise ValueError("a music file needs its `licence`: who owns it and the terms of use")
+        if self.prompt is not None:
+            raise ValueError(
+                "generated music (`prompt`) is not available in this version: no text-to-music "
+                "engine is installed; give `file` and `licence`, or leave music out"
+            )
+        return self
+
+
+class Audio(_Strict):
+    """The sound of the deliverable: language of the lines, music, loudness target."""
+
+    language: str = DEFAULT_LANGUAGE
+    music: Music | None = None
+    # Integrated loudness target in LUFS (BS.1770-4): -16 for the web, -23 for EBU R128.
+    loudness: float = Field(default=-16.0, ge=-31.0, le=-10.0)
+
+    @field_validator("language")
+    @classmethod
+    def _spoken(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(
+                f"language {value!r} is not spoken by the voice engine; it speaks: "
+                f"{', '.join(LANGUAGES)}"
+            )
+        return value
 
 
 class Deliverable(_Strict):
@@ -132,6 +225,8 @@ class Deliverable(_Strict):
     fit: Literal["fit", "crop"] = "fit"
     crf: int = Field(default=18, ge=0, le=51)
     upscaler: str = DEFAULT_UPSCALER
+    # None: `sidecar` when any shot has a line, else `none` (Brief.subtitles).
+    subtitles: Literal["sidecar", "burn_in", "none"] | None = None
 
     @field_validator("resolution")
     @classmethod
@@ -198,6 +293,7 @@ class Brief(_Strict):
     deliverable: Deliverable = Deliverable()
     approval: Approval = Approval()
     qc: Qc = Qc()
+    audio: Audio = Audio()
 
     @field_validator("shots")
     @classmethod
@@ -226,9 +322,10 @@ class Brief(_Strict):
         if model is None or not model.is_scene_model:
             return shots
         fps = model.native_fps
-        plan = plan_scene([s.duration_s for s in shots], fps)
+        durations = [_estimated_s(s) for s in shots]
+        plan = plan_scene(durations, fps)
         if plan.num_frames > model.max_frames:
-            total = sum(s.duration_s for s in shots)
+            total = sum(durations)
             raise ValueError(
                 f"the shot list totals {total:g} s ({plan.num_frames} frames at {fps} fps), but "
                 f"{model.name} renders it as one scene of at most {model.max_frames} frames "
@@ -258,14 +355,74 @@ class Brief(_Strict):
 
     @property
     def duration_s(self) -> float:
-        return sum(shot.duration_s for shot in self.shots)
+        return sum(self.estimated().shot_duration(s.id) for s in self.shots)
+
+    @property
+    def has_lines(self) -> bool:
+        return any(shot.line for shot in self.shots)
+
+    @property
+    def subtitles(self) -> str:
+        """The subtitles asked for: the brief's, else `sidecar` when any shot has a line."""
+        chosen = self.deliverable.subtitles
+        return chosen if chosen is not None else ("sidecar" if self.has_lines else "none")
+
+    def shot_duration(self, shot_id: str) -> float:
+        """Shot `shot_id`'s length in a timed brief (see `timed`)."""
+        shot = next(s for s in self.shots if s.id == shot_id)
+        if shot.duration_s is None:
+            raise ValueError(f"shot {shot_id!r} is timed by its line: time the brief first")
+        return shot.duration_s
+
+    def timed(self, speech_s: dict[str, float]) -> Brief:
+        """This brief with every shot timed by its line filled in: speech + lead-in + tail.
+
+        `speech_s` holds the measured speech of each such shot (the narration units'); a shot
+        with a fixed `duration_s` keeps it. Every stage that turns shots into frames reads a
+        timed brief, so the one frames formula applies to spoken shots too.
+        """
+        shots = [
+            s
+            if s.duration_s is not None
+            else s.model_copy(update={"duration_s": round(shot_seconds(speech_s[s.id]), 3)})
+            for s in self.shots
+        ]
+        return self.model_copy(update={"shots": shots})
+
+    def estimated(self) -> Brief:
+        """`timed` with each line's length at the language's normal rate (before synthesis)."""
+        language = self.audio.language
+        return self.timed(
+            {s.id: speech_seconds(s.line, language) for s in self.shots if s.line is not None}
+        )
 
     def canonical_json(self) -> str:
-        """Stable JSON of every field, defaults included: the input of the brief's version."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        """Stable JSON of every field, defaults included: the input of the brief's version.
+
+        The sound fields are left out while unset, so a brief without sound keeps the version
+        it had before they existed (and reuses every artifact made from it).
+        """
+        data = self.model_dump(mode="json")
+        if self.audio == Audio():
+            data.pop("audio")
+        if self.character.voice is None:
+            data["character"].pop("voice")
+        if data["deliverable"]["subtitles"] is None:
+            data["deliverable"].pop("subtitles")
+        for shot in data["shots"]:
+            if shot["line"] is None:
+                shot.pop("line")
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     def content_hash(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def _estimated_s(shot: Shot, language: str = DEFAULT_LANGUAGE) -> float:
+    """A shot's length: its own, or its line's at a normal rate plus lead-in and tail."""
+    if shot.duration_s is not None:
+        return shot.duration_s
+    return shot_seconds(speech_seconds(shot.line or "", language))
 
 
 class BriefError(ValueError):
@@ -302,7 +459,7 @@ def shot_length_problems(brief: Brief) -> list[Problem]:
     """
     model = VIDEO_MODELS[brief.video.model]
     problems: list[Problem] = []
-    for index, shot in enumerate(brief.shots):
+    for index, shot in enumerate(brief.estimated().shots):
         if model.takes(shot.duration_s):
             continue
         others = [
@@ -333,7 +490,59 @@ def shot_length_problems(brief: Brief) -> list[Problem]:
     return problems
 
 
-def parse_brief(data: Any, source: str = "brief") -> Brief:
+def line_fit_problems(brief: Brief) -> list[Problem]:
+    """One problem per line that cannot be spoken at a normal rate within its fixed shot."""
+    language = brief.audio.language
+    rate = SYLLABLES_PER_S[language]
+    problems = []
+    for index, shot in enumerate(brief.shots):
+        if shot.line is None or shot.duration_s is None:
+            continue
+        needed, room = syllables(shot.line), syllables_that_fit(shot.duration_s, language)
+        if needed <= room:
+            continue
+        margin = f"{LEAD_IN_S:g} s lead-in and {TAIL_S:g} s tail"
+        problems.append(
+            Problem(
+                f"shots[{index}].line",
+                f"shot {shot.id!r}: the line needs {needed} syllables, about "
+                f"{needed / rate:.1f} s at a normal {language} rate of {rate:g} syllables/s, "
+                f"but the shot's {shot.duration_s:g} s hold {room} after the {margin}; shorten "
+                "the line, lengthen the shot, or leave out duration_s to time the shot by its line",
+                f"cena {shot.id!r}: a fala precisa de {needed} sílabas, cerca de "
+                f"{needed / rate:.1f} s no ritmo normal de {rate:g} sílabas/s, mas os "
+                f"{shot.duration_s:g} s da cena comportam {room} depois de {LEAD_IN_S:g} s de "
+                f"entrada e {TAIL_S:g} s de saída; encurte a fala, alongue a cena ou omita "
+                "duration_s para a cena durar o que a fala dura",
+            )
+        )
+    return problems
+
+
+def sound_file_problems(brief: Brief, base: Path) -> list[Problem]:
+    """The voice sample and the music file, read relative to the brief's folder `base`."""
+    problems = []
+    voice = brief.character.voice
+    if voice is not None and voice.sample is not None:
+        found = sample_problem(base / voice.sample)
+        if found:
+            problems.append(Problem("character.voice.sample", *found))
+    music = brief.audio.music
+    if music is not None and music.file is not None:
+        found = music_problem(base / music.file)
+        if found:
+            problems.append(Problem("audio.music.file", *found))
+    return problems
+
+
+def sound_file(brief: Brief, base: Path, kind: str) -> Path | None:
+    """Where the brief's voice sample (`kind` "voice") or music file ("music") is, if any."""
+    voice, music = brief.character.voice, brief.audio.music
+    name = (voice.sample if voice else None) if kind == "voice" else (music.file if music else None)
+    return None if name is None else base / name
+
+
+def parse_brief(data: Any, source: str = "brief", base: Path | None = None) -> Brief:
     """Validate already-loaded brief data; raises BriefError listing every problem."""
     if not isinstance(data, dict):
         raise BriefError(source, ["(brief): must be a mapping of fields (client, character, ...)"])
@@ -344,7 +553,9 @@ def parse_brief(data: Any, source: str = "brief") -> Brief:
         raise BriefError(
             source, [p.line("en") for p in found], [p.line("pt-BR") for p in found]
         ) from None
-    found = shot_length_problems(brief)
+    found = shot_length_problems(brief) + line_fit_problems(brief)
+    if base is not None:
+        found += sound_file_problems(brief, base)
     if found:
         raise BriefError(source, [p.line("en") for p in found], [p.line("pt-BR") for p in found])
     return brief
@@ -489,7 +700,8 @@ def parse_brief_bytes(raw: bytes, source: str) -> Brief:
         raise BriefError(source, [f"(file): not valid YAML{where}"]) from None
     finally:
         loader.dispose()
-    return parse_brief(data, source)
+    # A brief's sound files are named relative to the brief's own folder.
+    return parse_brief(data, source, base=Path(source).parent)
 
 
 def load_brief(path: Path | str, *, follow_symlinks: bool = True) -> Brief:

@@ -355,6 +355,8 @@ def quote_brief(
 ) -> dict[str, Any]:
     """The quote of `brief` (at its own tier unless `tier` says otherwise) on `instance_type`."""
     start = time.perf_counter()
+    # A shot timed by its line is quoted at the line's length at a normal speaking rate.
+    brief = brief.estimated()
     model = video_model(brief.video.model)
     recipe = tier_recipe(model, tier or brief.video.tier)
     price = instance_price(instance_type)
