@@ -8,18 +8,20 @@ from pathlib import Path
 
 from assets.stages.base import Markdown, Run, StageResult, build_or_reuse, stage_result
 from resources.domain.artifacts import ArtifactRef
-from resources.domain.brief import Brief, BriefError, parse_brief, parse_brief_bytes
+from resources.domain.brief import Brief, BriefError, parse_brief, parse_brief_bytes, sound_file
 from resources.domain.costs import DEFAULT_INSTANCE_TYPE, PriceError
 from resources.domain.review import apply_overrides, gate_asset, overrides_of, waiting_for
 from resources.inbox import BriefInbox
 from resources.quote.quote import quote_brief, quote_markdown
-from resources.storage.artifact_store import write_atomic
+from resources.storage.artifact_store import sha256_file, write_atomic
 
 ASSET = "character_brief"
 CODE_VERSION = "2"  # 2: the quote (quote.json) is part of the snapshot
 BRIEF_YAML = "brief.yaml"  # the producer's file, byte for byte
 BRIEF_JSON = "brief.json"  # the validated brief, canonical JSON: what every stage reads
 QUOTE_JSON = "quote.json"  # the quote before any GPU stage: what each stage's prediction reads
+# The brief's sound files, copied into the snapshot: the voice sample and the music track.
+SOUND_FILES = {"voice": "sound/voice.wav", "music": "sound/music.wav"}
 
 
 def brief_for_run(
@@ -57,10 +59,20 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
         run.log(
             f"shot {o.shot}: re-rolled by {o.who} at {o.at}, seed {o.previous_seed} -> {o.seed}"
         )
-    ref = run.ref(ASSET, {"brief": brief.content_hash(), "code": CODE_VERSION})
+    sounds = {
+        kind: path
+        for kind in SOUND_FILES
+        if (path := sound_file(brief, source.parent, kind)) is not None
+    }
+    sound_sha256 = {kind: sha256_file(path) for kind, path in sounds.items()}
+    payload = {"brief": brief.content_hash(), "code": CODE_VERSION}
+    ref = run.ref(ASSET, {**payload, "sound": sound_sha256} if sounds else payload)
 
     def build(stage: Path) -> dict:
         write_atomic(stage / BRIEF_YAML, source.read_bytes() if raw is None else raw)
+        for kind, path in sounds.items():
+            (stage / SOUND_FILES[kind]).parent.mkdir(exist_ok=True)
+            write_atomic(stage / SOUND_FILES[kind], path.read_bytes())
         write_atomic(stage / BRIEF_JSON, brief.canonical_json() + "\n")
         write_atomic(stage / QUOTE_JSON, json.dumps(quote_of(run, brief), indent=1) + "\n")
         return dict(
@@ -71,6 +83,7 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
                 "sha256": brief.content_hash(),
                 "written_sha256": written_sha256,  # the file's brief, before re-rolls
                 "overrides": [o.record() for o in applied],
+                "sound_sha256": sound_sha256,
             },
             timings={"wall_s": time.perf_counter() - start},
         )
@@ -93,7 +106,8 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
             "shot_list": Markdown(
                 "| shot | s | seed | prompt |\n|---|---|---|---|\n"
                 + "\n".join(
-                    f"| {s.id} | {s.duration_s:g} | {s.seed} | {s.prompt} |" for s in brief.shots
+                    f"| {s.id} | {s.duration_s:g} | {s.seed} | {s.prompt} |"
+                    for s in brief.estimated().shots
                 )
             ),
             "tier": brief.video.tier,
@@ -110,6 +124,17 @@ def read_brief(run: Run) -> tuple[Brief, ArtifactRef]:
     ref = run.upstream(ASSET)
     data = json.loads((run.store.path(ref) / BRIEF_JSON).read_text())
     return parse_brief(data, source=f"{ref.key}/{BRIEF_JSON}"), ref
+
+
+def voice_sample_of(folder: Path) -> Path:
+    """The voice sample a brief snapshot holds."""
+    return folder / SOUND_FILES["voice"]
+
+
+def music_file_of(folder: Path) -> Path | None:
+    """The music track a brief snapshot holds, if the brief has one."""
+    path = folder / SOUND_FILES["music"]
+    return path if path.is_file() else None
 
 
 def quote_of(run: Run, brief: Brief) -> dict:

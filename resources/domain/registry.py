@@ -535,3 +535,54 @@ CLIP_VISION = VisionModel(
     licence="MIT",
 )
 VISION_MODELS: dict[str, VisionModel] = {m.name: m for m in (DINOV2, CLIP_VISION)}
+
+
+@dataclass(frozen=True)
+class VoiceModel:
+    """A text-to-speech engine the narration speaks with, as transformers loads it.
+
+    `production_blocker`: why the production profile cannot load real weights for it yet (a
+    sentence naming what is missing), or None when it can. The tiny profile always builds the
+    architecture in code and runs the same synthesis code.
+    """
+
+    name: str
+    model_class: str  # attribute of the `transformers` module
+    tokenizer_class: str
+    repo_id: str
+    revision: str
+    languages: tuple[str, ...]
+    presets: tuple[str, ...]  # stock voices a brief may name as `character.voice.preset`
+    clones_voice: bool  # whether a sample steers the synthesized voice
+    licence: str  # the architecture's code licence
+    licence_terms: str  # what the licence (and the weights', where known) allows
+    production_blocker: str | None = None
+
+
+# The voice engine. Qwen3-TTS (Apache-2.0) and Chatterbox Multilingual (MIT) were the choice for
+# Brazilian Portuguese with voice cloning, but neither runs in this stack (docs/models.md, "Voice"):
+# qwen-tts 0.1.1 pins transformers 4.57.3 and fails to import under transformers 5.25
+# (`check_model_inputs()` changed signature) and needs torchaudio, which has no build for torch
+# 2.13; chatterbox-tts pins torch 2.6, torchaudio 2.6 and diffusers 0.29. The closest honest
+# engine is an architecture transformers ships: VITS (end-to-end, one forward pass, seeded noise).
+# Its only Portuguese checkpoint in transformers' format, facebook/mms-tts-por, is CC-BY-NC-4.0,
+# not usable for paid work, so production refuses until a licence-clean checkpoint is chosen.
+VITS_VOICE = VoiceModel(
+    name="vits_voice",
+    model_class="VitsModel",
+    tokenizer_class="VitsTokenizer",
+    repo_id="(none: no licence-clean pt-BR VITS checkpoint)",
+    revision="none",
+    languages=("pt-BR",),
+    presets=("default",),
+    clones_voice=False,
+    licence="Apache-2.0 (transformers' VITS code)",
+    licence_terms="code: paid work allowed; no production weights (mms-tts-por is CC-BY-NC-4.0)",
+    production_blocker=(
+        "no production voice weights: the VITS checkpoint for Portuguese in transformers' format "
+        "(facebook/mms-tts-por) is CC-BY-NC-4.0 and the licence-clean engines (Qwen3-TTS, "
+        "Chatterbox) do not install against torch 2.13 / transformers 5.25; see docs/models.md"
+    ),
+)
+VOICE_MODELS: dict[str, VoiceModel] = {m.name: m for m in (VITS_VOICE,)}
+DEFAULT_VOICE_MODEL = VITS_VOICE.name

@@ -29,6 +29,7 @@ from resources.domain.registry import (
     StillModel,
     VideoModel,
     VisionModel,
+    VoiceModel,
 )
 from resources.domain.tiers import DistillAdapter, TierRecipe
 from resources.storage.artifact_store import sha256_file, write_json
@@ -112,6 +113,14 @@ class ModelStore(ConfigurableResource):
         """A transformers folder (config, weights, image processor) of an identity backbone."""
         if self.profile == "tiny":
             return self._tiny(model.name, _build_tiny_vision(model))
+        return self._pretrained(model.name, model.repo_id, model.revision, marker="config.json")
+
+    def voice_model_dir(self, model: VoiceModel) -> Path:
+        """A transformers folder (config, weights, tokenizer) of the voice engine."""
+        if self.profile == "tiny":
+            return self._tiny(model.name, _build_tiny_voice)
+        if model.production_blocker:
+            raise ModelNotFoundError(f"voice model {model.name}: {model.production_blocker}")
         return self._pretrained(model.name, model.repo_id, model.revision, marker="config.json")
 
     def upscaler_file(self, name: str) -> Path:
@@ -295,6 +304,12 @@ def weights_digest(path: Path) -> str:
     except OSError:  # a read-only model folder: hash again next time
         pass
     return value
+
+
+def _build_tiny_voice(folder: Path) -> None:
+    from resources.tiny.voice import build_tiny_voice
+
+    build_tiny_voice(folder)
 
 
 def _build_tiny_video(model: VideoModel):

@@ -1,0 +1,1 @@
+"""Sound: the voice engine, the master mix and loudness, subtitles."""
