@@ -77,7 +77,7 @@ def chain_asset(
             specs=[
                 AssetSpec(
                     name,
-                    deps=[entry.upstream] if entry.upstream else [],
+                    deps=entry.deps,
                     code_version=code_version,
                     group_name=GROUP,
                     kinds=set(kinds),
@@ -92,7 +92,7 @@ def chain_asset(
     return asset(
         name=name,
         partitions_def=character_partitions,
-        deps=[entry.upstream] if entry.upstream else None,
+        deps=entry.deps or None,
         code_version=code_version,
         group_name=GROUP,
         pool=GPU_POOL if entry.gpu else None,

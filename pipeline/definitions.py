@@ -8,6 +8,7 @@ from assets.character_brief import character_brief
 from assets.character_lora import character_lora
 from assets.client_report import client_report
 from assets.deliverables import deliverables
+from assets.narration import narration
 from assets.reference_images import reference_images
 from assets.video_clips import video_clips
 from pipeline.jobs import character_video_job
@@ -22,6 +23,7 @@ _BY_NAME = {
         character_brief,
         reference_images,
         character_lora,
+        narration,
         video_clips,
         deliverables,
         client_report,

@@ -14,7 +14,7 @@ from dagster import DagsterInstance, materialize
 from assets.partitions import CHARACTERS
 from pipeline.definitions import ASSETS, defs
 from pipeline.settings import resource_defs
-from resources.domain.chain import CHAIN_NAMES
+from resources.domain.chain import CHAIN_NAMES, stage
 from resources.media.video_io import probe_video
 
 pytestmark = pytest.mark.slow  # whole-chain materializations
@@ -75,18 +75,22 @@ def test_deliverable_decodes_at_brief_resolution_fps_and_length(first_run):
 
 def test_every_stage_left_a_manifest_chained_to_its_input(first_run):
     _, root, _ = first_run
-    chain = CHAIN_NAMES
-    previous = None
-    for asset in chain:
+    versions = {}
+    for asset in CHAIN_NAMES:
         folder = root / "acme-health" / "dr-ana" / asset
         version = json.loads((folder / "current.json").read_text())["version"]
         manifest = json.loads((folder / version / "manifest.json").read_text())
         assert manifest["version"] == version
-        if previous:
-            assert manifest["inputs"] == {previous[0]: previous[1]}
-        for entry in manifest["files"]:
-            assert (folder / version / entry["path"]).stat().st_size == entry["bytes"]
-        previous = (asset, version)
+        entry = stage(asset)
+        if entry.upstream:
+            # Its upstream's version, and those of the other assets it read (a brief without
+            # lines reads no narration).
+            assert manifest["inputs"][entry.upstream] == versions[entry.upstream]
+            assert set(manifest["inputs"]) <= set(entry.deps)
+            assert all(manifest["inputs"][a] == versions[a] for a in manifest["inputs"])
+        for file in manifest["files"]:
+            assert (folder / version / file["path"]).stat().st_size == file["bytes"]
+        versions[asset] = version
     assert not list(root.rglob(".staging-*")), "no half-written artifact stays behind"
 
 

@@ -19,7 +19,8 @@ from assets.stages.base import (
     build_or_reuse,
     stage_result,
 )
-from assets.stages.character_brief import prediction_metadata, read_brief
+from assets.stages.character_brief import music_file_of, prediction_metadata, read_brief
+from assets.stages.narration import line_file, narration_of
 from assets.stages.video_clips import ASSET as CLIPS
 from assets.stages.video_clips import clips_of, scoring_against
 from resources.domain.artifacts import ArtifactRef
@@ -32,20 +33,27 @@ from resources.media.video_checks import format_problems, inspect_video, picture
 from resources.media.video_io import ENCODER_THREADS
 from resources.qc import retakes
 from resources.qc.identity import cross_shot
+from resources.sound.master import TRUE_PEAK_MAX
+from resources.sound.soundtrack import add_soundtrack, write_subtitles
 from resources.storage.artifact_store import sha256_file
 from resources.upscale.final_cut import CutClip
 from resources.upscale.upscaler import Upscaler
 
 ASSET = "deliverables"
 CODE_VERSION = "5"  # 4: the H.264 encoder is chosen and recorded; 5: identity QC in the manifest
+SOUND_CODE_VERSION = "1"  # a master with sound: the mix, loudness and subtitles code
+PICTURE = ".picture.partial.mp4"  # the cut before its soundtrack is added (removed before publish)
 FINAL = "final.mp4"
 POSTER = "poster.jpg"
 CONTACT_SHEET = "contact_sheet.png"
 CHECK_FORMAT = "deliverable_matches_brief"
 CHECK_PICTURE = "deliverable_has_no_black_or_frozen_stretches"
 CHECK_CROSS_SHOT = "shots_match_each_other"
-CHECKS = (CHECK_FORMAT, CHECK_PICTURE, CHECK_CROSS_SHOT)
-BLOCKING = (CHECK_CROSS_SHOT,)  # an inconsistent cut is not reported to the client
+CHECK_LOUDNESS = "master_meets_loudness_target"
+CHECKS = (CHECK_FORMAT, CHECK_PICTURE, CHECK_CROSS_SHOT, CHECK_LOUDNESS)
+# An inconsistent cut, or a master off its loudness target, is not reported to the client.
+BLOCKING = (CHECK_CROSS_SHOT, CHECK_LOUDNESS)
+LOUDNESS_TOLERANCE_LU = 1.0
 
 
 class OffModelShots(ValueError):
@@ -67,6 +75,7 @@ class CutPlan:
     record: dict[str, Any]  # the upscaler's model record
     encoder: Any  # EncoderChoice
     params: dict[str, Any]  # what changes the master's bytes: the version's parameters
+    sound: dict[str, Any] | None = None  # the soundtrack's inputs, when the brief has sound
 
     @property
     def expected_frames(self) -> int:
@@ -114,7 +123,29 @@ def plan_cut(run: Run, upscaler: Upscaler) -> CutPlan:
         run.models.record(entry.name, entry.filename, entry.source, weights),
         encoder,
         params,
+        sound_plan(run, brief, brief_ref),
     )
+
+
+def sound_plan(run: Run, brief: Brief, brief_ref: ArtifactRef) -> dict[str, Any] | None:
+    """What the master's soundtrack is made of (its part of the version), or None without sound.
+
+    A brief with no line and no music keeps a picture-only master, as before sound existed.
+    """
+    music = music_file_of(run.store.path(brief_ref))
+    if not brief.has_lines and music is None:
+        return None
+    narration_ref, manifest = narration_of(run)
+    return {
+        "narration": narration_ref.version,
+        "lines": [
+            {k: line[k] for k in ("id", "unit", "text", "speech_s")} for line in manifest["lines"]
+        ],
+        "music_sha256": sha256_file(music) if music else None,
+        "loudness": brief.audio.loudness,
+        "subtitles": brief.subtitles,
+        "code": SOUND_CODE_VERSION,
+    }
 
 
 def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
@@ -122,6 +153,8 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
     start = time.perf_counter()
     plan = plan_cut(run, upscaler)
     payload = {"clips": plan.clips_ref.version, "params": plan.params, "model": plan.record}
+    if plan.sound is not None:
+        payload["sound"] = plan.sound
     ref = run.ref(ASSET, {**payload, "code": CODE_VERSION})
     width, height = plan.brief.deliverable.resolution
     # The master at CRF <= 23 stays under a tenth of raw; poster and contact sheet are small.
@@ -152,7 +185,44 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
             "contact_sheet": Picture(folder / CONTACT_SHEET, "contact sheet"),
             "cross_shot": cross_shot_table(cross),
         },
-        checks=_master_checks(plan, report, cross),
+        checks=[*_master_checks(plan, report, cross), loudness_check(manifest.get("sound"))],
+    )
+
+
+def loudness_check(sound: dict[str, Any] | None) -> Check:
+    """The decoded master within 1 LU of its target, true peak at most -1 dBTP, audio as long
+    as the picture within one frame (a master without sound passes: there is nothing to hear)."""
+    if sound is None:
+        return Check(CHECK_LOUDNESS, passed=True, description="no soundtrack (no line, no music)")
+    problems = []
+    off = abs(sound["lufs"] - sound["target_lufs"])
+    if not off <= LOUDNESS_TOLERANCE_LU:
+        problems.append(
+            f"integrated loudness {sound['lufs']:.2f} LUFS is {off:.2f} LU from the target "
+            f"{sound['target_lufs']:g} (at most {LOUDNESS_TOLERANCE_LU:g})"
+        )
+    if not sound["true_peak_dbtp"] <= TRUE_PEAK_MAX:
+        problems.append(f"true peak {sound['true_peak_dbtp']:.2f} dBTP above {TRUE_PEAK_MAX:g}")
+    drift = abs(sound["audio_duration_s"] - sound["picture_duration_s"])
+    frame_s = 1 / 24 if not sound.get("fps") else 1 / sound["fps"]
+    if drift > frame_s:
+        problems.append(f"audio and picture lengths differ by {drift:.3f} s (over one frame)")
+    return Check(
+        CHECK_LOUDNESS,
+        passed=not problems,
+        description="; ".join(problems)
+        or f"{sound['lufs']:.2f} LUFS (target {sound['target_lufs']:g}), "
+        f"true peak {sound['true_peak_dbtp']:.2f} dBTP",
+        metadata={
+            k: sound[k]
+            for k in (
+                "lufs",
+                "target_lufs",
+                "true_peak_dbtp",
+                "audio_duration_s",
+                "picture_duration_s",
+            )
+        },
     )
 
 
@@ -177,13 +247,17 @@ def _build_master(run: Run, upscaler: Upscaler, plan: CutPlan, stage: Path, star
     sampled = scoring.scorer.sample_segments(
         stage / FINAL, [(c.id, stats.per_clip_frames[c.id]) for c in clips]
     )
+    sound = _soundtrack(run, plan, stage, [(c.id, stats.per_clip_frames[c.id]) for c in clips])
     samples = [Image.fromarray(f) for f in stats.samples]
     samples[len(samples) // 2].save(stage / POSTER, quality=90)
     contact_sheet(samples, stage / CONTACT_SHEET, labels=[c.id for c in clips])
     frames = stats.per_clip_frames
     return dict(
         code_version=CODE_VERSION,
-        inputs={"video_clips": plan.clips_ref.version},
+        inputs={
+            "video_clips": plan.clips_ref.version,
+            **({"narration": plan.sound["narration"]} if plan.sound else {}),
+        },
         parameters=plan.params,
         models=[plan.record, *scoring.records],
         timings={"wall_s": time.perf_counter() - start},
@@ -202,8 +276,36 @@ def _build_master(run: Run, upscaler: Upscaler, plan: CutPlan, stage: Path, star
             "qc": _master_qc(plan, cross_shot(sampled), scoring.records),
             # The video model's licence travels with the pictures it made.
             "licence": plan.clips_manifest.get("licence"),
+            "sound": sound,
         },
     )
+
+
+def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str, Any] | None:
+    """Add the lines and music to the cut in `stage`; its figures and subtitles (None: silent)."""
+    if plan.sound is None:
+        return None
+    (stage / FINAL).rename(stage / PICTURE)
+    lines = plan.sound["lines"]
+    sound = add_soundtrack(
+        stage / PICTURE,
+        stage / FINAL,
+        lines=lines,
+        line_files={line["id"]: line_file(run, line["unit"]) for line in lines},
+        music=music_file_of(run.store.path(plan.brief_ref)),
+        frames=frames,
+        fps=plan.brief.video.fps,
+        target_lufs=plan.sound["loudness"],
+    )
+    (stage / PICTURE).unlink()
+    if plan.sound["subtitles"] != "none" and lines:
+        # burn_in is not drawn yet: its cues are written beside the master like a sidecar.
+        sound["subtitles"] = write_subtitles(stage, lines, sound["lines"])
+    run.log(
+        f"soundtrack: {sound['lufs']:.1f} LUFS (target {sound['target_lufs']:g}), true peak "
+        f"{sound['true_peak_dbtp']:.1f} dBTP, {len(lines)} line(s)"
+    )
+    return sound
 
 
 def _master_qc(plan: CutPlan, cross: dict[str, Any], scorers: list) -> dict[str, Any]:

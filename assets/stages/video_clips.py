@@ -32,6 +32,8 @@ from assets.stages.base import (
 )
 from assets.stages.character_brief import prediction_metadata, read_brief
 from assets.stages.character_lora import lora_of
+from assets.stages.narration import ASSET as NARRATION
+from assets.stages.narration import timed_brief
 from assets.stages.reference_images import ASSET as REFERENCES
 from assets.stages.reference_images import stills_of
 from resources.domain.artifacts import ArtifactRef
@@ -96,6 +98,14 @@ def tier_settings(
     return found
 
 
+def timed_by(run: Run) -> dict[str, str]:
+    """The narration version that timed shots without duration_s, as a manifest input."""
+    brief, _ = read_brief(run)
+    if all(s.duration_s is not None for s in brief.shots):
+        return {}
+    return {NARRATION: run.upstream(NARRATION).version}
+
+
 def clip_folder(folder: Path, shot_id: str) -> Path:
     """Where a video_clips version holds the files of shot `shot_id`."""
     return folder / "shots" / shot_id
@@ -142,6 +152,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     """One clip per shot at the model's native fps; unchanged and finished shots are reused."""
     start = time.perf_counter()
     brief, brief_ref = read_brief(run)
+    brief = timed_brief(run, brief)  # a shot without duration_s lasts as long as its line
     lora_ref, lora_file = lora_of(run)
     model = video_model(brief.video.model)
     model_dir = run.models.video_model_dir(model)
@@ -209,7 +220,7 @@ def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, s
     default = plan.default
     return dict(
         code_version=CODE_VERSION,
-        inputs={"character_lora": lora_ref.version},
+        inputs={"character_lora": lora_ref.version, **timed_by(run)},
         parameters={**default.parameters(), "shot_tiers": plan.tiers},
         models=[{**default.model, "licence": ex.model.licence}, *ex.scoring.records],
         seeds={s.id: chosen[s.id].request.seed for s in shots},

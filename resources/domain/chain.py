@@ -16,14 +16,23 @@ class Stage:
     upstream: str | None
     gpu: bool
     renders: bool = False  # part of what one more video of an already trained character costs
+    # Other assets it reads besides its upstream (a Dagster dependency and a manifest input).
+    reads: tuple[str, ...] = ()
+
+    @property
+    def deps(self) -> list[str]:
+        return [*([self.upstream] if self.upstream else []), *self.reads]
 
 
 CHAIN: tuple[Stage, ...] = (
     Stage("character_brief", upstream=None, gpu=False),
     Stage("reference_images", upstream="character_brief", gpu=True),
     Stage("character_lora", upstream="reference_images", gpu=True),
-    Stage("video_clips", upstream="character_lora", gpu=True, renders=True),
-    Stage("deliverables", upstream="video_clips", gpu=True, renders=True),
+    # The lines are spoken from the brief alone, before video_clips: a shot without duration_s
+    # lasts as long as its line; the master mixes them.
+    Stage("narration", upstream="character_brief", gpu=True, renders=True),
+    Stage("video_clips", upstream="character_lora", gpu=True, renders=True, reads=("narration",)),
+    Stage("deliverables", upstream="video_clips", gpu=True, renders=True, reads=("narration",)),
 )
 # The client's report follows the chain in every brief run; it reads, it does not render.
 REPORT = Stage("client_report", upstream="deliverables", gpu=False)

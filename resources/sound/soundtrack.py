@@ -1,0 +1,76 @@
+"""A cut's soundtrack: its lines placed at their shots, the music, the master track, subtitles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from resources.domain.sound_files import read_wav
+from resources.domain.speech import LEAD_IN_S, Cue, cues_for, srt, webvtt
+from resources.sound.master import Placed, measure, mix_master, mux_with_audio
+
+SUBTITLES_VTT = "final.vtt"
+SUBTITLES_SRT = "final.srt"
+
+
+def shot_starts(frames: list[tuple[str, int]], fps: int) -> dict[str, float]:
+    """Where each shot starts in the cut, in seconds, from the frames the cut gave each."""
+    starts, at = {}, 0
+    for shot_id, count in frames:
+        starts[shot_id] = at / fps
+        at += count
+    return starts
+
+
+def add_soundtrack(
+    picture: Path,
+    out_file: Path,
+    *,
+    lines: list[dict[str, Any]],
+    line_files: dict[str, Path],
+    music: Path | None,
+    frames: list[tuple[str, int]],
+    fps: int,
+    target_lufs: float,
+) -> dict[str, Any]:
+    """Mix the lines (each at its shot's start plus the lead-in) and music under `picture`.
+
+    Writes `out_file` (picture stream copied, one AAC track); returns the figures measured on
+    the decoded file and where each line sits, for the manifest.
+    """
+    starts = shot_starts(frames, fps)
+    duration_s = sum(count for _, count in frames) / fps
+    placed, placements = [], []
+    for line in lines:
+        audio = read_wav(line_files[line["id"]])
+        start = starts[line["id"]] + LEAD_IN_S
+        placed.append(Placed(audio.mono(), audio.rate, start))
+        placements.append(
+            {"id": line["id"], "start_s": round(start, 3), "end_s": round(start + audio.seconds, 3)}
+        )
+    mix = mix_master(placed, read_wav(music) if music else None, duration_s, target_lufs)
+    mux_with_audio(picture, mix, out_file)
+    measured = measure(out_file)
+    return {
+        "target_lufs": target_lufs,
+        "lufs": measured.lufs,
+        "true_peak_dbtp": float(measured.true_peak_dbtp),
+        "audio_duration_s": measured.duration_s,
+        "picture_duration_s": round(duration_s, 4),
+        "fps": fps,
+        "codec": "aac",
+        "sample_rate": 48_000,
+        "channels": 2,
+        "lines": placements,
+    }
+
+
+def write_subtitles(folder: Path, lines: list[dict[str, Any]], placements: list[dict]) -> list[str]:
+    """WebVTT and SRT of the lines, one cue (or more, when long) a line; the files' names."""
+    text = {line["id"]: line["text"] for line in lines}
+    cues: list[Cue] = []
+    for place in placements:
+        cues += cues_for(place["id"], text[place["id"]], place["start_s"], place["end_s"])
+    (folder / SUBTITLES_VTT).write_text(webvtt(cues), encoding="utf-8")
+    (folder / SUBTITLES_SRT).write_text(srt(cues), encoding="utf-8")
+    return [SUBTITLES_VTT, SUBTITLES_SRT]

@@ -1,0 +1,178 @@
+"""Sound through the whole chain: lines spoken, the master's track measured, one line edited."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import av
+import numpy as np
+import pyloudnorm
+import pytest
+from dagster import DagsterInstance
+from quick_chain import quick_brief, run_quick_chain, shared_models
+from sound_support import write_music, write_voice_sample
+
+from resources.sound.master import decode_audio, true_peak_dbtp
+from resources.storage.artifact_store import ArtifactStore
+
+pytestmark = pytest.mark.slow  # whole-chain materializations
+
+LINES = {
+    "one": "Olá, eu sou a doutora Ana.",
+    "two": "Hoje vamos ver um caso clínico.",
+    "three": "Até a próxima aula!",
+}
+# Fixed shots: their clips must not depend on their lines.
+SHOTS = [
+    {"id": sid, "prompt": "she talks", "duration_s": 3.0, "seed": i + 1, "line": text}
+    for i, (sid, text) in enumerate(LINES.items())
+]
+
+
+def _brief(inbox: Path, shots: list[dict]) -> dict:
+    write_voice_sample(inbox / "voz.wav")
+    write_music(inbox / "trilha.wav")
+    return quick_brief(
+        shots=shots,
+        character={
+            "id": "dr-ana",
+            "name": "Dra. Ana Souza",
+            "description": "a physician with dark curly hair",
+            "trigger": "drana",
+            "voice": {
+                "sample": "voz.wav",
+                "transcript": "Bom dia, este é um exemplo da minha voz.",
+                "consent": {"by": "Ana Souza", "on": "2026-11-30"},
+            },
+        },
+        audio={"music": {"file": "trilha.wav", "licence": "composed for the test, CC0"}},
+    )
+
+
+def _current(root: Path, asset: str) -> tuple[Path, dict]:
+    store = ArtifactStore(root=str(root))
+    ref = store.current("acme-health", "dr-ana", asset)
+    return store.path(ref), store.manifest(ref)
+
+
+def _clip_hashes(root: Path) -> dict[str, str]:
+    folder, manifest = _current(root, "video_clips")
+    return {
+        s["id"]: hashlib.sha256((folder / s["clip"]).read_bytes()).hexdigest()
+        for s in manifest["shots"]
+    }
+
+
+def _state(root: Path) -> dict:
+    folder, manifest = _current(root, "deliverables")
+    final = folder / manifest["final"]
+    samples, rate = decode_audio(final)
+    return {
+        "folder": folder,
+        "manifest": manifest,
+        "narration": _current(root, "narration")[1],
+        "clips": _clip_hashes(root),
+        "audio": samples,
+        "rate": rate,
+        "final_sha256": hashlib.sha256(final.read_bytes()).hexdigest(),
+        "lines": sorted(
+            p.name
+            for p in (root / "acme-health" / "dr-ana" / "lines").iterdir()
+            if not p.name.startswith(".")
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def edited(tmp_path_factory):
+    base = tmp_path_factory.mktemp("sound")
+    root, models = base / "artifacts", shared_models(tmp_path_factory)
+    instance = DagsterInstance.ephemeral()
+    run_quick_chain(instance, base / "a", root, _brief(base / "a", SHOTS), models=models)
+    before = _state(root)
+    changed = [dict(s) for s in SHOTS]
+    changed[1]["line"] = "Hoje vamos ver outro caso."
+    run_quick_chain(instance, base / "b", root, _brief(base / "b", changed), models=models)
+    return before, _state(root)
+
+
+def test_master_has_one_aac_lc_48k_stereo_track(edited):
+    before, _ = edited
+    with av.open(str(before["folder"] / before["manifest"]["final"])) as container:
+        audio = container.streams.audio
+        assert len(audio) == 1
+        assert audio[0].codec_context.name == "aac"
+        assert audio[0].codec_context.profile == "LC"
+        assert audio[0].codec_context.sample_rate == 48_000
+        assert audio[0].codec_context.channels == 2
+
+
+def test_decoded_master_meets_loudness_target_and_true_peak(edited):
+    before, _ = edited
+    lufs = pyloudnorm.Meter(before["rate"]).integrated_loudness(before["audio"].astype(float))
+    assert abs(lufs - (-16.0)) <= 1.0
+    assert true_peak_dbtp(before["audio"]) <= -1.0
+    recorded = before["manifest"]["sound"]
+    assert abs(recorded["lufs"] - lufs) < 0.05
+
+
+def test_audio_lasts_as_long_as_the_picture_within_one_frame(edited):
+    before, _ = edited
+    picture_s = sum(s["frames"] for s in before["manifest"]["shots"]) / 24
+    assert abs(len(before["audio"]) / before["rate"] - picture_s) <= 1 / 24
+
+
+def test_subtitles_beside_the_master_keep_accents_and_cue_each_line(edited):
+    before, _ = edited
+    vtt = (before["folder"] / "final.vtt").read_text(encoding="utf-8")
+    srt = (before["folder"] / "final.srt").read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT")
+    for text in LINES.values():
+        assert text in vtt and text in srt
+    assert "clínico" in vtt and "Até a próxima" in srt
+    placed = {p["id"]: p for p in before["manifest"]["sound"]["lines"]}
+    assert placed["two"]["start_s"] == pytest.approx(3.0 + 0.3, abs=1e-3)
+
+
+def test_editing_one_line_speaks_one_line_again_and_keeps_every_clip(edited):
+    before, after = edited
+    new_units = set(after["lines"]) - set(before["lines"])
+    assert len(new_units) == 1
+    synthesized = [line["id"] for line in after["narration"]["lines"] if line["synthesized"]]
+    assert synthesized == ["two"]
+    assert after["clips"] == before["clips"]
+    assert after["final_sha256"] != before["final_sha256"]
+    n = min(len(before["audio"]), len(after["audio"]))
+    assert not np.array_equal(before["audio"][:n], after["audio"][:n])
+
+
+def _audio_packets_sha256(final: Path) -> str:
+    digest = hashlib.sha256()
+    with av.open(str(final)) as container:
+        for packet in container.demux(container.streams.audio[0]):
+            if packet.size:
+                digest.update(bytes(packet))
+    return digest.hexdigest()
+
+
+def test_same_brief_in_a_new_root_gives_the_same_lines_and_audio_bytes(edited, tmp_path_factory):
+    # The picture is compared elsewhere; this is the sound's part of "same inputs, same bytes".
+    before, _ = edited
+    base = tmp_path_factory.mktemp("again")
+    root = base / "artifacts"
+    instance = DagsterInstance.ephemeral()
+    models = shared_models(tmp_path_factory)
+    run_quick_chain(instance, base / "a", root, _brief(base / "a", SHOTS), models=models)
+    again = _state(root)
+    assert set(again["lines"]) <= set(before["lines"])
+    for line in again["narration"]["lines"]:
+        unit = root / "acme-health" / "dr-ana" / "lines" / line["unit"] / "line.wav"
+        first = before["folder"].parents[1] / "lines" / line["unit"] / "line.wav"
+        assert unit.read_bytes() == first.read_bytes()
+    first_final = before["folder"] / before["manifest"]["final"]
+    again_final = again["folder"] / again["manifest"]["final"]
+    assert _audio_packets_sha256(again_final) == _audio_packets_sha256(first_final)
+    assert (again["folder"] / "final.vtt").read_bytes() == (
+        before["folder"] / "final.vtt"
+    ).read_bytes()
