@@ -7,7 +7,13 @@ from assets.stages import narration as stage
 from assets.stages.narration import CODE_VERSION
 
 
-@chain_asset(stage.ASSET, code_version=CODE_VERSION, kinds={"pytorch", "wav"}, checks=stage.CHECKS)
+@chain_asset(
+    stage.ASSET,
+    code_version=CODE_VERSION,
+    kinds={"pytorch", "wav"},
+    checks=stage.CHECKS,
+    blocking=stage.BLOCKING,
+)
 def narration(
     context: AssetExecutionContext, runtime: ResourceParam[StageRuntime]
 ) -> MaterializeResult:

@@ -153,6 +153,8 @@ FLOAT_FIELDS = [
     "qc.outlier_gap",
     "qc.duplicate_above",
     "audio.loudness",
+    "qc.max_cer",
+    "qc.min_voice",
 ]
 
 

@@ -12,6 +12,7 @@ from assets.stages import (
     character_brief,
     character_lora,
     deliverables,
+    narration,
     reference_images,
     video_clips,
 )
@@ -69,7 +70,14 @@ def _declared(name: str) -> dict[str, set[str]]:
     """Each stage's checks as its module declares them (`CHECKS` or `BLOCKING`), by asset."""
     return {
         stage.ASSET: set(getattr(stage, name, ()))
-        for stage in (character_brief, reference_images, character_lora, video_clips, deliverables)
+        for stage in (
+            character_brief,
+            reference_images,
+            character_lora,
+            narration,
+            video_clips,
+            deliverables,
+        )
     }
 
 
@@ -141,4 +149,5 @@ def test_identity_checks_block_what_follows_them():
         video_clips.CHECK_IDENTITY,
         deliverables.CHECK_CROSS_SHOT,
         deliverables.CHECK_LOUDNESS,
+        narration.CHECK_QC,
     }

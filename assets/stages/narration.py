@@ -3,100 +3,119 @@
 A line's unit (`lines/<version>/line.wav`) hashes exactly what its samples depend on: the text,
 the language, the voice (the sample's sha256, or the preset), the engine (id, revision, weights'
 sha256), the seed and the code version. Editing one line synthesizes one line; the others are
-reused byte for byte. A narration version lists its lines' units and their measured lengths;
-video_clips times a shot without `duration_s` from them, deliverables places them in the mix.
+reused byte for byte. Each line is then checked like a shot's identity: transcribed (character
+error rate against the script) and compared with the voice sample (x-vector cosine); a line
+outside `qc.max_cer` / `qc.min_voice` is spoken again with a derived seed, up to
+`qc.max_attempts`, and the blocking check `lines_pass_qc` names a line still outside them unless
+`qc.accept_lines` accepts it. video_clips times a shot without `duration_s` from the chosen
+line's length; deliverables places the lines in the mix.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assets.stages.base import Markdown, Run, StageResult, build_or_reuse, stage_result
+from assets.stages.base import Check, Markdown, Run, StageResult, build_or_reuse, stage_result
 from assets.stages.character_brief import ASSET as BRIEF
 from assets.stages.character_brief import read_brief, voice_sample_of
 from resources.domain.artifacts import ArtifactRef
-from resources.domain.brief import Brief
-from resources.domain.registry import DEFAULT_VOICE_MODEL, VOICE_MODELS
-from resources.domain.sound_files import write_wav
+from resources.domain.brief import Brief, Shot
+from resources.domain.qc import attempt_seed
+from resources.domain.registry import (
+    DEFAULT_VOICE_MODEL,
+    VOICE_MODELS,
+    WAVLM_SV,
+    WHISPER_ASR,
+)
+from resources.domain.sound_files import read_wav, write_wav
 from resources.storage.artifact_store import sha256_file
 from resources.storage.publish import publish
 
 ASSET = "narration"
-CODE_VERSION = "1"
+CODE_VERSION = "2"  # 2: lines scored (CER, voice) and re-synthesized below the thresholds
 LINE_UNITS = "lines"  # <client>/<character>/lines/<version>/: one spoken line each
 LINE_CODE_VERSION = "1"
 LINE_WAV = "line.wav"
-CHECKS: tuple[str, ...] = ()
+CHECK_QC = "lines_pass_qc"
+CHECKS = (CHECK_QC,)
+BLOCKING = (CHECK_QC,)  # a line off its script or off the character's voice stops the cut
 
 
-def voice_of(run: Run, brief: Brief, brief_ref: ArtifactRef) -> dict[str, Any]:
-    """What the voice of every line is: the sample's sha256, or the engine's preset."""
+@dataclass
+class LinesRun:
+    """What speaking and scoring the lines of one narration version needs."""
+
+    run: Run
+    brief: Brief
+    voice: dict[str, Any]  # the voice's part of every unit
+    engine_record: dict[str, Any]
+    engine_dir: Path | None
+    scorer_dirs: dict[str, Path]
+    sample: Path | None  # the voice sample, for the similarity score
+
+
+def voice_of(run: Run, brief: Brief, brief_ref: ArtifactRef) -> tuple[dict[str, Any], Path | None]:
+    """The voice of every line (the sample's sha256, or the preset) and the sample file."""
     voice = brief.character.voice
     if voice is None or voice.preset is not None:
-        return {"preset": voice.preset if voice else "default"}
+        return {"preset": voice.preset if voice else "default"}, None
     sample = voice_sample_of(run.store.path(brief_ref))
-    return {"sample_sha256": sha256_file(sample), "transcript": voice.transcript}
+    return {"sample_sha256": sha256_file(sample), "transcript": voice.transcript}, sample
 
 
-def line_units(
-    run: Run, brief: Brief, voice: dict[str, Any], engine: dict[str, Any]
-) -> dict[str, tuple[ArtifactRef, dict[str, Any]]]:
-    """Each line's unit and the payload it hashes, by shot id (shots without a line: none)."""
-    units = {}
-    for shot in brief.shots:
-        if shot.line is None:
-            continue
-        payload = {
-            "text": shot.line,
-            "language": brief.audio.language,
-            "voice": voice,
-            "engine": {k: engine[k] for k in ("name", "id", "revision", "sha256")},
-            "seed": shot.seed,
-            "code": LINE_CODE_VERSION,
-        }
-        units[shot.id] = (run.ref(LINE_UNITS, payload), payload)
-    return units
+def line_unit(ex: LinesRun, shot: Shot, attempt: int) -> tuple[ArtifactRef, dict[str, Any]]:
+    """Attempt `attempt` (0-based) of a shot's line: its unit and the payload it hashes."""
+    payload = {
+        "text": shot.line,
+        "language": ex.brief.audio.language,
+        "voice": ex.voice,
+        "engine": {k: ex.engine_record[k] for k in ("name", "id", "revision", "sha256")},
+        "seed": attempt_seed(shot.seed, attempt),
+        "code": LINE_CODE_VERSION,
+    }
+    return ex.run.ref(LINE_UNITS, payload), payload
 
 
 def speak_lines(run: Run) -> StageResult:
-    """Synthesize every line that has no unit yet; record each line's unit and length."""
+    """Speak and score every line; reuse each unchanged line's unit; record the chosen takes."""
     start = time.perf_counter()
     brief, brief_ref = read_brief(run)
     entry = VOICE_MODELS[DEFAULT_VOICE_MODEL]
-    engine: dict[str, Any] = {"name": entry.name, "id": None, "revision": None, "sha256": None}
-    folder = None
+    voice, sample = voice_of(run, brief, brief_ref)
+    record: dict[str, Any] = {"name": entry.name, "id": None, "revision": None, "sha256": None}
+    engine_dir, scorer_dirs, scorer_records = None, {}, []
     if brief.has_lines:
-        folder = run.models.voice_model_dir(entry)
-        engine = run.models.record(entry.name, entry.repo_id, entry.revision, folder)
-    voice = voice_of(run, brief, brief_ref)
-    units = line_units(run, brief, voice, engine)
-    built = _publish_lines(run, entry, folder, units)
-    lines = []
-    for shot_id, (unit, payload) in units.items():
-        manifest = run.store.manifest(unit)
-        lines.append(
-            {
-                "id": shot_id,
-                "unit": unit.version,
-                "text": payload["text"],
-                "speech_s": manifest["speech_s"],
-                "rate": manifest["rate"],
-                "synthesized": unit in built,
-            }
-        )
+        engine_dir = run.models.voice_model_dir(entry)
+        record = run.models.record(entry.name, entry.repo_id, entry.revision, engine_dir)
+        for model in (WHISPER_ASR, WAVLM_SV):
+            scorer_dirs[model.name] = run.models.speech_check_dir(model)
+            found = run.models.record(
+                model.name, model.repo_id, model.revision, scorer_dirs[model.name]
+            )
+            scorer_records.append({**found, "licence": model.licence})
+    ex = LinesRun(run, brief, voice, record, engine_dir, scorer_dirs, sample)
+    spoken = [s for s in brief.shots if s.line is not None]
+    qc = brief.qc
     ref = run.ref(
-        ASSET, {"lines": [[line["id"], line["unit"]] for line in lines], "code": CODE_VERSION}
+        ASSET,
+        {
+            "lines": [[s.id, line_unit(ex, s, 0)[0].version] for s in spoken],
+            "qc": {"max_cer": qc.max_cer, "min_voice": qc.min_voice, "attempts": qc.max_attempts},
+            "scorers": [r["sha256"] for r in scorer_records],
+            "code": CODE_VERSION,
+        },
     )
-    reused = build_or_reuse(
-        run,
-        ref,
-        lambda stage: dict(
+
+    def build(stage: Path) -> dict[str, Any]:
+        lines = _speak_and_score(ex, spoken)
+        return dict(
             code_version=CODE_VERSION,
             inputs={BRIEF: brief_ref.version},
-            parameters={"language": brief.audio.language, "voice": voice},
-            models=[engine] if folder is not None else [],
+            parameters={"language": brief.audio.language, "voice": voice, "qc": qc.model_dump()},
+            models=([{**record, "licence": entry.licence}] if engine_dir else []) + scorer_records,
             timings={"wall_s": time.perf_counter() - start},
             extra={
                 "lines": lines,
@@ -107,50 +126,145 @@ def speak_lines(run: Run) -> StageResult:
                 },
                 "compute": run.compute(start),
             },
-        ),
-    )
-    table = "\n".join(
-        f"| {line['id']} | {line['speech_s']:.2f} | {line['text']} |" for line in lines
-    )
+        )
+
+    reused = build_or_reuse(run, ref, build)
+    manifest = run.store.manifest(ref)
     return stage_result(
         run,
         ref,
         reused=reused,
-        metadata={
-            "lines": len(lines),
-            "synthesized": sum(1 for line in lines if line["synthesized"]),
-            "voice_engine": entry.name,
-            "line_list": Markdown("| shot | speech s | line |\n|---|---|---|\n" + table),
-        },
+        metadata=_metadata(manifest["lines"], entry.name),
+        checks=[lines_check(brief, manifest["lines"])],
     )
 
 
-def _publish_lines(run: Run, entry, folder: Path | None, units) -> list[ArtifactRef]:
-    """Synthesize the lines without a reusable unit through the publish protocol."""
-    refs = [unit for unit, _ in units.values()]
-    payloads = {unit: payload for unit, payload in units.values()}
-    if not refs:
-        return []
+def _speak_and_score(ex: LinesRun, spoken: list[Shot]) -> list[dict[str, Any]]:
+    """Each line's attempts until one passes (or none is left); the chosen take of each line."""
+    from resources.qc.narration import NarrationScorer
+
+    scorer = (
+        NarrationScorer.load(
+            WHISPER_ASR,
+            ex.scorer_dirs.get(WHISPER_ASR.name),
+            WAVLM_SV,
+            ex.scorer_dirs.get(WAVLM_SV.name),
+            ex.run.device,
+        )
+        if spoken
+        else None
+    )
+    reference = None
+    if scorer is not None and ex.sample is not None:
+        audio = read_wav(ex.sample)
+        reference = scorer.embedding(audio.mono(), audio.rate)
+    qc, lines = ex.brief.qc, []
+    for shot in spoken:
+        attempts = []
+        for attempt in range(qc.max_attempts):
+            unit, payload = line_unit(ex, shot, attempt)
+            built = _publish_line(ex, unit, payload)
+            audio = read_wav(ex.run.store.path(unit) / LINE_WAV)
+            scores = scorer.score(
+                audio.mono(), audio.rate, shot.line, payload["language"], reference
+            )
+            passed = qc.line_passes(scores["cer"], scores["voice"])
+            attempts.append(
+                {
+                    "unit": unit.version,
+                    "seed": payload["seed"],
+                    "synthesized": built,
+                    "speech_s": round(audio.seconds, 4),
+                    "rate": audio.rate,
+                    "passed": passed,
+                    **scores,
+                }
+            )
+            ex.run.log(
+                f"line {shot.id} attempt {attempt + 1}: CER {scores['cer']:.3f}, "
+                f"voice {scores['voice']}, {'pass' if passed else 'outside the limits'}"
+            )
+            if passed:
+                break
+        best = next((a for a in attempts if a["passed"]), None) or min(
+            attempts, key=lambda a: (a["cer"], -(a["voice"] if a["voice"] is not None else 1))
+        )
+        lines.append(
+            {
+                "id": shot.id,
+                "text": shot.line,
+                "attempt": attempts.index(best),
+                **{
+                    k: best[k]
+                    for k in ("unit", "speech_s", "rate", "cer", "voice", "transcript", "passed")
+                },
+                "synthesized": any(a["synthesized"] for a in attempts),
+                "attempts": attempts,
+            }
+        )
+    return lines
+
+
+def _publish_line(ex: LinesRun, unit: ArtifactRef, payload: dict[str, Any]) -> bool:
+    """Speak one line into its unit through the publish protocol; True when it was spoken now."""
 
     def build(folders: dict[ArtifactRef, Path]) -> dict[ArtifactRef, dict[str, Any]]:
         from resources.sound.voice import VoiceEngine
 
-        engine = VoiceEngine.load(entry, folder, run.device)
-        fields = {}
-        for ref, stage in folders.items():
-            payload = payloads[ref]
-            samples = engine.speak(payload["text"], payload["seed"])
-            write_wav(stage / LINE_WAV, samples, engine.rate)
-            run.log(f"line {ref.version[:12]}: {len(samples) / engine.rate:.2f} s spoken")
-            fields[ref] = dict(
+        engine = VoiceEngine.load(VOICE_MODELS[DEFAULT_VOICE_MODEL], ex.engine_dir, ex.run.device)
+        samples = engine.speak(payload["text"], payload["seed"])
+        write_wav(folders[unit] / LINE_WAV, samples, engine.rate)
+        seconds = round(len(samples) / engine.rate, 4)
+        return {
+            unit: dict(
                 code_version=LINE_CODE_VERSION,
                 inputs={},
                 parameters=payload,
-                extra={"speech_s": round(len(samples) / engine.rate, 4), "rate": engine.rate},
+                extra={"speech_s": seconds, "rate": engine.rate},
             )
-        return fields
+        }
 
-    return publish(run.store, refs, build, log=run.log)
+    return bool(publish(ex.run.store, [unit], build, log=ex.run.log))
+
+
+def lines_check(brief: Brief, lines: list[dict[str, Any]]) -> Check:
+    """Blocking: every line inside max_cer and min_voice, or accepted by the brief."""
+    qc = brief.qc
+    failing = [line for line in lines if not line["passed"] and line["id"] not in qc.accept_lines]
+    limits = f"qc.max_cer {qc.max_cer}, qc.min_voice {qc.min_voice:g}"
+    problems = [
+        f"line {line['id']!r}: CER {line['cer']:.3f}, voice {line['voice']} after "
+        f"{len(line['attempts'])} attempt(s), outside {limits}"
+        for line in failing
+    ]
+    accepted = [
+        line["id"] for line in lines if not line["passed"] and line["id"] in qc.accept_lines
+    ]
+    return Check(
+        CHECK_QC,
+        passed=not failing,
+        description="; ".join(problems)
+        or (
+            f"every line inside {limits}"
+            + (f" (accepted: {', '.join(accepted)})" if accepted else "")
+        ),
+        metadata={"lines": len(lines), "failing": len(failing), "accepted": ", ".join(accepted)},
+    )
+
+
+def _metadata(lines: list[dict[str, Any]], engine: str) -> dict[str, Any]:
+    table = "\n".join(
+        f"| {line['id']} | {line['speech_s']:.2f} | {line['cer']:.3f} | {line['voice']} | "
+        f"{line['attempt'] + 1} | {line['text']} |"
+        for line in lines
+    )
+    header = "| shot | speech s | CER | voice | take | line |\n|---|---|---|---|---|---|\n"
+    return {
+        "lines": len(lines),
+        "synthesized": sum(1 for line in lines if line["synthesized"]),
+        "voice_engine": engine,
+        "line_list": Markdown(header + table),
+    }
 
 
 def narration_of(run: Run) -> tuple[ArtifactRef, dict[str, Any]]:
@@ -161,9 +275,8 @@ def narration_of(run: Run) -> tuple[ArtifactRef, dict[str, Any]]:
 
 def line_file(run: Run, unit_version: str) -> Path:
     """The spoken line of unit `unit_version`."""
-    return (
-        run.store.path(ArtifactRef(run.client, run.character, LINE_UNITS, unit_version)) / LINE_WAV
-    )
+    unit = ArtifactRef(run.client, run.character, LINE_UNITS, unit_version)
+    return run.store.path(unit) / LINE_WAV
 
 
 def timed_brief(run: Run, brief: Brief) -> Brief:

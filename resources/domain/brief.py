@@ -279,6 +279,17 @@ class Qc(_Strict):
     # a near-duplicate pair is more alike than this.
     outlier_gap: float = Field(default=0.15, ge=0.0, le=2.0)
     duplicate_above: float = Field(default=0.99, ge=-1.0, le=1.0)
+    # Narration: the highest character error rate of a line's transcript against its script
+    # (None: measured, never re-synthesized or blocked), the lowest cosine of its voice to the
+    # sample's (-1: every voice passes), and the lines accepted below them, by shot id.
+    max_cer: float | None = Field(default=None, ge=0.0, le=10.0)
+    min_voice: float = Field(default=-1.0, ge=-1.0, le=1.0)
+    accept_lines: list[Slug] = Field(default_factory=list)
+
+    def line_passes(self, cer: float, voice: float | None) -> bool:
+        """Whether a line's scores are inside `max_cer` and `min_voice`."""
+        cer_ok = self.max_cer is None or cer <= self.max_cer
+        return cer_ok and (voice is None or voice >= self.min_voice)
 
 
 class Brief(_Strict):
@@ -311,6 +322,10 @@ class Brief(_Strict):
         unknown = [s for s in self.qc.accept if s not in ids]
         if unknown:
             raise ValueError(f"qc.accept names shot(s) not in the shot list: {', '.join(unknown)}")
+        spoken = {shot.id for shot in self.shots if shot.line}
+        silent = [s for s in self.qc.accept_lines if s not in spoken]
+        if silent:
+            raise ValueError(f"qc.accept_lines names shot(s) without a line: {', '.join(silent)}")
         return self
 
     @field_validator("shots")
@@ -412,6 +427,10 @@ class Brief(_Strict):
         for shot in data["shots"]:
             if shot["line"] is None:
                 shot.pop("line")
+        narration_qc = {"max_cer": None, "min_voice": -1.0, "accept_lines": []}
+        for key, default in narration_qc.items():
+            if data["qc"][key] == default:
+                data["qc"].pop(key)
         return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     def content_hash(self) -> str:

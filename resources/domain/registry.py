@@ -586,3 +586,35 @@ VITS_VOICE = VoiceModel(
 )
 VOICE_MODELS: dict[str, VoiceModel] = {m.name: m for m in (VITS_VOICE,)}
 DEFAULT_VOICE_MODEL = VITS_VOICE.name
+
+
+@dataclass(frozen=True)
+class SpeechCheckModel:
+    """A model that checks narration: a speech recogniser or a speaker-verification model."""
+
+    name: str
+    model_class: str  # attribute of the `transformers` module
+    repo_id: str
+    revision: str
+    licence: str
+
+
+# Narration QC: transcription for the character error rate, x-vectors for the voice's similarity
+# to the sample. The tiny profile builds both architectures in code (resources/tiny/speech_qc.py).
+WHISPER_ASR = SpeechCheckModel(
+    name="whisper_asr",
+    model_class="WhisperForConditionalGeneration",
+    repo_id="openai/whisper-large-v3-turbo",
+    revision="main",
+    licence="MIT",
+)
+WAVLM_SV = SpeechCheckModel(
+    name="wavlm_sv",
+    model_class="WavLMForXVector",
+    repo_id="microsoft/wavlm-base-plus-sv",
+    revision="main",
+    # WavLM's code and checkpoints are published by microsoft/unilm under MIT; check the model
+    # card of the pinned revision before a production run (not verified offline here).
+    licence="MIT (microsoft/unilm; model card to be checked)",
+)
+SPEECH_CHECK_MODELS: dict[str, SpeechCheckModel] = {m.name: m for m in (WHISPER_ASR, WAVLM_SV)}

@@ -26,6 +26,7 @@ from resources.domain.registry import (
     SDXL,
     UPSCALERS,
     RenderSize,
+    SpeechCheckModel,
     StillModel,
     VideoModel,
     VisionModel,
@@ -121,6 +122,12 @@ class ModelStore(ConfigurableResource):
             return self._tiny(model.name, _build_tiny_voice)
         if model.production_blocker:
             raise ModelNotFoundError(f"voice model {model.name}: {model.production_blocker}")
+        return self._pretrained(model.name, model.repo_id, model.revision, marker="config.json")
+
+    def speech_check_dir(self, model: SpeechCheckModel) -> Path:
+        """A transformers folder of a narration-QC model (recogniser or speaker verification)."""
+        if self.profile == "tiny":
+            return self._tiny(model.name, _build_tiny_speech_check(model))
         return self._pretrained(model.name, model.repo_id, model.revision, marker="config.json")
 
     def upscaler_file(self, name: str) -> Path:
@@ -304,6 +311,17 @@ def weights_digest(path: Path) -> str:
     except OSError:  # a read-only model folder: hash again next time
         pass
     return value
+
+
+def _build_tiny_speech_check(model: SpeechCheckModel):
+    def build(folder: Path) -> None:
+        from resources.tiny import speech_qc
+
+        builders = {"whisper_asr": speech_qc.build_tiny_whisper}
+        builders["wavlm_sv"] = speech_qc.build_tiny_wavlm_xvector
+        builders[model.name](folder)
+
+    return build
 
 
 def _build_tiny_voice(folder: Path) -> None:

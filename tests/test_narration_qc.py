@@ -1,0 +1,97 @@
+"""Narration checked like identity: re-synthesis with derived seeds, a blocking check, accept."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import write_brief
+from dagster import DagsterInstance, materialize
+from quick_chain import quick_brief, shared_models
+from sound_support import write_voice_sample
+
+from assets.partitions import CHARACTERS
+from pipeline.definitions import RUN_ASSETS
+from pipeline.settings import resource_defs
+from resources.domain.qc import attempt_seed
+from resources.storage.artifact_store import ArtifactStore
+
+pytestmark = pytest.mark.slow  # whole-chain materializations
+
+LINE = "Bom dia a todos."
+KEY = "acme-health/dr-ana"
+
+
+def _run(instance, folder, root, models, qc: dict):
+    write_voice_sample(folder / "voz.wav")
+    data = quick_brief(
+        shots=[{"id": "hello", "prompt": "she talks", "duration_s": 2.0, "seed": 4, "line": LINE}],
+        qc=qc,
+    )
+    data["character"]["voice"] = {
+        "sample": "voz.wav",
+        "transcript": "Esta é a minha voz.",
+        "consent": {"by": "Ana Souza", "on": "2026-11-30"},
+    }
+    brief = write_brief(folder, data)
+    instance.add_dynamic_partitions(CHARACTERS, [KEY])
+    resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)], models_dir=models)
+    return materialize(
+        RUN_ASSETS, partition_key=KEY, instance=instance, resources=resources, raise_on_error=False
+    )
+
+
+def _narration(root) -> dict:
+    store = ArtifactStore(root=str(root))
+    return store.manifest(store.current("acme-health", "dr-ana", "narration"))
+
+
+def _check(outcome):
+    (evaluation,) = [
+        e.asset_check_evaluation_data
+        for e in outcome.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name == "lines_pass_qc"
+    ]
+    return evaluation
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("narration-qc")
+    root, models = base / "artifacts", shared_models(tmp_path_factory)
+    instance = DagsterInstance.ephemeral()
+    found = {}
+    for name, qc in (
+        ("lenient", {"max_cer": 10.0, "min_voice": -1.0, "max_attempts": 3}),
+        ("strict", {"max_cer": 0.0, "max_attempts": 2}),
+        ("accepted", {"max_cer": 0.0, "max_attempts": 2, "accept_lines": ["hello"]}),
+    ):
+        outcome = _run(instance, base / name, root, models, qc)
+        found[name] = (outcome, _check(outcome), _narration(root))
+    return found
+
+
+def test_a_line_inside_the_limits_is_spoken_once_and_scored(runs):
+    outcome, check, manifest = runs["lenient"]
+    assert outcome.success and check.passed
+    (line,) = manifest["lines"]
+    assert len(line["attempts"]) == 1 and line["attempt"] == 0
+    assert 0.0 <= line["cer"] <= 10.0 and -1.0 <= line["voice"] <= 1.0
+    assert line["transcript"] == line["attempts"][0]["transcript"]
+
+
+def test_a_line_outside_the_limits_is_spoken_again_with_a_derived_seed_then_blocks(runs):
+    outcome, check, manifest = runs["strict"]
+    assert not outcome.success  # the blocking check stops the run before video_clips
+    assert not check.passed
+    (line,) = manifest["lines"]
+    assert [a["seed"] for a in line["attempts"]] == [4, attempt_seed(4, 1)]
+    assert len({a["unit"] for a in line["attempts"]}) == 2
+    assert check.description.startswith(f"line 'hello': CER {line['cer']:.3f}, voice ")
+    assert "after 2 attempt(s), outside qc.max_cer 0.0, qc.min_voice -1" in check.description
+
+
+def test_an_accepted_line_passes_the_check_and_the_cut_is_made(runs):
+    outcome, check, manifest = runs["accepted"]
+    assert outcome.success and check.passed
+    assert "accepted: hello" in check.description
+    assert manifest["lines"][0]["passed"] is False
