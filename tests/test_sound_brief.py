@@ -149,3 +149,11 @@ def test_cli_validate_refuses_a_clipped_sample_and_writes_nothing(tmp_path):
     assert done.returncode == 1
     assert "character.voice.sample" in done.stderr and "clipped" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_burn_in_subtitles_are_refused_until_they_can_be_drawn(tmp_path):
+    problems = _problems(_brief(tmp_path, deliverable={"subtitles": "burn_in"}))
+    assert problems == [
+        "deliverable.subtitles: burn_in is not available in this version (no subtitle renderer "
+        "yet); use `sidecar` (WebVTT and SRT beside final.mp4) or `none`"
+    ]

@@ -13,6 +13,7 @@ from dagster import DagsterInstance
 from quick_chain import quick_brief, run_quick_chain, shared_models
 from sound_support import write_music, write_voice_sample
 
+from resources.domain.timing import frames_for
 from resources.sound.master import decode_audio, true_peak_dbtp
 from resources.storage.artifact_store import ArtifactStore
 
@@ -176,3 +177,21 @@ def test_same_brief_in_a_new_root_gives_the_same_lines_and_audio_bytes(edited, t
     assert (again["folder"] / "final.vtt").read_bytes() == (
         before["folder"] / "final.vtt"
     ).read_bytes()
+
+
+def test_a_shot_without_duration_lasts_its_line_plus_lead_in_and_tail(tmp_path_factory):
+    base = tmp_path_factory.mktemp("timed")
+    root, models = base / "artifacts", shared_models(tmp_path_factory)
+    shots = [{"id": "fala", "prompt": "she talks", "seed": 9, "line": "Olá, eu sou a Ana."}]
+    data = quick_brief(shots=shots)
+    data["character"]["voice"] = {"preset": "default"}
+    run_quick_chain(DagsterInstance.ephemeral(), base / "a", root, data, models=models)
+    (line,) = _current(root, "narration")[1]["lines"]
+    (clip,) = _current(root, "video_clips")[1]["shots"]
+    expected = round(0.3 + line["speech_s"] + 0.5, 3)
+    assert clip["duration_s"] == pytest.approx(expected)
+    deliverable = _current(root, "deliverables")[1]
+    (cut,) = deliverable["shots"]
+    assert cut["frames"] == frames_for(expected, 24)
+    placed = deliverable["sound"]["lines"][0]
+    assert placed["start_s"] == pytest.approx(0.3) and placed["end_s"] <= expected

@@ -299,7 +299,6 @@ def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str,
     )
     (stage / PICTURE).unlink()
     if plan.sound["subtitles"] != "none" and lines:
-        # burn_in is not drawn yet: its cues are written beside the master like a sidecar.
         sound["subtitles"] = write_subtitles(stage, lines, sound["lines"])
     run.log(
         f"soundtrack: {sound['lufs']:.1f} LUFS (target {sound['target_lufs']:g}), true peak "
