@@ -95,3 +95,17 @@ def test_an_accepted_line_passes_the_check_and_the_cut_is_made(runs):
     assert outcome.success and check.passed
     assert "accepted: hello" in check.description
     assert manifest["lines"][0]["passed"] is False
+
+
+def test_fit_check_names_a_line_that_runs_past_its_fixed_shot():
+    from assets.stages.narration import fit_check
+    from resources.domain.brief import parse_brief
+
+    data = quick_brief(
+        shots=[{"id": "hello", "prompt": "p", "duration_s": 2.0, "seed": 4, "line": LINE}]
+    )
+    brief = parse_brief(data)
+    inside = fit_check(brief, [{"id": "hello", "speech_s": 1.5}])
+    over = fit_check(brief, [{"id": "hello", "speech_s": 1.9}])
+    assert inside.passed and not over.passed
+    assert over.description == "line 'hello': 0.3 s + 1.90 s spoken > the shot's 2 s"

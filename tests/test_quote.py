@@ -212,3 +212,25 @@ def test_identity_scoring_re_rolls_and_the_lora_effect_are_in_the_quote(tmp_path
     )
     assert not [x for x in plain["lines"] if x["stage"] == "lora_effect"]
     assert plain["total"]["worst_case_gpu_s"] == plain["total"]["gpu_s"]
+
+
+def test_the_quote_counts_the_narration_of_each_line():
+    from conftest import small_brief
+
+    from resources.domain.brief import parse_brief
+    from resources.quote.quote import quote_brief
+
+    shots = [
+        {"id": "a", "prompt": "p", "duration_s": 3.0, "line": "Olá, eu sou a Ana."},
+        {"id": "b", "prompt": "p", "duration_s": 4.0, "line": "Olá, eu sou a Ana e hoje falo."},
+        {"id": "c", "prompt": "p", "duration_s": 1.0},
+    ]
+    quote = quote_brief(parse_brief(small_brief(shots=shots)))
+    spoken = {line["shot"]: line for line in quote["lines"] if line["stage"] == "narration"}
+    assert set(spoken) == {"a", "b"}
+    # A longer line costs more to speak; every line is transcribed over one 30 s window.
+    assert spoken["b"]["flops"] > spoken["a"]["flops"] > 0
+    assert spoken["a"]["detail"]["asr_flops"] == spoken["b"]["detail"]["asr_flops"]
+    assert spoken["a"]["gpu_s"] > 0
+    silent = quote_brief(parse_brief(small_brief()))
+    assert not [line for line in silent["lines"] if line["stage"] == "narration"]

@@ -93,7 +93,7 @@ def _dump(env: dict[str, str]) -> dict:
 def test_importing_the_code_location_gives_the_same_definitions_in_every_shell():
     dumps = {name: _dump(env) for name, env in SHELLS.items()}
     bare = dumps["bare"]
-    assert len(bare["assets"]) == 6 and bare["job_tags"]["character_video/gpus"] == "1"
+    assert len(bare["assets"]) == 7 and bare["job_tags"]["character_video/gpus"] == "1"
     assert set(bare["resources"]) >= {"artifact_store", "model_store", "inbox", "spot_monitor"}
     for name, dump in dumps.items():
         assert dump == bare, name

@@ -31,6 +31,7 @@ from resources.domain.registry import (
     WHISPER_ASR,
 )
 from resources.domain.sound_files import read_wav, write_wav
+from resources.domain.speech import LEAD_IN_S
 from resources.storage.artifact_store import sha256_file
 from resources.storage.publish import publish
 
@@ -40,7 +41,8 @@ LINE_UNITS = "lines"  # <client>/<character>/lines/<version>/: one spoken line e
 LINE_CODE_VERSION = "1"
 LINE_WAV = "line.wav"
 CHECK_QC = "lines_pass_qc"
-CHECKS = (CHECK_QC,)
+CHECK_FIT = "lines_fit_their_shots"
+CHECKS = (CHECK_QC, CHECK_FIT)
 BLOCKING = (CHECK_QC,)  # a line off its script or off the character's voice stops the cut
 
 
@@ -135,7 +137,7 @@ def speak_lines(run: Run) -> StageResult:
         ref,
         reused=reused,
         metadata=_metadata(manifest["lines"], entry.name),
-        checks=[lines_check(brief, manifest["lines"])],
+        checks=[lines_check(brief, manifest["lines"]), fit_check(brief, manifest["lines"])],
     )
 
 
@@ -249,6 +251,24 @@ def lines_check(brief: Brief, lines: list[dict[str, Any]]) -> Check:
             + (f" (accepted: {', '.join(accepted)})" if accepted else "")
         ),
         metadata={"lines": len(lines), "failing": len(failing), "accepted": ", ".join(accepted)},
+    )
+
+
+def fit_check(brief: Brief, lines: list[dict[str, Any]]) -> Check:
+    """Each spoken line, after its lead-in, ends inside its shot's fixed duration (else it runs
+    into the next shot). Not blocking: the producer hears it in the cut and decides."""
+    fixed = {s.id: s.duration_s for s in brief.shots if s.duration_s is not None}
+    over = [
+        f"line {line['id']!r}: {LEAD_IN_S:g} s + {line['speech_s']:.2f} s spoken > the shot's "
+        f"{fixed[line['id']]:g} s"
+        for line in lines
+        if line["id"] in fixed and LEAD_IN_S + line["speech_s"] > fixed[line["id"]]
+    ]
+    return Check(
+        CHECK_FIT,
+        passed=not over,
+        description="; ".join(over) or "every line ends inside its shot",
+        metadata={"lines": len(lines), "over": len(over)},
     )
 
 

@@ -265,6 +265,35 @@ def identity_scoring(ctx: QuoteContext) -> list[StageLine]:
     return lines
 
 
+def narration(ctx: QuoteContext) -> list[StageLine]:
+    """Each line spoken (VITS), transcribed (Whisper) and compared with the voice (WavLM).
+
+    Counted once per model at a reference size (resources/sound/flops.py, cached like the
+    others) and scaled to each line: characters for the voice, seconds for the speaker model,
+    one 30 s window for the recogniser. One attempt per line, as shots are quoted.
+    """
+    from resources.domain.speech import speech_seconds
+    from resources.sound import flops as sound_flops
+
+    spoken = [s for s in ctx.brief.shots if s.line]
+    if not spoken:
+        return []
+    sizes = (sound_flops.WHISPER_TOKENS, sound_flops.SPEAKER_S, sound_flops.VITS_CHARACTERS)
+    key = "narration-{}-{:g}-{}".format(*sizes)
+    per = ctx.cache.get(
+        key, lambda: (c := sound_flops.counts()) and {"flops": sum(c.values()), **c}
+    )
+    lines = []
+    for shot in spoken:
+        seconds = speech_seconds(shot.line, ctx.brief.audio.language)
+        voice = per["vits"] * len(shot.line) / sound_flops.VITS_CHARACTERS
+        speaker = per["wavlm"] * seconds / sound_flops.SPEAKER_S
+        total = voice + per["whisper"] + speaker
+        detail = {"voice_flops": voice, "asr_flops": per["whisper"], "speaker_flops": speaker}
+        lines.append(ctx.line("narration", ctx.model.family, total, shot=shot.id, detail=detail))
+    return lines
+
+
 def lora_effect(ctx: QuoteContext) -> list[StageLine]:
     """qc.measure_lora_effect: every shot rendered (and scored) again at LoRA strength 0."""
     if not ctx.brief.qc.measure_lora_effect or ctx.model.is_scene_model:
@@ -276,6 +305,7 @@ def lora_effect(ctx: QuoteContext) -> list[StageLine]:
 STAGE_ESTIMATORS: list[Estimator] = [
     references,
     lora_training,
+    narration,
     shot_renders,
     identity_scoring,
     lora_effect,
