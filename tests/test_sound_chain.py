@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import av
@@ -195,3 +196,17 @@ def test_a_shot_without_duration_lasts_its_line_plus_lead_in_and_tail(tmp_path_f
     assert cut["frames"] == frames_for(expected, 24)
     placed = deliverable["sound"]["lines"][0]
     assert placed["start_s"] == pytest.approx(0.3) and placed["end_s"] <= expected
+
+
+def test_review_page_shows_each_line_with_its_error_rate_and_voice_score(edited):
+    from pipeline.review.catalog import character_view, dump
+
+    before, after = edited
+    root = after["folder"].parents[3]
+    view = json.loads(dump(character_view(ArtifactStore(root=str(root)), "acme-health", "dr-ana")))
+    shown = {s["id"]: s for s in view["shots"]}
+    for line in after["narration"]["lines"]:
+        assert shown[line["id"]]["line"] == line["text"]
+        assert shown[line["id"]]["cer"] == line["cer"]
+        assert shown[line["id"]]["voice"] == line["voice"]
+    assert shown["two"]["line"] == "Hoje vamos ver outro caso."

@@ -58,6 +58,10 @@ class ShotView:
     render_s: float | None
     cost_usd: float | None
     identity: Any
+    # The shot's line as the narration spoke it: the script, its CER and voice score.
+    line: str | None = None
+    cer: float | None = None
+    voice: float | None = None
 
 
 @dataclass
@@ -187,6 +191,7 @@ def _read_shots(store, view: CharacterView) -> None:
     if view.brief is not None:
         default_tier = getattr(view.brief.video, "tier", None)
         tiers = {s.id: getattr(s, "tier", None) or default_tier for s in view.brief.shots}
+    lines = _lines(store, view)
     for s in manifest.get("shots", []):
         unit = ArtifactRef(view.client, view.character, SHOT_UNITS, s["unit"])
         try:
@@ -208,8 +213,20 @@ def _read_shots(store, view: CharacterView) -> None:
                 render_s=render_s,
                 cost_usd=render_s * rate / 3600 if render_s is not None and rate else None,
                 identity=s.get("identity_score", s.get("identity")),
+                **lines.get(s["id"], {}),
             )
         )
+
+
+def _lines(store, view: CharacterView) -> dict[str, dict[str, Any]]:
+    """Each shot's line, CER and voice score from the current narration (none before sound)."""
+    ref = _current(store, view.client, view.character, "narration")
+    if ref is None:
+        return {}
+    return {
+        line["id"]: {"line": line["text"], "cer": line.get("cer"), "voice": line.get("voice")}
+        for line in store.manifest(ref).get("lines", [])
+    }
 
 
 def dump(view: CharacterView) -> str:

@@ -89,6 +89,10 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <tr><th>{{ t('cost') }}</th><td>{{ money(s.cost_usd) }}</td></tr>
 {% if s.identity is not none %}<tr><th>{{ t('identity') }}</th><td>{{ s.identity }}</td></tr>
 {% endif %}
+{% if s.line %}<tr><th>{{ t('line') }}</th><td class="line">{{ s.line }}</td></tr>
+<tr><th>{{ t('cer') }}</th><td class="cer">{{ s.cer }}</td></tr>
+<tr><th>{{ t('voice') }}</th><td class="voice">{{ s.voice }}</td></tr>
+{% endif %}
 <tr><td colspan="2">{{ t('rendered_now') if s.rendered else t('reused') }}
  · <code>{{ s.unit }}</code></td></tr></table>
 {% if not version %}<form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll">

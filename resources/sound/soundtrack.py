@@ -69,8 +69,12 @@ def write_subtitles(folder: Path, lines: list[dict[str, Any]], placements: list[
     """WebVTT and SRT of the lines, one cue (or more, when long) a line; the files' names."""
     text = {line["id"]: line["text"] for line in lines}
     cues: list[Cue] = []
-    for place in placements:
-        cues += cues_for(place["id"], text[place["id"]], place["start_s"], place["end_s"])
+    for index, place in enumerate(placements):
+        # A line that runs into the next shot (lines_fit_their_shots says so) still hands the
+        # screen over when the next line starts: cues never overlap.
+        following = placements[index + 1]["start_s"] if index + 1 < len(placements) else None
+        end = place["end_s"] if following is None else min(place["end_s"], following)
+        cues += cues_for(place["id"], text[place["id"]], place["start_s"], end)
     (folder / SUBTITLES_VTT).write_text(webvtt(cues), encoding="utf-8")
     (folder / SUBTITLES_SRT).write_text(srt(cues), encoding="utf-8")
     return [SUBTITLES_VTT, SUBTITLES_SRT]
