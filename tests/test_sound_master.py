@@ -145,3 +145,33 @@ def test_cues_hold_at_most_two_lines_of_42_characters_with_accents_intact():
     assert "00:00:01.000 --> " in vtt and "00:00:01,000 --> " in sub
     assert sub.splitlines()[0] == "1"
     assert wrap_cue("curta") == [["curta"]]
+
+
+def test_a_60_s_cut_has_no_drift_between_sound_and_picture(tmp_path):
+    picture = tmp_path / "long.mp4"
+    frames = np.zeros((24, 16, 16, 3), dtype=np.uint8)
+    with VideoWriter(picture, width=16, height=16, fps=Fraction(24), crf=30, codec="libx264") as w:
+        for second in range(60):
+            w.write(frames + second)
+    # A click at 1 s and at 59 s, around speech: where each lands in the decoded track.
+    clicks = [Placed(np.ones(48, np.float32), RATE, t) for t in (1.0, 59.0)]
+    speech = Placed(voiced_signal(54.0, 16_000, level=0.2), 16_000, 3.0)
+    sound = add_soundtrack_from(picture, tmp_path / "final.mp4", [speech, *clicks])
+    decoded, rate = decode_audio(tmp_path / "final.mp4")
+    for at in (1.0, 59.0):
+        window = np.abs(decoded[int((at - 0.5) * rate) : int((at + 0.5) * rate), 0])
+        landed = at - 0.5 + int(window.argmax()) / rate
+        assert landed == pytest.approx(at, abs=0.002)
+    with av.open(str(tmp_path / "final.mp4")) as container:
+        video = container.streams.video[0]
+        picture_s = float(video.frames / video.average_rate)
+    assert picture_s == 60.0
+    assert abs(len(decoded) / rate - picture_s) <= 1 / 24
+    assert sound["lufs"] == pytest.approx(-16.0, abs=1.0)
+
+
+def add_soundtrack_from(picture: Path, out: Path, placed: list[Placed]) -> dict:
+    from resources.sound.master import measure
+
+    mux_with_audio(picture, mix_master(placed, None, 60.0, -16.0), out)
+    return {"lufs": measure(out).lufs}
