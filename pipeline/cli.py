@@ -429,15 +429,17 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    from pipeline.decisions import DecisionError, accept_shot
+    from pipeline.decisions import DecisionError, accept_line, accept_shot
 
+    accept = accept_line if args.line else accept_shot
     try:
-        record = accept_shot(_store(args.root), args.client, args.character, args.shot, by=args.by)
+        record = accept(_store(args.root), args.client, args.character, args.shot, by=args.by)
     except DecisionError as error:
         print(error, file=sys.stderr)
         return 1
+    what = "line of shot" if args.line else "shot"
     print(
-        f"accepted shot {record['shot']} (unit {record['unit']}) by {record['by']} at "
+        f"accepted {what} {record['shot']} (unit {record['unit']}) by {record['by']} at "
         f"{record['at']}; materialize the brief again to cut it"
     )
     return 0
@@ -682,6 +684,9 @@ def _add_decision_commands(sub, settings) -> None:
     p.add_argument("character")
     p.add_argument("shot")
     p.add_argument("--by", required=True, help="who accepts it (recorded in the manifests)")
+    p.add_argument(
+        "--line", action="store_true", help="accept the shot's spoken line (CER, voice) instead"
+    )
     p.add_argument("--root", default=settings.root)
     p.set_defaults(func=cmd_accept)
 

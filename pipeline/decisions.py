@@ -156,6 +156,14 @@ def accept_shot(store: Any, client: str, character: str, shot: str, *, by: str) 
         return record_acceptance(store, client, character, shot, by)
 
 
+def accept_line(store: Any, client: str, character: str, shot: str, *, by: str) -> dict[str, Any]:
+    """Accept the current take of `shot`'s line whatever its CER and voice score; the record."""
+    from resources.qc.line_acceptance import accept_line as record_line
+
+    with _as_decision_error():
+        return record_line(store, client, character, shot, by)
+
+
 def promote_brief(path: Path | str, tier: str) -> bool:
     """Set the brief's `video.tier` (same shots, same seeds); False when it already was `tier`.
 

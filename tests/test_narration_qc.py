@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from conftest import write_brief
 from dagster import DagsterInstance, materialize
@@ -13,6 +17,8 @@ from pipeline.definitions import RUN_ASSETS
 from pipeline.settings import resource_defs
 from resources.domain.qc import attempt_seed
 from resources.storage.artifact_store import ArtifactStore
+
+REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow  # whole-chain materializations
 
@@ -67,6 +73,30 @@ def runs(tmp_path_factory):
     ):
         outcome = _run(instance, base / name, root, models, qc)
         found[name] = (outcome, _check(outcome), _narration(root))
+    # The producer accepts the strict brief's take from the command line, and runs it again.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "accept",
+            "acme-health",
+            "dr-ana",
+            "hello",
+            "--line",
+            "--by",
+            "Ana Souza",
+            "--root",
+            str(root),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    found["cli"] = done
+    outcome = _run(instance, base / "again", root, models, {"max_cer": 0.0, "max_attempts": 2})
+    found["recorded"] = (outcome, _check(outcome), _narration(root))
     return found
 
 
@@ -109,3 +139,13 @@ def test_fit_check_names_a_line_that_runs_past_its_fixed_shot():
     over = fit_check(brief, [{"id": "hello", "speech_s": 1.9}])
     assert inside.passed and not over.passed
     assert over.description == "line 'hello': 0.3 s + 1.90 s spoken > the shot's 2 s"
+
+
+def test_a_line_accepted_from_the_command_line_lets_the_blocked_brief_through(runs):
+    done = runs["cli"]
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("accepted line of shot hello (unit ")
+    outcome, check, manifest = runs["recorded"]
+    assert outcome.success and check.passed
+    assert "accepted: hello" in check.description
+    assert manifest["lines"][0]["passed"] is False

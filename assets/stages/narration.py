@@ -32,6 +32,7 @@ from resources.domain.registry import (
 )
 from resources.domain.sound_files import read_wav, write_wav
 from resources.domain.speech import LEAD_IN_S
+from resources.qc.line_acceptance import accepted_lines
 from resources.storage.artifact_store import sha256_file
 from resources.storage.publish import publish
 
@@ -137,7 +138,14 @@ def speak_lines(run: Run) -> StageResult:
         ref,
         reused=reused,
         metadata=_metadata(manifest["lines"], entry.name),
-        checks=[lines_check(brief, manifest["lines"]), fit_check(brief, manifest["lines"])],
+        checks=[
+            lines_check(
+                brief,
+                manifest["lines"],
+                accepted_lines(run.store, run.client, run.character, manifest["lines"]),
+            ),
+            fit_check(brief, manifest["lines"]),
+        ],
     )
 
 
@@ -229,19 +237,20 @@ def _publish_line(ex: LinesRun, unit: ArtifactRef, payload: dict[str, Any]) -> b
     return bool(publish(ex.run.store, [unit], build, log=ex.run.log))
 
 
-def lines_check(brief: Brief, lines: list[dict[str, Any]]) -> Check:
-    """Blocking: every line inside max_cer and min_voice, or accepted by the brief."""
+def lines_check(
+    brief: Brief, lines: list[dict[str, Any]], recorded: set[str] | None = None
+) -> Check:
+    """Blocking: every line inside max_cer and min_voice, or accepted (brief or record)."""
     qc = brief.qc
-    failing = [line for line in lines if not line["passed"] and line["id"] not in qc.accept_lines]
+    accepting = set(qc.accept_lines) | (recorded or set())
+    failing = [line for line in lines if not line["passed"] and line["id"] not in accepting]
     limits = f"qc.max_cer {qc.max_cer}, qc.min_voice {qc.min_voice:g}"
     problems = [
         f"line {line['id']!r}: CER {line['cer']:.3f}, voice {line['voice']} after "
         f"{len(line['attempts'])} attempt(s), outside {limits}"
         for line in failing
     ]
-    accepted = [
-        line["id"] for line in lines if not line["passed"] and line["id"] in qc.accept_lines
-    ]
+    accepted = [line["id"] for line in lines if not line["passed"] and line["id"] in accepting]
     return Check(
         CHECK_QC,
         passed=not failing,
