@@ -110,7 +110,13 @@ def test_tiny_profile_is_labelled_cpu_seconds_not_gpu_seconds(report):
 # Known costs per GPU stage, powers of two (in $0.001 and in GPU-seconds) so that every sum
 # says exactly which stages it took: the client pays for the four GPU stages of the chain
 # (references, LoRA, clips, upscale), and "render" is the clips and the upscale.
-KNOWN = {"reference_images": 1, "character_lora": 2, "video_clips": 4, "deliverables": 8}
+KNOWN = {
+    "reference_images": 1,
+    "character_lora": 2,
+    "video_clips": 4,
+    "deliverables": 8,
+    "narration": 16,
+}
 
 
 def test_report_sums_match_figures_known_from_the_stage_manifests(report, tmp_path):
@@ -152,7 +158,9 @@ def test_report_sums_match_figures_known_from_the_stage_manifests(report, tmp_pa
     rows = json.loads((Path(metadata["path"]) / "report.json").read_text())
     assert sorted(r["character"] for r in rows) == ["dr-ana", "nurse-bia"]
     for row in rows:
-        assert row["cost_usd"] == pytest.approx(0.015)  # 1 + 2 + 4 + 8 thousandths
+        # 1 + 2 + 4 + 8 thousandths: a brief without lines mixes no narration, so the
+        # narration version (16) is not part of its deliverable's lineage or cost.
+        assert row["cost_usd"] == pytest.approx(0.015)
         assert row["render_cost_usd"] == pytest.approx(0.012)  # clips 4 + upscale 8
         assert row["gpu_s"] == pytest.approx(15.0)
         assert row["duration_s"] == 0.5  # the brief's one half-second shot

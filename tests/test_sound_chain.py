@@ -210,3 +210,17 @@ def test_review_page_shows_each_line_with_its_error_rate_and_voice_score(edited)
         assert shown[line["id"]]["cer"] == line["cer"]
         assert shown[line["id"]]["voice"] == line["voice"]
     assert shown["two"]["line"] == "Hoje vamos ver outro caso."
+
+
+def test_the_lineage_of_a_master_with_sound_holds_the_whole_chain_and_its_narration(edited):
+    from resources.domain.chain import CHAIN_NAMES
+    from resources.domain.lineage import chain_of
+
+    _, after = edited
+    store = ArtifactStore(root=str(after["folder"].parents[3]))
+    ref = store.current("acme-health", "dr-ana", "deliverables")
+    assets = [link.asset for link in chain_of(store, ref)]
+    assert sorted(assets) == sorted(CHAIN_NAMES)
+    assert assets[0] == "deliverables" and assets[-1] == "character_brief"
+    narration = next(link for link in chain_of(store, ref) if link.asset == "narration")
+    assert narration.version == after["manifest"]["inputs"]["narration"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from resources.domain.artifacts import ArtifactError, ArtifactReader, ArtifactRef
 from resources.domain.brief import SLUG_PATTERN, Brief
-from resources.domain.chain import FINAL_STAGE
+from resources.domain.chain import FINAL_STAGE, STAGES
 
 FINAL_ASSET = FINAL_STAGE
 
@@ -66,9 +66,14 @@ class Deliverable:
 
 
 def chain_of(store: ArtifactReader, ref: ArtifactRef) -> list[Link]:
-    """The artifact `ref` and everything upstream of it, following each manifest's inputs."""
+    """The artifact `ref` and everything upstream of it, following each manifest's inputs.
+
+    The walk follows each stage's upstream (resources.domain.chain); what a stage also read
+    (`Stage.reads`: the narration a cut mixed) is listed once, before the brief snapshot.
+    """
     links: list[Link] = []
     seen: set[str] = set()
+    side: dict[str, ArtifactRef] = {}
     brief_version = None
     while True:
         manifest = store.manifest(ref)
@@ -79,14 +84,20 @@ def chain_of(store: ArtifactReader, ref: ArtifactRef) -> list[Link]:
         brief_version = brief_version or manifest.get("brief_version")
         inputs = manifest.get("inputs") or {}
         if not inputs:
-            return links
-        # The chain is linear: each stage has exactly one upstream artifact.
-        (asset, version), *_ = sorted(inputs.items())
+            break
+        entry = STAGES.get(ref.asset)
+        upstream = entry.upstream if entry is not None and entry.upstream in inputs else None
+        asset, version = (upstream, inputs[upstream]) if upstream else sorted(inputs.items())[0]
+        for other, other_version in inputs.items():
+            if other != asset:
+                side.setdefault(other, ArtifactRef(ref.client, ref.character, other, other_version))
         if asset == "character_brief" and brief_version:
             version = brief_version
         ref = ArtifactRef(ref.client, ref.character, asset, version)
         if ref.key in seen:
             raise ArtifactError(f"manifest inputs loop back to {ref.key}")
+    extra = [Link.from_manifest(store.manifest(r)) for r in side.values() if r.key not in seen]
+    return links[:-1] + extra + links[-1:] if extra else links
 
 
 def characters_of(store: ArtifactReader, client: str) -> list[str]:
