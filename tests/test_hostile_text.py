@@ -185,3 +185,18 @@ def test_validate_and_quote_answer_one_line_per_file_and_go_on(tmp_path):
     assert any("good.yaml" in line and "valid" in line for line in lines), lines
     assert quoted.returncode == 1 and "Traceback" not in quoted.stderr
     assert quoted.stderr.strip().count("\n") == 0 and "U+001B" in quoted.stderr
+
+
+def test_nested_aliases_are_refused_before_they_expand():
+    lines = ["client: acme-health", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 12):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
+    (line,) = problems("\n".join(lines) + "\n")
+    assert line.startswith("(file): more than 100 aliases")
+
+
+def test_a_megabyte_unknown_key_is_named_by_its_start():
+    data = small_brief()
+    data["k" * 500_000] = 1
+    (line,) = problems(yaml.safe_dump(data, width=10**7))
+    assert len(line) < 300 and line.startswith("kkk") and "unknown field" in line

@@ -42,6 +42,9 @@ MAX_BRIEF_BYTES = 1_000_000
 # Deepest nesting a brief needs is 4 (shots[0].seed); 50 leaves room and stays far below the
 # recursion limit the YAML composer would otherwise hit (2 frames per level).
 MAX_DEPTH = 50
+# Aliases (`*name`) a brief may use: a shared negative prompt needs a few; nested aliases are
+# how a small file expands to billions of values.
+MAX_ALIASES = 100
 
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 # Free text a prompt-like field may hold (prompts, descriptions, negative prompts).
@@ -409,24 +412,35 @@ def parse_brief(data: Any, source: str = "brief") -> Brief:
 _ONE_LINE = {"name", "id", "client", "trigger", "model", "upscaler", "tier", "accept"}
 
 
-def text_problems(data: Any, path: str = "") -> list[Problem]:
-    """A problem per key or text value holding a character a brief may not hold."""
+def text_problems(data: Any) -> list[Problem]:
+    """A problem per key or text value holding a character a brief may not hold.
+
+    Each list and mapping is walked once, however many aliases (`*name`) point at it, so a
+    document of nested aliases costs its size, not the size it would expand to.
+    """
     found: list[Problem] = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and (bad := forbidden_character(key, newlines=False)):
-                found.append(_character_problem(path or "(brief)", bad, "a key"))
-            else:
-                found += text_problems(value, where)
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            found += text_problems(value, f"{path}[{index}]")
-    elif isinstance(data, str):
-        name = path.rsplit(".", 1)[-1].split("[")[0]
-        if bad := forbidden_character(data, newlines=name not in _ONE_LINE):
-            found.append(_character_problem(path, bad, "the text"))
-    return found[:MAX_PROBLEMS]
+    seen: set[int] = set()
+    todo: list[tuple[str, Any]] = [("", data)]
+    while todo and len(found) < MAX_PROBLEMS:
+        path, value = todo.pop()
+        if isinstance(value, dict | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and (bad := forbidden_character(key, newlines=False)):
+                    found.append(_character_problem(path or "(brief)", bad, "a key"))
+                else:
+                    todo.append((where, item))
+        elif isinstance(value, list):
+            todo += [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        elif isinstance(value, str):
+            name = path.rsplit(".", 1)[-1].split("[")[0]
+            if bad := forbidden_character(value, newlines=name not in _ONE_LINE):
+                found.append(_character_problem(path, bad, "the text"))
+    return sorted(found, key=lambda p: p.field)
 
 
 def _character_problem(field: str, code: str, where: str) -> Problem:
@@ -449,8 +463,16 @@ class _BriefLoader(yaml.SafeLoader):
     def __init__(self, stream: str):
         super().__init__(stream)
         self._path: list[str] = []
+        self._aliases = 0
 
     def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise _LoadProblem(
+                    "(file)", f"more than {MAX_ALIASES} aliases (*name), at line {mark.line + 1}"
+                )
         if len(self._path) >= MAX_DEPTH:
             mark = self.peek_event().start_mark
             raise _LoadProblem(
