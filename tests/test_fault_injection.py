@@ -42,6 +42,9 @@ pytestmark = pytest.mark.slow  # killed and faulted runs
 PARTITION = "acme-health/dr-ana"
 STEPS, CHECKPOINT_EVERY = 12, 2
 SHOTS = ["intro", "middle", "outro"]
+# Lengths of the 3-shot, 30 fps brief whose masters differed from run to run (issue 24): clips
+# long enough for libx264's macroblock tree to have read memory it had not written.
+DURATIONS = [0.7, 1.3, 0.45]
 CHARACTER = Path("acme-health") / "dr-ana"
 DAGSTER_YAML = """
 run_coordinator:
@@ -63,8 +66,9 @@ def fault_brief() -> dict:
     return small_brief(
         references={"count": 1, "seed": 5},
         lora={"steps": STEPS, "rank": 4, "checkpoint_every": CHECKPOINT_EVERY},
+        video={"model": "hunyuan_video", "fps": 30},
         shots=[
-            {"id": shot, "prompt": f"she {shot}s", "duration_s": 0.5, "seed": 7 + i}
+            {"id": shot, "prompt": f"she {shot}s", "duration_s": DURATIONS[i], "seed": 7 + i}
             for i, shot in enumerate(SHOTS)
         ],
         deliverable={"resolution": [320, 180]},
