@@ -210,7 +210,7 @@ def damage(kind: str, path: Path) -> None:
             handle.write(bytes(64))
         os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
     elif kind == "swapped unit":  # shot a's unit folder now holds shot c's files
-        other = unit_of(path.parents[2], "c")
+        other = unit_of(path.parents[3], "c")
         shutil.rmtree(path)
         shutil.copytree(other, path)
     elif kind == "emptied manifest":
@@ -309,6 +309,8 @@ def main() -> int:
             if kind == "swapped unit":  # the clips are assembled again from the units
                 for asset in ("video_clips", "deliverables", "client_report"):
                     shutil.rmtree(root / CHARACTER / asset, ignore_errors=True)
+            if kind == "clip in place":  # a rerun first: the clip's hash is verified and cached
+                lab.run(root)
             damage(kind, target)
             row = Row(f"corrupt {kind} ({target.name}), rerun")
             score(row, lab.run(root), root, baseline, kind)
