@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster._core.storage.defs_state.base import set_defs_state_storage
 from conftest import REPO, small_brief, write_brief
 from dagster import DagsterInstance, materialize
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from assets.partitions import CHARACTERS
 from pipeline.definitions import ASSETS, defs
