@@ -530,8 +530,15 @@ def cmd_prices(args: argparse.Namespace) -> int:
     return 0
 
 
-def _flops_cache(settings) -> Path:
-    return Path(settings.models_dir or settings.work_root / "_models") / "_flops"
+def _flops_cache(settings) -> Path | None:
+    """Where a quote keeps its FLOP counts: the model folder the settings name, else the artifact
+    root's when that root exists; otherwise nowhere (a quote run in any folder writes nothing
+    there: the committed counts cover the examples, the rest are counted in memory)."""
+    if settings.models_dir:
+        return Path(settings.models_dir) / "_flops"
+    if settings.work_root.is_dir():
+        return settings.work_root / "_models" / "_flops"
+    return None
 
 
 def cmd_quote(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline.launch import brief_snapshot, brief_source
 from resources.domain.artifacts import ArtifactError, ArtifactRef
-from resources.domain.brief import BriefError, load_brief
+from resources.domain.brief import MAX_SEED, BriefError, load_brief
 from resources.domain.promote import set_tier
 from resources.domain.registry import VIDEO_MODELS
 from resources.domain.review import (
@@ -83,15 +83,19 @@ def review_gate(
 
 def _seed(seed: int | str | None) -> int | None:
     """The seed asked for: a whole number, or None for 'choose one' (an empty form field)."""
-    if seed is None or isinstance(seed, int):
+    if seed is None:
         return seed
-    text = seed.strip()
+    text = str(seed).strip()
     if not text:
         return None
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise DecisionError(f"seed {text!r}: a seed is a whole number >= 0") from None
+        raise DecisionError(f"seed {text[:40]!r}: a seed is a whole number >= 0") from None
+    if not 0 <= value <= MAX_SEED:
+        # Recorded as asked, a seed the brief's schema refuses would fail every later run.
+        raise DecisionError(f"seed {text[:40]}: a seed is a whole number from 0 to {MAX_SEED}")
+    return value
 
 
 def reroll_shot(
@@ -129,8 +133,6 @@ def reroll_shot(
         )
     if seed is None:
         seed = previous if tier is not None else secrets.randbelow(2**31 - 1)
-    if seed < 0:
-        raise DecisionError(f"--seed {seed}: a seed is a whole number >= 0")
     if seed == previous and tier in (None, previous_tier):
         if tier is not None:
             raise DecisionError(f"shot {shot_id} already renders at tier {tier}, seed {previous}")

@@ -48,6 +48,7 @@ from resources.domain.brief import BriefError, parse_brief_bytes, read_brief_byt
 from resources.domain.chain import RUN_NAMES
 from resources.inbox import BriefInbox, partition_conflicts
 from resources.storage.artifact_store import write_atomic
+from resources.storage.permissions import FILE_MODE
 
 # What a brief's run materializes: the chain, then the client's report.
 BRIEF_RUN_TARGET = AssetSelection.assets(*RUN_NAMES)
@@ -147,7 +148,12 @@ def decode_cursor(cursor: str | None) -> dict[str, BriefState]:
 
 
 def write_errors_locally(brief: Path, text: str) -> None:
-    write_atomic(errors_file(brief), text)
+    """`<brief>.errors.txt`, readable by no one the brief itself is not readable by."""
+    try:
+        mode = FILE_MODE & brief.lstat().st_mode
+    except OSError:
+        mode = FILE_MODE & 0o600
+    write_atomic(errors_file(brief), text, mode=mode)
 
 
 def remove_errors_locally(brief: Path) -> None:
@@ -180,19 +186,13 @@ def scan_inbox(
     raws: dict[str, bytes] = {}  # the bytes of each brief that may be run this tick
     deferred = 0
     deadline = clock() + budget_s
-    for path in files:
+    looked = [(path, *_look(path, read)) for path in files]
+    # The smallest changed briefs are parsed first: a producer's brief of a few kilobytes is
+    # never kept waiting behind megabyte files that take the tick's budget (they wait instead).
+    for path, raw, sha, refused in sorted(looked, key=lambda item: len(item[1] or b"")):
+        if sha is None:  # removed since listed: it is gone
+            continue
         name = str(path)
-        try:
-            raw: bytes | None = read(path)
-            sha = hashlib.sha256(raw).hexdigest()[:16]
-            refused: list[str] = []
-        except BriefError as error:
-            if not path.exists() and not path.is_symlink():  # removed since listed: it is gone
-                continue
-            # Not a readable brief (a FIFO, a directory, too large...): reported once, until
-            # what is refused changes (a different problem is a different "content").
-            raw, refused = None, error.problems
-            sha = "!" + hashlib.sha256("\n".join(refused).encode()).hexdigest()[:15]
         old = state.get(name)
         if old is not None and old.sha == sha:
             new_state[name] = BriefState(*old.pack())
@@ -214,6 +214,10 @@ def scan_inbox(
             new_state[name] = BriefState(sha, INVALID, ran=ran)
             problems[name] = error.problems
             problems_pt[name] = error.problems_pt
+            continue
+        except Exception as error:  # noqa: BLE001 - no file may stop a tick for the others
+            new_state[name] = BriefState(sha, INVALID, ran=ran)
+            problems[name] = problems_pt[name] = [f"(file): cannot be read: {_reason(error)}"]
             continue
         new_state[name] = BriefState(sha, OK, brief.partition_key, brief.content_hash()[:16], ran)
         raws[name] = raw
@@ -239,6 +243,23 @@ def scan_inbox(
         if entry.key not in known_partitions and entry.key not in tick.new_partitions:
             tick.new_partitions.append(entry.key)
     return tick
+
+
+def _look(path: Path, read: Callable[[Path], bytes]) -> tuple[bytes | None, str | None, list[str]]:
+    """(bytes, sha, refusal) of one inbox file; sha None when the file went away."""
+    try:
+        raw = read(path)
+        return raw, hashlib.sha256(raw).hexdigest()[:16], []
+    except BriefError as error:
+        if not path.exists() and not path.is_symlink():
+            return None, None, []
+        # Not a readable brief (a FIFO, a directory, too large...): reported once, until what
+        # is refused changes (a different problem is a different "content").
+        return (
+            None,
+            "!" + hashlib.sha256("\n".join(error.problems).encode()).hexdigest()[:15],
+            (error.problems),
+        )
 
 
 def skip_reason(tick: Tick) -> str | None:

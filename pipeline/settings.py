@@ -45,6 +45,9 @@ ENV_KOHYA_MODELS = "CHARACTER_VIDEO_KOHYA_MODELS"  # JSON object: musubi weights
 ENV_MUSUBI_TUNER = "MUSUBI_TUNER"  # where deploy/Dockerfile checks musubi-tuner out
 ENV_REVIEW_TOKEN = "CHARACTER_VIDEO_REVIEW_TOKEN"  # required when the review app leaves loopback
 ENV_REVIEW_URL = "CHARACTER_VIDEO_REVIEW_URL"  # where producers reach the app (metadata links)
+# Host names the review app answers to beyond loopback (comma-separated): a request naming any
+# other host (a DNS-rebinding page) is refused.
+ENV_REVIEW_HOSTS = "CHARACTER_VIDEO_REVIEW_HOSTS"
 ENV_TIMEZONE = "CHARACTER_VIDEO_TIMEZONE"  # the producers' time zone (default America/Sao_Paulo)
 ENV_LANGUAGE = "CHARACTER_VIDEO_LANGUAGE"  # pt-BR | en: the review app's default language
 ENV_PRESIGN_S = "CHARACTER_VIDEO_PRESIGN_EXPIRY_S"  # life of presigned S3 links (default 3600)
@@ -99,6 +102,7 @@ class Settings:
     kohya_models: dict[str, str] = field(default_factory=dict)  # musubi weights by flag
     review_token: str | None = None
     review_url: str | None = None
+    review_hosts: tuple[str, ...] = ()
     timezone: str = "America/Sao_Paulo"
     language: str = "pt-BR"
     presign_expiry_s: int = 3600
@@ -175,6 +179,9 @@ class Settings:
             kohya_models=_flags_to_paths(env.get(ENV_KOHYA_MODELS) or "{}"),
             review_token=env.get(ENV_REVIEW_TOKEN) or None,
             review_url=(env.get(ENV_REVIEW_URL) or "").rstrip("/") or None,
+            review_hosts=tuple(
+                h.strip().lower() for h in (env.get(ENV_REVIEW_HOSTS) or "").split(",") if h.strip()
+            ),
             timezone=env.get(ENV_TIMEZONE) or default.timezone,
             language=env.get(ENV_LANGUAGE) or default.language,
             presign_expiry_s=int(presign) if presign else default.presign_expiry_s,

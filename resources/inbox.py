@@ -49,11 +49,11 @@ class InboxEntry:
 
 
 def briefs_in(folder: Path) -> list[Path]:
-    """The brief files directly in `folder` (*.yaml, *.yml; not recursive), sorted.
+    """The brief files directly in `folder` (*.yaml, *.yml in any case; not recursive), sorted.
 
     OSError when the folder cannot be listed.
     """
-    return sorted(p for p in folder.iterdir() if p.suffix in BRIEF_SUFFIXES)
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in BRIEF_SUFFIXES)
 
 
 def read_entry(path: Path, *, follow_symlinks: bool) -> InboxEntry:
@@ -66,6 +66,9 @@ def read_entry(path: Path, *, follow_symlinks: bool) -> InboxEntry:
         return InboxEntry(path, parse_brief_bytes(raw, str(path)), None, raw)
     except BriefError as error:
         return InboxEntry(path, None, error)
+    except Exception as error:  # noqa: BLE001 - one file never stops a scan for the others
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        return InboxEntry(path, None, BriefError(str(path), [f"(file): cannot be read: {reason}"]))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,15 @@ uninterrupted baseline:
           same command is rerun;
 * corrupt a finished root is copied and one artifact of each kind is damaged (a still truncated
           to 100 bytes, 8 bytes of the LoRA overwritten with NaNs, a shot clip deleted, the
-          final truncated, a manifest replaced by `{oops`), then the command is rerun;
+          final truncated, a manifest replaced by `{oops`; a shot clip overwritten in place with
+          its size and mtime kept, a shot unit's folder replaced by a copy of another unit's,
+          the final's manifest with its file list emptied and the final truncated), then the
+          command is rerun;
+* alone   a finished root with one shot unit and every later stage deleted: that shot renders
+          again alone, and must give the full run's bytes;
+* load    the brief again into fresh roots while every CPU is kept busy by other processes;
+* hostile scripts/fault_probes.py (hostile brief text, inbox names and links, tampered files,
+          malformed pointers and requests) against the same checkout: clean = held;
 * fresh   the brief again into a fresh root whose models are built there (no --models);
 * concurrent  4 materializations of the brief into one fresh root at once;
 * tmpfs   a root on a 1 MB tmpfs (needs root and `mount`), then the tmpfs grown and rerun.
@@ -173,9 +181,18 @@ def score(row: Row, outcome: Outcome, root: Path, baseline: dict[str, str], note
         row.notes.append(f"{note}: exit {outcome.rc}, {last_line(outcome)}")
 
 
+def unit_of(root: Path, shot: str) -> Path:
+    """The shot unit folder (`<character>/shots/<version>/`) that rendered `shot`."""
+    units = (root / CHARACTER / "shots").glob("*/shot.json")
+    return next(p.parent for p in units if json.loads(p.read_text())["id"] == shot)
+
+
 def corruptions(root: Path) -> dict[str, Path]:
     """One file of each artifact kind in a finished root."""
     return {
+        "clip in place": current(root, "video_clips") / "shots" / "b" / "clip.mp4",
+        "swapped unit": unit_of(root, "a"),
+        "emptied manifest": current(root, "deliverables") / "manifest.json",
         # ref_*.png: a training still (the folder's contact_sheet.png sorts first)
         "still": next(iter(sorted(current(root, "reference_images").glob("ref_*.png")))),
         "lora": next(iter(sorted(current(root, "character_lora").glob("*.safetensors")))),
@@ -186,7 +203,22 @@ def corruptions(root: Path) -> dict[str, Path]:
 
 
 def damage(kind: str, path: Path) -> None:
-    if kind == "still":
+    if kind == "clip in place":
+        info = path.stat()
+        with open(path, "r+b") as handle:  # same size, other bytes, mtime put back
+            handle.seek(info.st_size // 2)
+            handle.write(bytes(64))
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    elif kind == "swapped unit":  # shot a's unit folder now holds shot c's files
+        other = unit_of(path.parents[3], "c")
+        shutil.rmtree(path)
+        shutil.copytree(other, path)
+    elif kind == "emptied manifest":
+        manifest = json.loads(path.read_text())
+        path.write_text(json.dumps({**manifest, "files": []}))
+        final = path.parent / "final.mp4"
+        final.write_bytes(final.read_bytes()[:1000])
+    elif kind == "still":
         path.write_bytes(path.read_bytes()[:100])
     elif kind == "lora":
         data = bytearray(path.read_bytes())
@@ -269,10 +301,16 @@ def main() -> int:
         show(row)
 
     if "corrupt" not in args.skip:
-        for kind in ("still", "lora", "shot clip", "final", "manifest"):
+        kinds = ("still", "lora", "shot clip", "final", "manifest")
+        for kind in (*kinds, "clip in place", "swapped unit", "emptied manifest"):
             root = work / f"corrupt-{kind.replace(' ', '-')}"
             shutil.copytree(work / "baseline", root)
             target = corruptions(root)[kind]
+            if kind == "swapped unit":  # the clips are assembled again from the units
+                for asset in ("video_clips", "deliverables", "client_report"):
+                    shutil.rmtree(root / CHARACTER / asset, ignore_errors=True)
+            if kind == "clip in place":  # a rerun first: the clip's hash is verified and cached
+                lab.run(root)
             damage(kind, target)
             row = Row(f"corrupt {kind} ({target.name}), rerun")
             score(row, lab.run(root), root, baseline, kind)
@@ -290,6 +328,53 @@ def main() -> int:
         rows.append(row)
         show(row)
         print("fresh done", flush=True)
+
+    if "alone" not in args.skip:
+        row = Row("one shot unit deleted: it renders again alone")
+        root = work / "alone"
+        shutil.copytree(work / "baseline", root)
+        shutil.rmtree(unit_of(root, "b"))
+        for asset in ("video_clips", "deliverables", "client_report"):
+            shutil.rmtree(root / CHARACTER / asset, ignore_errors=True)
+        score(row, lab.run(root), root, baseline, "shot b alone")
+        rows.append(row)
+        show(row)
+        shutil.rmtree(root, ignore_errors=True)
+        print("alone done", flush=True)
+
+    if "load" not in args.skip:
+        row = Row("fresh root beside busy processes (one per CPU, and one more)")
+        for index in range(2):
+            root = work / f"load-{index}"
+            spinners = [
+                subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(len(os.sched_getaffinity(0)) + 1)
+            ]
+            try:
+                outcome = lab.run(root)
+            finally:
+                for spinner in spinners:
+                    spinner.kill()
+                    spinner.wait()
+            score(row, outcome, root, baseline, f"under load {index}")
+            shutil.rmtree(root, ignore_errors=True)
+        rows.append(row)
+        show(row)
+        print("load done", flush=True)
+
+    if "hostile" not in args.skip:
+        probes = HERE / "scripts" / "fault_probes.py"
+        done = subprocess.run(
+            [sys.executable, str(probes), "--repo", str(lab.repo), "--json"],
+            cwd=lab.repo, env=lab.env, capture_output=True, text=True,
+        )  # fmt: skip
+        results = json.loads(done.stdout) if done.stdout.strip() else []
+        row = Row("hostile text, inbox links, tampered files, bad requests (fault_probes)")
+        row.tried = len(results)
+        row.clean = sum(outcome == "ok" for _, outcome in results)
+        row.notes += [f"{title}: {outcome}" for title, outcome in results if outcome != "ok"]
+        rows.append(row)
+        show(row)
 
     if "concurrent" not in args.skip:
         row = Row("4 concurrent runs, one root")

@@ -86,6 +86,8 @@ def test_an_included_unit_is_a_hard_link_in_the_local_store(tmp_path):
     unit = ArtifactRef("acme-health", "dr-ana", "shots", "fedcba9876543210")
     with store.staging(unit) as stage:
         (stage / "clip.mp4").write_bytes(b"a rendered shot")
+        (stage / "poster.png").write_bytes(b"its poster")  # every shot unit holds these
+        (stage / "shot.json").write_bytes(b"{}")
         write_json(
             stage / "manifest.json",
             build_manifest(unit, stage, code_version="1", inputs={}, parameters={}),
@@ -98,4 +100,8 @@ def test_an_included_unit_is_a_hard_link_in_the_local_store(tmp_path):
         )
     linked = store.path(CLIPS) / "shots/intro/clip.mp4"
     assert linked.stat().st_ino == (store.path(unit) / "clip.mp4").stat().st_ino
-    assert {f["path"] for f in store.manifest(CLIPS)["files"]} == {"shots/intro/clip.mp4"}
+    assert {f["path"] for f in store.manifest(CLIPS)["files"]} == {
+        "shots/intro/clip.mp4",
+        "shots/intro/poster.png",
+        "shots/intro/shot.json",
+    }

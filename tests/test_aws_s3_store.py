@@ -225,11 +225,16 @@ def test_lineage_reads_characters_and_current_versions_from_s3(s3, tmp_path):
 def test_an_included_unit_is_copied_inside_the_bucket_not_uploaded_again(s3, tmp_path):
     store = store_at(tmp_path / "cache", sync_seconds=0)
     unit = ArtifactRef("acme-health", "dr-ana", "shots", "fedcba9876543210")
-    build(store, unit, {"clip.mp4": b"a rendered shot"})
+    # A shot unit's files: its clip, poster and record (a unit without them is not reused).
+    build(store, unit, {"clip.mp4": b"a rendered shot", "poster.png": b"p", "shot.json": b"{}"})
     fresh = store_at(tmp_path / "other-cache", sync_seconds=0)  # another host: nothing cached
     with fresh.staging(REF) as stage:
         included = fresh.include(unit, stage, "shots/intro")
-        assert included == ["shots/intro/clip.mp4"]
+        assert sorted(included) == [
+            "shots/intro/clip.mp4",
+            "shots/intro/poster.png",
+            "shots/intro/shot.json",
+        ]
         manifest = build_manifest(REF, stage, code_version="1", inputs={}, parameters={})
         write_json(stage / "manifest.json", manifest)
         # Publishing does not read the local bytes of an included file: it copies the

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, small_brief, write_brief
 from dagster import DagsterInstance, materialize
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from assets.partitions import CHARACTERS
 from pipeline.definitions import ASSETS, defs
@@ -25,13 +26,16 @@ KEY = "acme-health/dr-ana"
 def run_chain(brief: Path, root: Path, instance: DagsterInstance, raise_on_error: bool = True):
     instance.add_dynamic_partitions(CHARACTERS, [KEY])
     resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)])
-    return materialize(
-        ASSETS,
-        partition_key=KEY,
-        instance=instance,
-        resources=resources,
-        raise_on_error=raise_on_error,
-    )
+    # Against this instance's definitions state, as pipeline.launch.run_chain does: another
+    # instance made and dropped meanwhile must not be the one the job resolves against.
+    with set_defs_state_storage(instance.defs_state_storage):
+        return materialize(
+            ASSETS,
+            partition_key=KEY,
+            instance=instance,
+            resources=resources,
+            raise_on_error=raise_on_error,
+        )
 
 
 def metadata(outcome, asset: str) -> dict:

@@ -43,3 +43,36 @@ def test_promoting_to_an_unknown_tier_names_the_file_and_leaves_it_as_written(tm
     assert path.read_bytes() == before
     assert main(["promote", str(path), "--tier", "draft"]) == 0
     assert "video.tier is already 'draft'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("seed", ["1180591620717411303424", "-1"])
+def test_a_seed_out_of_the_briefs_range_is_refused_before_anything_is_recorded(
+    tmp_path, capsys, seed
+):
+    root = tmp_path / "root"
+    code = main(
+        ["reroll", CLIENT, CHARACTER, "hello", f"--seed={seed}", "--no-run"] + ["--root", str(root)]
+    )
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert f"seed {seed}: a seed is a whole number from 0 to 4294967295" in err
+    assert not root.exists()
+
+
+@pytest.mark.parametrize("pointer", ['{"version": 12}', "[]", "{}", '{"version": "../x"}', "\xff"])
+def test_a_malformed_current_pointer_is_one_line_from_lineage_and_reroll(tmp_path, capsys, pointer):
+    root = tmp_path / "root"
+    for asset in ("character_brief", "video_clips", "deliverables"):
+        folder = root / CLIENT / CHARACTER / asset
+        folder.mkdir(parents=True)
+        (folder / "current.json").write_text(pointer, errors="surrogateescape")
+    codes = [
+        main(["lineage", CLIENT, CHARACTER, "--root", str(root)]),
+        main(
+            ["reroll", CLIENT, CHARACTER, "hello", "--seed", "5", "--no-run", "--root", str(root)]
+        ),
+    ]
+    err = capsys.readouterr().err
+    assert codes[0] != 0 and codes[1] != 0 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 2, err  # one line from each command
+    assert "character_brief/current.json is malformed" in err.splitlines()[-1]

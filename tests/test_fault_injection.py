@@ -9,9 +9,11 @@ Each attempt is a separate process running the character_video job the way produ
   trains: it must stop at the next step with a spot-interruption failure, and its relaunch must
   resume from the step it stopped at;
 * a run SIGKILLed while it renders shots (no notice, no chance to save): its relaunch must keep
-  every shot finished before the kill and redo only the one in progress.
+  every shot finished before the kill and redo only the one in progress;
+* two more fresh runs, each beside two busy processes that load every CPU;
+* the baseline's artifacts with one shot unit deleted: that shot is rendered again alone.
 
-Both must end with the same LoRA and final.mp4 bytes as the baseline. The work lost per
+All must end with the same LoRA, shot clips and final.mp4 bytes as the baseline. The work lost per
 interruption is measured and printed (`pytest -s`), and bounded by one unit.
 """
 
@@ -25,6 +27,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,6 +42,9 @@ pytestmark = pytest.mark.slow  # killed and faulted runs
 PARTITION = "acme-health/dr-ana"
 STEPS, CHECKPOINT_EVERY = 12, 2
 SHOTS = ["intro", "middle", "outro"]
+# Lengths of the 3-shot, 30 fps brief whose masters differed from run to run (issue 24): clips
+# long enough for libx264's macroblock tree to have read memory it had not written.
+DURATIONS = [0.7, 1.3, 0.45]
 CHARACTER = Path("acme-health") / "dr-ana"
 DAGSTER_YAML = """
 run_coordinator:
@@ -59,8 +66,9 @@ def fault_brief() -> dict:
     return small_brief(
         references={"count": 1, "seed": 5},
         lora={"steps": STEPS, "rank": 4, "checkpoint_every": CHECKPOINT_EVERY},
+        video={"model": "hunyuan_video", "fps": 30},
         shots=[
-            {"id": shot, "prompt": f"she {shot}s", "duration_s": 0.5, "seed": 7 + i}
+            {"id": shot, "prompt": f"she {shot}s", "duration_s": DURATIONS[i], "seed": 7 + i}
             for i, shot in enumerate(SHOTS)
         ],
         deliverable={"resolution": [320, 180]},
@@ -121,10 +129,25 @@ def sha256(path: Path) -> str:
 
 
 def artifacts(root: Path) -> dict[str, str]:
+    clips = current(root, "video_clips") / "shots"
     return {
         "lora": sha256(current(root, "character_lora") / "pytorch_lora_weights.safetensors"),
+        **{f"clip {shot}": sha256(clips / shot / "clip.mp4") for shot in SHOTS},
         "final": sha256(current(root, "deliverables") / "final.mp4"),
     }
+
+
+@contextmanager
+def busy_cpus() -> Iterator[None]:
+    """One spinning process per CPU (and one more) for as long as the block runs."""
+    count = len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else 3
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
 
 
 def step_failure(home: Path, run_id: str) -> tuple[str, str, float]:
@@ -159,11 +182,51 @@ def lab(tmp_path_factory) -> Lab:
 
 
 @pytest.fixture(scope="module")
-def baseline(lab: Lab) -> dict[str, str]:
+def baseline_root(lab: Lab) -> Path:
     root, home = lab.scenario("baseline")
     (*_, last) = worker(lab.env(root, home), "launch", PARTITION)
     assert last["status"] == "SUCCESS"
-    return artifacts(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def baseline(baseline_root: Path) -> dict[str, str]:
+    return artifacts(baseline_root)
+
+
+@pytest.fixture(scope="module")
+def busy(lab: Lab) -> list[dict[str, str]]:
+    """Two more fresh runs of the brief, each while every CPU is kept busy by other processes."""
+    results = []
+    for name in ("busy-1", "busy-2"):
+        root, home = lab.scenario(name)
+        with busy_cpus():
+            (*_, last) = worker(lab.env(root, home), "launch", PARTITION)
+        assert last["status"] == "SUCCESS"
+        results.append(artifacts(root))
+    return results
+
+
+@pytest.fixture(scope="module")
+def alone(lab: Lab, baseline_root: Path) -> dict:
+    """The baseline's artifacts with the middle shot's unit deleted: that shot renders alone."""
+    root, home = lab.scenario("alone")
+    shutil.copytree(baseline_root, root, dirs_exist_ok=True)
+    units = root / CHARACTER / "shots"
+    (unit,) = [
+        p.parent for p in units.glob("*/shot.json") if json.loads(p.read_text())["id"] == "middle"
+    ]
+    shutil.rmtree(unit)
+    for asset in ("video_clips", "deliverables", "client_report"):
+        shutil.rmtree(root / CHARACTER / asset, ignore_errors=True)
+    (*_, last) = worker(lab.env(root, home), "launch", PARTITION)
+    assert last["status"] == "SUCCESS"
+    rendered = [json.loads(p.read_text())["id"] for p in units.glob("*/shot.json")]
+    return {
+        "artifacts": artifacts(root),
+        "unit_back": (unit / "shot.json").is_file(),
+        "units": sorted(rendered),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -290,3 +353,13 @@ def test_a_killed_run_keeps_every_shot_finished_before_the_kill(killed):
 
 def test_after_a_kill_the_artifacts_match_an_uninterrupted_run(killed, baseline):
     assert artifacts(killed["root"]) == baseline
+
+
+def test_three_fresh_runs_two_beside_busy_processes_give_the_same_bytes(busy, baseline):
+    assert busy == [baseline, baseline]
+
+
+def test_a_shot_rendered_again_alone_equals_the_same_shot_from_the_full_run(alone, baseline):
+    assert alone["unit_back"]  # the same unit (same version folder) was made again
+    assert alone["units"] == sorted(SHOTS)
+    assert alone["artifacts"] == baseline

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
+from conftest import REPO
 
 from resources.domain.architectures import ARCHITECTURES, architecture
 from resources.domain.registry import VIDEO_MODELS
@@ -91,3 +97,54 @@ def test_the_committed_seed_covers_the_examples_and_agrees_with_a_fresh_count(tm
     flops.forget_memory()
     cold = flops.FlopCache(None, seeded=False)
     assert flops.text_encoders(cold, "wan21_t2v_1_3b") == seeded and cold.misses == 1
+
+
+def _negated(entry: dict) -> dict:
+    return {k: -v if isinstance(v, int) else v for k, v in entry.items()}
+
+
+def test_a_damaged_count_on_disk_is_counted_again_not_trusted(tmp_path):
+    flops.forget_memory()
+    first = flops.text_encoders(flops.FlopCache(tmp_path, seeded=False), "ltx_video")
+    (entry,) = tmp_path.glob("*.json")
+    flops.forget_memory()
+    for damaged in (_negated(first), {**first, "flops": "12"}, {**first, "flops": 1.5}, {}):
+        entry.write_text(json.dumps(damaged))
+        again = flops.FlopCache(tmp_path, seeded=False)
+        assert flops.text_encoders(again, "ltx_video") == first
+        assert again.misses == 1
+        flops.forget_memory()
+
+
+def test_committed_counts_that_are_not_positive_whole_numbers_are_not_used(tmp_path, monkeypatch):
+    seeded = json.loads(flops.SEED_FILE.read_text())
+    key, good = next((k, v) for k, v in seeded.items() if "-transformer-" in k)
+    bad_key, bad = next((k, v) for k, v in seeded.items() if "-vae-" in k)
+    forged = tmp_path / "flop_counts.json"
+    forged.write_text(json.dumps({key: good, bad_key: _negated(bad), "v2-x-unknown-1": {}}))
+    monkeypatch.setattr(flops, "SEED_FILE", forged)
+    assert set(flops.FlopCache(None).seed) == {key}
+    assert flops.valid_count(key, good) and not flops.valid_count(bad_key, _negated(bad))
+
+
+def test_a_quote_run_in_any_folder_writes_nothing_there(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARACTER_VIDEO_")} | {
+        "PYTHONPATH": str(REPO),
+        "PYTHONWARNINGS": "ignore",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "quote",
+            str(REPO / "examples" / "acme-health-dr-ana.yaml"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "$" in done.stdout
+    assert list(tmp_path.iterdir()) == []

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import struct
 from pathlib import Path
 
@@ -239,6 +241,51 @@ def test_a_truncated_final_cut_is_rebuilt(chain):
     assert quarantined(root, "deliverables")
 
 
+def test_a_clip_overwritten_in_place_with_its_mtime_restored_is_not_reused(chain):
+    root, rerun, _ = chain
+    clip = current(root, "video_clips") / "shots" / "one" / "clip.mp4"
+    before, info = sha256(clip), clip.stat()
+    data = bytearray(clip.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)  # same size, other bytes
+    with open(clip, "r+b") as handle:  # in place: the unit and its hard link share the bytes
+        handle.write(bytes(data))
+    os.utime(clip, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert clip.stat().st_mtime_ns == info.st_mtime_ns and clip.stat().st_size == info.st_size
+    log = rerun()
+    assert "shot one: rendered as unit" in log
+    assert sha256(current(root, "video_clips") / "shots" / "one" / "clip.mp4") == before
+
+
+def test_a_unit_folder_replaced_by_a_copy_of_another_unit_is_not_reused(chain):
+    root, rerun, _ = chain
+    clips = current(root, "video_clips")
+    before = {shot["id"]: sha256(clips / "shots" / shot["id"] / "clip.mp4") for shot in SHOTS}
+    units = root / CHARACTER / "shots"
+    by_id = {json.loads(p.read_text())["id"]: p.parent for p in units.glob("*/shot.json")}
+    shutil.rmtree(by_id["one"])
+    shutil.copytree(by_id["two"], by_id["one"])  # the outro's files under the intro's version
+    shutil.rmtree(clips)  # the clips are assembled again from the units
+    (clips.parent / "current.json").unlink()
+    log = rerun()
+    assert "shot one: rendered as unit" in log and "shot two: rendered" not in log
+    after = current(root, "video_clips")
+    assert {s["id"]: sha256(after / "shots" / s["id"] / "clip.mp4") for s in SHOTS} == before
+
+
+def test_an_emptied_manifest_with_a_truncated_final_is_rebuilt_not_failed_forever(chain):
+    root, rerun, _ = chain
+    folder = current(root, "deliverables")
+    before = sha256(folder / "final.mp4")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"] = []
+    write_json(folder / "manifest.json", manifest)
+    (folder / "final.mp4").write_bytes((folder / "final.mp4").read_bytes()[:1000])
+    log = rerun()
+    assert "does not list final.mp4, which every deliverables holds" in log
+    assert sha256(current(root, "deliverables") / "final.mp4") == before
+    assert "is corrupt" not in rerun()  # and from then on it is reused
+
+
 # -- writers and checks ---------------------------------------------------------------------
 
 
@@ -312,7 +359,8 @@ def test_an_include_of_a_corrupt_unit_names_the_file(tmp_path):
     store = ArtifactStore(root=str(tmp_path))
     unit = ArtifactRef("acme-health", "dr-ana", "shots", "fedcba9876543210")
     with store.staging(unit) as stage:
-        (stage / "clip.mp4").write_bytes(b"a rendered shot")
+        for name in ("clip.mp4", "poster.png", "shot.json"):  # what every shot unit holds
+            (stage / name).write_bytes(b"a rendered shot")
         write_json(
             stage / "manifest.json",
             build_manifest(unit, stage, code_version="1", inputs={}, parameters={}),

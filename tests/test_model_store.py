@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import time
 
 import pytest
 
 from resources.domain.registry import VIDEO_MODELS
-from resources.models.model_store import ModelNotFoundError, ModelStore
+from resources.models.model_store import (
+    PUBLISHED_CHECK,
+    ModelCorruptError,
+    ModelNotFoundError,
+    ModelStore,
+    verify_published_hashes,
+    weights_digest,
+)
 
 
 def test_production_profile_names_the_missing_model(tmp_path, monkeypatch):
@@ -94,3 +103,67 @@ def test_the_model_digest_covers_configs_tokenizers_links_and_single_files(tmp_p
         digest = weights_digest(folder)
         assert digest not in seen, file
         seen.add(digest)
+
+
+WAN = VIDEO_MODELS["wan21_t2v_1_3b"]
+WEIGHTS = "transformer/diffusion_pytorch_model.safetensors"
+
+
+def downloaded(tmp_path, *, commit: str = WAN.revision):
+    """Wan 2.1 1.3B as `huggingface-cli download --local-dir` leaves it: files + metadata."""
+    folder = tmp_path / WAN.repo_id
+    (folder / "transformer").mkdir(parents=True)
+    (folder / "model_index.json").write_text("{}")
+    data = bytes(range(256)) * 64
+    (folder / WEIGHTS).write_bytes(data)
+    meta = folder / ".cache" / "huggingface" / "download" / f"{WEIGHTS}.metadata"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(f"{commit}\n{hashlib.sha256(data).hexdigest()}\n1733300000.0\n")
+    return folder
+
+
+def test_production_weights_are_checked_against_the_published_sha256_once(tmp_path):
+    folder = downloaded(tmp_path)
+    store = ModelStore(profile="production", models_dir=str(tmp_path))
+    assert store.video_model_dir(WAN) == folder
+    assert (folder / PUBLISHED_CHECK).is_file()  # checked once: remembered for this download
+    weights = folder / WEIGHTS
+    info = weights.stat()
+    with open(weights, "r+b") as handle:  # replaced in place, same size, mtime put back
+        handle.write(b"\xff" * 16)
+    os.utime(weights, ns=(info.st_atime_ns, info.st_mtime_ns))
+    with pytest.raises(ModelCorruptError, match=r"diffusion_pytorch_model.safetensors: sha256"):
+        store.video_model_dir(WAN)
+
+
+def test_weights_downloaded_at_another_commit_than_the_pinned_one_are_refused(tmp_path):
+    downloaded(tmp_path, commit="1" * 40)
+    store = ModelStore(profile="production", models_dir=str(tmp_path))
+    with pytest.raises(ModelCorruptError, match=f"registry pins {WAN.revision}"):
+        store.video_model_dir(WAN)
+
+
+def test_a_hugging_face_cache_blob_is_checked_against_its_name(tmp_path):
+    blobs, snapshot = tmp_path / "blobs", tmp_path / "snapshots" / ("a" * 40)
+    blobs.mkdir()
+    (snapshot / "unet").mkdir(parents=True)
+    data = b"weights" * 100
+    blob = blobs / hashlib.sha256(data).hexdigest()
+    blob.write_bytes(data)
+    (snapshot / "unet" / "w.safetensors").symlink_to(blob)
+    verify_published_hashes(snapshot, "org/model@main", "main")
+    blob.write_bytes(b"x" * len(data))
+    with pytest.raises(ModelCorruptError, match="w.safetensors"):
+        verify_published_hashes(snapshot, "org/model@main", "main")
+
+
+def test_the_weights_digest_changes_when_a_file_changes_under_a_restored_mtime(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    weights = folder / "weights.bin"
+    weights.write_bytes(b"a" * 1000)
+    before = weights_digest(folder)
+    info = weights.stat()
+    weights.write_bytes(b"b" * 1000)
+    os.utime(weights, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert weights_digest(folder) != before

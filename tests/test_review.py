@@ -7,6 +7,8 @@ through the app, finishes, then one of its two shots is re-rolled through the ap
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from moto_aws import aws_env  # noqa: F401 - the fixture
 from review_support import (
     CHARACTER,
     CLIENT,
+    NoRedirect,
     config_for,
     csrf_pair,
     get,
@@ -368,3 +371,76 @@ def test_an_s3_root_serves_presigned_urls_and_write_once_records(aws_env, tmp_pa
     with pytest.raises(ArtifactError, match="never overwritten"):
         store.put_record(key, {"decision": "rejected"})
     assert store.records(f"{CLIENT}/{CHARACTER}/_reviews/deliverables/{ref.version}") == [key]
+
+
+def test_a_host_the_app_does_not_serve_is_refused_before_anything_is_written(loop):
+    # DNS rebinding: a page on evil.example, whose name now resolves to 127.0.0.1, reads a form
+    # and posts it back with its own Host and Origin.
+    action = f"/c/{CLIENT}/{CHARACTER}/reroll"
+    rebound = {"Host": "evil.example", "Origin": "http://evil.example"}
+    with serve(config_for(loop["settings"])) as url:
+        page = get(f"{url}/c/{CLIENT}/{CHARACTER}", {"Host": "evil.example"})
+        cookie, token = csrf_pair(url)
+        posted = post(
+            f"{url}{action}",
+            {"shot": "wave", "seed": "5", "who": "eve", "csrf": token},
+            {**rebound, "Cookie": cookie},
+        )
+        # Served names still work, with and without the port.
+        ok = [get(f"{url}/", {"Host": host})[0] for host in ("localhost:1", "127.0.0.1")]
+    assert page[0] == posted[0] == 421
+    assert ok == [200, 200]
+    assert [o.seed for o in overrides_of(loop["store"], CLIENT, CHARACTER)] == [77]  # none added
+
+
+def test_a_configured_host_name_is_served_and_its_origin_accepted(loop):
+    settings = replace(loop["settings"], review_hosts=("review.studio.example",))
+    config = review_config(host="127.0.0.1", settings=settings)
+    assert "review.studio.example" in config.hosts
+    with serve(config_for(settings)) as url:
+        refused = get(f"{url}/", {"Host": "review.studio.example"})[0]
+    config_served = replace(config_for(settings), hosts=config.hosts)
+    with serve(config_served) as url:
+        served = get(f"{url}/", {"Host": "review.studio.example"})[0]
+    assert refused == 421 and served == 200
+
+
+def test_malformed_paths_and_bodies_answer_4xx_not_500(loop):
+    version = loop["second_cut"]
+    action = f"/c/{CLIENT}/{CHARACTER}/reroll"
+    with serve(config_for(loop["settings"])) as url:
+        nul = get(f"{url}/files/{CLIENT}/{CHARACTER}/deliverables/{version}/final%00.mp4")
+        nul_page = get(f"{url}/c/{CLIENT}%00/{CHARACTER}")
+        cookie, token = csrf_pair(url)
+        opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
+        body = b"shot=wave&who=\xff\xfe&csrf=" + token.encode()
+        request = urllib.request.Request(
+            f"{url}{action}", data=body, headers={"Cookie": cookie}, method="POST"
+        )
+        try:
+            status = opener.open(request, timeout=60).status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        control = post(f"{url}{action}", {"shot": "wave", "who": "e\x1bve"})
+    assert nul[0] == nul_page[0] == 400
+    assert status == 400 and control[0] == 400
+    assert [o.seed for o in overrides_of(loop["store"], CLIENT, CHARACTER)] == [77]
+
+
+@pytest.mark.parametrize("token", ["", " ", "\t "])
+def test_a_blank_token_is_refused(loop, token):
+    with pytest.raises(SettingsError, match="blank|needs a token"):
+        review_config(host="0.0.0.0", settings=replace(loop["settings"], review_token=token))
+    config = config_for(loop["settings"], token=" ")
+    with serve(config) as url:
+        assert get(f"{url}/", {"Authorization": "Bearer  "})[0] == 401
+
+
+def test_a_brief_with_a_raw_control_character_does_not_break_the_home_page(loop, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "nul.yaml").write_bytes(b"client: acme\x00\ncharacter: {id: x}\n")
+    settings = replace(loop["settings"], inbox=(str(inbox),))
+    with serve(config_for(settings)) as url:
+        status, _, body = get(f"{url}/")
+    assert status == 200 and "nul.yaml" in body.decode() and "U+0000" in body.decode()

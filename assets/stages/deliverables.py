@@ -27,6 +27,7 @@ from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief
 from resources.domain.qc import ShotVerdict
 from resources.domain.registry import UPSCALERS
+from resources.domain.render import X264_PARAMS
 from resources.domain.timing import frames_for
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
@@ -109,6 +110,7 @@ def plan_cut(run: Run, upscaler: Upscaler) -> CutPlan:
         # NVENC and libx264 write different bytes: the encoder is part of the version.
         "encoder": encoder.codec,
         "encoder_threads": ENCODER_THREADS,  # libx264's bytes depend on its thread count
+        "x264_params": X264_PARAMS if encoder.codec == "libx264" else None,
     }
     return CutPlan(
         brief,

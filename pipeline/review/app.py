@@ -11,6 +11,7 @@ ReviewConfig from the app's state.
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import replace
 from typing import Any
 
@@ -18,9 +19,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from pipeline.review.config import ReviewConfig
+from pipeline.review.config import LOOPBACK_HOSTS, ReviewConfig
 from pipeline.review.routes import decisions, files, login, pages
-from pipeline.review.security import TokenGate, is_loopback, refusal
+from pipeline.review.security import TokenGate, gate, is_loopback
 from pipeline.settings import Settings, SettingsError, build_resource
 
 ROUTES = [
@@ -42,7 +43,7 @@ def create_app(config: ReviewConfig) -> Starlette:
         routes=ROUTES,
         # A plain ASGI middleware: Starlette's BaseHTTPMiddleware re-streams every body, and a
         # range response of a clip once came out empty through it under load (CI, 33d88dd).
-        middleware=[Middleware(TokenGate, refusal=refusal)],
+        middleware=[Middleware(TokenGate, refusal=gate)],
     )
     app.state.review = config
     return app
@@ -59,6 +60,8 @@ def review_config(
     s = settings or Settings.from_env()
     if root is not None:
         s = replace(s, root=root)
+    if s.review_token is not None and not s.review_token.strip():
+        raise SettingsError("CHARACTER_VIDEO_REVIEW_TOKEN is blank: set a real token or unset it")
     if not is_loopback(host) and not s.review_token:
         raise SettingsError(
             f"the review app on {host} (beyond loopback) needs a token: set "
@@ -71,7 +74,20 @@ def review_config(
         profile=profile or s.profile,
         models_dir=s.models_dir,
         instance=_dagster_instance(s),
+        hosts=served_hosts(host, s),
     )
+
+
+def served_hosts(host: str, settings: Settings) -> tuple[str, ...]:
+    """The host names the app answers to: loopback's, the bind address unless it is a wildcard,
+    the review URL's and CHARACTER_VIDEO_REVIEW_HOSTS."""
+    names = list(LOOPBACK_HOSTS)
+    if host not in ("0.0.0.0", "::", ""):
+        names.append(host.lower())
+    if settings.review_url:
+        names.append((urllib.parse.urlsplit(settings.review_url).hostname or "").lower())
+    names += settings.review_hosts
+    return tuple(dict.fromkeys(n for n in names if n))
 
 
 def _dagster_instance(settings: Settings) -> Any:

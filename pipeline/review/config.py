@@ -9,6 +9,9 @@ from starlette.requests import Request
 
 from pipeline.settings import Settings
 
+# The names a browser on this machine reaches a loopback-bound app by.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
 
 @dataclass
 class ReviewConfig:
@@ -24,6 +27,9 @@ class ReviewConfig:
     # The DAGSTER_HOME instance, where one is set: runs in flight are read from it, so an app
     # restarted mid-run still knows (and does not start a second run).
     instance: Any = None
+    # Host names (no port) requests may name in `Host` and forms in `Origin`; anything else is
+    # refused (pipeline/review/security.host_refusal).
+    hosts: tuple[str, ...] = LOOPBACK_HOSTS
 
 
 def config_of(request: Request) -> ReviewConfig:

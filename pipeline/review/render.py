@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -12,6 +13,7 @@ from pipeline.review.i18n import LANGUAGES, local_time, money, text
 from pipeline.review.pages import ENV
 from pipeline.review.security import CSRF_COOKIE, csrf_of
 from resources.domain.artifacts import ArtifactRef
+from resources.domain.brief import forbidden_character
 
 LANG_COOKIE = "lang"
 WHO_COOKIE = "who"
@@ -57,13 +59,26 @@ def render(request: Request, template: str, status: int = 200, **values) -> HTML
     return response
 
 
+# A form of the app is a few hundred bytes (a note, a name, a seed).
+MAX_FORM_BYTES = 64_000
+
+
 async def form_of(request: Request) -> dict[str, str]:
-    """A posted form's fields (the last value of each)."""
+    """A posted form's fields (the last value of each); 400 or 413 for a body that is not one."""
     # URL-encoded forms only (no file uploads): no multipart parser needed.
     body = await request.body()
-    return {
-        k: v[-1] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()
-    }
+    if len(body) > MAX_FORM_BYTES:
+        raise HTTPException(413, f"a form is at most {MAX_FORM_BYTES:,} bytes")
+    try:
+        fields = urllib.parse.parse_qs(
+            body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict"
+        )
+    except UnicodeError:
+        raise HTTPException(400, "the form is not UTF-8 text") from None
+    for name, values in fields.items():
+        if any(forbidden_character(v) for v in values) or forbidden_character(name):
+            raise HTTPException(400, f"the form field {name[:40]!r} holds a control character")
+    return {k: v[-1] for k, v in fields.items()}
 
 
 def back_to_character(request: Request, key: str, who: str = "") -> Response:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from pipeline.review.config import config_of
+from resources.domain.brief import forbidden_character
 
 TOKEN_COOKIE = "review_token"
 # Cross-site request forgery: every form carries the token of this browser's csrf cookie
@@ -49,10 +50,41 @@ class TokenGate:
         await self.app(scope, receive, send)
 
 
+def request_host(value: str) -> str:
+    """The host name of a `Host` header or an Origin's netloc, without port or brackets."""
+    return (urllib.parse.urlsplit(f"//{value}").hostname or "") if value else ""
+
+
+def gate(request: Request) -> Response | None:
+    """The first refusal of a request: a host not served here, a malformed path, no token."""
+    return host_refusal(request) or path_refusal(request) or refusal(request)
+
+
+def host_refusal(request: Request) -> Response | None:
+    """A request naming a host this app does not serve (DNS rebinding: a page on evil.example
+    whose name now points at 127.0.0.1) is refused before anything is read or written."""
+    try:
+        host = request_host(request.headers.get("host", ""))
+    except ValueError:
+        host = ""
+    if host in config_of(request).hosts:
+        return None
+    return PlainTextResponse("refused: this host name is not served here", status_code=421)
+
+
+def path_refusal(request: Request) -> Response | None:
+    """A path holding a NUL or another control character (`%00`) is answered 400."""
+    if forbidden_character(request.url.path, newlines=False) is None:
+        return None
+    return PlainTextResponse("refused: the path holds a control character", status_code=400)
+
+
 def authorized(request: Request) -> bool:
     token = config_of(request).token
     if token is None:
         return True
+    if not token.strip():
+        return False  # a blank token is no token: nothing opens with it
     header = request.headers.get("authorization", "")
     offered = header[7:] if header.lower().startswith("bearer ") else ""
     offered = offered or request.cookies.get(TOKEN_COOKIE, "")
@@ -85,8 +117,15 @@ def csrf_of(request: Request) -> str:
 def csrf_refusal(request: Request, form: dict[str, str]) -> Response | None:
     """Why a POST is refused as possibly forged, or None when it may go on."""
     origin = request.headers.get("origin")
-    if origin and urllib.parse.urlsplit(origin).netloc != request.headers.get("host"):
-        return PlainTextResponse(f"refused: a form posted from {origin}", status_code=403)
+    if origin is not None:
+        try:
+            parts = urllib.parse.urlsplit(origin)
+            served = parts.hostname in config_of(request).hosts
+            same = served and parts.netloc == request.headers.get("host")
+        except ValueError:
+            same = False
+        if not same:
+            return PlainTextResponse(f"refused: a form posted from {origin}", status_code=403)
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         return None  # a script with the token, not a browser's cookie: nothing to forge
     cookie, offered = request.cookies.get(CSRF_COOKIE, ""), form.get(CSRF_FIELD, "")

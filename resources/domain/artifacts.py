@@ -18,6 +18,18 @@ _ASSET = re.compile(r"^[a-z][a-z0-9_]*$")
 _VERSION = re.compile(r"^[0-9a-f]{8,64}$")
 MANIFEST = "manifest.json"
 CURRENT = "current.json"
+# The files every version of an asset holds: a manifest that does not list them is not trusted
+# (emptied by hand, its final.mp4 would never be checked again). Units named here too.
+ALWAYS_WRITTEN: dict[str, tuple[str, ...]] = {
+    "character_brief": ("brief.json", "brief.yaml"),
+    "reference_images": ("contact_sheet.png",),
+    "character_lora": ("pytorch_lora_weights.safetensors",),
+    "shots": ("clip.mp4", "poster.png", "shot.json"),
+    "shot_scores": ("scores.json",),
+    "video_clips": ("posters.png",),
+    "deliverables": ("final.mp4", "poster.jpg"),
+    "client_report": ("report.json", "report.md"),
+}
 
 
 class ArtifactError(RuntimeError):
@@ -38,12 +50,23 @@ class ArtifactRef:
             ("asset", self.asset, _ASSET),
             ("version", self.version, _VERSION),
         ):
-            if not pattern.match(value or ""):
-                raise ArtifactError(f"unsafe artifact {field} {value!r}")
+            if not isinstance(value, str) or not pattern.match(value):
+                raise ArtifactError(f"unsafe artifact {field} {value!r}"[:200])
 
     @property
     def key(self) -> str:
         return f"{self.client}/{self.character}/{self.asset}/{self.version}"
+
+
+def pointer_version(pointer: Any, where: str) -> str:
+    """The version a `current.json` names; ArtifactError naming the file when it names none."""
+    version = pointer.get("version") if isinstance(pointer, dict) else None
+    if not isinstance(version, str) or not _VERSION.match(version):
+        raise ArtifactError(
+            f'{where} is malformed (it must be {{"version": "<hash>"}}); '
+            "delete it and run the asset again"
+        )
+    return version
 
 
 def content_version(payload: Any) -> str:

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -54,14 +55,56 @@ MAX_BRIEF_BYTES = 1_000_000
 # Deepest nesting a brief needs is 4 (shots[0].seed); 50 leaves room and stays far below the
 # recursion limit the YAML composer would otherwise hit (2 frames per level).
 MAX_DEPTH = 50
+# Aliases (`*name`) a brief may use: a shared negative prompt needs a few; nested aliases are
+# how a small file expands to billions of values.
+MAX_ALIASES = 100
 
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+# Free text a prompt-like field may hold (prompts, descriptions, negative prompts).
+MAX_TEXT = 2000
+# Problems listed for one brief: a file of 10,000 unknown keys gets the first ones and a count.
+MAX_PROBLEMS = 20
+# Characters no field of a brief may hold, even written as YAML escapes ("\x01", "\e"): control
+# characters (C0 but tab and newline, DEL, C1), the text direction overrides and isolates that
+# show a name other than the one stored, and the noncharacters (U+FFFE, U+FFFF, ...).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def forbidden_character(text: str, *, newlines: bool = True) -> str | None:
+    """The first character of `text` a brief may not hold, as `U+XXXX`, or None."""
+    for char in text:
+        if char in "\t\n" and newlines:
+            continue
+        code = ord(char)
+        if (
+            unicodedata.category(char) in ("Cc", "Cs")
+            or char in _BIDI_CONTROLS
+            or 0xFDD0 <= code <= 0xFDEF
+            or (code & 0xFFFE) == 0xFFFE
+        ):
+            return f"U+{code:04X}"
+    return None
 
 
 class _Strict(BaseModel):
     # No NaN or infinity in any float field: `.inf` or `.nan` would pass the range checks'
     # intent and fail hours later (a LoRA alpha of inf fails training at step 1).
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """`fps: yes` is YAML for true, which pydantic would take as 1: only bool fields take it."""
+        flags = (value,) if isinstance(value, bool) else ()
+        if isinstance(value, list | tuple):
+            flags = tuple(v for v in value if isinstance(v, bool))
+        annotation = cls.model_fields[info.field_name].annotation if info.field_name else None
+        if flags and annotation not in (bool, bool | None):
+            raise ValueError(
+                f"{str(flags[0]).lower()} is a yes/no value (YAML reads yes, no, on, off, true "
+                "and false so); write the number or text itself"
+            )
+        return value
 
 
 class Consent(_Strict):
@@ -96,7 +139,7 @@ class Voice(_Strict):
 class Character(_Strict):
     id: Slug
     name: str = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=2000)
+    description: str = Field(min_length=1, max_length=MAX_TEXT)
     trigger: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")] | None = None
     voice: Voice | None = None
 
@@ -111,13 +154,17 @@ class Character(_Strict):
 class References(_Strict):
     count: int = Field(default=12, ge=1, le=200)
     seed: Seed = 0
-    negative_prompt: str = "blurry, deformed, extra limbs, text, watermark"
+    negative_prompt: str = Field(
+        default="blurry, deformed, extra limbs, text, watermark", max_length=MAX_TEXT
+    )
 
 
 class Video(_Strict):
     model: str = DEFAULT_VIDEO_MODEL
     fps: int = Field(default=24, ge=1, le=120)
-    negative_prompt: str = "low quality, blurry, distorted face, flicker, watermark"
+    negative_prompt: str = Field(
+        default="low quality, blurry, distorted face, flicker, watermark", max_length=MAX_TEXT
+    )
     lora_strength: float = Field(default=1.0, ge=0.0, le=2.0)
     # draft: cheap approval renders; final: the model's published recipe (resources/domain/tiers)
     tier: Literal["draft", "final"] = "final"
@@ -162,13 +209,13 @@ class Lora(_Strict):
 
 class Shot(_Strict):
     id: Slug
-    prompt: str = Field(min_length=1, max_length=2000)
+    prompt: str = Field(min_length=1, max_length=MAX_TEXT)
     # Optional only for a shot with a `line`: it then lasts its speech plus lead-in and tail.
     duration_s: float | None = Field(default=None, gt=0, le=60)
     # What the character says in this shot, in `audio.language`.
     line: str | None = Field(default=None, min_length=1, max_length=1000)
     seed: Seed = 0
-    negative_prompt: str | None = None
+    negative_prompt: str | None = Field(default=None, max_length=MAX_TEXT)
     # This shot's tier when it differs from `video.tier`: a draft shot promoted to final alone.
     tier: Literal["draft", "final"] | None = None
 
@@ -466,6 +513,17 @@ class BriefError(ValueError):
         self.problems_pt = problems_pt or problems
         super().__init__(f"{source}: invalid brief\n" + "\n".join(f"  {p}" for p in problems))
 
+    @classmethod
+    def of(cls, source: str, found: list[Problem]) -> BriefError:
+        """The error listing `found` (the first MAX_PROBLEMS, then how many more)."""
+        more = len(found) - MAX_PROBLEMS
+        en = [p.line("en") for p in found[:MAX_PROBLEMS]]
+        pt = [p.line("pt-BR") for p in found[:MAX_PROBLEMS]]
+        if more > 0:
+            en.append(f"(brief): {more} more problem(s) not listed")
+            pt.append(f"(brief): mais {more} problema(s) não listado(s)")
+        return cls(source, en, pt)
+
 
 def partition_key(client: str, character: str) -> str:
     """The Dagster partition of one client's character: `client/character`."""
@@ -575,19 +633,66 @@ def parse_brief(data: Any, source: str = "brief", base: Path | None = None) -> B
     """Validate already-loaded brief data; raises BriefError listing every problem."""
     if not isinstance(data, dict):
         raise BriefError(source, ["(brief): must be a mapping of fields (client, character, ...)"])
+    found = text_problems(data)
+    if found:
+        raise BriefError.of(source, found)
     try:
         brief = Brief.model_validate(data)
     except ValidationError as error:
-        found = problems_of(error, data, Brief)
-        raise BriefError(
-            source, [p.line("en") for p in found], [p.line("pt-BR") for p in found]
-        ) from None
+        raise BriefError.of(source, problems_of(error, data, Brief)) from None
     found = shot_length_problems(brief) + line_fit_problems(brief)
     if base is not None:
         found += sound_file_problems(brief, base)
     if found:
-        raise BriefError(source, [p.line("en") for p in found], [p.line("pt-BR") for p in found])
+        raise BriefError.of(source, found)
     return brief
+
+
+# Fields that name something on a page, a file or a log line: one line of text, no newline.
+_ONE_LINE = {
+    "name", "id", "client", "trigger", "model", "upscaler", "tier", "accept",
+    "sample", "file", "preset", "by", "language", "licence", "accept_lines",
+}  # fmt: skip
+
+
+def text_problems(data: Any) -> list[Problem]:
+    """A problem per key or text value holding a character a brief may not hold.
+
+    Each list and mapping is walked once, however many aliases (`*name`) point at it, so a
+    document of nested aliases costs its size, not the size it would expand to.
+    """
+    found: list[Problem] = []
+    seen: set[int] = set()
+    todo: list[tuple[str, Any]] = [("", data)]
+    while todo and len(found) < MAX_PROBLEMS:
+        path, value = todo.pop()
+        if isinstance(value, dict | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and (bad := forbidden_character(key, newlines=False)):
+                    found.append(_character_problem(path or "(brief)", bad, "a key"))
+                else:
+                    todo.append((where, item))
+        elif isinstance(value, list):
+            todo += [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        elif isinstance(value, str):
+            name = path.rsplit(".", 1)[-1].split("[")[0]
+            if bad := forbidden_character(value, newlines=name not in _ONE_LINE):
+                found.append(_character_problem(path, bad, "the text"))
+    return sorted(found, key=lambda p: p.field)
+
+
+def _character_problem(field: str, code: str, where: str) -> Problem:
+    return Problem(
+        field,
+        f"{where} holds the character {code} (a control, direction or non-character); remove it",
+        f"{'uma chave' if where == 'a key' else 'o texto'} contém o caractere {code} "
+        "(de controle, de direção ou não-caractere); remova-o",
+    )
 
 
 class _BriefLoader(yaml.SafeLoader):
@@ -601,8 +706,16 @@ class _BriefLoader(yaml.SafeLoader):
     def __init__(self, stream: str):
         super().__init__(stream)
         self._path: list[str] = []
+        self._aliases = 0
 
     def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise _LoadProblem(
+                    "(file)", f"more than {MAX_ALIASES} aliases (*name), at line {mark.line + 1}"
+                )
         if len(self._path) >= MAX_DEPTH:
             mark = self.peek_event().start_mark
             raise _LoadProblem(
@@ -623,9 +736,15 @@ class _BriefLoader(yaml.SafeLoader):
         node = super().compose_mapping_node(anchor)
         first: dict[str, int] = {}
         for key, _ in node.value:
-            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
-                continue
             line = key.start_mark.line + 1
+            if isinstance(key, yaml.ScalarNode) and key.tag == "tag:yaml.org,2002:merge":
+                # `<<: *base` copies keys from elsewhere and silently drops one of two equal keys.
+                field = "".join(self._path[1:]).lstrip(".") or "(brief)"
+                raise _LoadProblem(
+                    field, f"a YAML merge key (<<) at line {line}; write the fields out instead"
+                )
+            if not isinstance(key, yaml.ScalarNode):
+                continue
             if key.value in first:
                 field = ("".join(self._path[1:]) + f".{key.value}").lstrip(".")
                 raise _LoadProblem(
@@ -657,8 +776,8 @@ def read_brief_bytes(path: Path | str, *, follow_symlinks: bool = True) -> bytes
     BriefError, never read: the file is opened non-blocking (a FIFO with no writer would block
     forever), checked with fstat on the open descriptor (no race with a swap after the check),
     and at most MAX_BRIEF_BYTES + 1 bytes are read (a file still growing is caught too). With
-    `follow_symlinks=False` (briefs found in an inbox folder) a symbolic link is refused: it
-    points at another file, outside the inbox or a duplicate of one inside it.
+    `follow_symlinks=False` (briefs found in an inbox folder) a symbolic or hard link is refused:
+    it is another name of a file outside the inbox or of one inside it.
     """
     path = Path(path)
     target = os.path.realpath(path) if follow_symlinks else path
@@ -677,6 +796,12 @@ def read_brief_bytes(path: Path | str, *, follow_symlinks: bool = True) -> bytes
             raise BriefError(str(path), [f"(file): not a regular file ({_kind(info.st_mode)})"])
         if info.st_size > MAX_BRIEF_BYTES:
             raise BriefError(str(path), [_too_large(info.st_size)])
+        if not follow_symlinks and info.st_nlink > 1:
+            # Another name of a file that may live outside the inbox: refused like a link.
+            problem = (
+                f"a hard link ({info.st_nlink} names for one file); put a copy of the brief here"
+            )
+            raise BriefError(str(path), [f"(file): {problem}"])
         chunks, size = [], 0
         while size <= MAX_BRIEF_BYTES:
             chunk = os.read(fd, MAX_BRIEF_BYTES + 1 - size)
@@ -716,9 +841,15 @@ def parse_brief_bytes(raw: bytes, source: str) -> Brief:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BriefError(source, ["(file): not UTF-8 text"]) from None
-    loader = _BriefLoader(text)
+    try:
+        # PyYAML's reader refuses unprintable characters (NUL, ESC, DEL, U+FFFE) here.
+        loader = _BriefLoader(text)
+    except yaml.reader.ReaderError as error:
+        raise BriefError(source, [_unreadable_character(text, error.position)]) from None
     try:
         data = loader.get_single_data()
+    except yaml.reader.ReaderError as error:
+        raise BriefError(source, [_unreadable_character(text, error.position)]) from None
     except _LoadProblem as problem:
         raise BriefError(source, [problem.line]) from None
     except (ValueError, TypeError, AttributeError, OverflowError) as error:
@@ -731,6 +862,16 @@ def parse_brief_bytes(raw: bytes, source: str) -> Brief:
         loader.dispose()
     # A brief's sound files are named relative to the brief's own folder.
     return parse_brief(data, source, base=Path(source).parent)
+
+
+def _unreadable_character(text: str, position: int) -> str:
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    code = f"U+{ord(text[position]):04X}" if position < len(text) else "?"
+    return (
+        f"(file): the character {code} at line {line}, column {column} cannot be in a brief "
+        "(a control or non-character); remove it"
+    )
 
 
 def load_brief(path: Path | str, *, follow_symlinks: bool = True) -> Brief:

@@ -23,7 +23,9 @@ class Problem:
     pt: str
 
     def line(self, lang: str = "en") -> str:
-        return f"{self.field}: {self.pt if lang == 'pt-BR' else self.en}"
+        # A field is named by its path; an unknown key of a megabyte is named by its start.
+        field = self.field if len(self.field) <= 120 else self.field[:117] + "..."
+        return f"{field}: {self.pt if lang == 'pt-BR' else self.en}"
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

@@ -16,6 +16,11 @@ ENCODER_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
     "placebo",
 )  # fmt: skip
+# libx264's macroblock-tree rate control read memory it had not written (PyAV 18.1's bundled
+# x264): the same frames encoded twice in one process gave different bitstreams (6 of 6 distinct
+# at 432x240, CRF 18, preset medium), depending on what the process had allocated before. Off,
+# the bytes are a function of the frames (docs/operations.md, "Exact reruns").
+X264_PARAMS = "mbtree=0"
 
 
 def render_setting_problems(
@@ -99,6 +104,7 @@ class RenderSettings:
             "crf": self.crf,
             "preset": self.preset,
             "encoder_threads": self.encoder_threads,
+            "x264_params": X264_PARAMS,
         }
 
     def parameters(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from av.container import InputContainer, OutputContainer
 from av.video.reformatter import ColorRange, Colorspace
 from av.video.stream import VideoStream
 
-from resources.domain.render import ENCODER_PRESETS
+from resources.domain.render import ENCODER_PRESETS, X264_PARAMS
 from resources.storage.permissions import FILE_MODE
 
 # Output container chosen by the file suffix; the temporary name keeps the suffix but PyAV is told
@@ -185,7 +185,11 @@ class VideoWriter:
                 # Constant quality like CRF: VBR with cq = crf and no bitrate cap; p5 of p1..p7.
                 options = {"rc": "vbr", "cq": str(self._crf), "b": "0", "preset": "p5"}
             else:
-                options = {"crf": str(self._crf), "preset": self._preset}
+                options = {
+                    "crf": str(self._crf),
+                    "preset": self._preset,
+                    "x264-params": X264_PARAMS,
+                }
             stream = container.add_stream(self._codec, rate=self._fps, options=options)
             stream.width = self._width
             stream.height = self._height

@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Literal
@@ -33,11 +34,12 @@ from resources.domain.registry import (
     VoiceModel,
 )
 from resources.domain.tiers import DistillAdapter, TierRecipe
-from resources.storage.artifact_store import sha256_file, write_json
+from resources.storage.artifact_store import file_signature, sha256_file, write_json
 
 Profile = Literal["tiny", "production"]
 # 2: every file of the folder (configs, tokenizers, schedulers), links and single files followed.
-DIGEST_VERSION = 2
+# 3: the cache is keyed on file_signature (inode change time too), not on size and mtime alone.
+DIGEST_VERSION = 3
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -246,13 +248,17 @@ class ModelStore(ConfigurableResource):
     ) -> Path:
         local = Path(self.models_dir) / repo_id
         if (local / marker).is_file():
+            verify_published_hashes(local, f"{repo_id}@{revision}", revision)
             return local
         try:
             from huggingface_hub import snapshot_download
 
-            return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
+            found = Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
         except Exception:  # noqa: BLE001 - any cache miss means the same thing here
-            pass
+            found = None
+        if found is not None:
+            verify_published_hashes(found, f"{repo_id}@{revision}", revision)
+            return found
         from huggingface_hub.constants import HF_HUB_CACHE as cache
 
         raise ModelNotFoundError(
@@ -261,6 +267,65 @@ class ModelStore(ConfigurableResource):
             f"`huggingface-cli download {repo_id} --revision {revision} --local-dir {local}`, "
             f"or mirror it to S3 and sync it there."
         )
+
+
+class ModelCorruptError(RuntimeError):
+    """Production weights whose bytes are not the ones the pinned revision published."""
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+PUBLISHED_CHECK = ".published-sha256.json"
+
+
+def published_sha256(folder: Path, rel: str, file: Path, revision: str) -> str | None:
+    """The sha256 the Hub published for one file of a downloaded model, where it says one.
+
+    Two layouts are read. The Hugging Face cache names each large (LFS) file's blob by its
+    sha256 (`snapshots/<commit>/<file> -> ../../blobs/<sha256>`). A `--local-dir` download keeps
+    `.cache/huggingface/download/<file>.metadata`: the commit, then the ETag (an LFS file's
+    sha256), then a timestamp (huggingface_hub `_local_folder.py`); a commit other than a
+    pinned one is refused. Small files (configs) carry a git SHA-1 instead: None.
+    """
+    metadata = folder / ".cache" / "huggingface" / "download" / f"{rel}.metadata"
+    if metadata.is_file():
+        commit, etag, *_ = [*metadata.read_text().splitlines(), "", ""]
+        if _COMMIT.match(revision) and _COMMIT.match(commit.strip()) and commit.strip() != revision:
+            raise ModelCorruptError(
+                f"{file}: downloaded at commit {commit.strip()}, but the registry pins {revision}; "
+                "download the pinned revision"
+            )
+        etag = etag.strip().strip('"')
+        return etag if _SHA256.match(etag) else None
+    blob = file.resolve()
+    if file.is_symlink() and blob.parent.name == "blobs" and _SHA256.match(blob.name):
+        return blob.name
+    return None
+
+
+def verify_published_hashes(folder: Path, what: str, revision: str) -> None:
+    """Check every file of a downloaded model that has a published sha256 against it, once per
+    download (remembered in PUBLISHED_CHECK by file_signature); ModelCorruptError names the
+    first file that differs."""
+    files = model_files(folder)
+    stamp = [[rel, *file_signature(file.stat())] for rel, file in files]
+    record = folder / PUBLISHED_CHECK
+    try:
+        if json.loads(record.read_text()) == stamp:
+            return
+    except (OSError, ValueError):
+        pass
+    for rel, file in files:
+        expected = published_sha256(folder, rel, file, revision)
+        if expected is not None and (got := sha256_file(file)) != expected:
+            raise ModelCorruptError(
+                f"{file}: sha256 {got} is not the {expected} that {what} published; "
+                "the file is damaged or was replaced: download it again"
+            )
+    try:
+        write_json(record, stamp)
+    except OSError:  # a read-only model folder: checked again next time
+        pass
 
 
 def model_files(path: Path) -> list[tuple[str, Path]]:
@@ -286,15 +351,15 @@ def model_files(path: Path) -> list[tuple[str, Path]]:
 
 
 def weights_digest(path: Path) -> str:
-    """sha256 over every file of a model (a single file or a folder), cached by size and mtime."""
+    """sha256 over every file of a model (a single file or a folder), cached by file_signature."""
     if path.is_file():
         return sha256_file(path)
     files = model_files(path)
     cache_file = path / ".sha256.json"
     stamp = []
     for rel, file in files:
-        info = file.stat()  # follows links: the stamp is the target's
-        stamp.append([rel, info.st_size, info.st_mtime_ns])
+        # Follows links: the stamp is the target's. Keyed on what `touch -r` cannot restore.
+        stamp.append([rel, *file_signature(file.stat())])
     try:
         cached = json.loads(cache_file.read_text())
         if cached["stamp"] == stamp and cached.get("version") == DIGEST_VERSION:

@@ -139,11 +139,42 @@ def parameters(module: torch.nn.Module) -> int:
 SEED_FILE = Path(__file__).resolve().with_name("flop_counts.json")
 
 
+# The counts each kind of entry must hold, as positive whole numbers: a count that is missing,
+# negative, zero, fractional or text (an edited seed file, a damaged cache entry) is not trusted
+# (it would price a brief at a negative or absurd cost); it is counted again instead.
+COUNT_FIELDS = {
+    "transformer": ("flops", "params", "tokens", "blocks", "dim"),
+    "vae": ("flops", "params"),
+    "text": ("flops", "params"),
+    "lora": ("forward", "backward", "flops", "lora_params"),
+    "sdxl": ("text_flops", "unet_flops", "vae_flops", "params"),
+    "upscale": ("flops", "params"),
+}
+
+
+def valid_count(full_key: str, entry: Any) -> bool:
+    """Whether `entry` holds every count its kind needs, each a positive whole number."""
+    parts = full_key.split("-")
+    fields = COUNT_FIELDS.get(parts[2]) if len(parts) > 2 else None
+    if fields is None or not isinstance(entry, dict):
+        return False
+    return all(
+        isinstance(entry.get(name), int)
+        and not isinstance(entry.get(name), bool)
+        and entry[name] > 0
+        for name in fields
+    )
+
+
 def _seed() -> dict[str, dict[str, Any]]:
+    """The committed counts that pass `valid_count` (an invalid one is counted when needed)."""
     try:
-        return json.loads(SEED_FILE.read_text())
+        seeded = json.loads(SEED_FILE.read_text())
     except (OSError, ValueError):
         return {}
+    if not isinstance(seeded, dict):
+        return {}
+    return {key: entry for key, entry in seeded.items() if valid_count(key, entry)}
 
 
 class FlopCache:
@@ -168,6 +199,8 @@ class FlopCache:
                 found = json.loads(path.read_text())
             except (OSError, ValueError):
                 found = None  # a damaged entry is recounted, never trusted
+            if not valid_count(full, found):
+                found = None
         if found is None:
             found = self.seed.get(full)
         if found is not None:

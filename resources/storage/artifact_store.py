@@ -2,7 +2,8 @@
 
 A version folder appears only when complete (staged under a hidden name, then renamed), so a
 folder that exists with its `manifest.json` is finished work. Before it is reused its files are
-checked against the manifest (presence, size, sha256; hashes cached by size and mtime in
+checked against the manifest (the version it names, the files its asset always holds, then
+presence, size, sha256 of each; hashes cached by size, mtime, inode change time and inode in
 `<asset>/.verified-<version>.json`, so a rerun reads no file twice); a version that fails is moved
 aside to `<asset>/.quarantine-<version>-<time>/` and rebuilt. Units of work finished inside an
 interrupted attempt stay in the staging folder and are skipped by the next attempt. Each version
@@ -33,10 +34,12 @@ from dagster import ConfigurableResource
 from resources.domain.artifacts import (
     _SLUG,
     _VERSION,
+    ALWAYS_WRITTEN,
     CURRENT,
     MANIFEST,
     ArtifactError,
     ArtifactRef,
+    pointer_version,
 )
 from resources.storage.permissions import FILE_MODE
 
@@ -153,13 +156,13 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
+def write_atomic(path: Path, data: bytes | str, *, mode: int = FILE_MODE) -> None:
     """Write a file under a temporary name in the same folder, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, FILE_MODE)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -234,11 +237,14 @@ class ArtifactStore(ConfigurableResource):
         )
 
     def verify_folder(self, ref: ArtifactRef, folder: Path) -> list[str]:
-        """Problems of the files in `folder` against its manifest: missing, size, sha256.
+        """Problems of `folder` against its manifest: another artifact's manifest, a file its
+        asset always holds left unlisted, and each listed file missing, resized or changed.
 
-        Hashes are cached by (size, mtime_ns) beside the version folder, never inside it, so a
-        rerun hashes only files that changed; the cache holds what the bytes hash to, so a
-        manifest whose sha256 values were edited still fails.
+        Hashes are cached by `file_signature` beside the version folder, never inside it, so a
+        rerun hashes only files that changed. The signature holds the inode's change time,
+        which no user can set back: a file overwritten in place with its mtime restored is
+        hashed again. The cache holds what the bytes hash to, so a manifest whose sha256 values
+        were edited still fails.
         """
         manifest_path = folder / MANIFEST
         try:
@@ -250,6 +256,9 @@ class ArtifactStore(ConfigurableResource):
         entries = manifest.get("files", []) if isinstance(manifest, dict) else None
         if not isinstance(entries, list):
             return [f"{manifest_path} has no list of files"]
+        found = manifest_problems(ref, manifest, str(manifest_path))
+        if found:
+            return found
         cache_path = self._verified_file(ref)
         try:
             cache = json.loads(cache_path.read_text())
@@ -273,7 +282,7 @@ class ArtifactStore(ConfigurableResource):
                     f"{path} has {stat.st_size} bytes, its manifest says {entry.get('bytes')}"
                 )
                 continue
-            signature = [stat.st_size, stat.st_mtime_ns]
+            signature = file_signature(stat)
             cached = cache.get(rel)
             digest = cached[2] if cached and cached[:2] == signature else sha256_file(path)
             seen[rel] = [*signature, digest]
@@ -436,12 +445,15 @@ class ArtifactStore(ConfigurableResource):
         """The newest finished version of an asset for a character, or a clear error."""
         folder = self._inside_root(self.root_path / client / character / asset)
         try:
-            version = json.loads((folder / CURRENT).read_text())["version"]
-        except (FileNotFoundError, KeyError, json.JSONDecodeError):
+            pointer = json.loads((folder / CURRENT).read_bytes())
+        except FileNotFoundError:
             raise ArtifactError(
                 f"no finished {asset} for {client}/{character} under {self.root_path}: "
                 f"materialize {asset} for partition {client}/{character} first"
             ) from None
+        except (OSError, ValueError):
+            pointer = None
+        version = pointer_version(pointer, str(folder / CURRENT))
         ref = ArtifactRef(client, character, asset, version)
         if not self.is_complete(ref):
             raise ArtifactError(f"{folder / CURRENT} points at {version}, which is incomplete")
@@ -513,6 +525,28 @@ class ArtifactStore(ConfigurableResource):
             for p in folder.iterdir()
             if p.is_file() and p.suffix == ".json" and not p.name.startswith(".")
         )
+
+
+def file_signature(info: os.stat_result) -> list[int]:
+    """What a cached hash of a file is keyed on: its size and mtime, and what no user can set
+    back (the inode's change time, its number and device: `touch -r` restores only the mtime)."""
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+
+
+def manifest_problems(ref: ArtifactRef, manifest: dict[str, Any], where: str) -> list[str]:
+    """A manifest that is not `ref`'s (a unit folder replaced by a copy of another unit's) or
+    that leaves out a file its asset always writes (a file list emptied by hand)."""
+    problems = []
+    for name in ("client", "character", "asset", "version"):
+        said = manifest.get(name)
+        if said is not None and said != getattr(ref, name):
+            problems.append(f"{where} names {name} {str(said)[:80]!r}, its folder is {ref.key}")
+    # An acceptance is its manifest alone: only the files named in ALWAYS_WRITTEN are required.
+    listed = {e.get("path") for e in manifest.get("files", []) if isinstance(e, dict)}
+    for name in ALWAYS_WRITTEN.get(ref.asset, ()):
+        if name not in listed:
+            problems.append(f"{where} does not list {name}, which every {ref.asset} holds")
+    return problems
 
 
 def build_manifest(

@@ -42,6 +42,7 @@ from resources.domain.artifacts import (
     MANIFEST,
     ArtifactError,
     ArtifactRef,
+    pointer_version,
 )
 from resources.storage.artifact_store import (
     LINKS,
@@ -221,12 +222,13 @@ class S3ArtifactStore(ArtifactStore):
     def current(self, client: str, character: str, asset: str) -> ArtifactRef:
         key = self.object_key(client, character, asset, CURRENT)
         pointer = self._get_json(key)
-        if pointer is None or "version" not in pointer:
+        if pointer is None:
             raise ArtifactError(
                 f"no finished {asset} for {client}/{character} under {self.url}: "
                 f"materialize {asset} for partition {client}/{character} first"
             )
-        ref = ArtifactRef(client, character, asset, pointer["version"])
+        version = pointer_version(pointer, f"s3://{self.bucket}/{key}")
+        ref = ArtifactRef(client, character, asset, version)
         if not self.is_complete(ref):
             raise ArtifactError(f"s3://{self.bucket}/{key} points at {ref.version}, incomplete")
         return ref
