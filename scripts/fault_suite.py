@@ -184,7 +184,11 @@ def score(row: Row, outcome: Outcome, root: Path, baseline: dict[str, str], note
 def unit_of(root: Path, shot: str) -> Path:
     """The shot unit folder (`<character>/shots/<version>/`) that rendered `shot`."""
     units = (root / CHARACTER / "shots").glob("*/shot.json")
-    return next(p.parent for p in units if json.loads(p.read_text())["id"] == shot)
+    return next(
+        p.parent
+        for p in units
+        if not p.parent.name.startswith(".") and json.loads(p.read_text())["id"] == shot
+    )
 
 
 def corruptions(root: Path) -> dict[str, Path]:

@@ -214,7 +214,9 @@ def alone(lab: Lab, baseline_root: Path) -> dict:
     shutil.copytree(baseline_root, root, dirs_exist_ok=True)
     units = root / CHARACTER / "shots"
     (unit,) = [
-        p.parent for p in units.glob("*/shot.json") if json.loads(p.read_text())["id"] == "middle"
+        p.parent
+        for p in units.glob("*/shot.json")
+        if not p.parent.name.startswith(".") and json.loads(p.read_text())["id"] == "middle"
     ]
     shutil.rmtree(unit)
     for asset in ("video_clips", "deliverables", "client_report"):

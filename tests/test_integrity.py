@@ -261,7 +261,11 @@ def test_a_unit_folder_replaced_by_a_copy_of_another_unit_is_not_reused(chain):
     clips = current(root, "video_clips")
     before = {shot["id"]: sha256(clips / "shots" / shot["id"] / "clip.mp4") for shot in SHOTS}
     units = root / CHARACTER / "shots"
-    by_id = {json.loads(p.read_text())["id"]: p.parent for p in units.glob("*/shot.json")}
+    by_id = {  # the published units (not those quarantined by the tests before this one)
+        json.loads(p.read_text())["id"]: p.parent
+        for p in units.glob("*/shot.json")
+        if not p.parent.name.startswith(".")
+    }
     shutil.rmtree(by_id["one"])
     shutil.copytree(by_id["two"], by_id["one"])  # the outro's files under the intro's version
     shutil.rmtree(clips)  # the clips are assembled again from the units
