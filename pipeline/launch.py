@@ -64,10 +64,11 @@ def run_chain(
     brief = brief or load_brief(path)
     key = brief.partition_key
     instance.add_dynamic_partitions(CHARACTERS, [key])
-    # Resolved against this run's instance: Dagster keeps the definitions-state storage of the
-    # last instance entered in a context variable, which outlives that instance (a review app
-    # that served requests with another instance failed "undefined DagsterInstance weakref").
-    with set_defs_state_storage(instance.defs_state_storage):
+    # Resolved with no definitions-state storage: no definition of this project is state-backed,
+    # and Dagster keeps the storage of the last instance entered in a context variable whose
+    # weak reference outlives that instance ("undefined DagsterInstance weakref", seen with the
+    # review app's instance and, in CI, even with this run's own instance's storage).
+    with set_defs_state_storage(None):
         job = Definitions(
             assets=RUN_ASSETS, jobs=[character_video_job], resources=resources
         ).resolve_job_def(character_video_job.name)

@@ -26,9 +26,9 @@ KEY = "acme-health/dr-ana"
 def run_chain(brief: Path, root: Path, instance: DagsterInstance, raise_on_error: bool = True):
     instance.add_dynamic_partitions(CHARACTERS, [KEY])
     resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)])
-    # Against this instance's definitions state, as pipeline.launch.run_chain does: another
-    # instance made and dropped meanwhile must not be the one the job resolves against.
-    with set_defs_state_storage(instance.defs_state_storage):
+    # Without definitions state, as pipeline.launch.run_chain does: an instance made and dropped
+    # meanwhile must not be the one the job resolves against.
+    with set_defs_state_storage(None):
         return materialize(
             ASSETS,
             partition_key=KEY,

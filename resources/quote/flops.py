@@ -149,6 +149,7 @@ COUNT_FIELDS = {
     "lora": ("forward", "backward", "flops", "lora_params"),
     "sdxl": ("text_flops", "unet_flops", "vae_flops", "params"),
     "upscale": ("flops", "params"),
+    "narration": ("flops", "whisper", "wavlm", "vits"),
 }
 
 
