@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from resources.domain.artifacts import ArtifactRef, content_version
-from resources.storage.publish import publish_one
+from resources.storage.publish import publish_acceptance
 
 LINE_ACCEPTANCES = "line_acceptances"  # <client>/<character>/line_acceptances/<version>/
 CODE_VERSION = "1"
@@ -43,19 +43,9 @@ def accept_line(store, client: str, character: str, shot: str, by: str) -> dict[
         "via": "python -m pipeline accept --line",
     }
     ref = line_acceptance_ref(client, character, shot, entry["unit"])
-    publish_one(
-        store,
-        ref,
-        lambda stage: dict(
-            code_version=CODE_VERSION,
-            inputs={"narration": narration.version},
-            parameters={},
-            extra={"acceptance": record},
-        ),
-        log=lambda message: None,
+    return publish_acceptance(
+        store, ref, record, code_version=CODE_VERSION, inputs={"narration": narration.version}
     )
-    found = store.manifest(ref)
-    return {**found["acceptance"], "at": found["created_at"]}
 
 
 def accepted_lines(store, client: str, character: str, lines: list[dict[str, Any]]) -> set[str]:

@@ -28,7 +28,7 @@ from resources.qc.identity import (
 from resources.runtime.interruption import stop_if_asked
 from resources.runtime.run import Run
 from resources.storage.artifact_store import write_json
-from resources.storage.publish import publish_one
+from resources.storage.publish import publish_acceptance, publish_one
 from resources.video.generator import CLIP
 
 SCORE_UNITS = "shot_scores"  # <client>/<character>/shot_scores/<version>/scores.json
@@ -232,19 +232,9 @@ def accept_shot(store, client: str, character: str, shot: str, by: str) -> dict[
         "via": "python -m pipeline accept",
     }
     # An acceptance already recorded for this exact clip is kept (the first one stands).
-    publish_one(
-        store,
-        ref,
-        lambda stage: dict(
-            code_version=CODE_VERSION,
-            inputs={"video_clips": clips.version},
-            parameters={},
-            extra={"acceptance": record},
-        ),
-        log=lambda message: None,
+    return publish_acceptance(
+        store, ref, record, code_version=CODE_VERSION, inputs={"video_clips": clips.version}
     )
-    manifest = store.manifest(ref)
-    return {**manifest["acceptance"], "at": manifest["created_at"]}
 
 
 def verdicts(run: Run, brief: Brief, brief_ref: ArtifactRef, manifest: dict) -> list[ShotVerdict]:

@@ -100,6 +100,31 @@ def publish_one(
     return not built
 
 
+def publish_acceptance(
+    store: ArtifactStore,
+    ref: ArtifactRef,
+    record: dict[str, Any],
+    *,
+    code_version: str,
+    inputs: dict[str, str],
+) -> dict[str, Any]:
+    """Publish a producer's acceptance (a manifest holding `record`, no files) at `ref`; the
+    acceptance as recorded, with its time. One already recorded at `ref` stands."""
+    publish_one(
+        store,
+        ref,
+        lambda stage: dict(
+            code_version=code_version,
+            inputs=inputs,
+            parameters={},
+            extra={"acceptance": record},
+        ),
+        log=lambda message: None,
+    )
+    manifest = store.manifest(ref)
+    return {**manifest["acceptance"], "at": manifest["created_at"]}
+
+
 def _pending(store: ArtifactStore, refs: list[ArtifactRef], together: bool) -> list[ArtifactRef]:
     missing = [ref for ref in refs if not store.reusable(ref)]
     return refs if together and missing else missing
