@@ -54,6 +54,10 @@ def run_chain(
 ):
     """Run `character_video` for the brief at `path`; the ExecuteInProcessResult."""
     from dagster import Definitions
+    from dagster._core.definitions.definitions_load_context import (
+        DefinitionsLoadContext,
+        DefinitionsLoadType,
+    )
     from dagster._core.storage.defs_state.base import set_defs_state_storage
 
     from assets.partitions import CHARACTERS
@@ -68,7 +72,14 @@ def run_chain(
     # and Dagster keeps the storage of the last instance entered in a context variable whose
     # weak reference outlives that instance ("undefined DagsterInstance weakref", seen with the
     # review app's instance and, in CI, even with this run's own instance's storage).
-    with set_defs_state_storage(None):
+    # The load context is made here, where no storage is set, and installed for the resolution:
+    # Dagster then reads no storage at all while it builds the job.
+    with (
+        set_defs_state_storage(None),
+        DefinitionsLoadContext.scoped(
+            DefinitionsLoadContext(load_type=DefinitionsLoadType.INITIALIZATION)
+        ),
+    ):
         job = Definitions(
             assets=RUN_ASSETS, jobs=[character_video_job], resources=resources
         ).resolve_job_def(character_video_job.name)
