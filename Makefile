@@ -8,7 +8,7 @@ ROOT    ?= artifacts
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-fast lint dev review clean postgres checkov chromium
+.PHONY: install demo test test-fast lint dev review clean postgres checkov chromium voice
 
 install: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) voice
 	$(PY) -m pipeline demo --root $(ROOT)
 
 # Every test, two pytest workers (a test file stays on one worker: its module fixtures are built
@@ -30,13 +30,17 @@ demo: $(STAMP)
 PYTEST_WORKERS ?= 2
 PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
-test: $(STAMP) postgres chromium
+test: $(STAMP) voice postgres chromium
 	$(PYTEST)
 
 # The inner loop: every test not marked `slow` (no whole chain, browser, daemon, fault or
 # concurrency test).
-test-fast: $(STAMP)
+test-fast: $(STAMP) voice
 	$(PYTEST) -m "not slow"
+
+# The voice environment: Qwen3-TTS at its own pins, beside .venv (idempotent).
+voice:
+	scripts/install_voice_env.sh
 
 # PostgreSQL server binaries for the production-storage tests (idempotent; apt-get if missing).
 postgres:

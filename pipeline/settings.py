@@ -41,6 +41,7 @@ ENV_DAGSTER_HOME = "DAGSTER_HOME"
 ENV_LORA_BACKEND = "CHARACTER_VIDEO_LORA_BACKEND"  # peft (default) | kohya
 ENV_KOHYA_CHECKOUT = "CHARACTER_VIDEO_KOHYA_CHECKOUT"  # musubi-tuner folder (default $MUSUBI_TUNER)
 ENV_KOHYA_PYTHON = "CHARACTER_VIDEO_KOHYA_PYTHON"  # its interpreter (default <checkout>/.venv)
+ENV_VOICE_PYTHON = "CHARACTER_VIDEO_VOICE_PYTHON"  # the voice environment (default ./.venv-voice)
 ENV_KOHYA_MODELS = "CHARACTER_VIDEO_KOHYA_MODELS"  # JSON object: musubi weights by flag
 ENV_MUSUBI_TUNER = "MUSUBI_TUNER"  # where deploy/Dockerfile checks musubi-tuner out
 ENV_REVIEW_TOKEN = "CHARACTER_VIDEO_REVIEW_TOKEN"  # required when the review app leaves loopback
@@ -99,6 +100,7 @@ class Settings:
     lora_backend: str = "peft"  # which resource trains the LoRA: peft or kohya (musubi-tuner)
     kohya_checkout: str = ""
     kohya_python: str = ""  # default: <checkout>/.venv/bin/python when present
+    voice_python: str = ""  # default: the repository's .venv-voice/bin/python
     kohya_models: dict[str, str] = field(default_factory=dict)  # musubi weights by flag
     review_token: str | None = None
     review_url: str | None = None
@@ -176,6 +178,7 @@ class Settings:
             lora_backend=env.get(ENV_LORA_BACKEND) or default.lora_backend,
             kohya_checkout=env.get(ENV_KOHYA_CHECKOUT) or env.get(ENV_MUSUBI_TUNER) or "",
             kohya_python=env.get(ENV_KOHYA_PYTHON) or "",
+            voice_python=env.get(ENV_VOICE_PYTHON) or "",
             kohya_models=_flags_to_paths(env.get(ENV_KOHYA_MODELS) or "{}"),
             review_token=env.get(ENV_REVIEW_TOKEN) or None,
             review_url=(env.get(ENV_REVIEW_URL) or "").rstrip("/") or None,
@@ -231,6 +234,7 @@ def build_resource(key: str, s: Settings) -> Any:
             models_dir=str(Path(s.models_dir or s.work_root / "_models").resolve()),
             instance_type=s.instance_type,
             pricing=s.pricing,
+            voice_python=s.voice_python,
         )
     if key == "inbox":
         from resources.inbox import BriefInbox

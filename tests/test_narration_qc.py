@@ -149,3 +149,14 @@ def test_a_line_accepted_from_the_command_line_lets_the_blocked_brief_through(ru
     assert outcome.success and check.passed
     assert "accepted: hello" in check.description
     assert manifest["lines"][0]["passed"] is False
+
+
+def test_a_recorded_voice_is_spoken_by_qwen3_tts_at_its_limit_and_recorded_with_its_licence(runs):
+    _, _, manifest = runs["lenient"]
+    (engine,) = [m for m in manifest["models"] if m["name"] == "qwen3_tts_base"]
+    assert engine["licence"] == "Apache-2.0" and len(engine["sha256"]) == 64
+    assert manifest["licence"]["engine"] == "qwen3_tts_base"
+    (line,) = manifest["lines"]
+    assert line["rate"] == 24_000
+    # The 2 s shot holds 1.2 s of speech after lead-in and tail: 15 codec frames at most.
+    assert 0 < line["speech_s"] <= 15 * 1920 / 24_000

@@ -24,14 +24,9 @@ from assets.stages.character_brief import read_brief, voice_sample_of
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief, Shot
 from resources.domain.qc import attempt_seed
-from resources.domain.registry import (
-    DEFAULT_VOICE_MODEL,
-    VOICE_MODELS,
-    WAVLM_SV,
-    WHISPER_ASR,
-)
+from resources.domain.registry import WAVLM_SV, WHISPER_ASR, VoiceModel, voice_model_for
 from resources.domain.sound_files import read_wav, write_wav
-from resources.domain.speech import LEAD_IN_S
+from resources.domain.speech import LEAD_IN_S, line_limit_s
 from resources.qc.line_acceptance import accepted_lines
 from resources.storage.artifact_store import sha256_file
 from resources.storage.publish import publish
@@ -54,10 +49,23 @@ class LinesRun:
     run: Run
     brief: Brief
     voice: dict[str, Any]  # the voice's part of every unit
+    entry: VoiceModel
     engine_record: dict[str, Any]
     engine_dir: Path | None
     scorer_dirs: dict[str, Path]
-    sample: Path | None  # the voice sample, for the similarity score
+    sample: Path | None  # the voice sample, for the similarity score (and the one cloned)
+    engine: Any = None  # the loaded voice engine, once a line needs it
+
+    def speaker(self):
+        """The voice engine, loaded (or its worker started) the first time a line is spoken."""
+        if self.engine is None:
+            from resources.sound.voice import VoiceEngine
+
+            python = (
+                self.run.models.voice_interpreter() if self.entry.runtime != "transformers" else ""
+            )
+            self.engine = VoiceEngine.load(self.entry, self.engine_dir, self.run.device, python)
+        return self.engine
 
 
 def voice_of(run: Run, brief: Brief, brief_ref: ArtifactRef) -> tuple[dict[str, Any], Path | None]:
@@ -79,6 +87,8 @@ def line_unit(ex: LinesRun, shot: Shot, attempt: int) -> tuple[ArtifactRef, dict
         "seed": attempt_seed(shot.seed, attempt),
         "code": LINE_CODE_VERSION,
     }
+    if ex.entry.runtime == "qwen_tts":  # it samples its own end: the limit shapes the samples
+        payload["limit_s"] = round(line_limit_s(shot.line, payload["language"], shot.duration_s), 4)
     return ex.run.ref(LINE_UNITS, payload), payload
 
 
@@ -86,8 +96,8 @@ def speak_lines(run: Run) -> StageResult:
     """Speak and score every line; reuse each unchanged line's unit; record the chosen takes."""
     start = time.perf_counter()
     brief, brief_ref = read_brief(run)
-    entry = VOICE_MODELS[DEFAULT_VOICE_MODEL]
     voice, sample = voice_of(run, brief, brief_ref)
+    entry = voice_model_for(sample is not None)
     record: dict[str, Any] = {"name": entry.name, "id": None, "revision": None, "sha256": None}
     engine_dir, scorer_dirs, scorer_records = None, {}, []
     if brief.has_lines:
@@ -99,7 +109,7 @@ def speak_lines(run: Run) -> StageResult:
                 model.name, model.repo_id, model.revision, scorer_dirs[model.name]
             )
             scorer_records.append({**found, "licence": model.licence})
-    ex = LinesRun(run, brief, voice, record, engine_dir, scorer_dirs, sample)
+    ex = LinesRun(run, brief, voice, entry, record, engine_dir, scorer_dirs, sample)
     spoken = [s for s in brief.shots if s.line is not None]
     qc = brief.qc
     ref = run.ref(
@@ -113,7 +123,11 @@ def speak_lines(run: Run) -> StageResult:
     )
 
     def build(stage: Path) -> dict[str, Any]:
-        lines = _speak_and_score(ex, spoken)
+        try:
+            lines = _speak_and_score(ex, spoken)
+        finally:
+            if ex.engine is not None:
+                ex.engine.close()
         return dict(
             code_version=CODE_VERSION,
             inputs={BRIEF: brief_ref.version},
@@ -219,10 +233,17 @@ def _publish_line(ex: LinesRun, unit: ArtifactRef, payload: dict[str, Any]) -> b
     """Speak one line into its unit through the publish protocol; True when it was spoken now."""
 
     def build(folders: dict[ArtifactRef, Path]) -> dict[ArtifactRef, dict[str, Any]]:
-        from resources.sound.voice import VoiceEngine
+        from resources.sound.voice import Reference
 
-        engine = VoiceEngine.load(VOICE_MODELS[DEFAULT_VOICE_MODEL], ex.engine_dir, ex.run.device)
-        samples = engine.speak(payload["text"], payload["seed"])
+        engine = ex.speaker()
+        reference = Reference(ex.sample, ex.brief.character.voice.transcript) if ex.sample else None
+        samples = engine.speak(
+            payload["text"],
+            payload["seed"],
+            language=payload["language"],
+            reference=reference,
+            limit_s=payload.get("limit_s", 0.0),
+        )
         write_wav(folders[unit] / LINE_WAV, samples, engine.rate)
         seconds = round(len(samples) / engine.rate, 4)
         return {

@@ -557,16 +557,39 @@ class VoiceModel:
     licence: str  # the architecture's code licence
     licence_terms: str  # what the licence (and the weights', where known) allows
     production_blocker: str | None = None
+    # "transformers": loaded in the pipeline's process; "qwen_tts": spoken by
+    # resources/sound/qwen3_tts_worker.py in the voice environment (scripts/install_voice_env.sh).
+    runtime: str = "transformers"
+    engine_languages: tuple[tuple[str, str], ...] = ()  # brief language -> the engine's name
+    frame_rate: float = 0.0  # codec frames a second, where generation is counted in frames
 
 
-# The voice engine. Qwen3-TTS (Apache-2.0) and Chatterbox Multilingual (MIT) were the choice for
-# Brazilian Portuguese with voice cloning, but neither runs in this stack (docs/models.md, "Voice"):
-# qwen-tts 0.1.1 pins transformers 4.57.3 and fails to import under transformers 5.25
-# (`check_model_inputs()` changed signature) and needs torchaudio, which has no build for torch
-# 2.13; chatterbox-tts pins torch 2.6, torchaudio 2.6 and diffusers 0.29. The closest honest
-# engine is an architecture transformers ships: VITS (end-to-end, one forward pass, seeded noise).
-# Its only Portuguese checkpoint in transformers' format, facebook/mms-tts-por, is CC-BY-NC-4.0,
-# not usable for paid work, so production refuses until a licence-clean checkpoint is chosen.
+# The voice engine of a character with a recorded voice: Qwen3-TTS, Base (voice cloning) variant,
+# 12 Hz codec. Code (qwen-tts) and weights are Apache-2.0; it speaks Brazilian Portuguese and clones
+# a voice from a short sample and its transcript. qwen-tts 0.1.1 pins transformers 4.57.3 and needs
+# torchaudio (neither fits the pipeline's torch 2.13 / transformers 5.25), so it runs in its own
+# environment (scripts/install_voice_env.sh) as a worker process
+# (resources/sound/qwen3_tts_worker.py); the tiny profile builds the same architecture there
+# (resources/tiny/qwen3_tts.py).
+QWEN3_TTS_BASE = VoiceModel(
+    name="qwen3_tts_base",
+    model_class="Qwen3TTSModel",
+    tokenizer_class="Qwen3TTSProcessor",
+    repo_id="Qwen/Qwen3-TTS-12Hz-1.7B-Base",
+    revision="main",
+    languages=("pt-BR",),
+    presets=(),
+    clones_voice=True,
+    licence="Apache-2.0",
+    licence_terms="code (qwen-tts) and weights Apache-2.0: paid work allowed; keep the notice",
+    runtime="qwen_tts",
+    engine_languages=(("pt-BR", "portuguese"),),
+    frame_rate=12.5,
+)
+# A stock voice (`character.voice.preset`): Qwen3-TTS's stock voices (the CustomVoice variant) are
+# nine timbres none of which is Brazilian, so presets stay on transformers' own VITS, whose only
+# Portuguese checkpoint in transformers' format, facebook/mms-tts-por, is CC-BY-NC-4.0: production
+# refuses a preset and asks for a recorded sample (which Qwen3-TTS clones).
 VITS_VOICE = VoiceModel(
     name="vits_voice",
     model_class="VitsModel",
@@ -579,13 +602,18 @@ VITS_VOICE = VoiceModel(
     licence="Apache-2.0 (transformers' VITS code)",
     licence_terms="code: paid work allowed; no production weights (mms-tts-por is CC-BY-NC-4.0)",
     production_blocker=(
-        "no production voice weights: the VITS checkpoint for Portuguese in transformers' format "
-        "(facebook/mms-tts-por) is CC-BY-NC-4.0 and the licence-clean engines (Qwen3-TTS, "
-        "Chatterbox) do not install against torch 2.13 / transformers 5.25; see docs/models.md"
+        "no production weights for a stock voice: the VITS checkpoint for Portuguese "
+        "(facebook/mms-tts-por) is CC-BY-NC-4.0; give character.voice a recorded sample, "
+        "transcript and consent, which Qwen3-TTS clones (docs/models.md, Voice)"
     ),
 )
-VOICE_MODELS: dict[str, VoiceModel] = {m.name: m for m in (VITS_VOICE,)}
-DEFAULT_VOICE_MODEL = VITS_VOICE.name
+VOICE_MODELS: dict[str, VoiceModel] = {m.name: m for m in (QWEN3_TTS_BASE, VITS_VOICE)}
+DEFAULT_VOICE_MODEL = VITS_VOICE.name  # a character without a recorded voice
+
+
+def voice_model_for(has_sample: bool) -> VoiceModel:
+    """The engine of a character's lines: Qwen3-TTS clones a sample, else the stock voice."""
+    return QWEN3_TTS_BASE if has_sample else VOICE_MODELS[DEFAULT_VOICE_MODEL]
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,15 @@ def shot_seconds(speech_s: float) -> float:
     return LEAD_IN_S + speech_s + TAIL_S
 
 
+def line_limit_s(text: str, language: str, duration_s: float | None) -> float:
+    """The longest a line may be spoken: what its fixed shot holds after lead-in and tail, or
+    twice its normal length plus a second for a shot timed by its line. An engine that samples
+    its own end (Qwen3-TTS) stops there at the latest instead of running on."""
+    if duration_s is not None:
+        return max(0.0, duration_s - LEAD_IN_S - TAIL_S)
+    return 2 * speech_seconds(text, language) + 1.0
+
+
 def syllables_that_fit(duration_s: float, language: str) -> int:
     """The most syllables a shot of `duration_s` holds at a normal rate after lead-in and tail."""
     return max(0, int((duration_s - LEAD_IN_S - TAIL_S) * SYLLABLES_PER_S[language]))

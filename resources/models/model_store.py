@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +47,10 @@ class ModelNotFoundError(FileNotFoundError):
     """A production checkpoint that is not on this machine."""
 
 
+# The voice environment scripts/install_voice_env.sh builds beside the pipeline's .venv.
+VOICE_PYTHON = Path(__file__).resolve().parents[2] / ".venv-voice" / "bin" / "python"
+
+
 class ModelStore(ConfigurableResource):
     """Finds (or, on the tiny profile, builds) model weights and says how to run them."""
 
@@ -55,6 +60,9 @@ class ModelStore(ConfigurableResource):
     # The host the models run on and how its hours are bought: they price compute records.
     instance_type: str = DEFAULT_INSTANCE_TYPE
     pricing: str = "spot"  # spot | on-demand
+    # The voice environment's interpreter (qwen-tts and its pins; scripts/install_voice_env.sh);
+    # empty: the repository's .venv-voice.
+    voice_python: str = ""
 
     # -- where the weights are ------------------------------------------------------------
     def video_model_dir(self, model: VideoModel) -> Path:
@@ -121,10 +129,22 @@ class ModelStore(ConfigurableResource):
     def voice_model_dir(self, model: VoiceModel) -> Path:
         """A transformers folder (config, weights, tokenizer) of the voice engine."""
         if self.profile == "tiny":
+            if model.runtime == "qwen_tts":
+                return self._tiny(model.name, _build_tiny_qwen3_tts(self.voice_interpreter()))
             return self._tiny(model.name, _build_tiny_voice)
         if model.production_blocker:
             raise ModelNotFoundError(f"voice model {model.name}: {model.production_blocker}")
         return self._pretrained(model.name, model.repo_id, model.revision, marker="config.json")
+
+    def voice_interpreter(self) -> str:
+        """The voice environment's python, which must exist (one line naming it otherwise)."""
+        python = Path(self.voice_python or VOICE_PYTHON)
+        if not python.is_file():
+            raise ModelNotFoundError(
+                f"voice environment not found: {python} (run scripts/install_voice_env.sh, or set "
+                "CHARACTER_VIDEO_VOICE_PYTHON to its interpreter)"
+            )
+        return str(python)
 
     def speech_check_dir(self, model: SpeechCheckModel) -> Path:
         """A transformers folder of a narration-QC model (recogniser or speaker verification)."""
@@ -385,6 +405,19 @@ def _build_tiny_speech_check(model: SpeechCheckModel):
         builders = {"whisper_asr": speech_qc.build_tiny_whisper}
         builders["wavlm_sv"] = speech_qc.build_tiny_wavlm_xvector
         builders[model.name](folder)
+
+    return build
+
+
+def _build_tiny_qwen3_tts(python: str):
+    def build(folder: Path) -> None:
+        script = Path(__file__).resolve().parents[1] / "tiny" / "qwen3_tts.py"
+        done = subprocess.run(
+            [python, str(script), str(folder)], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ModelNotFoundError(f"tiny Qwen3-TTS could not be built with {python}: {last}")
 
     return build
 

@@ -1,0 +1,98 @@
+"""The Qwen3-TTS voice engine's worker: one process that loads a checkpoint and speaks lines.
+
+Run by the voice environment's interpreter (scripts/install_voice_env.sh builds it: qwen-tts 0.1.1
+pins transformers 4.57.3 and needs torchaudio, neither of which the pipeline's environment can
+hold), as `python qwen3_tts_worker.py FOLDER DEVICE`. It imports nothing from the pipeline. The
+protocol is one JSON object per line: on stdin a request
+
+    {"text": ..., "language": "portuguese", "seed": N, "max_new_tokens": N,
+     "reference": {"audio": WAV, "transcript": ...}, "out": FILE.npy}
+
+and on stdout one answer per request, `{"ok": true, "rate": 24000, "samples": N}` once the float32
+mono samples are in `out`, or `{"ok": false, "error": "..."}`. The first line on stdout says the
+worker is ready (`{"ok": true, "ready": ...}`) or why it is not. Everything the libraries print
+goes to stderr.
+
+The voice is cloned in the model's in-context mode: the reference recording's codec codes and its
+transcript precede the line, and its x-vector conditions the talker. Sampling is seeded per request
+(torch.manual_seed), on a fixed number of CPU threads, so a request gives the same samples every
+time on the same device.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+
+# The protocol keeps the original stdout; everything else written to fd 1 (Python prints and C
+# libraries alike) goes to stderr, so library chatter can never reach the protocol stream.
+PROTOCOL = os.fdopen(os.dup(1), "w", encoding="utf-8")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+
+def answer(message: dict) -> None:
+    PROTOCOL.write(json.dumps(message) + "\n")
+    PROTOCOL.flush()
+
+
+def load(folder: str, device: str):
+    import torch
+    from qwen_tts import Qwen3TTSModel
+
+    torch.set_num_threads(1)  # the same reduction order under any load
+    model = Qwen3TTSModel.from_pretrained(
+        folder, dtype=torch.float32 if device == "cpu" else torch.bfloat16, device_map=device
+    )
+    if model.model.tts_model_type != "base":
+        raise ValueError(f"{folder}: not a Base (voice cloning) checkpoint")
+    return model
+
+
+def speak(model, request: dict) -> dict:
+    import numpy as np
+    import soundfile
+    import torch
+
+    reference = request["reference"]
+    audio, rate = soundfile.read(reference["audio"], dtype="float32", always_2d=True)
+    prompt = model.create_voice_clone_prompt(
+        ref_audio=(audio.mean(axis=1), int(rate)), ref_text=reference["transcript"]
+    )
+    torch.manual_seed(int(request["seed"]))
+    wavs, out_rate = model.generate_voice_clone(
+        text=request["text"],
+        language=request["language"],
+        voice_clone_prompt=prompt,
+        max_new_tokens=int(request["max_new_tokens"]),
+    )
+    samples = np.asarray(wavs[0], dtype=np.float32)
+    tmp = request["out"] + ".part.npy"
+    np.save(tmp, samples)
+    os.replace(tmp, request["out"])
+    return {"ok": True, "rate": int(out_rate), "samples": int(samples.shape[0])}
+
+
+def main() -> None:
+    if len(sys.argv) != 3:
+        answer({"ok": False, "error": "usage: qwen3_tts_worker.py FOLDER DEVICE"})
+        return
+    try:
+        model = load(sys.argv[1], sys.argv[2])
+    except Exception as error:  # the one line the pipeline shows
+        traceback.print_exc()
+        answer({"ok": False, "error": f"cannot load {sys.argv[1]}: {error}"})
+        return
+    answer({"ok": True, "ready": sorted(model.model.get_supported_languages())})
+    for line in sys.stdin:
+        try:
+            answer(speak(model, json.loads(line)))
+        except Exception as error:
+            traceback.print_exc()
+            answer({"ok": False, "error": f"{type(error).__name__}: {error}"})
+
+
+if __name__ == "__main__":
+    main()

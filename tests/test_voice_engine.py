@@ -1,0 +1,110 @@
+"""The cloning voice engine: Qwen3-TTS (Base) built tiny in code, spoken by its worker process.
+
+These run the real qwen-tts code (`Qwen3TTSModel.from_pretrained`, `create_voice_clone_prompt`,
+`generate_voice_clone`) in the voice environment, through the pipeline's own engine client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from quick_chain import shared_models
+from sound_support import write_voice_sample
+
+from resources.domain.registry import QWEN3_TTS_BASE, VITS_VOICE, voice_model_for
+from resources.models.model_store import ModelNotFoundError, ModelStore
+from resources.sound.voice import Reference, VoiceEngine, VoiceEngineError
+
+LINE = "Olá, eu sou a doutora Ana. Vamos estudar o caso?"
+
+
+@pytest.fixture(scope="module")
+def engine_dir(tmp_path_factory) -> Path:
+    return ModelStore(
+        profile="tiny", models_dir=str(shared_models(tmp_path_factory))
+    ).voice_model_dir(QWEN3_TTS_BASE)
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory) -> dict[str, Reference]:
+    folder = tmp_path_factory.mktemp("voices")
+    return {
+        "ana": Reference(write_voice_sample(folder / "ana.wav", f0=190.0), "Esta é a minha voz."),
+        "bruno": Reference(
+            write_voice_sample(folder / "bruno.wav", f0=110.0), "Esta é a minha voz."
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def spoken(engine_dir, voices) -> dict[str, np.ndarray]:
+    python = ModelStore().voice_interpreter()
+    engine = VoiceEngine.load(QWEN3_TTS_BASE, engine_dir, "cpu", python)
+    try:
+        said = {
+            "a": engine.speak(LINE, 7, "pt-BR", voices["ana"], limit_s=3.0),
+            "again": engine.speak(LINE, 7, "pt-BR", voices["ana"], limit_s=3.0),
+            "seed": engine.speak(LINE, 8, "pt-BR", voices["ana"], limit_s=3.0),
+            "voice": engine.speak(LINE, 7, "pt-BR", voices["bruno"], limit_s=3.0),
+            "short": engine.speak(LINE, 7, "pt-BR", voices["ana"], limit_s=0.5),
+        }
+        said["rate"] = engine.rate
+    finally:
+        engine.close()
+    return said
+
+
+def _digest(samples: np.ndarray) -> str:
+    return hashlib.sha256(samples.tobytes()).hexdigest()
+
+
+def test_the_tiny_checkpoint_has_the_published_layout(engine_dir):
+    for name in ("config.json", "model.safetensors", "generate_config.json", "tokenizer.json"):
+        assert (engine_dir / name).is_file(), name
+    for name in ("config.json", "model.safetensors", "preprocessor_config.json"):
+        assert (engine_dir / "speech_tokenizer" / name).is_file(), name
+
+
+def test_a_cloned_line_is_audible_24k_speech_within_its_limit(spoken):
+    samples = spoken["a"]
+    assert spoken["rate"] == 24_000
+    assert samples.dtype == np.float32 and samples.ndim == 1
+    # At most 3 s: 38 codec frames of 1920 samples at 12.5 frames a second.
+    assert 0 < len(samples) <= 38 * 1920
+    assert 1e-3 < float(np.sqrt(np.mean(samples**2))) and float(np.abs(samples).max()) <= 1.0
+    assert len(spoken["short"]) <= 7 * 1920  # 0.5 s: 7 frames at most
+
+
+def test_the_same_request_gives_the_same_samples_and_seed_and_voice_change_them(spoken):
+    assert _digest(spoken["a"]) == _digest(spoken["again"])
+    assert _digest(spoken["a"]) != _digest(spoken["seed"])
+    # The sample steers the synthesis: another voice, same text and seed, other samples.
+    assert _digest(spoken["a"]) != _digest(spoken["voice"])
+
+
+def test_a_worker_that_cannot_load_says_why_in_one_line(tmp_path):
+    python = ModelStore().voice_interpreter()
+    with pytest.raises(
+        VoiceEngineError, match=r"voice engine qwen3_tts_base: cannot load .*missing"
+    ):
+        VoiceEngine.load(QWEN3_TTS_BASE, tmp_path / "missing", "cpu", python)
+
+
+def test_a_missing_voice_environment_is_named(tmp_path):
+    store = ModelStore(voice_python=str(tmp_path / "nowhere" / "python"))
+    with pytest.raises(ModelNotFoundError, match="voice environment not found: .*nowhere"):
+        store.voice_interpreter()
+
+
+def test_a_recorded_voice_is_cloned_by_qwen3_tts_and_a_stock_voice_stays_refused_in_production(
+    tmp_path,
+):
+    assert voice_model_for(True) is QWEN3_TTS_BASE and QWEN3_TTS_BASE.clones_voice
+    assert QWEN3_TTS_BASE.licence == "Apache-2.0" and QWEN3_TTS_BASE.production_blocker is None
+    assert voice_model_for(False) is VITS_VOICE
+    store = ModelStore(profile="production", models_dir=str(tmp_path))
+    with pytest.raises(ModelNotFoundError, match="recorded sample"):
+        store.voice_model_dir(VITS_VOICE)
