@@ -8,7 +8,7 @@ ROOT    ?= artifacts
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-fast lint dev review clean postgres checkov chromium voice
+.PHONY: install demo test test-fast lint dev review clean postgres checkov chromium voice fonts
 
 install: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP) voice
+demo: $(STAMP) voice fonts
 	$(PY) -m pipeline demo --root $(ROOT)
 
 # Every test, two pytest workers (a test file stays on one worker: its module fixtures are built
@@ -30,12 +30,12 @@ demo: $(STAMP) voice
 PYTEST_WORKERS ?= 2
 PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
-test: $(STAMP) voice postgres chromium
+test: $(STAMP) voice postgres chromium fonts
 	$(PYTEST)
 
 # The inner loop: every test not marked `slow` (no whole chain, browser, daemon, fault or
 # concurrency test).
-test-fast: $(STAMP) voice
+test-fast: $(STAMP) voice fonts
 	$(PYTEST) -m "not slow"
 
 # The voice environment: Qwen3-TTS at its own pins, beside .venv (idempotent).
@@ -45,6 +45,10 @@ voice:
 # PostgreSQL server binaries for the production-storage tests (idempotent; apt-get if missing).
 postgres:
 	scripts/install_postgres.sh
+
+# Debian's DejaVu fonts for burned-in subtitles (idempotent; apt-get if missing).
+fonts:
+	sh scripts/install_fonts.sh
 
 # Debian's chromium for the browser test (Playwright drives it; no browser download).
 chromium:

@@ -151,9 +151,8 @@ def test_cli_validate_refuses_a_clipped_sample_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-def test_burn_in_subtitles_are_refused_until_they_can_be_drawn(tmp_path):
-    problems = _problems(_brief(tmp_path, deliverable={"subtitles": "burn_in"}))
-    assert problems == [
-        "deliverable.subtitles: burn_in is not available in this version (no subtitle renderer "
-        "yet); use `sidecar` (WebVTT and SRT beside final.mp4) or `none`"
-    ]
+def test_burn_in_subtitles_are_accepted_and_other_values_named(tmp_path):
+    path = _brief(tmp_path, deliverable={"subtitles": "burn_in"})
+    assert load_brief(path).subtitles == "burn_in"
+    problems = _problems(_brief(tmp_path, deliverable={"subtitles": "open"}))
+    assert len(problems) == 1 and problems[0].startswith("deliverable.subtitles:")

@@ -29,13 +29,14 @@ from resources.domain.qc import ShotVerdict
 from resources.domain.registry import UPSCALERS
 from resources.domain.render import X264_PARAMS
 from resources.domain.timing import frames_for
+from resources.media.burn_in import FONT_PACKAGE, Burner, font_file
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.media.video_io import ENCODER_THREADS
 from resources.qc import retakes
 from resources.qc.identity import cross_shot
 from resources.sound.master import TRUE_PEAK_MAX
-from resources.sound.soundtrack import add_soundtrack, write_subtitles
+from resources.sound.soundtrack import add_soundtrack, place_lines, subtitle_cues, write_subtitles
 from resources.storage.artifact_store import sha256_file
 from resources.upscale.final_cut import CutClip
 from resources.upscale.upscaler import Upscaler
@@ -43,6 +44,7 @@ from resources.upscale.upscaler import Upscaler
 ASSET = "deliverables"
 CODE_VERSION = "5"  # 4: the H.264 encoder is chosen and recorded; 5: identity QC in the manifest
 SOUND_CODE_VERSION = "1"  # a master with sound: the mix, loudness and subtitles code
+BURN_IN_CODE_VERSION = "1"  # subtitles drawn into the frames: layout, size, outline
 PICTURE = ".picture.partial.mp4"  # the cut before its soundtrack is added (removed before publish)
 FINAL = "final.mp4"
 POSTER = "poster.jpg"
@@ -147,7 +149,31 @@ def sound_plan(run: Run, brief: Brief, brief_ref: ArtifactRef) -> dict[str, Any]
         "loudness": brief.audio.loudness,
         "subtitles": brief.subtitles,
         "code": SOUND_CODE_VERSION,
+        **({"burn_in": burn_in_version()} if brief.subtitles == "burn_in" else {}),
     }
+
+
+def burn_in_version() -> dict[str, Any]:
+    """What changes burned-in subtitles' pixels besides the cues: the font file and the code."""
+    font = font_file()
+    return {
+        "font": font.name,
+        "font_package": FONT_PACKAGE,
+        "font_sha256": sha256_file(font),
+        "code": BURN_IN_CODE_VERSION,
+    }
+
+
+def _burner(run: Run, plan: CutPlan) -> Burner | None:
+    """The subtitles to draw into the master's frames, timed as the sidecars would be."""
+    if plan.sound is None or "burn_in" not in plan.sound or not plan.sound["lines"]:
+        return None
+    fps, lines = plan.brief.video.fps, plan.sound["lines"]
+    frames = [(c.id, frames_for(c.duration_s, fps)) for c in plan.clips]
+    files = {line["id"]: line_file(run, line["unit"]) for line in lines}
+    width, height = plan.brief.deliverable.resolution
+    cues = subtitle_cues(lines, place_lines(lines, files, frames, fps))
+    return Burner(cues, width=width, height=height, fps=fps)
 
 
 def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
@@ -232,6 +258,7 @@ def _build_master(run: Run, upscaler: Upscaler, plan: CutPlan, stage: Path, star
     """Upscale and cut every clip into the master, sample it for QC; the manifest's fields."""
     brief, clips = plan.brief, plan.clips
     width, height = brief.deliverable.resolution
+    burner = _burner(run, plan)
     stats = upscaler.cut(
         plan.weights,
         clips,
@@ -244,6 +271,7 @@ def _build_master(run: Run, upscaler: Upscaler, plan: CutPlan, stage: Path, star
         device=run.device,
         log=run.log,
         stop=run.stop,
+        overlay=None if burner is None else burner.frame,
     )
     scoring = scoring_against(run, plan.clips_manifest["qc"]["reference_images"])
     sampled = scoring.scorer.sample_segments(
@@ -300,8 +328,11 @@ def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str,
         target_lufs=plan.sound["loudness"],
     )
     (stage / PICTURE).unlink()
-    if plan.sound["subtitles"] != "none" and lines:
+    if plan.sound["subtitles"] == "sidecar" and lines:
         sound["subtitles"] = write_subtitles(stage, lines, sound["lines"])
+    elif plan.sound["subtitles"] == "burn_in" and lines:
+        cues = subtitle_cues(lines, sound["lines"])
+        sound["burned_in"] = {**plan.sound["burn_in"], "cues": len(cues)}
     run.log(
         f"soundtrack: {sound['lufs']:.1f} LUFS (target {sound['target_lufs']:g}), true peak "
         f"{sound['true_peak_dbtp']:.1f} dBTP, {len(lines)} line(s)"

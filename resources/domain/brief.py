@@ -275,16 +275,6 @@ class Deliverable(_Strict):
     # None: `sidecar` when any shot has a line, else `none` (Brief.subtitles).
     subtitles: Literal["sidecar", "burn_in", "none"] | None = None
 
-    @field_validator("subtitles")
-    @classmethod
-    def _drawn(cls, value: str | None) -> str | None:
-        if value == "burn_in":
-            raise ValueError(
-                "burn_in is not available in this version (no subtitle renderer yet); use "
-                "`sidecar` (WebVTT and SRT beside final.mp4) or `none`"
-            )
-        return value
-
     @field_validator("resolution")
     @classmethod
     def _resolution(cls, value: tuple[int, int]) -> tuple[int, int]:

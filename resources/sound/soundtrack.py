@@ -22,6 +22,24 @@ def shot_starts(frames: list[tuple[str, int]], fps: int) -> dict[str, float]:
     return starts
 
 
+def place_lines(
+    lines: list[dict[str, Any]],
+    line_files: dict[str, Path],
+    frames: list[tuple[str, int]],
+    fps: int,
+) -> list[dict[str, Any]]:
+    """Where each line sits in the cut: its shot's start plus the lead-in, for its length."""
+    starts = shot_starts(frames, fps)
+    placements = []
+    for line in lines:
+        seconds = read_wav(line_files[line["id"]]).seconds
+        start = starts[line["id"]] + LEAD_IN_S
+        placements.append(
+            {"id": line["id"], "start_s": round(start, 3), "end_s": round(start + seconds, 3)}
+        )
+    return placements
+
+
 def add_soundtrack(
     picture: Path,
     out_file: Path,
@@ -40,14 +58,10 @@ def add_soundtrack(
     """
     starts = shot_starts(frames, fps)
     duration_s = sum(count for _, count in frames) / fps
-    placed, placements = [], []
+    placed = []
     for line in lines:
         audio = read_wav(line_files[line["id"]])
-        start = starts[line["id"]] + LEAD_IN_S
-        placed.append(Placed(audio.mono(), audio.rate, start))
-        placements.append(
-            {"id": line["id"], "start_s": round(start, 3), "end_s": round(start + audio.seconds, 3)}
-        )
+        placed.append(Placed(audio.mono(), audio.rate, starts[line["id"]] + LEAD_IN_S))
     mix = mix_master(placed, read_wav(music) if music else None, duration_s, target_lufs)
     mux_with_audio(picture, mix, out_file)
     measured = measure(out_file)
@@ -61,12 +75,12 @@ def add_soundtrack(
         "codec": "aac",
         "sample_rate": 48_000,
         "channels": 2,
-        "lines": placements,
+        "lines": place_lines(lines, line_files, frames, fps),
     }
 
 
-def write_subtitles(folder: Path, lines: list[dict[str, Any]], placements: list[dict]) -> list[str]:
-    """WebVTT and SRT of the lines, one cue (or more, when long) a line; the files' names."""
+def subtitle_cues(lines: list[dict[str, Any]], placements: list[dict]) -> list[Cue]:
+    """One cue (or more, when long) a line, timed from where the cut places it."""
     text = {line["id"]: line["text"] for line in lines}
     cues: list[Cue] = []
     for index, place in enumerate(placements):
@@ -75,6 +89,12 @@ def write_subtitles(folder: Path, lines: list[dict[str, Any]], placements: list[
         following = placements[index + 1]["start_s"] if index + 1 < len(placements) else None
         end = place["end_s"] if following is None else min(place["end_s"], following)
         cues += cues_for(place["id"], text[place["id"]], place["start_s"], end)
+    return cues
+
+
+def write_subtitles(folder: Path, lines: list[dict[str, Any]], placements: list[dict]) -> list[str]:
+    """WebVTT and SRT of the lines' cues beside the master; the files' names."""
+    cues = subtitle_cues(lines, placements)
     (folder / SUBTITLES_VTT).write_text(webvtt(cues), encoding="utf-8")
     (folder / SUBTITLES_SRT).write_text(srt(cues), encoding="utf-8")
     return [SUBTITLES_VTT, SUBTITLES_SRT]

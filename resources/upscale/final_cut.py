@@ -81,6 +81,15 @@ def unique_source_batches(
         raise ValueError(f"{clip}: decoded {source_index} frames, needed index {last}")
 
 
+def _write(writer: VideoWriter, frame: np.ndarray, count: int, index: int, overlay) -> None:
+    """`frame` as output frames index .. index + count - 1, each through `overlay` if any."""
+    if overlay is None:
+        writer.write(np.broadcast_to(frame, (count, *frame.shape)))
+        return
+    for k in range(count):
+        writer.write(overlay(index + k, frame)[None])
+
+
 def cut(
     upscaler: ImageModelDescriptor,
     clips: list[CutClip],
@@ -98,12 +107,14 @@ def cut(
     encoder: str = "libx264",
     log: Callable[[str], None] = lambda _: None,
     stop: StopCheck | None = None,
+    overlay: Callable[[int, np.ndarray], np.ndarray] | None = None,
 ) -> CutStats:
     """Join `clips` in order into one H.264 file of exactly round(duration * fps) frames each.
 
     Frames stream decode -> upscale -> fit -> encode in batches of `batch_size` source frames,
     so memory does not grow with the clips' length; each source frame is upscaled once however
-    many output frames repeat it.
+    many output frames repeat it. `overlay(index, frame)`, when given, returns what output
+    frame `index` (counted over the whole cut) shows instead of `frame` (burned-in subtitles).
     """
     per_clip: dict[str, int] = {}
     samples: list[np.ndarray] = []
@@ -131,7 +142,7 @@ def cut(
                 for frame, count in zip(finished, repeats, strict=True):
                     if written <= middle < written + count:
                         samples.append(frame.copy())
-                    writer.write(np.broadcast_to(frame, (count, *frame.shape)))
+                    _write(writer, frame, count, sum(per_clip.values()) + written, overlay)
                     written += count
             per_clip[clip.id] = written
             stop_if_asked(stop, f"final cut after shot {clip.id}")

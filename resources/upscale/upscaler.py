@@ -45,18 +45,22 @@ class Upscaler(ConfigurableResource):
         expected_scale: int | None = None,
         log: Callable[[str], None] = lambda _: None,
         stop: StopCheck | None = None,
+        overlay: Callable[[int, Any], Any] | None = None,
         **picture: Any,
     ) -> CutStats:
         """Load `weights` and run `cut` with this resource's encoding settings.
 
-        `picture` is `cut`'s width, height, fps, fit and crf, passed through unchanged.
+        `picture` is `cut`'s width, height, fps, fit and crf, passed through unchanged;
+        `overlay` draws on each output frame (burned-in subtitles).
         """
         model = load_upscaler(weights, device=device, half=self.half, expected_scale=expected_scale)
         log(f"upscaler {Path(weights).name}: {model.architecture.name} {model.scale}x on {device}")
         choice = self.encoder_for(device)
         log(f"encoder {choice.codec}: {choice.reason}")
         encoding = {**self.encoding(), "encoder": choice.codec}
-        return cut(model, clips, out_file, **encoding, log=log, stop=stop, **picture)
+        return cut(
+            model, clips, out_file, **encoding, log=log, stop=stop, overlay=overlay, **picture
+        )
 
     def encoding(self) -> dict[str, Any]:
         """The settings of this resource that `cut` takes (and that change the output bytes)."""
