@@ -224,3 +224,133 @@ def test_the_lineage_of_a_master_with_sound_holds_the_whole_chain_and_its_narrat
     assert assets[0] == "deliverables" and assets[-1] == "character_brief"
     narration = next(link for link in chain_of(store, ref) if link.asset == "narration")
     assert narration.version == after["manifest"]["inputs"]["narration"]
+
+
+def test_client_report_lists_each_line_with_its_scores_and_the_limits(edited):
+    _, after = edited
+    folder, _ = _current(after["folder"].parents[3], "client_report")
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    section = report.split("### The voice, measured")[1]
+    for line in after["narration"]["lines"]:
+        voice = f"{line['voice']:.3f}"
+        row = f"| {line['id']} | {line['text']} | {line['cer']:.3f} | {voice} |"
+        assert row in section
+    assert "qc.max_cer not set (measured only); qc.min_voice -1 (measured only)" in section
+
+
+def test_burned_in_subtitles_change_only_the_picture_where_cues_show(edited, tmp_path_factory):
+    # Last in this file: it makes the burned-in master the character's current deliverable.
+    from resources.media.burn_in import text_box
+    from resources.media.video_io import read_video
+    from resources.sound.soundtrack import subtitle_cues
+
+    _, after = edited
+    root, base = after["folder"].parents[3], tmp_path_factory.mktemp("burn")
+    changed = [dict(s) for s in SHOTS]
+    changed[1]["line"] = "Hoje vamos ver outro caso."
+    data = _brief(base, changed)
+    data["deliverable"]["subtitles"] = "burn_in"
+    models = shared_models(tmp_path_factory)
+    run_quick_chain(DagsterInstance.ephemeral(), base, root, data, models=models)
+    burned = _state(root)
+    assert burned["clips"] == after["clips"] and burned["lines"] == after["lines"]
+    sound = burned["manifest"]["sound"]
+    assert sound["burned_in"]["font"] == "DejaVuSans-Bold.ttf" and "subtitles" not in sound
+    assert not (burned["folder"] / "final.vtt").exists()
+    final = burned["folder"] / burned["manifest"]["final"]
+    assert _audio_packets_sha256(final) == _audio_packets_sha256(
+        after["folder"] / after["manifest"]["final"]
+    )
+    cues = subtitle_cues(after["narration"]["lines"], after["manifest"]["sound"]["lines"])
+    plain = np.concatenate(list(read_video(after["folder"] / "final.mp4"))).astype(int)
+    drawn = np.concatenate(list(read_video(final))).astype(int)
+    box = text_box(320, 180)
+    inside = np.zeros((180, 320), bool)
+    inside[box.top : box.bottom, box.left : box.right] = True
+    for index in range(len(plain)):
+        diff = np.abs(plain[index] - drawn[index]).max(axis=-1)
+        showing = any(c.start_s <= index / 24 < c.end_s for c in cues)
+        if showing:  # white letters in a black outline, inside the title-safe text box
+            assert diff[inside].max() > 100 and diff[inside].mean() > 2 * diff[~inside].mean()
+        else:
+            assert diff[inside].max() < 40, index
+        # Elsewhere only the encoder's noise: H.264 predicts frames from their neighbours and
+        # sets a frame's quantiser from the recent frames' complexity, so pixels the overlay
+        # never touched decode a few levels apart (about 2 on average here).
+        assert diff[~inside].mean() < 4, index
+
+
+def test_rerolling_one_line_speaks_it_again_and_keeps_every_picture(edited, tmp_path_factory):
+    # After the burned-in test: it re-rolls that brief's line "two" through the CLI, then runs.
+    import subprocess
+    import sys
+
+    from resources.domain.qc import attempt_seed
+    from resources.domain.review import overrides_of
+
+    _, after = edited
+    root = after["folder"].parents[3]
+    before = _state(root)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "reroll", "acme-health", "dr-ana", "two", "--line"]
+        + ["--seed", "4242", "--who", "ana", "--no-run", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "voice seed 2 -> 4242" in done.stdout
+    (override,) = [
+        o for o in overrides_of(ArtifactStore(root=str(root)), "acme-health", "dr-ana") if o.line
+    ]
+    assert (override.shot, override.seed, override.previous_seed) == ("two", 4242, 2)
+    base = tmp_path_factory.mktemp("reroll-line")
+    changed = [dict(s) for s in SHOTS]
+    changed[1]["line"] = "Hoje vamos ver outro caso."
+    data = _brief(base, changed)
+    data["deliverable"]["subtitles"] = "burn_in"
+    models = shared_models(tmp_path_factory)
+    run_quick_chain(DagsterInstance.ephemeral(), base, root, data, models=models)
+    rerolled = _state(root)
+    assert rerolled["clips"] == before["clips"]  # every clip keeps its sha256
+    new_units = set(rerolled["lines"]) - set(before["lines"])
+    lines = {line["id"]: line for line in rerolled["narration"]["lines"]}
+    assert new_units == {lines["two"]["unit"]}
+    assert lines["two"]["attempts"][0]["seed"] == attempt_seed(4242, 0)
+    kept = {line["id"]: line["unit"] for line in before["narration"]["lines"]}
+    assert lines["one"]["unit"] == kept["one"] and lines["three"]["unit"] == kept["three"]
+    assert rerolled["final_sha256"] != before["final_sha256"]
+    snapshot = json.loads((_current(root, "character_brief")[0] / "brief.json").read_text())
+    two = next(s for s in snapshot["shots"] if s["id"] == "two")
+    assert (two["seed"], two["voice_seed"]) == (2, 4242)  # the picture's seed is kept
+
+
+def test_the_review_page_re_rolls_a_line_voice_with_its_own_button(edited, tmp_path_factory):
+    from dataclasses import replace
+
+    from review_support import config_for, get, post, serve
+
+    from pipeline.settings import Settings
+    from resources.domain.review import overrides_of
+
+    _, after = edited
+    root = after["folder"].parents[3]
+    settings = replace(Settings(), root=str(root), models_dir=str(shared_models(tmp_path_factory)))
+    config = config_for(settings)
+    with serve(config) as url:
+        status, _, page = get(f"{url}/c/acme-health/dr-ana?lang=en")
+        assert status == 200
+        html = page.decode()
+        assert html.count('class="reroll-voice"') == len(LINES)
+        assert "Re-roll voice (keeps the picture)" in html
+        fields = {"shot": "one", "line": "1", "seed": "5151", "who": "bia"}
+        status, _, _ = post(f"{url}/c/acme-health/dr-ana/reroll", fields)
+        assert status == 303
+        status, _, body = post(f"{url}/c/acme-health/dr-ana/reroll", {**fields, "shot": "nope"})
+        assert status == 400 and b"no shot 'nope'" in body
+    store = ArtifactStore(root=str(root))
+    found = [
+        (o.shot, o.seed, o.who) for o in overrides_of(store, "acme-health", "dr-ana") if o.line
+    ]
+    assert ("one", 5151, "bia") in found
+    assert not [o for o in overrides_of(store, "acme-health", "dr-ana") if not o.line]

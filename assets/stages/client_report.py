@@ -26,10 +26,11 @@ from resources.domain.chain import GPU_STAGES, RENDER_STAGES
 from resources.domain.costs import COMPARED_WITH, HOSTED_APIS, hosted_cost
 from resources.domain.lineage import Deliverable, deliverables_of, format_markdown
 from resources.media.contact_sheet import contact_sheet
+from resources.qc.line_acceptance import accepted_lines
 from resources.storage.artifact_store import write_json
 
 ASSET = "client_report"
-CODE_VERSION = "4"  # 3: quote accuracy; 4: the character, measured
+CODE_VERSION = "5"  # 3: quote accuracy; 4: the character, measured; 5: the voice, measured
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 POSTERS = "posters.png"
@@ -167,6 +168,46 @@ def identity_table(character: str, manifest: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def narration_of_deliverable(run: Run, character: str, manifest: dict[str, Any]) -> dict | None:
+    """The narration manifest a deliverable mixed, or None (a master without lines)."""
+    version = manifest.get("inputs", {}).get("narration")
+    if version is None:
+        return None
+    return run.store.manifest(ArtifactRef(run.client, character, "narration", version))
+
+
+def voice_table(narration: dict[str, Any] | None, accepted: set[str]) -> str:
+    """Each line's character error rate and voice score next to the brief's limits."""
+    if not narration or not narration.get("lines"):
+        return "no lines spoken"
+    qc = narration["parameters"]["qc"]
+    max_cer, min_voice = qc.get("max_cer"), qc.get("min_voice")
+    accepted = accepted | set(qc.get("accept_lines") or [])
+    rows = [
+        "| shot | line | CER (Whisper) | voice (WavLM cosine) | attempts | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for line in narration["lines"]:
+        voice = "no sample" if line["voice"] is None else f"{line['voice']:.3f}"
+        verdict = (
+            "pass"
+            if line["passed"]
+            else "accepted by a producer"
+            if line["id"] in accepted
+            else "outside the limits"
+        )
+        text = line["text"].replace("|", "/")
+        rows.append(
+            f"| {line['id']} | {text} | {line['cer']:.3f} | {voice} | "
+            f"{len(line.get('attempts', [])) or 1} | {verdict} |"
+        )
+    rows.append(
+        f"\nqc.max_cer {'not set (measured only)' if max_cer is None else f'{max_cer:g}'}; "
+        f"qc.min_voice {min_voice:g}{' (measured only)' if min_voice <= -1 else ''}"
+    )
+    return "\n".join(rows)
+
+
 def report_client(run: Run) -> StageResult:
     """Every current deliverable of this partition's client: posters, lineage, GPU time, cost."""
     start = time.perf_counter()
@@ -176,6 +217,11 @@ def report_client(run: Run) -> StageResult:
     manifests = {name: run.store.manifest(ref) for name, ref in refs.items()}
     costs = [video_cost(d, manifests[d.character]) for d in current]
     accuracy = [quote_accuracy(run, d, c) for d, c in zip(current, costs, strict=True)]
+    voices = {}
+    for name, manifest in manifests.items():
+        narration = narration_of_deliverable(run, name, manifest)
+        lines = narration["lines"] if narration else []
+        voices[name] = voice_table(narration, accepted_lines(run.store, client, name, lines))
     payload = {
         "deliverables": {name: ref.version for name, ref in sorted(refs.items())},
         "hosted": {k: HOSTED_APIS[k].usd_per_second for k in COMPARED_WITH},
@@ -190,7 +236,7 @@ def report_client(run: Run) -> StageResult:
         ]
         contact_sheet(posters, stage / POSTERS, labels=[c.character for c in costs])
         (stage / REPORT_MD).write_text(
-            _report_markdown(client, current, costs, manifests)
+            _report_markdown(client, current, costs, manifests, voices)
             + "\n## Quote accuracy\n\n"
             + accuracy_table(accuracy)
             + "\n"
@@ -225,6 +271,9 @@ def report_client(run: Run) -> StageResult:
                     for c in costs
                 )
             ),
+            "voice": Markdown(
+                "\n\n".join(f"**{c.character}**\n\n{voices[c.character]}" for c in costs)
+            ),
             "lineage": Markdown(
                 "\n\n".join(
                     f"**{d.character}** `{d.version}`\n\n{format_markdown(d)}" for d in current
@@ -248,6 +297,7 @@ def _report_markdown(
     current: list[Deliverable],
     costs: list[VideoCost],
     manifests: dict[str, dict[str, Any]],
+    voices: dict[str, str],
 ) -> str:
     lines = [f"# {client}: deliverables, lineage and cost", ""]
     if any(c.illustrative for c in costs):
@@ -263,6 +313,10 @@ def _report_markdown(
             "### The character, measured",
             "",
             identity_table(d.character, manifests[d.character]),
+            "",
+            "### The voice, measured",
+            "",
+            voices[d.character],
             "",
         ]
     return "\n".join(lines)
