@@ -390,6 +390,8 @@ def cmd_review_decision(args: argparse.Namespace) -> int:
 
 
 def cmd_reroll(args: argparse.Namespace) -> int:
+    if args.line:
+        return _reroll_line(args)
     from pipeline.decisions import DecisionError, reroll_shot
 
     try:
@@ -410,6 +412,32 @@ def cmd_reroll(args: argparse.Namespace) -> int:
         change += f", tier {override.previous_tier} -> {override.tier}"
     print(f"shot {override.shot}: {change} (by {override.who})")
     return _continue(args, "cli-reroll")
+
+
+def _reroll_line(args: argparse.Namespace) -> int:
+    """`reroll --line`: speak one shot's line again with a new seed; its picture is kept."""
+    from pipeline.decisions import DecisionError, reroll_line
+
+    if args.tier is not None:
+        print("--line re-rolls a line's voice; --tier belongs to a shot's picture", file=sys.stderr)
+        return 2
+    try:
+        override = reroll_line(
+            _store(args.root),
+            args.client,
+            args.character,
+            args.shot,
+            seed=args.seed,
+            who=_who(args),
+        )
+    except DecisionError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(
+        f"line of shot {override.shot}: voice seed {override.previous_seed} -> {override.seed} "
+        f"(by {override.who}); its picture is kept"
+    )
+    return _continue(args, "cli-reroll-line")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -680,6 +708,11 @@ def _add_decision_commands(sub, settings) -> None:
         default=None,
         choices=["draft", "final"],
         help="render this shot alone at this tier (promote an approved draft shot to final)",
+    )
+    p.add_argument(
+        "--line",
+        action="store_true",
+        help="speak the shot's line again with a new seed (--seed); the picture is kept",
     )
     p.add_argument("--who", default=None)
     p.add_argument("--no-run", action="store_true", help="record only; start nothing")

@@ -1,4 +1,4 @@
-"""Producer decisions: approve or reject a gate, re-roll or accept a shot, promote a brief.
+"""Producer decisions: approve or reject a gate, re-roll or accept a shot or its line, promote.
 
 The CLI (`python -m pipeline approve|reject|reroll|accept|promote`) and the review app call these
 and nothing else to decide: each takes what the producer typed (command-line arguments or form
@@ -27,6 +27,7 @@ from resources.domain.review import (
     now_iso,
     record_override,
     record_review,
+    written_line_seed,
 )
 from resources.domain.tiers import TIER_NAMES
 from resources.qc.retakes import accept_shot as record_acceptance
@@ -146,6 +147,47 @@ def reroll_shot(
         previous_seed=previous,
         tier=tier,
         previous_tier=previous_tier,
+    )
+    with _as_decision_error():
+        record_override(store, client, character, override)
+    return override
+
+
+def reroll_line(
+    store: Any, client: str, character: str, shot_id: str, *, seed: int | str | None, who: str
+) -> Override:
+    """Record a re-roll of one shot's line: spoken again with a new seed, the picture kept.
+
+    The next run synthesizes that line alone and re-cuts; no shot renders again (a shot timed
+    by its line, without `duration_s`, follows its new length). Without a seed it is random.
+    """
+    seed = _seed(seed)
+    with _as_decision_error():
+        snapshot = brief_snapshot(store, client, character)
+        source = load_brief(brief_source(store, client, character))
+    current = {s.id: s for s in snapshot.shots}
+    written = {s.id: s for s in source.shots}
+    if shot_id not in current or shot_id not in written:
+        known = ", ".join(current)
+        raise DecisionError(f"{client}/{character}: shots: no shot {shot_id!r}; shots: {known}")
+    if current[shot_id].line is None:
+        spoken = ", ".join(s.id for s in snapshot.shots if s.line is not None) or "none"
+        raise DecisionError(
+            f"shot {shot_id} has no line to speak again; shots with lines: {spoken}"
+        )
+    previous = written_line_seed(current[shot_id])
+    if seed is None:
+        seed = secrets.randbelow(2**31 - 1)
+    if seed == previous:
+        raise DecisionError(f"the line of shot {shot_id} is already spoken with seed {previous}")
+    override = Override(
+        shot=shot_id,
+        brief_seed=written_line_seed(written[shot_id]),
+        seed=seed,
+        who=who,
+        at=now_iso(),
+        previous_seed=previous,
+        line=True,
     )
     with _as_decision_error():
         record_override(store, client, character, override)

@@ -77,6 +77,11 @@ def voice_of(run: Run, brief: Brief, brief_ref: ArtifactRef) -> tuple[dict[str, 
     return {"sample_sha256": sha256_file(sample), "transcript": voice.transcript}, sample
 
 
+def line_seed(shot: Shot) -> int:
+    """The seed a shot's line is spoken with: its own when re-rolled alone, else the shot's."""
+    return shot.seed if shot.voice_seed is None else shot.voice_seed
+
+
 def line_unit(ex: LinesRun, shot: Shot, attempt: int) -> tuple[ArtifactRef, dict[str, Any]]:
     """Attempt `attempt` (0-based) of a shot's line: its unit and the payload it hashes."""
     payload = {
@@ -84,7 +89,7 @@ def line_unit(ex: LinesRun, shot: Shot, attempt: int) -> tuple[ArtifactRef, dict
         "language": ex.brief.audio.language,
         "voice": ex.voice,
         "engine": {k: ex.engine_record[k] for k in ("name", "id", "revision", "sha256")},
-        "seed": attempt_seed(shot.seed, attempt),
+        "seed": attempt_seed(line_seed(shot), attempt),
         "code": LINE_CODE_VERSION,
     }
     if ex.entry.runtime == "qwen_tts":  # it samples its own end: the limit shapes the samples

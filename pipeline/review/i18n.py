@@ -51,6 +51,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "rendered_now": ("renderizado nesta versão", "rendered in this version"),
     "reused": ("reaproveitado", "reused"),
     "reroll": ("Refazer plano", "Re-roll shot"),
+    "reroll_voice": ("Refazer voz (mantém a imagem)", "Re-roll voice (keeps the picture)"),
+    "voice_rerolled": ("voz refeita", "voice re-rolled"),
     "new_seed": ("Nova seed (vazio: aleatória)", "New seed (empty: random)"),
     "promote": ("Aprovar rascunho: renderizar final", "Promote draft to final"),
     "final_cut": ("Corte final", "Final cut"),

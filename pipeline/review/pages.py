@@ -101,6 +101,14 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <label>{{ t('new_seed') }} <input name="seed" type="number" min="0" size="8"></label>
 <label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
 <button type="submit" class="reroll">{{ t('reroll') }}</button></form>
+{% if s.line %}<form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll"
+ class="reroll-voice-form">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="shot" value="{{ s.id }}">
+<input type="hidden" name="line" value="1">
+<label>{{ t('new_seed') }} <input name="seed" type="number" min="0" size="8"></label>
+<label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
+<button type="submit" class="reroll-voice">{{ t('reroll_voice') }}</button></form>{% endif %}
 {% if s.tier == 'draft' and v.promotable %}
 <form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll" class="promote-form">
 <input type="hidden" name="csrf" value="{{ csrf }}">
@@ -144,7 +152,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% for g in v.gates.values() %}{% for r in g.reviews %}
 <li>{{ when(r.at) }}: {{ r.who }} · {{ t(r.decision) }} {{ r.asset }} <code>{{ r.version }}</code>
 {% if r.note %}: “{{ r.note }}”{% endif %}</li>{% endfor %}{% endfor %}
-{% for o in v.overrides %}<li>{{ when(o.at) }}: {{ o.who }} · {{ t('rerolled') }} {{ o.shot }}:
+{% for o in v.overrides %}<li>{{ when(o.at) }}: {{ o.who }} ·
+{{ t('voice_rerolled') if o.line else t('rerolled') }} {{ o.shot }}:
 {{ t('seed') }} {{ o.previous_seed }} → {{ o.seed }}{% if o.tier %}, {{ o.tier }}{% endif %}</li>
 {% endfor %}</ul></section>
 {% endblock %}"""

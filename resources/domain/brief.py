@@ -215,6 +215,9 @@ class Shot(_Strict):
     # What the character says in this shot, in `audio.language`.
     line: str | None = Field(default=None, min_length=1, max_length=1000)
     seed: Seed = 0
+    # The seed of this shot's line when it differs from `seed`: a voice re-rolled alone
+    # (`reroll --line` or the app's button write it for you); the picture keeps `seed`.
+    voice_seed: Seed | None = None
     negative_prompt: str | None = Field(default=None, max_length=MAX_TEXT)
     # This shot's tier when it differs from `video.tier`: a draft shot promoted to final alone.
     tier: Literal["draft", "final"] | None = None
@@ -472,8 +475,9 @@ class Brief(_Strict):
         if data["deliverable"]["subtitles"] is None:
             data["deliverable"].pop("subtitles")
         for shot in data["shots"]:
-            if shot["line"] is None:
-                shot.pop("line")
+            for unset in ("line", "voice_seed"):
+                if shot[unset] is None:
+                    shot.pop(unset)
         narration_qc = {"max_cer": None, "min_voice": -1.0, "accept_lines": []}
         for key, default in narration_qc.items():
             if data["qc"][key] == default:

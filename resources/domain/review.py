@@ -130,6 +130,7 @@ class Override:
     previous_seed: int
     tier: str | None = None
     previous_tier: str | None = None
+    line: bool = False  # a re-roll of the shot's line (its voice) alone: the picture stays
 
     def record(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -154,27 +155,36 @@ def overrides_of(store: RecordStore, client: str, character: str) -> list[Overri
 def apply_overrides(brief: Brief, overrides: list[Override]) -> tuple[Brief, list[Override]]:
     """The brief with each shot's latest re-roll applied, and the re-rolls that applied.
 
-    A re-roll applies while the brief still has the seed it was made against: once the producer
-    edits that shot's seed in the brief, the brief wins.
+    A shot's picture re-roll and its line's (voice) re-roll are separate: the latest of each
+    applies. A re-roll applies while the brief still has the seed it was made against (for a
+    line, `voice_seed`, else the shot's seed): once the producer edits it, the brief wins.
     """
-    latest: dict[str, Override] = {}
+    latest: dict[tuple[str, bool], Override] = {}
     for o in overrides:
-        latest[o.shot] = o
+        latest[(o.shot, o.line)] = o
     applied: list[Override] = []
     shots = []
     for shot in brief.shots:
-        o = latest.get(shot.id)
-        if o is None or o.brief_seed != shot.seed:
-            shots.append(shot)
-            continue
-        update: dict[str, Any] = {"seed": o.seed}
-        if o.tier is not None and "tier" in type(shot).model_fields:
-            update["tier"] = o.tier
-        shots.append(shot.model_copy(update=update))
-        applied.append(o)
+        update: dict[str, Any] = {}
+        o = latest.get((shot.id, False))
+        if o is not None and o.brief_seed == shot.seed:
+            update["seed"] = o.seed
+            if o.tier is not None and "tier" in type(shot).model_fields:
+                update["tier"] = o.tier
+            applied.append(o)
+        spoken = latest.get((shot.id, True))
+        if spoken is not None and spoken.brief_seed == written_line_seed(shot):
+            update["voice_seed"] = spoken.seed
+            applied.append(spoken)
+        shots.append(shot.model_copy(update=update) if update else shot)
     if not applied:
         return brief, []
     return brief.model_copy(update={"shots": shots}), applied
+
+
+def written_line_seed(shot: Any) -> int:
+    """The seed a shot's line is spoken with in the brief as written."""
+    return shot.seed if getattr(shot, "voice_seed", None) is None else shot.voice_seed
 
 
 def now_iso() -> str:

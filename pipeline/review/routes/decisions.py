@@ -1,4 +1,5 @@
-"""The producer's forms: approve or reject a gate, re-roll or promote a shot (pipeline.decisions).
+"""The producer's forms: approve or reject a gate, re-roll or promote a shot, re-roll a line's
+voice (pipeline.decisions).
 
 Each checks the form's csrf token, records the decision, starts the chain where it goes on, and
 sends the browser back to the character's page; a decision that cannot be recorded is a 400
@@ -10,7 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from pipeline.decisions import DecisionError, reroll_shot, review_gate
+from pipeline.decisions import DecisionError, reroll_line, reroll_shot, review_gate
 from pipeline.review.config import config_of
 from pipeline.review.render import back_to_character, form_of
 from pipeline.review.runs import start_run
@@ -48,6 +49,8 @@ async def reroll(request: Request) -> Response:
     if refused := csrf_refusal(request, form):
         return refused
     config = config_of(request)
+    if form.get("line", ""):
+        return await _reroll_line(request, form)
     try:
         reroll_shot(
             config.store,
@@ -61,4 +64,22 @@ async def reroll(request: Request) -> Response:
     except DecisionError as error:
         return PlainTextResponse(str(error), status_code=400)
     started = start_run(config, p["client"], p["character"], "reroll")
+    return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))
+
+
+async def _reroll_line(request: Request, form) -> Response:
+    """The shot page's voice button: the line spoken again with a new seed, the picture kept."""
+    p, config = request.path_params, config_of(request)
+    try:
+        reroll_line(
+            config.store,
+            p["client"],
+            p["character"],
+            form.get("shot", ""),
+            seed=form.get("seed", ""),
+            who=form.get("who", "").strip() or "producer",
+        )
+    except DecisionError as error:
+        return PlainTextResponse(str(error), status_code=400)
+    started = start_run(config, p["client"], p["character"], "reroll-line")
     return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))
