@@ -390,54 +390,30 @@ def cmd_review_decision(args: argparse.Namespace) -> int:
 
 
 def cmd_reroll(args: argparse.Namespace) -> int:
-    if args.line:
-        return _reroll_line(args)
-    from pipeline.decisions import DecisionError, reroll_shot
+    from pipeline.decisions import DecisionError, reroll_line, reroll_shot
 
+    if args.line and args.tier is not None:
+        print("--line re-rolls a line's voice; --tier belongs to a shot's picture", file=sys.stderr)
+        return 2
+    asked = {"seed": args.seed, "who": _who(args), **({} if args.line else {"tier": args.tier})}
     try:
-        override = reroll_shot(
-            _store(args.root),
-            args.client,
-            args.character,
-            args.shot,
-            seed=args.seed,
-            who=_who(args),
-            tier=args.tier,
+        override = (reroll_line if args.line else reroll_shot)(
+            _store(args.root), args.client, args.character, args.shot, **asked
         )
     except DecisionError as error:
         print(error, file=sys.stderr)
         return 1
+    if override.line:
+        print(
+            f"line of shot {override.shot}: voice seed {override.previous_seed} -> "
+            f"{override.seed} (by {override.who}); its picture is kept"
+        )
+        return _continue(args, "cli-reroll-line")
     change = f"seed {override.previous_seed} -> {override.seed}"
     if override.tier is not None:
         change += f", tier {override.previous_tier} -> {override.tier}"
     print(f"shot {override.shot}: {change} (by {override.who})")
     return _continue(args, "cli-reroll")
-
-
-def _reroll_line(args: argparse.Namespace) -> int:
-    """`reroll --line`: speak one shot's line again with a new seed; its picture is kept."""
-    from pipeline.decisions import DecisionError, reroll_line
-
-    if args.tier is not None:
-        print("--line re-rolls a line's voice; --tier belongs to a shot's picture", file=sys.stderr)
-        return 2
-    try:
-        override = reroll_line(
-            _store(args.root),
-            args.client,
-            args.character,
-            args.shot,
-            seed=args.seed,
-            who=_who(args),
-        )
-    except DecisionError as error:
-        print(error, file=sys.stderr)
-        return 1
-    print(
-        f"line of shot {override.shot}: voice seed {override.previous_seed} -> {override.seed} "
-        f"(by {override.who}); its picture is kept"
-    )
-    return _continue(args, "cli-reroll-line")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -99,6 +99,19 @@ def _seed(seed: int | str | None) -> int | None:
     return value
 
 
+def _shots(store: Any, client: str, character: str, shot_id: str) -> tuple[Any, dict, dict]:
+    """The brief snapshot, its shots and the written brief's shots by id; `shot_id` among both."""
+    with _as_decision_error():
+        snapshot = brief_snapshot(store, client, character)
+        source = load_brief(brief_source(store, client, character))
+    current = {s.id: s for s in snapshot.shots}
+    written = {s.id: s for s in source.shots}
+    if shot_id not in current or shot_id not in written:
+        known = ", ".join(current)
+        raise DecisionError(f"{client}/{character}: shots: no shot {shot_id!r}; shots: {known}")
+    return snapshot, current, written
+
+
 def reroll_shot(
     store: Any,
     client: str,
@@ -115,14 +128,7 @@ def reroll_shot(
     shot, now at the new tier). Without either, the new seed is random.
     """
     seed, tier = _seed(seed), (tier or "").strip() or None
-    with _as_decision_error():
-        snapshot = brief_snapshot(store, client, character)
-        source = load_brief(brief_source(store, client, character))
-    current = {s.id: s for s in snapshot.shots}
-    written = {s.id: s for s in source.shots}
-    if shot_id not in current or shot_id not in written:
-        known = ", ".join(current)
-        raise DecisionError(f"{client}/{character}: shots: no shot {shot_id!r}; shots: {known}")
+    snapshot, current, written = _shots(store, client, character, shot_id)
     previous = current[shot_id].seed
     previous_tier = snapshot.tier_of(shot_id)
     if tier is not None and tier not in TIER_NAMES:
@@ -162,14 +168,7 @@ def reroll_line(
     by its line, without `duration_s`, follows its new length). Without a seed it is random.
     """
     seed = _seed(seed)
-    with _as_decision_error():
-        snapshot = brief_snapshot(store, client, character)
-        source = load_brief(brief_source(store, client, character))
-    current = {s.id: s for s in snapshot.shots}
-    written = {s.id: s for s in source.shots}
-    if shot_id not in current or shot_id not in written:
-        known = ", ".join(current)
-        raise DecisionError(f"{client}/{character}: shots: no shot {shot_id!r}; shots: {known}")
+    snapshot, current, written = _shots(store, client, character, shot_id)
     if current[shot_id].line is None:
         spoken = ", ".join(s.id for s in snapshot.shots if s.line is not None) or "none"
         raise DecisionError(

@@ -5,14 +5,5 @@ set -eu
 if [ -x /usr/bin/chromium ]; then
     exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install_chromium.sh: no apt-get here; install a Chromium at /usr/bin/chromium" >&2
-    exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-$SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium
+sh "$(dirname "$0")/install_debian.sh" /usr/bin/chromium chromium
 /usr/bin/chromium --version

@@ -17,6 +17,7 @@ from resources.media.burn_in import (
     render_cue,
     safe_area,
     text_box,
+    undrawable,
 )
 from resources.media.video_io import read_video, write_video
 from resources.tiny.realesrgan import build_tiny_realesrgan
@@ -168,3 +169,25 @@ def test_decoded_burned_master_differs_from_the_plain_one_in_the_text_box(master
         # from their neighbours and sets each frame's quantiser from the recent frames'
         # complexity, so pixels the overlay never touched decode a few levels apart.
         assert diff[~inside].mean() < 3, index
+
+
+def test_characters_the_font_cannot_draw_are_named():
+    assert undrawable("Olá, ação! Até já — 10% «ótimo»") == []
+    assert undrawable("Olá 你好, 你") == ["你", "好"]  # DejaVu has no Chinese
+
+
+def test_a_line_the_font_cannot_draw_stops_a_burned_in_cut_naming_the_shot():
+    from conftest import small_brief
+
+    from assets.stages.deliverables import UndrawableSubtitle, burn_in_version
+    from resources.domain.brief import parse_brief
+
+    shots = [{"id": "fala", "prompt": "she talks", "duration_s": 3, "line": "Olá 你好"}]
+    brief = parse_brief(small_brief(shots=shots, deliverable={"subtitles": "burn_in"}))
+    with pytest.raises(UndrawableSubtitle) as refused:
+        burn_in_version(brief)
+    assert str(refused.value).startswith("shots[fala].line: the subtitle font (DejaVuSans-Bold")
+    assert "'你 好'" in str(refused.value)
+    fine = parse_brief(small_brief(shots=[{**shots[0], "line": "Olá, até já!"}]))
+    font_sha256 = hashlib.sha256(FONT_FILE.read_bytes()).hexdigest()
+    assert burn_in_version(fine)["font_sha256"] == font_sha256

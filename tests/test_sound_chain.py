@@ -238,6 +238,17 @@ def test_client_report_lists_each_line_with_its_scores_and_the_limits(edited):
     assert "qc.max_cer not set (measured only); qc.min_voice -1 (measured only)" in section
 
 
+def _run_burned_in(root: Path, inbox: Path, tmp_path_factory) -> dict:
+    """The edited brief (line two changed) with burned-in subtitles, run in `root`; its state."""
+    changed = [dict(s) for s in SHOTS]
+    changed[1]["line"] = "Hoje vamos ver outro caso."
+    data = _brief(inbox, changed)
+    data["deliverable"]["subtitles"] = "burn_in"
+    models = shared_models(tmp_path_factory)
+    run_quick_chain(DagsterInstance.ephemeral(), inbox, root, data, models=models)
+    return _state(root)
+
+
 def test_burned_in_subtitles_change_only_the_picture_where_cues_show(edited, tmp_path_factory):
     # Last in this file: it makes the burned-in master the character's current deliverable.
     from resources.media.burn_in import text_box
@@ -245,14 +256,8 @@ def test_burned_in_subtitles_change_only_the_picture_where_cues_show(edited, tmp
     from resources.sound.soundtrack import subtitle_cues
 
     _, after = edited
-    root, base = after["folder"].parents[3], tmp_path_factory.mktemp("burn")
-    changed = [dict(s) for s in SHOTS]
-    changed[1]["line"] = "Hoje vamos ver outro caso."
-    data = _brief(base, changed)
-    data["deliverable"]["subtitles"] = "burn_in"
-    models = shared_models(tmp_path_factory)
-    run_quick_chain(DagsterInstance.ephemeral(), base, root, data, models=models)
-    burned = _state(root)
+    root = after["folder"].parents[3]
+    burned = _run_burned_in(root, tmp_path_factory.mktemp("burn"), tmp_path_factory)
     assert burned["clips"] == after["clips"] and burned["lines"] == after["lines"]
     sound = burned["manifest"]["sound"]
     assert sound["burned_in"]["font"] == "DejaVuSans-Bold.ttf" and "subtitles" not in sound
@@ -304,14 +309,7 @@ def test_rerolling_one_line_speaks_it_again_and_keeps_every_picture(edited, tmp_
         o for o in overrides_of(ArtifactStore(root=str(root)), "acme-health", "dr-ana") if o.line
     ]
     assert (override.shot, override.seed, override.previous_seed) == ("two", 4242, 2)
-    base = tmp_path_factory.mktemp("reroll-line")
-    changed = [dict(s) for s in SHOTS]
-    changed[1]["line"] = "Hoje vamos ver outro caso."
-    data = _brief(base, changed)
-    data["deliverable"]["subtitles"] = "burn_in"
-    models = shared_models(tmp_path_factory)
-    run_quick_chain(DagsterInstance.ephemeral(), base, root, data, models=models)
-    rerolled = _state(root)
+    rerolled = _run_burned_in(root, tmp_path_factory.mktemp("reroll-line"), tmp_path_factory)
     assert rerolled["clips"] == before["clips"]  # every clip keeps its sha256
     new_units = set(rerolled["lines"]) - set(before["lines"])
     lines = {line["id"]: line for line in rerolled["narration"]["lines"]}

@@ -29,7 +29,7 @@ from resources.domain.qc import ShotVerdict
 from resources.domain.registry import UPSCALERS
 from resources.domain.render import X264_PARAMS
 from resources.domain.timing import frames_for
-from resources.media.burn_in import FONT_PACKAGE, Burner, font_file
+from resources.media.burn_in import FONT_PACKAGE, Burner, font_file, undrawable
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.media.video_io import ENCODER_THREADS
@@ -149,13 +149,24 @@ def sound_plan(run: Run, brief: Brief, brief_ref: ArtifactRef) -> dict[str, Any]
         "loudness": brief.audio.loudness,
         "subtitles": brief.subtitles,
         "code": SOUND_CODE_VERSION,
-        **({"burn_in": burn_in_version()} if brief.subtitles == "burn_in" else {}),
+        **({"burn_in": burn_in_version(brief)} if brief.subtitles == "burn_in" else {}),
     }
 
 
-def burn_in_version() -> dict[str, Any]:
+class UndrawableSubtitle(ValueError):
+    """A line to burn in holds a character the subtitle font has no glyph for."""
+
+
+def burn_in_version(brief: Brief) -> dict[str, Any]:
     """What changes burned-in subtitles' pixels besides the cues: the font file and the code."""
     font = font_file()
+    for shot in brief.shots:
+        if shot.line and (missing := undrawable(shot.line)):
+            raise UndrawableSubtitle(
+                f"shots[{shot.id}].line: the subtitle font ({font.name}) has no glyph for "
+                f"{' '.join(missing)!r}; deliverable.subtitles: burn_in would draw empty boxes "
+                "(use sidecar, or write the line without them)"
+            )
     return {
         "font": font.name,
         "font_package": FONT_PACKAGE,

@@ -85,6 +85,20 @@ def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size)
 
 
+def undrawable(text: str) -> list[str]:
+    """The characters of `text` the font has no glyph for (it would draw its empty box)."""
+    font = _font(font_file(), 32)
+    missing = bytes(font.getmask(_NO_GLYPH))
+    found = []
+    for char in dict.fromkeys(text):
+        if not char.isspace() and bytes(font.getmask(char)) == missing:
+            found.append(char)
+    return found
+
+
+_NO_GLYPH = chr(0x10FFFD)  # a private-use character no font maps: its box is the font's .notdef
+
+
 def _stroke(size: int) -> int:
     return max(1, round(size * OUTLINE))
 

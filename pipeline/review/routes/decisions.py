@@ -44,42 +44,23 @@ async def review(request: Request) -> Response:
 
 
 async def reroll(request: Request) -> Response:
+    """A shot's re-roll or promotion, or (with the `line` field) its line's voice re-roll."""
     p = request.path_params
     form = await form_of(request)
     if refused := csrf_refusal(request, form):
         return refused
     config = config_of(request)
-    if form.get("line", ""):
-        return await _reroll_line(request, form)
+    line = bool(form.get("line", ""))
+    asked = {
+        "seed": form.get("seed", ""),
+        "who": form.get("who", "").strip() or "producer",
+        **({} if line else {"tier": form.get("tier", "")}),
+    }
     try:
-        reroll_shot(
-            config.store,
-            p["client"],
-            p["character"],
-            form.get("shot", ""),
-            seed=form.get("seed", ""),
-            who=form.get("who", "").strip() or "producer",
-            tier=form.get("tier", ""),
+        (reroll_line if line else reroll_shot)(
+            config.store, p["client"], p["character"], form.get("shot", ""), **asked
         )
     except DecisionError as error:
         return PlainTextResponse(str(error), status_code=400)
-    started = start_run(config, p["client"], p["character"], "reroll")
-    return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))
-
-
-async def _reroll_line(request: Request, form) -> Response:
-    """The shot page's voice button: the line spoken again with a new seed, the picture kept."""
-    p, config = request.path_params, config_of(request)
-    try:
-        reroll_line(
-            config.store,
-            p["client"],
-            p["character"],
-            form.get("shot", ""),
-            seed=form.get("seed", ""),
-            who=form.get("who", "").strip() or "producer",
-        )
-    except DecisionError as error:
-        return PlainTextResponse(str(error), status_code=400)
-    started = start_run(config, p["client"], p["character"], "reroll-line")
+    started = start_run(config, p["client"], p["character"], "reroll-line" if line else "reroll")
     return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))
