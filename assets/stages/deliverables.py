@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,9 @@ from assets.stages.video_clips import clips_of, scoring_against
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief
 from resources.domain.qc import ShotVerdict
-from resources.domain.registry import UPSCALERS
+from resources.domain.registry import ACE_STEP, UPSCALERS
 from resources.domain.render import X264_PARAMS
+from resources.domain.sound_files import write_wav
 from resources.domain.timing import frames_for
 from resources.media.burn_in import FONT_PACKAGE, Burner, font_file, undrawable
 from resources.media.contact_sheet import contact_sheet
@@ -38,6 +40,7 @@ from resources.qc.identity import cross_shot
 from resources.sound.master import TRUE_PEAK_MAX
 from resources.sound.soundtrack import add_soundtrack, place_lines, subtitle_cues, write_subtitles
 from resources.storage.artifact_store import sha256_file
+from resources.storage.publish import publish
 from resources.upscale.final_cut import CutClip
 from resources.upscale.upscaler import Upscaler
 
@@ -48,6 +51,9 @@ BURN_IN_CODE_VERSION = "1"  # subtitles drawn into the frames: layout, size, out
 PICTURE = ".picture.partial.mp4"  # the cut before its soundtrack is added (removed before publish)
 FINAL = "final.mp4"
 POSTER = "poster.jpg"
+MUSIC_UNITS = "music"  # <client>/<character>/music/<version>/: one generated bed each
+MUSIC_WAV = "music.wav"
+MUSIC_CODE_VERSION = "1"
 CONTACT_SHEET = "contact_sheet.png"
 CHECK_FORMAT = "deliverable_matches_brief"
 CHECK_PICTURE = "deliverable_has_no_black_or_frozen_stretches"
@@ -127,20 +133,26 @@ def plan_cut(run: Run, upscaler: Upscaler) -> CutPlan:
         run.models.record(entry.name, entry.filename, entry.source, weights),
         encoder,
         params,
-        sound_plan(run, brief, brief_ref),
+        sound_plan(run, brief, brief_ref, sum(float(s["duration_s"]) for s in recorded)),
     )
 
 
-def sound_plan(run: Run, brief: Brief, brief_ref: ArtifactRef) -> dict[str, Any] | None:
+def sound_plan(
+    run: Run, brief: Brief, brief_ref: ArtifactRef, seconds: float
+) -> dict[str, Any] | None:
     """What the master's soundtrack is made of (its part of the version), or None without sound.
 
     A brief with no line and no music keeps a picture-only master, as before sound existed.
+    Generated music is its unit's version (prompt, seed, whole seconds of the cut, engine).
     """
     music = music_file_of(run.store.path(brief_ref))
-    if not brief.has_lines and music is None:
+    generated = music_unit(run, brief, seconds) if _generates_music(brief) else None
+    if not brief.has_lines and music is None and generated is None:
         return None
     narration_ref, manifest = narration_of(run)
+    extra = {"music_unit": generated[0].version} if generated else {}
     return {
+        **extra,
         "narration": narration_ref.version,
         "lines": [
             {k: line[k] for k in ("id", "unit", "text", "speech_s")} for line in manifest["lines"]
@@ -333,12 +345,13 @@ def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str,
         stage / FINAL,
         lines=lines,
         line_files={line["id"]: line_file(run, line["unit"]) for line in lines},
-        music=music_file_of(run.store.path(plan.brief_ref)),
+        music=_music_of(run, plan),
         frames=frames,
         fps=plan.brief.video.fps,
         target_lufs=plan.sound["loudness"],
     )
     (stage / PICTURE).unlink()
+    sound["music"] = _music_record(plan)
     if plan.sound["subtitles"] == "sidecar" and lines:
         sound["subtitles"] = write_subtitles(stage, lines, sound["lines"])
     elif plan.sound["subtitles"] == "burn_in" and lines:
@@ -349,6 +362,80 @@ def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str,
         f"{sound['true_peak_dbtp']:.1f} dBTP, {len(lines)} line(s)"
     )
     return sound
+
+
+def _music_record(plan: CutPlan) -> dict[str, Any] | None:
+    """What the master's music is and under which terms (None: no music)."""
+    music = plan.brief.audio.music
+    if music is None:
+        return None
+    if music.prompt is None:
+        return {"sha256": plan.sound["music_sha256"], "licence": music.licence}
+    return {
+        "unit": plan.sound["music_unit"],
+        "prompt": music.prompt,
+        "model": ACE_STEP.name,
+        "licence": ACE_STEP.licence,
+        "commercial_use": ACE_STEP.commercial_use,
+        "output_terms": ACE_STEP.output_terms,
+    }
+
+
+def _generates_music(brief: Brief) -> bool:
+    return brief.audio.music is not None and brief.audio.music.prompt is not None
+
+
+def music_unit(run: Run, brief: Brief, seconds: float) -> tuple[ArtifactRef, dict[str, Any]]:
+    """The generated music's unit: its prompt and seed, the cut's length in whole seconds (the
+    bed is trimmed to the cut like a producer's track) and the engine's weights."""
+    entry = ACE_STEP
+    folder = run.models.music_model_dir(entry)
+    record = run.models.record(entry.name, entry.repo_id, entry.revision, folder)
+    payload = {
+        "prompt": brief.audio.music.prompt,
+        "seed": brief.audio.music.seed or 0,
+        "seconds": max(1, math.ceil(seconds - 1e-6)),
+        "engine": {k: record[k] for k in ("name", "id", "revision", "sha256")},
+        "code": MUSIC_CODE_VERSION,
+    }
+    return run.ref(MUSIC_UNITS, payload), payload
+
+
+def _music_of(run: Run, plan: CutPlan) -> Path | None:
+    """The music under this cut: the producer's file, or the generated unit's (made if new)."""
+    if "music_unit" not in plan.sound:
+        return music_file_of(run.store.path(plan.brief_ref))
+    seconds = sum(c.duration_s for c in plan.clips)
+    unit, payload = music_unit(run, plan.brief, seconds)
+
+    def build(folders: dict[ArtifactRef, Path]) -> dict[ArtifactRef, dict[str, Any]]:
+        from resources.sound.music import compose
+
+        folder = run.models.music_model_dir(ACE_STEP)
+        samples, rate = compose(
+            ACE_STEP, folder, payload["prompt"], payload["seconds"], payload["seed"], run.device
+        )
+        write_wav(folders[unit] / MUSIC_WAV, samples, rate)
+        return {
+            unit: dict(
+                code_version=MUSIC_CODE_VERSION,
+                inputs={},
+                parameters=payload,
+                models=[{**payload["engine"], "licence": ACE_STEP.licence}],
+                extra={
+                    "rate": rate,
+                    "licence": {
+                        "licence": ACE_STEP.licence,
+                        "commercial_use": ACE_STEP.commercial_use,
+                        "output_terms": ACE_STEP.output_terms,
+                        "open_questions": list(ACE_STEP.open_questions),
+                    },
+                },
+            )
+        }
+
+    publish(run.store, [unit], build, log=run.log)
+    return run.store.path(unit) / MUSIC_WAV
 
 
 def _master_qc(plan: CutPlan, cross: dict[str, Any], scorers: list) -> dict[str, Any]:

@@ -28,6 +28,7 @@ ALWAYS_WRITTEN: dict[str, tuple[str, ...]] = {
     "shot_scores": ("scores.json",),
     "video_clips": ("posters.png",),
     "deliverables": ("final.mp4", "poster.jpg"),
+    "music": ("music.wav",),
     "client_report": ("report.json", "report.md"),
 }
 

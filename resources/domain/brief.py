@@ -243,11 +243,6 @@ class Music(_Strict):
             raise ValueError("give either `file` (with `licence`) or `prompt` (with `seed`)")
         if self.file is not None and self.licence is None:
             raise ValueError("a music file needs its `licence`: who owns it and the terms of use")
-        if self.prompt is not None:
-            raise ValueError(
-                "generated music (`prompt`) is not available in this version: no text-to-music "
-                "engine is installed; give `file` and `licence`, or leave music out"
-            )
         return self
 
 

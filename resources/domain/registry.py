@@ -617,6 +617,43 @@ def voice_model_for(has_sample: bool) -> VoiceModel:
 
 
 @dataclass(frozen=True)
+class MusicModel:
+    """A text-to-music model for `audio.music: {prompt, seed}`, as diffusers loads it."""
+
+    name: str
+    pipeline_class: str  # attribute of the `diffusers` module
+    repo_id: str
+    revision: str
+    steps: int  # denoising steps of its recipe
+    licence: str
+    # The licence's conditions as data: what a studio must know before it delivers the output.
+    commercial_use: bool
+    output_terms: str
+    open_questions: tuple[str, ...]
+
+
+# ACE-Step 1.5 (turbo, diffusers' format), read on 2026-12-05: its model cards declare the MIT
+# licence and say generated music may be used commercially; written output terms are asked for in
+# the project's discussions without an answer yet. Eight steps is the turbo recipe.
+ACE_STEP = MusicModel(
+    name="ace_step_music",
+    pipeline_class="AceStepPipeline",
+    repo_id="ACE-Step/acestep-v15-xl-turbo-diffusers",
+    revision="main",
+    steps=8,
+    licence="MIT (model card)",
+    commercial_use=True,
+    output_terms="the model card's statement that generated music may be used commercially",
+    open_questions=(
+        "ace-step/ACE-Step-1.5#1256: written terms for publishing and monetising generated music",
+        "ace-step/ACE-Step-1.5#1364: whether the hosted demo's stricter licence binds local use",
+        "a prompt that imitates a protected work is the producer's responsibility",
+    ),
+)
+MUSIC_MODELS: dict[str, MusicModel] = {m.name: m for m in (ACE_STEP,)}
+
+
+@dataclass(frozen=True)
 class SpeechCheckModel:
     """A model that checks narration: a speech recogniser or a speaker-verification model."""
 

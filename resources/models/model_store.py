@@ -27,6 +27,7 @@ from resources.domain.lora_recipes import LoraRecipe
 from resources.domain.registry import (
     SDXL,
     UPSCALERS,
+    MusicModel,
     RenderSize,
     SpeechCheckModel,
     StillModel,
@@ -135,6 +136,12 @@ class ModelStore(ConfigurableResource):
         if model.production_blocker:
             raise ModelNotFoundError(f"voice model {model.name}: {model.production_blocker}")
         return self._pretrained(model.name, model.repo_id, model.revision, marker="config.json")
+
+    def music_model_dir(self, model: MusicModel) -> Path:
+        """A diffusers folder (model_index.json and its components) of the text-to-music model."""
+        if self.profile == "tiny":
+            return self._tiny(model.name, _build_tiny_music)
+        return self._pretrained(model.name, model.repo_id, model.revision)
 
     def voice_interpreter(self) -> str:
         """The voice environment's python, which must exist (one line naming it otherwise)."""
@@ -420,6 +427,12 @@ def _build_tiny_qwen3_tts(python: str):
             raise ModelNotFoundError(f"tiny Qwen3-TTS could not be built with {python}: {last}")
 
     return build
+
+
+def _build_tiny_music(folder: Path) -> None:
+    from resources.tiny.music import build_tiny_ace_step
+
+    build_tiny_ace_step(folder)
 
 
 def _build_tiny_voice(folder: Path) -> None:

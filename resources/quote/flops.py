@@ -150,6 +150,7 @@ COUNT_FIELDS = {
     "sdxl": ("text_flops", "unet_flops", "vae_flops", "params"),
     "upscale": ("flops", "params"),
     "narration": ("flops", "whisper", "wavlm", "vits"),
+    "music": ("flops", "dit", "vae", "text"),
 }
 
 

@@ -294,6 +294,32 @@ def narration(ctx: QuoteContext) -> list[StageLine]:
     return lines
 
 
+def music(ctx: QuoteContext) -> list[StageLine]:
+    """Generated music (`audio.music.prompt`): the prompt encoded once, the turbo recipe's DiT
+    steps and one VAE decode over the cut's length (resources/sound/flops.py, counted once at
+    10 s and scaled by seconds, cached like the others)."""
+    from resources.domain.registry import ACE_STEP
+    from resources.sound import flops as sound_flops
+
+    track = ctx.brief.audio.music
+    if track is None or track.prompt is None:
+        return []
+    key = f"music-{sound_flops.MUSIC_S:g}"
+    per = ctx.cache.get(
+        key, lambda: (c := sound_flops.music_counts()) and {"flops": sum(c.values()), **c}
+    )
+    scale = max(1.0, ctx.brief.duration_s) / sound_flops.MUSIC_S
+    dit = per["dit"] * ACE_STEP.steps * scale
+    vae = per["vae"] * scale
+    detail = {
+        "dit_flops": dit,
+        "vae_flops": vae,
+        "text_flops": per["text"],
+        "steps": ACE_STEP.steps,
+    }
+    return [ctx.line("music", "ace_step", dit + vae + per["text"], detail=detail)]
+
+
 def lora_effect(ctx: QuoteContext) -> list[StageLine]:
     """qc.measure_lora_effect: every shot rendered (and scored) again at LoRA strength 0."""
     if not ctx.brief.qc.measure_lora_effect or ctx.model.is_scene_model:
@@ -306,6 +332,7 @@ STAGE_ESTIMATORS: list[Estimator] = [
     references,
     lora_training,
     narration,
+    music,
     shot_renders,
     identity_scoring,
     lora_effect,

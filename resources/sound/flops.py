@@ -86,3 +86,55 @@ def synthesis_flops(characters: int) -> int:
     ids = torch.randint(1, VitsConfig().vocab_size, (1, 2 * characters + 1))
     torch.manual_seed(0)
     return _count(lambda: model(input_ids=ids))
+
+
+# Generated music (ACE-Step 1.5 through AceStepPipeline), counted on the meta device at a
+# reference length and scaled by seconds. The DiT is diffusers' default AceStepTransformer1DModel
+# config (2048 wide, 24 layers: the 2B DiT; the XL turbo checkpoint's own config could not be read
+# offline, so this is a lower bound for it); the VAE is Oobleck at Stable Audio's widths with
+# ACE-Step 1.5's 1920-sample hop at 48 kHz (25 latent frames a second); the text encoder is
+# Qwen3-Embedding-0.6B's architecture (Qwen3, 1024 wide, 28 layers) over 256 tokens.
+MUSIC_S = 10.0
+MUSIC_LATENTS_PER_S = 25
+MUSIC_TEXT_TOKENS = 256
+
+
+def music_counts() -> dict[str, int]:
+    """One DiT step, the VAE decode and the prompt's encoding, for MUSIC_S seconds of music."""
+    from diffusers import AceStepTransformer1DModel, AutoencoderOobleck
+    from transformers import Qwen3Config, Qwen3Model
+
+    frames = int(MUSIC_S * MUSIC_LATENTS_PER_S)
+    with torch.device("meta"):
+        dit = AceStepTransformer1DModel().eval()
+        acoustic = dit.config.audio_acoustic_hidden_dim
+        latents = torch.empty(1, frames, acoustic)
+        context = torch.empty(1, frames, dit.config.in_channels - acoustic)
+        conditions = torch.empty(1, MUSIC_TEXT_TOKENS, dit.config.hidden_size)
+        t = torch.empty(1)
+        vae = AutoencoderOobleck(downsampling_ratios=[2, 4, 4, 6, 10], sampling_rate=48_000).eval()
+        z = torch.empty(1, vae.config.decoder_input_channels, frames)
+        text = Qwen3Model(
+            Qwen3Config(
+                hidden_size=1024,
+                intermediate_size=3072,
+                num_hidden_layers=28,
+                num_attention_heads=16,
+                num_key_value_heads=8,
+                head_dim=128,
+                vocab_size=151669,
+            )
+        ).eval()
+        ids = torch.zeros(1, MUSIC_TEXT_TOKENS, dtype=torch.long)
+    dit_flops = _count(
+        lambda: dit(
+            hidden_states=latents,
+            timestep=t,
+            timestep_r=t,
+            encoder_hidden_states=conditions,
+            context_latents=context,
+        )
+    )
+    vae_flops = _count(lambda: vae.decode(z))
+    text_flops = _count(lambda: text(input_ids=ids))
+    return {"dit": dit_flops, "vae": vae_flops, "text": text_flops}

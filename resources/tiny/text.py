@@ -15,6 +15,7 @@ from transformers import (
     CLIPTokenizer,
     LlamaTokenizer,
     PreTrainedTokenizerBase,
+    PreTrainedTokenizerFast,
     T5Config,
     T5Tokenizer,
 )
@@ -181,4 +182,18 @@ def t5_text_config(
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         decoder_start_token_id=tokenizer.pad_token_id,
+    )
+
+
+def byte_level_tokenizer() -> PreTrainedTokenizerFast:
+    """A byte-level BPE with no merges (every UTF-8 byte a token; Qwen's scheme, tiny vocabulary):
+    any text, accents included, tokenizes; `<|endoftext|>` ends and pads."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    core = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
     )
