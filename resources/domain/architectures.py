@@ -160,7 +160,75 @@ _LTX = "Lightricks/LTX-Video"
 _COG = "THUDM/CogVideoX-5b"
 _MOCHI = "genmo/mochi-1-preview"
 
+# LTX-2: diffusers' LTX2VideoTransformer3DModel defaults are LTX-2's transformer (48 blocks,
+# 32 heads x 128 video, 32 x 64 audio, 18.9e9 parameters); its VAE as diffusers'
+# convert_ltx2_to_diffusers.py "2.0" config; Gemma 3 12B reads 1024 prompt tokens.
+_LTX2_VAE = dict(
+    latent_channels=128,
+    block_out_channels=(256, 512, 1024, 2048),
+    decoder_block_out_channels=(256, 512, 1024),
+    layers_per_block=(4, 6, 6, 2, 2),
+    decoder_layers_per_block=(5, 5, 5, 5),
+    spatio_temporal_scaling=(True, True, True, True),
+    decoder_spatio_temporal_scaling=(True, True, True),
+    decoder_inject_noise=(False, False, False, False),
+    downsample_type=("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
+    upsample_residual=(True, True, True),
+    upsample_factor=(2, 2, 2),
+    timestep_conditioning=False,
+    patch_size=4,
+    patch_size_t=1,
+    spatial_compression_ratio=32,
+    temporal_compression_ratio=8,
+)
+_GEMMA3_12B = dict(
+    vocab_size=262208,
+    hidden_size=3840,
+    intermediate_size=15360,
+    num_hidden_layers=48,
+    num_attention_heads=16,
+    num_key_value_heads=8,
+    head_dim=256,
+)
+# LTX-2.5 (and 2.3): gated attention and per-modality prompt modulation on the same widths.
+_LTX25_FLAGS = dict(
+    gated_attn=True, cross_attn_mod=True, audio_gated_attn=True, audio_cross_attn_mod=True
+)
+
+
+def _ltx2(repo: str, transformer: dict[str, Any]) -> Architecture:
+    return Architecture(
+        transformer=Network(
+            "diffusers",
+            "LTX2VideoTransformer3DModel",
+            transformer,
+            HUB.format(repo, "transformer/config.json"),
+        ),
+        vae=Network("diffusers", "AutoencoderKLLTX2Video", _LTX2_VAE, HUB.format(repo, "vae")),
+        text_encoders=(
+            TextEncoder(
+                Network(
+                    "transformers",
+                    "Gemma3TextModel",
+                    _GEMMA3_12B,
+                    HUB.format(repo, "text_encoder/config.json"),
+                ),
+                1024,
+            ),
+        ),
+        latent_channels=128,
+        spatial_compression=32,
+        temporal_compression=8,
+        text_tokens=1024,
+        true_cfg=False,  # the distilled recipe: guidance 1
+        # Audio latents per second: 16 kHz, a 160-sample mel hop, 4x compression.
+        extra={"audio_latents_per_s": 25.0, "audio_channels": 128, "caption_dim": 3840},
+    )
+
+
 ARCHITECTURES: dict[str, Architecture] = {
+    "ltx_2": _ltx2("Lightricks/LTX-2", {}),
+    "ltx_2_5": _ltx2("Lightricks/LTX-2.5", _LTX25_FLAGS),
     "hunyuan_video": Architecture(
         # The published transformer/config.json equals HunyuanVideoTransformer3DModel's
         # defaults: 20 dual-stream + 40 single-stream blocks, 24 heads x 128, patch 1x2x2.

@@ -78,6 +78,21 @@ RECIPES: dict[str, LoraRecipe] = {
             source="finetrainers LTX-Video LoRA example (training/README)",
         ),
         LoraRecipe(
+            family="ltx2",
+            target_modules=_ATTN,
+            rank=32,
+            alpha=32.0,
+            learning_rate=1e-4,
+            timestep_sampling="logit_normal",
+            flow_shift=1.0,
+            width=768,
+            height=512,
+            source=(
+                "DiffSynth-Studio examples/ltx2 LoRA training (rank 32, lr 1e-4, 768x512, "
+                "to_k/to_q/to_v/to_out.0); Lightricks' ltx-trainer configs/ltx2_av_lora.yaml"
+            ),
+        ),
+        LoraRecipe(
             family="cogvideox",
             target_modules=_ATTN,
             rank=64,

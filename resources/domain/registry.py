@@ -95,6 +95,14 @@ class VideoModel:
     paid_work: Literal["yes", "conditional", "no"] = "yes"
     licence_terms: str = ""
     licence_ack: str | None = None
+    # A revenue condition of the licence, as data: above this annual revenue (US$) the studio
+    # needs a paid licence from the authors (None: the licence sets no revenue limit).
+    paid_licence_above_usd: int | None = None
+    # The model generates a sound track together with the picture (LTX-2): shots keep it.
+    generates_audio: bool = False
+    # The smallest GPU class (GB) that trains its LoRA with an 8-bit (INT8) base, where the
+    # trainer documents one (None: not documented).
+    lora_train_gpu_gb_int8: int | None = None
     # The smallest GPU class (GB) that trains this model's character LoRA (bf16 base, one-frame
     # stills at the recipe's size, gradient checkpointing); the source is in docs/models.md.
     lora_train_gpu_gb: int = 24
@@ -118,6 +126,7 @@ class VideoModel:
             "licence": self.licence,
             "paid_work": self.paid_work,
             "terms": self.licence_terms,
+            "paid_licence_above_usd": self.paid_licence_above_usd,
         }
 
     def valid_frame_count(self, duration_s: float, fps: float | None = None) -> int:
@@ -466,6 +475,56 @@ VIDEO_MODELS: dict[str, VideoModel] = {
         ),
     )
 }
+
+# LTX-2 (Lightricks): video and sound from one transformer. Model card and diffusers' LTX-2 docs:
+# 24 fps, 8k+1 frames, up to 20 s; the production recipe renders at half size with the distilled
+# 8-step schedule, doubles the latent with the latent upsampler and refines 3 steps at full size
+# (so the full size is a multiple of 2 x 32 = 64). Licence: LTX-2 Community License (the
+# repository's LICENSE): free for entities under US$10M annual revenue, a paid licence above.
+# Training: Lightricks' LTX-2 trainer documents 80 GB GPUs, 32 GB with an INT8 base.
+_LTX2_LICENCE = dict(
+    licence="LTX-2 Community License",
+    paid_work="conditional",
+    licence_terms=(
+        "commercial use free for entities with under US$10M annual revenue; above that a paid "
+        "licence from Lightricks is required"
+    ),
+    paid_licence_above_usd=10_000_000,
+)
+_LTX2_COMMON = dict(
+    family="ltx2",
+    pipeline_class="LTX2Pipeline",
+    transformer_class="LTX2VideoTransformer3DModel",
+    revision="main",
+    native_width=1280,
+    native_height=704,
+    native_fps=24,
+    frame_multiple=8,
+    default_steps=8,
+    guidance_scale=1.0,  # the distilled recipe runs without CFG
+    flow_shift=None,
+    lora_target_modules=_ATTN,
+    tiny=RenderSize(width=192, height=128, steps=2),
+    size_multiple=32,  # one stage; a two-stage tier's full size needs 64 (checked when rendering)
+    max_frames=481,
+    generates_audio=True,
+    lora_train_gpu_gb=80,
+    lora_train_gpu_gb_int8=32,
+    # bf16 19-22B (38-44 GB) plus Gemma 3 12B: on an A10G the blocks stream from host memory in
+    # float8; 48 GB holds one component at a time; 80 GB holds the transformer.
+    memory_plans=_plans(("group", True, True), ("model", False, True), ("model", False, True)),
+    **_LTX2_LICENCE,
+)
+VIDEO_MODELS.update(
+    {
+        m.name: m
+        for m in (
+            VideoModel(name="ltx_2", repo_id="Lightricks/LTX-2", params_b=18.9, **_LTX2_COMMON),
+            # LTX-2.5 loads through the same diffusers classes (diffusers 0.40 and later).
+            VideoModel(name="ltx_2_5", repo_id="Lightricks/LTX-2.5", params_b=22.0, **_LTX2_COMMON),
+        )
+    }
+)
 
 DEFAULT_VIDEO_MODEL = "hunyuan_video"
 

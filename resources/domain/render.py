@@ -81,6 +81,8 @@ class RenderSettings:
     crf: int
     preset: str
     encoder_threads: int  # libx264's bytes depend on its thread count
+    # Two-stage (LTX-2): steps at half size, the latent upsampler, refine_steps at full size.
+    refine_steps: int = 0
     lora_file: Path | None = field(default=None, compare=False)
     distill_files: tuple[Path, ...] = field(default=(), compare=False)
 
@@ -105,6 +107,8 @@ class RenderSettings:
             "preset": self.preset,
             "encoder_threads": self.encoder_threads,
             "x264_params": X264_PARAMS,
+            # Only two-stage renders carry it: every other unit keeps its version.
+            **({"refine_steps": self.refine_steps} if self.refine_steps else {}),
         }
 
     def parameters(self) -> dict[str, Any]:

@@ -56,6 +56,9 @@ class TierRecipe:
     cache: CacheRecipe | None = None
     adapter: DistillAdapter | None = None
     tradeoff: str = ""
+    # Two-stage recipes (LTX-2): `steps` run at half of width x height, the latent upsampler
+    # doubles the latent, then `refine_steps` run at the full size. 0: one stage at full size.
+    refine_steps: int = 0
 
     @property
     def cfg(self) -> bool:
@@ -91,6 +94,27 @@ LIGHTX2V_WAN22 = DistillAdapter(
         "(high_noise_model / low_noise_model), V1.1 of 2025-08-07"
     ),
 )
+
+
+def _ltx2_distill(repo_id: str, file: str, source: str) -> DistillAdapter:
+    return DistillAdapter(repo_id=repo_id, files=(file,), strength=1.0, source=source)
+
+
+LTX2_DISTILLED = {
+    "ltx_2": _ltx2_distill(
+        "Lightricks/LTX-2",
+        "ltx-2-19b-distilled-lora-384.safetensors",
+        "Lightricks/LTX-2 model card and diffusers' LTX-2 docs: distilled 8 + 3 sigmas, "
+        "guidance 1, two stages with the latent upsampler",
+    ),
+    "ltx_2_5": _ltx2_distill(
+        "Lightricks/LTX-2.5",
+        "ltx-2.5-22b-distilled-lora-384.safetensors",
+        "assumption: LTX-2.5's distilled LoRA named as LTX-2's (check the repository listing "
+        "before a production run); same 8 + 3 distilled sigmas as diffusers' LTX-2 utils",
+    ),
+}
+
 _FBC_SOURCE_HY = "ParaAttention 'fastest HunyuanVideo inference' guide: residual threshold 0.06"
 _FBC_SOURCE = "assumption: 0.1, the middle of the thresholds diffusers' cache docs show"
 
@@ -170,6 +194,22 @@ _DRAFTS: dict[str, dict] = {
 
 
 def _final(model: VideoModel) -> TierRecipe:
+    if model.family == "ltx2":
+        # Lightricks' production recipe: 8 distilled steps at half size, the latent upsampler,
+        # 3 distilled steps at full size, no CFG.
+        return TierRecipe(
+            tier="final",
+            steps=8,
+            refine_steps=3,
+            guidance_scale=1.0,
+            guidance_scale_2=None,
+            width=model.native_width,
+            height=model.native_height,
+            flow_shift=None,
+            adapter=LTX2_DISTILLED[model.name],
+            tradeoff="the authors' distilled two-stage recipe: 8 steps at half size, x2 latent "
+            "upsampler, 3 steps at full size",
+        )
     return TierRecipe(
         tier="final",
         steps=model.default_steps,
@@ -183,6 +223,19 @@ def _final(model: VideoModel) -> TierRecipe:
 
 
 def _draft(model: VideoModel) -> TierRecipe:
+    if model.family == "ltx2":
+        # The first stage alone: 8 distilled steps at half size, Real-ESRGAN brings it to 1080p.
+        return TierRecipe(
+            tier="draft",
+            steps=8,
+            guidance_scale=1.0,
+            guidance_scale_2=None,
+            width=model.native_width // 2,
+            height=model.native_height // 2,
+            flow_shift=None,
+            adapter=LTX2_DISTILLED[model.name],
+            tradeoff="the first stage only (8 distilled steps at 640x352, no refinement)",
+        )
     spec = dict(_DRAFTS[model.name])
     final = _final(model)
     return TierRecipe(

@@ -104,6 +104,22 @@ def encode_text(pipe, family: str, caption: str, device: str) -> dict[str, torch
                 caption, do_classifier_free_guidance=False, device=device
             )
             return {"encoder_hidden_states": embeds, "encoder_attention_mask": mask}
+        if family == "ltx2":
+            # The pipeline's prompt path: Gemma's stacked hidden states through the connectors,
+            # one text stream for the video branch and one for the audio branch.
+            embeds, mask, _, _ = pipe.encode_prompt(
+                caption,
+                do_classifier_free_guidance=False,
+                max_sequence_length=pipe.tokenizer.model_max_length,
+                device=device,
+            )
+            video, audio, mask = pipe.connectors(embeds, mask, padding_side="left")
+            return {
+                "encoder_hidden_states": video,
+                "audio_encoder_hidden_states": audio,
+                "encoder_attention_mask": mask,
+                "audio_encoder_attention_mask": mask.clone(),  # saved as its own tensor
+            }
         if family == "cogvideox":
             # Padded to the transformer's text length, as CogVideoXPipeline renders with.
             embeds, _ = pipe.encode_prompt(
@@ -136,6 +152,9 @@ def encode_still(pipe, family: str, pixels: torch.Tensor) -> torch.Tensor:
         mean = vae.latents_mean.view(1, -1, 1, 1, 1).float().cpu()
         std = vae.latents_std.view(1, -1, 1, 1, 1).float().cpu()
         return (latents - mean) * vae.config.scaling_factor / std
+    if family == "ltx2":
+        mean, std = vae.latents_mean.float().cpu(), vae.latents_std.float().cpu()
+        return pipe._normalize_latents(latents, mean, std, vae.config.scaling_factor)
     if family == "cogvideox":
         # train_cogvideox_lora.py: the VAE latent times scaling_factor (the pipeline divides).
         return latents * vae.config.scaling_factor

@@ -130,4 +130,33 @@ def predict_flow(
             **text,
         )[0]
         return pipe._unpack_latents(out, f // pt, h // p, w // p, p, pt)
+    if model.family == "ltx2":
+        return _predict_ltx2(pipe, model, transformer, noisy, timestep, text)
     raise ValueError(f"unknown model family {model.family!r}")
+
+
+def _predict_ltx2(pipe, model, transformer, noisy, timestep, text) -> torch.Tensor:
+    """LTX-2's video velocity for `noisy`, beside one clean (sigma 0) audio latent frame: a
+    character LoRA is trained on stills, which have no sound."""
+    _, _, f, h, w = noisy.shape
+    p, pt = pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size
+    audio = torch.zeros(
+        noisy.shape[0], 1, transformer.config.audio_in_channels, device=noisy.device
+    ).to(noisy.dtype)
+    zero = torch.zeros_like(timestep)
+    video, _ = transformer(
+        hidden_states=pipe._pack_latents(noisy, p, pt),
+        audio_hidden_states=audio,
+        timestep=timestep,
+        sigma=timestep,
+        audio_timestep=zero,
+        audio_sigma=zero,
+        num_frames=f // pt,
+        height=h // p,
+        width=w // p,
+        fps=float(model.native_fps),
+        audio_num_frames=1,
+        return_dict=False,
+        **text,
+    )
+    return pipe._unpack_latents(video, f // pt, h // p, w // p, p, pt)

@@ -270,6 +270,8 @@ def _transformer_inputs(
             width=w,
             rope_interpolation_scale=(arch.temporal_compression / 24, 32, 32),
         )
+    if cls == "LTX2VideoTransformer3DModel":
+        return _ltx2_inputs(arch, latent)
     if cls == "CogVideoXTransformer3DModel":
         # Rotary embeddings are elementwise (no FLOPs the counter sees): left out.
         return dict(
@@ -283,6 +285,33 @@ def _transformer_inputs(
             encoder_attention_mask=torch.ones(1, arch.text_tokens, device="meta", dtype=torch.bool),
         )
     raise ValueError(f"no forward recipe for transformer class {cls}")
+
+
+def _ltx2_inputs(arch: Architecture, latent: Latent) -> dict[str, Any]:
+    """LTX-2: the video tokens, the clip's audio stream and the prompt for both branches."""
+    c, f, h, w = latent.channels, latent.frames, latent.height, latent.width
+    pixel_frames = (f - 1) * arch.temporal_compression + 1
+    # The pipeline's audio length: the clip's seconds at 25 audio latents a second.
+    audio = round(pixel_frames / 24.0 * arch.extra["audio_latents_per_s"])
+    text = _meta(1, arch.text_tokens, arch.extra["caption_dim"])
+    mask = torch.ones(1, arch.text_tokens, device="meta")
+    return dict(
+        hidden_states=_meta(1, f * h * w, c),
+        audio_hidden_states=_meta(1, audio, arch.extra["audio_channels"]),
+        encoder_hidden_states=text,
+        audio_encoder_hidden_states=text,
+        timestep=_meta(1),
+        audio_timestep=_meta(1),
+        sigma=_meta(1),
+        audio_sigma=_meta(1),
+        encoder_attention_mask=mask,
+        audio_encoder_attention_mask=mask,
+        num_frames=f,
+        height=h,
+        width=w,
+        fps=24.0,
+        audio_num_frames=audio,
+    )
 
 
 def _key(*parts: Any) -> str:

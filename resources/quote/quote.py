@@ -189,6 +189,11 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
             s * (2 if cfg and g > 1.0 else 1) for s, g in zip(split, guidance, strict=True)
         )
         prompts = 2 if cfg and any(g > 1.0 for g in guidance) else 1
+        render = passes * forward["flops"]
+        if tier.refine_steps:  # two stages: `steps` at half size, `refine_steps` at full size
+            half = dict(width=tier.width // 2, height=tier.height // 2, frames=frames)
+            render = passes * flops.transformer_forward(ctx.cache, model.name, **half)["flops"]
+            render += tier.refine_steps * forward["flops"]
         vae = flops.vae_decode(ctx.cache, model.name, **size)["flops"]
         detail = {
             "tier": tier.tier,
@@ -198,6 +203,7 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
             "steps": tier.steps,
             "expert_steps": split,
             "transformer_passes": passes,
+            "refine_steps": tier.refine_steps,
             "flops_per_forward": forward["flops"],
             "tokens": forward["tokens"],
         }
@@ -211,7 +217,7 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
         lines += [
             ctx.line("text_encoding", model.family, prompts * text, shot=shot_id),
             ctx.line(
-                "render", model.family, passes * forward["flops"], shot=shot_id, detail=detail
+                "render", model.family, render, shot=shot_id, detail=detail
             ),
             ctx.line("vae_decode", model.family, vae, shot=shot_id),
         ]

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import (
@@ -69,8 +70,11 @@ def seeded(seed: int = SEED) -> Iterator[None]:
         yield
 
 
-def save_pipeline_atomically(pipe: DiffusionPipeline, out_dir: Path) -> None:
-    """Save `pipe` to a temporary sibling of `out_dir`, then move it into place (replacing it)."""
+def save_pipeline_atomically(
+    pipe: DiffusionPipeline, out_dir: Path, extras: dict[str, Any] | None = None
+) -> None:
+    """Save `pipe` (and `extras`, models saved into subfolders of their name) to a temporary
+    sibling of `out_dir`, then move it into place (replacing it)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     partial = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
@@ -78,6 +82,8 @@ def save_pipeline_atomically(pipe: DiffusionPipeline, out_dir: Path) -> None:
     shutil.rmtree(partial, ignore_errors=True)
     try:
         pipe.save_pretrained(partial, safe_serialization=True)
+        for name, module in (extras or {}).items():
+            module.save_pretrained(partial / name, safe_serialization=True)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -372,7 +378,14 @@ def _mochi(model: VideoModel) -> MochiPipeline:
     )
 
 
+def _ltx2_family(model: VideoModel) -> DiffusionPipeline:
+    from resources.tiny.ltx2 import build_tiny_ltx2  # it builds on this module's helpers
+
+    return build_tiny_ltx2(model)
+
+
 _BUILDERS: dict[str, Callable[[VideoModel], DiffusionPipeline]] = {
+    "ltx2": _ltx2_family,
     "mochi": _mochi,
     "hunyuan": _hunyuan,
     "wan": _wan,
@@ -392,9 +405,14 @@ def build_tiny_video_pipeline(model: VideoModel, out_dir: Path) -> None:
             f"known families: {known}"
         ) from None
     pipe = builder(model)
+    extras = None
+    if model.family == "ltx2":  # the two-stage recipe's latent upsampler, in its own folder
+        from resources.tiny.ltx2 import LATENT_UPSAMPLER, build_tiny_latent_upsampler
+
+        extras = {LATENT_UPSAMPLER: build_tiny_latent_upsampler()}
     if type(pipe).__name__ != model.pipeline_class:
         raise ValueError(
             f"model {model.name!r} names pipeline {model.pipeline_class!r}, but family "
             f"{model.family!r} builds {type(pipe).__name__!r}; fix the registry entry"
         )
-    save_pipeline_atomically(pipe, Path(out_dir))
+    save_pipeline_atomically(pipe, Path(out_dir), extras)

@@ -28,6 +28,7 @@ from PIL import Image
 
 from resources.domain.registry import MemoryPlan, RenderSize, VideoModel
 from resources.domain.render import ATTENTION_CHOICES, RenderSettings, ShotRequest
+from resources.domain.sound_files import write_wav
 from resources.domain.tiers import TierRecipe
 from resources.media.video_io import ENCODER_THREADS, write_video
 from resources.runtime.interruption import StopCheck, stop_if_asked
@@ -359,6 +360,14 @@ def render_clip(
     check_clip_request(model, num_frames=num_frames, width=width, height=height)
     if steps < 1:
         raise ValueError(f"steps={steps} for {model.name}: at least one denoising step is needed")
+    if model.generates_audio:  # LTX-2: picture and sound in one generation (the picture here)
+        from resources.video.ltx2 import render_audio_visual
+
+        shot = ShotRequest("clip", prompt, negative_prompt, seed, num_frames, 0.0)
+        return render_audio_visual(
+            pipe, None, model, shot, width=width, height=height, steps=steps,
+            guidance_scale=guidance_scale, on_step=on_step,
+        ).frames  # fmt: skip
     kwargs: dict[str, Any] = {
         "prompt": prompt,
         "negative_prompt": negative_prompt,
@@ -417,10 +426,12 @@ class RenderJob:
     plan: MemoryPlan | None = None  # None: the registry's plan for the worker's device
 
 
-# A rendered shot's folder: the clip, a poster frame, and its record, written last.
+# A rendered shot's folder: the clip, a poster frame, and its record, written last; a model that
+# generates sound (LTX-2) adds the shot's own sound track beside the clip.
 CLIP = "clip.mp4"
 POSTER = "poster.png"
 SHOT_MANIFEST = "shot.json"
+SHOT_AUDIO = "audio.wav"
 
 
 def finished_shot(folder: Path, shot: ShotRequest, *, reused: bool) -> RenderedShot | None:
@@ -466,6 +477,10 @@ def prepare_pipeline(job: RenderJob, device: str) -> tuple[Any, dict[str, Any], 
             pipe, list(settings.distill_files), settings.distill_strength or 1.0, strength
         )
     set_flow_shift(pipe, settings.flow_shift)
+    if settings.refine_steps:  # the two-stage recipe's latent upsampler, beside the pipeline
+        from resources.video.ltx2 import load_upsampler
+
+        pipe.two_stage_upsampler = load_upsampler(job.model_dir, pipe, device, job.dtype)
     setup = {
         "device": device,
         "memory_plan": asdict(plan),
@@ -500,12 +515,22 @@ def clip_record(job: RenderJob, shot: ShotRequest, setup: dict[str, Any]) -> dic
     return {**asdict(shot), **settings_record(job, setup)}
 
 
-def save_clip(folder: Path, frames: np.ndarray, job: RenderJob, record: dict[str, Any]) -> float:
-    """Encode `frames` as the folder's clip and poster, then its record last; the encode time."""
+def save_clip(
+    folder: Path,
+    frames: np.ndarray,
+    job: RenderJob,
+    record: dict[str, Any],
+    audio: tuple[np.ndarray, int] | None = None,
+) -> float:
+    """Encode `frames` as the folder's clip and poster (and `audio`, (samples, rate), as its
+    sound track), then its record last; the encode time."""
     start = time.perf_counter()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     settings = job.settings
+    if audio is not None:
+        write_wav(folder / SHOT_AUDIO, *audio)
+        record = {**record, "audio": {"file": SHOT_AUDIO, "sample_rate": audio[1]}}
     write_video(
         folder / CLIP, frames, fps=job.model.native_fps, crf=settings.crf, preset=settings.preset
     )
@@ -530,26 +555,44 @@ def render_assigned(
     settings = job.settings
     for shot in shots:
         start = time.perf_counter()
-        frames = render_clip(
-            pipe,
-            job.model,
-            prompt=shot.prompt,
-            negative_prompt=shot.negative_prompt,
-            num_frames=shot.num_frames,
-            width=settings.width,
-            height=settings.height,
-            steps=settings.steps,
-            guidance_scale=settings.guidance_scale,
-            seed=shot.seed,
-            on_step=StepProgress(log, f"shot {shot.id}", settings.steps, unit="denoising steps"),
-            guidance_scale_2=settings.guidance_scale_2,
-        )
+        progress = StepProgress(log, f"shot {shot.id}", settings.steps, unit="denoising steps")
+        audio = None
+        if job.model.generates_audio:
+            from resources.video.ltx2 import render_audio_visual
+
+            upsampler = getattr(pipe, "two_stage_upsampler", None)
+            clip = render_audio_visual(
+                pipe, upsampler, job.model, shot, width=settings.width, height=settings.height,
+                steps=settings.steps, guidance_scale=settings.guidance_scale,
+                refine_steps=settings.refine_steps, on_step=progress,
+            )  # fmt: skip
+            frames, audio = clip.frames, (clip.audio, clip.sample_rate)
+        else:
+            frames = _render_shot(pipe, job, shot, progress)
         record = clip_record(job, shot, setup)
         record["timings"] = {"load_s": load_s, "render_s": time.perf_counter() - start}
-        save_clip(job.folders[shot.id], frames, job, record)
+        save_clip(job.folders[shot.id], frames, job, record, audio)
         size = f"{settings.width}x{settings.height}"
         log(f"shot {shot.id}: {shot.num_frames} frames {size} on {device}")
         stop_if_asked(stop, f"shot {shot.id}")
+
+
+def _render_shot(pipe: Any, job: RenderJob, shot: ShotRequest, progress: Any) -> np.ndarray:
+    settings = job.settings
+    return render_clip(
+        pipe,
+        job.model,
+        prompt=shot.prompt,
+        negative_prompt=shot.negative_prompt,
+        num_frames=shot.num_frames,
+        width=settings.width,
+        height=settings.height,
+        steps=settings.steps,
+        guidance_scale=settings.guidance_scale,
+        seed=shot.seed,
+        on_step=progress,
+        guidance_scale_2=settings.guidance_scale_2,
+    )
 
 
 class VideoGenerator(ConfigurableResource):
@@ -600,6 +643,7 @@ class VideoGenerator(ConfigurableResource):
             encoder_threads=ENCODER_THREADS,
             lora_file=Path(lora_file) if lora_file is not None else None,
             distill_files=tuple(Path(f) for f in distill_files),
+            refine_steps=min(recipe.refine_steps, size.steps),
         )
 
     def render_shots(

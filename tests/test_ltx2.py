@@ -1,0 +1,119 @@
+"""LTX-2 (video and sound in one generation): the registry entries, their tiny pipelines, the
+two-stage recipe, the shot's own sound track and the whole chain on the tiny profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import small_brief, write_brief
+
+from resources.domain.registry import VIDEO_MODELS
+from resources.domain.render import ShotRequest
+from resources.domain.sound_files import read_wav
+from resources.domain.tiers import tier_recipe
+from resources.media.video_io import probe_video
+from resources.tiny.video import build_tiny_video_pipeline
+from resources.video.generator import load_video_pipeline
+from resources.video.ltx2 import load_upsampler, render_audio_visual, schedule
+
+LTX2 = ["ltx_2", "ltx_2_5"]
+SHOT = ShotRequest("intro", "drana talks to the camera", "blurry", 3, 25, 1.0)
+
+
+@pytest.fixture(scope="module")
+def pipes(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("ltx2")
+    found = {}
+    for name in LTX2:
+        build_tiny_video_pipeline(VIDEO_MODELS[name], root / name)
+        pipe = load_video_pipeline(root / name, VIDEO_MODELS[name])
+        found[name] = (pipe, load_upsampler(root / name, pipe, "cpu", pipe.transformer.dtype))
+    return found
+
+
+def _render(pipes, name, refine_steps=2, **kw):
+    pipe, upsampler = pipes[name]
+    args = dict(width=192, height=128, steps=2, guidance_scale=1.0, refine_steps=refine_steps)
+    return render_audio_visual(pipe, upsampler, VIDEO_MODELS[name], SHOT, **{**args, **kw})
+
+
+@pytest.mark.parametrize("name", LTX2)
+def test_a_clip_comes_with_its_own_sound_and_the_same_seed_gives_the_same_bytes(pipes, name):
+    clip = _render(pipes, name)
+    assert clip.frames.shape == (25, 128, 192, 3) and clip.frames.dtype == np.uint8
+    # 25 frames at 24 fps: about 1.04 s of stereo sound at the vocoder's rate.
+    assert clip.sample_rate == 16000 and clip.audio.shape[1] == 2
+    assert abs(len(clip.audio) / clip.sample_rate - 25 / 24) < 0.1
+    assert np.abs(clip.audio).max() > 0.01  # not silence
+    again = _render(pipes, name)
+    assert np.array_equal(clip.frames, again.frames) and np.array_equal(clip.audio, again.audio)
+
+
+def test_the_second_stage_changes_the_picture(pipes):
+    two = _render(pipes, "ltx_2")
+    one = _render(pipes, "ltx_2", refine_steps=0)
+    assert not np.array_equal(one.frames, two.frames)
+
+
+def test_a_two_stage_size_off_the_multiple_of_64_is_refused(pipes):
+    with pytest.raises(ValueError, match="multiples of 64"):
+        _render(pipes, "ltx_2", width=160)
+
+
+def test_distilled_schedules_keep_their_first_sigma():
+    sigmas = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]
+    assert schedule(sigmas, 8) == sigmas
+    assert schedule(sigmas, 2) == [1.0, 0.3]
+    assert schedule(sigmas, 1) == [1.0]
+
+
+@pytest.mark.parametrize("name", LTX2)
+def test_tiers_are_the_distilled_two_stage_recipe_and_a_cheaper_first_stage(name):
+    model = VIDEO_MODELS[name]
+    final, draft = tier_recipe(model, "final"), tier_recipe(model, "draft")
+    assert (final.steps, final.refine_steps, final.guidance_scale) == (8, 3, 1.0)
+    assert (final.width, final.height) == (1280, 704)
+    assert draft.refine_steps == 0 and (draft.width, draft.height) == (640, 352)
+    assert final.adapter is not None and final.adapter == draft.adapter
+
+
+@pytest.mark.parametrize("name", LTX2)
+def test_the_licence_condition_is_data(name):
+    record = VIDEO_MODELS[name].licence_record()
+    assert record["licence"] == "LTX-2 Community License"
+    assert record["paid_work"] == "conditional"
+    assert record["paid_licence_above_usd"] == 10_000_000
+
+
+def _manifest(root: Path, asset: str) -> tuple[Path, dict]:
+    folder = root / "acme-health" / "dr-ana" / asset
+    version = json.loads((folder / "current.json").read_text())["version"]
+    return folder / version, json.loads((folder / version / "manifest.json").read_text())
+
+
+@pytest.mark.slow
+def test_a_brief_on_ltx_2_materializes_to_a_final_with_each_shot_s_sound(
+    tmp_path, dagster_instance
+):
+    from test_chain import metadata, run_chain
+
+    root = tmp_path / "artifacts"
+    data = small_brief(
+        video={"model": "ltx_2", "fps": 24},
+        references={"count": 2},
+        lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
+    )
+    outcome = run_chain(write_brief(tmp_path / "inbox", data), root, dagster_instance)
+    assert outcome.success
+    final = Path(metadata(outcome, "deliverables")["final"])
+    assert probe_video(final).codec == "h264"
+    folder, clips = _manifest(root, "video_clips")
+    assert clips["licence"]["paid_licence_above_usd"] == 10_000_000
+    for shot in clips["shots"]:
+        shot_dir = folder / Path(shot["clip"]).parent
+        record = json.loads((shot_dir / "shot.json").read_text())
+        sound = read_wav(shot_dir / record["audio"]["file"])
+        assert abs(sound.seconds - shot["num_frames"] / 24) < 0.1
