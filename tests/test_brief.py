@@ -179,10 +179,14 @@ def test_a_shot_longer_than_the_models_longest_clip_is_refused_naming_what_fits(
     with pytest.raises(BriefError) as refused:
         parse_brief(data)
     (line,) = refused.value.problems
-    # HunyuanVideo's longest clip: 129 frames at 24 fps; LTX-Video's: 257 frames at 24 fps.
+    # HunyuanVideo's longest clip: 129 frames at 24 fps; LTX-Video's: 257 frames at 24 fps; LTX-2's
+    # 481 frames (20 s).
     assert line.startswith("shots[1].duration_s: shot 'outro' is 8 s")
     assert f"hunyuan_video's longest clip, {129 / 24:.2f} s (129 frames at 24 fps)" in line
-    assert line.endswith(f"models that take 8 s: ltx_video ({257 / 24:.2f} s)")
+    ltx2 = f"{481 / 24:.2f}"
+    assert line.endswith(
+        f"models that take 8 s: ltx_video ({257 / 24:.2f} s), ltx_2 ({ltx2} s), ltx_2_5 ({ltx2} s)"
+    )
 
 
 def test_a_shot_no_model_can_render_in_one_clip_says_to_split_it():

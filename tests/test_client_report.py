@@ -91,9 +91,10 @@ def test_cost_per_video_minute_and_saving_follow_from_duration(report):
     for row in rows:
         assert row["duration_s"] == 0.5
         assert row["cost_per_minute_usd"] == pytest.approx(row["cost_usd"] * 120)
-        sora = HOSTED_APIS["sora-2"].usd_per_second * 0.5
-        assert row["hosted_usd"]["sora-2"] == pytest.approx(sora)
-        assert row["saving_pct"]["sora-2"] == pytest.approx(100 * (1 - row["cost_usd"] / sora))
+        veo = HOSTED_APIS["veo-3.1-lite-1080p"].usd_per_second * 0.5
+        assert row["hosted_usd"]["veo-3.1-lite-1080p"] == pytest.approx(veo)
+        saving = row["saving_pct"]["veo-3.1-lite-1080p"]
+        assert saving == pytest.approx(100 * (1 - row["cost_usd"] / veo))
     total = sum(r["cost_usd"] for r in rows)
     assert metadata["cost_per_video_minute_usd"] == pytest.approx(total / (1.0 / 60))
 

@@ -14,6 +14,7 @@ from pipeline.settings import Settings, SettingsError, build_resource
 from resources.domain.costs import (
     HOSTED_APIS,
     INSTANCES,
+    WITHDRAWN_APIS,
     PriceError,
     compute_record,
     hosted_cost,
@@ -122,9 +123,12 @@ def test_work_on_an_unpriced_instance_keeps_its_seconds_without_a_cost():
     assert "p9.huge" in record["basis"]
 
 
-def test_a_minute_of_sora_2_costs_six_dollars():
-    assert hosted_cost(60.0)["sora-2"] == pytest.approx(6.0)
-    assert hosted_cost(60.0)["sora-2-pro-hd"] == pytest.approx(30.0)
+def test_a_minute_of_veo_3_1_lite_at_1080p_costs_four_dollars_eighty():
+    assert hosted_cost(60.0)["veo-3.1-lite-1080p"] == pytest.approx(4.80)
+    assert hosted_cost(60.0)["veo-3.1-standard"] == pytest.approx(24.0)
+    assert HOSTED_APIS["ltx-2.3-hosted"].usd_per_minute == pytest.approx(2.16)
+    assert not HOSTED_APIS["runway-gen4-turbo"].sound
+    assert "2026-09-24" in WITHDRAWN_APIS["sora-2"] and "sora-2" not in HOSTED_APIS
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ def test_quote_totals_are_the_sum_of_its_stages_and_shots_priced_from_the_table(
     g5 = INSTANCES["g5.xlarge"]
     assert total["usd_spot"] == pytest.approx(total["gpu_s"] * g5.spot_usd_per_hour / 3600, 1e-4)
     assert total["usd_per_video_minute"] == pytest.approx(total["usd_spot"] / (1.5 / 60), 1e-4)
-    assert q["hosted"]["sora-2"]["usd"] == pytest.approx(0.10 * 1.5)
+    assert q["hosted"]["veo-3.1-lite-1080p"]["usd"] == pytest.approx(0.08 * 1.5)
     assert q["memory"]["plan"]["offload"] == "group" and q["memory"]["fits"]
 
 

@@ -31,11 +31,14 @@ SPATIAL_COMPRESSION = {
     "holocine_14b": 8,
     "holocine_14b_sparse": 8,
     "mochi_1": 8,
+    "ltx_2": 32,
+    "ltx_2_5": 32,
 }
 # And their temporal compression: LTX-Video 8x, Mochi 6x, the others 4x (CogVideoX's frame rule
 # is 8k+1, but its VAE compresses time 4x).
 TEMPORAL_COMPRESSION = {
-    name: {"ltx_video": 8, "mochi_1": 6}.get(name, 4) for name in SPATIAL_COMPRESSION
+    name: {"ltx_video": 8, "ltx_2": 8, "ltx_2_5": 8, "mochi_1": 6}.get(name, 4)
+    for name in SPATIAL_COMPRESSION
 }
 
 
@@ -139,7 +142,9 @@ def test_unknown_trigger_word_tokenizes_within_vocabulary(
         if tokenizer is None:
             continue
         ids = tokenizer("drana, a woman with red hair").input_ids
-        assert max(ids) < getattr(pipe, encoder_name).config.vocab_size
+        config = getattr(pipe, encoder_name).config
+        # Gemma 3 (LTX-2) keeps its vocabulary in the text config.
+        assert max(ids) < getattr(config, "text_config", config).vocab_size
         assert "drana" in tokenizer.decode(ids, skip_special_tokens=True)
         checked += 1
     assert checked >= 1

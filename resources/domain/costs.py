@@ -99,23 +99,42 @@ class HostedVideoPrice:
     usd_per_second: float
     source: str
     date: str
+    sound: bool = True  # the price includes a generated sound track
 
     @property
     def usd_per_minute(self) -> float:
         return self.usd_per_second * 60.0
 
 
-OPENAI_SOURCE = "OpenAI API pricing (openai.com/api/pricing), Sora 2 video, billed per second"
+# Prices as gathered in late 2026 (shared/reference/models-and-sound-2026.md; each source named).
+GOOGLE_SOURCE = "Gemini API pricing (ai.google.dev/gemini-api/docs/pricing), Veo 3.1, with audio"
+RUNWAY_SOURCE = "Runway API pricing (docs.dev.runwayml.com), gen4_turbo 5 credits/s at $0.01"
+RESELLER_SOURCE = "reseller price (no first-party API price published), read 2026-11"
 HOSTED_APIS: dict[str, HostedVideoPrice] = {
     h.name: h
     for h in (
-        HostedVideoPrice("sora-2", "1280x720", 0.10, OPENAI_SOURCE, "2025-11-17"),
-        HostedVideoPrice("sora-2-pro", "1280x720", 0.30, OPENAI_SOURCE, "2025-11-17"),
-        HostedVideoPrice("sora-2-pro-hd", "1792x1024", 0.50, OPENAI_SOURCE, "2025-11-17"),
+        HostedVideoPrice("veo-3.1-lite-720p", "1280x720", 0.05, GOOGLE_SOURCE, "2026-03"),
+        HostedVideoPrice("veo-3.1-lite-1080p", "1920x1080", 0.08, GOOGLE_SOURCE, "2026-03"),
+        HostedVideoPrice("veo-3.1-standard", "1920x1080", 0.40, GOOGLE_SOURCE, "2026-03"),
+        HostedVideoPrice(
+            "runway-gen4-turbo", "1280x720", 0.05, RUNWAY_SOURCE, "2026-11", sound=False
+        ),
+        HostedVideoPrice(
+            "kling-3.0", "1920x1080", 0.15, f"Kling 3.0 with audio, {RESELLER_SOURCE}", "2026-11"
+        ),
+        # $2.16 per minute: about $0.18 per 5 s.
+        HostedVideoPrice(
+            "ltx-2.3-hosted", "1920x1080", 0.036, f"LTX-2.3, {RESELLER_SOURCE}", "2026-11"
+        ),
     )
 }
-# The studio's analysis compares with "Sora 720p" ($6/min) and "Sora 1080p" ($30/min).
-COMPARED_WITH = ("sora-2", "sora-2-pro-hd")
+# Compared in quotes and the client report: the cheapest hosted tier with sound at the
+# delivery's 1080p, and the standard tier of the same model.
+COMPARED_WITH = ("veo-3.1-lite-1080p", "veo-3.1-standard")
+# APIs the studio compared with before, and why no longer.
+WITHDRAWN_APIS = {
+    "sora-2": "OpenAI removed Sora 2 and Sora 2 Pro from its API on 2026-09-24",
+}
 
 
 class PriceError(ValueError):

@@ -78,7 +78,13 @@ PUBLISHED: dict[str, PublishedTiming] = {
 }
 # Families without a published single-GPU timing borrow HunyuanVideo's (also a bf16 DiT with
 # full 3D attention at similar token counts): an assumption, shown as such in every quote.
-BORROWED = {"wan": "hunyuan", "ltx": "hunyuan", "ltx2": "hunyuan", "cogvideox": "hunyuan", "sdxl": "hunyuan"}
+BORROWED = {
+    "wan": "hunyuan",
+    "ltx": "hunyuan",
+    "ltx2": "hunyuan",
+    "cogvideox": "hunyuan",
+    "sdxl": "hunyuan",
+}
 # Real-ESRGAN is a convolutional net in fp16; no published GPU timing at this size: assumption.
 UPSCALER_FRACTION = 0.35
 UPSCALER_FRACTION_SOURCE = "assumption (convolutional fp16; no published timing)"

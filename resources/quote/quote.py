@@ -20,6 +20,7 @@ from resources.domain.brief import Brief
 from resources.domain.costs import (
     DEFAULT_INSTANCE_TYPE,
     HOSTED_APIS,
+    WITHDRAWN_APIS,
     InstancePrice,
     hosted_cost,
     instance_price,
@@ -398,6 +399,32 @@ def _memory(ctx: QuoteContext, lines: list[StageLine]) -> dict[str, Any]:
     }
 
 
+WALL_GPUS = (1, 4)  # g5.xlarge's one A10G and g5.12xlarge's four
+
+
+def wall_times(lines: list[StageLine]) -> dict[str, float]:
+    """Seconds from start to a ready video on 1 and on 4 GPUs of this quote's kind.
+
+    The once-per-character stages (stills, LoRA) and the cut run one after another; the
+    generations are spread over the GPUs, one worker per GPU, longest first (render_shots'
+    workers). Compute only: loading weights and start-up are not counted.
+    """
+    shot_s: dict[str, float] = {}
+    serial = 0.0
+    for line in lines:
+        if line.shot is None:
+            serial += line.gpu_s
+        else:
+            shot_s[line.shot] = shot_s.get(line.shot, 0.0) + line.gpu_s
+    walls = {}
+    for gpus in WALL_GPUS:
+        loads = [0.0] * gpus
+        for seconds in sorted(shot_s.values(), reverse=True):
+            loads[loads.index(min(loads))] += seconds
+        walls[f"{gpus}_gpu" if gpus == 1 else f"{gpus}_gpus"] = serial + max(loads)
+    return walls
+
+
 def _training_gpu(ctx: QuoteContext) -> dict[str, Any]:
     """Whether this instance's GPU has the memory the character LoRA's training needs."""
     need = ctx.model.lora_train_gpu_gb
@@ -405,6 +432,8 @@ def _training_gpu(ctx: QuoteContext) -> dict[str, Any]:
         "gpu_gb_needed": need,
         "gpu_gb": ctx.gpu.memory_gb,
         "fits": ctx.gpu.memory_gb >= need,
+        # An 8-bit (INT8) base trains in less, where the model's trainer documents it.
+        "int8_gpu_gb_needed": ctx.model.lora_train_gpu_gb_int8,
         "basis": "registry lora_train_gpu_gb (docs/models.md, LoRA training memory)",
     }
 
@@ -493,6 +522,8 @@ def quote_brief(
         "lines": [asdict(line) for line in lines],
         "total": total,
         "hosted": hosted,
+        "withdrawn_apis": dict(WITHDRAWN_APIS),
+        "wall_s": wall_times(lines),
         "memory": _memory(ctx, lines),
         "lora_training_gpu": _training_gpu(ctx),
         "quote_s": round(time.perf_counter() - start, 3),
@@ -582,6 +613,14 @@ def quote_markdown(quote: dict[str, Any]) -> str:
             f"* vs `{name}` (${h['usd_per_minute']:.2f}/min): ${h['usd']:.2f} for this video; "
             f"saving {h['saving']:.0%} (renders only: {h['render_saving']:.0%})"
         )
+    for name, why in quote.get("withdrawn_apis", {}).items():
+        out.append(f"* `{name}` no longer compared: {why}")
+    w = quote.get("wall_s")
+    if w:
+        out.append(
+            f"* wall time to a ready video (compute only): {w['1_gpu'] / 60:.0f} min on one GPU, "
+            f"{w['4_gpus'] / 60:.0f} min with the shots spread over four (g5.12xlarge)"
+        )
     if t.get("worst_case_retakes"):
         out.append(
             f"* worst case with re-rolls (every shot below qc.min_identity, "
@@ -600,10 +639,12 @@ def quote_markdown(quote: dict[str, Any]) -> str:
         out.append(f"* memory: {m['why']}")
     g = quote["lora_training_gpu"]
     if not g["fits"]:
+        int8 = g.get("int8_gpu_gb_needed")
         out.append(
-            f"* LoRA training needs a GPU with {g['gpu_gb_needed']} GB; {quote['instance_type']}'s "
-            f"has {g['gpu_gb']:g} GB: train the character on a larger GPU (the training line's "
-            "GPU-s are at this GPU's throughput)"
+            f"* LoRA training needs a GPU with {g['gpu_gb_needed']} GB"
+            + (f" ({int8} GB with an INT8 base)" if int8 else "")
+            + f"; {quote['instance_type']}'s has {g['gpu_gb']:g} GB: train the character on a "
+            "larger GPU (the training line's GPU-s are at this GPU's throughput)"
         )
     out.append(
         f"* quoted in {quote['quote_s']:.2f} s (FLOP cache: {quote['flop_cache']['hits']} hits, "

@@ -14,7 +14,6 @@ from __future__ import annotations
 from diffusers import (
     AutoencoderKLLTX2Audio,
     AutoencoderKLLTX2Video,
-    FlowMatchEulerDiscreteScheduler,
     LTX2Pipeline,
     LTX2VideoTransformer3DModel,
 )
@@ -29,7 +28,7 @@ from transformers import (
 
 from resources.domain.registry import VideoModel
 from resources.tiny.text import build_llama_tokenizer
-from resources.tiny.video import seeded
+from resources.tiny.video import flow_match_scheduler, seeded
 
 LATENT_UPSAMPLER = "latent_upsampler"  # the folder beside the pipeline's components
 TEXT_TOKENS = 128  # the tiny tokenizer's length: prompts are padded to it
@@ -180,7 +179,7 @@ def build_tiny_ltx2(model: VideoModel) -> LTX2Pipeline:
         vae = _video_vae()
     audio_vae, vocoder = _audio()
     return LTX2Pipeline(
-        scheduler=FlowMatchEulerDiscreteScheduler(),
+        scheduler=flow_match_scheduler(model),
         vae=vae,
         audio_vae=audio_vae,
         text_encoder=text_encoder,

@@ -95,10 +95,11 @@ def save_pipeline_atomically(
     shutil.rmtree(stale, ignore_errors=True)
 
 
-def _flow_match_scheduler(model: VideoModel) -> FlowMatchEulerDiscreteScheduler:
+def flow_match_scheduler(model: VideoModel) -> FlowMatchEulerDiscreteScheduler:
     if model.flow_shift is not None:
         return FlowMatchEulerDiscreteScheduler(shift=model.flow_shift)
-    # No fixed shift: LTX-Video's own resolution-dependent schedule (its scheduler_config.json).
+    # No fixed shift: LTX-Video's own resolution-dependent schedule (its scheduler_config.json),
+    # which LTX-2 keeps.
     return FlowMatchEulerDiscreteScheduler(
         use_dynamic_shifting=True,
         base_shift=0.95,
@@ -166,7 +167,7 @@ def _hunyuan(model: VideoModel) -> HunyuanVideoPipeline:
         tokenizer=tokenizer,
         transformer=transformer,
         vae=vae,
-        scheduler=_flow_match_scheduler(model),
+        scheduler=flow_match_scheduler(model),
         text_encoder_2=text_encoder_2,
         tokenizer_2=tokenizer_2,
     )
@@ -232,7 +233,7 @@ def _wan(model: VideoModel) -> WanPipeline:
         tokenizer=tokenizer,
         text_encoder=text_encoder,
         vae=vae,
-        scheduler=_flow_match_scheduler(model),
+        scheduler=flow_match_scheduler(model),
         transformer=_wan_transformer(channels, SEED),
         transformer_2=transformer_2,
         boundary_ratio=model.boundary_ratio,
@@ -272,7 +273,7 @@ def _ltx(model: VideoModel) -> LTXPipeline:
     with seeded():
         text_encoder = T5EncoderModel(t5_text_config(T5Config, tokenizer, d_model=32))
     return LTXPipeline(
-        scheduler=_flow_match_scheduler(model),
+        scheduler=flow_match_scheduler(model),
         vae=vae,
         text_encoder=text_encoder,
         tokenizer=tokenizer,
