@@ -88,6 +88,48 @@ def test_the_licence_condition_is_data(name):
     assert record["paid_licence_above_usd"] == 10_000_000
 
 
+def _talking_plan(model: str, lines: dict[str, str]):
+    from test_clip_plan import _ref_of, _settings
+
+    from resources.domain.brief import parse_brief
+    from resources.domain.clip_plan import plan_clips, talking_lines
+
+    data = small_brief(video={"model": model, "fps": 24}, shots=TALKING)
+    brief = parse_brief(data)
+    entry = VIDEO_MODELS[model]
+    tiers = {t: _settings(entry, t) for t in ("draft", "final")}
+    return plan_clips(_ref_of, brief, entry, tiers, talking_lines(brief, entry, lines))
+
+
+TALKING = [
+    {
+        "id": "intro",
+        "prompt": "she greets the camera",
+        "duration_s": 1.5,
+        "seed": 7,
+        "line": "Olá!",
+    },
+    {"id": "outro", "prompt": "she waves goodbye", "duration_s": 1.5, "seed": 9, "line": "Tchau!"},
+]
+
+
+def test_editing_a_talking_shot_s_line_renders_that_shot_alone():
+    before = _talking_plan("ltx_2", {"intro": "unit-a", "outro": "unit-b"})
+    after = _talking_plan("ltx_2", {"intro": "unit-a", "outro": "unit-b2"})
+    assert [s.line_unit for s in before.shots] == ["unit-a", "unit-b"]
+    assert before.units["intro"] == after.units["intro"]
+    assert before.units["outro"] != after.units["outro"]
+
+
+def test_a_model_without_audio_input_gets_its_lines_as_voice_over():
+    # HunyuanVideo takes no sound: its shots do not follow their lines, so a new line (a new
+    # narration unit) leaves every shot's unit as it was.
+    before = _talking_plan("hunyuan_video", {"intro": "unit-a", "outro": "unit-b"})
+    after = _talking_plan("hunyuan_video", {"intro": "unit-a2", "outro": "unit-b2"})
+    assert all(s.line_unit is None for s in before.shots)
+    assert before.units == after.units
+
+
 def _manifest(root: Path, asset: str) -> tuple[Path, dict]:
     folder = root / "acme-health" / "dr-ana" / asset
     version = json.loads((folder / "current.json").read_text())["version"]
@@ -101,10 +143,13 @@ def test_a_brief_on_ltx_2_materializes_to_a_final_with_each_shot_s_sound(
     from test_chain import metadata, run_chain
 
     root = tmp_path / "artifacts"
+    shots = [{**TALKING[0], "line": "Olá! Eu sou a Ana."}, {**TALKING[1], "line": None}]
+    shots[0]["duration_s"] = 2.5
     data = small_brief(
         video={"model": "ltx_2", "fps": 24},
         references={"count": 2},
         lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
+        shots=[{k: v for k, v in s.items() if v is not None} for s in shots],
     )
     outcome = run_chain(write_brief(tmp_path / "inbox", data), root, dagster_instance)
     assert outcome.success
@@ -112,8 +157,15 @@ def test_a_brief_on_ltx_2_materializes_to_a_final_with_each_shot_s_sound(
     assert probe_video(final).codec == "h264"
     folder, clips = _manifest(root, "video_clips")
     assert clips["licence"]["paid_licence_above_usd"] == 10_000_000
+    _, narration = _manifest(root, "narration")
+    (line,) = narration["lines"]
     for shot in clips["shots"]:
         shot_dir = folder / Path(shot["clip"]).parent
         record = json.loads((shot_dir / "shot.json").read_text())
         sound = read_wav(shot_dir / record["audio"]["file"])
         assert abs(sound.seconds - shot["num_frames"] / 24) < 0.1
+    # The shot with a line followed its narration unit; the other kept its own sound.
+    intro, outro = clips["shots"]
+    assert (intro["lip_synced"], outro["lip_synced"]) == (True, False)
+    assert intro["line_unit"] == line["unit"] and outro["line_unit"] is None
+    assert clips["inputs"]["narration"] == narration["version"]

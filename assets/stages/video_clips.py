@@ -33,7 +33,7 @@ from assets.stages.base import (
 from assets.stages.character_brief import prediction_metadata, read_brief
 from assets.stages.character_lora import lora_of
 from assets.stages.narration import ASSET as NARRATION
-from assets.stages.narration import timed_brief
+from assets.stages.narration import line_file, narration_of, timed_brief
 from assets.stages.reference_images import ASSET as REFERENCES
 from assets.stages.reference_images import stills_of
 from resources.domain.artifacts import ArtifactRef
@@ -46,6 +46,7 @@ from resources.domain.clip_plan import (
     ClipPlan,
     plan_clips,
     shot_unit,
+    talking_lines,
 )
 from resources.domain.qc import ShotVerdict
 from resources.domain.registry import VideoModel, video_model
@@ -99,11 +100,21 @@ def tier_settings(
 
 
 def timed_by(run: Run) -> dict[str, str]:
-    """The narration version that timed shots without duration_s, as a manifest input."""
+    """The narration version that timed shots without duration_s, or whose lines talking shots
+    follow, as a manifest input."""
     brief, _ = read_brief(run)
-    if all(s.duration_s is not None for s in brief.shots):
+    talking = video_model(brief.video.model).generates_audio and brief.has_lines
+    if all(s.duration_s is not None for s in brief.shots) and not talking:
         return {}
     return {NARRATION: run.upstream(NARRATION).version}
+
+
+def lines_followed(run: Run, brief: Brief, model: VideoModel) -> dict[str, str]:
+    """shot id -> the narration unit a talking shot's picture follows (LTX-2 shots with a line)."""
+    if not (model.generates_audio and brief.has_lines):
+        return {}
+    _, manifest = narration_of(run)
+    return talking_lines(brief, model, {line["id"]: line["unit"] for line in manifest["lines"]})
 
 
 def clip_folder(folder: Path, shot_id: str) -> Path:
@@ -158,7 +169,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     model_dir = run.models.video_model_dir(model)
     record = run.models.record(model.name, model.repo_id, model.revision, model_dir)
     settings = tier_settings(run, generator, brief, model, record, lora_file)
-    plan = plan_clips(run.ref, brief, model, settings)
+    plan = plan_clips(run.ref, brief, model, settings, lines_followed(run, brief, model))
     execution = ClipsRun(run, generator, model, model_dir, plan, scoring_of(run, lora_ref))
     # Attempt 0 of each shot is the shot's own unit; which further attempts a version holds
     # follows from the thresholds and the scores, so those are part of the version too.
@@ -269,6 +280,8 @@ def _shot_entry(shot: ShotRequest, chosen, takes, tier: str, without_lora) -> di
         "clip": (clip_folder(Path(), shot.id) / CLIP).as_posix(),
         "poster": (clip_folder(Path(), shot.id) / POSTER).as_posix(),
         "attempt": chosen.attempt,
+        # A talking shot: the picture was generated to its line's sound (LTX-2).
+        "lip_synced": chosen.request.line_unit is not None,
         "identity": chosen.scores["identity"],
         "subject_consistency": chosen.scores["subject_consistency"],
         "attempts": [
@@ -437,6 +450,7 @@ def render_units(ex: ClipsRun, pending, units, settings: RenderSettings) -> list
             dtype=run.dtype,
             log=run.log,
             stop=run.stop,
+            line_files={s.id: line_file(run, s.line_unit) for s in shots if s.line_unit},
         )
         rendered.extend(done)
         for shot in shots:

@@ -30,8 +30,20 @@ SCENE_CODE_VERSION = "2"  # 2: the tier's adapters and cache, as for shots
 RefOf = Callable[[str, Any], ArtifactRef]
 
 
-def shot_requests(brief: Brief, model: VideoModel) -> list[ShotRequest]:
-    """The brief's shots as the renderer takes them: trigger in the prompt, valid frame count."""
+def talking_lines(brief: Brief, model: VideoModel, units: dict[str, str]) -> dict[str, str]:
+    """shot id -> narration unit of the shots whose picture follows their line: shots with a
+    line on a model that takes audio (LTX-2). Others get their line as voice-over."""
+    if not model.generates_audio:
+        return {}
+    return {s.id: units[s.id] for s in brief.shots if s.line and s.id in units}
+
+
+def shot_requests(
+    brief: Brief, model: VideoModel, lines: dict[str, str] | None = None
+) -> list[ShotRequest]:
+    """The brief's shots as the renderer takes them: trigger in the prompt, valid frame count,
+    and for a talking shot the narration unit it follows (`lines`: shot id -> unit)."""
+    lines = lines or {}
     trigger = brief.character.trigger
     return [
         ShotRequest(
@@ -41,6 +53,7 @@ def shot_requests(brief: Brief, model: VideoModel) -> list[ShotRequest]:
             seed=shot.seed,
             num_frames=model.valid_frame_count(shot.duration_s),
             duration_s=shot.duration_s,
+            line_unit=lines.get(shot.id),
         )
         for shot in brief.shots
     ]
@@ -78,7 +91,10 @@ def scene_request(brief: Brief, model: VideoModel) -> SceneRequest:
 
 def shot_unit(ref_of: RefOf, shot: ShotRequest, render: dict[str, Any]) -> ArtifactRef:
     """The unit of one shot: a hash of the request and every render setting its pixels use."""
-    return ref_of(SHOT_UNITS, {"shot": asdict(shot), "render": render, "code": SHOT_CODE_VERSION})
+    fields = asdict(shot)
+    if fields["line_unit"] is None:  # a shot without a followed line keeps its version
+        del fields["line_unit"]
+    return ref_of(SHOT_UNITS, {"shot": fields, "render": render, "code": SHOT_CODE_VERSION})
 
 
 @dataclass(frozen=True)
@@ -112,14 +128,19 @@ class ClipPlan:
 
 
 def plan_clips(
-    ref_of: RefOf, brief: Brief, model: VideoModel, tier_settings: dict[str, RenderSettings]
+    ref_of: RefOf,
+    brief: Brief,
+    model: VideoModel,
+    tier_settings: dict[str, RenderSettings],
+    lines: dict[str, str] | None = None,
 ) -> ClipPlan:
-    """Each shot of `brief` with the settings of its tier and its unit; the scene, if one."""
+    """Each shot of `brief` with the settings of its tier and its unit; the scene, if one.
+    `lines`: the talking shots' narration units (`talking_lines`)."""
     tiers = {shot_id: r.tier for shot_id, r in shot_recipes(brief, model).items()}
     settings = {shot_id: tier_settings[tier] for shot_id, tier in tiers.items()}
     default = tier_settings[brief.video.tier]
     if not model.is_scene_model:
-        plan = ClipPlan(shot_requests(brief, model), settings, tiers, {}, default)
+        plan = ClipPlan(shot_requests(brief, model, lines), settings, tiers, {}, default)
     else:
         # One unit for the scene (every shot's prompt, seed and duration plus the render
         # settings); each shot's unit is its cut of that scene.

@@ -52,6 +52,10 @@ class ShotRequest:
     seed: int
     num_frames: int
     duration_s: float
+    # A talking shot (a model that takes audio, LTX-2): the narration unit of its line, whose
+    # sound the picture is generated to. Part of the shot's version: editing the line re-renders
+    # that shot alone.
+    line_unit: str | None = None
 
 
 @dataclass(frozen=True)

@@ -217,9 +217,7 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
             )
         lines += [
             ctx.line("text_encoding", model.family, prompts * text, shot=shot_id),
-            ctx.line(
-                "render", model.family, render, shot=shot_id, detail=detail
-            ),
+            ctx.line("render", model.family, render, shot=shot_id, detail=detail),
             ctx.line("vae_decode", model.family, vae, shot=shot_id),
         ]
     return lines

@@ -15,7 +15,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from PIL import Image
 
 from resources.domain.registry import MemoryPlan, RenderSize, VideoModel
 from resources.domain.render import ATTENTION_CHOICES, RenderSettings, ShotRequest
-from resources.domain.sound_files import write_wav
+from resources.domain.sound_files import read_wav, write_wav
 from resources.domain.tiers import TierRecipe
 from resources.media.video_io import ENCODER_THREADS, write_video
 from resources.runtime.interruption import StopCheck, stop_if_asked
@@ -424,6 +424,8 @@ class RenderJob:
     settings: RenderSettings
     dtype: torch.dtype
     plan: MemoryPlan | None = None  # None: the registry's plan for the worker's device
+    # Talking shots: shot id -> the narration WAV its picture follows (a model taking audio).
+    line_files: dict[str, Path] = field(default_factory=dict)
 
 
 # A rendered shot's folder: the clip, a poster frame, and its record, written last; a model that
@@ -561,10 +563,14 @@ def render_assigned(
             from resources.video.ltx2 import render_audio_visual
 
             upsampler = getattr(pipe, "two_stage_upsampler", None)
+            line = None
+            if shot.line_unit is not None:
+                spoken = read_wav(job.line_files[shot.id])
+                line = (spoken.samples, spoken.rate)
             clip = render_audio_visual(
                 pipe, upsampler, job.model, shot, width=settings.width, height=settings.height,
                 steps=settings.steps, guidance_scale=settings.guidance_scale,
-                refine_steps=settings.refine_steps, on_step=progress,
+                refine_steps=settings.refine_steps, on_step=progress, line=line,
             )  # fmt: skip
             frames, audio = clip.frames, (clip.audio, clip.sample_rate)
         else:
@@ -659,8 +665,10 @@ class VideoGenerator(ConfigurableResource):
         plan: MemoryPlan | None = None,
         log: Callable[[str], None] = print,
         stop: StopCheck | None = None,
+        line_files: dict[str, Path] | None = None,
     ) -> list[RenderedShot]:
-        """Render each shot into `folders[shot.id]` with `settings`; finished shots are kept."""
+        """Render each shot into `folders[shot.id]` with `settings`; finished shots are kept.
+        `line_files`: the narration each talking shot (`line_unit` set) follows."""
         for shot in shots:  # fail before loading anything if any shot is unrenderable
             check_clip_request(
                 model, num_frames=shot.num_frames, width=settings.width, height=settings.height
@@ -671,7 +679,12 @@ class VideoGenerator(ConfigurableResource):
             if shot not in pending:
                 log(f"shot {shot.id}: already rendered, kept")
         if pending:
-            job = RenderJob(Path(model_dir), model, folders, settings, dtype, plan)
+            missing = [s.id for s in pending if s.line_unit and s.id not in (line_files or {})]
+            if missing:
+                raise ValueError(f"talking shot(s) {', '.join(missing)}: no narration file given")
+            job = RenderJob(
+                Path(model_dir), model, folders, settings, dtype, plan, dict(line_files or {})
+            )
             devices = worker_devices(device, self.workers)
             run_in_workers(render_assigned, job, pending, devices, log=log, stop=stop)
         rendered = []

@@ -17,14 +17,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from diffusers import LTX2LatentUpsamplePipeline
+from diffusers import LTX2DFRPipeline, LTX2LatentUpsamplePipeline
 from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
 from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, STAGE_2_DISTILLED_SIGMA_VALUES
 
 from resources.domain.registry import VideoModel
 from resources.domain.render import ShotRequest
+from resources.domain.speech import LEAD_IN_S
 
 LATENT_UPSAMPLER = "latent_upsampler"  # its folder inside the model folder (as Lightricks ship it)
+N_FFT = 1024  # the log-mel analysis window of the narration a talking shot follows
 
 
 @dataclass(frozen=True)
@@ -92,17 +94,23 @@ def render_audio_visual(
     guidance_scale: float,
     refine_steps: int = 0,
     on_step: Callable[[int], None] | None = None,
+    line: tuple[np.ndarray, int] | None = None,
 ) -> AudioVisualClip:
     """One shot's frames and sound; the same seed gives the same bytes. `refine_steps` > 0:
-    the two-stage recipe (`upsampler` from `load_upsampler`), else one stage at full size."""
+    the two-stage recipe (`upsampler` from `load_upsampler`), else one stage at full size.
+    `line` (samples, rate): a talking shot, whose picture follows this narration (see `_talking`).
+    """
     w, h, two_stage, g = width, height, refine_steps > 0, guidance_scale
     if two_stage and (w % 64 or h % 64):
         raise ValueError(
             f"width={w}, height={h}: a two-stage {model.name} render needs multiples of 64 "
             f"(half size, multiples of 32, is upsampled x2)"
         )
+    exact_sigmas(pipe)
     callback = _step_callback(on_step)
     first = schedule(DISTILLED_SIGMA_VALUES, steps)
+    if line is not None:
+        return _talking(pipe, upsampler, model, shot, line, first, refine_steps, callback, w, h)
     if not two_stage:
         out = _call(pipe, model, shot, g, width=w, height=h, sigmas=first,
                     output_type="np", **callback)  # fmt: skip
@@ -117,6 +125,20 @@ def render_audio_visual(
         latents=up, audio_latents=low.audio, output_type="np",
     )  # fmt: skip
     return _clip(pipe, out, shot, w, h)
+
+
+def exact_sigmas(pipe: Any) -> None:
+    """Make the scheduler step through the distilled sigmas as given: no resolution-dependent
+    shift and no terminal stretch (which the published config applies to its own schedule)."""
+    config = pipe.scheduler.config
+    if (
+        config.get("use_dynamic_shifting")
+        or config.get("shift_terminal")
+        or config.get("shift") != 1.0
+    ):
+        pipe.scheduler = type(pipe.scheduler).from_config(
+            config, use_dynamic_shifting=False, shift_terminal=None, shift=1.0
+        )
 
 
 def _step_callback(on_step: Callable[[int], None] | None) -> dict[str, Any]:
@@ -143,3 +165,84 @@ def _clip(pipe: Any, out: Any, shot: ShotRequest, width: int, height: int) -> Au
         np.clip(audio, -1.0, 1.0).astype(np.float32),
         int(pipe.vocoder.config.output_sampling_rate),
     )
+
+
+def mel_filterbank(rate: int, n_fft: int, bins: int) -> np.ndarray:
+    """Triangular filters evenly spaced on the HTK mel scale from 0 Hz to Nyquist: (bins, freqs)."""
+
+    def mel(hz):
+        return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
+
+    def hz(m):
+        return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
+
+    freqs = np.linspace(0.0, rate / 2, n_fft // 2 + 1)
+    edges = hz(np.linspace(mel(0.0), mel(rate / 2), bins + 2))
+    rising = (freqs[None, :] - edges[:-2, None]) / (edges[1:-1] - edges[:-2])[:, None]
+    falling = (edges[2:, None] - freqs[None, :]) / (edges[2:] - edges[1:-1])[:, None]
+    return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
+
+
+def narration_track(samples: np.ndarray, rate: int, seconds: float, to_rate: int) -> np.ndarray:
+    """The shot's sound as the master will play it: silence, the line from LEAD_IN_S on (mono,
+    resampled to `to_rate`), cut or padded to the shot's `seconds`."""
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    length = int(round(len(mono) * to_rate / rate))
+    resampled = np.interp(np.arange(length) * rate / to_rate, np.arange(len(mono)), mono)
+    track = np.zeros(int(round(seconds * to_rate)), dtype=np.float32)
+    start = int(round(LEAD_IN_S * to_rate))
+    piece = resampled[: max(0, len(track) - start)]
+    track[start : start + len(piece)] = piece
+    return track
+
+
+def narration_latents(pipe: Any, track: np.ndarray) -> torch.Tensor:
+    """The audio VAE's latents (B, C, L, M) of `track` (at the VAE's rate): a log-mel spectrogram
+    at the VAE's hop and bins, the same in both stereo channels, encoded at the mode."""
+    vae = pipe.audio_vae
+    config = vae.config
+    wave = torch.from_numpy(track)[None]
+    spec = torch.stft(
+        wave, n_fft=N_FFT, hop_length=config.mel_hop_length, window=torch.hann_window(N_FFT),
+        return_complex=True,
+    ).abs()  # fmt: skip
+    bank = torch.from_numpy(mel_filterbank(config.sample_rate, N_FFT, config.mel_bins))
+    log_mel = torch.log(torch.clamp(bank @ spec, min=1e-5))  # (1, bins, frames)
+    channels = config.in_channels
+    x = log_mel.transpose(1, 2)[:, None].repeat(1, channels, 1, 1)
+    with torch.no_grad():
+        return vae.encode(x.to(vae.device, vae.dtype)).latent_dist.mode()
+
+
+def _talking(pipe, upsampler, model, shot, line, first, refine_steps, callback, w, h):
+    """A talking shot: the narration's latents held at sigma 0 (LTX2DFRPipeline's
+    `freeze_audio`) in both stages while the picture is denoised, so it is generated to them."""
+    dfr = getattr(pipe, "talking_pipeline", None)
+    if dfr is None:
+        dfr = LTX2DFRPipeline.from_pipe(pipe)  # shares the components, the scheduler too
+        dfr.set_progress_bar_config(disable=True)
+        pipe.talking_pipeline = dfr
+    samples, rate = line
+    to_rate = pipe.audio_vae.config.sample_rate
+    track = narration_track(samples, rate, shot.num_frames / model.native_fps, to_rate)
+    audio = narration_latents(pipe, track)
+    common = dict(
+        prompt=shot.prompt,
+        num_frames=shot.num_frames,
+        frame_rate=float(model.native_fps),
+        audio_latents=audio,
+        freeze_audio=True,
+        generate_slots=False,
+        max_sequence_length=pipe.tokenizer.model_max_length,
+        generator=torch.Generator(device="cpu").manual_seed(shot.seed),
+    )
+    if not refine_steps:
+        out = dfr(width=w, height=h, sigmas=first, output_type="np", **common, **callback)
+        return _clip(pipe, out, shot, w, h)
+    low = dfr(width=w // 2, height=h // 2, sigmas=first, output_type="latent", **common, **callback)
+    up = upsampler(latents=low.frames, width=w // 2, height=h // 2, num_frames=shot.num_frames,
+                   output_type="latent").frames  # fmt: skip
+    second = schedule(STAGE_2_DISTILLED_SIGMA_VALUES, refine_steps)
+    out = dfr(width=w, height=h, sigmas=second, noise_scale=second[0], latents=up,
+              output_type="np", **common)  # fmt: skip
+    return _clip(pipe, out, shot, w, h)
