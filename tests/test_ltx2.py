@@ -169,3 +169,46 @@ def test_a_brief_on_ltx_2_materializes_to_a_final_with_each_shot_s_sound(
     assert (intro["lip_synced"], outro["lip_synced"]) == (True, False)
     assert intro["line_unit"] == line["unit"] and outro["line_unit"] is None
     assert clips["inputs"]["narration"] == narration["version"]
+    # The master: the narration as synthesized, and the outro's own sound mixed under it.
+    _, cut = _manifest(root, "deliverables")
+    assert cut["sound"]["shot_sound"] == ["outro"]
+    assert [line["id"] for line in cut["sound"]["lines"]] == ["intro"]
+
+
+def test_shot_sound_is_mixed_unless_the_shot_drops_it_or_talks(tmp_path):
+    from assets.stages.deliverables import kept_shot_sound
+    from resources.domain.brief import parse_brief
+    from resources.video.generator import SHOT_AUDIO
+
+    shots = [
+        {"id": "a", "prompt": "p", "duration_s": 1, "seed": 1},
+        {"id": "b", "prompt": "p", "duration_s": 1, "seed": 2, "sound": "none"},
+        {"id": "c", "prompt": "p", "duration_s": 1.5, "seed": 3, "line": "Olá!"},
+        {"id": "d", "prompt": "p", "duration_s": 1, "seed": 4},
+    ]
+    brief = parse_brief(small_brief(video={"model": "ltx_2", "fps": 24}, shots=shots))
+    recorded = []
+    for shot in shots:
+        folder = tmp_path / shot["id"]
+        folder.mkdir()
+        if shot["id"] != "d":  # d: a model without sound wrote none
+            (folder / SHOT_AUDIO).write_bytes(b"RIFF")
+        recorded.append(
+            {"id": shot["id"], "path": folder / "clip.mp4", "lip_synced": "line" in shot}
+        )
+    assert kept_shot_sound(brief, recorded) == ["a"]
+
+
+def test_the_master_mixes_a_shot_s_own_sound_under_the_lines():
+    from resources.sound.master import RATE, Placed, mix_master
+
+    t = np.arange(16000) / 16000
+    room = (0.1 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    line = Placed((0.3 * np.sin(2 * np.pi * 200 * t[:8000])).astype(np.float32), 16000, 0.3)
+    room_at_1s = Placed(room, 16000, 1.0)
+    without = mix_master([line], None, 2.0, -16.0)
+    with_room = mix_master([line], None, 2.0, -16.0, [room_at_1s])
+    # After the line (0.3-0.8 s), only the shot's own sound plays: silence without it.
+    tail = slice(int(1.2 * RATE), int(1.8 * RATE))
+    assert np.abs(without[tail]).max() == 0.0
+    assert np.abs(with_room[tail]).max() > 0.01

@@ -172,11 +172,18 @@ def test_the_quote_says_when_lora_training_needs_a_larger_gpu(tmp_path):
         "gpu_gb_needed": 80,
         "gpu_gb": 24,
         "fits": False,
+        "int8_gpu_gb_needed": None,  # genmo's fine-tuner documents no 8-bit base
         "basis": "registry lora_train_gpu_gb (docs/models.md, LoRA training memory)",
     }
     assert "LoRA training needs a GPU with 80 GB; g5.xlarge's has 24 GB" in quoting.quote_markdown(
         q
     )
+    ltx = quote_brief(_brief("ltx_2"), instance_type="g5.xlarge", cache_dir=tmp_path)
+    assert (ltx["lora_training_gpu"]["gpu_gb_needed"], ltx["lora_training_gpu"]["fits"]) == (
+        80,
+        False,
+    )
+    assert "needs a GPU with 80 GB (32 GB with an INT8 base)" in quoting.quote_markdown(ltx)
     wan = quote_brief(_brief("wan21_t2v_1_3b"), instance_type="g5.xlarge", cache_dir=tmp_path)
     assert wan["lora_training_gpu"]["fits"]
     assert "LoRA training needs" not in quoting.quote_markdown(wan)

@@ -43,6 +43,7 @@ from resources.storage.artifact_store import sha256_file
 from resources.storage.publish import publish
 from resources.upscale.final_cut import CutClip
 from resources.upscale.upscaler import Upscaler
+from resources.video.generator import SHOT_AUDIO
 
 ASSET = "deliverables"
 CODE_VERSION = "5"  # 4: the H.264 encoder is chosen and recorded; 5: identity QC in the manifest
@@ -133,21 +134,35 @@ def plan_cut(run: Run, upscaler: Upscaler) -> CutPlan:
         run.models.record(entry.name, entry.filename, entry.source, weights),
         encoder,
         params,
-        sound_plan(run, brief, brief_ref, sum(float(s["duration_s"]) for s in recorded)),
+        sound_plan(run, brief, brief_ref, recorded),
     )
 
 
+def kept_shot_sound(brief: Brief, recorded: list[dict[str, Any]]) -> list[str]:
+    """Shots whose generated sound the master mixes: those that have one (LTX-2), are not
+    lip-synced (a talking shot's voice is the narration itself) and keep it (`sound`)."""
+    keep = {s.id for s in brief.shots if s.sound == "keep"}
+    return [
+        s["id"]
+        for s in recorded
+        if s["id"] in keep and not s.get("lip_synced") and (s["path"].parent / SHOT_AUDIO).is_file()
+    ]
+
+
 def sound_plan(
-    run: Run, brief: Brief, brief_ref: ArtifactRef, seconds: float
+    run: Run, brief: Brief, brief_ref: ArtifactRef, recorded: list[dict[str, Any]]
 ) -> dict[str, Any] | None:
     """What the master's soundtrack is made of (its part of the version), or None without sound.
 
-    A brief with no line and no music keeps a picture-only master, as before sound existed.
-    Generated music is its unit's version (prompt, seed, whole seconds of the cut, engine).
+    A brief with no line, no music and no shot sound keeps a picture-only master, as before
+    sound existed. Generated music is its unit's version (prompt, seed, whole seconds of the
+    cut, engine).
     """
     music = music_file_of(run.store.path(brief_ref))
+    seconds = sum(float(s["duration_s"]) for s in recorded)
     generated = music_unit(run, brief, seconds) if _generates_music(brief) else None
-    if not brief.has_lines and music is None and generated is None:
+    own = kept_shot_sound(brief, recorded)
+    if not brief.has_lines and music is None and generated is None and not own:
         return None
     narration_ref, manifest = narration_of(run)
     extra = {"music_unit": generated[0].version} if generated else {}
@@ -162,6 +177,8 @@ def sound_plan(
         "subtitles": brief.subtitles,
         "code": SOUND_CODE_VERSION,
         **({"burn_in": burn_in_version(brief)} if brief.subtitles == "burn_in" else {}),
+        # The shots' own sound is in their units, so in the clips' version; which are mixed:
+        **({"shot_sound": own} if own else {}),
     }
 
 
@@ -349,6 +366,11 @@ def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str,
         frames=frames,
         fps=plan.brief.video.fps,
         target_lufs=plan.sound["loudness"],
+        shot_sound={
+            s["id"]: s["path"].parent / SHOT_AUDIO
+            for s in plan.recorded
+            if s["id"] in plan.sound.get("shot_sound", [])
+        },
     )
     (stage / PICTURE).unlink()
     sound["music"] = _music_record(plan)

@@ -221,6 +221,9 @@ class Shot(_Strict):
     negative_prompt: str | None = Field(default=None, max_length=MAX_TEXT)
     # This shot's tier when it differs from `video.tier`: a draft shot promoted to final alone.
     tier: Literal["draft", "final"] | None = None
+    # The sound a model generates with the picture (LTX-2): "keep" mixes it under narration and
+    # music in the master; "none" drops it. Models without sound ignore it.
+    sound: Literal["keep", "none"] = "keep"
 
     @model_validator(mode="after")
     def _timed(self) -> Shot:
@@ -473,6 +476,8 @@ class Brief(_Strict):
             for unset in ("line", "voice_seed"):
                 if shot[unset] is None:
                     shot.pop(unset)
+            if shot["sound"] == "keep":
+                shot.pop("sound")
         narration_qc = {"max_cer": None, "min_voice": -1.0, "accept_lines": []}
         for key, default in narration_qc.items():
             if data["qc"][key] == default:

@@ -141,14 +141,25 @@ def _limit(samples: np.ndarray, ceiling: float) -> np.ndarray:
 
 
 def mix_master(
-    lines: list[Placed], music: Audio | None, duration_s: float, target_lufs: float
+    lines: list[Placed],
+    music: Audio | None,
+    duration_s: float,
+    target_lufs: float,
+    shot_sound: list[Placed] = (),
 ) -> np.ndarray:
-    """The master's stereo track: lines, music ducked under them, normalised; float32 (n, 2)."""
+    """The master's stereo track: lines, music ducked under them, normalised; float32 (n, 2).
+
+    `shot_sound`: the sound a model generated with its shots (LTX-2: room tone, effects), each
+    at its shot's start, ducked under the lines like the music."""
     total = int(round(duration_s * RATE))
     speech = speech_bed(lines, total)
     mix = np.repeat(speech[:, None], 2, axis=1)
+    if music is not None or shot_sound:
+        ducked = duck_gain(speech)[:, None] * 10 ** (-6 / 20)
     if music is not None:
-        mix = mix + music_bed(music, total) * duck_gain(speech)[:, None] * 10 ** (-6 / 20)
+        mix = mix + music_bed(music, total) * ducked
+    if shot_sound:
+        mix = mix + speech_bed(list(shot_sound), total)[:, None] * ducked
     return normalise(mix, target_lufs)
 
 

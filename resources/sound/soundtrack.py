@@ -50,6 +50,7 @@ def add_soundtrack(
     frames: list[tuple[str, int]],
     fps: int,
     target_lufs: float,
+    shot_sound: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
     """Mix the lines (each at its shot's start plus the lead-in) and music under `picture`.
 
@@ -62,7 +63,11 @@ def add_soundtrack(
     for line in lines:
         audio = read_wav(line_files[line["id"]])
         placed.append(Placed(audio.mono(), audio.rate, starts[line["id"]] + LEAD_IN_S))
-    mix = mix_master(placed, read_wav(music) if music else None, duration_s, target_lufs)
+    own = []  # the sound a model generated with a shot, from the shot's start
+    for shot_id, path in (shot_sound or {}).items():
+        audio = read_wav(path)
+        own.append(Placed(audio.mono(), audio.rate, starts[shot_id]))
+    mix = mix_master(placed, read_wav(music) if music else None, duration_s, target_lufs, own)
     mux_with_audio(picture, mix, out_file)
     measured = measure(out_file)
     return {
@@ -76,6 +81,7 @@ def add_soundtrack(
         "sample_rate": 48_000,
         "channels": 2,
         "lines": place_lines(lines, line_files, frames, fps),
+        "shot_sound": sorted(shot_sound or {}),
     }
 
 
