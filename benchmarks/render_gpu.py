@@ -37,7 +37,11 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from diffusers import HunyuanVideoTransformer3DModel, WanTransformer3DModel  # noqa: E402
+from diffusers import (  # noqa: E402
+    HunyuanVideoTransformer3DModel,
+    LTX2VideoTransformer3DModel,
+    WanTransformer3DModel,
+)
 
 from resources.domain.costs import INSTANCES  # noqa: E402
 from resources.domain.registry import VIDEO_MODELS, MemoryPlan, VideoModel  # noqa: E402
@@ -72,6 +76,20 @@ WAN_14B = {
 }
 TINY_WAN = {**WAN_14B, "num_attention_heads": 2, "attention_head_dim": 12, "ffn_dim": 32}
 TINY_WAN.update(num_layers=2, text_dim=32)
+# LTX-2's is diffusers' default for LTX2VideoTransformer3DModel; LTX-2.5 adds gated attention
+# and prompt modulation (resources/domain/architectures.py).
+LTX2_CONFIGS = {
+    "ltx_2": {},
+    "ltx_2_5": dict(
+        gated_attn=True, cross_attn_mod=True, audio_gated_attn=True, audio_cross_attn_mod=True
+    ),
+}
+TINY_LTX2 = dict(
+    in_channels=8, out_channels=8, num_attention_heads=2, attention_head_dim=8,
+    cross_attention_dim=16, audio_in_channels=8, audio_out_channels=8,
+    audio_num_attention_heads=2, audio_attention_head_dim=4, audio_cross_attention_dim=8,
+    num_layers=2, caption_channels=16,
+)  # fmt: skip
 # HunyuanVideo's published config is diffusers' default for the class.
 HUNYUAN = {}
 TINY_HUNYUAN = {
@@ -88,11 +106,10 @@ TINY_HUNYUAN = {
 
 def build_transformer(model: VideoModel, tiny: bool, device: str) -> torch.nn.Module:
     """A random-weight transformer with the published (or tiny) config, in bf16 on `device`."""
-    cls, config = (
-        (HunyuanVideoTransformer3DModel, TINY_HUNYUAN if tiny else HUNYUAN)
-        if model.family == "hunyuan"
-        else (WanTransformer3DModel, TINY_WAN if tiny else WAN_14B)
-    )
+    cls, config = {
+        "hunyuan": (HunyuanVideoTransformer3DModel, TINY_HUNYUAN if tiny else HUNYUAN),
+        "ltx2": (LTX2VideoTransformer3DModel, TINY_LTX2 if tiny else LTX2_CONFIGS[model.name]),
+    }.get(model.family, (WanTransformer3DModel, TINY_WAN if tiny else WAN_14B))
     dtype = torch.float32 if tiny else torch.bfloat16
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
@@ -115,6 +132,8 @@ def transformer_inputs(
     def randn(*shape: int) -> torch.Tensor:
         return torch.randn(*shape, generator=g).to(device, dtype)
 
+    if model.family == "ltx2":
+        return ltx2_inputs(transformer, frames, device, dtype)
     latents = randn(1, config.in_channels, latent_frames, HEIGHT // 8, WIDTH // 8)
     if model.family == "hunyuan":
         return {
@@ -125,6 +144,31 @@ def transformer_inputs(
             "guidance": torch.tensor([model.guidance_scale * 1000.0], device=device, dtype=dtype),
         }
     return {"hidden_states": latents, "encoder_hidden_states": randn(1, 512, config.text_dim)}
+
+
+def ltx2_inputs(transformer: torch.nn.Module, frames: int, device: str, dtype) -> dict:
+    """One LTX-2 forward at 1280x704 (its native size; 704 = 22 x 32) with the shot's audio."""
+    config = transformer.config
+    g = torch.Generator().manual_seed(0)
+
+    def randn(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=g).to(device, dtype)
+
+    f, w = (frames - 1) // 8 + 1, WIDTH // 32
+    h = 704 // 32 if HEIGHT == 720 else HEIGHT // 32
+    audio = round(frames / 24 * 25)  # 25 audio latents a second
+    text = randn(1, 1024 if HEIGHT == 720 else 16, config.caption_channels)
+    mask = torch.ones(1, text.shape[1], device=device)
+    one = torch.ones(1, device=device, dtype=dtype) * 500.0  # the audio branch's timestep
+    return {
+        "hidden_states": randn(1, f * h * w, config.in_channels),
+        "audio_hidden_states": randn(1, audio, config.audio_in_channels),
+        "encoder_hidden_states": text,
+        "audio_encoder_hidden_states": text,
+        "audio_timestep": one, "sigma": one, "audio_sigma": one,
+        "encoder_attention_mask": mask, "audio_encoder_attention_mask": mask,
+        "num_frames": f, "height": h, "width": w, "fps": 24.0, "audio_num_frames": audio,
+    }  # fmt: skip
 
 
 def place(transformer: torch.nn.Module, plan: MemoryPlan, device: str) -> None:
@@ -179,14 +223,18 @@ def measure_plans(args: argparse.Namespace, device: str) -> list[dict]:
     for name in args.models:
         model = VIDEO_MODELS[name]
         frames = model.valid_frame_count(DELIVERABLE_S)
-        forwards = 1 if model.family == "hunyuan" else 2  # Wan runs true CFG: two passes
+        # Wan runs true CFG: two passes; HunyuanVideo's guidance and LTX-2's distilled recipe one.
+        forwards = 1 if model.family in ("hunyuan", "ltx2") else 2
         for plan in model.memory_plans:
             # Cards report about 0.93x their class (A10G: 22.5 GiB of "24 GB").
             cap_gib = plan.gpu_gb * 0.93
             if cap_gib > total_gib:
                 rows.append({"model": name, "plan_gb": plan.gpu_gb, "skipped": "card too small"})
                 continue
-            for attention, cache in (("native", 0.0), ("auto", CACHE_THRESHOLD)):
+            # LTX-2's distilled steps run without the first-block cache (diffusers has none for
+            # its blocks, and every one of 8 + 3 steps matters).
+            cached = 0.0 if model.family == "ltx2" else CACHE_THRESHOLD
+            for attention, cache in (("native", 0.0), ("auto", cached)):
                 row = {"model": name, "plan": asdict(plan), "frames": frames, "size": "1280x720"}
                 backend = attention_backend(attention, device)
                 row.update(attention=backend, cache_threshold=cache)
@@ -251,7 +299,9 @@ def cost(rows: list[dict], upscale: dict, usd_per_hour: float) -> list[dict]:
         if "step_s" not in row:
             continue
         model = VIDEO_MODELS[row["model"]]
-        render_s = row["step_s"] * model.default_steps
+        # LTX-2's final: 8 steps at half size (about a quarter of the work each) + 3 at full.
+        steps = 8 / 4 + 3 if model.family == "ltx2" else model.default_steps
+        render_s = row["step_s"] * steps
         gpu_s = render_s + upscale["seconds"]
         out.append(
             {
@@ -268,7 +318,9 @@ def cost(rows: list[dict], upscale: dict, usd_per_hour: float) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["hunyuan_video", "wan21_t2v_14b"])
+    parser.add_argument(
+        "--models", nargs="+", default=["hunyuan_video", "wan21_t2v_14b", "ltx_2", "ltx_2_5"]
+    )
     parser.add_argument("--steps", type=int, default=3, help="timed steps per configuration")
     parser.add_argument("--usd-per-hour", type=float, default=DEFAULT_USD_PER_HOUR)
     parser.add_argument("--tiny", action="store_true", help="tiny configs on the CPU (smoke run)")
