@@ -212,3 +212,27 @@ def test_the_master_mixes_a_shot_s_own_sound_under_the_lines():
     tail = slice(int(1.2 * RATE), int(1.8 * RATE))
     assert np.abs(without[tail]).max() == 0.0
     assert np.abs(with_room[tail]).max() > 0.01
+
+
+def test_the_quote_counts_ltx_2_and_prices_a_talking_minute_against_the_anchors():
+    from resources.domain.brief import load_brief
+    from resources.quote.flops import FlopCache, transformer_forward
+    from resources.quote.quote import quote_brief, quote_markdown
+
+    # One forward at 1280x704, 121 frames, with its 5 s audio stream and 1024 prompt tokens,
+    # counted on the meta device; issue 20 counted 5.37e14 independently.
+    forward = transformer_forward(FlopCache(None), "ltx_2", width=1280, height=704, frames=121)
+    assert forward["flops"] == pytest.approx(5.37e14, rel=0.005)
+    assert forward["params"] == pytest.approx(18.9e9, rel=0.005)
+    brief = load_brief(Path(__file__).parents[1] / "examples" / "ltx2-talking-minute.yaml")
+    final = quote_brief(brief, instance_type="g5.xlarge")
+    draft = quote_brief(brief, instance_type="g5.xlarge", tier="draft")
+    assert final["total"]["video_s"] == 60
+    # With references and LoRA; the figure itself is in docs/costs.md.
+    assert final["total"]["usd_per_video_minute"] <= 0.30
+    assert draft["total"]["usd_per_video_minute"] < final["total"]["usd_per_video_minute"]
+    assert final["hosted"]["veo-3.1-lite-1080p"]["usd"] == pytest.approx(4.80)
+    assert final["wall_s"]["4_gpus"] < final["wall_s"]["1_gpu"]
+    text = quote_markdown(final)
+    assert "removed Sora 2 and Sora 2 Pro from its API on 2026-09-24" in text
+    assert "32 GB with an INT8 base" in text
