@@ -43,6 +43,7 @@ from diffusers import (  # noqa: E402
     WanTransformer3DModel,
 )
 
+from resources.domain.architectures import LTX25_FLAGS  # noqa: E402
 from resources.domain.costs import INSTANCES  # noqa: E402
 from resources.domain.registry import VIDEO_MODELS, MemoryPlan, VideoModel  # noqa: E402
 from resources.media.video_io import write_video  # noqa: E402
@@ -78,12 +79,7 @@ TINY_WAN = {**WAN_14B, "num_attention_heads": 2, "attention_head_dim": 12, "ffn_
 TINY_WAN.update(num_layers=2, text_dim=32)
 # LTX-2's is diffusers' default for LTX2VideoTransformer3DModel; LTX-2.5 adds gated attention
 # and prompt modulation (resources/domain/architectures.py).
-LTX2_CONFIGS = {
-    "ltx_2": {},
-    "ltx_2_5": dict(
-        gated_attn=True, cross_attn_mod=True, audio_gated_attn=True, audio_cross_attn_mod=True
-    ),
-}
+LTX2_CONFIGS = {"ltx_2": {}, "ltx_2_5": LTX25_FLAGS}
 TINY_LTX2 = dict(
     in_channels=8, out_channels=8, num_attention_heads=2, attention_head_dim=8,
     cross_attention_dim=16, audio_in_channels=8, audio_out_channels=8,

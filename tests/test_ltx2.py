@@ -173,6 +173,16 @@ def test_a_brief_on_ltx_2_materializes_to_a_final_with_each_shot_s_sound(
     _, cut = _manifest(root, "deliverables")
     assert cut["sound"]["shot_sound"] == ["outro"]
     assert [line["id"] for line in cut["sound"]["lines"]] == ["intro"]
+    # The review app says which shots are lip-synced.
+    from pipeline.review.catalog import character_view, dump
+    from resources.storage.artifact_store import ArtifactStore
+
+    view = json.loads(dump(character_view(ArtifactStore(root=str(root)), "acme-health", "dr-ana")))
+    assert {s["id"]: s["lip_synced"] for s in view["shots"]} == {"intro": True, "outro": False}
+    # And so does the client report.
+    assert cut["sound"]["lip_synced"] == ["intro"]
+    report = Path(metadata(outcome, "client_report")["report"])
+    assert "lip-synced shots (picture generated to the line): intro" in report.read_text()
 
 
 def test_shot_sound_is_mixed_unless_the_shot_drops_it_or_talks(tmp_path):

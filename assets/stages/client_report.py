@@ -165,6 +165,11 @@ def identity_table(character: str, manifest: dict[str, Any]) -> str:
         f"\nmin_identity {qc['min_identity']}; lowest cross-shot consistency {lowest:.3f} "
         f"({primary})"
     )
+    talking = (manifest.get("sound") or {}).get("lip_synced")
+    if talking is not None:  # a master with sound: which lines the picture was generated to
+        rows.append(
+            f"lip-synced shots (picture generated to the line): {', '.join(talking) or 'none'}"
+        )
     return "\n".join(rows)
 
 

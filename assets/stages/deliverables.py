@@ -374,6 +374,9 @@ def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str,
     )
     (stage / PICTURE).unlink()
     sound["music"] = _music_record(plan)
+    # Talking shots (LTX-2): their picture was generated to their line; the others' lines are
+    # voice-over. The client report says which.
+    sound["lip_synced"] = [s["id"] for s in plan.recorded if s.get("lip_synced")]
     if plan.sound["subtitles"] == "sidecar" and lines:
         sound["subtitles"] = write_subtitles(stage, lines, sound["lines"])
     elif plan.sound["subtitles"] == "burn_in" and lines:

@@ -62,6 +62,8 @@ class ShotView:
     line: str | None = None
     cer: float | None = None
     voice: float | None = None
+    # A talking shot: its picture was generated to its line's sound (LTX-2); else voice-over.
+    lip_synced: bool = False
 
 
 @dataclass
@@ -213,6 +215,7 @@ def _read_shots(store, view: CharacterView) -> None:
                 render_s=render_s,
                 cost_usd=render_s * rate / 3600 if render_s is not None and rate else None,
                 identity=s.get("identity_score", s.get("identity")),
+                lip_synced=bool(s.get("lip_synced")),
                 **lines.get(s["id"], {}),
             )
         )

@@ -47,6 +47,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "line": ("Fala", "Line"),
     "cer": ("Erro de caracteres (CER)", "Character error rate (CER)"),
     "voice": ("Voz (semelhança com a amostra)", "Voice (similarity to the sample)"),
+    "lip_sync": ("Sincronia labial", "Lip sync"),
+    "lip_synced": (
+        "sim: a imagem foi gerada a partir da fala",
+        "yes: the picture was generated to the line",
+    ),
+    "voice_over": ("não: a fala entra como locução em off", "no: the line plays as voice-over"),
     "duration": ("Duração", "Duration"),
     "rendered_now": ("renderizado nesta versão", "rendered in this version"),
     "reused": ("reaproveitado", "reused"),

@@ -92,6 +92,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% if s.line %}<tr><th>{{ t('line') }}</th><td class="line">{{ s.line }}</td></tr>
 <tr><th>{{ t('cer') }}</th><td class="cer">{{ s.cer }}</td></tr>
 <tr><th>{{ t('voice') }}</th><td class="voice">{{ s.voice }}</td></tr>
+<tr><th>{{ t('lip_sync') }}</th><td class="lip-sync">{{ t('lip_synced') if s.lip_synced
+ else t('voice_over') }}</td></tr>
 {% endif %}
 <tr><td colspan="2">{{ t('rendered_now') if s.rendered else t('reused') }}
  · <code>{{ s.unit }}</code></td></tr></table>

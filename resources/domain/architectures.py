@@ -163,7 +163,7 @@ _MOCHI = "genmo/mochi-1-preview"
 # LTX-2: diffusers' LTX2VideoTransformer3DModel defaults are LTX-2's transformer (48 blocks,
 # 32 heads x 128 video, 32 x 64 audio, 18.9e9 parameters); its VAE as diffusers'
 # convert_ltx2_to_diffusers.py "2.0" config; Gemma 3 12B reads 1024 prompt tokens.
-_LTX2_VAE = dict(
+LTX2_VAE = dict(
     latent_channels=128,
     block_out_channels=(256, 512, 1024, 2048),
     decoder_block_out_channels=(256, 512, 1024),
@@ -191,7 +191,7 @@ _GEMMA3_12B = dict(
     head_dim=256,
 )
 # LTX-2.5 (and 2.3): gated attention and per-modality prompt modulation on the same widths.
-_LTX25_FLAGS = dict(
+LTX25_FLAGS = dict(
     gated_attn=True, cross_attn_mod=True, audio_gated_attn=True, audio_cross_attn_mod=True
 )
 
@@ -204,7 +204,7 @@ def _ltx2(repo: str, transformer: dict[str, Any]) -> Architecture:
             transformer,
             HUB.format(repo, "transformer/config.json"),
         ),
-        vae=Network("diffusers", "AutoencoderKLLTX2Video", _LTX2_VAE, HUB.format(repo, "vae")),
+        vae=Network("diffusers", "AutoencoderKLLTX2Video", LTX2_VAE, HUB.format(repo, "vae")),
         text_encoders=(
             TextEncoder(
                 Network(
@@ -228,7 +228,7 @@ def _ltx2(repo: str, transformer: dict[str, Any]) -> Architecture:
 
 ARCHITECTURES: dict[str, Architecture] = {
     "ltx_2": _ltx2("Lightricks/LTX-2", {}),
-    "ltx_2_5": _ltx2("Lightricks/LTX-2.5", _LTX25_FLAGS),
+    "ltx_2_5": _ltx2("Lightricks/LTX-2.5", LTX25_FLAGS),
     "hunyuan_video": Architecture(
         # The published transformer/config.json equals HunyuanVideoTransformer3DModel's
         # defaults: 20 dual-stream + 40 single-stream blocks, 24 heads x 128, patch 1x2x2.

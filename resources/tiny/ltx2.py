@@ -26,6 +26,7 @@ from transformers import (
     SiglipVisionConfig,
 )
 
+from resources.domain.architectures import LTX2_VAE, LTX25_FLAGS
 from resources.domain.registry import VideoModel
 from resources.tiny.text import build_llama_tokenizer
 from resources.tiny.video import flow_match_scheduler, seeded
@@ -36,10 +37,6 @@ _TEXT_DIM = 16
 _LATENT = 8  # video latent channels
 _MEL_BINS = 16
 _AUDIO_LATENT = 2  # audio latent channels; x (mel bins / 4) = the audio stream's width
-# Flags LTX-2.5's transformer sets (gated attention, prompt modulation per modality).
-_V25_FLAGS = dict(
-    gated_attn=True, cross_attn_mod=True, audio_gated_attn=True, audio_cross_attn_mod=True
-)
 
 
 def _text_encoder(vocab: int, tokenizer) -> Gemma3ForConditionalGeneration:
@@ -78,7 +75,7 @@ def _text_encoder(vocab: int, tokenizer) -> Gemma3ForConditionalGeneration:
 
 
 def _transformer(model: VideoModel) -> LTX2VideoTransformer3DModel:
-    flags = _V25_FLAGS if model.name == "ltx_2_5" else {}
+    flags = LTX25_FLAGS if model.name == "ltx_2_5" else {}
     return LTX2VideoTransformer3DModel(
         in_channels=_LATENT,
         out_channels=_LATENT,
@@ -115,25 +112,16 @@ def _connectors() -> LTX2TextConnectors:
 
 
 def _video_vae() -> AutoencoderKLLTX2Video:
+    # LTX-2's block layout (so its compression), at tiny widths and one layer per block.
     return AutoencoderKLLTX2Video(
-        latent_channels=_LATENT,
-        block_out_channels=(8, 16, 32, 64),
-        decoder_block_out_channels=(8, 16, 32),
-        layers_per_block=(1, 1, 1, 1, 1),
-        decoder_layers_per_block=(1, 1, 1, 1),
-        spatio_temporal_scaling=(True, True, True, True),
-        decoder_spatio_temporal_scaling=(True, True, True),
-        decoder_inject_noise=(False, False, False, False),
-        downsample_type=("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
-        upsample_residual=(True, True, True),
-        upsample_factor=(2, 2, 2),
-        timestep_conditioning=False,
-        spatial_compression_ratio=32,
-        temporal_compression_ratio=8,
-        patch_size=4,
-        patch_size_t=1,
-        encoder_causal=True,
-        decoder_causal=False,
+        **{
+            **LTX2_VAE,
+            "latent_channels": _LATENT,
+            "block_out_channels": (8, 16, 32, 64),
+            "decoder_block_out_channels": (8, 16, 32),
+            "layers_per_block": (1, 1, 1, 1, 1),
+            "decoder_layers_per_block": (1, 1, 1, 1),
+        }
     )
 
 
