@@ -43,6 +43,8 @@ TASKS = {
 REFUSED = {
     "wan22_ti2v_5b",
     "ltx_video",
+    "ltx_2",
+    "ltx_2_5",
     "cogvideox_5b",
     "holocine_14b",
     "holocine_14b_sparse",
