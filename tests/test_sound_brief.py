@@ -156,3 +156,21 @@ def test_burn_in_subtitles_are_accepted_and_other_values_named(tmp_path):
     assert load_brief(path).subtitles == "burn_in"
     problems = _problems(_brief(tmp_path, deliverable={"subtitles": "open"}))
     assert len(problems) == 1 and problems[0].startswith("deliverable.subtitles:")
+
+
+@pytest.mark.parametrize("style", ["block", "flow"])
+def test_consent_written_by_hand_reads_on_as_a_key_not_a_boolean(tmp_path, style):
+    # YAML 1.1 reads a plain `on` as True; every brief key is a name.
+    write_voice_sample(tmp_path / "voz.wav")
+    text = write_brief(tmp_path, small_brief()).read_text()
+    consent = (
+        "    consent:\n      by: Ana Souza\n      on: 2026-11-30\n"
+        if style == "block"
+        else "    consent: {by: Ana Souza, on: 2026-11-30}\n"
+    )
+    voice = '  voice:\n    sample: voz.wav\n    transcript: "Bom dia."\n' + consent
+    path = tmp_path / "by-hand.yaml"
+    path.write_text(text.replace("character:\n", "character:\n" + voice, 1))
+    brief = load_brief(path)
+    assert str(brief.character.voice.consent.on) == "2026-11-30"
+    assert brief.character.voice.consent.by == "Ana Souza"

@@ -689,6 +689,9 @@ def _character_problem(field: str, code: str, where: str) -> Problem:
     )
 
 
+_PLAIN_KEY_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float", "null")}
+
+
 class _BriefLoader(yaml.SafeLoader):
     """PyYAML's safe loader that refuses duplicate keys and nesting deeper than MAX_DEPTH.
 
@@ -739,6 +742,10 @@ class _BriefLoader(yaml.SafeLoader):
                 )
             if not isinstance(key, yaml.ScalarNode):
                 continue
+            if key.style is None and key.tag in _PLAIN_KEY_TAGS:
+                # Every brief key is a name: YAML 1.1 reads a plain `on`, `yes` or `no` as a
+                # boolean (consent's `on: 2026-11-30` became True: "Keys should be strings").
+                key.tag = "tag:yaml.org,2002:str"
             if key.value in first:
                 field = ("".join(self._path[1:]) + f".{key.value}").lstrip(".")
                 raise _LoadProblem(
