@@ -15,7 +15,7 @@ import torch
 from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model
 from safetensors.torch import save_file
 
-from resources.tiny.video import seeded
+from resources.tiny.seeding import seeded
 
 TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
 RANK = 4

@@ -28,8 +28,8 @@ from transformers import (
 
 from resources.domain.architectures import LTX2_VAE, LTX25_FLAGS
 from resources.domain.registry import VideoModel
+from resources.tiny.seeding import flow_match_scheduler, seeded
 from resources.tiny.text import build_llama_tokenizer
-from resources.tiny.video import flow_match_scheduler, seeded
 
 LATENT_UPSAMPLER = "latent_upsampler"  # the folder beside the pipeline's components
 TEXT_TOKENS = 128  # the tiny tokenizer's length: prompts are padded to it

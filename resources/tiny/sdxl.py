@@ -17,8 +17,9 @@ from diffusers import (
 )
 from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
+from resources.tiny.seeding import seeded
 from resources.tiny.text import build_clip_tokenizer, clip_text_config
-from resources.tiny.video import save_pipeline_atomically, seeded
+from resources.tiny.video import save_pipeline_atomically
 
 # Each CLIP's hidden width; the UNet cross-attends to both, concatenated.
 _TEXT_WIDTH = 32

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
 from diffusers import (
     AutoencoderKLCogVideoX,
     AutoencoderKLHunyuanVideo,
@@ -47,6 +45,7 @@ from transformers import (
 )
 
 from resources.domain.registry import VideoModel
+from resources.tiny.seeding import SEED, flow_match_scheduler, seeded
 from resources.tiny.text import (
     build_clip_tokenizer,
     build_llama_tokenizer,
@@ -55,19 +54,10 @@ from resources.tiny.text import (
     t5_text_config,
 )
 
-SEED = 0
 # A random decoder's output is faint texture around grey; the tiny upscaler averages that away,
 # and the deliverable's picture check then sees a frozen frame. This gain on the last layer of
 # the Mochi and CogVideoX tiny decoders keeps their motion visible through the upscaler.
 DECODER_GAIN = 6.0
-
-
-@contextmanager
-def seeded(seed: int = SEED) -> Iterator[None]:
-    """Seed torch for one module's init without disturbing the caller's random state."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def save_pipeline_atomically(
@@ -93,21 +83,6 @@ def save_pipeline_atomically(
         out_dir.rename(stale)
     partial.rename(out_dir)
     shutil.rmtree(stale, ignore_errors=True)
-
-
-def flow_match_scheduler(model: VideoModel) -> FlowMatchEulerDiscreteScheduler:
-    if model.flow_shift is not None:
-        return FlowMatchEulerDiscreteScheduler(shift=model.flow_shift)
-    # No fixed shift: LTX-Video's own resolution-dependent schedule (its scheduler_config.json),
-    # which LTX-2 keeps.
-    return FlowMatchEulerDiscreteScheduler(
-        use_dynamic_shifting=True,
-        base_shift=0.95,
-        max_shift=2.05,
-        base_image_seq_len=1024,
-        max_image_seq_len=4096,
-        shift_terminal=0.1,
-    )
 
 
 def _hunyuan(model: VideoModel) -> HunyuanVideoPipeline:

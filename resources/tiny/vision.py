@@ -22,7 +22,7 @@ from transformers import (
 )
 
 from resources.domain.registry import CLIP_VISION, DINOV2, VisionModel
-from resources.tiny.video import seeded
+from resources.tiny.seeding import seeded
 
 TINY_IMAGE_SIZE = 32
 _PATCH = 8
