@@ -43,9 +43,10 @@ def _sha(lines: list[str]) -> str:
     return next(line.split()[1] for line in lines if line.startswith("sha256 "))
 
 
-# CogVideoX's v-prediction objective goes through the same checkpoints and resume.
+# CogVideoX's v-prediction objective and LTX-2's audio-video transformer go through the same
+# checkpoints and resume.
 @pytest.mark.slow  # a fault test: the trainer is killed with SIGKILL and restarted
-@pytest.mark.parametrize("model", [MODEL, "cogvideox_5b"])
+@pytest.mark.parametrize("model", [MODEL, "cogvideox_5b", "ltx_2"])
 def test_sigkill_mid_training_then_restart_gives_identical_lora(tmp_path: Path, model) -> None:
     _, model_dir = build_model(model, tmp_path / "models")
     # CogVideoX's tiny model is the slower one: 8 steps still put the kill between checkpoints.

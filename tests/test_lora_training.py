@@ -15,8 +15,9 @@ from resources.lora.dataset import bucket_for, dataset_hash
 from resources.lora.trainer import LOSS_CURVE, LoraTrainer
 from resources.video.generator import apply_lora, load_video_pipeline, render_clip
 
-# CogVideoX trains with its v-prediction DDPM objective, Mochi with inverted-timestep flow.
-FAMILIES = ["hunyuan_video", "wan21_t2v_1_3b", "ltx_video", "cogvideox_5b", "mochi_1"]
+# CogVideoX trains with its v-prediction DDPM objective, Mochi with inverted-timestep flow, LTX-2
+# on its video velocity beside a clean audio frame.
+FAMILIES = ["hunyuan_video", "wan21_t2v_1_3b", "ltx_video", "cogvideox_5b", "mochi_1", "ltx_2"]
 
 
 @pytest.fixture(scope="module")
