@@ -14,6 +14,7 @@ from typing import Any
 
 from dagster import (
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetObservation,
@@ -173,6 +174,7 @@ def report(result: StageResult) -> MaterializeResult:
             AssetCheckResult(
                 check_name=c.name,
                 passed=c.passed,
+                severity=AssetCheckSeverity[c.severity],
                 description=c.description,
                 metadata={k: _metadata_value(v, result.link) for k, v in c.metadata.items()},
             )

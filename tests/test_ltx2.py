@@ -9,14 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import small_brief, write_brief
+from dagster import AssetCheckSeverity
+from diffusers.loaders import LTX2LoraLoaderMixin
+from lora_support import make_stills, train
 
 from resources.domain.registry import VIDEO_MODELS
 from resources.domain.render import ShotRequest
 from resources.domain.sound_files import read_wav
 from resources.domain.tiers import tier_recipe
+from resources.lora.trainer import LoraTrainer
 from resources.media.video_io import probe_video
 from resources.tiny.video import build_tiny_video_pipeline
-from resources.video.generator import load_video_pipeline
+from resources.video.generator import apply_lora, load_video_pipeline
 from resources.video.ltx2 import load_upsampler, render_audio_visual, schedule
 
 LTX2 = ["ltx_2", "ltx_2_5"]
@@ -31,7 +35,7 @@ def pipes(tmp_path_factory: pytest.TempPathFactory) -> dict:
         build_tiny_video_pipeline(VIDEO_MODELS[name], root / name)
         pipe = load_video_pipeline(root / name, VIDEO_MODELS[name])
         found[name] = (pipe, load_upsampler(root / name, pipe, "cpu", pipe.transformer.dtype))
-    return found
+    return {**found, "root": root}
 
 
 def _render(pipes, name, refine_steps=2, **kw):
@@ -56,6 +60,32 @@ def test_the_second_stage_changes_the_picture(pipes):
     two = _render(pipes, "ltx_2")
     one = _render(pipes, "ltx_2", refine_steps=0)
     assert not np.array_equal(one.frames, two.frames)
+
+
+def test_the_character_lora_trains_and_loads_through_ltx_2_s_own_lora_loader(pipes, tmp_path):
+    pipe, _ = pipes["ltx_2"]
+    assert isinstance(pipe, LTX2LoraLoaderMixin)  # apply_lora goes through the family's loader
+    stills = make_stills(tmp_path / "stills")
+    result = train(
+        LoraTrainer(),
+        VIDEO_MODELS["ltx_2"],
+        pipes["root"] / "ltx_2",
+        stills,
+        tmp_path / "lora",
+        steps=8,
+    )
+    assert result.eval_loss_after < result.eval_loss_before
+    base = _render(pipes, "ltx_2", refine_steps=0).frames.astype(np.int32)
+    difference = {}
+    try:
+        for strength in (0.0, 1.0):
+            apply_lora(pipe, result.lora_file, strength)
+            frames = _render(pipes, "ltx_2", refine_steps=0).frames.astype(np.int32)
+            difference[strength] = np.abs(frames - base).mean()
+    finally:
+        pipe.delete_adapters("character")
+    assert difference[0.0] == 0.0 and difference[1.0] > 0.0
+    assert np.array_equal(_render(pipes, "ltx_2", refine_steps=0).frames, base)
 
 
 def test_a_two_stage_size_off_the_multiple_of_64_is_refused(pipes):
@@ -185,6 +215,18 @@ def test_a_brief_on_ltx_2_materializes_to_a_final_with_each_shot_s_sound(
 
     section = identity_table("dr-ana", cut)  # the client report's section for this character
     assert "lip-synced shots (picture generated to the line): intro" in section
+    # Lip sync is measured on the talking shot only. Tiny random weights draw no face, so it is
+    # not measured: the check warns (it neither passes nor blocks the cut), and says why.
+    assert outro["sync"] is None and intro["sync"]["verdict"] == "not_measured"
+    assert intro["sync"]["frames"] == intro["num_frames"]
+    (sync,) = [e for e in outcome.get_asset_check_evaluations()
+               if e.check_name == "talking_shots_in_sync"]  # fmt: skip
+    assert not sync.passed and sync.severity == AssetCheckSeverity.WARN
+    assert "intro: no face found" in sync.description
+    assert cut["sound"]["sync"]["intro"]["verdict"] == "not_measured"
+    assert "intro: lip sync not measured: no face found" in section
+    assert {s["id"]: (s["sync"] or {}).get("verdict") for s in view["shots"]} == {
+        "intro": "not_measured", "outro": None}  # fmt: skip
 
 
 def test_shot_sound_is_mixed_unless_the_shot_drops_it_or_talks(tmp_path):

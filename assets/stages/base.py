@@ -89,6 +89,7 @@ class Check:
     passed: bool
     metadata: dict[str, Any] = field(default_factory=dict)
     description: str | None = None  # one line shown with the result (why it failed)
+    severity: str = "ERROR"  # or "WARN": a failure that blocks nothing
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,9 @@ def identity_table(character: str, manifest: dict[str, Any]) -> str:
         rows.append(
             f"lip-synced shots (picture generated to the line): {', '.join(talking) or 'none'}"
         )
+        sync = (manifest.get("sound") or {}).get("sync") or {}
+        rows += [f"* {shot}: lip sync {v['verdict'].replace('_', ' ')}: {v['reason']}"
+                 for shot, v in sync.items()]  # fmt: skip
     return "\n".join(rows)
 
 

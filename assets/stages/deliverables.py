@@ -377,6 +377,11 @@ def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str,
     # Talking shots (LTX-2): their picture was generated to their line; the others' lines are
     # voice-over. The client report says which.
     sound["lip_synced"] = [s["id"] for s in plan.recorded if s.get("lip_synced")]
+    sound["sync"] = {
+        s["id"]: {k: s["sync"][k] for k in ("verdict", "lag_frames", "correlation", "reason")}
+        for s in plan.recorded
+        if s.get("sync")
+    }
     if plan.sound["subtitles"] == "sidecar" and lines:
         sound["subtitles"] = write_subtitles(stage, lines, sound["lines"])
     elif plan.sound["subtitles"] == "burn_in" and lines:

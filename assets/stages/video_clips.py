@@ -54,7 +54,7 @@ from resources.domain.render import RenderSettings
 from resources.domain.tiers import shot_recipes, tier_recipe
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
-from resources.qc import retakes
+from resources.qc import lip_sync, retakes
 from resources.quote.quote import SCENE
 from resources.storage.publish import publish
 from resources.video.generator import (
@@ -69,11 +69,12 @@ from resources.video.generator import (
 from resources.video.scenes import render_scene
 
 ASSET = "video_clips"
-CODE_VERSION = "6"  # 6: scene models (one generation cut into shots) and licences
+CODE_VERSION = "7"  # 7: talking shots' measured lip sync
 CHECK_CLIPS = "clips_match_shot_list"
 CHECK_PICTURE = "clips_have_no_black_or_frozen_stretches"
 CHECK_IDENTITY = "shots_keep_character"
-CHECKS = (CHECK_CLIPS, CHECK_PICTURE, CHECK_IDENTITY)
+CHECK_SYNC = "talking_shots_in_sync"
+CHECKS = (CHECK_CLIPS, CHECK_PICTURE, CHECK_IDENTITY, CHECK_SYNC)
 BLOCKING = (CHECK_IDENTITY,)  # an off-model shot stops the cut (Dagster blocking check)
 POSTERS = "posters.png"
 ATTEMPT_POSTERS = "attempts.png"
@@ -192,7 +193,7 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     folder = run.store.path(ref)
     manifest = run.store.manifest(ref)
     checks, table = _clip_checks(folder, manifest, sizes, model.native_fps)
-    checks.append(_identity_check(run, brief, brief_ref, manifest))
+    checks += [_identity_check(run, brief, brief_ref, manifest), _sync_check(manifest)]
     return stage_result(
         run,
         ref,
@@ -227,6 +228,13 @@ def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, s
             where = attempt_folder(Path(), shot.id, take.attempt).as_posix()
             run.store.include(take.unit, stage, where)
     without_lora = _lora_effect(ex, chosen) if qc.measure_lora_effect and plan.scene is None else {}
+    synced = {
+        s.id: lip_sync.measure_clip(clip_folder(stage, s.id) / CLIP, line_file(run, s.line_unit))
+        for s in (chosen[shot.id].request for shot in shots)
+        if s.line_unit is not None
+    }
+    for shot_id, found in synced.items():
+        run.log(f"shot {shot_id}: lip sync {found.verdict.replace('_', ' ')}: {found.reason}")
     _contact_sheets(stage, shots, takes)
     default = plan.default
     return dict(
@@ -243,7 +251,10 @@ def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, s
         extra={
             # What the cut reads, by name: each shot's clip, length and the unit it came from.
             "shots": [
-                _shot_entry(s, chosen[s.id], takes[s.id], plan.tiers[s.id], without_lora)
+                {
+                    **_shot_entry(s, chosen[s.id], takes[s.id], plan.tiers[s.id], without_lora),
+                    "sync": synced[s.id].record() if s.id in synced else None,
+                }
                 for s in shots
             ],
             "qc": {
@@ -330,6 +341,45 @@ def _identity_check(run: Run, brief: Brief, brief_ref, manifest: dict[str, Any])
             },
         },
     )
+
+
+def _sync_check(manifest: dict[str, Any]) -> Check:
+    """Each talking shot's mouth follows its line within MAX_LAG_FRAMES (resources/qc/lip_sync).
+
+    A lag beyond it fails (ERROR); a shot the measurement could not read (no face found, a mouth
+    that does not move with the line) fails as a warning: sync was not shown, nor disproved.
+    """
+    measured = {s["id"]: s["sync"] for s in manifest["shots"] if s.get("sync")}
+    late = [
+        f"{k} {v['lag_frames']:+d} frames"
+        for k, v in measured.items()
+        if v["verdict"] == "out_of_sync"
+    ]
+    unread = [f"{k}: {v['reason']}" for k, v in measured.items() if v["lag_frames"] is None]
+    if late:
+        description = f"out of sync beyond +-{lip_sync.MAX_LAG_FRAMES} frames: {', '.join(late)}"
+    elif unread:
+        description = f"not measured: {'; '.join(unread)}"
+    elif measured:
+        description = f"{len(measured)} talking shots within +-{lip_sync.MAX_LAG_FRAMES} frames"
+    else:
+        description = "no talking shots (no shot's picture was generated to a line)"
+    return Check(
+        CHECK_SYNC,
+        passed=not late and not unread,
+        severity="ERROR" if late else "WARN",
+        description=description,
+        metadata={
+            "max_lag_frames": lip_sync.MAX_LAG_FRAMES,
+            "method": lip_sync.METHOD,
+            "detector": lip_sync.DETECTOR,
+            "shots": {
+                k: {"verdict": v["verdict"], "lag_frames": v["lag_frames"],
+                    "correlation": v["correlation"]}
+                for k, v in measured.items()
+            },
+        },
+    )  # fmt: skip
 
 
 def _clips_metadata(run, brief, plan, folder, manifest, reused, table) -> dict[str, Any]:

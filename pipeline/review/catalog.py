@@ -64,6 +64,7 @@ class ShotView:
     voice: float | None = None
     # A talking shot: its picture was generated to its line's sound (LTX-2); else voice-over.
     lip_synced: bool = False
+    sync: dict | None = None  # the measured lag (resources/qc/lip_sync): verdict, lag_frames
 
 
 @dataclass
@@ -216,6 +217,7 @@ def _read_shots(store, view: CharacterView) -> None:
                 cost_usd=render_s * rate / 3600 if render_s is not None and rate else None,
                 identity=s.get("identity_score", s.get("identity")),
                 lip_synced=bool(s.get("lip_synced")),
+                sync=s.get("sync"),
                 **lines.get(s["id"], {}),
             )
         )

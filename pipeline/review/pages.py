@@ -94,6 +94,10 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <tr><th>{{ t('voice') }}</th><td class="voice">{{ s.voice }}</td></tr>
 <tr><th>{{ t('lip_sync') }}</th><td class="lip-sync">{{ t('lip_synced') if s.lip_synced
  else t('voice_over') }}</td></tr>
+{% if s.sync %}<tr><th>{{ t('sync_lag') }}</th><td class="sync-lag">
+{% if s.sync.lag_frames is not none %}{{ '%+d' % s.sync.lag_frames }} {{ t('frames') }}
+ ({{ t('sync_' + s.sync.verdict) }}, {{ t('sync_limit') }})
+{% else %}{{ t('sync_' + s.sync.verdict) }}{% endif %}</td></tr>{% endif %}
 {% endif %}
 <tr><td colspan="2">{{ t('rendered_now') if s.rendered else t('reused') }}
  · <code>{{ s.unit }}</code></td></tr></table>

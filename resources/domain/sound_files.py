@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from resources.domain.speech import LEAD_IN_S
+
 SAMPLE_MIN_S, SAMPLE_MAX_S = 5.0, 30.0
 # Silent: the loudest 50 ms window below -50 dBFS RMS. Clipped: more than 0.1 % of the samples
 # at full scale (a recording that hit the converter's ceiling).
@@ -126,3 +128,16 @@ def music_problem(path: Path) -> tuple[str, str] | None:
     except NotAudio as error:
         return f"{path}: {error}", f"{path}: não é um arquivo de áudio WAV (PCM)"
     return None
+
+
+def narration_track(samples: np.ndarray, rate: int, seconds: float, to_rate: int) -> np.ndarray:
+    """The shot's sound as the master will play it: silence, the line from LEAD_IN_S on (mono,
+    resampled to `to_rate`), cut or padded to the shot's `seconds`."""
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    length = int(round(len(mono) * to_rate / rate))
+    resampled = np.interp(np.arange(length) * rate / to_rate, np.arange(len(mono)), mono)
+    track = np.zeros(int(round(seconds * to_rate)), dtype=np.float32)
+    start = int(round(LEAD_IN_S * to_rate))
+    piece = resampled[: max(0, len(track) - start)]
+    track[start : start + len(piece)] = piece
+    return track

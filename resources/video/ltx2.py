@@ -23,7 +23,7 @@ from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, STAGE_2_DISTI
 
 from resources.domain.registry import VideoModel
 from resources.domain.render import ShotRequest
-from resources.domain.speech import LEAD_IN_S
+from resources.domain.sound_files import narration_track
 
 LATENT_UPSAMPLER = "latent_upsampler"  # its folder inside the model folder (as Lightricks ship it)
 N_FFT = 1024  # the log-mel analysis window of the narration a talking shot follows
@@ -181,19 +181,6 @@ def mel_filterbank(rate: int, n_fft: int, bins: int) -> np.ndarray:
     rising = (freqs[None, :] - edges[:-2, None]) / (edges[1:-1] - edges[:-2])[:, None]
     falling = (edges[2:, None] - freqs[None, :]) / (edges[2:] - edges[1:-1])[:, None]
     return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
-
-
-def narration_track(samples: np.ndarray, rate: int, seconds: float, to_rate: int) -> np.ndarray:
-    """The shot's sound as the master will play it: silence, the line from LEAD_IN_S on (mono,
-    resampled to `to_rate`), cut or padded to the shot's `seconds`."""
-    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
-    length = int(round(len(mono) * to_rate / rate))
-    resampled = np.interp(np.arange(length) * rate / to_rate, np.arange(len(mono)), mono)
-    track = np.zeros(int(round(seconds * to_rate)), dtype=np.float32)
-    start = int(round(LEAD_IN_S * to_rate))
-    piece = resampled[: max(0, len(track) - start)]
-    track[start : start + len(piece)] = piece
-    return track
 
 
 def narration_latents(pipe: Any, track: np.ndarray) -> torch.Tensor:
