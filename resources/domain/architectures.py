@@ -190,9 +190,17 @@ _GEMMA3_12B = dict(
     num_key_value_heads=8,
     head_dim=256,
 )
-# LTX-2.5 (and 2.3): gated attention and per-modality prompt modulation on the same widths.
+# LTX-2.5 (and 2.3): gated attention and per-modality prompt modulation on the same widths, and
+# no bias in the video feed-forward (diffusers 0.42.1, LTX2VideoTransformer3DModel's docstring:
+# "ff_bias ... False for LTX-2.5"). Assumed, not read: the widths and depth are LTX-2's. This
+# config has 19.0e9 parameters against the 22B Lightricks publishes for 2.3/2.5, so the quote
+# may understate LTX-2.5 by up to about 15% until its transformer/config.json can be read.
 LTX25_FLAGS = dict(
-    gated_attn=True, cross_attn_mod=True, audio_gated_attn=True, audio_cross_attn_mod=True
+    gated_attn=True,
+    cross_attn_mod=True,
+    audio_gated_attn=True,
+    audio_cross_attn_mod=True,
+    ff_bias=False,
 )
 
 
