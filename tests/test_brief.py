@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import EXAMPLES, REPO, small_brief, write_brief
 
-from resources.domain.brief import BriefError, load_brief, parse_brief
+from resources.domain.brief import MAX_SEED, BriefError, load_brief, parse_brief
 
 
 def problems_of(data: dict) -> list[str]:
@@ -162,15 +162,65 @@ def test_problems_come_in_portuguese_too_with_duplicates_among_the_rest():
     with pytest.raises(BriefError) as caught:
         parse_brief(data)
     assert caught.value.problems == [
-        "video.fps: Input should be greater than or equal to 1",
-        "shots[1].duration_s: Input should be greater than 0",
+        "video.fps: Input should be greater than or equal to 1 (got 0)",
+        "shots[1].duration_s: Input should be greater than 0 (got -1)",
         "shots: shot id 'intro' is used twice (shots[0] and shots[1])",
     ]
     assert caught.value.problems_pt == [
-        "video.fps: deve ser maior ou igual a 1",
-        "shots[1].duration_s: deve ser maior que 0",
+        "video.fps: deve ser maior ou igual a 1 (recebido: 0)",
+        "shots[1].duration_s: deve ser maior que 0 (recebido: -1)",
         "shots: o id de plano 'intro' aparece duas vezes (shots[0] e shots[1])",
     ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "slug"),
+    [("introdução", "introducao"), ("Cena 2 - Diagnóstico", "cena-2-diagnostico"), ("a__b", "a-b")],
+)
+def test_an_accented_or_spaced_shot_id_gets_a_suggested_slug(typed, slug):
+    data = small_brief()
+    data["shots"][0]["id"] = typed
+    with pytest.raises(BriefError) as refused:
+        parse_brief(data)
+    (en,), (pt,) = refused.value.problems, refused.value.problems_pt
+    assert en.startswith(f"shots[0].id: {typed!r} is not a slug") and en.endswith(f"try {slug!r}")
+    assert pt.endswith(f"tente {slug!r}")
+    data["shots"][0]["id"] = slug  # the suggestion is itself a valid id
+    assert parse_brief(data).shots[0].id == slug
+
+
+def test_a_bad_value_is_echoed_in_its_message_unless_the_message_names_it_already():
+    data = small_brief()
+    data["video"]["fps"] = "vinte"
+    data["shots"][0]["seed"] = 2**40
+    data["deliverable"]["crf"] = 99
+    with pytest.raises(BriefError) as refused:
+        parse_brief(data)
+    lines = refused.value.problems
+    assert any(line.startswith("video.fps: ") and line.endswith("(got 'vinte')") for line in lines)
+    assert any(line.startswith("shots[0].seed: ") and f"(got {2**40})" in line for line in lines)
+    assert any(line.startswith("deliverable.crf: ") and "(got 99)" in line for line in lines)
+    data = small_brief(video={"model": "nope"})
+    with pytest.raises(BriefError) as refused:
+        parse_brief(data)
+    (line,) = refused.value.problems
+    assert line.count("'nope'") == 1  # the model validator's own message names it: no echo
+
+
+def test_shots_that_leave_seed_out_get_distinct_seeds_derived_from_their_ids():
+    data = small_brief()
+    for shot in data["shots"]:
+        shot.pop("seed", None)
+    first = parse_brief(data)
+    seeds = [s.seed for s in first.shots]
+    assert len(set(seeds)) == len(seeds) and all(0 <= s <= MAX_SEED for s in seeds)
+    assert [s.seed for s in parse_brief(data).shots] == seeds  # the same ids, the same seeds
+    data["shots"][0]["seed"] = 0  # a seed given, even 0, is kept
+    assert parse_brief(data).shots[0].seed == 0
+    renamed = small_brief()
+    renamed["shots"][0].pop("seed", None)
+    renamed["shots"][0]["id"] = "abertura"
+    assert parse_brief(renamed).shots[0].seed not in seeds
 
 
 def test_a_shot_longer_than_the_models_longest_clip_is_refused_naming_what_fits():

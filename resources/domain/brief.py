@@ -207,6 +207,12 @@ class Lora(_Strict):
     seed: Seed = 0
 
 
+def shot_seed(shot_id: str) -> int:
+    """The seed of a shot whose brief gives none: a hash of its id, within MAX_SEED."""
+    digest = hashlib.sha256(f"shot-id-seed:{shot_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
 class Shot(_Strict):
     id: Slug
     prompt: str = Field(min_length=1, max_length=MAX_TEXT)
@@ -224,6 +230,15 @@ class Shot(_Strict):
     # The sound a model generates with the picture (LTX-2): "keep" mixes it under narration and
     # music in the master; "none" drops it. Models without sound ignore it.
     sound: Literal["keep", "none"] = "keep"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seeded(cls, data: Any) -> Any:
+        """A shot that leaves `seed` out gets one derived from its id: distinct shots, distinct
+        noise (with 0 for all, every such shot started from the same noise)."""
+        if isinstance(data, dict) and "seed" not in data and isinstance(data.get("id"), str):
+            return {**data, "seed": shot_seed(data["id"])}
+        return data
 
     @model_validator(mode="after")
     def _timed(self) -> Shot:

@@ -7,7 +7,9 @@ duplicate shot ids are reported together with every other problem of the brief.
 from __future__ import annotations
 
 import difflib
+import re
 import types
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin
 
@@ -82,9 +84,12 @@ def _translate(item: dict[str, Any], field: str, root: type[BaseModel]) -> tuple
         )
     if kind == "string_pattern_mismatch":
         value = item["input"]
+        slug = suggest_slug(value)
         return (
-            f"{value!r} is not a slug: use lowercase letters, digits and single hyphens",
-            f"{value!r} não é um identificador: use letras minúsculas, dígitos e hífens simples",
+            f"{value!r} is not a slug: use lowercase letters, digits and single hyphens"
+            + (f"; try {slug!r}" if slug else ""),
+            f"{value!r} não é um identificador: use letras minúsculas, dígitos e hífens simples"
+            + (f"; tente {slug!r}" if slug else ""),
         )
     pt = {
         "greater_than": f"deve ser maior que {ctx.get('gt'):g}"
@@ -112,7 +117,30 @@ def _translate(item: dict[str, Any], field: str, root: type[BaseModel]) -> tuple
     }.get(kind)
     en = item["msg"].removeprefix("Value error, ")
     # Our own validators' messages (models, resolutions) stay as written, marked as such.
-    return en, pt or f"{en} (mensagem original em inglês)"
+    pt = pt or f"{en} (mensagem original em inglês)"
+    got = _echo(item.get("input"), en)
+    return (f"{en} (got {got})", f"{pt} (recebido: {got})") if got else (en, pt)
+
+
+def _echo(value: Any, message: str) -> str | None:
+    """The bad value as the producer typed it, for the message; None when it says it already
+    or is a whole mapping or list (the field names it)."""
+    if value is None or isinstance(value, dict | list | tuple):
+        return None
+    shown = repr(value) if isinstance(value, str) else str(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return None if shown in message or str(value) in message else shown
+
+
+def suggest_slug(value: Any) -> str | None:
+    """`value` as a slug: accents dropped, lower case, other characters as single hyphens
+    (`Introdução 1` -> `introducao-1`); None when nothing is left."""
+    if not isinstance(value, str):
+        return None
+    plain = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:63].strip("-")
+    return slug or None
 
 
 def duplicate_shot_ids(data: Any) -> list[Problem]:
