@@ -570,6 +570,19 @@ def cmd_quote(args: argparse.Namespace) -> int:
     except (PriceError, KeyError) as error:
         print(f"{args.brief}: {str(error).strip(chr(39))}", file=sys.stderr)
         return 1
+    if args.summary:
+        from resources.quote.summary import quote_summary
+
+        other = "final" if quote["tier"] == "draft" else "draft"
+        again = quote_brief(
+            brief,
+            instance_type=args.instance,
+            tier=other,
+            cache_dir=_flops_cache(Settings.from_env()),
+        )
+        tiers = {quote["tier"]: quote, other: again}
+        print(quote_summary(brief, tiers["draft"], tiers["final"], args.lang))
+        return 0
     print(json.dumps(quote, indent=2) if args.json else quote_markdown(quote))
     return 0
 
@@ -640,6 +653,14 @@ def _add_chain_commands(sub, settings) -> None:
     p.add_argument("--instance", default=settings.instance_type, help="EC2 instance type")
     p.add_argument("--tier", default=None, help="quote this tier instead of the brief's")
     p.add_argument("--json", action="store_true", help="the quote as JSON")
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="draft and final side by side, in words, against the hosted services",
+    )
+    p.add_argument(
+        "--lang", default="pt-BR", choices=("pt-BR", "en"), help="the summary's language"
+    )
     p.set_defaults(func=cmd_quote)
 
 
