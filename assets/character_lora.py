@@ -24,4 +24,6 @@ def character_lora(
 ) -> Iterator[MaterializeResult]:
     """A LoRA trained on the reference stills, once they are approved where the brief asks."""
     run = runtime.run(context)
-    yield from gated_report(context, run, "references", lambda: stage.train_lora(run, lora_trainer))
+    yield from gated_report(
+        context, runtime, run, "references", lambda: stage.train_lora(run, lora_trainer)
+    )

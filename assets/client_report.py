@@ -19,4 +19,4 @@ def client_report(
 ) -> Iterator[MaterializeResult]:
     """Every current deliverable of this partition's client: posters, lineage, GPU time, cost."""
     run = runtime.run(context)
-    yield from gated_report(context, run, "cut", lambda: stage.report_client(run))
+    yield from gated_report(context, runtime, run, "cut", lambda: stage.report_client(run))

@@ -42,6 +42,7 @@ from assets.stages.character_brief import approval_wait
 from resources.domain.brief import split_partition_key
 from resources.domain.chain import GPU_POOL, stage
 from resources.models.model_store import ModelStore
+from resources.runtime.notify import Notifier
 from resources.runtime.spot_monitor import SpotMonitor
 from resources.storage.artifact_store import ArtifactStore
 
@@ -102,8 +103,11 @@ def chain_asset(
     )
 
 
-def gated_report(context: AssetExecutionContext, run: Run, gate: str, build) -> Iterator:
-    """Yield `build()`'s MaterializeResult, or nothing while the stage waits for approval."""
+def gated_report(
+    context: AssetExecutionContext, runtime: StageRuntime, run: Run, gate: str, build
+) -> Iterator:
+    """Yield `build()`'s MaterializeResult, or nothing while the stage waits for approval (and
+    tell the producers so, through the run's notifier)."""
     waiting = approval_wait(run, gate)
     if waiting:
         context.log.warning(waiting)
@@ -113,6 +117,8 @@ def gated_report(context: AssetExecutionContext, run: Run, gate: str, build) -> 
             partition=context.partition_key,
             metadata={"status": "waiting for approval", "detail": waiting},
         )
+        stage_name = context.asset_key.path[-1]
+        runtime.notifier.send("waiting", context.partition_key, stage_name, waiting, context.run_id)
         return
     yield report(build())
 
@@ -125,8 +131,10 @@ class StageRuntime:
     its `Run`, which adds the asset's partition and log.
     """
 
-    def __init__(self, store: ArtifactStore, models: ModelStore, monitor: SpotMonitor):
-        self.store, self.models, self.monitor = store, models, monitor
+    def __init__(
+        self, store: ArtifactStore, models: ModelStore, monitor: SpotMonitor, notifier: Notifier
+    ):
+        self.store, self.models, self.monitor, self.notifier = store, models, monitor, notifier
         self.device = models.torch_device
         self.dtype = models.torch_dtype
 
@@ -147,12 +155,12 @@ class StageRuntime:
 
 
 @resource(
-    required_resource_keys={"artifact_store", "model_store", "spot_monitor"},
+    required_resource_keys={"artifact_store", "model_store", "spot_monitor", "notifier"},
     description="the run bundle every stage passes down (store, models, device, stop hook)",
 )
 def stage_runtime(context: InitResourceContext) -> StageRuntime:
     found = context.resources
-    return StageRuntime(found.artifact_store, found.model_store, found.spot_monitor)
+    return StageRuntime(found.artifact_store, found.model_store, found.spot_monitor, found.notifier)
 
 
 def report(result: StageResult) -> MaterializeResult:

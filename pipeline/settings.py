@@ -46,6 +46,8 @@ ENV_KOHYA_MODELS = "CHARACTER_VIDEO_KOHYA_MODELS"  # JSON object: musubi weights
 ENV_MUSUBI_TUNER = "MUSUBI_TUNER"  # where deploy/Dockerfile checks musubi-tuner out
 ENV_REVIEW_TOKEN = "CHARACTER_VIDEO_REVIEW_TOKEN"  # required when the review app leaves loopback
 ENV_REVIEW_URL = "CHARACTER_VIDEO_REVIEW_URL"  # where producers reach the app (metadata links)
+# Slack-compatible webhook told when a run finishes, fails or waits (resources/runtime/notify.py).
+ENV_WEBHOOK_URL = "CHARACTER_VIDEO_WEBHOOK_URL"
 # Host names the review app answers to beyond loopback (comma-separated): a request naming any
 # other host (a DNS-rebinding page) is refused.
 ENV_REVIEW_HOSTS = "CHARACTER_VIDEO_REVIEW_HOSTS"
@@ -104,6 +106,7 @@ class Settings:
     kohya_models: dict[str, str] = field(default_factory=dict)  # musubi weights by flag
     review_token: str | None = None
     review_url: str | None = None
+    webhook_url: str | None = None
     review_hosts: tuple[str, ...] = ()
     timezone: str = "America/Sao_Paulo"
     language: str = "pt-BR"
@@ -182,6 +185,7 @@ class Settings:
             kohya_models=_flags_to_paths(env.get(ENV_KOHYA_MODELS) or "{}"),
             review_token=env.get(ENV_REVIEW_TOKEN) or None,
             review_url=(env.get(ENV_REVIEW_URL) or "").rstrip("/") or None,
+            webhook_url=_webhook_url(env.get(ENV_WEBHOOK_URL) or ""),
             review_hosts=tuple(
                 h.strip().lower() for h in (env.get(ENV_REVIEW_HOSTS) or "").split(",") if h.strip()
             ),
@@ -206,6 +210,7 @@ class Settings:
 
 RESOURCE_KEYS = (
     "artifact_store",
+    "notifier",
     "model_store",
     "inbox",
     "image_generator",
@@ -226,6 +231,11 @@ def build_resource(key: str, s: Settings) -> Any:
         from resources.storage.root import artifact_store_for
 
         return artifact_store_for(s.root, s.cache_dir, public_url=s.review_url)
+    if key == "notifier":
+        from resources.runtime.notify import Notifier
+
+        local = None if s.root.startswith("s3://") else str(Path(s.root).resolve())
+        return Notifier(webhook_url=s.webhook_url, public_url=s.review_url, log_dir=local)
     if key == "model_store":
         from resources.models.model_store import ModelStore
 
@@ -282,6 +292,14 @@ def _lora_trainer(s: Settings) -> Any:
         python=s.kohya_python or default_python,
         models=dict(s.kohya_models),
     )
+
+
+def _webhook_url(url: str) -> str | None:
+    """The notifications' webhook, or None; a URL that is not http(s) is refused in one line."""
+    url = url.strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise SettingsError(f"{ENV_WEBHOOK_URL}={url!r}: must be an http:// or https:// URL")
+    return url or None
 
 
 def _render_from_env(env: Mapping[str, str]) -> dict[str, Any]:

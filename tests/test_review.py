@@ -7,6 +7,7 @@ through the app, finishes, then one of its two shots is re-rolled through the ap
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from dataclasses import replace
@@ -27,11 +28,12 @@ from review_support import (
     serve,
     write_gated_brief,
 )
+from webhook_server import webhook
 
 from pipeline.cli import main, materialize_brief
 from pipeline.launch import brief_source, run_chain
 from pipeline.review.app import review_config
-from pipeline.settings import SettingsError, resource_defs
+from pipeline.settings import ENV_WEBHOOK_URL, SettingsError, resource_defs
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.review import decision_of, overrides_of, reviews_of
 from resources.storage.artifact_store import sha256_file
@@ -67,7 +69,9 @@ def loop(tmp_path_factory):
     root, inbox = folder / "artifacts", folder / "inbox"
     brief = write_gated_brief(inbox)
     settings = review_settings(root, inbox, shared_models(tmp_path_factory))
-    with DagsterInstance.ephemeral() as instance:
+    with webhook() as hook, DagsterInstance.ephemeral() as instance:
+        os.environ[ENV_WEBHOOK_URL] = hook.url  # the producers' channel, told of each run
+        settings = replace(settings, webhook_url=hook.url)
         final = materialize_brief(
             brief, root=str(root), profile="tiny", models_dir=settings.models_dir, instance=instance
         )
@@ -95,6 +99,7 @@ def loop(tmp_path_factory):
             state["clips_after"] = clips_manifest(root)
             state["second_cut"] = current(root, "deliverables")
             yield {
+                "hook": hook,
                 "root": root,
                 "inbox": inbox,
                 "settings": settings,
@@ -103,6 +108,27 @@ def loop(tmp_path_factory):
                 "instance": instance,
                 **state,
             }
+            os.environ.pop(ENV_WEBHOOK_URL, None)
+
+
+def test_the_webhook_is_told_when_a_run_waits_for_a_person_and_when_one_finishes(loop):
+    """The first run stopped for the references' approval; the two runs after it finished."""
+    notices = [n["metadata"]["event_payload"] for n in loop["hook"].wait_for(3)]
+    events = [(n["event"], n["stage"]) for n in notices]
+    assert events == [
+        ("waiting", "character_lora"),  # the stage that waits: training starts on approval
+        ("finished", "client_report"),
+        ("finished", "client_report"),
+    ]
+    assert all((n["client"], n["character"]) == (CLIENT, CHARACTER) for n in notices)
+    assert "waiting for approval" in notices[0]["detail"]
+    # The log in the artifact root holds each delivery, taken at the first attempt.
+    log = [
+        json.loads(line)
+        for line in (loop["root"] / "_notifications.jsonl").read_text().splitlines()
+    ]
+    assert [(entry["event"], entry["status"]) for entry in log] == [
+        ("waiting", 200), ("finished", 200), ("finished", 200)]  # fmt: skip
 
 
 def test_a_gated_brief_stops_before_lora_training_without_failing(loop):

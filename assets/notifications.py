@@ -1,0 +1,32 @@
+"""Run hooks that tell producers a run finished or failed (resources/runtime/notify.py).
+
+They ride on the `character_video` job, so every run of it sends them, whoever launched it (CLI,
+review app, sensor, the Dagster UI). The third notice, "waiting for you", is sent by the gated
+stage itself when it stops for an approval (assets/materialize.py `gated_report`).
+"""
+
+from __future__ import annotations
+
+from dagster import HookContext, failure_hook, success_hook
+
+from resources.domain.chain import RUN_NAMES
+
+
+def notify(context: HookContext, event: str, detail: str) -> None:
+    run = context.instance.get_run_by_id(context.run_id)
+    key = (run.tags if run is not None else {}).get("dagster/partition")
+    if key:  # a character's run
+        context.resources.notifier.send(event, key, context.op.name, detail, context.run_id)
+
+
+@failure_hook(required_resource_keys={"notifier"})
+def run_failed(context: HookContext) -> None:
+    error = context.op_exception
+    first = str(error).strip().splitlines()[0] if error is not None and str(error).strip() else ""
+    notify(context, "failed", first[:500])
+
+
+@success_hook(required_resource_keys={"notifier"})
+def run_finished(context: HookContext) -> None:
+    if context.op.name == RUN_NAMES[-1]:  # the client's report: the whole chain is done
+        notify(context, "finished", "")
