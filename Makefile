@@ -65,6 +65,7 @@ lint: $(STAMP)
 # The Dagster UI on the embedded default: example briefs registered as partitions, tiny profile.
 dev: $(STAMP)
 	mkdir -p .dagster_home
+	cp deploy/dagster-dev.yaml .dagster_home/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(PY) -m pipeline register examples/
 	DAGSTER_HOME=$(CURDIR)/.dagster_home CHARACTER_VIDEO_ROOT=$(CURDIR)/$(ROOT) \
 		$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

@@ -117,10 +117,17 @@ def gated_report(
             partition=context.partition_key,
             metadata={"status": "waiting for approval", "detail": waiting},
         )
+        # The run itself says so: Dagster counts it a success (nothing failed), and its `outcome`
+        # tag, shown in the UI's run list and run page, says it stopped for a person.
+        context.instance.add_run_tags(context.run_id, {OUTCOME_TAG: f"{WAITING} ({gate})"})
         stage_name = context.asset_key.path[-1]
         runtime.notifier.send("waiting", context.partition_key, stage_name, waiting, context.run_id)
         return
     yield report(build())
+
+
+OUTCOME_TAG = "outcome"
+WAITING = "waiting for approval"
 
 
 class StageRuntime:

@@ -30,6 +30,7 @@ from review_support import (
 )
 from webhook_server import webhook
 
+from assets.materialize import OUTCOME_TAG, WAITING
 from pipeline.cli import main, materialize_brief
 from pipeline.launch import brief_source, run_chain
 from pipeline.review.app import review_config
@@ -133,6 +134,13 @@ def test_the_webhook_is_told_when_a_run_waits_for_a_person_and_when_one_finishes
 
 def test_a_gated_brief_stops_before_lora_training_without_failing(loop):
     assert loop["waiting_final"] is None  # the run succeeded and says it waits
+    # In Dagster too: the waiting run is tagged so, the ones after it are not.
+    runs = sorted(
+        loop["instance"].get_runs(),
+        key=lambda r: loop["instance"].get_run_record_by_id(r.run_id).create_timestamp,
+    )
+    outcomes = [r.tags.get(OUTCOME_TAG) for r in runs]
+    assert outcomes == [f"{WAITING} (references)", None, None]
     assert loop["lora_before"] is None
     assert loop["references"] is not None
 

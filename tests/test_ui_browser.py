@@ -42,13 +42,12 @@ KEY = "acme-health/dr-ana"
 SCREENSHOTS = Path(
     os.environ.get("UI_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="ui-screenshots-")
 )
-# No daemon runs in this test: the default coordinator launches a run as soon as it is asked.
-INSTANCE_YAML = """\
+# `make dev`'s instance (no community pop-up, no telemetry). No daemon runs in this test: the
+# default coordinator launches a run as soon as it is asked.
+INSTANCE_YAML = (REPO / "deploy" / "dagster-dev.yaml").read_text() + """\
 run_coordinator:
   module: dagster.core.run_coordinator
   class: DefaultRunCoordinator
-telemetry:
-  enabled: false
 """
 RUNS_QUERY = "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
 LOCATION_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries {
@@ -226,6 +225,12 @@ def materialized(webserver, browser):
         raise
     finally:
         page.close()
+
+
+def test_the_ui_opens_without_the_community_pop_up(webserver):
+    url, _, _ = webserver
+    # What the UI asks before it shows its new-user (community sign-up) dialog.
+    assert graphql(url, "{ shouldShowNux }") == {"shouldShowNux": False}
 
 
 def test_materialize_from_the_ui_builds_the_deliverable(materialized):
