@@ -25,6 +25,7 @@ from assets.stages.reference_images import make_references
 from assets.stages.video_clips import render_clips
 from pipeline import cli
 from pipeline.definitions import RUN_ASSETS
+from pipeline.review.catalog import waiting_items
 from pipeline.settings import resource_defs
 from resources.domain.brief import load_brief
 from resources.domain.qc import attempt_seed
@@ -109,6 +110,7 @@ def retakes(tmp_path_factory):
     cuts_while_blocked = ArtifactStore(root=str(root)).versions(
         "acme-health", "dr-ana", "deliverables"
     )
+    waiting_while_blocked = waiting_items(ArtifactStore(root=str(root)), [])
     accept_rc = cli.main(
         ["accept", "acme-health", "dr-ana", "hello", "--by", "maria", "--root", str(root)]
     )
@@ -124,6 +126,8 @@ def retakes(tmp_path_factory):
         "blocked": blocked,
         "accept_rc": accept_rc,
         "cuts_while_blocked": cuts_while_blocked,
+        "waiting_while_blocked": waiting_while_blocked,
+        "waiting_after": waiting_items(ArtifactStore(root=str(root)), []),
         "accepted": accepted,
         "instance": instance,
     }
@@ -186,6 +190,14 @@ def test_deliverables_is_not_cut_while_a_shot_is_off_model(retakes):
     started = {e.step_key for e in events if e.dagster_event and e.dagster_event.is_step_start}
     assert "video_clips" in started and "deliverables" not in started
     assert retakes["cuts_while_blocked"] == []
+
+
+def test_the_review_app_lists_the_off_model_shot_as_waiting_until_it_is_accepted(retakes):
+    (item,) = retakes["waiting_while_blocked"]
+    assert (item.kind, item.client, item.character, item.what) == (
+        "shot", "acme-health", "dr-ana", "hello")  # fmt: skip
+    assert item.link == "/c/acme-health/dr-ana#shots" and item.detail.endswith("< 1.000")
+    assert retakes["waiting_after"] == []  # accepted by maria: nothing waits
 
 
 def test_an_accepted_shot_is_cut_and_the_acceptance_is_recorded(retakes):

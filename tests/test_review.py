@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 from dataclasses import replace
@@ -80,6 +81,7 @@ def loop(tmp_path_factory):
         state["references"] = current(root, "reference_images")
         config = config_for(settings)
         with serve(config) as url:
+            state["home_waiting"] = get(f"{url}/")[2].decode()
             state["approve"] = post(
                 f"{url}/c/{CLIENT}/{CHARACTER}/review",
                 {
@@ -99,6 +101,7 @@ def loop(tmp_path_factory):
             rerun(settings, instance)
             state["clips_after"] = clips_manifest(root)
             state["second_cut"] = current(root, "deliverables")
+            state["home_after"] = get(f"{url}/?lang=en")[2].decode()
             yield {
                 "hook": hook,
                 "root": root,
@@ -293,6 +296,34 @@ def test_briefs_in_error_are_listed_with_every_problem(loop, tmp_path):
     with serve(config_for(settings)) as url:
         page = get(f"{url}/")[2].decode()
     assert "broken.yaml" in page and "character.name" in page and "shots" in page
+    # And among what waits for a person, linking to the list of problems.
+    waiting = _waiting_rows(page)
+    assert [(kind, link) for kind, link, _ in waiting][-1] == ("brief", "/#brief-errors")
+    assert "broken.yaml" in waiting[-1][2]
+
+
+def _waiting_rows(page: str) -> list[tuple[str, str, str]]:
+    """The home page's "waiting for you" rows: (kind, link, the row's text)."""
+    section = page.split('<section id="waiting">')[1].split("</section>")[0]
+    return [
+        (m.group(1), m.group(2), re.sub(r"<[^>]+>", "", m.group(3)))
+        for m in re.finditer(
+            r'<tr class="waiting-item" data-kind="(\w+)">.*?<a href="([^"]+)">(.*?)</tr>',
+            section,
+            re.S,
+        )
+    ]
+
+
+def test_the_home_page_lists_what_waits_for_a_person_until_it_is_settled(loop):
+    (row,) = _waiting_rows(loop["home_waiting"])
+    kind, link, shown = row
+    assert (kind, link) == ("references", f"/c/{CLIENT}/{CHARACTER}#references")
+    assert "Aprovar referências" in shown and f"{CLIENT}/{CHARACTER}" in shown
+    assert loop["references"] in shown  # the version that waits
+    # Approved, then cut without a required cut approval: nothing waits any more.
+    assert _waiting_rows(loop["home_after"]) == []
+    assert "Nothing waits for you." in loop["home_after"]
 
 
 def test_the_cli_records_a_rejection_with_its_note(loop):

@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from assets.stages.character_brief import ASSET as BRIEF
 from assets.stages.deliverables import ASSET as DELIVERABLES
+from assets.stages.narration import ASSET as NARRATION
 from assets.stages.reference_images import ASSET as REFERENCES
 from assets.stages.reference_images import CONTACT_SHEET
 from assets.stages.video_clips import ASSET as CLIPS
@@ -24,6 +26,8 @@ from resources.domain.review import (
     overrides_of,
     reviews_of,
 )
+from resources.qc.line_acceptance import accepted_lines
+from resources.qc.retakes import shot_verdicts
 
 PROGRESS = "_progress"
 
@@ -254,3 +258,69 @@ def dump(view: CharacterView) -> str:
         },
         default=str,
     )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One thing that waits for a person: what, whose, since when, and the page that settles it."""
+
+    kind: str  # "references", "cut", "shot", "line" or "brief"
+    client: str | None
+    character: str | None
+    what: str  # the gate's version, the shot or line id, the brief's file
+    since: str  # ISO 8601 (UTC): when it started waiting
+    link: str  # the page (and section) where a producer settles it
+    detail: str = ""
+
+
+def _created(store, ref: ArtifactRef) -> str:
+    return str(store.manifest(ref).get("created_at", ""))
+
+
+def _waiting_shots(store, view: CharacterView) -> list[Waiting]:
+    """Shots below the brief's min_identity nobody accepted, and lines outside qc, on the
+    current versions."""
+    found: list[Waiting] = []
+    page = f"/c/{view.client}/{view.character}"
+    brief_ref = _current(store, view.client, view.character, BRIEF)
+    if view.brief is not None and view.clips is not None and brief_ref is not None:
+        manifest = store.manifest(view.clips)
+        for v in shot_verdicts(store, view.client, view.character, view.brief, brief_ref, manifest):
+            if not v.passed:
+                found.append(Waiting("shot", view.client, view.character, v.shot,
+                                     _created(store, view.clips), f"{page}#shots",
+                                     f"{v.best:.3f} < {v.threshold:.3f}"))  # fmt: skip
+    narration = _current(store, view.client, view.character, NARRATION)
+    if view.brief is not None and narration is not None:
+        lines = store.manifest(narration).get("lines", [])
+        settled = set(view.brief.qc.accept_lines) | accepted_lines(
+            store, view.client, view.character, lines
+        )
+        for line in lines:
+            if not line.get("passed", True) and line["id"] not in settled:
+                found.append(Waiting("line", view.client, view.character, line["id"],
+                                     _created(store, narration), f"{page}#shots",
+                                     f"CER {line['cer']:.3f}, voice {line['voice']}"))  # fmt: skip
+    return found
+
+
+def waiting_items(store, errors: list[dict[str, Any]]) -> list[Waiting]:
+    """Everything waiting for a person across clients, oldest first: references and cuts to
+    approve, off-model shots and lines to accept, and the inbox's briefs with errors."""
+    found: list[Waiting] = []
+    for client in store.clients():
+        for character in store.characters(client):
+            view = character_view(store, client, character)
+            page = f"/c/{client}/{character}"
+            for name, anchor in (("references", "#references"), ("cut", "#final")):
+                gate = view.gates.get(name)
+                if gate is not None and gate.waiting:
+                    found.append(Waiting(name, client, character, gate.ref.version,
+                                         _created(store, gate.ref), page + anchor))  # fmt: skip
+            found += _waiting_shots(store, view)
+    for error in errors:
+        found.append(
+            Waiting("brief", None, None, error["path"], error.get("since", ""), "/#brief-errors",
+                    (error.get("en") or [""])[0])
+        )  # fmt: skip
+    return sorted(found, key=lambda w: (w.since, w.kind, w.what))

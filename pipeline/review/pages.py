@@ -27,6 +27,13 @@ form.inline{display:inline} progress{width:240px}
 </body></html>"""
 
 HOME = """{% extends "base" %}{% block body %}
+<section id="waiting"><h2>{{ t('waiting_for_you') }}</h2>
+{% if waiting %}<table><tr><th>{{ t('since') }}</th><th>{{ t('what') }}</th><th></th></tr>
+{% for w in waiting %}<tr class="waiting-item" data-kind="{{ w.kind }}">
+<td>{{ when(w.since) if w.since else '' }}</td>
+<td><a href="{{ w.link }}">{{ t('wait_' + w.kind) }}{% if w.client %}: {{ w.client }}/{{ w.character
+ }}{% endif %} <code>{{ w.what }}</code></a></td><td>{{ w.detail }}</td></tr>{% endfor %}
+</table>{% else %}<p id="nothing-waiting">{{ t('nothing_waiting') }}</p>{% endif %}</section>
 <h2>{{ t('clients') }}</h2>
 {% if clients %}<ul id="clients">{% for c in clients %}
 <li><a href="/c/{{ c.name }}">{{ c.name }}</a>: {% for ch in c.characters %}

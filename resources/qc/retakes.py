@@ -239,16 +239,23 @@ def accept_shot(store, client: str, character: str, shot: str, by: str) -> dict[
 
 def verdicts(run: Run, brief: Brief, brief_ref: ArtifactRef, manifest: dict) -> list[ShotVerdict]:
     """Each shot of a video_clips version: best identity, threshold, and any acceptance."""
+    return shot_verdicts(run.store, run.client, run.character, brief, brief_ref, manifest)
+
+
+def shot_verdicts(
+    store, client: str, character: str, brief: Brief, brief_ref: ArtifactRef, manifest: dict
+) -> list[ShotVerdict]:
+    """`verdicts` from the store alone (the review app's list of what waits for a person)."""
     qc = manifest.get("qc")
     if qc is None:  # a version from before identity scoring: nothing to judge
         return []
-    brief_manifest = run.store.manifest(brief_ref)
+    brief_manifest = store.manifest(brief_ref)
     found = []
     for shot in manifest["shots"]:
         by = at = None
-        ref = acceptance_ref(run.client, run.character, shot["id"], shot["unit"])
-        if run.store.reusable(ref):
-            accepted = run.store.manifest(ref)
+        ref = acceptance_ref(client, character, shot["id"], shot["unit"])
+        if store.reusable(ref):
+            accepted = store.manifest(ref)
             by, at = accepted["acceptance"]["by"], accepted["created_at"]
         elif shot["id"] in brief.qc.accept:
             by = f"brief qc.accept ({brief_manifest['parameters']['source']})"

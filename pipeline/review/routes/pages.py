@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -22,12 +24,14 @@ async def home(request: Request) -> Response:
     config = config_of(request)
     store = config.store
     clients = [{"name": c, "characters": store.characters(c)} for c in store.clients()]
+    errors = brief_errors(config.settings)
     return render(
         request,
         "home",
         title=text(lang_of(request), "clients"),
         clients=clients,
-        errors=brief_errors(config.settings),
+        errors=errors,
+        waiting=catalog.waiting_items(store, errors),
     )
 
 
@@ -83,7 +87,21 @@ def brief_errors(settings: Settings) -> list[dict[str, Any]]:
     """The inbox's briefs that do not validate, each with every problem found."""
     inbox = build_resource("inbox", settings)
     return [
-        {"path": str(e.path), "en": e.error.problems, "pt": e.error.problems_pt}
+        {
+            "path": str(e.path),
+            "en": e.error.problems,
+            "pt": e.error.problems_pt,
+            "since": _modified(e.path),
+        }
         for e in inbox.scan()
         if e.error is not None
     ]
+
+
+def _modified(path) -> str:
+    """When a brief file last changed (ISO 8601, UTC): since when its errors wait."""
+    try:
+        stamp = Path(path).stat().st_mtime
+    except OSError:
+        return ""
+    return datetime.fromtimestamp(stamp, tz=UTC).isoformat(timespec="seconds")
