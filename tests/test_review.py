@@ -224,6 +224,23 @@ def test_pages_are_in_portuguese_with_english_a_switch_away_and_local_dates(loop
     assert "(-03)" in pt  # America/Sao_Paulo, the default producers' time zone
 
 
+def test_a_shot_s_identity_is_one_number_with_its_light_and_meaning(loop):
+    with serve(config_for(loop["settings"])) as url:
+        pt = get(f"{url}/c/{CLIENT}/{CHARACTER}")[2].decode()
+        en = get(f"{url}/c/{CLIENT}/{CHARACTER}?lang=en")[2].decode()
+    shots = loop["clips_after"]["shots"]
+    for shot in shots:
+        value = shot["identity"]["dinov2_base"]
+        assert f'<strong class="value">{value:.3f}'.replace(".", ",") in pt
+        assert f'<strong class="value">{value:.3f}</strong>' in en
+        assert f"({shot['num_frames']} quadros)" in pt and f"({shot['num_frames']} frames)" in en
+    assert "{'clip_vit_large_patch14'" not in pt and "dinov2_base': " not in pt  # no raw dict
+    # The gated brief sets no min_identity: measured only, grey, and the page says so.
+    assert pt.count('data-light="grey"') == len(shots)
+    assert "o briefing não define limite" in pt and "the brief sets no limit" in en
+    assert "maior é melhor" in pt
+
+
 def test_the_final_cut_is_downloadable(loop):
     version = loop["second_cut"]
     with serve(config_for(loop["settings"])) as url:

@@ -26,6 +26,7 @@ from resources.domain.review import (
     overrides_of,
     reviews_of,
 )
+from resources.qc.identity import PRIMARY
 from resources.qc.line_acceptance import accepted_lines
 from resources.qc.retakes import shot_verdicts
 
@@ -45,6 +46,46 @@ class Gate:
     @property
     def waiting(self) -> bool:
         return self.required and self.ref is not None and self.decision != "approved"
+
+
+AMBER_MARGIN = 0.05  # within this of its threshold, a passing score shows amber
+
+
+@dataclass(frozen=True)
+class Score:
+    """One score a person reads: its value, the threshold it is held to, and its light."""
+
+    value: float
+    threshold: float | None  # None: measured only (the brief sets no limit)
+    higher_is_better: bool = True
+
+    @property
+    def light(self) -> str:
+        """green: passes with room; amber: within AMBER_MARGIN of failing; red: fails; grey: no
+        limit to hold it to."""
+        if self.threshold is None:
+            return "grey"
+        margin = (
+            self.value - self.threshold if self.higher_is_better else self.threshold - self.value
+        )
+        if margin < 0:
+            return "red"
+        return "amber" if margin < AMBER_MARGIN else "green"
+
+
+def shot_scores(brief: Brief | None, identity: Any, cer: Any, voice: Any) -> dict[str, Score]:
+    """Identity (DINOv2, the thresholded backbone), CER and voice against the brief's qc."""
+    qc = brief.qc if brief is not None else None
+    found: dict[str, Score] = {}
+    if isinstance(identity, dict) and PRIMARY in identity:
+        limit = qc.min_identity if qc is not None and qc.min_identity > -1 else None
+        found["identity"] = Score(float(identity[PRIMARY]), limit)
+    if cer is not None:
+        found["cer"] = Score(float(cer), qc.max_cer if qc is not None else None, False)
+    if voice is not None:
+        limit = qc.min_voice if qc is not None and qc.min_voice > -1 else None
+        found["voice"] = Score(float(voice), limit)
+    return found
 
 
 @dataclass
@@ -69,6 +110,8 @@ class ShotView:
     # A talking shot: its picture was generated to its line's sound (LTX-2); else voice-over.
     lip_synced: bool = False
     sync: dict | None = None  # the measured lag (resources/qc/lip_sync): verdict, lag_frames
+    # The same scores as one number each with a traffic light against the brief's threshold.
+    scores: dict[str, Score] = field(default_factory=dict)
 
 
 @dataclass
@@ -225,6 +268,8 @@ def _read_shots(store, view: CharacterView) -> None:
                 **lines.get(s["id"], {}),
             )
         )
+        shot = view.shots[-1]
+        shot.scores = shot_scores(view.brief, shot.identity, shot.cer, shot.voice)
 
 
 def _lines(store, view: CharacterView) -> dict[str, dict[str, Any]]:

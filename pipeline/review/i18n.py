@@ -55,6 +55,25 @@ TEXT: dict[str, tuple[str, str]] = {
     "voice_over": ("não: a fala entra como locução em off", "no: the line plays as voice-over"),
     "sync_lag": ("Atraso da boca em relação à fala", "Mouth lag behind the line"),
     "frames": ("quadros", "frames"),
+    "light_green": ("dentro do limite", "within the limit"),
+    "light_amber": ("no limite", "at the limit"),
+    "light_red": ("fora do limite", "outside the limit"),
+    "light_grey": ("só medido", "measured only"),
+    "help_identity": (
+        "semelhança com a referência mais próxima (DINOv2, de -1 a 1; maior é melhor)",
+        "likeness to the nearest reference still (DINOv2, -1 to 1; higher is better)",
+    ),
+    "help_cer": (
+        "parcela de caracteres que a transcrição erra em relação ao texto (menor é melhor)",
+        "share of characters the transcript gets wrong against the script (lower is better)",
+    ),
+    "help_voice": (
+        "semelhança da voz com a amostra (de -1 a 1; maior é melhor)",
+        "likeness of the voice to the sample (-1 to 1; higher is better)",
+    ),
+    "limit_min": ("mínimo do briefing", "the brief's minimum"),
+    "limit_max": ("máximo do briefing", "the brief's maximum"),
+    "no_limit": ("o briefing não define limite", "the brief sets no limit"),
     "waiting_for_you": ("Esperando por você", "Waiting for you"),
     "since": ("Desde", "Since"),
     "what": ("O quê", "What"),
@@ -149,3 +168,9 @@ def money(value: float | None, lang: str) -> str:
     if lang != "en":  # 1.234,5678
         shown = shown.replace(",", "_").replace(".", ",").replace("_", ".")
     return f"US$ {shown}"
+
+
+def number(value: float, lang: str, digits: int = 3) -> str:
+    """A score as a person reads it: 0,812 in Portuguese, 0.812 in English."""
+    shown = f"{value:.{digits}f}"
+    return shown.replace(".", ",") if lang != "en" else shown

@@ -15,6 +15,8 @@ a{color:#0b5cad} table{border-collapse:collapse;width:100%} td,th{border-bottom:
 padding:.35rem;text-align:left;vertical-align:top} .grid{display:flex;flex-wrap:wrap;gap:1rem}
 .card{border:1px solid #ddd;border-radius:6px;padding:.6rem;width:360px}
 .card img,.card video{width:100%} .badge{padding:.1rem .4rem;border-radius:4px;background:#eee}
+.light{font-size:1.2em} .light.green{color:#1a7f37} .light.amber{color:#bf8700}
+.light.red{color:#cf222e} .light.grey{color:#8c959f}
 .approved{background:#d4f5d4} .rejected{background:#f8d4d4} .waiting{background:#fff3c4;
 padding:.6rem;border-radius:6px} .flash{background:#e6f0ff;padding:.5rem;border-radius:6px}
 form.inline{display:inline} progress{width:240px}
@@ -91,14 +93,17 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <table>
 <tr><th>{{ t('prompt') }}</th><td>{{ s.prompt }}</td></tr>
 <tr><th>{{ t('seed') }}</th><td class="seed">{{ s.seed }}</td></tr>
-<tr><th>{{ t('duration') }}</th><td>{{ '%g' % s.duration_s }} s ({{ s.num_frames }})</td></tr>
+<tr><th>{{ t('duration') }}</th>
+<td>{{ '%g' % s.duration_s }} s ({{ s.num_frames }} {{ t('frames') }})</td></tr>
 <tr><th>{{ t('tier') }}</th><td>{{ s.tier or '-' }}</td></tr>
 <tr><th>{{ t('cost') }}</th><td>{{ money(s.cost_usd) }}</td></tr>
-{% if s.identity is not none %}<tr><th>{{ t('identity') }}</th><td>{{ s.identity }}</td></tr>
-{% endif %}
+{% if s.scores.identity %}<tr><th>{{ t('identity') }}</th>
+<td class="identity">{{ score(s.scores.identity, 'identity') }}</td></tr>{% endif %}
 {% if s.line %}<tr><th>{{ t('line') }}</th><td class="line">{{ s.line }}</td></tr>
-<tr><th>{{ t('cer') }}</th><td class="cer">{{ s.cer }}</td></tr>
-<tr><th>{{ t('voice') }}</th><td class="voice">{{ s.voice }}</td></tr>
+<tr><th>{{ t('cer') }}</th><td class="cer">{% if s.scores.cer %}{{ score(s.scores.cer, 'cer')
+ }}{% else %}-{% endif %}</td></tr>
+<tr><th>{{ t('voice') }}</th><td class="voice">{% if s.scores.voice %}{{ score(s.scores.voice,
+ 'voice') }}{% else %}-{% endif %}</td></tr>
 <tr><th>{{ t('lip_sync') }}</th><td class="lip-sync">{{ t('lip_synced') if s.lip_synced
  else t('voice_over') }}</td></tr>
 {% if s.sync %}<tr><th>{{ t('sync_lag') }}</th><td class="sync-lag">
@@ -171,7 +176,12 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% endfor %}</ul></section>
 {% endblock %}"""
 
-MACROS = """{% macro badge(g) %}<span class="badge {{ g.decision or '' }}" id="state-{{ g.name }}">
+MACROS = """{% macro score(sc, kind) %}<span class="light {{ sc.light }}" data-light="{{ sc.light
+ }}" aria-label="{{ t('light_' + sc.light) }}">●</span> <strong class="value">{{ num(sc.value)
+ }}</strong> <small>{{ t('help_' + kind) }}{% if sc.threshold is not none %}; {{
+ t('limit_min' if sc.higher_is_better else 'limit_max') }} {{ num(sc.threshold) }}{% else
+ %}; {{ t('no_limit') }}{% endif %}</small>{% endmacro %}
+{% macro badge(g) %}<span class="badge {{ g.decision or '' }}" id="state-{{ g.name }}">
 {% if not g.required %}{{ t('not_required') }}{% elif g.decision %}{{ t(g.decision) }}
 {% else %}{{ t('unreviewed') }}{% endif %}</span>{% endmacro %}"""
 
@@ -210,7 +220,7 @@ ENV = Environment(
             "base": BASE,
             "home": HOME,
             "client": CLIENT,
-            "character": '{% from "macros" import badge with context %}' + CHARACTER,
+            "character": '{% from "macros" import badge, score with context %}' + CHARACTER,
             "macros": MACROS,
             "login": LOGIN,
         }

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from pipeline.review.config import ReviewConfig, config_of
-from pipeline.review.i18n import LANGUAGES, local_time, money, text
+from pipeline.review.i18n import LANGUAGES, local_time, money, number, text
 from pipeline.review.pages import ENV
 from pipeline.review.security import CSRF_COOKIE, csrf_of
 from resources.domain.artifacts import ArtifactRef
@@ -45,6 +45,7 @@ def render(request: Request, template: str, status: int = 200, **values) -> HTML
         t=t,
         when=lambda v: local_time(v, config.settings.timezone, lang),
         money=lambda v: money(v, lang),
+        num=lambda v: number(v, lang),
         url=lambda ref, rel, download=False: file_url(config, ref, rel, download),
         flash=request.query_params.get("flash"),
         who=request.cookies.get(WHO_COOKIE, ""),
