@@ -35,6 +35,7 @@ from assets.materialize import OUTCOME_TAG, WAITING
 from pipeline.cli import main, materialize_brief
 from pipeline.launch import brief_source, run_chain
 from pipeline.review.app import review_config
+from pipeline.review.i18n import money
 from pipeline.settings import ENV_WEBHOOK_URL, SettingsError, resource_defs
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.review import decision_of, overrides_of, reviews_of
@@ -82,6 +83,7 @@ def loop(tmp_path_factory):
         config = config_for(settings)
         with serve(config) as url:
             state["home_waiting"] = get(f"{url}/")[2].decode()
+            state["page_waiting"] = get(f"{url}/c/{CLIENT}/{CHARACTER}")[2].decode()
             state["approve"] = post(
                 f"{url}/c/{CLIENT}/{CHARACTER}/review",
                 {
@@ -222,6 +224,35 @@ def test_pages_are_in_portuguese_with_english_a_switch_away_and_local_dates(loop
     assert "Planos" in pt and "Corte final" in pt and "Shots" not in pt
     assert "Shots" in en and "Final cut" in en
     assert "(-03)" in pt  # America/Sao_Paulo, the default producers' time zone
+
+
+def test_every_button_that_starts_gpu_work_shows_the_quote_s_price(loop):
+    from pipeline.review.catalog import button_prices
+    from resources.domain.brief import load_brief
+    from resources.quote.quote import quote_brief
+
+    brief = load_brief(brief_source(loop["store"], CLIENT, CHARACTER))
+    draft, final = quote_brief(brief), quote_brief(brief, tier="final")
+    with serve(config_for(loop["settings"])) as url:
+        page = get(f"{url}/c/{CLIENT}/{CHARACTER}")[2].decode()
+    cards = page.split('<div class="card shot"')[1:]
+    for shot, card in zip(brief.shots, cards, strict=True):
+        reroll = next(r for r in draft["shots"] if r["id"] == shot.id)
+        promote = next(r for r in final["shots"] if r["id"] == shot.id)
+        shown = re.findall(r'<span class="price">custa ≈ (US\$ [\d.,]+)', card)
+        assert shown[0] == money(reroll["usd_spot"], "pt-BR")
+        if shot.tier in (None, "draft") and brief.video.tier == "draft":
+            assert shown[-1] == money(promote["usd_spot"], "pt-BR")
+    # Approving the references starts the LoRA, every shot and the cut: all but the stills.
+    after = [s for s in draft["stages"] if s["stage"] != "references"]
+    waiting = loop["page_waiting"].split('id="approve-price"')[1].split("</p>")[0]
+    assert f"custa ≈ {money(sum(s['usd_spot'] for s in after), 'pt-BR')}" in waiting
+    assert 'id="approve-price"' not in page  # approved since: no such button any more
+    # A final shot is never priced under its draft.
+    prices = button_prices(brief)
+    assert all(prices["promote"][k].usd >= prices["reroll"][k].usd for k in prices["reroll"])
+    # The tiny profile's measured costs say they are illustrative.
+    assert page.count('class="illustrative"') == len(brief.shots) + 1
 
 
 def test_a_shot_s_identity_is_one_number_with_its_light_and_meaning(loop):

@@ -369,3 +369,37 @@ def waiting_items(store, errors: list[dict[str, Any]]) -> list[Waiting]:
                     (error.get("en") or [""])[0])
         )  # fmt: skip
     return sorted(found, key=lambda w: (w.since, w.kind, w.what))
+
+
+@dataclass(frozen=True)
+class Price:
+    """What a button's GPU work costs by the quote: dollars on Spot and compute time on 1 GPU."""
+
+    usd: float
+    gpu_s: float
+
+
+def button_prices(brief: Brief | None) -> dict[str, Any]:
+    """The quote's price of what each button starts: approving the references (the LoRA, every
+    shot and the cut), re-rolling a shot at its tier, promoting a shot to final, re-rolling a
+    line's voice. Production figures (resources/quote), whatever profile the app runs."""
+    if brief is None:
+        return {}
+    from resources.quote.quote import quote_brief  # torch-heavy: only when a page needs it
+
+    own = quote_brief(brief)
+    final = quote_brief(brief, tier="final")
+    once = {"references"}
+    after = [s for s in own["stages"] if s["stage"] not in once]
+    narration = next((s for s in own["stages"] if s["stage"] == "narration"), None)
+    lines = sum(1 for s in brief.shots if s.line)
+    return {
+        "approve_references": Price(sum(s["usd_spot"] for s in after),
+                                    sum(s["gpu_s"] for s in after)),
+        "reroll": {r["id"]: Price(r["usd_spot"], r["gpu_s"]) for r in own["shots"]},
+        "promote": {r["id"]: Price(r["usd_spot"], r["gpu_s"]) for r in final["shots"]},
+        "voice": Price(narration["usd_spot"] / lines, narration["gpu_s"] / lines)
+        if narration and lines
+        else None,
+        "instance": own["instance_type"],
+    }  # fmt: skip

@@ -55,6 +55,19 @@ TEXT: dict[str, tuple[str, str]] = {
     "voice_over": ("não: a fala entra como locução em off", "no: the line plays as voice-over"),
     "sync_lag": ("Atraso da boca em relação à fala", "Mouth lag behind the line"),
     "frames": ("quadros", "frames"),
+    "will_cost": ("custa", "costs"),
+    "gpu_time": (
+        "de GPU (g5.xlarge Spot, estimativa do orçamento)",
+        "of GPU (g5.xlarge Spot, the quote's estimate)",
+    ),
+    "approve_starts": (
+        "Aprovar inicia o treino do LoRA, todos os planos e o corte",
+        "Approving starts the LoRA training, every shot and the cut",
+    ),
+    "illustrative": (
+        "ilustrativo: medido no perfil tiny (modelos minúsculos na CPU), não é preço de produção",
+        "illustrative: measured on the tiny profile (tiny models on the CPU), not a real price",
+    ),
     "light_green": ("dentro do limite", "within the limit"),
     "light_amber": ("no limite", "at the limit"),
     "light_red": ("fora do limite", "outside the limit"),

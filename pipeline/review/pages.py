@@ -75,6 +75,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% if v.references %}
 <p><code>{{ v.references.version }}</code></p>
 {{ review_form('references', v.references.version) }}
+{% if g.waiting and prices %}<p id="approve-price">{{ t('approve_starts') }}:
+{{ price_of(prices.approve_references) }}</p>{% endif %}
 <p><img id="contact-sheet" alt="{{ t('contact_sheet') }}" style="max-width:100%"
  src="{{ url(v.references, v.contact_sheet) }}"></p>
 <div class="grid">{% for s in v.stills %}<div class="card still">
@@ -96,7 +98,7 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <tr><th>{{ t('duration') }}</th>
 <td>{{ '%g' % s.duration_s }} s ({{ s.num_frames }} {{ t('frames') }})</td></tr>
 <tr><th>{{ t('tier') }}</th><td>{{ s.tier or '-' }}</td></tr>
-<tr><th>{{ t('cost') }}</th><td>{{ money(s.cost_usd) }}</td></tr>
+<tr><th>{{ t('cost') }}</th><td>{{ money(s.cost_usd) }}{{ illustrative_note() }}</td></tr>
 {% if s.scores.identity %}<tr><th>{{ t('identity') }}</th>
 <td class="identity">{{ score(s.scores.identity, 'identity') }}</td></tr>{% endif %}
 {% if s.line %}<tr><th>{{ t('line') }}</th><td class="line">{{ s.line }}</td></tr>
@@ -118,7 +120,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <input type="hidden" name="shot" value="{{ s.id }}">
 <label>{{ t('new_seed') }} <input name="seed" type="number" min="0" size="8"></label>
 <label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
-<button type="submit" class="reroll">{{ t('reroll') }}</button></form>
+<button type="submit" class="reroll">{{ t('reroll') }}</button>
+{{ price_of(prices.reroll[s.id]) if prices and s.id in prices.reroll }}</form>
 {% if s.line %}<form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll"
  class="reroll-voice-form">
 <input type="hidden" name="csrf" value="{{ csrf }}">
@@ -126,14 +129,17 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <input type="hidden" name="line" value="1">
 <label>{{ t('new_seed') }} <input name="seed" type="number" min="0" size="8"></label>
 <label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
-<button type="submit" class="reroll-voice">{{ t('reroll_voice') }}</button></form>{% endif %}
+<button type="submit" class="reroll-voice">{{ t('reroll_voice') }}</button>
+{{ price_of(prices.voice) if prices and prices.voice }}</form>{% endif %}
 {% if s.tier == 'draft' and v.promotable %}
 <form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll" class="promote-form">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="hidden" name="shot" value="{{ s.id }}">
 <input type="hidden" name="tier" value="final">
 <label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
-<button type="submit" class="promote">{{ t('promote') }}</button></form>{% endif %}{% endif %}
+<button type="submit" class="promote">{{ t('promote') }}</button>
+{{ price_of(prices.promote[s.id]) if prices and s.id in prices.promote }}</form>{% endif %}
+{% endif %}
 </div>{% endfor %}</div>
 {% else %}<p>{{ t('no_clips') }}</p>{% endif %}</section>
 
@@ -158,7 +164,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% else %}-{% endif %}</td>
 <td>{{ money(link.compute.estimated_cost_usd) if link.compute else '-' }}</td></tr>
 {% endfor %}</table>
-<p id="total-cost">{{ t('total_cost') }}: <strong>{{ money(v.total_cost_usd) }}</strong></p>
+<p id="total-cost">{{ t('total_cost') }}: <strong>{{ money(v.total_cost_usd) }}</strong>
+{{ illustrative_note() }}</p>
 {% else %}<p>-</p>{% endif %}</section>
 
 <section id="versions"><h2>{{ t('versions') }}</h2><ul>
@@ -176,7 +183,11 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% endfor %}</ul></section>
 {% endblock %}"""
 
-MACROS = """{% macro score(sc, kind) %}<span class="light {{ sc.light }}" data-light="{{ sc.light
+MACROS = """{% macro price_of(p) %}<span class="price">{{ t('will_cost') }} ≈ {{ money(p.usd)
+ }} · {{ '%.0f' % (p.gpu_s / 60) }} min {{ t('gpu_time') }}</span>{% endmacro %}
+{% macro illustrative_note() %}{% if illustrative %} <small class="illustrative">{{
+ t('illustrative') }}</small>{% endif %}{% endmacro %}
+{% macro score(sc, kind) %}<span class="light {{ sc.light }}" data-light="{{ sc.light
  }}" aria-label="{{ t('light_' + sc.light) }}">●</span> <strong class="value">{{ num(sc.value)
  }}</strong> <small>{{ t('help_' + kind) }}{% if sc.threshold is not none %}; {{
  t('limit_min' if sc.higher_is_better else 'limit_max') }} {{ num(sc.threshold) }}{% else
@@ -220,7 +231,8 @@ ENV = Environment(
             "base": BASE,
             "home": HOME,
             "client": CLIENT,
-            "character": '{% from "macros" import badge, score with context %}' + CHARACTER,
+            "character": '{% from "macros" import badge, score, price_of, illustrative_note '
+            "with context %}" + CHARACTER,
             "macros": MACROS,
             "login": LOGIN,
         }

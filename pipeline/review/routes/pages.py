@@ -66,6 +66,8 @@ async def character_page(request: Request) -> Response:
         v=view,
         version=version,
         running=running(config_of(request), key),
+        prices=catalog.button_prices(view.brief) if not version else {},
+        illustrative=config_of(request).profile == "tiny",
         review_form=review_form_html(
             lambda k: text(lang, k), view.client, view.character, who, csrf_of(request)
         ),
