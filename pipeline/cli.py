@@ -49,6 +49,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     refused without being read, a symbolic link inside a folder is refused (one named on the
     command line is followed), and two briefs for one client/character are a conflict.
     """
+    from resources.domain.brief import voice_warnings
     from resources.inbox import partition_conflicts
 
     failed, valid = 0, []
@@ -78,6 +79,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{entry.path}: ok ({key}, {len(brief.shots)} shots, "
             f"{brief.duration_s:g} s, {brief.video.model})"
         )
+        for warning in voice_warnings(brief):
+            print(f"{entry.path}: warning: {warning.line()}")
     return 1 if failed else 0
 
 

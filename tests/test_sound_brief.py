@@ -174,3 +174,46 @@ def test_consent_written_by_hand_reads_on_as_a_key_not_a_boolean(tmp_path, style
     brief = load_brief(path)
     assert str(brief.character.voice.consent.on) == "2026-11-30"
     assert brief.character.voice.consent.by == "Ana Souza"
+
+
+def _validate(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", "validate", str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_an_unknown_preset_is_refused_in_one_line_naming_the_stock_voices(tmp_path):
+    path = _brief(tmp_path, {"preset": "default"})
+    assert _problems(path) == [
+        "character.voice.preset: unknown preset 'default': the stock voices are Vivian, Serena, "
+        "Uncle_Fu, Dylan, Eric, Ryan, Aiden, Ono_Anna, Sohee"
+    ]
+    done = _validate(path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"{path}: {_problems(path)[0]}"]
+
+
+def test_a_preset_is_kept_in_its_published_spelling_and_validate_warns_it_is_not_portuguese(
+    tmp_path,
+):
+    shots = [{"id": "fala", "prompt": "she talks", "line": "Olá, tudo bem?", "seed": 1}]
+    path = _brief(tmp_path, {"preset": "ono_anna"}, shots=shots)
+    assert load_brief(path).character.voice.preset == "Ono_Anna"
+    done = _validate(path)
+    assert done.returncode == 0, done.stderr
+    ok, warning = done.stdout.strip().splitlines()
+    assert ok.startswith(f"{path}: ok (")
+    assert warning == (
+        f"{path}: warning: character.voice.preset: the stock voice Ono_Anna's native language is "
+        "Japanese, not Portuguese: its pt-BR may carry a foreign accent; for a Brazilian voice a "
+        "recorded sample is recommended (docs/producers.md, section 9)"
+    )
+    # A recorded voice draws no warning; nor does a brief without lines.
+    write_voice_sample(tmp_path / "voz.wav")
+    recorded = _brief(tmp_path, _voice(consent=CONSENT), shots=shots)
+    assert "warning" not in _validate(recorded).stdout
+    assert "warning" not in _validate(_brief(tmp_path, {"preset": "Ryan"})).stdout

@@ -181,13 +181,30 @@ def test_same_brief_in_a_new_root_gives_the_same_lines_and_audio_bytes(edited, t
 
 
 def test_a_shot_without_duration_lasts_its_line_plus_lead_in_and_tail(tmp_path_factory):
+    """A stock voice (CustomVoice) also shows its engine, licence and voice reference."""
     base = tmp_path_factory.mktemp("timed")
     root, models = base / "artifacts", shared_models(tmp_path_factory)
     shots = [{"id": "fala", "prompt": "she talks", "seed": 9, "line": "Olá, eu sou a Ana."}]
     data = quick_brief(shots=shots)
-    data["character"]["voice"] = {"preset": "default"}
+    data["character"]["voice"] = {"preset": "Aiden"}
     run_quick_chain(DagsterInstance.ephemeral(), base / "a", root, data, models=models)
-    (line,) = _current(root, "narration")[1]["lines"]
+    narration = _current(root, "narration")[1]
+    (engine,) = [m for m in narration["models"] if m["name"] == "qwen3_tts_custom_voice"]
+    assert engine["licence"] == "Apache-2.0" and len(engine["sha256"]) == 64
+    assert narration["licence"]["engine"] == "qwen3_tts_custom_voice"
+    assert narration["parameters"]["voice"] == {"preset": "Aiden"}
+    # No recording to compare with: the voice is scored against the preset's reference take,
+    # a unit of its own.
+    reference = narration["voice_reference"]
+    assert (reference["kind"], reference["preset"], reference["seed"]) == (
+        "preset_reference",
+        "Aiden",
+        0,
+    )
+    take = root / "acme-health" / "dr-ana" / "lines" / reference["unit"] / "line.wav"
+    assert take.stat().st_size > 44
+    (line,) = narration["lines"]
+    assert -1.0 <= line["voice"] <= 1.0
     (clip,) = _current(root, "video_clips")[1]["shots"]
     expected = round(0.3 + line["speech_s"] + 0.5, 3)
     assert clip["duration_s"] == pytest.approx(expected)

@@ -1,7 +1,9 @@
-"""The cloning voice engine: Qwen3-TTS (Base) built tiny in code, spoken by its worker process.
+"""The voice engine: Qwen3-TTS built tiny in code, spoken by its worker process, in its two
+variants: Base clones a recorded sample, CustomVoice speaks a stock voice (a preset).
 
 These run the real qwen-tts code (`Qwen3TTSModel.from_pretrained`, `create_voice_clone_prompt`,
-`generate_voice_clone`) in the voice environment, through the pipeline's own engine client.
+`generate_voice_clone`, `generate_custom_voice`) in the voice environment, through the pipeline's
+own engine client.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from quick_chain import shared_models
 from sound_support import write_voice_sample
 
-from resources.domain.registry import QWEN3_TTS_BASE, VITS_VOICE, voice_model_for
+from resources.domain.registry import QWEN3_TTS_BASE, QWEN3_TTS_CUSTOM_VOICE, voice_model_for
 from resources.models.model_store import ModelNotFoundError, ModelStore
 from resources.sound.voice import Reference, VoiceEngine, VoiceEngineError
 
@@ -99,12 +101,60 @@ def test_a_missing_voice_environment_is_named(tmp_path):
         store.voice_interpreter()
 
 
-def test_a_recorded_voice_is_cloned_by_qwen3_tts_and_a_stock_voice_stays_refused_in_production(
-    tmp_path,
-):
+def test_a_recorded_voice_is_cloned_by_base_and_a_preset_spoken_by_custom_voice():
     assert voice_model_for(True) is QWEN3_TTS_BASE and QWEN3_TTS_BASE.clones_voice
-    assert QWEN3_TTS_BASE.licence == "Apache-2.0" and QWEN3_TTS_BASE.production_blocker is None
-    assert voice_model_for(False) is VITS_VOICE
+    assert voice_model_for(False) is QWEN3_TTS_CUSTOM_VOICE
+    assert not QWEN3_TTS_CUSTOM_VOICE.clones_voice
+    assert QWEN3_TTS_CUSTOM_VOICE.repo_id == "Qwen/Qwen3-TTS-12Hz-1.7B-CustomVoice"
+    assert {QWEN3_TTS_BASE.licence, QWEN3_TTS_CUSTOM_VOICE.licence} == {"Apache-2.0"}
+
+
+@pytest.fixture(scope="module")
+def stock_dir(tmp_path_factory) -> Path:
+    return ModelStore(
+        profile="tiny", models_dir=str(shared_models(tmp_path_factory))
+    ).voice_model_dir(QWEN3_TTS_CUSTOM_VOICE)
+
+
+@pytest.fixture(scope="module")
+def stock(stock_dir) -> dict[str, np.ndarray]:
+    python = ModelStore().voice_interpreter()
+    engine = VoiceEngine.load(QWEN3_TTS_CUSTOM_VOICE, stock_dir, "cpu", python)
+    try:
+        said = {
+            "serena": engine.speak(LINE, 7, "pt-BR", limit_s=3.0, preset="Serena"),
+            "again": engine.speak(LINE, 7, "pt-BR", limit_s=3.0, preset="Serena"),
+            "aiden": engine.speak(LINE, 7, "pt-BR", limit_s=3.0, preset="Aiden"),
+        }
+        said["rate"] = engine.rate
+        with pytest.raises(VoiceEngineError, match="speaks with a preset"):
+            engine.speak(LINE, 7, "pt-BR", limit_s=3.0)
+    finally:
+        engine.close()
+    return said
+
+
+def test_the_tiny_custom_voice_checkpoint_names_the_published_speakers(stock_dir):
+    import json
+
+    config = json.loads((stock_dir / "config.json").read_text())
+    assert config["tts_model_type"] == "custom_voice"
+    talker = config["talker_config"]
+    names = {n.lower() for n in QWEN3_TTS_CUSTOM_VOICE.preset_names()}
+    assert set(talker["spk_id"]) == names == set(talker["spk_is_dialect"])
+    assert talker["spk_is_dialect"]["eric"] == "sichuan_dialect"
+    assert (stock_dir / "speech_tokenizer" / "model.safetensors").is_file()
+
+
+def test_a_preset_speaks_the_same_samples_again_and_another_preset_other_samples(stock):
+    assert stock["rate"] == 24_000
+    assert stock["serena"].dtype == np.float32 and 0 < len(stock["serena"]) <= 38 * 1920
+    assert float(np.sqrt(np.mean(stock["serena"] ** 2))) > 1e-3
+    assert _digest(stock["serena"]) == _digest(stock["again"])
+    assert _digest(stock["serena"]) != _digest(stock["aiden"])
+
+
+def test_production_loads_the_stock_voices_from_the_model_store(tmp_path):
     store = ModelStore(profile="production", models_dir=str(tmp_path))
-    with pytest.raises(ModelNotFoundError, match="recorded sample"):
-        store.voice_model_dir(VITS_VOICE)
+    with pytest.raises(ModelNotFoundError, match="Qwen3-TTS-12Hz-1.7B-CustomVoice"):
+        store.voice_model_dir(QWEN3_TTS_CUSTOM_VOICE)

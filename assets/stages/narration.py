@@ -9,6 +9,13 @@ outside `qc.max_cer` / `qc.min_voice` is spoken again with a derived seed, up to
 `qc.max_attempts`, and the blocking check `lines_pass_qc` names a line still outside them unless
 `qc.accept_lines` accepts it. video_clips times a shot without `duration_s` from the chosen
 line's length; deliverables places the lines in the mix.
+
+A stock voice (`character.voice.preset`) has no recording to compare a line with. Its lines are
+compared with the preset's reference take instead: a fixed sentence (PRESET_REFERENCE_TEXT) spoken
+by the same engine and preset with seed 0, published as a line unit of its own and reused by every
+brief of the character that names that preset. The voice score of a preset's line therefore says
+whether the line stayed in the preset's voice, not whether it sounds like a person; the manifest
+records which reference each score was measured against (`voice_reference`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,13 @@ from assets.stages.character_brief import read_brief, voice_sample_of
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief, Shot
 from resources.domain.qc import attempt_seed
-from resources.domain.registry import WAVLM_SV, WHISPER_ASR, VoiceModel, voice_model_for
+from resources.domain.registry import (
+    DEFAULT_PRESET,
+    WAVLM_SV,
+    WHISPER_ASR,
+    VoiceModel,
+    voice_model_for,
+)
 from resources.domain.sound_files import read_wav, write_wav
 from resources.domain.speech import LEAD_IN_S, line_limit_s
 from resources.qc.line_acceptance import accepted_lines
@@ -32,7 +45,7 @@ from resources.storage.artifact_store import sha256_file
 from resources.storage.publish import publish
 
 ASSET = "narration"
-CODE_VERSION = "2"  # 2: lines scored (CER, voice) and re-synthesized below the thresholds
+CODE_VERSION = "3"  # 3: a preset's lines scored against its reference take
 LINE_UNITS = "lines"  # <client>/<character>/lines/<version>/: one spoken line each
 LINE_CODE_VERSION = "1"
 LINE_WAV = "line.wav"
@@ -40,6 +53,9 @@ CHECK_QC = "lines_pass_qc"
 CHECK_FIT = "lines_fit_their_shots"
 CHECKS = (CHECK_QC, CHECK_FIT)
 BLOCKING = (CHECK_QC,)  # a line off its script or off the character's voice stops the cut
+# What a preset's reference take says, by language, and its seed (module docstring).
+PRESET_REFERENCE_TEXT = {"pt-BR": "Olá! Esta é a minha voz, lida sempre da mesma maneira."}
+PRESET_REFERENCE_SEED = 0
 
 
 @dataclass
@@ -61,9 +77,7 @@ class LinesRun:
         if self.engine is None:
             from resources.sound.voice import VoiceEngine
 
-            python = (
-                self.run.models.voice_interpreter() if self.entry.runtime != "transformers" else ""
-            )
+            python = self.run.models.voice_interpreter()
             self.engine = VoiceEngine.load(self.entry, self.engine_dir, self.run.device, python)
         return self.engine
 
@@ -72,7 +86,7 @@ def voice_of(run: Run, brief: Brief, brief_ref: ArtifactRef) -> tuple[dict[str, 
     """The voice of every line (the sample's sha256, or the preset) and the sample file."""
     voice = brief.character.voice
     if voice is None or voice.preset is not None:
-        return {"preset": voice.preset if voice else "default"}, None
+        return {"preset": voice.preset if voice else DEFAULT_PRESET}, None
     sample = voice_sample_of(run.store.path(brief_ref))
     return {"sample_sha256": sha256_file(sample), "transcript": voice.transcript}, sample
 
@@ -84,16 +98,29 @@ def line_seed(shot: Shot) -> int:
 
 def line_unit(ex: LinesRun, shot: Shot, attempt: int) -> tuple[ArtifactRef, dict[str, Any]]:
     """Attempt `attempt` (0-based) of a shot's line: its unit and the payload it hashes."""
+    return _unit(ex, shot.line, attempt_seed(line_seed(shot), attempt), shot.duration_s)
+
+
+def reference_unit(ex: LinesRun) -> tuple[ArtifactRef, dict[str, Any]]:
+    """The preset's reference take: its unit and the payload it hashes (module docstring)."""
+    text = PRESET_REFERENCE_TEXT[ex.brief.audio.language]
+    return _unit(ex, text, PRESET_REFERENCE_SEED, None)
+
+
+def _unit(
+    ex: LinesRun, text: str, seed: int, duration_s: float | None
+) -> tuple[ArtifactRef, dict[str, Any]]:
+    language = ex.brief.audio.language
     payload = {
-        "text": shot.line,
-        "language": ex.brief.audio.language,
+        "text": text,
+        "language": language,
         "voice": ex.voice,
         "engine": {k: ex.engine_record[k] for k in ("name", "id", "revision", "sha256")},
-        "seed": attempt_seed(line_seed(shot), attempt),
+        "seed": seed,
         "code": LINE_CODE_VERSION,
+        # The engine samples its own end: the limit shapes the samples.
+        "limit_s": round(line_limit_s(text, language, duration_s), 4),
     }
-    if ex.entry.runtime == "qwen_tts":  # it samples its own end: the limit shapes the samples
-        payload["limit_s"] = round(line_limit_s(shot.line, payload["language"], shot.duration_s), 4)
     return ex.run.ref(LINE_UNITS, payload), payload
 
 
@@ -129,7 +156,7 @@ def speak_lines(run: Run) -> StageResult:
 
     def build(stage: Path) -> dict[str, Any]:
         try:
-            lines = _speak_and_score(ex, spoken)
+            lines, voice_reference = _speak_and_score(ex, spoken)
         finally:
             if ex.engine is not None:
                 ex.engine.close()
@@ -141,6 +168,7 @@ def speak_lines(run: Run) -> StageResult:
             timings={"wall_s": time.perf_counter() - start},
             extra={
                 "lines": lines,
+                "voice_reference": voice_reference,
                 "licence": {
                     "engine": entry.name,
                     "licence": entry.licence,
@@ -168,8 +196,31 @@ def speak_lines(run: Run) -> StageResult:
     )
 
 
-def _speak_and_score(ex: LinesRun, spoken: list[Shot]) -> list[dict[str, Any]]:
-    """Each line's attempts until one passes (or none is left); the chosen take of each line."""
+def _voice_reference(ex: LinesRun, scorer) -> tuple[Any, dict[str, Any]]:
+    """The embedding every line's voice is compared with, and what it was measured from: the
+    recorded sample, or the preset's reference take (spoken now unless its unit exists)."""
+    if ex.sample is not None:
+        audio = read_wav(ex.sample)
+        record = {"kind": "sample", "sample_sha256": ex.voice["sample_sha256"]}
+    else:
+        unit, payload = reference_unit(ex)
+        _publish_line(ex, unit, payload)
+        audio = read_wav(ex.run.store.path(unit) / LINE_WAV)
+        record = {
+            "kind": "preset_reference",
+            "preset": ex.voice["preset"],
+            "unit": unit.version,
+            "text": payload["text"],
+            "seed": payload["seed"],
+        }
+    return scorer.embedding(audio.mono(), audio.rate), record
+
+
+def _speak_and_score(
+    ex: LinesRun, spoken: list[Shot]
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Each line's attempts until one passes (or none is left); the chosen take of each line,
+    and what the voice scores were measured against."""
     from resources.qc.narration import NarrationScorer
 
     scorer = (
@@ -183,10 +234,9 @@ def _speak_and_score(ex: LinesRun, spoken: list[Shot]) -> list[dict[str, Any]]:
         if spoken
         else None
     )
-    reference = None
-    if scorer is not None and ex.sample is not None:
-        audio = read_wav(ex.sample)
-        reference = scorer.embedding(audio.mono(), audio.rate)
+    reference, reference_record = (None, None)
+    if scorer is not None:
+        reference, reference_record = _voice_reference(ex, scorer)
     qc, lines = ex.brief.qc, []
     for shot in spoken:
         attempts = []
@@ -231,7 +281,7 @@ def _speak_and_score(ex: LinesRun, spoken: list[Shot]) -> list[dict[str, Any]]:
                 "attempts": attempts,
             }
         )
-    return lines
+    return lines, reference_record
 
 
 def _publish_line(ex: LinesRun, unit: ArtifactRef, payload: dict[str, Any]) -> bool:
@@ -247,7 +297,8 @@ def _publish_line(ex: LinesRun, unit: ArtifactRef, payload: dict[str, Any]) -> b
             payload["seed"],
             language=payload["language"],
             reference=reference,
-            limit_s=payload.get("limit_s", 0.0),
+            limit_s=payload["limit_s"],
+            preset=ex.voice.get("preset", ""),
         )
         write_wav(folders[unit] / LINE_WAV, samples, engine.rate)
         seconds = round(len(samples) / engine.rate, 4)

@@ -27,7 +27,16 @@ from pydantic import (
 
 from resources.domain.brief_problems import Problem, problems_of
 from resources.domain.lora_recipes import RECIPES
-from resources.domain.registry import DEFAULT_UPSCALER, DEFAULT_VIDEO_MODEL, UPSCALERS, VIDEO_MODELS
+from resources.domain.registry import (
+    DEFAULT_PRESET,
+    DEFAULT_UPSCALER,
+    DEFAULT_VIDEO_MODEL,
+    LANGUAGE_NAMES,
+    QWEN3_TTS_CUSTOM_VOICE,
+    UPSCALERS,
+    VIDEO_MODELS,
+    preset_named,
+)
 from resources.domain.scenes import plan_scene
 from resources.domain.sound_files import music_problem, sample_problem
 from resources.domain.speech import (
@@ -121,6 +130,15 @@ class Voice(_Strict):
     transcript: str | None = Field(default=None, min_length=1, max_length=2000)
     consent: Consent | None = None
     preset: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        """A stock voice of the engine, in any case, kept in its published spelling."""
+        if value is None or (found := preset_named(value)) is not None:
+            return found
+        names = ", ".join(QWEN3_TTS_CUSTOM_VOICE.preset_names())
+        raise ValueError(f"unknown preset {value!r}: the stock voices are {names}")
 
     @model_validator(mode="after")
     def _sample_or_preset(self) -> Voice:
@@ -636,6 +654,35 @@ def sound_file(brief: Brief, base: Path, kind: str) -> Path | None:
     voice, music = brief.character.voice, brief.audio.music
     name = (voice.sample if voice else None) if kind == "voice" else (music.file if music else None)
     return None if name is None else base / name
+
+
+def voice_warnings(brief: Brief) -> list[Problem]:
+    """What `validate` advises about a brief's voice without refusing it: a stock voice whose
+    native language is not the lines' (none of the engine's presets is Portuguese)."""
+    if not brief.has_lines:
+        return []
+    voice = brief.character.voice
+    if voice is not None and voice.preset is None:
+        return []
+    preset = voice.preset if voice is not None else DEFAULT_PRESET
+    native = dict(QWEN3_TTS_CUSTOM_VOICE.presets)[preset]
+    language = LANGUAGE_NAMES[brief.audio.language]
+    if native.startswith(language):
+        return []
+    field = "character.voice.preset" if voice is not None else "character.voice"
+    unset = "no voice given: the lines use the stock voice" if voice is None else "the stock voice"
+    unset_pt = "sem voz definida: as falas usam a voz pronta" if voice is None else "a voz pronta"
+    return [
+        Problem(
+            field,
+            f"{unset} {preset}'s native language is {native}, not {language}: its "
+            f"{brief.audio.language} may carry a foreign accent; for a Brazilian voice a "
+            "recorded sample is recommended (docs/producers.md, section 9)",
+            f"{unset_pt} {preset} tem {native} como língua nativa, não {language}: seu "
+            f"{brief.audio.language} pode ter sotaque estrangeiro; para uma voz brasileira, "
+            "recomenda-se uma amostra gravada (docs/producers.md, seção 9)",
+        )
+    ]
 
 
 def parse_brief(data: Any, source: str = "brief", base: Path | None = None) -> Brief:

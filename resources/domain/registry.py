@@ -598,29 +598,27 @@ VISION_MODELS: dict[str, VisionModel] = {m.name: m for m in (DINOV2, CLIP_VISION
 
 @dataclass(frozen=True)
 class VoiceModel:
-    """A text-to-speech engine the narration speaks with, as transformers loads it.
-
-    `production_blocker`: why the production profile cannot load real weights for it yet (a
-    sentence naming what is missing), or None when it can. The tiny profile always builds the
-    architecture in code and runs the same synthesis code.
-    """
+    """A text-to-speech engine the narration speaks with: a Qwen3-TTS checkpoint, spoken by
+    resources/sound/qwen3_tts_worker.py in the voice environment (scripts/install_voice_env.sh).
+    The tiny profile builds the same architecture in code (resources/tiny/qwen3_tts.py, the
+    `variant`) and runs the same synthesis code."""
 
     name: str
-    model_class: str  # attribute of the `transformers` module
-    tokenizer_class: str
     repo_id: str
     revision: str
+    variant: str  # the checkpoint's tts_model_type: "base" (cloning) or "custom_voice" (stock)
     languages: tuple[str, ...]
-    presets: tuple[str, ...]  # stock voices a brief may name as `character.voice.preset`
     clones_voice: bool  # whether a sample steers the synthesized voice
-    licence: str  # the architecture's code licence
-    licence_terms: str  # what the licence (and the weights', where known) allows
-    production_blocker: str | None = None
-    # "transformers": loaded in the pipeline's process; "qwen_tts": spoken by
-    # resources/sound/qwen3_tts_worker.py in the voice environment (scripts/install_voice_env.sh).
-    runtime: str = "transformers"
+    licence: str  # the code's and the weights' licence
+    licence_terms: str  # what the licence allows
     engine_languages: tuple[tuple[str, str], ...] = ()  # brief language -> the engine's name
-    frame_rate: float = 0.0  # codec frames a second, where generation is counted in frames
+    frame_rate: float = 0.0  # codec frames a second: generation is counted in frames
+    # Stock voices a brief may name as `character.voice.preset`, each with its native language
+    # as the model card states it (the engine speaks every language of `languages` with each).
+    presets: tuple[tuple[str, str], ...] = ()
+
+    def preset_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.presets)
 
 
 # The voice engine of a character with a recorded voice: Qwen3-TTS, Base (voice cloning) variant,
@@ -632,47 +630,60 @@ class VoiceModel:
 # (resources/tiny/qwen3_tts.py).
 QWEN3_TTS_BASE = VoiceModel(
     name="qwen3_tts_base",
-    model_class="Qwen3TTSModel",
-    tokenizer_class="Qwen3TTSProcessor",
     repo_id="Qwen/Qwen3-TTS-12Hz-1.7B-Base",
     revision="main",
+    variant="base",
     languages=("pt-BR",),
-    presets=(),
     clones_voice=True,
     licence="Apache-2.0",
     licence_terms="code (qwen-tts) and weights Apache-2.0: paid work allowed; keep the notice",
-    runtime="qwen_tts",
     engine_languages=(("pt-BR", "portuguese"),),
     frame_rate=12.5,
 )
-# A stock voice (`character.voice.preset`): Qwen3-TTS's stock voices (the CustomVoice variant) are
-# nine timbres none of which is Brazilian, so presets stay on transformers' own VITS, whose only
-# Portuguese checkpoint in transformers' format, facebook/mms-tts-por, is CC-BY-NC-4.0: production
-# refuses a preset and asks for a recorded sample (which Qwen3-TTS clones).
-VITS_VOICE = VoiceModel(
-    name="vits_voice",
-    model_class="VitsModel",
-    tokenizer_class="VitsTokenizer",
-    repo_id="(none: no licence-clean pt-BR VITS checkpoint)",
-    revision="none",
+# A stock voice (`character.voice.preset`): Qwen3-TTS's CustomVoice variant, the same 1.7B
+# architecture and 12 Hz codec as Base, Apache-2.0 like it. Its nine speakers are an embedding row
+# each (config.json: talker_config.spk_id, spk_is_dialect); none is a native Portuguese speaker
+# (the model card's table, below), so `validate` warns that a recorded sample is recommended for a
+# Brazilian voice. Portuguese is one of its ten languages.
+QWEN3_TTS_CUSTOM_VOICE = VoiceModel(
+    name="qwen3_tts_custom_voice",
+    repo_id="Qwen/Qwen3-TTS-12Hz-1.7B-CustomVoice",
+    revision="main",
+    variant="custom_voice",
     languages=("pt-BR",),
-    presets=("default",),
     clones_voice=False,
-    licence="Apache-2.0 (transformers' VITS code)",
-    licence_terms="code: paid work allowed; no production weights (mms-tts-por is CC-BY-NC-4.0)",
-    production_blocker=(
-        "no production weights for a stock voice: the VITS checkpoint for Portuguese "
-        "(facebook/mms-tts-por) is CC-BY-NC-4.0; give character.voice a recorded sample, "
-        "transcript and consent, which Qwen3-TTS clones (docs/models.md, Voice)"
+    licence="Apache-2.0",
+    licence_terms="code (qwen-tts) and weights Apache-2.0: paid work allowed; keep the notice",
+    engine_languages=(("pt-BR", "portuguese"),),
+    frame_rate=12.5,
+    presets=(
+        ("Vivian", "Chinese"),
+        ("Serena", "Chinese"),
+        ("Uncle_Fu", "Chinese"),
+        ("Dylan", "Chinese (Beijing dialect)"),
+        ("Eric", "Chinese (Sichuan dialect)"),
+        ("Ryan", "English"),
+        ("Aiden", "English"),
+        ("Ono_Anna", "Japanese"),
+        ("Sohee", "Korean"),
     ),
 )
-VOICE_MODELS: dict[str, VoiceModel] = {m.name: m for m in (QWEN3_TTS_BASE, VITS_VOICE)}
-DEFAULT_VOICE_MODEL = VITS_VOICE.name  # a character without a recorded voice
+VOICE_MODELS: dict[str, VoiceModel] = {m.name: m for m in (QWEN3_TTS_BASE, QWEN3_TTS_CUSTOM_VOICE)}
+# The stock voice of a character whose brief names no voice (validate says so).
+DEFAULT_PRESET = "Serena"
+# A brief language as the model card names native languages (the preset warning compares them).
+LANGUAGE_NAMES = {"pt-BR": "Portuguese"}
 
 
 def voice_model_for(has_sample: bool) -> VoiceModel:
-    """The engine of a character's lines: Qwen3-TTS clones a sample, else the stock voice."""
-    return QWEN3_TTS_BASE if has_sample else VOICE_MODELS[DEFAULT_VOICE_MODEL]
+    """The engine of a character's lines: Base clones a sample, CustomVoice speaks a preset."""
+    return QWEN3_TTS_BASE if has_sample else QWEN3_TTS_CUSTOM_VOICE
+
+
+def preset_named(name: str) -> str | None:
+    """The published spelling of stock voice `name` (any case), or None when there is none."""
+    found = [p for p in QWEN3_TTS_CUSTOM_VOICE.preset_names() if p.lower() == name.lower()]
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -128,13 +128,10 @@ class ModelStore(ConfigurableResource):
         return self._pretrained(model.name, model.repo_id, model.revision, marker="config.json")
 
     def voice_model_dir(self, model: VoiceModel) -> Path:
-        """A transformers folder (config, weights, tokenizer) of the voice engine."""
+        """A Qwen3-TTS folder (config, weights, tokenizers) of the voice engine."""
         if self.profile == "tiny":
-            if model.runtime == "qwen_tts":
-                return self._tiny(model.name, _build_tiny_qwen3_tts(self.voice_interpreter()))
-            return self._tiny(model.name, _build_tiny_voice)
-        if model.production_blocker:
-            raise ModelNotFoundError(f"voice model {model.name}: {model.production_blocker}")
+            python = self.voice_interpreter()
+            return self._tiny(model.name, _build_tiny_qwen3_tts(python, model.variant))
         return self._pretrained(model.name, model.repo_id, model.revision, marker="config.json")
 
     def music_model_dir(self, model: MusicModel) -> Path:
@@ -416,11 +413,11 @@ def _build_tiny_speech_check(model: SpeechCheckModel):
     return build
 
 
-def _build_tiny_qwen3_tts(python: str):
+def _build_tiny_qwen3_tts(python: str, variant: str):
     def build(folder: Path) -> None:
         script = Path(__file__).resolve().parents[1] / "tiny" / "qwen3_tts.py"
         done = subprocess.run(
-            [python, str(script), str(folder)], capture_output=True, text=True, check=False
+            [python, str(script), str(folder), variant], capture_output=True, text=True, check=False
         )
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -433,12 +430,6 @@ def _build_tiny_music(folder: Path) -> None:
     from resources.tiny.music import build_tiny_ace_step
 
     build_tiny_ace_step(folder)
-
-
-def _build_tiny_voice(folder: Path) -> None:
-    from resources.tiny.voice import build_tiny_voice
-
-    build_tiny_voice(folder)
 
 
 def _build_tiny_video(model: VideoModel):

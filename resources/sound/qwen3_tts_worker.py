@@ -1,5 +1,8 @@
 """The Qwen3-TTS voice engine's worker: one process that loads a checkpoint and speaks lines.
 
+It loads either variant: Base (a voice cloned from a recorded sample) or CustomVoice (a stock
+voice named by its speaker).
+
 Run by the voice environment's interpreter (scripts/install_voice_env.sh builds it: qwen-tts 0.1.1
 pins transformers 4.57.3 and needs torchaudio, neither of which the pipeline's environment can
 hold), as `python qwen3_tts_worker.py FOLDER DEVICE`. It imports nothing from the pipeline. The
@@ -8,15 +11,18 @@ protocol is one JSON object per line: on stdin a request
     {"text": ..., "language": "portuguese", "seed": N, "max_new_tokens": N,
      "reference": {"audio": WAV, "transcript": ...}, "out": FILE.npy}
 
+(Base) or the same with `"speaker": NAME` in place of `reference` (CustomVoice),
+
 and on stdout one answer per request, `{"ok": true, "rate": 24000, "samples": N}` once the float32
 mono samples are in `out`, or `{"ok": false, "error": "..."}`. The first line on stdout says the
 worker is ready (`{"ok": true, "ready": ...}`) or why it is not. Everything the libraries print
 goes to stderr.
 
-The voice is cloned in the model's in-context mode: the reference recording's codec codes and its
-transcript precede the line, and its x-vector conditions the talker. Sampling is seeded per request
-(torch.manual_seed), on a fixed number of CPU threads, so a request gives the same samples every
-time on the same device.
+Base clones the voice in the model's in-context mode: the reference recording's codec codes and
+its transcript precede the line, and its x-vector conditions the talker. CustomVoice puts the
+named speaker's embedding where the x-vector would be (generate_custom_voice, no instruction).
+Sampling is seeded per request (torch.manual_seed), on a fixed number of CPU threads, so a request
+gives the same samples every time on the same device.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ os.dup2(2, 1)
 sys.stdout = sys.stderr
 
 
+VARIANTS = ("base", "custom_voice")
+
+
 def answer(message: dict) -> None:
     PROTOCOL.write(json.dumps(message) + "\n")
     PROTOCOL.flush()
@@ -46,28 +55,40 @@ def load(folder: str, device: str):
     model = Qwen3TTSModel.from_pretrained(
         folder, dtype=torch.float32 if device == "cpu" else torch.bfloat16, device_map=device
     )
-    if model.model.tts_model_type != "base":
-        raise ValueError(f"{folder}: not a Base (voice cloning) checkpoint")
+    if model.model.tts_model_type not in VARIANTS:
+        raise ValueError(
+            f"{folder}: a {model.model.tts_model_type} checkpoint, not one of {', '.join(VARIANTS)}"
+        )
     return model
 
 
-def speak(model, request: dict) -> dict:
-    import numpy as np
+def generate(model, request: dict):
+    """The waveforms of one request: a stock speaker's (CustomVoice) or a cloned voice (Base),
+    sampled from the request's seed (set after the voice prompt, just before generation)."""
     import soundfile
     import torch
 
+    common = dict(
+        text=request["text"],
+        language=request["language"],
+        max_new_tokens=int(request["max_new_tokens"]),
+    )
+    if "speaker" in request:
+        torch.manual_seed(int(request["seed"]))
+        return model.generate_custom_voice(speaker=request["speaker"], **common)
     reference = request["reference"]
     audio, rate = soundfile.read(reference["audio"], dtype="float32", always_2d=True)
     prompt = model.create_voice_clone_prompt(
         ref_audio=(audio.mean(axis=1), int(rate)), ref_text=reference["transcript"]
     )
     torch.manual_seed(int(request["seed"]))
-    wavs, out_rate = model.generate_voice_clone(
-        text=request["text"],
-        language=request["language"],
-        voice_clone_prompt=prompt,
-        max_new_tokens=int(request["max_new_tokens"]),
-    )
+    return model.generate_voice_clone(voice_clone_prompt=prompt, **common)
+
+
+def speak(model, request: dict) -> dict:
+    import numpy as np
+
+    wavs, out_rate = generate(model, request)
     samples = np.asarray(wavs[0], dtype=np.float32)
     tmp = request["out"] + ".part.npy"
     np.save(tmp, samples)
@@ -85,7 +106,9 @@ def main() -> None:
         traceback.print_exc()
         answer({"ok": False, "error": f"cannot load {sys.argv[1]}: {error}"})
         return
-    answer({"ok": True, "ready": sorted(model.model.get_supported_languages())})
+    speakers = model.get_supported_speakers() or []
+    languages = sorted(model.model.get_supported_languages())
+    answer({"ok": True, "ready": languages, "speakers": speakers})
     for line in sys.stdin:
         try:
             answer(speak(model, json.loads(line)))

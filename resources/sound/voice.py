@@ -1,11 +1,10 @@
-"""The voice engines: one line of text to a mono waveform, seeded.
+"""The voice engine: one line of text to a mono waveform, seeded.
 
-Two runtimes, one interface (`load`, `speak`, `close`):
-* "transformers" (a stock voice: VITS): `from_pretrained` in this process.
-* "qwen_tts" (a cloned voice: Qwen3-TTS Base): a worker process in the voice environment
-  (resources/sound/qwen3_tts_worker.py), started once per stage and fed one JSON request a line.
-The tiny and production profiles load the same classes from a folder (the model store's); only the
-weights differ. The same line, voice, seed and limit give the same samples.
+Qwen3-TTS speaks in a worker process in the voice environment (resources/sound/qwen3_tts_worker.py),
+started once per stage and fed one JSON request a line: the Base checkpoint clones a recorded
+sample, the CustomVoice checkpoint speaks a stock voice (a preset). The tiny and production
+profiles load the same classes from a folder (the model store's); only the weights differ. The
+same line, voice, seed and limit give the same samples.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import transformers
 
 from resources.domain.registry import VoiceModel
 
@@ -40,44 +38,6 @@ class Reference:
 
 @dataclass
 class VoiceEngine:
-    """A loaded text-to-speech model and its tokenizer (transformers, in this process)."""
-
-    model: torch.nn.Module
-    tokenizer: object
-    rate: int
-
-    @staticmethod
-    def load(entry: VoiceModel, folder: Path, device: str = "cpu", python: str = ""):
-        """The engine `entry` names, loaded from `folder` (a worker for the qwen_tts runtime)."""
-        if entry.runtime == "qwen_tts":
-            return WorkerVoice.start(entry, folder, device, python)
-        model = getattr(transformers, entry.model_class).from_pretrained(folder).to(device).eval()
-        tokenizer = getattr(transformers, entry.tokenizer_class).from_pretrained(folder)
-        return VoiceEngine(model, tokenizer, int(model.config.sampling_rate))
-
-    @torch.no_grad()
-    def speak(
-        self,
-        text: str,
-        seed: int,
-        language: str = "",
-        reference: Reference | None = None,
-        limit_s: float = 0.0,
-    ) -> np.ndarray:
-        """`text` spoken as float32 mono samples at `self.rate`, with seed `seed`'s noise."""
-        device = next(self.model.parameters()).device
-        inputs = self.tokenizer(text, return_tensors="pt").to(device)
-        # VITS samples its durations and its latent from the global generator.
-        torch.manual_seed(seed)
-        waveform = self.model(**inputs).waveform[0]
-        return waveform.float().cpu().numpy().astype(np.float32)
-
-    def close(self) -> None:
-        """Nothing to release in this process."""
-
-
-@dataclass
-class WorkerVoice:
     """Qwen3-TTS speaking in its worker process; `close()` ends the process."""
 
     entry: VoiceModel
@@ -87,7 +47,8 @@ class WorkerVoice:
     spoken: int = field(default=0)
 
     @classmethod
-    def start(cls, entry: VoiceModel, folder: Path, device: str, python: str) -> WorkerVoice:
+    def load(cls, entry: VoiceModel, folder: Path, device: str, python: str) -> VoiceEngine:
+        """The worker for `entry`'s checkpoint in `folder`, started and ready."""
         gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
         worker_device = ("cuda:0" if device in ("auto", "cuda") else device) if gpu else "cpu"
         scratch = tempfile.TemporaryDirectory(prefix="voice-")
@@ -122,10 +83,13 @@ class WorkerVoice:
         language: str = "",
         reference: Reference | None = None,
         limit_s: float = 0.0,
+        preset: str = "",
     ) -> np.ndarray:
-        """`text` in the reference's voice, at most `limit_s` seconds (codec frames, rounded up)."""
-        if reference is None:
-            raise VoiceEngineError(f"voice engine {self.entry.name} clones a voice: no sample")
+        """`text` in the reference's voice (Base) or the preset's (CustomVoice), at most `limit_s`
+        seconds (codec frames, rounded up)."""
+        if reference is None if self.entry.clones_voice else not preset:
+            wanted = "a voice sample" if self.entry.clones_voice else "a preset"
+            raise VoiceEngineError(f"voice engine {self.entry.name} speaks with {wanted}")
         languages = dict(self.entry.engine_languages)
         out = Path(self.scratch.name) / f"line-{self.spoken}.npy"
         self.spoken += 1
@@ -134,9 +98,15 @@ class WorkerVoice:
             "language": languages[language],
             "seed": int(seed),
             "max_new_tokens": max(2, math.ceil(limit_s * self.entry.frame_rate)),
-            "reference": {"audio": str(reference.audio), "transcript": reference.transcript},
             "out": str(out),
         }
+        if reference is not None:
+            request["reference"] = {
+                "audio": str(reference.audio),
+                "transcript": reference.transcript,
+            }
+        else:
+            request["speaker"] = preset.lower()  # config.json's spk_id names are lower-case
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         answer = self._answer()

@@ -1,11 +1,17 @@
-"""A tiny Qwen3-TTS (12 Hz, Base: voice cloning) built in code: the architecture, random weights.
+"""A tiny Qwen3-TTS (12 Hz) built in code: the architecture, random weights, in two variants.
+
+* `base` (voice cloning), as Qwen/Qwen3-TTS-12Hz-1.7B-Base: a speaker encoder turns a recorded
+  sample into the x-vector that conditions the talker.
+* `custom_voice` (stock voices), as Qwen/Qwen3-TTS-12Hz-1.7B-CustomVoice: no speaker encoder; each
+  stock voice is a row of the talker's codec embedding, named in `talker_config.spk_id`
+  (lower-case names, as published), with `spk_is_dialect` saying which speak a Chinese dialect.
 
 Run by the voice environment's interpreter (scripts/install_voice_env.sh), not imported by the
 pipeline: qwen-tts pins transformers 4.57 and torchaudio, which the pipeline's environment does not
-have. `python resources/tiny/qwen3_tts.py FOLDER` writes the folder layout the published
-checkpoints use (config.json, model.safetensors, the text tokenizer, generate_config.json and
-speech_tokenizer/ with the 12 Hz codec), so `Qwen3TTSModel.from_pretrained(FOLDER)` loads it exactly
-as it loads Qwen/Qwen3-TTS-12Hz-1.7B-Base.
+have. `python resources/tiny/qwen3_tts.py FOLDER [base|custom_voice]` writes the folder layout the
+published checkpoints use (config.json, model.safetensors, the text tokenizer, generate_config.json
+and speech_tokenizer/ with the 12 Hz codec), so `Qwen3TTSModel.from_pretrained(FOLDER)` loads it
+exactly as it loads the published checkpoint of that variant.
 
 Sizes are the smallest the code accepts: 4 code groups of 32 codes (the published model: 16 of
 2048), hidden size 32. The codec's special ids sit in the 1024 ids above the codebook, where the
@@ -38,6 +44,10 @@ SAMPLE_RATE = 24000
 # of being near-uniform (where the seeded sampler alone would pick the codes).
 INIT = 0.5
 SPEAKER_SCALE = 0.1  # the speaker encoder's share of INIT: its x-vector otherwise saturates
+# CustomVoice: each stock voice's embedding row drawn at 6x INIT. At 1x, five of the nine speakers
+# gave byte-identical samples for one text and seed (the seeded sampler outweighed a speaker's one
+# prompt position; found by a test); at 6x the nine differ.
+SPEAKER_ROW_SCALE = 6.0
 # The speaker encoder's fields that its config accepts (save_pretrained adds `model_type`, which
 # the published config.json does not carry and the config class refuses on load).
 _SPEAKER_FIELDS = (
@@ -64,6 +74,11 @@ GENERATE = {
     "subtalker_temperature": 0.9,
     "max_new_tokens": 2048,
 }
+# The published CustomVoice speakers (config.json's spk_id keys) and the dialect each speaks when
+# asked for Chinese; their ids here sit in the specials above the codebook, as published.
+SPEAKERS = ("vivian", "serena", "uncle_fu", "dylan", "eric", "ryan", "aiden", "ono_anna", "sohee")
+DIALECTS = {"dylan": "beijing_dialect", "eric": "sichuan_dialect"}
+VARIANTS = ("base", "custom_voice")
 
 
 def text_tokenizer() -> Qwen2TokenizerFast:
@@ -83,7 +98,7 @@ def text_tokenizer() -> Qwen2TokenizerFast:
     return tokenizer
 
 
-def talker_config(text_vocab: int) -> dict:
+def talker_config(text_vocab: int, variant: str = "base") -> dict:
     special = {  # the codec's control ids, above the codebook
         "codec_eos_token_id": CODEBOOK,
         "codec_think_id": CODEBOOK + 1,
@@ -94,6 +109,10 @@ def talker_config(text_vocab: int) -> dict:
         "codec_bos_id": CODEBOOK + 6,
     }
     languages = ["portuguese", "english", "spanish"]
+    speakers: dict = {}
+    if variant == "custom_voice":
+        languages += ["chinese", *sorted(set(DIALECTS.values()))]
+        speakers = {name: CODEBOOK + 16 + i for i, name in enumerate(SPEAKERS)}
     return dict(
         code_predictor_config=dict(
             vocab_size=CODEBOOK,
@@ -119,18 +138,18 @@ def talker_config(text_vocab: int) -> dict:
         text_vocab_size=text_vocab,
         max_position_embeddings=4096,
         initializer_range=INIT,
-        spk_id={},
-        spk_is_dialect={},
+        spk_id=speakers,
+        spk_is_dialect={name: DIALECTS.get(name, False) for name in speakers},
         codec_language_id={name: CODEBOOK + 7 + i for i, name in enumerate(languages)},
         rope_scaling={"rope_type": "default", "mrope_section": [4, 2, 2], "interleaved": True},
         **special,
     )
 
 
-def model_config(tokenizer: Qwen2TokenizerFast) -> Qwen3TTSConfig:
+def model_config(tokenizer: Qwen2TokenizerFast, variant: str = "base") -> Qwen3TTSConfig:
     n = len(tokenizer)  # the text-only ids (pad, bos, eos of speech) follow the tokenizer's
     return Qwen3TTSConfig(
-        talker_config=talker_config(n + 3),
+        talker_config=talker_config(n + 3, variant),
         speaker_encoder_config=dict(
             mel_dim=128,  # extract_speaker_embedding computes 128 mel bands
             enc_dim=HIDDEN,  # the x-vector enters the talker's input
@@ -144,7 +163,7 @@ def model_config(tokenizer: Qwen2TokenizerFast) -> Qwen3TTSConfig:
         ),
         tokenizer_type="qwen3_tts_tokenizer_12hz",
         tts_model_size="tiny",
-        tts_model_type="base",
+        tts_model_type=variant,
         im_start_token_id=tokenizer.convert_tokens_to_ids("<|im_start|>"),
         im_end_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
         tts_pad_token_id=n,
@@ -198,17 +217,21 @@ def codec_config() -> Qwen3TTSTokenizerV2Config:
     )
 
 
-def build(folder: Path) -> None:
-    """Write the tiny checkpoint to `folder` (fixed weights: seeds 0 and 1)."""
+def build(folder: Path, variant: str = "base") -> None:
+    """Write the tiny checkpoint of `variant` to `folder` (fixed weights: seeds 0 and 1)."""
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = text_tokenizer()
     Qwen3TTSProcessor(tokenizer=tokenizer).save_pretrained(folder)
     torch.manual_seed(SEED)
-    model = Qwen3TTSForConditionalGeneration(model_config(tokenizer)).eval()
-    with torch.no_grad():  # the x-vector at about unit scale, like the text it sits beside
-        for weight in model.speaker_encoder.parameters():
-            if weight.dim() > 1:
-                weight.mul_(SPEAKER_SCALE)
+    model = Qwen3TTSForConditionalGeneration(model_config(tokenizer, variant)).eval()
+    with torch.no_grad():
+        if model.speaker_encoder is not None:  # Base: the x-vector at about unit scale
+            for weight in model.speaker_encoder.parameters():
+                if weight.dim() > 1:
+                    weight.mul_(SPEAKER_SCALE)
+        rows = model.talker.get_input_embeddings().weight
+        for row in model.config.talker_config.spk_id.values():  # CustomVoice's stock voices
+            rows[row].mul_(SPEAKER_ROW_SCALE)
     model.save_pretrained(folder)
     config_file = folder / "config.json"
     config = json.loads(config_file.read_text())
@@ -231,6 +254,6 @@ def build(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: qwen3_tts.py FOLDER")
-    build(Path(sys.argv[1]))
+    if len(sys.argv) not in (2, 3) or sys.argv[2:] and sys.argv[2] not in VARIANTS:
+        sys.exit(f"usage: qwen3_tts.py FOLDER [{'|'.join(VARIANTS)}]")
+    build(Path(sys.argv[1]), *sys.argv[2:])
