@@ -70,6 +70,8 @@ def harvest(folder: Path) -> dict[str, dict]:
 
     from resources.domain.architectures import (
         ARCHITECTURES,
+        QWEN3_TTS_DECODER,
+        QWEN3_TTS_TALKER,
         REALESRGAN,
         SDXL_TEXT_ENCODERS,
         SDXL_UNET,
@@ -80,6 +82,7 @@ def harvest(folder: Path) -> dict[str, dict]:
     digests = {counted.config_digest(a) for a in ARCHITECTURES.values()}
     digests |= {counted.config_digest(c) for c in REALESRGAN.values()}
     digests.add(counted.config_digest(SDXL_UNET, SDXL_VAE, *SDXL_TEXT_ENCODERS))
+    digests.add(counted.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config))
     found = {}
     for path in folder.rglob(f"{prefix}*.json"):
         parts = set(path.stem.split("-"))

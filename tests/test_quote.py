@@ -232,12 +232,52 @@ def test_the_quote_counts_the_narration_of_each_line():
         {"id": "b", "prompt": "p", "duration_s": 4.0, "line": "Olá, eu sou a Ana e hoje falo."},
         {"id": "c", "prompt": "p", "duration_s": 1.0},
     ]
-    quote = quote_brief(parse_brief(small_brief(shots=shots)))
+    brief = parse_brief(small_brief(shots=shots))
+    quote = quote_brief(brief)
     spoken = {line["shot"]: line for line in quote["lines"] if line["stage"] == "narration"}
     assert set(spoken) == {"a", "b"}
     # A longer line costs more to speak; every line is transcribed over one 30 s window.
     assert spoken["b"]["flops"] > spoken["a"]["flops"] > 0
+    assert spoken["b"]["detail"]["voice_flops"] > spoken["a"]["detail"]["voice_flops"]
     assert spoken["a"]["detail"]["asr_flops"] == spoken["b"]["detail"]["asr_flops"]
     assert spoken["a"]["gpu_s"] > 0
     silent = quote_brief(parse_brief(small_brief()))
     assert not [line for line in silent["lines"] if line["stage"] == "narration"]
+
+
+def test_the_quote_speaks_each_line_at_qwen3_tts_full_size_counted_on_the_meta_device():
+    """The voice figure is the meta-device count of Qwen3-TTS 1.7B at the line's own shape."""
+    from conftest import small_brief
+
+    from resources.domain.brief import parse_brief
+    from resources.domain.registry import QWEN3_TTS_CUSTOM_VOICE
+    from resources.quote.quote import quote_brief
+    from resources.sound.flops import voice_counts, voice_shape
+
+    shots = [
+        {"id": "a", "prompt": "p", "duration_s": 3.0, "line": "Olá, eu sou a Ana."},
+        {"id": "b", "prompt": "p", "duration_s": 4.0, "line": "Olá, eu sou a Ana e hoje falo."},
+    ]
+    brief = parse_brief(small_brief(shots=shots))
+    spoken = [line for line in quote_brief(brief)["lines"] if line["stage"] == "narration"]
+    rate = QWEN3_TTS_CUSTOM_VOICE.frame_rate
+    shapes = [voice_shape(s["line"], "pt-BR", rate) for s in shots]
+    counted = voice_counts(shapes)  # the full-size talker, predictor and decoder, on meta
+    for line, shape, count in zip(spoken, shapes, counted, strict=True):
+        assert line["detail"]["voice_engine"] == "qwen3_tts_custom_voice"
+        assert line["detail"]["voice_flops"] == count["flops"]
+        assert line["detail"]["voice_frames"] == shape.frames
+    # About 2.9e9 FLOPs a talker position: twice the 1.4B parameters of 28 layers 2048 wide.
+    assert 2.5e9 < counted[0]["talker"] / shapes[0].positions < 3.5e9
+    assert counted[1]["decoder"] > counted[0]["decoder"] > 0
+    # A recorded voice is cloned by Base: its transcript and codec frames precede every line.
+    data = small_brief(shots=shots)
+    data["character"]["voice"] = {
+        "sample": "voz.wav",
+        "transcript": "Esta é a minha voz.",
+        "consent": {"by": "Ana Souza", "on": "2026-11-30"},
+    }
+    cloned = [x for x in quote_brief(parse_brief(data))["lines"] if x["stage"] == "narration"]
+    assert cloned[0]["detail"]["voice_engine"] == "qwen3_tts_base"
+    assert cloned[0]["detail"]["voice_positions"] > spoken[0]["detail"]["voice_positions"]
+    assert cloned[0]["detail"]["voice_flops"] > spoken[0]["detail"]["voice_flops"]

@@ -443,3 +443,96 @@ def architecture(model_name: str) -> Architecture:
 _missing = sorted(set(VIDEO_MODELS) - set(ARCHITECTURES))
 if _missing:
     raise RuntimeError(f"registry models without a published architecture: {', '.join(_missing)}")
+
+
+# Qwen3-TTS 12 Hz 1.7B, the voice engine (Base and CustomVoice share the architecture; the variants
+# differ in the speaker encoder Base adds and in the stock voices' embedding rows). Keys are the
+# arguments of qwen-tts 0.1.1's own config classes (Qwen3TTSTalkerConfig with its
+# code_predictor_config, Qwen3TTSTokenizerV2DecoderConfig), which the FLOP counter builds on the
+# meta device in the voice environment (resources/sound/qwen3_tts_flops.py). The Hub config.json
+# files (Qwen/Qwen3-TTS-12Hz-1.7B-Base/config.json, Qwen/Qwen3-TTS-Tokenizer-12Hz/config.json) could
+# not be read offline; the numbers are the published ones as re-stated by independent ports:
+# * Confirmed by two or more ports that load the published checkpoint (vLLM-Omni's Qwen3TTSConfig
+#   defaults, the Swift port's Qwen3TTSTalkerConfig defaults in ivan-digital/qwen3-asr-swift and
+#   its tests, an MLX port's config fixture): talker hidden 2048, 28 layers, 16 heads, 8 KV heads,
+#   head_dim 128, intermediate 6144 (not 8192, as one architecture note says), codec vocab 3072,
+#   text vocab 151936, text hidden 2048, 16 code groups, rope theta 1e6, mrope section [24, 20, 20];
+#   code predictor hidden 1024, intermediate 3072, 5 layers, 16 heads, 8 KV heads, head_dim 128,
+#   vocab 2048; codec decoder: 16 quantizers of 2048 codes, codebook_dim 512, latent 1024, hidden
+#   512, intermediate 1024, 8 layers, 16 heads (16 KV), head_dim 64, sliding window 72, decoder_dim
+#   1536, upsample rates [8, 5, 4, 3] then [2, 2] (1920 samples a frame: 12.5 frames/s at 24 kHz).
+# * Assumed: the 0.6B's code predictor is the same (not needed here); attention without bias, as
+#   the class default; the codec's ids past the codebook (2048-3071) as in the published configs.
+QWEN3_TTS_SOURCE = (
+    "Qwen/Qwen3-TTS-12Hz-1.7B-Base and Qwen/Qwen3-TTS-Tokenizer-12Hz config.json, as re-stated "
+    "by vLLM-Omni (Qwen3TTSConfig defaults) and ivan-digital/qwen3-asr-swift (docs/tts-model.md, "
+    "Qwen3TTSTalkerConfig); not read from the Hub (offline)"
+)
+QWEN3_TTS_TALKER = Network(
+    "qwen_tts",
+    "Qwen3TTSTalkerForConditionalGeneration",
+    dict(
+        vocab_size=3072,
+        hidden_size=2048,
+        intermediate_size=6144,
+        num_hidden_layers=28,
+        num_attention_heads=16,
+        num_key_value_heads=8,
+        head_dim=128,
+        hidden_act="silu",
+        max_position_embeddings=32768,
+        rope_theta=1_000_000.0,
+        rope_scaling={"rope_type": "default", "mrope_section": [24, 20, 20], "interleaved": True},
+        num_code_groups=16,
+        text_hidden_size=2048,
+        text_vocab_size=151936,
+        codec_eos_token_id=2150,
+        codec_think_id=2154,
+        codec_nothink_id=2155,
+        codec_think_bos_id=2156,
+        codec_think_eos_id=2157,
+        codec_pad_id=2148,
+        codec_bos_id=2149,
+        spk_id={},
+        spk_is_dialect={},
+        codec_language_id={"portuguese": 2071},
+        code_predictor_config=dict(
+            vocab_size=2048,
+            hidden_size=1024,
+            intermediate_size=3072,
+            num_hidden_layers=5,
+            num_attention_heads=16,
+            num_key_value_heads=8,
+            head_dim=128,
+            hidden_act="silu",
+            max_position_embeddings=65536,
+            rope_theta=1_000_000.0,
+            num_code_groups=16,
+        ),
+    ),
+    QWEN3_TTS_SOURCE,
+)
+QWEN3_TTS_DECODER = Network(
+    "qwen_tts",
+    "Qwen3TTSTokenizerV2Decoder",
+    dict(
+        codebook_size=2048,
+        codebook_dim=512,
+        hidden_size=512,
+        head_dim=64,
+        latent_dim=1024,
+        max_position_embeddings=8000,
+        rope_theta=10000,
+        num_attention_heads=16,
+        num_key_value_heads=16,
+        sliding_window=72,
+        intermediate_size=1024,
+        hidden_act="silu",
+        num_hidden_layers=8,
+        num_quantizers=16,
+        upsample_rates=[8, 5, 4, 3],
+        upsampling_ratios=[2, 2],
+        decoder_dim=1536,
+    ),
+    QWEN3_TTS_SOURCE,
+)

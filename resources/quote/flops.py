@@ -149,7 +149,8 @@ COUNT_FIELDS = {
     "lora": ("forward", "backward", "flops", "lora_params"),
     "sdxl": ("text_flops", "unet_flops", "vae_flops", "params"),
     "upscale": ("flops", "params"),
-    "narration": ("flops", "whisper", "wavlm", "vits"),
+    "narration": ("flops", "whisper", "wavlm"),
+    "voice": ("flops", "talker", "text_projection", "predictor", "decoder"),
     "music": ("flops", "dit", "vae", "text"),
 }
 

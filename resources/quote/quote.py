@@ -271,11 +271,13 @@ def identity_scoring(ctx: QuoteContext) -> list[StageLine]:
 
 
 def narration(ctx: QuoteContext) -> list[StageLine]:
-    """Each line spoken (VITS), transcribed (Whisper) and compared with the voice (WavLM).
+    """Each line spoken (Qwen3-TTS 1.7B), transcribed (Whisper) and compared with the voice (WavLM).
 
-    Counted once per model at a reference size (resources/sound/flops.py, cached like the
-    others) and scaled to each line: characters for the voice, seconds for the speaker model,
-    one 30 s window for the recogniser. One attempt per line, as shots are quoted.
+    The voice is counted at each line's own shape (resources/sound/flops.py: talker positions,
+    codec frames at the normal speaking rate), every shape of the brief in one count, cached by
+    shape like the others. The checks are counted once at a reference size and scaled: seconds
+    for the speaker model, one 30 s window for the recogniser. One attempt per line, as shots
+    are quoted.
     """
     from resources.domain.speech import speech_seconds
     from resources.sound import flops as sound_flops
@@ -283,20 +285,56 @@ def narration(ctx: QuoteContext) -> list[StageLine]:
     spoken = [s for s in ctx.brief.shots if s.line]
     if not spoken:
         return []
-    sizes = (sound_flops.WHISPER_TOKENS, sound_flops.SPEAKER_S, sound_flops.VITS_CHARACTERS)
-    key = "narration-{}-{:g}-{}".format(*sizes)
+    key = f"narration-{sound_flops.WHISPER_TOKENS}-{sound_flops.SPEAKER_S:g}"
     per = ctx.cache.get(
         key, lambda: (c := sound_flops.counts()) and {"flops": sum(c.values()), **c}
     )
+    engine, voices = voice_line_counts(ctx, spoken)
     lines = []
-    for shot in spoken:
+    for shot, voice in zip(spoken, voices, strict=True):
         seconds = speech_seconds(shot.line, ctx.brief.audio.language)
-        voice = per["vits"] * len(shot.line) / sound_flops.VITS_CHARACTERS
         speaker = per["wavlm"] * seconds / sound_flops.SPEAKER_S
-        total = voice + per["whisper"] + speaker
-        detail = {"voice_flops": voice, "asr_flops": per["whisper"], "speaker_flops": speaker}
+        total = voice["flops"] + per["whisper"] + speaker
+        detail = {
+            "voice_engine": engine,
+            "voice_flops": voice["flops"],
+            "voice_positions": voice["positions"],
+            "voice_frames": voice["frames"],
+            "asr_flops": per["whisper"],
+            "speaker_flops": speaker,
+        }
         lines.append(ctx.line("narration", ctx.model.family, total, shot=shot.id, detail=detail))
     return lines
+
+
+def voice_line_counts(ctx: QuoteContext, spoken: list) -> tuple[str, list[dict[str, Any]]]:
+    """The voice engine's name and each line's synthesis FLOPs at its shape: cached counts, and
+    every missing shape of the brief counted in one subprocess (the first miss counts them all)."""
+    from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER
+    from resources.domain.registry import voice_model_for
+    from resources.sound import flops as sound_flops
+
+    voice = ctx.brief.character.voice
+    transcript = voice.transcript if voice is not None and voice.sample is not None else None
+    entry = voice_model_for(transcript is not None)
+    language = ctx.brief.audio.language
+    shapes = [
+        sound_flops.voice_shape(s.line, language, entry.frame_rate, transcript) for s in spoken
+    ]
+    digest = flops.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
+    keys = [f"voice-{s.positions}-{s.text_tokens}-{s.frames}-{digest}" for s in shapes]
+    batch: dict[str, dict[str, Any]] = {}
+
+    def count(key: str) -> dict[str, Any]:
+        if not batch:
+            batch.update(zip(keys, sound_flops.voice_counts(shapes), strict=True))
+        return batch[key]
+
+    counted = [ctx.cache.get(key, lambda key=key: count(key)) for key in keys]
+    return entry.name, [
+        {**c, "positions": s.positions, "frames": s.frames}
+        for c, s in zip(counted, shapes, strict=True)
+    ]
 
 
 def music(ctx: QuoteContext) -> list[StageLine]:

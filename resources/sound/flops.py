@@ -2,20 +2,31 @@
 
 Whisper large-v3-turbo and WavLM base-plus (x-vector) are built full size on the meta device
 from their published configs (as the identity backbones are, resources/qc/flops.py) and one
-forward pass is counted with torch's FlopCounterMode. VITS samples its durations, which the
-meta device cannot do: it is counted on the CPU at its published full size (facebook/mms-tts
-configs, transformers' VitsConfig defaults) with fixed random weights, seed 0.
+forward pass is counted with torch's FlopCounterMode.
+
+The voice engine, Qwen3-TTS 1.7B (resources/domain/architectures.py), is built the same way but
+in the voice environment, whose qwen-tts classes the pipeline cannot import: one subprocess
+(resources/sound/qwen3_tts_flops.py) counts every line shape a quote needs. A line costs what
+its autoregressive generation runs: the talker over its prompt (the chat markers and codec
+prefix, the text, and for a cloned voice the sample's transcript and codec frames) and the frames
+it speaks at 12.5 a second; the code predictor's 15 residual codes for each frame; the text
+projection for each text token; the speech tokenizer's decoder over the frames. Not counted: the
+speaker encoder and the codec's encoder, which a cloned voice runs once over its sample.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import subprocess
+from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import (
-    VitsConfig,
-    VitsModel,
     WavLMConfig,
     WavLMForXVector,
     WhisperConfig,
@@ -24,10 +35,76 @@ from transformers import (
 
 WHISPER_FRAMES = 3000  # Whisper hears 30 s windows: 3000 mel frames, 1500 encoder positions
 # The reference sizes each model is counted at once (seeded in resources/quote/flop_counts.json);
-# a line is quoted by scaling: decoder positions, seconds of audio and characters.
+# a line is quoted by scaling: decoder positions and seconds of audio.
 WHISPER_TOKENS = 64  # decoder positions: a line of up to ~190 characters (3 characters a token)
 SPEAKER_S = 10.0
-VITS_CHARACTERS = 40
+# A line's prompt to the talker besides its text: "<|im_start|>assistant\n" (3 positions), the
+# codec prefix (think, think-bos, language, think-eos, speaker, pad, bos: 7), "<|im_end|>\n" and
+# the closing "<|im_start|>assistant\n" (5).
+VOICE_PROMPT_POSITIONS = 15
+TEXT_CHARS_PER_TOKEN = 3  # Qwen2's BPE over Portuguese text, as for Whisper above
+COUNTER = Path(__file__).with_name("qwen3_tts_flops.py")
+ENV_VOICE_PYTHON = "CHARACTER_VIDEO_VOICE_PYTHON"  # as pipeline/settings.py names it
+
+
+@dataclass(frozen=True)
+class VoiceShape:
+    """What one line's synthesis runs: talker positions, text tokens, codec frames."""
+
+    positions: int
+    text_tokens: int
+    frames: int
+
+
+def voice_shape(
+    line: str, language: str, frame_rate: float, transcript: str | None = None
+) -> VoiceShape:
+    """A line spoken at the normal rate (resources/domain/speech.py), with a cloned voice's
+    transcript and sample (its length estimated from the transcript at the same rate)."""
+    from resources.domain.speech import speech_seconds
+
+    frames = math.ceil(speech_seconds(line, language) * frame_rate)
+    tokens = math.ceil(len(line) / TEXT_CHARS_PER_TOKEN)
+    positions = VOICE_PROMPT_POSITIONS + tokens + frames
+    if transcript:
+        told = math.ceil(len(transcript) / TEXT_CHARS_PER_TOKEN)
+        tokens += told
+        positions += told + math.ceil(speech_seconds(transcript, language) * frame_rate)
+    return VoiceShape(positions, tokens, frames)
+
+
+def voice_counts(shapes: list[VoiceShape], python: str = "") -> list[dict[str, int]]:
+    """Each shape's FLOPs through Qwen3-TTS 1.7B, counted on the meta device in one subprocess
+    of the voice environment's interpreter (`python`, else CHARACTER_VIDEO_VOICE_PYTHON, else
+    the repository's .venv-voice)."""
+    from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER
+    from resources.models.model_store import ModelStore
+
+    python = (
+        python or ModelStore(voice_python=os.environ.get(ENV_VOICE_PYTHON, "")).voice_interpreter()
+    )
+    request = {
+        "talker": QWEN3_TTS_TALKER.config,
+        "decoder": QWEN3_TTS_DECODER.config,
+        "shapes": [[s.positions, s.frames] for s in shapes],
+    }
+    done = subprocess.run(
+        [python, str(COUNTER)], input=json.dumps(request), capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"Qwen3-TTS FLOPs could not be counted with {python}: {last}")
+    found = json.loads(done.stdout)
+    counted = []
+    for shape, each in zip(shapes, found["shapes"], strict=True):
+        parts = {
+            "talker": each["talker"],
+            "text_projection": found["text_projection"] * shape.text_tokens,
+            "predictor": found["predictor"] * shape.frames,
+            "decoder": each["decoder"],
+        }
+        counted.append({"flops": sum(parts.values()), **parts})
+    return counted
 
 
 def whisper_large_v3_turbo_config() -> WhisperConfig:
@@ -51,11 +128,10 @@ def _count(fn) -> int:
 
 
 def counts() -> dict[str, int]:
-    """Each model at its reference size: what the quote's FLOP cache stores."""
+    """The narration checks at their reference sizes: what the quote's FLOP cache stores."""
     return {
         "whisper": transcription_flops(WHISPER_TOKENS),
         "wavlm": speaker_flops(SPEAKER_S),
-        "vits": synthesis_flops(VITS_CHARACTERS),
     }
 
 
@@ -76,16 +152,6 @@ def speaker_flops(seconds: float) -> int:
         model = WavLMForXVector(WavLMConfig()).eval()
         audio = torch.empty(1, max(1, int(seconds * 16_000)))
     return _count(lambda: model(input_values=audio))
-
-
-@cache
-def synthesis_flops(characters: int) -> int:
-    """A line of `characters` characters through VITS at its published size (CPU, seed 0)."""
-    torch.manual_seed(0)
-    model = VitsModel(VitsConfig()).eval()
-    ids = torch.randint(1, VitsConfig().vocab_size, (1, 2 * characters + 1))
-    torch.manual_seed(0)
-    return _count(lambda: model(input_ids=ids))
 
 
 # Generated music (ACE-Step 1.5 through AceStepPipeline), counted on the meta device at a
