@@ -205,6 +205,11 @@ def test_a_shot_without_duration_lasts_its_line_plus_lead_in_and_tail(tmp_path_f
     assert take.stat().st_size > 44
     (line,) = narration["lines"]
     assert -1.0 <= line["voice"] <= 1.0
+    folder, _ = _current(root, "client_report")
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    assert "Stock voice Aiden: each voice score compares the line with the preset's reference" in (
+        report
+    )
     (clip,) = _current(root, "video_clips")[1]["shots"]
     expected = round(0.3 + line["speech_s"] + 0.5, 3)
     assert clip["duration_s"] == pytest.approx(expected)
@@ -253,6 +258,7 @@ def test_client_report_lists_each_line_with_its_scores_and_the_limits(edited):
         row = f"| {line['id']} | {line['text']} | {line['cer']:.3f} | {voice} |"
         assert row in section
     assert "qc.max_cer not set (measured only); qc.min_voice -1 (measured only)" in section
+    assert "Each voice score compares the line with the recorded voice sample." in section
 
 
 def _run_burned_in(root: Path, inbox: Path, tmp_path_factory) -> dict:

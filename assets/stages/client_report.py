@@ -213,6 +213,15 @@ def voice_table(narration: dict[str, Any] | None, accepted: set[str]) -> str:
         f"\nqc.max_cer {'not set (measured only)' if max_cer is None else f'{max_cer:g}'}; "
         f"qc.min_voice {min_voice:g}{' (measured only)' if min_voice <= -1 else ''}"
     )
+    reference = narration.get("voice_reference") or {}
+    if reference.get("kind") == "preset_reference":
+        rows.append(
+            f"\nStock voice {reference['preset']}: each voice score compares the line with the "
+            f"preset's reference take (\"{reference['text']}\", seed {reference['seed']}), not "
+            "with a recording of a person."
+        )
+    elif reference.get("kind") == "sample":
+        rows.append("\nEach voice score compares the line with the recorded voice sample.")
     return "\n".join(rows)
 
 

@@ -135,7 +135,10 @@ class Voice(_Strict):
     @classmethod
     def _known_preset(cls, value: str | None) -> str | None:
         """A stock voice of the engine, in any case, kept in its published spelling."""
-        if value is None or (found := preset_named(value)) is not None:
+        if value is None:
+            return None
+        found = preset_named(value)
+        if found is not None:
             return found
         names = ", ".join(QWEN3_TTS_CUSTOM_VOICE.preset_names())
         raise ValueError(f"unknown preset {value!r}: the stock voices are {names}")
