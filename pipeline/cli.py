@@ -563,12 +563,14 @@ def cmd_quote(args: argparse.Namespace) -> int:
         return 1
     from resources.quote.quote import quote_brief, quote_markdown
 
+    settings = Settings.from_env()
     try:
         quote = quote_brief(
             brief,
             instance_type=args.instance,
             tier=args.tier,
-            cache_dir=_flops_cache(Settings.from_env()),
+            cache_dir=_flops_cache(settings),
+            voice_python=settings.voice_python,
         )
     except (PriceError, KeyError) as error:
         print(f"{args.brief}: {str(error).strip(chr(39))}", file=sys.stderr)

@@ -23,11 +23,14 @@ from resources.sound.voice import Reference, VoiceEngine, VoiceEngineError
 LINE = "Olá, eu sou a doutora Ana. Vamos estudar o caso?"
 
 
+def _tiny_dir(tmp_path_factory, entry) -> Path:
+    store = ModelStore(profile="tiny", models_dir=str(shared_models(tmp_path_factory)))
+    return store.voice_model_dir(entry)
+
+
 @pytest.fixture(scope="module")
 def engine_dir(tmp_path_factory) -> Path:
-    return ModelStore(
-        profile="tiny", models_dir=str(shared_models(tmp_path_factory))
-    ).voice_model_dir(QWEN3_TTS_BASE)
+    return _tiny_dir(tmp_path_factory, QWEN3_TTS_BASE)
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +114,7 @@ def test_a_recorded_voice_is_cloned_by_base_and_a_preset_spoken_by_custom_voice(
 
 @pytest.fixture(scope="module")
 def stock_dir(tmp_path_factory) -> Path:
-    return ModelStore(
-        profile="tiny", models_dir=str(shared_models(tmp_path_factory))
-    ).voice_model_dir(QWEN3_TTS_CUSTOM_VOICE)
+    return _tiny_dir(tmp_path_factory, QWEN3_TTS_CUSTOM_VOICE)
 
 
 @pytest.fixture(scope="module")

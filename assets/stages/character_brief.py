@@ -139,13 +139,15 @@ def music_file_of(folder: Path) -> Path | None:
 
 def quote_of(run: Run, brief: Brief) -> dict:
     """The brief's quote on the run's instance type (FLOP counts cached in the model folder)."""
-    cache = Path(run.models.models_dir) / "_flops"
+    where = dict(
+        cache_dir=Path(run.models.models_dir) / "_flops", voice_python=run.models.voice_python
+    )
     try:
-        return quote_brief(brief, instance_type=run.models.instance_type, cache_dir=cache)
+        return quote_brief(brief, instance_type=run.models.instance_type, **where)
     except PriceError as error:
         # An unpriced host must not stop the chain: quote the default instance and say so.
         run.log(f"quote: {error}; quoting {DEFAULT_INSTANCE_TYPE} instead")
-        return quote_brief(brief, instance_type=DEFAULT_INSTANCE_TYPE, cache_dir=cache)
+        return quote_brief(brief, instance_type=DEFAULT_INSTANCE_TYPE, **where)
 
 
 def read_quote(folder: Path) -> dict:

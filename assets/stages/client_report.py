@@ -217,7 +217,7 @@ def voice_table(narration: dict[str, Any] | None, accepted: set[str]) -> str:
     if reference.get("kind") == "preset_reference":
         rows.append(
             f"\nStock voice {reference['preset']}: each voice score compares the line with the "
-            f"preset's reference take (\"{reference['text']}\", seed {reference['seed']}), not "
+            f'preset\'s reference take ("{reference["text"]}", seed {reference["seed"]}), not '
             "with a recording of a person."
         )
     elif reference.get("kind") == "sample":

@@ -70,6 +70,7 @@ class QuoteContext:
     cache: flops.FlopCache
     # Each shot's tier (a shot promoted alone differs from `tier`); `tier` for any other.
     shot_tiers: dict[str, TierRecipe] = field(default_factory=dict)
+    voice_python: str = ""  # the voice environment's interpreter (empty: .venv-voice)
 
     def tier_of(self, shot_id: str) -> TierRecipe:
         return self.shot_tiers.get(shot_id, self.tier)
@@ -327,7 +328,8 @@ def voice_line_counts(ctx: QuoteContext, spoken: list) -> tuple[str, list[dict[s
 
     def count(key: str) -> dict[str, Any]:
         if not batch:
-            batch.update(zip(keys, sound_flops.voice_counts(shapes), strict=True))
+            counted = sound_flops.voice_counts(shapes, ctx.voice_python)
+            batch.update(zip(keys, counted, strict=True))
         return batch[key]
 
     counted = [ctx.cache.get(key, lambda key=key: count(key)) for key in keys]
@@ -480,8 +482,12 @@ def quote_brief(
     instance_type: str = DEFAULT_INSTANCE_TYPE,
     tier: str | None = None,
     cache_dir: Path | str | None = None,
+    voice_python: str = "",
 ) -> dict[str, Any]:
-    """The quote of `brief` (at its own tier unless `tier` says otherwise) on `instance_type`."""
+    """The quote of `brief` (at its own tier unless `tier` says otherwise) on `instance_type`.
+
+    `voice_python`: the voice environment's interpreter, which counts the voice engine's FLOPs
+    for a line shape no cache holds (empty: the repository's .venv-voice)."""
     start = time.perf_counter()
     # A shot timed by its line is quoted at the line's length at a normal speaking rate.
     brief = brief.estimated()
@@ -490,8 +496,9 @@ def quote_brief(
     price = instance_price(instance_type)
     # The one tier resolution rendering uses too (resources/domain/tiers.shot_recipes).
     shot_tiers = shot_recipes(brief, model, tier)
+    cache = flops.FlopCache(cache_dir)
     ctx = QuoteContext(
-        brief, model, recipe, gpu_of(price.gpu), price, flops.FlopCache(cache_dir), shot_tiers
+        brief, model, recipe, gpu_of(price.gpu), price, cache, shot_tiers, voice_python
     )
     lines = [line for estimator in STAGE_ESTIMATORS for line in estimator(ctx)]
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 from dataclasses import dataclass
 from functools import cache
@@ -44,7 +43,6 @@ SPEAKER_S = 10.0
 VOICE_PROMPT_POSITIONS = 15
 TEXT_CHARS_PER_TOKEN = 3  # Qwen2's BPE over Portuguese text, as for Whisper above
 COUNTER = Path(__file__).with_name("qwen3_tts_flops.py")
-ENV_VOICE_PYTHON = "CHARACTER_VIDEO_VOICE_PYTHON"  # as pipeline/settings.py names it
 
 
 @dataclass(frozen=True)
@@ -75,14 +73,11 @@ def voice_shape(
 
 def voice_counts(shapes: list[VoiceShape], python: str = "") -> list[dict[str, int]]:
     """Each shape's FLOPs through Qwen3-TTS 1.7B, counted on the meta device in one subprocess
-    of the voice environment's interpreter (`python`, else CHARACTER_VIDEO_VOICE_PYTHON, else
-    the repository's .venv-voice)."""
+    of the voice environment's interpreter (`python`, else the repository's .venv-voice)."""
     from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER
     from resources.models.model_store import ModelStore
 
-    python = (
-        python or ModelStore(voice_python=os.environ.get(ENV_VOICE_PYTHON, "")).voice_interpreter()
-    )
+    python = ModelStore(voice_python=python).voice_interpreter()
     request = {
         "talker": QWEN3_TTS_TALKER.config,
         "decoder": QWEN3_TTS_DECODER.config,
