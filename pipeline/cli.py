@@ -583,7 +583,8 @@ def cmd_quote(args: argparse.Namespace) -> int:
             brief,
             instance_type=args.instance,
             tier=other,
-            cache_dir=_flops_cache(Settings.from_env()),
+            cache_dir=_flops_cache(settings),
+            voice_python=settings.voice_python,
         )
         tiers = {quote["tier"]: quote, other: again}
         print(quote_summary(brief, tiers["draft"], tiers["final"], args.lang))
