@@ -61,7 +61,7 @@ def test_unicode_name_is_kept():
         (
             lambda b: b["video"].update(model="holocine_14b"),
             "video",
-            "licensed CC BY-NC-SA 4.0 (non-commercial only",
+            "licensed CC BY-NC-SA 4.0 (non-commercial: no paid work",
         ),
         (
             lambda b: b["deliverable"].update(resolution=[7680, 4320]),

@@ -7,8 +7,9 @@ id, a native size or a frame-count rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from resources.domain.licences import Licence, licence
 from resources.domain.timing import frames_for
 
 
@@ -89,15 +90,9 @@ class VideoModel:
     # so the kohya backend refuses it). See resources/lora/kohya.py.
     musubi_task: str | None = None
     memory_plans: tuple[MemoryPlan, ...] = ()
-    # Licence: may a studio use it for paid client work ("yes", "conditional": only on the terms
-    # in `licence_terms`, "no": not without a separate licence from the authors), and the value a
-    # brief's `video.licence_ack` must carry to select it (None: no acknowledgement needed).
-    paid_work: Literal["yes", "conditional", "no"] = "yes"
-    licence_terms: str = ""
+    # The value a brief's `video.licence_ack` must carry to select it (None: no acknowledgement
+    # needed). The licence's conditions are `licence`'s entry in resources/domain/licences.py.
     licence_ack: str | None = None
-    # A revenue condition of the licence, as data: above this annual revenue (US$) the studio
-    # needs a paid licence from the authors (None: the licence sets no revenue limit).
-    paid_licence_above_usd: int | None = None
     # The model generates a sound track together with the picture (LTX-2): shots keep it.
     generates_audio: bool = False
     # The smallest GPU class (GB) that trains its LoRA with an 8-bit (INT8) base, where the
@@ -119,15 +114,19 @@ class VideoModel:
         """True when one generation renders every shot of a brief (cut into shots afterwards)."""
         return bool(self.scene_attention)
 
-    def licence_record(self) -> dict[str, str | None]:
+    @property
+    def conditions(self) -> Licence:
+        """Its licence's conditions, as data (resources/domain/licences.py)."""
+        return licence(self.licence)
+
+    @property
+    def licence_terms(self) -> str:
+        """The conditions in one line, for messages."""
+        return "; ".join(self.conditions.conditions()) or "no conditions beyond the notice"
+
+    def licence_record(self) -> dict[str, Any]:
         """The licence as manifests, lineage and the client report state it."""
-        return {
-            "model": self.name,
-            "licence": self.licence,
-            "paid_work": self.paid_work,
-            "terms": self.licence_terms,
-            "paid_licence_above_usd": self.paid_licence_above_usd,
-        }
+        return {"model": self.name, **self.conditions.record()}
 
     def valid_frame_count(self, duration_s: float, fps: float | None = None) -> int:
         """Smallest valid frame count that covers `duration_s` at `fps` (native by default)."""
@@ -169,6 +168,7 @@ class StillModel:
     default_steps: int
     guidance_scale: float
     tiny: RenderSize
+    licence: str = ""  # a key of licences.LICENCES
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,7 @@ class UpscalerModel:
     scale: int
     source: str
     architecture: str = "RRDBNet"  # "RRDBNet" (Real-ESRGAN x4plus/x2plus) | "SRVGGNetCompact"
+    licence: str = "BSD-3-Clause"  # xinntao/Real-ESRGAN's LICENSE covers all its weights
 
 
 @dataclass(frozen=True)
@@ -218,11 +219,6 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=7.0,
             lora_target_modules=_ATTN,
             licence="Tencent Hunyuan Community License",
-            paid_work="conditional",
-            licence_terms=(
-                "commercial use permitted, but the licence does not apply in the European Union, "
-                "the United Kingdom or South Korea"
-            ),
             lora_train_gpu_gb=24,
             tiny=_TINY_16,
             max_frames=129,
@@ -247,7 +243,6 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=3.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
-            licence_terms="permissive: commercial use permitted, keep the licence notice",
             tiny=_TINY_16,
             max_frames=81,
             params_b=1.3,
@@ -272,7 +267,6 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=5.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
-            licence_terms="permissive: commercial use permitted, keep the licence notice",
             tiny=_TINY_16,
             max_frames=81,
             params_b=14.0,
@@ -297,7 +291,6 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=12.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
-            licence_terms="permissive: commercial use permitted, keep the licence notice",
             tiny=_TINY_16,
             max_frames=81,
             params_b=14.0,
@@ -325,7 +318,6 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=5.0,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
-            licence_terms="permissive: commercial use permitted, keep the licence notice",
             tiny=RenderSize(width=128, height=64, steps=2),
             size_multiple=32,
             max_frames=121,
@@ -351,11 +343,6 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=None,
             lora_target_modules=_ATTN,
             licence="LTX-Video Open Weights License",
-            paid_work="conditional",
-            licence_terms=(
-                "Lightricks' own open-weights licence: commercial use has revenue and use "
-                "conditions; read the licence file of the pinned checkpoint before paid work"
-            ),
             tiny=RenderSize(width=128, height=96, steps=2),
             size_multiple=32,
             max_frames=257,
@@ -382,11 +369,6 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=None,
             lora_target_modules=_ATTN,
             licence="CogVideoX License",
-            paid_work="conditional",
-            licence_terms=(
-                "academic use free; commercial use only after registering for the free basic "
-                "commercial licence (open.bigmodel.cn/mla/form), within its usage limits"
-            ),
             lora_train_gpu_gb=48,
             tiny=RenderSize(width=96, height=64, steps=2),
             max_frames=49,
@@ -416,11 +398,6 @@ VIDEO_MODELS: dict[str, VideoModel] = {
                 flow_shift=5.0,
                 lora_target_modules=_ATTN,
                 licence="CC BY-NC-SA 4.0",
-                paid_work="no",
-                licence_terms=(
-                    "non-commercial only (Attribution-NonCommercial-ShareAlike 4.0): no paid "
-                    "client work without a separate licence from the authors"
-                ),
                 licence_ack="non-commercial",
                 tiny=_TINY_16,
                 max_frames=241,  # the whole scene: HoloCine trains on 241-frame sequences
@@ -461,7 +438,6 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             flow_shift=None,
             lora_target_modules=_ATTN,
             licence="Apache-2.0",
-            licence_terms="permissive: commercial use permitted, keep the licence notice",
             tiny=_TINY_16,
             max_frames=163,
             params_b=10.0,
@@ -480,16 +456,11 @@ VIDEO_MODELS: dict[str, VideoModel] = {
 # 24 fps, 8k+1 frames, up to 20 s; the production recipe renders at half size with the distilled
 # 8-step schedule, doubles the latent with the latent upsampler and refines 3 steps at full size
 # (so the full size is a multiple of 2 x 32 = 64). Licence: LTX-2 Community License (the
-# repository's LICENSE): free for entities under US$10M annual revenue, a paid licence above.
+# repository's LICENSE): free for entities under US$10M annual revenue, a paid licence above
+# (the threshold is data: licences.LTX2_COMMUNITY.revenue_limit_usd).
 # Training: Lightricks' LTX-2 trainer documents 80 GB GPUs, 32 GB with an INT8 base.
 _LTX2_LICENCE = dict(
     licence="LTX-2 Community License",
-    paid_work="conditional",
-    licence_terms=(
-        "commercial use free for entities with under US$10M annual revenue; above that a paid "
-        "licence from Lightricks is required"
-    ),
-    paid_licence_above_usd=10_000_000,
 )
 _LTX2_COMMON = dict(
     family="ltx2",
@@ -538,6 +509,7 @@ SDXL = StillModel(
     default_steps=30,
     guidance_scale=6.0,
     tiny=RenderSize(width=64, height=64, steps=2),
+    licence="CreativeML Open RAIL++-M",  # the model card's licence
 )
 
 UPSCALERS: dict[str, UpscalerModel] = {

@@ -31,6 +31,8 @@ class DistillAdapter:
     files: tuple[str, ...]
     strength: float
     source: str
+    name: str = ""  # how manifests and licence checks name it
+    licence: str = "Apache-2.0 (lightx2v, to be checked)"  # a key of licences.LICENCES
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class TierRecipe:
 
 
 LIGHTX2V_WAN21 = DistillAdapter(
+    name="lightx2v_wan21_t2v_14b_4step",
     repo_id="lightx2v/Wan2.1-T2V-14B-StepDistill-CfgDistill-Lightx2v",
     files=("loras/Wan21_T2V_14B_lightx2v_cfg_step_distill_lora_rank64.safetensors",),
     strength=1.0,
@@ -83,6 +86,7 @@ LIGHTX2V_WAN21 = DistillAdapter(
     ),
 )
 LIGHTX2V_WAN22 = DistillAdapter(
+    name="lightx2v_wan22_t2v_a14b_4step",
     repo_id="lightx2v/Wan2.2-Lightning",
     files=(
         "Wan2.2-T2V-A14B-4steps-lora-rank64-Seko-V1.1/high_noise_model.safetensors",
@@ -97,7 +101,15 @@ LIGHTX2V_WAN22 = DistillAdapter(
 
 
 def _ltx2_distill(repo_id: str, file: str, source: str) -> DistillAdapter:
-    return DistillAdapter(repo_id=repo_id, files=(file,), strength=1.0, source=source)
+    # Published in the model's own repository, under its licence (LTX-2 Community License).
+    return DistillAdapter(
+        repo_id=repo_id,
+        files=(file,),
+        strength=1.0,
+        source=source,
+        name=file.removesuffix(".safetensors").replace("-", "_").replace(".", "_"),
+        licence="LTX-2 Community License",
+    )
 
 
 LTX2_DISTILLED = {
