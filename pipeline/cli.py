@@ -42,6 +42,22 @@ def _read_briefs(raw: str) -> tuple[list, list[str]]:
     return [read_entry(p, follow_symlinks=False) for p in files], []
 
 
+def _licences_refuse(source: object, brief) -> bool:
+    """Print the brief's licence refusals and warnings (stderr); whether any model is refused.
+
+    The studio's facts (country, audiences, revenue band, paid work) are the settings'.
+    """
+    from pipeline.settings import LICENCE_FACTS_WHERE, Settings
+    from resources.domain.licence_check import licence_problems
+
+    found = licence_problems(brief, Settings.from_env().studio_facts(), LICENCE_FACTS_WHERE)
+    for line in found.warnings:
+        print(f"{source}: warning: {line}", file=sys.stderr)
+    for problem in found.refused:
+        print(f"{source}: {problem.line()}", file=sys.stderr)
+    return bool(found.refused)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """One line per problem (`file: field: message`); exit 1 if any brief is refused.
 
@@ -74,6 +90,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if key in conflicts and str(entry.path) in conflicts[key].refused:
             failed += 1
             print(f"{entry.path}: {conflicts[key].problem(str(entry.path))}", file=sys.stderr)
+            continue
+        if _licences_refuse(entry.path, brief):
+            failed += 1
             continue
         print(
             f"{entry.path}: ok ({key}, {len(brief.shots)} shots, "
@@ -560,6 +579,8 @@ def cmd_quote(args: argparse.Namespace) -> int:
     except BriefError as error:
         for problem in error.problems:
             print(f"{error.source}: {problem}", file=sys.stderr)
+        return 1
+    if _licences_refuse(args.brief, brief):
         return 1
     from resources.quote.quote import quote_brief, quote_markdown
 

@@ -43,9 +43,11 @@ from dagster import (
 
 from assets.partitions import CHARACTERS
 from pipeline.jobs import character_video_job
-from pipeline.settings import Settings, run_placement_tags
+from pipeline.settings import LICENCE_FACTS_WHERE, Settings, run_placement_tags
 from resources.domain.brief import BriefError, parse_brief_bytes, read_brief_bytes
 from resources.domain.chain import RUN_NAMES
+from resources.domain.licence_check import licence_problems
+from resources.domain.licences import StudioFacts
 from resources.inbox import BriefInbox, partition_conflicts
 from resources.storage.artifact_store import write_atomic
 from resources.storage.permissions import FILE_MODE
@@ -177,8 +179,14 @@ def scan_inbox(
     read: Callable[[Path], bytes] = read_in_folder,
     budget_s: float = TICK_BUDGET_S,
     clock: Callable[[], float] = time.monotonic,
+    facts: StudioFacts | None = None,
 ) -> Tick:
-    """Compare the inbox with the previous state; what to run, add and report this tick."""
+    """Compare the inbox with the previous state; what to run, add and report this tick.
+
+    A brief whose models' licences the studio's `facts` (default: the settings' defaults) would
+    break is refused like an invalid one, with the same lines as `validate`.
+    """
+    facts = facts or StudioFacts()
     new_state: dict[str, BriefState] = {}
     problems: dict[str, list[str]] = {}
     problems_pt: dict[str, list[str]] = {}
@@ -210,6 +218,9 @@ def scan_inbox(
             if raw is None:
                 raise BriefError(name, refused)
             brief = parse_brief_bytes(raw, name)
+            refused = licence_problems(brief, facts, LICENCE_FACTS_WHERE).refused
+            if refused:
+                raise BriefError.of(name, refused)
         except BriefError as error:
             new_state[name] = BriefState(sha, INVALID, ran=ran)
             problems[name] = error.problems
@@ -371,6 +382,7 @@ def brief_inbox_sensor(context: SensorEvaluationContext, inbox: BriefInbox) -> S
         write_errors=lambda brief, text: inbox.write_report(brief, ERRORS_SUFFIX, text),
         remove_errors=lambda brief: inbox.remove_report(brief, ERRORS_SUFFIX),
         read=inbox.read,
+        facts=Settings.from_env().studio_facts(),
     )
     for request in tick.run_requests:
         context.log.info(f"brief {request.tags['brief/source']}: run {request.run_key}")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.spot import on_demand_after, placement_tags
 from resources.domain.costs import DEFAULT_INSTANCE_TYPE, PRICING_MODES
+from resources.domain.licences import REVENUE_BANDS, StudioFacts
 from resources.domain.placement import DEFAULT_CLUSTER
 from resources.domain.render import render_setting_problems
 
@@ -68,6 +69,21 @@ RENDER_FIELDS = {
     "attention": ENV_ATTENTION,
     "first_block_cache": ENV_FIRST_BLOCK_CACHE,
 }
+# The studio's facts that model licences are checked against (resources/domain/licences.py):
+# where it operates and where its clients show the deliverables (ISO 3166-1 alpha-2 codes), its
+# annual revenue band and whether its work is paid (docs/operations.md, "Licences").
+ENV_COUNTRY = "CHARACTER_VIDEO_COUNTRY"  # default BR
+ENV_AUDIENCE = "CHARACTER_VIDEO_AUDIENCE"  # comma-separated, default BR
+ENV_REVENUE_BAND = "CHARACTER_VIDEO_REVENUE_BAND"  # under_1m | 1m_10m | over_10m (unset: unknown)
+ENV_PAID_WORK = "CHARACTER_VIDEO_PAID_WORK"  # 1 (default): client work is paid; 0: it is not
+LICENCE_FACTS = {
+    "country": ENV_COUNTRY,
+    "audiences": ENV_AUDIENCE,
+    "revenue_band": ENV_REVENUE_BAND,
+    "paid_work": ENV_PAID_WORK,
+}
+# Where each fact was declared, as a licence refusal names it.
+LICENCE_FACTS_WHERE = {fact: f"settings {var}" for fact, var in LICENCE_FACTS.items()}
 # How the CLI's `run` and the review app start the chain: `process` (in a local process) or
 # `instance` (queued on the DAGSTER_HOME instance: the daemon and its run launcher start it).
 ENV_LAUNCH = "CHARACTER_VIDEO_LAUNCH"
@@ -117,8 +133,13 @@ class Settings:
     workers: int = 0
     attention: str = "auto"
     first_block_cache: float = 0.0
+    country: str = "BR"
+    audiences: tuple[str, ...] = ("BR",)
+    revenue_band: str = ""  # "": not declared (a revenue condition is warned about, not refused)
+    paid_work: bool = True
 
     def __post_init__(self) -> None:
+        self._check_licence_facts()
         problems = render_setting_problems(**self.render())
         if problems:
             field_name = problems[0].split("=", 1)[0]
@@ -194,6 +215,28 @@ class Settings:
             presign_expiry_s=int(presign) if presign else default.presign_expiry_s,
             launch=env.get(ENV_LAUNCH) or default.launch,
             **_render_from_env(env),
+            **_licence_facts_from_env(env),
+        )
+
+    def _check_licence_facts(self) -> None:
+        codes = [(ENV_COUNTRY, self.country)] + [(ENV_AUDIENCE, a) for a in self.audiences]
+        for var, code in codes:
+            if not re.fullmatch(r"[A-Z]{2}", code):
+                raise SettingsError(f"{var}: {code!r} is not an ISO 3166-1 alpha-2 code (BR, PT)")
+        if not self.audiences:
+            raise SettingsError(f"{ENV_AUDIENCE}: name at least one country (default BR)")
+        if self.revenue_band and self.revenue_band not in REVENUE_BANDS:
+            raise SettingsError(
+                f"{ENV_REVENUE_BAND}={self.revenue_band!r} is not one of {', '.join(REVENUE_BANDS)}"
+            )
+
+    def studio_facts(self) -> StudioFacts:
+        """The facts licences are checked against (validate, quote)."""
+        return StudioFacts(
+            country=self.country,
+            audiences=self.audiences,
+            revenue_band=self.revenue_band or None,  # type: ignore[arg-type]
+            paid_work=self.paid_work,
         )
 
     def render(self) -> dict[str, Any]:
@@ -320,6 +363,23 @@ def _render_from_env(env: Mapping[str, str]) -> dict[str, Any]:
                 raise SettingsError(f"{var}={text!r} is not a number") from None
         else:
             found[name] = text
+    return found
+
+
+def _licence_facts_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The studio's facts the environment declares; unset ones keep the defaults."""
+    found: dict[str, Any] = {}
+    if country := env.get(ENV_COUNTRY, "").strip():
+        found["country"] = country.upper()
+    if audience := env.get(ENV_AUDIENCE, "").strip():
+        found["audiences"] = tuple(c.strip().upper() for c in audience.split(",") if c.strip())
+    if band := env.get(ENV_REVENUE_BAND, "").strip():
+        found["revenue_band"] = band
+    paid = env.get(ENV_PAID_WORK, "").strip()
+    if paid:
+        if paid not in ("0", "1"):
+            raise SettingsError(f"{ENV_PAID_WORK}={paid!r} is not 1 (paid work) or 0")
+        found["paid_work"] = paid == "1"
     return found
 
 

@@ -311,6 +311,11 @@ class Deliverable(_Strict):
     upscaler: str = DEFAULT_UPSCALER
     # None: `sidecar` when any shot has a line, else `none` (Brief.subtitles).
     subtitles: Literal["sidecar", "burn_in", "none"] | None = None
+    # Countries (ISO 3166-1 alpha-2) where this client shows the deliverable, when they differ
+    # from the studio's CHARACTER_VIDEO_AUDIENCE; licences that exclude a territory check them.
+    audiences: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] | None = Field(
+        default=None, min_length=1, max_length=50
+    )
 
     @field_validator("resolution")
     @classmethod
@@ -506,8 +511,9 @@ class Brief(_Strict):
             data.pop("audio")
         if self.character.voice is None:
             data["character"].pop("voice")
-        if data["deliverable"]["subtitles"] is None:
-            data["deliverable"].pop("subtitles")
+        for unset in ("subtitles", "audiences"):
+            if data["deliverable"][unset] is None:
+                data["deliverable"].pop(unset)
         for shot in data["shots"]:
             for unset in ("line", "voice_seed"):
                 if shot[unset] is None:
@@ -710,7 +716,7 @@ def parse_brief(data: Any, source: str = "brief", base: Path | None = None) -> B
 # Fields that name something on a page, a file or a log line: one line of text, no newline.
 _ONE_LINE = {
     "name", "id", "client", "trigger", "model", "upscaler", "tier", "accept",
-    "sample", "file", "preset", "by", "language", "licence", "accept_lines",
+    "sample", "file", "preset", "by", "language", "licence", "accept_lines", "audiences",
 }  # fmt: skip
 
 
