@@ -65,8 +65,13 @@ def test_command_prints_every_stage_with_version_model_seed_and_code(built):
         code = importlib.import_module(f"assets.{asset}").CODE_VERSION
         assert f"{asset:<17} {newest[asset]}  code v{code}" in block
     assert "models: tiny/hunyuan_video@built-in" in block
-    # The video model's licence is named in the lineage, with whether paid work may use it.
-    assert "licence: Tencent Hunyuan Community License (paid work: conditional)" in block
+    # The video model's licence is named in the lineage, with whether paid work may use it and
+    # its conditions as the registry records them (resources/domain/licences.py).
+    assert (
+        "licence of tiny/hunyuan_video@built-in: Tencent Hunyuan Community License "
+        "(paid work: conditional; not in the EU, GB, KR; separate licence above 100,000,000 "
+        "monthly users" in block
+    )
     assert "models: tiny/sdxl_base@built-in" in block
     assert "seeds:  hello=2" in block
     assert "seeds:  5, 6" in block

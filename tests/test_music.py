@@ -65,6 +65,13 @@ def test_generated_music_is_a_unit_with_its_engine_and_licence_conditions(runs):
     assert abs(audio.seconds - 2.0) < 0.05 and float(np.abs(audio.samples).max()) > 1e-3
 
 
+def test_the_generated_musics_engine_is_in_the_masters_lineage_with_its_licence(runs):
+    master = runs["first"]["manifest"]
+    (music,) = [m for m in master["models"] if m["name"] == ACE_STEP.name]
+    assert music["licence"]["licence"] == ACE_STEP.licence and music["licence"]["unknown"]
+    assert all(m["licence"]["licence"] for m in master["models"])
+
+
 def test_the_master_carries_the_music_and_the_same_brief_reuses_the_unit_byte_for_byte(runs):
     samples, rate = decode_audio(runs["first"]["final"])
     assert rate == 48_000 and float(np.abs(samples).max()) > 1e-3

@@ -11,6 +11,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 from dagster import DagsterInstance
+from licence_support import lineage_licences, unrecorded
 from quick_chain import quick_brief, run_quick_chain, shared_models
 from sound_support import write_music, write_voice_sample
 
@@ -246,6 +247,25 @@ def test_the_lineage_of_a_master_with_sound_holds_the_whole_chain_and_its_narrat
     assert assets[0] == "deliverables" and assets[-1] == "character_brief"
     narration = next(link for link in chain_of(store, ref) if link.asset == "narration")
     assert narration.version == after["manifest"]["inputs"]["narration"]
+
+
+def test_every_model_that_touched_the_master_has_its_licence_in_lineage_and_report(edited):
+    _, after = edited
+    root = after["folder"].parents[3]
+    licences = lineage_licences(ArtifactStore(root=str(root)), "acme-health", "dr-ana")
+    assert unrecorded(licences) == []
+    names = {m.split("@")[0].removeprefix("tiny/") for m in licences}
+    voice_and_qc = {"qwen3_tts_base", "whisper_asr", "wavlm_sv", "dinov2_base"}
+    assert {"sdxl_base", "hunyuan_video", "realesrgan_x4plus", *voice_and_qc} <= names
+    assert (
+        "Tencent Hunyuan Community License (paid work: conditional; not in the EU, GB, KR"
+        in (licences["tiny/hunyuan_video@built-in"])
+    )
+    folder, _ = _current(root, "client_report")
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    table = report.split("### Licences of the models used")[1].split("###")[0]
+    for model, text in licences.items():
+        assert f"| {model} | {text} |" in table
 
 
 def test_client_report_lists_each_line_with_its_scores_and_the_limits(edited):

@@ -155,6 +155,16 @@ def test_the_draft_rendered_with_the_adapter_and_the_final_without(draft_then_fi
     assert draft["parameters"]["tier"] == "draft" and final["parameters"]["tier"] == "final"
 
 
+def test_the_draft_records_its_distillation_adapter_and_the_adapters_licence(draft_then_final):
+    draft = draft_then_final[1]
+    adapter = tier_recipe(WAN14, "draft").adapter
+    (record,) = [m for m in draft["models"] if m["name"] == adapter.name]
+    assert record["id"] == f"tiny/{adapter.name}" and len(record["sha256"]) == 1
+    assert record["licence"]["licence"] == adapter.licence
+    assert record["licence"]["unknown"]  # lightx2v's model card was not read: said so
+    assert all(m["licence"]["licence"] for m in draft["models"])
+
+
 def test_the_deliverable_records_libx264_and_why_on_this_cpu_machine(draft_then_final):
     cut = draft_then_final[3]
     assert cut["encoder"]["codec"] == "libx264"

@@ -11,6 +11,7 @@ from assets.stages.character_brief import prediction_metadata, read_brief
 from assets.stages.reference_images import ASSET as REFERENCES
 from assets.stages.reference_images import stills_of
 from resources.domain.artifacts import ArtifactRef
+from resources.domain.licence_check import with_licence
 from resources.domain.lora_recipes import hyperparameters, recipe_for
 from resources.domain.registry import video_model
 from resources.lora.backend import TrainingBackend
@@ -126,7 +127,7 @@ def _lora_fields(run: Run, model, record, params, trained, start: float) -> dict
     return dict(
         code_version=CODE_VERSION,
         parameters=params,
-        models=[{**record, "licence": model.licence}],
+        models=[with_licence(record)],
         seeds={"train": params["seed"]},
         timings={"wall_s": time.perf_counter() - start, "train_s": trained.train_s},
         extra={

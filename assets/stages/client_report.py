@@ -24,7 +24,12 @@ from assets.stages.deliverables import poster_file
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.chain import GPU_STAGES, RENDER_STAGES
 from resources.domain.costs import COMPARED_WITH, HOSTED_APIS, hosted_cost
-from resources.domain.lineage import Deliverable, deliverables_of, format_markdown
+from resources.domain.lineage import (
+    Deliverable,
+    deliverables_of,
+    format_markdown,
+    licences_table,
+)
 from resources.media.contact_sheet import contact_sheet
 from resources.qc.line_acceptance import accepted_lines
 from resources.storage.artifact_store import write_json
@@ -326,6 +331,7 @@ def _report_markdown(
     lines += [deliverables_table(costs), ""]
     for d in current:
         lines += [f"## {d.character} `{d.version}`", "", format_markdown(d), ""]
+        lines += ["### Licences of the models used", "", licences_table(d), ""]
         lines += [
             "### The character, measured",
             "",

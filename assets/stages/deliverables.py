@@ -26,6 +26,7 @@ from assets.stages.video_clips import ASSET as CLIPS
 from assets.stages.video_clips import clips_of, scoring_against
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief
+from resources.domain.licence_check import with_licence
 from resources.domain.qc import ShotVerdict
 from resources.domain.registry import ACE_STEP, UPSCALERS
 from resources.domain.render import X264_PARAMS
@@ -329,7 +330,11 @@ def _build_master(run: Run, upscaler: Upscaler, plan: CutPlan, stage: Path, star
             **({"narration": plan.sound["narration"]} if plan.sound else {}),
         },
         parameters=plan.params,
-        models=[plan.record, *scoring.records],
+        models=[
+            with_licence(plan.record),
+            *map(with_licence, scoring.records),
+            *_music_models(run, plan),
+        ],
         timings={"wall_s": time.perf_counter() - start},
         extra={
             # What the report, the CLI and the review read, by name.
@@ -394,6 +399,14 @@ def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str,
     return sound
 
 
+def _music_models(run: Run, plan: CutPlan) -> list[dict[str, Any]]:
+    """The music engine, with its licence, when the master's music was generated."""
+    if plan.sound is None or "music_unit" not in plan.sound:
+        return []
+    _, payload = music_unit(run, plan.brief, sum(c.duration_s for c in plan.clips))
+    return [with_licence(payload["engine"])]
+
+
 def _music_record(plan: CutPlan) -> dict[str, Any] | None:
     """What the master's music is and under which terms (None: no music)."""
     music = plan.brief.audio.music
@@ -451,7 +464,7 @@ def _music_of(run: Run, plan: CutPlan) -> Path | None:
                 code_version=MUSIC_CODE_VERSION,
                 inputs={},
                 parameters=payload,
-                models=[{**payload["engine"], "licence": ACE_STEP.licence}],
+                models=[with_licence(payload["engine"])],
                 extra={
                     "rate": rate,
                     "licence": {

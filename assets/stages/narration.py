@@ -30,6 +30,7 @@ from assets.stages.character_brief import ASSET as BRIEF
 from assets.stages.character_brief import read_brief, voice_sample_of
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief, Shot
+from resources.domain.licence_check import with_licence
 from resources.domain.qc import attempt_seed
 from resources.domain.registry import (
     DEFAULT_PRESET,
@@ -140,7 +141,7 @@ def speak_lines(run: Run) -> StageResult:
             found = run.models.record(
                 model.name, model.repo_id, model.revision, scorer_dirs[model.name]
             )
-            scorer_records.append({**found, "licence": model.licence})
+            scorer_records.append(with_licence(found))
     ex = LinesRun(run, brief, voice, entry, record, engine_dir, scorer_dirs, sample)
     spoken = [s for s in brief.shots if s.line is not None]
     qc = brief.qc
@@ -164,7 +165,7 @@ def speak_lines(run: Run) -> StageResult:
             code_version=CODE_VERSION,
             inputs={BRIEF: brief_ref.version},
             parameters={"language": brief.audio.language, "voice": voice, "qc": qc.model_dump()},
-            models=([{**record, "licence": entry.licence}] if engine_dir else []) + scorer_records,
+            models=([with_licence(record)] if engine_dir else []) + scorer_records,
             timings={"wall_s": time.perf_counter() - start},
             extra={
                 "lines": lines,

@@ -18,6 +18,7 @@ from assets.stages.base import (
     stage_result,
 )
 from assets.stages.character_brief import prediction_metadata, read_brief
+from resources.domain.licence_check import with_licence
 from resources.domain.registry import SDXL
 from resources.media.contact_sheet import contact_sheet
 from resources.qc import retakes
@@ -92,7 +93,7 @@ def make_references(run: Run, generator: ImageGenerator) -> StageResult:
             code_version=CODE_VERSION,
             inputs={"character_brief": brief_ref.version},
             parameters=params,
-            models=[model],
+            models=[with_licence(model)],
             seeds=[s.seed for s in plan],
             prompts=[s.prompt for s in plan],
             timings={"wall_s": time.perf_counter() - start},

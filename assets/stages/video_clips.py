@@ -48,6 +48,7 @@ from resources.domain.clip_plan import (
     shot_unit,
     talking_lines,
 )
+from resources.domain.licence_check import with_licence
 from resources.domain.qc import ShotVerdict
 from resources.domain.registry import VideoModel, video_model
 from resources.domain.render import RenderSettings
@@ -241,7 +242,11 @@ def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, s
         code_version=CODE_VERSION,
         inputs={"character_lora": lora_ref.version, **timed_by(run)},
         parameters={**default.parameters(), "shot_tiers": plan.tiers},
-        models=[{**default.model, "licence": ex.model.licence}, *ex.scoring.records],
+        models=[
+            with_licence(default.model),
+            *_adapter_records(ex),
+            *map(with_licence, ex.scoring.records),
+        ],
         seeds={s.id: chosen[s.id].request.seed for s in shots},
         prompts={s.id: s.prompt for s in shots},
         timings={
@@ -278,6 +283,25 @@ def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, s
             ),
         },
     )
+
+
+def _adapter_records(ex: ClipsRun) -> list[dict[str, Any]]:
+    """The step-distillation adapters the shots' tiers loaded, as manifest model records."""
+    found: dict[str, dict[str, Any]] = {}
+    production = ex.run.models.profile == "production"
+    for tier, settings in ex.plan.by_tier().items():
+        adapter = tier_recipe(ex.model, tier).adapter
+        if adapter is None or not settings.distill_sha256:
+            continue
+        record = {
+            "name": adapter.name,
+            "id": adapter.repo_id if production else f"tiny/{adapter.name}",
+            "revision": "main" if production else "built-in",
+            "profile": ex.run.models.profile,
+            "sha256": list(settings.distill_sha256),
+        }
+        found[adapter.name] = with_licence(record)
+    return list(found.values())
 
 
 def _shot_entry(shot: ShotRequest, chosen, takes, tier: str, without_lora) -> dict[str, Any]:
@@ -471,7 +495,7 @@ def _unit_fields(ex: ClipsRun, settings: RenderSettings, shot: ShotRequest, done
         code_version=SHOT_CODE_VERSION,
         inputs=inputs,
         parameters=settings.parameters(),
-        models=[{**settings.model, "licence": ex.model.licence}],
+        models=[with_licence(settings.model)],
         seeds={shot.id: shot.seed},
         prompts={shot.id: shot.prompt},
         timings={"render_s": done.render_s if done is not None else 0.0},
@@ -563,7 +587,7 @@ def render_scene_unit(ex: ClipsRun) -> list:
                 code_version=SCENE_CODE_VERSION,
                 inputs={},
                 parameters=settings.parameters(),
-                models=[{**settings.model, "licence": ex.model.licence}],
+                models=[with_licence(settings.model)],
                 seeds={"scene": scene.seed},
                 prompts={"scene": scene.prompt},
                 timings=timings,

@@ -34,6 +34,9 @@ class Link:
     compute: dict[str, Any]
     parameters: dict[str, Any] = field(repr=False)
     licence: str = ""  # the video model's licence and whether it allows paid work
+    # Each model's licence and its conditions, in the order of `models` ("" where the manifest
+    # predates licence records).
+    licences: list[str] = field(default_factory=list)
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> Link:
@@ -47,6 +50,7 @@ class Link:
             compute=manifest.get("compute") or {},
             parameters=manifest.get("parameters", {}),
             licence=_licence_text(manifest.get("licence")),
+            licences=[_licence_text(m.get("licence")) for m in manifest.get("models", [])],
         )
 
 
@@ -156,7 +160,9 @@ def format_text(deliverables: list[Deliverable]) -> str:
             )
             if link.models:
                 lines.append(f"    models: {', '.join(link.models)}")
-            if link.licence:
+            for model, licence in zip(link.models, link.licences, strict=False):
+                lines.append(f"    licence of {model}: {licence or 'not recorded'}")
+            if link.licence and link.licence not in link.licences:
                 lines.append(f"    licence: {link.licence}")
             if link.seeds:
                 lines.append(f"    seeds:  {_seeds_text(link.seeds)}")
@@ -176,11 +182,31 @@ def format_markdown(deliverable: Deliverable) -> str:
     for link in deliverable.chain:
         rows.append(
             f"| {link.asset} | `{link.version}` | v{link.code_version} | "
-            f"{'<br>'.join(link.models + ([link.licence] if link.licence else [])) or '-'} | "
+            f"{'<br>'.join(_with_licences(link)) or '-'} | "
             f"{_seeds_text(link.seeds) or '-'} | "
             f"{_compute_text(link.compute) if link.compute else '-'} |"
         )
     return "\n".join(rows)
+
+
+def licences_table(deliverable: Deliverable) -> str:
+    """Every model that touched the deliverable, once, with its licence and conditions."""
+    rows = ["| model | licence and conditions |", "|---|---|"]
+    seen: dict[str, str] = {}
+    for link in deliverable.chain:
+        for model, licence in zip(link.models, link.licences, strict=False):
+            seen.setdefault(model, licence)
+    rows += [f"| {model} | {licence or 'not recorded'} |" for model, licence in seen.items()]
+    return "\n".join(rows)
+
+
+def _with_licences(link: Link) -> list[str]:
+    """Each model of a link followed by its licence, for the markdown table."""
+    cells = [
+        f"{model} ({licence})" if licence else model
+        for model, licence in zip(link.models, link.licences, strict=False)
+    ]
+    return cells + ([link.licence] if link.licence and link.licence not in link.licences else [])
 
 
 def _current_version(store: ArtifactReader, client: str, character: str, asset: str) -> str | None:
@@ -191,10 +217,15 @@ def _current_version(store: ArtifactReader, client: str, character: str, asset: 
 
 
 def _licence_text(record: Any) -> str:
-    """'CC BY-NC-SA 4.0 (paid work: no)' from a manifest's licence record; '' without one."""
+    """'CC BY-NC-SA 4.0 (paid work: no; non-commercial: no paid work; ...)' from a manifest's
+    licence record; a bare name for an older record; '' without one."""
+    if isinstance(record, str):
+        return record
     if not isinstance(record, dict) or not record.get("licence"):
         return ""
-    return f"{record['licence']} (paid work: {record.get('paid_work', 'unknown')})"
+    terms = record.get("terms")
+    paid = f"paid work: {record.get('paid_work', 'unknown')}"
+    return f"{record['licence']} ({paid}{'; ' + terms if terms else ''})"
 
 
 def _seeds_text(seeds: Any) -> str:
