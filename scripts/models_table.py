@@ -84,48 +84,41 @@ def minute_costs(cache_dir: Path | None = None) -> dict[str, dict[str, str]]:
     return found
 
 
-def table(costs: dict[str, dict[str, str]]) -> str:
-    """The English table of docs/models.md: one row per registry video model."""
+PAID_WORK_PT = {"yes": "sim", "conditional": "com condições", "no": "não"}
+HEAD_EN = [
+    "| `video.model` | good at | longest clip | native size | $ / finished min, draft | "
+    "$ / finished min, final | licence: conditions |",
+    "|---|---|---|---|---|---|---|",
+]
+HEAD_PT = [
+    "| `video.model` | US$ / min pronto, rascunho | US$ / min pronto, final | licença | "
+    "trabalho pago |",
+    "|---|---|---|---|---|",
+]
+
+
+def tables(costs: dict[str, dict[str, str]]) -> tuple[str, str]:
+    """The English table of docs/models.md and the Portuguese summary of docs/costs.md: one row
+    per registry video model each."""
     from resources.domain.licences import licence
     from resources.domain.registry import VIDEO_MODELS
 
-    rows = [
-        "| `video.model` | good at | longest clip | native size | $ / finished min, draft | "
-        "$ / finished min, final | licence: conditions |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    english, portuguese = list(HEAD_EN), list(HEAD_PT)
     for name, model in VIDEO_MODELS.items():
-        lic = licence(model.licence)
+        lic, cost = licence(model.licence), costs[name]
         conditions = "; ".join(lic.conditions()) or "-"
-        rows.append(
+        english.append(
             f"| `{name}` | {GOOD_AT[name]} | {model.max_duration_s:.1f} s | "
             f"{model.native_width}x{model.native_height} @ {model.native_fps} fps | "
-            f"{costs[name]['draft']} | {costs[name]['final']} | {lic.name}: {conditions} |"
+            f"{cost['draft']} | {cost['final']} | {lic.name}: {conditions} |"
         )
-    return "\n".join(rows)
-
-
-PAID_WORK_PT = {"yes": "sim", "conditional": "com condições", "no": "não"}
-
-
-def table_pt(costs: dict[str, dict[str, str]]) -> str:
-    """The Portuguese summary of docs/costs.md: cost per finished minute and the licence."""
-    from resources.domain.licences import licence
-    from resources.domain.registry import VIDEO_MODELS
-
-    rows = [
-        "| `video.model` | US$ / min pronto, rascunho | US$ / min pronto, final | licença | "
-        "trabalho pago |",
-        "|---|---|---|---|---|",
-    ]
-    for name, model in VIDEO_MODELS.items():
-        lic = licence(model.licence)
-        cost = {t: c.replace(".", ",") for t, c in costs[name].items()}
-        rows.append(
-            f"| `{name}` | {cost['draft']} | {cost['final']} | {lic.name} | "
+        scene = f"- (uma cena de no máximo {model.max_duration_s:.0f} s)"
+        pt = {t: scene if c.startswith("-") else c.replace(".", ",") for t, c in cost.items()}
+        portuguese.append(
+            f"| `{name}` | {pt['draft']} | {pt['final']} | {lic.name} | "
             f"{PAID_WORK_PT[lic.paid_work]} |"
         )
-    return "\n".join(rows)
+    return "\n".join(english), "\n".join(portuguese)
 
 
 def replace_in_doc(text: str, new_table: str) -> str:
@@ -147,7 +140,7 @@ def main(argv: list[str]) -> None:
     from resources.quote import flops as counted
 
     costs = minute_costs()
-    english, portuguese = table(costs), table_pt(costs)
+    english, portuguese = tables(costs)
     if "--write" in argv:
         for doc, new in ((DOC, english), (DOC_PT, portuguese)):
             doc.write_text(replace_in_doc(doc.read_text(encoding="utf-8"), new), encoding="utf-8")
