@@ -303,6 +303,14 @@ def _report_failure(error: BaseException, *, debug: bool, source: object = None)
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
+    from resources.domain.brief import BriefError, load_brief
+
+    try:
+        brief = load_brief(args.brief)
+    except (BriefError, OSError):
+        brief = None  # materialize_brief reports it, one line per problem, as it always did
+    if brief is not None and _licences_refuse(args.brief, brief):
+        return 1
     try:
         final = materialize_brief(
             Path(args.brief),

@@ -218,3 +218,12 @@ def test_the_inbox_sensor_refuses_a_brief_the_licences_forbid_and_runs_the_other
     report = errors_file(refused).read_text()
     assert "video.model: hunyuan_video - Tencent Hunyuan Community License excludes " in report
     assert "audiences in PT (settings CHARACTER_VIDEO_AUDIENCE)" in report
+
+
+def test_materialize_refuses_before_any_stage_runs(studio, tmp_path, capsys):
+    studio.setenv("CHARACTER_VIDEO_REVENUE_BAND", "over_10m")
+    path = _brief(tmp_path, {"model": "ltx_2"})
+    code, out, err = _cli(capsys, "materialize", path, "--root", str(tmp_path / "artifacts"))
+    assert code == 1 and out == ""
+    assert "video.model: ltx_2 - LTX-2 Community License needs a paid licence above" in err
+    assert not (tmp_path / "artifacts").exists() and not (tmp_path / "models").exists()
