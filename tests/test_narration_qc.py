@@ -154,7 +154,8 @@ def test_a_line_accepted_from_the_command_line_lets_the_blocked_brief_through(ru
 def test_a_recorded_voice_is_spoken_by_qwen3_tts_at_its_limit_and_recorded_with_its_licence(runs):
     _, _, manifest = runs["lenient"]
     (engine,) = [m for m in manifest["models"] if m["name"] == "qwen3_tts_base"]
-    assert engine["licence"] == "Apache-2.0" and len(engine["sha256"]) == 64
+    assert engine["licence"]["licence"] == "Apache-2.0" and len(engine["sha256"]) == 64
+    assert engine["licence"]["paid_work"] == "yes"
     assert manifest["licence"]["engine"] == "qwen3_tts_base"
     (line,) = manifest["lines"]
     assert line["rate"] == 24_000
