@@ -125,3 +125,15 @@ def _no_definitions_state_of_a_dead_instance():
 
     with set_defs_state_storage(None):
         yield
+
+
+def materialize_fresh(*args, **kwargs):
+    """dagster.materialize with no definitions-state storage, as pipeline/launch.py run_chain
+    runs the chain: a storage left in Dagster's context variable by an instance entered and
+    disposed earlier in this process made `materialize` read a dead instance ("undefined
+    DagsterInstance weakref"), depending on which tests ran before on the same worker."""
+    from dagster import materialize
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        return materialize(*args, **kwargs)

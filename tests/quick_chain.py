@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from conftest import small_brief, write_brief
-from dagster import DagsterInstance, build_schedule_context, materialize
-from dagster._core.storage.defs_state.base import set_defs_state_storage
+from conftest import materialize_fresh, small_brief, write_brief
+from dagster import DagsterInstance, build_schedule_context
 from moto.server import ThreadedMotoServer
 
 from assets.partitions import CHARACTERS
@@ -57,12 +56,10 @@ def run_quick_chain(
     key = f"{data['client']}/{data['character']['id']}"
     instance.add_dynamic_partitions(CHARACTERS, [key])
     resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)], models_dir=models)
-    # As pipeline/launch.py run_chain does: no definitions-state storage while the chain runs.
-    # An instance entered during a run leaves its storage in a context variable that outlives
-    # it, and the next materialize in this process then read a dead instance ("undefined
-    # DagsterInstance weakref", test_sound_chain's second run, once in a full suite).
-    with set_defs_state_storage(None):
-        outcome = materialize(RUN_ASSETS, partition_key=key, instance=instance, resources=resources)
+    # No definitions-state storage while the chain resolves (conftest.materialize_fresh).
+    outcome = materialize_fresh(
+        RUN_ASSETS, partition_key=key, instance=instance, resources=resources
+    )
     assert outcome.success
     return brief, outcome
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import REPO
+from conftest import REPO, materialize_fresh
 from moto_aws import aws_env  # noqa: F401 - the fixture
 
 from pipeline.settings import resource_defs
@@ -173,7 +173,7 @@ def test_an_s3_root_selects_the_s3_store_with_a_local_cache(monkeypatch, tmp_pat
 
 def test_the_whole_chain_publishes_to_s3_in_the_local_layout(s3, tmp_path, monkeypatch):
     from conftest import small_brief, write_brief
-    from dagster import DagsterInstance, materialize
+    from dagster import DagsterInstance
 
     from assets.partitions import CHARACTERS
     from pipeline.definitions import ASSETS
@@ -191,7 +191,7 @@ def test_the_whole_chain_publishes_to_s3_in_the_local_layout(s3, tmp_path, monke
     )
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(CHARACTERS, ["acme-health/dr-ana"])
-    outcome = materialize(
+    outcome = materialize_fresh(
         ASSETS, partition_key="acme-health/dr-ana", instance=instance, resources=resources
     )
     assert outcome.success

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, small_brief, write_brief
-from dagster import DagsterInstance, materialize
+from conftest import REPO, materialize_fresh, small_brief, write_brief
+from dagster import DagsterInstance
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from assets.partitions import CHARACTERS
@@ -29,7 +29,7 @@ def run_chain(brief: Path, root: Path, instance: DagsterInstance, raise_on_error
     # Without definitions state, as pipeline.launch.run_chain does: an instance made and dropped
     # meanwhile must not be the one the job resolves against.
     with set_defs_state_storage(None):
-        return materialize(
+        return materialize_fresh(
             ASSETS,
             partition_key=KEY,
             instance=instance,
@@ -199,7 +199,7 @@ def test_reused_lora_reports_its_recorded_load_check_unless_the_file_changed(tmp
         # Run alone, the clips refuse the damaged file, naming it, rather than render without
         # the character.
         instance.add_dynamic_partitions(CHARACTERS, [KEY])
-        damaged = materialize(
+        damaged = materialize_fresh(
             ASSETS,
             selection=["video_clips"],
             partition_key=KEY,

@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, materialize
+from conftest import materialize_fresh
+from dagster import DagsterInstance
 from PIL import Image
 from quick_chain import quick_brief, run_quick_chain, shared_models
 
@@ -147,7 +148,7 @@ def test_report_sums_match_figures_known_from_the_stage_manifests(report, tmp_pa
             write_json(folder / version / "manifest.json", data)
     with DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(CHARACTERS, [f"{CLIENT}/nurse-bia"])
-        outcome = materialize(
+        outcome = materialize_fresh(
             [client_report],
             partition_key=f"{CLIENT}/nurse-bia",
             instance=instance,

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_brief
-from dagster import DagsterInstance, materialize
+from conftest import materialize_fresh, write_brief
+from dagster import DagsterInstance
 from quick_chain import quick_brief, shared_models
 from sound_support import write_voice_sample
 
@@ -40,7 +40,7 @@ def _run(instance, folder, root, models, qc: dict):
     brief = write_brief(folder, data)
     instance.add_dynamic_partitions(CHARACTERS, [KEY])
     resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)], models_dir=models)
-    return materialize(
+    return materialize_fresh(
         RUN_ASSETS, partition_key=KEY, instance=instance, resources=resources, raise_on_error=False
     )
 

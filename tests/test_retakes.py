@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import write_brief
-from dagster import AssetKey, DagsterInstance, materialize
+from conftest import materialize_fresh, write_brief
+from dagster import AssetKey, DagsterInstance
 from quick_chain import quick_brief, shared_models
 
 from assets.partitions import CHARACTERS
@@ -104,7 +104,7 @@ def retakes(tmp_path_factory):
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(CHARACTERS, [KEY])
     resources = resource_defs(root=root, profile="tiny", inbox=[str(brief)], models_dir=models)
-    blocked = materialize(
+    blocked = materialize_fresh(
         RUN_ASSETS, partition_key=KEY, instance=instance, resources=resources, raise_on_error=False
     )
     cuts_while_blocked = ArtifactStore(root=str(root)).versions(
@@ -114,7 +114,9 @@ def retakes(tmp_path_factory):
     accept_rc = cli.main(
         ["accept", "acme-health", "dr-ana", "hello", "--by", "maria", "--root", str(root)]
     )
-    accepted = materialize(RUN_ASSETS, partition_key=KEY, instance=instance, resources=resources)
+    accepted = materialize_fresh(
+        RUN_ASSETS, partition_key=KEY, instance=instance, resources=resources
+    )
     return {
         "root": root,
         "models": models,

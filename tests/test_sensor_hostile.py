@@ -13,8 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
-from conftest import small_brief, write_brief
-from dagster import DagsterInstance, build_sensor_context, instance_for_test, materialize
+from conftest import materialize_fresh, small_brief, write_brief
+from dagster import DagsterInstance, build_sensor_context, instance_for_test
 from quick_chain import evaluate_nightly, moto_server
 
 from assets.character_brief import character_brief
@@ -263,7 +263,7 @@ def test_s3_object_over_the_size_limit_is_refused_without_downloading_it(
 def run_brief_asset(instance, root: Path, inbox: Path, request):
     """Materialize character_brief as the run the sensor requested would."""
     resources = resource_defs(root=root, profile="tiny", inbox=[str(inbox)])
-    return materialize(
+    return materialize_fresh(
         [character_brief],
         partition_key=request.partition_key,
         instance=instance,

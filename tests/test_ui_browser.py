@@ -44,11 +44,14 @@ SCREENSHOTS = Path(
 )
 # `make dev`'s instance (no community pop-up, no telemetry). No daemon runs in this test: the
 # default coordinator launches a run as soon as it is asked.
-INSTANCE_YAML = (REPO / "deploy" / "dagster-dev.yaml").read_text() + """\
+INSTANCE_YAML = (
+    (REPO / "deploy" / "dagster-dev.yaml").read_text()
+    + """\
 run_coordinator:
   module: dagster.core.run_coordinator
   class: DefaultRunCoordinator
 """
+)
 RUNS_QUERY = "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
 LOCATION_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries {
   name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }"""

@@ -220,15 +220,6 @@ APACHE_2_LIGHTX2V = Licence(
     unknown=(_NOT_READ,),
 )
 
-# The stock voice's architecture (transformers' VITS) has no licence-clean pt-BR weights; the
-# registry refuses it in production (registry.VITS_VOICE.production_blocker).
-VITS_CODE = Licence(
-    name="Apache-2.0 (transformers' VITS code)",
-    source="huggingface/transformers LICENSE; facebook/mms-tts-por model card (CC-BY-NC-4.0)",
-    attribution=_KEEP_NOTICE,
-    unknown=("production weights: the only pt-BR VITS checkpoint (mms-tts-por) is CC-BY-NC-4.0",),
-)
-
 LICENCES: dict[str, Licence] = {
     lic.name: lic
     for lic in (
@@ -244,7 +235,6 @@ LICENCES: dict[str, Licence] = {
         MIT_ACE_STEP,
         MIT_WAVLM,
         APACHE_2_LIGHTX2V,
-        VITS_CODE,
     )
 }
 

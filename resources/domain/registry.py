@@ -640,6 +640,7 @@ QWEN3_TTS_CUSTOM_VOICE = VoiceModel(
         ("Sohee", "Korean"),
     ),
 )
+VOICE_MODELS: dict[str, VoiceModel] = {m.name: m for m in (QWEN3_TTS_BASE, QWEN3_TTS_CUSTOM_VOICE)}
 # The stock voice of a character whose brief names no voice (validate says so).
 DEFAULT_PRESET = "Serena"
 # A brief language as the model card names native languages (the preset warning compares them).
