@@ -191,7 +191,7 @@ def test_a_shot_without_duration_lasts_its_line_plus_lead_in_and_tail(tmp_path_f
     run_quick_chain(DagsterInstance.ephemeral(), base / "a", root, data, models=models)
     narration = _current(root, "narration")[1]
     (engine,) = [m for m in narration["models"] if m["name"] == "qwen3_tts_custom_voice"]
-    assert engine["licence"] == "Apache-2.0" and len(engine["sha256"]) == 64
+    assert engine["licence"]["licence"] == "Apache-2.0" and len(engine["sha256"]) == 64
     assert narration["licence"]["engine"] == "qwen3_tts_custom_voice"
     assert narration["parameters"]["voice"] == {"preset": "Aiden"}
     # No recording to compare with: the voice is scored against the preset's reference take,
