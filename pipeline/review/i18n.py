@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from resources.quote.summary import decimal
+
 LANGUAGES = ("pt-BR", "en")
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -185,5 +187,4 @@ def money(value: float | None, lang: str) -> str:
 
 def number(value: float, lang: str, digits: int = 3) -> str:
     """A score as a person reads it: 0,812 in Portuguese, 0.812 in English."""
-    shown = f"{value:.{digits}f}"
-    return shown.replace(".", ",") if lang != "en" else shown
+    return decimal(value, lang, digits)

@@ -90,7 +90,8 @@ def duration(seconds: float, lang: str) -> str:
     return f"{hours} h {rest} min" if hours else f"{rest} min"
 
 
-def _number(value: float, lang: str, digits: int = 1) -> str:
+def decimal(value: float, lang: str, digits: int = 1) -> str:
+    """`value` to `digits` places with the language's decimal mark: 2,3 (pt-BR), 2.3 (en)."""
     text = f"{value:.{digits}f}"
     return text.replace(".", ",") if lang == "pt-BR" else text
 
@@ -103,7 +104,7 @@ def comparison(ours: float, theirs: float, lang: str) -> str:
         return _t("far_cheaper", lang).format(times=f"{theirs / ours:.0f}" if ours else "∞")
     if ours < theirs:
         return _t("cheaper", lang).format(pct=f"{1 - ours / theirs:.0%}")
-    return _t("dearer", lang).format(times=_number(ours / theirs, lang))
+    return _t("dearer", lang).format(times=decimal(ours / theirs, lang))
 
 
 def aspect(width: int, height: int) -> str:
