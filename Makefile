@@ -63,16 +63,19 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 # The Dagster UI on the embedded default: example briefs registered as partitions, tiny profile.
+# Its instance is the one beside the artifacts ($(ROOT)/_dagster), which `python -m pipeline
+# materialize` and the review app's runs record into too: the UI shows their materializations.
+DEV_HOME := $(CURDIR)/$(ROOT)/_dagster
 dev: $(STAMP)
-	mkdir -p .dagster_home
-	cp deploy/dagster-dev.yaml .dagster_home/dagster.yaml
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(PY) -m pipeline register examples/
-	DAGSTER_HOME=$(CURDIR)/.dagster_home CHARACTER_VIDEO_ROOT=$(CURDIR)/$(ROOT) \
-		$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	mkdir -p $(DEV_HOME)
+	cp deploy/dagster-dev.yaml $(DEV_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DEV_HOME) $(PY) -m pipeline register examples/
+	DAGSTER_HOME=$(DEV_HOME) CHARACTER_VIDEO_ROOT=$(CURDIR)/$(ROOT) \
+		$(PY) scripts/dev_server.py $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # The producers' review app on http://127.0.0.1:8500 (pt-BR; ?lang=en), over the same artifacts.
 review: $(STAMP)
 	CHARACTER_VIDEO_ROOT=$(CURDIR)/$(ROOT) $(PY) -m pipeline review --root $(CURDIR)/$(ROOT)
 
 clean:
-	rm -rf $(ROOT) .dagster_home .pytest_cache
+	rm -rf $(ROOT) .pytest_cache

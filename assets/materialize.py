@@ -7,8 +7,10 @@ a `MaterializeResult` with UI metadata and asset check results.
 from __future__ import annotations
 
 import base64
+import functools
+import inspect
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +39,11 @@ from assets.stages.base import (
     Run,
     StageLog,
     StageResult,
+    record_run_state,
 )
 from assets.stages.character_brief import approval_wait
 from resources.domain.brief import split_partition_key
-from resources.domain.chain import GPU_POOL, stage
+from resources.domain.chain import GPU_POOL, RUN_NAMES, stage
 from resources.models.model_store import ModelStore
 from resources.runtime.notify import Notifier
 from resources.runtime.spot_monitor import SpotMonitor
@@ -66,6 +69,61 @@ def chain_asset(
     A failed check named in `blocking` fails the step after the asset is recorded, so nothing
     downstream of it runs in that run (Dagster blocking checks).
     """
+    dagster_decorator = _dagster_asset(name, code_version, kinds, checks, gated, blocking)
+    return lambda fn: dagster_decorator(tracked(fn))
+
+
+def tracked(fn: Callable) -> Callable:
+    """`fn` (an asset's body) that also records, for the review app, how the run ended: failed
+    in this stage, or finished after the chain's last stage (unless it stopped for a person).
+
+    The job's hooks say the same for `character_video` runs; this covers every run, the UI's
+    ad-hoc asset selections included.
+    """
+    signature = inspect.signature(fn)
+
+    def ended(args, kwargs, error: BaseException | None) -> None:
+        bound = signature.bind_partial(*args, **kwargs).arguments
+        context, runtime = bound.get("context"), bound.get("runtime")
+        if context is None or runtime is None:
+            return
+        client, character = split_partition_key(context.partition_key)
+        asset = context.asset_key.path[-1]
+        run_id = context.run.run_id
+        if error is not None:
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0][:500]
+            record_run_state(runtime.store, client, character, run_id, "failed", stage=asset,
+                             detail=first)  # fmt: skip
+        elif asset == RUN_NAMES[-1] and OUTCOME_TAG not in context.run.tags:
+            record_run_state(runtime.store, client, character, run_id, "finished", stage=asset)
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as error:
+                ended(args, kwargs, error)
+                raise
+            ended(args, kwargs, None)
+
+        return generator
+
+    @functools.wraps(fn)
+    def plain(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as error:
+            ended(args, kwargs, error)
+            raise
+        ended(args, kwargs, None)
+        return result
+
+    return plain
+
+
+def _dagster_asset(name, code_version, kinds, checks, gated, blocking):
     blocking = set(blocking)
     entry = stage(name)
     check_specs = [
@@ -119,9 +177,15 @@ def gated_report(
         )
         # The run itself says so: Dagster counts it a success (nothing failed), and its `outcome`
         # tag, shown in the UI's run list and run page, says it stopped for a person.
-        context.instance.add_run_tags(context.run_id, {OUTCOME_TAG: f"{WAITING} ({gate})"})
+        context.instance.add_run_tags(context.run.run_id, {OUTCOME_TAG: f"{WAITING} ({gate})"})
         stage_name = context.asset_key.path[-1]
-        runtime.notifier.send("waiting", context.partition_key, stage_name, waiting, context.run_id)
+        record_run_state(
+            run.store, run.client, run.character, context.run.run_id, "waiting",
+            stage=stage_name, detail=gate,
+        )  # fmt: skip
+        runtime.notifier.send(
+            "waiting", context.partition_key, stage_name, waiting, context.run.run_id
+        )
         return
     yield report(build())
 
@@ -146,7 +210,19 @@ class StageRuntime:
         self.dtype = models.torch_dtype
 
     def run(self, context: AssetExecutionContext) -> Run:
+        """The asset's `Run`; also says, for the review app, that the run is in this stage."""
         client, character = split_partition_key(context.partition_key)
+        asset = context.asset_key.path[-1]
+        tags = run_tags_for(context)
+        record_run_state(
+            self.store,
+            client,
+            character,
+            context.run.run_id,
+            "running",
+            stage=asset,
+            launched_by=tags.get(LAUNCHED_BY, ""),
+        )
         return Run(
             client=client,
             character=character,
@@ -155,10 +231,30 @@ class StageRuntime:
             device=self.device,
             dtype=self.dtype,
             log=StageLog(
-                context.log.info, self.store, client, character, context.asset_key.path[-1]
+                context.log.info, self.store, client, character, asset, context.run.run_id
             ),
             stop=self.monitor.check,
         )
+
+
+LAUNCHED_BY = "launched_by"
+UI_LAUNCH = "dagster-ui"  # a run started from the Dagster UI (or any launcher that set no tags)
+
+
+def run_tags_for(context: AssetExecutionContext, **known: str) -> dict[str, str]:
+    """The run's tags, after adding the ones every run carries whoever launched it.
+
+    The CLI, the sensor and the review app tag their runs (`character`, `launched_by`,
+    `brief/file`); a run launched from the Dagster UI's partition picker has none, so the first
+    stage adds them (`known` carries what only that stage knows, the brief's file name).
+    """
+    tags = dict(context.run.tags)
+    wanted = {"character": context.partition_key, LAUNCHED_BY: UI_LAUNCH, **known}
+    missing = {k: v for k, v in wanted.items() if v and k not in tags}
+    if missing:
+        context.instance.add_run_tags(context.run.run_id, missing)
+        tags.update(missing)
+    return tags
 
 
 @resource(

@@ -9,24 +9,37 @@ from __future__ import annotations
 
 from dagster import HookContext, failure_hook, success_hook
 
+from assets.materialize import OUTCOME_TAG
+from assets.stages.base import record_run_state
+from resources.domain.brief import split_partition_key
 from resources.domain.chain import RUN_NAMES
 
 
 def notify(context: HookContext, event: str, detail: str) -> None:
+    """Tell the producers (webhook) and the review app (the run's state record)."""
     run = context.instance.get_run_by_id(context.run_id)
     key = (run.tags if run is not None else {}).get("dagster/partition")
     if key:  # a character's run
         context.resources.notifier.send(event, key, context.op.name, detail, context.run_id)
+        client, character = split_partition_key(key)
+        record_run_state(
+            context.resources.artifact_store, client, character, context.run_id, event,
+            stage=context.op.name, detail=detail,
+        )  # fmt: skip
 
 
-@failure_hook(required_resource_keys={"notifier"})
+@failure_hook(required_resource_keys={"notifier", "artifact_store"})
 def run_failed(context: HookContext) -> None:
     error = context.op_exception
     first = str(error).strip().splitlines()[0] if error is not None and str(error).strip() else ""
     notify(context, "failed", first[:500])
 
 
-@success_hook(required_resource_keys={"notifier"})
+@success_hook(required_resource_keys={"notifier", "artifact_store"})
 def run_finished(context: HookContext) -> None:
-    if context.op.name == RUN_NAMES[-1]:  # the client's report: the whole chain is done
-        notify(context, "finished", "")
+    if context.op.name != RUN_NAMES[-1]:
+        return  # the whole chain is done only when the client's report is
+    run = context.instance.get_run_by_id(context.run_id)
+    if run is not None and OUTCOME_TAG in run.tags:
+        return  # the report stopped for an approval: "waiting" was said, not "finished"
+    notify(context, "finished", "")

@@ -103,14 +103,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _instance():
-    from dagster import DagsterInstance
-
+def _instance(root: str):
+    """The instance the UI reads: DAGSTER_HOME's, else the one beside the artifacts of `root`."""
+    from pipeline.launch import open_instance
     from pipeline.settings import Settings
 
-    # With DAGSTER_HOME set, runs land in that instance and show in the UI; else in memory.
-    home = Settings.from_env().dagster_home
-    return DagsterInstance.get() if home else DagsterInstance.ephemeral()
+    return open_instance(replace(Settings.from_env(), root=root))
 
 
 def _stage_times(instance, run_id: str) -> list[tuple[str, float]]:
@@ -194,7 +192,7 @@ def materialize_brief(
     from resources.domain.brief import load_brief
 
     brief = load_brief(path)
-    instance = instance or _instance()
+    instance = instance or _instance(root)
     resources = resource_defs(root=root, profile=profile, inbox=[str(path)], models_dir=models_dir)
     with progress_bars(resources["artifact_store"], brief.client, brief.character.id):
         outcome = run_chain(
@@ -481,7 +479,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     briefs = _briefs_in([str(EXAMPLES)])
-    instance = _instance()
+    instance = _instance(args.root)
     blocked = 0
     for path in briefs:
         print(f"{path.name}:", file=sys.stderr)

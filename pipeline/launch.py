@@ -9,6 +9,8 @@ run coordinator and launcher start it (the daemon; on AWS an ECS GPU task), as t
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -40,6 +42,23 @@ def brief_snapshot(store: Any, client: str, character: str) -> Brief:
     ref = store.current(client, character, ASSET)
     data = json.loads((store.path(ref) / BRIEF_JSON).read_text())
     return parse_brief(data, source=f"{ref.key}/{BRIEF_JSON}")
+
+
+def open_instance(settings: Any) -> Any:
+    """The Dagster instance of `settings.instance_home` (DAGSTER_HOME, or the artifacts' own);
+    an in-memory one where neither exists.
+
+    Every launcher (CLI, review app, its runs, `make dev`'s UI and daemon) opens this one, so
+    Dagster and the artifact store tell the same story.
+    """
+    from dagster import DagsterInstance
+
+    if settings.dagster_home:
+        return DagsterInstance.get()
+    home = settings.instance_home
+    if home is None:
+        return DagsterInstance.ephemeral()
+    return DagsterInstance.from_config(str(home))
 
 
 def run_chain(
@@ -86,6 +105,7 @@ def run_chain(
     tags = brief_run_tags(
         str(path.resolve()), brief.content_hash()[:16], key=key, launched_by=launched_by
     )
+    tags.update(zip(PROCESS_TAGS, (socket.gethostname(), str(os.getpid())), strict=True))
     return job.execute_in_process(
         partition_key=key,
         instance=instance,
@@ -152,11 +172,38 @@ def _dagster_cli() -> list[str]:
 
 
 def active_runs(instance: Any, key: str) -> list[Any]:
-    """The character's runs on `instance` that are queued or running (any launcher)."""
+    """The character's runs on `instance` that are queued or running (any launcher).
+
+    A run executed in a local process (`run_chain`) that was killed leaves no end in the
+    instance; one whose process on this host is gone is marked failed here, not counted.
+    """
     from dagster import DagsterRunStatus, RunsFilter
 
     statuses = [DagsterRunStatus[s] for s in ACTIVE]
-    return list(instance.get_runs(RunsFilter(tags={"character": key}, statuses=statuses)))
+    found = instance.get_runs(RunsFilter(tags={"character": key}, statuses=statuses))
+    alive = []
+    for run in found:
+        if _process_gone(run.tags):
+            instance.report_run_failed(run, "the local process that ran it is gone (killed)")
+        else:
+            alive.append(run)
+    return alive
+
+
+PROCESS_TAGS = ("process/host", "process/pid")  # where a local run_chain ran
+
+
+def _process_gone(tags: dict[str, str]) -> bool:
+    host, pid = (tags.get(name) for name in PROCESS_TAGS)
+    if host != socket.gethostname() or not (pid or "").isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def current_deliverable(store: Any, client: str, character: str) -> Path | None:

@@ -39,6 +39,7 @@ ENV_PRICING = "CHARACTER_VIDEO_PRICING"  # spot | on-demand
 ENV_IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT"  # botocore's override of the IMDS endpoint
 ENV_REGION = "AWS_REGION"
 ENV_DAGSTER_HOME = "DAGSTER_HOME"
+INSTANCE_FOLDER = "_dagster"  # under the artifact root: the instance when DAGSTER_HOME is unset
 ENV_LORA_BACKEND = "CHARACTER_VIDEO_LORA_BACKEND"  # peft (default) | kohya
 ENV_KOHYA_CHECKOUT = "CHARACTER_VIDEO_KOHYA_CHECKOUT"  # musubi-tuner folder (default $MUSUBI_TUNER)
 ENV_KOHYA_PYTHON = "CHARACTER_VIDEO_KOHYA_PYTHON"  # its interpreter (default <checkout>/.venv)
@@ -249,6 +250,17 @@ class Settings:
         if self.root.startswith("s3://"):
             return Path(self.cache_dir).resolve()
         return Path(self.root).resolve()
+
+    @property
+    def instance_home(self) -> Path | None:
+        """The Dagster instance every launcher records runs in: DAGSTER_HOME, else the one kept
+        beside the artifacts (`<work root>/_dagster`, made by `make dev` for its UI), so a chain
+        run from the CLI or the review app shows in that UI as materialized. None: no instance
+        is kept (runs are recorded in memory only)."""
+        if self.dagster_home:
+            return Path(self.dagster_home)
+        beside = self.work_root / INSTANCE_FOLDER
+        return beside if beside.is_dir() else None
 
 
 RESOURCE_KEYS = (

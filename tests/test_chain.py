@@ -49,6 +49,9 @@ def first_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chain")
     brief = write_brief(folder / "inbox", small_brief())
     root = folder / "artifacts"
+    home = root / "_dagster"  # the instance `make dev` keeps beside the artifacts, for its UI
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text((REPO / "deploy" / "dagster-dev.yaml").read_text())
     done = subprocess.run(
         [sys.executable, "-m", "pipeline", "materialize", str(brief), "--root", str(root)],
         capture_output=True,
@@ -65,6 +68,27 @@ def test_cli_prints_a_deliverable_under_the_root(first_run):
     assert final.is_file()
     assert final.is_relative_to(root)
     assert final.parts[-5:-2] == ("acme-health", "dr-ana", "deliverables")
+
+
+def test_a_cli_run_is_recorded_in_the_instance_the_ui_reads(first_run):
+    """No DAGSTER_HOME: the CLI records into the instance `make dev` keeps beside the artifacts."""
+    from dagster import AssetKey
+
+    from resources.domain.chain import RUN_NAMES
+
+    _, root, _ = first_run
+    with DagsterInstance.from_config(str(root / "_dagster")) as instance:
+        assert KEY in instance.get_dynamic_partitions(CHARACTERS)
+        (run,) = instance.get_runs()
+        assert (run.tags["character"], run.tags["launched_by"]) == (KEY, "cli")
+        assert run.tags["brief/file"] == "brief.yaml"
+        for asset in RUN_NAMES:  # every asset shows as materialized for the partition
+            event = instance.get_latest_materialization_event(AssetKey(asset))
+            assert event is not None and event.run_id == run.run_id, asset
+            assert event.asset_materialization.partition == KEY
+    state = json.loads((root / "acme-health" / "dr-ana" / "_run" / "state.json").read_text())
+    assert (state["run_id"], state["state"]) == (run.run_id, "finished")
+    assert state["launched_by"] == "cli"
 
 
 def test_deliverable_decodes_at_brief_resolution_fps_and_length(first_run):
@@ -112,7 +136,9 @@ def test_rematerializing_unchanged_inputs_reuses_every_artifact(first_run, dagst
     before = {
         p: p.stat().st_mtime_ns
         for p in root.rglob("*")
-        if p.is_file() and "_models" not in p.parts and p.name != "current.json"
+        if p.is_file()
+        and not {"_models", "_run", "_dagster"} & set(p.parts)  # models; each run's own record
+        and p.name != "current.json"
     }
     outcome = run_chain(brief, root, dagster_instance)
     assert outcome.success

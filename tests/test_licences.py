@@ -58,6 +58,20 @@ def test_the_licences_conditions_are_the_published_ones():
         assert licence(VIDEO_MODELS[name].licence).paid_work == "yes"
 
 
+def test_the_client_report_says_each_condition_in_portuguese():
+    from resources.domain.licences import terms_pt
+
+    hunyuan = terms_pt(LICENCES["Tencent Hunyuan Community License"].record())
+    assert hunyuan.startswith("não vale em: UE, GB, KR; ")
+    assert "licença à parte acima de 100.000.000 usuários por mês" in hunyuan
+    ltx2 = terms_pt(LICENCES["LTX-2 Community License"].record())
+    assert ltx2.startswith("licença paga acima de US$ 10 mi de receita anual")
+    assert terms_pt(LICENCES["CC BY-NC-SA 4.0"].record()).startswith(
+        "não comercial: sem trabalho pago"
+    )
+    assert terms_pt({"licence": "X"}) == "sem condições além do aviso de licença"
+
+
 @pytest.mark.parametrize(
     ("band", "refused", "warned"),
     [

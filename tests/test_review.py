@@ -410,6 +410,53 @@ def test_training_and_rendering_left_their_progress_records(loop):
     assert clips["done"] == clips["total"] and clips["state"] == "done"
 
 
+def test_the_history_is_every_decision_in_time_order_and_each_cut_says_what_changed(loop):
+    page = get(f"{loop['url']}/c/{CLIENT}/{CHARACTER}")[2].decode()
+    events = re.findall(r'<li class="event" data-kind="(\w+)">[^:]*:[^:]*:\s*([^<]*)</li>', page)
+    kinds = [kind for kind, _ in events]
+    approval = kinds.index("approved")
+    assert f"ana aprovou as referências {loop['references']}: “rosto ok”" in events[approval][1]
+    reroll = kinds.index("reroll")
+    assert approval < reroll and "bia refez o plano wave: seed " in events[reroll][1]
+    assert events[reroll][1].strip().endswith("→ 77")
+    labels = dict(re.findall(r'data-version="(\w+)">.*?class="version-label">([^<]*)<', page, re.S))
+    assert labels[loop["second_cut"]].startswith("refação de wave · horizontal ")
+    assert labels[loop["first_cut"]].startswith("primeira versão · horizontal ")
+    english = get(f"{loop['url']}/c/{CLIENT}/{CHARACTER}?lang=en")[2].decode()
+    assert "bia re-rolled shot wave: seed " in english and "re-roll of wave" in english
+
+
+def test_the_client_report_is_in_portuguese_with_english_a_click_away(loop):
+    url = f"{loop['url']}/c/{CLIENT}/report"
+    status, _, body = get(url)
+    page = body.decode()
+    assert status == 200
+    assert f"<h1>{CLIENT}: entregas, linhagem e custo</h1>" in page
+    for heading in ("Como foi feito", "Licenças dos modelos usados", "O personagem, medido"):
+        assert f"<h3>{heading}</h3>" in page
+    assert "trabalho pago: " in page and "<th>personagem</th>" in page
+    assert "Perfil tiny: segundos de CPU" in page  # the tiny profile's costs are illustrative
+    english = get(f"{url}?lang=en")[2].decode()
+    assert f"<h1>{CLIENT}: deliverables, lineage and cost</h1>" in english
+    assert "<h3>Licences of the models used</h3>" in english and "paid work: " in english
+    client = get(f"{loop['url']}/c/{CLIENT}")[2].decode()
+    assert f'href="/c/{CLIENT}/report">Relatório ao cliente' in client
+    assert get(f"{loop['url']}/c/nobody-here/report")[0] == 404
+
+
+def test_two_cut_versions_play_side_by_side(loop):
+    url = f"{loop['url']}/c/{CLIENT}/{CHARACTER}/compare"
+    both = f"?v={loop['first_cut']}&v={loop['second_cut']}"
+    status, _, body = get(url + both)
+    page = body.decode()
+    assert status == 200 and page.count("<video") == 2
+    sources = re.findall(r'src="/files/[^"]*/deliverables/(\w+)/', page)
+    assert sources == [loop["first_cut"], loop["second_cut"]]
+    assert "refação de wave" in page and 'id="play-both"' in page
+    status, _, body = get(f"{url}?v={loop['first_cut']}&v=0000000000000000")
+    assert (status, body.decode()) == (400, "Escolha duas versões para comparar.")
+
+
 def test_a_long_loop_logs_every_n_steps_with_rate_and_eta(tmp_path):
     from assets.stages.base import StageLog
     from resources.runtime.progress import StepProgress

@@ -119,10 +119,36 @@ def test_approving_the_references_continues_the_run(page, app):
     page.wait_for_url("**flash=*")
     assert page.locator("#state-references").inner_text().strip() == "aprovado"
     assert f"{CLIENT}/{CHARACTER}" in config.runs  # the app started the rest of the chain
+    watch_the_run_without_reloading(page)
     done = wait_until("the cut after the approval", lambda: api(page, url)["deliverable"], 900)
     assert len(done) == 16
     page.goto(f"{url}{PAGE}")
     page.locator("#final-video").wait_for()
+
+
+def watch_the_run_without_reloading(page) -> None:
+    """The progress box follows the run the approval started, in place, to its end."""
+    page.evaluate("window.sameDocument = 'yes'")  # gone if the page reloads
+    box = page.locator("#progress")
+    page.wait_for_function(
+        "() => document.querySelector('#progress').dataset.state === 'running'", timeout=300_000
+    )
+    assert box.locator("#run-state").inner_text().startswith("Em andamento: ")
+    page.wait_for_function(
+        "() => /Clipes de vídeo: plano \\d de 2/.test(document.querySelector('#progress')"
+        ".innerText)",
+        timeout=600_000,
+        polling=200,
+    )
+    page.screenshot(path=str(SCREENSHOTS / "review-progress.png"), full_page=False)
+    page.wait_for_function(
+        "() => document.querySelector('#progress').dataset.state === 'finished'", timeout=900_000
+    )
+    text = box.inner_text()
+    assert "Execução concluída." in text and "Iniciada por: review-app" in text
+    assert "Clipes de vídeo: plano 2 de 2 (wave), passo 2/2, concluído" in text
+    assert page.locator("#reload").is_visible()
+    assert page.evaluate("window.sameDocument") == "yes"
 
 
 def test_a_shot_plays_in_the_page(page, app):
@@ -173,6 +199,41 @@ def test_rerolling_one_shot_renders_only_it_and_a_new_cut_follows(page, app):
     assert page.locator('.shot[data-shot="wave"]').get_attribute("data-rendered") == "yes"
     assert "bia" in page.locator("#history").inner_text()
     page.locator("#shots").screenshot(path=str(SCREENSHOTS / "review-reroll.png"))
+
+
+def test_the_history_and_two_versions_side_by_side_play_in_step(page, app):
+    url, _ = app
+    page.goto(f"{url}{PAGE}")
+    events = page.locator("#history li.event").all_inner_texts()
+    kinds = page.locator("#history li.event").evaluate_all("l => l.map(e => e.dataset.kind)")
+    assert kinds.index("approved") < kinds.index("reroll")  # oldest first
+    assert "ana aprovou as referências" in events[kinds.index("approved")]
+    assert "bia refez o plano wave: seed" in events[kinds.index("reroll")]
+    labels = page.locator("#versions .version-label").all_inner_texts()
+    assert labels[0].startswith("refação de wave") and labels[-1].startswith("primeira versão")
+    boxes = page.locator('#versions input[name="v"]')
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.locator("#compare").click()
+    page.wait_for_url("**/compare?*")
+    videos = page.locator("#side-by-side video")
+    assert videos.count() == 2
+    for i in range(2):
+        page.wait_for_function("v => v.readyState >= 2", arg=videos.nth(i).element_handle())
+    page.locator("#play-both").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#side-by-side video')].every(v => !v.paused)"
+    )
+    videos.nth(0).evaluate("v => v.pause()")  # pausing one pauses the other
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#side-by-side video')].every(v => v.paused)"
+    )
+    videos.nth(1).evaluate("v => { v.currentTime = 0.75; }")  # seeking one moves the other
+    page.wait_for_function(
+        "() => Math.abs(document.querySelectorAll('#side-by-side video')[0].currentTime - 0.75)"
+        " < 0.06"
+    )
+    page.screenshot(path=str(SCREENSHOTS / "review-compare.png"))
 
 
 def test_the_page_switches_to_english(page, app):

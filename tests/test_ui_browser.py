@@ -244,6 +244,22 @@ def test_materialize_from_the_ui_builds_the_deliverable(materialized):
     assert (client / "client_report" / "current.json").is_file()
 
 
+def test_a_run_launched_from_the_ui_carries_the_tags_every_run_carries(materialized):
+    url, folder, _ = materialized
+    (run,) = run_statuses(url)
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    # The same tags the CLI, the sensor and the review app set, added by the first stage.
+    assert (tags["character"], tags["launched_by"]) == (KEY, "dagster-ui")
+    assert tags["brief/file"] == "brief.yaml"  # the inbox file the partition came from
+    # The review app reads the same run: finished, launched from the UI.
+    state = json.loads((folder / "artifacts" / KEY / "_run" / "state.json").read_text())
+    assert (state["run_id"], state["state"], state["launched_by"]) == (
+        run["runId"],
+        "finished",
+        "dagster-ui",
+    )
+
+
 def test_asset_graph_shows_the_materialized_partition(materialized):
     url, _, page = materialized
     page.goto(f"{url}/asset-groups/character_video", wait_until="domcontentloaded")

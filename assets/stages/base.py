@@ -18,6 +18,53 @@ __all__ = ["Log", "Run"]  # the run bundle lives with the engines; stages take i
 
 
 PROGRESS = "_progress"  # <client>/<character>/_progress/<asset>.json: the running loop's state
+# <client>/<character>/_run/state.json: the character's latest run, whoever launched it: its id,
+# who launched it, the stage it is in, and how it ended (running, finished, failed, waiting).
+RUN_STATE = "_run/state.json"
+RUN_STATES = ("running", "finished", "failed", "waiting")
+
+
+def run_state_key(client: str, character: str) -> str:
+    return f"{client}/{character}/{RUN_STATE}"
+
+
+def record_run_state(
+    store: ArtifactStore,
+    client: str,
+    character: str,
+    run_id: str,
+    state: str,
+    *,
+    stage: str = "",
+    detail: str = "",
+    launched_by: str = "",
+) -> None:
+    """Record where the character's run `run_id` stands, for the review app; never fails the run.
+
+    The start time and launcher of the run are kept while the same run moves on; a new run id
+    starts a new record, so a page never mixes two runs.
+    """
+    if state not in RUN_STATES:
+        raise ValueError(f"run state {state!r}: expected one of {', '.join(RUN_STATES)}")
+    key = run_state_key(client, character)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    try:
+        before = store.record(key) or {}
+        same = before.get("run_id") == run_id
+        store.put_status(
+            key,
+            {
+                "run_id": run_id,
+                "state": state,
+                "stage": stage or (before.get("stage", "") if same else ""),
+                "detail": detail,
+                "launched_by": launched_by or (before.get("launched_by", "") if same else ""),
+                "started_at": before.get("started_at", now) if same else now,
+                "updated_at": now,
+            },
+        )
+    except Exception:  # noqa: BLE001 - the record is advisory; the run goes on
+        pass
 
 
 class StageLog:
@@ -27,8 +74,16 @@ class StageLog:
     most once a second and at the end, and a failure to write it never fails the work.
     """
 
-    def __init__(self, log: Log, store: ArtifactStore, client: str, character: str, asset: str):
-        self._log, self.store, self.asset = log, store, asset
+    def __init__(
+        self,
+        log: Log,
+        store: ArtifactStore,
+        client: str,
+        character: str,
+        asset: str,
+        run_id: str = "",
+    ):
+        self._log, self.store, self.asset, self.run_id = log, store, asset, run_id
         self.key = f"{client}/{character}/{PROGRESS}/{asset}.json"
         self._last = 0.0
 
@@ -36,13 +91,23 @@ class StageLog:
         self._log(message)
 
     def progress(
-        self, label: str, done: int, total: int, unit: str, rate: float, eta_s: float | None
+        self,
+        label: str,
+        done: int,
+        total: int,
+        unit: str,
+        rate: float,
+        eta_s: float | None,
+        item: tuple[int, int] | None = None,
     ) -> None:
+        """Record the loop's state; `item` = (which, of how many) when the stage loops over
+        several things (shot 3 of 4)."""
         now = time.monotonic()
         if done < total and now - self._last < 1.0:
             return
         self._last = now
         record = {
+            "run_id": self.run_id,
             "asset": self.asset,
             "label": label,
             "done": done,
@@ -51,6 +116,7 @@ class StageLog:
             "rate": round(rate, 3),
             "eta_s": None if eta_s is None else round(eta_s, 1),
             "state": "done" if done >= total else "running",
+            "item": list(item) if item else None,
             "updated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         try:

@@ -35,8 +35,11 @@ from resources.qc.line_acceptance import accepted_lines
 from resources.storage.artifact_store import write_json
 
 ASSET = "client_report"
-CODE_VERSION = "5"  # 3: quote accuracy; 4: the character, measured; 5: the voice, measured
+# 3: quote accuracy; 4: the character, measured; 5: the voice, measured; 6: in Portuguese too
+CODE_VERSION = "6"
 REPORT_MD = "report.md"
+REPORT_PT_MD = "relatorio.md"  # the same report in Portuguese, for the client and the producers
+REPORTS = {"en": REPORT_MD, "pt-BR": REPORT_PT_MD}
 REPORT_JSON = "report.json"
 POSTERS = "posters.png"
 
@@ -88,21 +91,60 @@ def video_cost(deliverable: Deliverable, manifest: dict[str, Any]) -> VideoCost:
     )
 
 
-def deliverables_table(costs: list[VideoCost]) -> str:
-    head = " | ".join(f"{HOSTED_APIS[k].name} $ / saving" for k in COMPARED_WITH)
+# The report's words (en, pt-BR): headings, table heads and verdicts.
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("{client}: deliverables, lineage and cost", "{client}: entregas, linhagem e custo"),
+    "tiny": (
+        "> Tiny profile: these are CPU seconds priced as if they were GPU seconds. The\n"
+        "> arithmetic is real, the dollar figures are not.",
+        "> Perfil tiny: segundos de CPU cobrados como se fossem segundos de GPU. A conta é\n"
+        "> real, os valores em dólar não.",
+    ),
+    "costs_head": (
+        "| character | video s | GPU s | compute s | cost $ | render $ | $ / video min |",
+        "| personagem | vídeo s | GPU s | cálculo s | custo US$ | render US$ | "
+        "US$ / min de vídeo |",
+    ),
+    "vs": ("{name} $ / saving", "{name} US$ / economia"),
+    "licences": ("Licences of the models used", "Licenças dos modelos usados"),
+    "lineage": ("How it was made", "Como foi feito"),
+    "character": ("The character, measured", "O personagem, medido"),
+    "voice": ("The voice, measured", "A voz, medida"),
+    "accuracy": ("Quote accuracy", "Precisão do orçamento"),
+}
+
+
+def say(key: str, lang: str, **values: Any) -> str:
+    en, pt = WORDS[key]
+    return (en if lang == "en" else pt).format(**values)
+
+
+def num(value: float, spec: str, lang: str) -> str:
+    """`value` formatted by `spec`, with a decimal comma in Portuguese."""
+    text = format(value, spec)
+    return text if lang == "en" else text.replace(".", ",")
+
+
+def deliverables_table(costs: list[VideoCost], lang: str = "en") -> str:
+    head = " | ".join(say("vs", lang, name=HOSTED_APIS[k].name) for k in COMPARED_WITH)
     rows = [
-        f"| character | video s | GPU s | compute s | cost $ | render $ | $ / video min | {head} |",
+        f"{say('costs_head', lang)} {head} |",
         "|---|---|---|---|---|---|---|" + "---|" * len(COMPARED_WITH),
     ]
     for c in costs:
         hosted = " | ".join(
-            f"{c.hosted_usd[k]:.2f} / {c.saving_pct[k]:.1f}%" for k in COMPARED_WITH
+            f"{num(c.hosted_usd[k], '.2f', lang)} / {num(c.saving_pct[k], '.1f', lang)}%"
+            for k in COMPARED_WITH
         )
-        rows.append(
-            f"| {c.character} | {c.duration_s:g} | {c.gpu_s:.1f} | {c.compute_s:.1f} | "
-            f"{c.cost_usd:.4f} | {c.render_cost_usd:.4f} | {c.cost_per_minute_usd:.4f} | "
-            f"{hosted} |"
-        )
+        figures = [
+            num(c.duration_s, "g", lang),
+            num(c.gpu_s, ".1f", lang),
+            num(c.compute_s, ".1f", lang),
+            num(c.cost_usd, ".4f", lang),
+            num(c.render_cost_usd, ".4f", lang),
+            num(c.cost_per_minute_usd, ".4f", lang),
+        ]
+        rows.append(f"| {c.character} | {' | '.join(figures)} | {hosted} |")
     return "\n".join(rows)
 
 
@@ -126,57 +168,92 @@ def quote_accuracy(run: Run, deliverable: Deliverable, cost: VideoCost) -> dict[
     }
 
 
-def accuracy_table(rows: list[dict[str, Any]]) -> str:
-    out = [
-        "| character | tier | quoted GPU s | quoted $ spot | measured GPU s | measured / quoted |",
-        "|---|---|---|---|---|---|",
-    ]
+def accuracy_table(rows: list[dict[str, Any]], lang: str = "en") -> str:
+    pt = lang != "en"
+    head = (
+        "| personagem | qualidade | GPU s orçados | US$ spot orçados | GPU s medidos | "
+        "medido / orçado |"
+        if pt
+        else "| character | tier | quoted GPU s | quoted $ spot | measured GPU s | "
+        "measured / quoted |"
+    )
+    out = [head, "|---|---|---|---|---|---|"]
     for r in rows:
         if not r["quoted"]:
-            out.append(f"| {r['character']} | (no quote: brief snapshot predates quotes) | | | | |")
+            why = (
+                "(sem orçamento: o briefing é anterior aos orçamentos)"
+                if pt
+                else "(no quote: brief snapshot predates quotes)"
+            )
+            out.append(f"| {r['character']} | {why} | | | | |")
             continue
         ratio = r["measured_over_quoted"]
-        out.append(
-            f"| {r['character']} | {r['tier']} | {r['quoted_gpu_s']:.0f} | "
-            f"{r['quoted_usd_spot']:.4f} | {r['measured_gpu_s']:.1f} | "
-            f"{'n/a (no GPU)' if ratio is None else f'{ratio:.2f}'} |"
-        )
+        no_gpu = "n/d (sem GPU)" if pt else "n/a (no GPU)"
+        tier = TIER_WORDS[r["tier"]][pt] if r["tier"] in TIER_WORDS else r["tier"]
+        figures = [
+            num(r["quoted_gpu_s"], ".0f", lang),
+            num(r["quoted_usd_spot"], ".4f", lang),
+            num(r["measured_gpu_s"], ".1f", lang),
+            no_gpu if ratio is None else num(ratio, ".2f", lang),
+        ]
+        out.append(f"| {r['character']} | {tier} | {' | '.join(figures)} |")
     return "\n".join(out)
 
 
-def identity_table(character: str, manifest: dict[str, Any]) -> str:
+TIER_WORDS = {"draft": ("draft", "rascunho"), "final": ("final", "final")}
+
+
+def identity_table(character: str, manifest: dict[str, Any], lang: str = "en") -> str:
     """Each shot's identity as the deliverable recorded it, and the cut's cross-shot scores."""
+    pt = lang != "en"
     qc = manifest.get("qc")
     if not qc:
+        if pt:
+            return f"{character}: sem notas de identidade (corte anterior à medição)"
         return f"{character}: no identity scores (cut before identity scoring)"
-    rows = [
-        "| shot | DINOv2 identity | CLIP identity | subject consistency | attempts | LoRA gain | "
-        "accepted |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    head = (
+        "| plano | identidade DINOv2 | identidade CLIP | consistência | tentativas | "
+        "ganho do LoRA | aceito |"
+        if pt
+        else "| shot | DINOv2 identity | CLIP identity | subject consistency | attempts | "
+        "LoRA gain | accepted |"
+    )
+    rows = [head, "|---|---|---|---|---|---|---|"]
     primary = qc["primary"]
     for shot in qc["shots"]:
         ident = shot["identity"]
         clip = next(v for k, v in ident.items() if k != primary)
         gain = shot.get("lora_gain")
+        unmeasured = "não medido" if pt else "not measured"
         rows.append(
-            f"| {shot['id']} | {ident[primary]:.3f} | {clip:.3f} | "
-            f"{shot['subject_consistency']:.3f} | {shot['attempts']} | "
-            f"{f'{gain[primary]:+.3f}' if gain else 'not measured'} | "
+            f"| {shot['id']} | {num(ident[primary], '.3f', lang)} | {num(clip, '.3f', lang)} | "
+            f"{num(shot['subject_consistency'], '.3f', lang)} | {shot['attempts']} | "
+            f"{num(gain[primary], '+.3f', lang) if gain else unmeasured} | "
             f"{shot.get('accepted_by', '') or ''} {shot.get('accepted_at', '') or ''} |"
         )
-    lowest = qc["cross_shot"]["min"].get(primary, 1.0)
-    rows.append(
-        f"\nmin_identity {qc['min_identity']}; lowest cross-shot consistency {lowest:.3f} "
-        f"({primary})"
-    )
+    lowest = num(qc["cross_shot"]["min"].get(primary, 1.0), ".3f", lang)
+    if pt:
+        rows.append(
+            f"\nidentidade mínima exigida {num(qc['min_identity'], 'g', lang)}; "
+            f"menor consistência entre planos {lowest} ({primary})"
+        )
+    else:
+        rows.append(
+            f"\nmin_identity {qc['min_identity']}; lowest cross-shot consistency {lowest} "
+            f"({primary})"
+        )
     talking = (manifest.get("sound") or {}).get("lip_synced")
     if talking is not None:  # a master with sound: which lines the picture was generated to
-        rows.append(
-            f"lip-synced shots (picture generated to the line): {', '.join(talking) or 'none'}"
+        none = "nenhum" if pt else "none"
+        head = (
+            "planos com sincronia labial (imagem gerada a partir da fala)"
+            if pt
+            else "lip-synced shots (picture generated to the line)"
         )
+        rows.append(f"{head}: {', '.join(talking) or none}")
         sync = (manifest.get("sound") or {}).get("sync") or {}
-        rows += [f"* {shot}: lip sync {v['verdict'].replace('_', ' ')}: {v['reason']}"
+        word = "sincronia labial" if pt else "lip sync"
+        rows += [f"* {shot}: {word} {v['verdict'].replace('_', ' ')}: {v['reason']}"
                  for shot, v in sync.items()]  # fmt: skip
     return "\n".join(rows)
 
@@ -189,45 +266,75 @@ def narration_of_deliverable(run: Run, character: str, manifest: dict[str, Any])
     return run.store.manifest(ArtifactRef(run.client, character, "narration", version))
 
 
-def voice_table(narration: dict[str, Any] | None, accepted: set[str]) -> str:
+def voice_table(narration: dict[str, Any] | None, accepted: set[str], lang: str = "en") -> str:
     """Each line's character error rate and voice score next to the brief's limits."""
+    pt = lang != "en"
     if not narration or not narration.get("lines"):
-        return "no lines spoken"
+        return "nenhuma fala" if pt else "no lines spoken"
     qc = narration["parameters"]["qc"]
     max_cer, min_voice = qc.get("max_cer"), qc.get("min_voice")
     accepted = accepted | set(qc.get("accept_lines") or [])
-    rows = [
-        "| shot | line | CER (Whisper) | voice (WavLM cosine) | attempts | verdict |",
-        "|---|---|---|---|---|---|",
-    ]
+    head = (
+        "| plano | fala | CER (Whisper) | voz (cosseno WavLM) | tentativas | veredito |"
+        if pt
+        else "| shot | line | CER (Whisper) | voice (WavLM cosine) | attempts | verdict |"
+    )
+    rows = [head, "|---|---|---|---|---|---|"]
+    verdicts = (
+        ("dentro dos limites", "aceita por um produtor", "fora dos limites")
+        if pt
+        else ("pass", "accepted by a producer", "outside the limits")
+    )
     for line in narration["lines"]:
-        voice = "no sample" if line["voice"] is None else f"{line['voice']:.3f}"
+        voice = (
+            ("sem amostra" if pt else "no sample")
+            if line["voice"] is None
+            else num(line["voice"], ".3f", lang)
+        )
         verdict = (
-            "pass"
+            verdicts[0]
             if line["passed"]
-            else "accepted by a producer"
+            else verdicts[1]
             if line["id"] in accepted
-            else "outside the limits"
+            else verdicts[2]
         )
         text = line["text"].replace("|", "/")
         rows.append(
-            f"| {line['id']} | {text} | {line['cer']:.3f} | {voice} | "
+            f"| {line['id']} | {text} | {num(line['cer'], '.3f', lang)} | {voice} | "
             f"{len(line.get('attempts', [])) or 1} | {verdict} |"
         )
-    rows.append(
-        f"\nqc.max_cer {'not set (measured only)' if max_cer is None else f'{max_cer:g}'}; "
-        f"qc.min_voice {min_voice:g}{' (measured only)' if min_voice <= -1 else ''}"
-    )
+    rows.append("\n" + _limits_line(max_cer, min_voice, lang))
     reference = narration.get("voice_reference") or {}
-    if reference.get("kind") == "preset_reference":
+    if reference.get("kind") == "preset_reference" and pt:
+        rows.append(
+            f"\nVoz de catálogo {reference['preset']}: cada nota de voz compara a fala com a "
+            f'tomada de referência da voz ("{reference["text"]}", seed {reference["seed"]}), '
+            "não com a gravação de uma pessoa."
+        )
+    elif reference.get("kind") == "preset_reference":
         rows.append(
             f"\nStock voice {reference['preset']}: each voice score compares the line with the "
             f'preset\'s reference take ("{reference["text"]}", seed {reference["seed"]}), not '
             "with a recording of a person."
         )
     elif reference.get("kind") == "sample":
-        rows.append("\nEach voice score compares the line with the recorded voice sample.")
+        rows.append(
+            "\nCada nota de voz compara a fala com a amostra de voz gravada."
+            if pt
+            else "\nEach voice score compares the line with the recorded voice sample."
+        )
     return "\n".join(rows)
+
+
+def _limits_line(max_cer: float | None, min_voice: float, lang: str) -> str:
+    if lang == "en":
+        return (
+            f"qc.max_cer {'not set (measured only)' if max_cer is None else f'{max_cer:g}'}; "
+            f"qc.min_voice {min_voice:g}{' (measured only)' if min_voice <= -1 else ''}"
+        )
+    cer = "não definido (só medido)" if max_cer is None else num(max_cer, "g", lang)
+    only = " (só medido)" if min_voice <= -1 else ""
+    return f"qc.max_cer {cer}; qc.min_voice {num(min_voice, 'g', lang)}{only}"
 
 
 def report_client(run: Run) -> StageResult:
@@ -239,11 +346,13 @@ def report_client(run: Run) -> StageResult:
     manifests = {name: run.store.manifest(ref) for name, ref in refs.items()}
     costs = [video_cost(d, manifests[d.character]) for d in current]
     accuracy = [quote_accuracy(run, d, c) for d, c in zip(current, costs, strict=True)]
-    voices = {}
+    voices: dict[str, dict[str, str]] = {lang: {} for lang in REPORTS}
     for name, manifest in manifests.items():
         narration = narration_of_deliverable(run, name, manifest)
         lines = narration["lines"] if narration else []
-        voices[name] = voice_table(narration, accepted_lines(run.store, client, name, lines))
+        accepted = accepted_lines(run.store, client, name, lines)
+        for lang in REPORTS:
+            voices[lang][name] = voice_table(narration, accepted, lang)
     payload = {
         "deliverables": {name: ref.version for name, ref in sorted(refs.items())},
         "hosted": {k: HOSTED_APIS[k].usd_per_second for k in COMPARED_WITH},
@@ -257,12 +366,13 @@ def report_client(run: Run) -> StageResult:
             for c in costs
         ]
         contact_sheet(posters, stage / POSTERS, labels=[c.character for c in costs])
-        (stage / REPORT_MD).write_text(
-            _report_markdown(client, current, costs, manifests, voices)
-            + "\n## Quote accuracy\n\n"
-            + accuracy_table(accuracy)
-            + "\n"
-        )
+        for lang, name in REPORTS.items():
+            (stage / name).write_text(
+                _report_markdown(client, current, costs, manifests, voices[lang], lang)
+                + f"\n## {say('accuracy', lang)}\n\n"
+                + accuracy_table(accuracy, lang)
+                + "\n"
+            )
         write_json(stage / REPORT_JSON, [asdict(c) for c in costs])
         return dict(
             code_version=CODE_VERSION,
@@ -283,6 +393,7 @@ def report_client(run: Run) -> StageResult:
         metadata={
             "client": client,
             "report": folder / REPORT_MD,
+            "relatorio": folder / REPORT_PT_MD,
             "deliverable_count": len(costs),
             "posters": Picture(folder / POSTERS, f"{client} posters"),
             "deliverables": Markdown(deliverables_table(costs)),
@@ -294,7 +405,7 @@ def report_client(run: Run) -> StageResult:
                 )
             ),
             "voice": Markdown(
-                "\n\n".join(f"**{c.character}**\n\n{voices[c.character]}" for c in costs)
+                "\n\n".join(f"**{c.character}**\n\n{voices['en'][c.character]}" for c in costs)
             ),
             "lineage": Markdown(
                 "\n\n".join(
@@ -320,24 +431,24 @@ def _report_markdown(
     costs: list[VideoCost],
     manifests: dict[str, dict[str, Any]],
     voices: dict[str, str],
+    lang: str = "en",
 ) -> str:
-    lines = [f"# {client}: deliverables, lineage and cost", ""]
+    lines = [f"# {say('title', lang, client=client)}", ""]
     if any(c.illustrative for c in costs):
-        lines += [
-            "> Tiny profile: these are CPU seconds priced as if they were GPU seconds. The",
-            "> arithmetic is real, the dollar figures are not.",
-            "",
-        ]
-    lines += [deliverables_table(costs), ""]
+        lines += [say("tiny", lang), ""]
+    lines += [deliverables_table(costs, lang), ""]
     for d in current:
-        lines += [f"## {d.character} `{d.version}`", "", format_markdown(d), ""]
-        lines += ["### Licences of the models used", "", licences_table(d), ""]
+        lines += [f"## {d.character} `{d.version}`", ""]
+        if lang != "en":
+            lines += [f"### {say('lineage', lang)}", ""]
+        lines += [format_markdown(d, lang), ""]
+        lines += [f"### {say('licences', lang)}", "", licences_table(d, lang), ""]
         lines += [
-            "### The character, measured",
+            f"### {say('character', lang)}",
             "",
-            identity_table(d.character, manifests[d.character]),
+            identity_table(d.character, manifests[d.character], lang),
             "",
-            "### The voice, measured",
+            f"### {say('voice', lang)}",
             "",
             voices[d.character],
             "",

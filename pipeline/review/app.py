@@ -29,8 +29,11 @@ ROUTES = [
     Route("/healthz", login.health),
     Route("/login", login.login, methods=["GET", "POST"]),
     Route("/c/{client}", pages.client_page),
+    Route("/c/{client}/report", pages.report_page),
     Route("/c/{client}/{character}", pages.character_page),
+    Route("/c/{client}/{character}/compare", pages.compare_page),
     Route("/api/c/{client}/{character}", pages.character_api),
+    Route("/api/c/{client}/{character}/progress", pages.progress_api),
     Route("/c/{client}/{character}/review", decisions.review, methods=["POST"]),
     Route("/c/{client}/{character}/reroll", decisions.reroll, methods=["POST"]),
     Route("/files/{client}/{character}/{asset}/{version}/{path:path}", files.files),
@@ -91,11 +94,10 @@ def served_hosts(host: str, settings: Settings) -> tuple[str, ...]:
 
 
 def _dagster_instance(settings: Settings) -> Any:
-    if not settings.dagster_home:
-        return None
-    from dagster import DagsterInstance
+    """The instance the app's runs are recorded in (pipeline.launch.open_instance)."""
+    from pipeline.launch import open_instance
 
-    return DagsterInstance.get()
+    return open_instance(settings) if settings.instance_home else None
 
 
 def serve(*, host: str, port: int, root: str | None = None, profile: str | None = None) -> None:

@@ -14,6 +14,7 @@ from assets.stages.reference_images import CONTACT_SHEET
 from assets.stages.video_clips import ASSET as CLIPS
 from assets.stages.video_clips import POSTERS
 from pipeline.launch import brief_snapshot
+from pipeline.review.progress import run_view
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.brief import Brief
 from resources.domain.clip_plan import SHOT_UNITS
@@ -29,8 +30,6 @@ from resources.domain.review import (
 from resources.qc.identity import PRIMARY
 from resources.qc.line_acceptance import accepted_lines
 from resources.qc.retakes import shot_verdicts
-
-PROGRESS = "_progress"
 
 
 @dataclass
@@ -173,9 +172,8 @@ def deliverable_versions(store, client: str, character: str) -> list[dict[str, A
 
 
 def progress_of(store, client: str, character: str) -> list[dict[str, Any]]:
-    """The progress records the stages of this character wrote (running or last finished)."""
-    keys = store.records(f"{client}/{character}/{PROGRESS}")
-    return [r for r in (store.record(k) for k in keys) if r]
+    """The progress records of the character's latest run (never an earlier run's)."""
+    return run_view(store, client, character).loops
 
 
 def character_view(store, client: str, character: str, version: str | None = None) -> CharacterView:

@@ -148,11 +148,56 @@ TEXT: dict[str, tuple[str, str]] = {
     "recorded": ("Registrado.", "Recorded."),
     "progress": ("Progresso", "Progress"),
     "eta": ("faltam", "left"),
+    "loop_done": ("concluído", "done"),
+    "compare": ("comparar", "compare"),
+    "client_report": ("Relatório ao cliente", "Client report"),
+    "no_report": ("Este cliente ainda não tem relatório.", "This client has no report yet."),
+    "posters": ("Pôsteres das entregas", "Posters of the deliverables"),
+    "compare_two": ("Comparar duas versões lado a lado", "Compare two versions side by side"),
+    "play_both": ("Tocar as duas juntas", "Play both together"),
+    "pick_two": ("Escolha duas versões para comparar.", "Pick two versions to compare."),
+    "run_none": ("Nenhuma execução registrada.", "No run on record."),
+    "run_queued": ("Na fila: a execução vai começar.", "Queued: the run is about to start."),
+    "run_running": ("Em andamento", "Running"),
+    "run_finished": ("Execução concluída.", "Run finished."),
+    "run_failed": ("A execução falhou", "The run failed"),
+    "run_waiting": ("Parada, esperando por você", "Stopped, waiting for you"),
+    "run_silent": (
+        "sem notícias há {minutes} min (processo interrompido?)",
+        "silent for {minutes} min (process stopped?)",
+    ),
+    "launched_by": ("Iniciada por", "Launched by"),
+    "started_at": ("início", "started"),
+    "reload_to_see": (
+        "Recarregue a página para ver o resultado.",
+        "Reload the page to see the result.",
+    ),
     "language": ("English", "Português"),
     "step": ("etapa", "step"),
     "unpriced": ("sem preço", "unpriced"),
     "brief": ("Briefing", "Brief"),
 }
+
+
+# The reference stills' views (resources/stills/image_generator.py), as a producer says them.
+VIEW_NAMES: dict[str, str] = {
+    "front portrait": "retrato de frente",
+    "three-quarter left": "três quartos, à esquerda",
+    "three-quarter right": "três quartos, à direita",
+    "profile left": "perfil esquerdo",
+    "profile right": "perfil direito",
+    "full body": "corpo inteiro",
+    "face close-up": "close do rosto",
+    "full body walking": "corpo inteiro, caminhando",
+    "laughing": "rindo",
+    "serious": "sério",
+    "over the shoulder": "por cima do ombro",
+}
+
+
+def view_name(view: str, lang: str) -> str:
+    """A still's view in the page's language (a view the brief names itself stays as written)."""
+    return view if lang == "en" else VIEW_NAMES.get(view, view)
 
 
 def text(lang: str, key: str) -> str:

@@ -49,8 +49,50 @@ HOME = """{% extends "base" %}{% block body %}
 </table>{% else %}<p>{{ t('no_briefs_in_error') }}</p>{% endif %}
 {% endblock %}"""
 
+PROGRESS = """<section id="progress" data-state="{{ rv.state }}"
+ data-run="{{ rv.run.run_id if rv.run else '' }}"><h2>{{ t('progress') }}</h2>
+<p id="run-state" class="run-{{ rv.state }}">{{ state_line(rv) }}
+{% if rv.run and rv.state != 'none' %}<br><small>{{ t('launched_by') }}:
+ {{ rv.run.launched_by or '?' }} · {{ t('started_at') }}
+ {{ when(rv.run.started_at) }}</small>{% endif %}
+{% if reload_hint %} <a id="reload" href="">{{ t('reload_to_see') }}</a>{% endif %}</p>
+{% if rv.loops %}<ul>{% for p in rv.loops %}
+<li class="loop" data-stage="{{ p.asset }}" data-state="{{ p.state }}">{{ loop_line(p) }}
+<progress max="{{ p.total }}" value="{{ p.done }}"></progress></li>{% endfor %}</ul>{% endif %}
+</section>"""
+
+# Polls the run's state every 2 s and swaps the progress box in place (no page reload), so a run
+# started anywhere (CLI, sensor, this app, the Dagster UI) shows as it goes, and its end is said.
+POLL = """<script>
+(function () {
+  var box = document.getElementById("progress");
+  var url = "/api/c/{{ v.client }}/{{ v.character }}/progress?lang={{ lang }}"
+    + "&since=" + encodeURIComponent(box.dataset.state)
+    + "&run=" + encodeURIComponent(box.dataset.run);
+  function tick() {
+    fetch(url, {cache: "no-store", credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        if (!j) { return; }
+        var wrap = document.createElement("div");
+        wrap.innerHTML = j.html;
+        document.getElementById("progress").replaceWith(wrap.firstElementChild);
+      })
+      .catch(function () {});
+  }
+  setInterval(tick, 2000);
+})();
+</script>"""
+
+REPORT = """{% extends "base" %}{% block body %}
+<p><a href="/c/{{ client }}">{{ client }}</a></p>
+<p><img id="report-posters" alt="{{ t('posters') }}" style="max-width:100%"
+ src="{{ url(ref, posters) }}"></p>
+<article id="report">{{ body }}</article>{% endblock %}"""
+
 CLIENT = """{% extends "base" %}{% block body %}
 <h2>{{ client }}: {{ t('characters') }}</h2>
+<p><a id="client-report" href="/c/{{ client }}/report">{{ t('client_report') }}</a></p>
 <ul>{% for ch in characters %}<li><a href="/c/{{ client }}/{{ ch }}">{{ ch }}</a></li>
 {% endfor %}</ul>{% endblock %}"""
 
@@ -60,13 +102,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% if version %}<p>{{ t('showing_version') }} <code>{{ version }}</code>
 (<a href="/c/{{ v.client }}/{{ v.character }}">{{ t('back_current') }}</a>)</p>{% endif %}
 
-{% if running or v.progress %}<section id="progress"><h2>{{ t('progress') }}</h2><ul>
-{% for p in v.progress %}<li data-stage="{{ p.asset }}" data-state="{{ p.state }}">
-{{ p.asset }}: {{ p.done }}/{{ p.total }} {{ p.unit }}
-<progress max="{{ p.total }}" value="{{ p.done }}"></progress>
-{% if p.state == 'running' and p.eta_s is not none %}{{ t('eta') }} {{ '%.0f' % p.eta_s }} s
-{% else %}{{ p.state }}{% endif %}</li>{% endfor %}
-{% if running %}<li id="running">{{ t('running') }}…</li>{% endif %}</ul></section>{% endif %}
+{% include "progress" %}
+{% if not version %}{% include "poll" %}{% endif %}
 
 <section id="references"><h2>{{ t('references') }}
 {% set g = v.gates['references'] %}{{ badge(g) }}</h2>
@@ -80,8 +117,9 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <p><img id="contact-sheet" alt="{{ t('contact_sheet') }}" style="max-width:100%"
  src="{{ url(v.references, v.contact_sheet) }}"></p>
 <div class="grid">{% for s in v.stills %}<div class="card still">
-<img alt="{{ s.view }}" src="{{ url(v.references, s.image) }}">
-<div>{{ t('view') }}: {{ s.view }} · {{ t('seed') }} {{ s.seed }}</div></div>{% endfor %}</div>
+<img alt="{{ view_name(s.view) }}" src="{{ url(v.references, s.image) }}">
+<div>{{ t('view') }}: {{ view_name(s.view) }} · {{ t('seed') }} {{ s.seed }}</div></div>
+{% endfor %}</div>
 {% else %}<p>{{ t('no_references') }}</p>{% endif %}
 </section>
 
@@ -97,7 +135,7 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <tr><th>{{ t('seed') }}</th><td class="seed">{{ s.seed }}</td></tr>
 <tr><th>{{ t('duration') }}</th>
 <td>{{ '%g' % s.duration_s }} s ({{ s.num_frames }} {{ t('frames') }})</td></tr>
-<tr><th>{{ t('tier') }}</th><td>{{ s.tier or '-' }}</td></tr>
+<tr><th>{{ t('tier') }}</th><td class="tier">{{ tier_name(s.tier) }}</td></tr>
 <tr><th>{{ t('cost') }}</th><td>{{ money(s.cost_usd) }}{{ illustrative_note() }}</td></tr>
 {% if s.scores.identity %}<tr><th>{{ t('identity') }}</th>
 <td class="identity">{{ score(s.scores.identity, 'identity') }}</td></tr>{% endif %}
@@ -158,7 +196,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <section id="lineage"><h2>{{ t('lineage') }}</h2>
 {% if v.chain %}<table><tr><th>{{ t('asset') }}</th><th>{{ t('version') }}</th>
 <th>{{ t('created') }}</th><th>{{ t('compute') }}</th><th>{{ t('cost') }}</th></tr>
-{% for link in v.chain %}<tr><td>{{ link.asset }}</td><td><code>{{ link.version }}</code></td>
+{% for link in v.chain %}<tr><td>{{ stage_name(link.asset) }} <small><code>{{ link.asset
+ }}</code></small></td><td><code>{{ link.version }}</code></td>
 <td>{{ when(link.created_at) }}</td>
 <td>{% if link.compute %}{{ '%.1f' % link.compute.seconds }} s {{ link.compute.device }}
 {% else %}-{% endif %}</td>
@@ -168,19 +207,23 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {{ illustrative_note() }}</p>
 {% else %}<p>-</p>{% endif %}</section>
 
-<section id="versions"><h2>{{ t('versions') }}</h2><ul>
-{% for d in v.versions %}<li><a href="/c/{{ v.client }}/{{ v.character }}?version={{ d.version }}">
-<code>{{ d.version }}</code></a> {{ when(d.created_at) }}
-({{ t('current') if d.current else t('earlier') }})</li>{% endfor %}</ul></section>
+<section id="versions"><h2>{{ t('versions') }}</h2>
+{% if labels|length > 1 %}<form method="get" action="/c/{{ v.client }}/{{ v.character }}/compare"
+ id="compare-form">{% endif %}<ul>
+{% for d in labels %}<li class="version" data-version="{{ d.version }}">
+{% if labels|length > 1 %}<input type="checkbox" name="v" value="{{ d.version }}"
+ aria-label="{{ t('compare') }}">{% endif %}
+<a href="/c/{{ v.client }}/{{ v.character }}?version={{ d.version }}"><code>{{ d.version
+ }}</code></a>
+{{ when(d.created_at) }} ({{ t('current') if d.current else t('earlier') }}):
+<span class="version-label">{{ label_line(d) }}</span></li>{% endfor %}</ul>
+{% if labels|length > 1 %}<button type="submit" id="compare">{{ t('compare_two') }}</button>
+</form>{% endif %}</section>
 
-<section id="history"><h2>{{ t('history') }}</h2><ul>
-{% for g in v.gates.values() %}{% for r in g.reviews %}
-<li>{{ when(r.at) }}: {{ r.who }} · {{ t(r.decision) }} {{ r.asset }} <code>{{ r.version }}</code>
-{% if r.note %}: “{{ r.note }}”{% endif %}</li>{% endfor %}{% endfor %}
-{% for o in v.overrides %}<li>{{ when(o.at) }}: {{ o.who }} ·
-{{ t('voice_rerolled') if o.line else t('rerolled') }} {{ o.shot }}:
-{{ t('seed') }} {{ o.previous_seed }} → {{ o.seed }}{% if o.tier %}, {{ o.tier }}{% endif %}</li>
-{% endfor %}</ul></section>
+<section id="history"><h2>{{ t('history') }}</h2><ol>
+{% for e in events %}<li class="event" data-kind="{{ e.kind }}">{{ when(e.at) }}:
+ {{ event_line(e) }}</li>
+{% endfor %}</ol>{% if not events %}<p>-</p>{% endif %}</section>
 {% endblock %}"""
 
 MACROS = """{% macro price_of(p) %}<span class="price">{{ t('will_cost') }} ≈ {{ money(p.usd)
@@ -195,6 +238,47 @@ MACROS = """{% macro price_of(p) %}<span class="price">{{ t('will_cost') }} ≈ 
 {% macro badge(g) %}<span class="badge {{ g.decision or '' }}" id="state-{{ g.name }}">
 {% if not g.required %}{{ t('not_required') }}{% elif g.decision %}{{ t(g.decision) }}
 {% else %}{{ t('unreviewed') }}{% endif %}</span>{% endmacro %}"""
+
+# Two cut versions side by side; playing, pausing or seeking one does the same to the other.
+COMPARE = """{% extends "base" %}{% block body %}
+<p><a href="/c/{{ client }}/{{ character }}">{{ client }} / {{ character }}</a></p>
+<h2>{{ t('compare_two') }}</h2>
+<p><button type="button" id="play-both">{{ t('play_both') }}</button></p>
+<div class="grid" id="side-by-side">{% for side in sides %}<div class="card side"
+ style="width:560px" data-version="{{ side.label.version }}">
+<h3><code>{{ side.label.version }}</code></h3><p>{{ label_line(side.label) }}</p>
+<video controls muted preload="auto" poster="{{ url(side.ref, side.poster) }}"
+ src="{{ url(side.ref, side.final) }}"></video></div>{% endfor %}</div>
+<script>
+(function () {
+  var videos = Array.prototype.slice.call(document.querySelectorAll("#side-by-side video"));
+  var following = false;
+  function mirror(source, act) {
+    if (following) { return; }
+    following = true;
+    videos.forEach(function (other) { if (other !== source) { act(other); } });
+    following = false;
+  }
+  videos.forEach(function (video) {
+    video.addEventListener("play", function () {
+      mirror(video, function (o) { o.currentTime = video.currentTime; o.play(); });
+    });
+    video.addEventListener("pause", function () {
+      mirror(video, function (o) { o.pause(); o.currentTime = video.currentTime; });
+    });
+    video.addEventListener("seeked", function () {
+      mirror(video, function (o) {
+        var drift = Math.abs(o.currentTime - video.currentTime);
+        if (drift > 0.05) { o.currentTime = video.currentTime; }
+      });
+    });
+  });
+  document.getElementById("play-both").addEventListener("click", function () {
+    videos.forEach(function (v) { v.currentTime = 0; });
+    videos[0].play();
+  });
+})();
+</script>{% endblock %}"""
 
 LOGIN = """{% extends "base" %}{% block body %}
 <h2>{{ t('login') }}</h2>{% if bad %}<p class="rejected">{{ t('bad_token') }}</p>{% endif %}
@@ -235,6 +319,10 @@ ENV = Environment(
             "with context %}" + CHARACTER,
             "macros": MACROS,
             "login": LOGIN,
+            "progress": PROGRESS,
+            "poll": POLL,
+            "compare": COMPARE,
+            "report": REPORT,
         }
     ),
     autoescape=select_autoescape(default=True, default_for_string=True),

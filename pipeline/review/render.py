@@ -8,8 +8,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from pipeline.review import history, progress
 from pipeline.review.config import ReviewConfig, config_of
-from pipeline.review.i18n import LANGUAGES, local_time, money, number, text
+from pipeline.review.i18n import LANGUAGES, local_time, money, number, text, view_name
 from pipeline.review.pages import ENV
 from pipeline.review.security import CSRF_COOKIE, csrf_of
 from resources.domain.artifacts import ArtifactRef
@@ -31,27 +32,40 @@ def file_url(config: ReviewConfig, ref: ArtifactRef, rel: str, download: bool = 
     return f"/files/{ref.key}/{urllib.parse.quote(rel)}" + ("?download=1" if download else "")
 
 
-def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
-    """The page `template` in the request's language, with this browser's form token."""
+def render_text(request: Request, template: str, **values) -> str:
+    """The HTML of `template` (a page or a fragment of one) in the request's language."""
     config = config_of(request)
     lang = lang_of(request)
-    csrf = csrf_of(request)
 
     def t(key: str) -> str:
         return text(lang, key)
 
-    page = ENV.get_template(template).render(
+    return ENV.get_template(template).render(
         lang=lang,
         t=t,
         when=lambda v: local_time(v, config.settings.timezone, lang),
         money=lambda v: money(v, lang),
         num=lambda v: number(v, lang),
         url=lambda ref, rel, download=False: file_url(config, ref, rel, download),
+        state_line=lambda view: progress.state_line(view, lang),
+        loop_line=lambda loop: progress.loop_line(loop, lang),
+        label_line=lambda label: history.label_line(label, lang),
+        view_name=lambda view: view_name(view, lang),
+        tier_name=lambda tier: history.tier_name(tier, lang),
+        stage_name=lambda asset: progress.stage_name(asset, lang),
+        event_line=lambda event: history.event_line(event, lang),
         flash=request.query_params.get("flash"),
         who=request.cookies.get(WHO_COOKIE, ""),
-        csrf=csrf,
+        csrf=csrf_of(request),
         **values,
     )
+
+
+def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
+    """The page `template` in the request's language, with this browser's form token."""
+    lang = lang_of(request)
+    csrf = csrf_of(request)
+    page = render_text(request, template, **values)
     response = HTMLResponse(page, status_code=status)
     if request.cookies.get(CSRF_COOKIE) != csrf:
         response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")

@@ -103,6 +103,34 @@ class Licence:
         }
 
 
+PAID_WORK_PT = {"yes": "sim", "no": "não", "conditional": "com condições", "unknown": "a verificar"}
+
+
+def terms_pt(record: dict[str, Any]) -> str:
+    """A licence record's conditions in Portuguese, for the client's report (the free-text
+    conditions, quoted from the licence, stay as the licence words them)."""
+    found = []
+    if record.get("non_commercial"):
+        found.append("não comercial: sem trabalho pago")
+    if record.get("excluded_territories"):
+        places = territories_text(tuple(record["excluded_territories"])).replace("the EU", "UE")
+        found.append(f"não vale em: {places}")
+    if record.get("paid_licence_above_usd"):
+        limit = f"{record['paid_licence_above_usd'] / 1e6:g}".replace(".", ",")
+        found.append(f"licença paga acima de US$ {limit} mi de receita anual")
+    if record.get("monthly_users_limit"):
+        users = f"{record['monthly_users_limit']:,}".replace(",", ".")
+        found.append(f"licença à parte acima de {users} usuários por mês")
+    if record.get("registration"):
+        found.append(f"registro: {record['registration']}")
+    if record.get("attribution"):
+        found.append(f"atribuição: {record['attribution']}")
+    if record.get("use_restrictions"):
+        found.append(f"restrições de uso: {record['use_restrictions']}")
+    found += [f"a verificar: {u}" for u in record.get("unknown", [])]
+    return "; ".join(found) or "sem condições além do aviso de licença"
+
+
 def territories_text(codes: tuple[str, ...]) -> str:
     """'the EU, GB, KR' for a list holding all of the EU; the codes otherwise."""
     rest = [c for c in codes if c not in EU]

@@ -13,6 +13,7 @@ from typing import Any
 from resources.domain.artifacts import ArtifactError, ArtifactReader, ArtifactRef
 from resources.domain.brief import SLUG_PATTERN, Brief
 from resources.domain.chain import FINAL_STAGE, STAGES
+from resources.domain.licences import PAID_WORK_PT, terms_pt
 
 FINAL_ASSET = FINAL_STAGE
 
@@ -37,6 +38,9 @@ class Link:
     # Each model's licence and its conditions, in the order of `models` ("" where the manifest
     # predates licence records).
     licences: list[str] = field(default_factory=list)
+    # The same licences as recorded (dicts; a name or None for older manifests), for reports
+    # in another language.
+    licence_records: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> Link:
@@ -51,6 +55,7 @@ class Link:
             parameters=manifest.get("parameters", {}),
             licence=_licence_text(manifest.get("licence")),
             licences=[_licence_text(m.get("licence")) for m in manifest.get("models", [])],
+            licence_records=[m.get("licence") for m in manifest.get("models", [])],
         )
 
 
@@ -173,10 +178,12 @@ def format_text(deliverables: list[Deliverable]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def format_markdown(deliverable: Deliverable) -> str:
-    """One deliverable's chain as a markdown table for Dagster metadata."""
+def format_markdown(deliverable: Deliverable, lang: str = "en") -> str:
+    """One deliverable's chain as a markdown table (Dagster metadata, the client's report)."""
     rows = [
-        "| asset | version | code | models | seeds | compute |",
+        "| etapa | versão | código | modelos | seeds | cálculo |"
+        if lang != "en"
+        else "| asset | version | code | models | seeds | compute |",
         "|---|---|---|---|---|---|",
     ]
     for link in deliverable.chain:
@@ -189,15 +196,29 @@ def format_markdown(deliverable: Deliverable) -> str:
     return "\n".join(rows)
 
 
-def licences_table(deliverable: Deliverable) -> str:
+def licences_table(deliverable: Deliverable, lang: str = "en") -> str:
     """Every model that touched the deliverable, once, with its licence and conditions."""
-    rows = ["| model | licence and conditions |", "|---|---|"]
+    pt = lang != "en"
+    rows = ["| modelo | licença e condições |" if pt else "| model | licence and conditions |"]
+    rows.append("|---|---|")
     seen: dict[str, str] = {}
     for link in deliverable.chain:
-        for model, licence in zip(link.models, link.licences, strict=False):
-            seen.setdefault(model, licence)
-    rows += [f"| {model} | {licence or 'not recorded'} |" for model, licence in seen.items()]
+        records = link.licence_records or [None] * len(link.models)
+        for model, licence, record in zip(link.models, link.licences, records, strict=False):
+            seen.setdefault(model, _licence_text_pt(record) if pt else licence)
+    missing = "não registrada" if pt else "not recorded"
+    rows += [f"| {model} | {licence or missing} |" for model, licence in seen.items()]
     return "\n".join(rows)
+
+
+def _licence_text_pt(record: Any) -> str:
+    """'Apache-2.0 (trabalho pago: sim; sem condições além do aviso de licença)'."""
+    if isinstance(record, str):
+        return record
+    if not isinstance(record, dict) or not record.get("licence"):
+        return ""
+    paid = PAID_WORK_PT.get(record.get("paid_work", "unknown"), record.get("paid_work"))
+    return f"{record['licence']} (trabalho pago: {paid}; {terms_pt(record)})"
 
 
 def _with_licences(link: Link) -> list[str]:

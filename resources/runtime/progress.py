@@ -23,8 +23,10 @@ class StepProgress:
         every: int = 1,
         unit: str = "steps",
         done: int = 0,
+        item: tuple[int, int] | None = None,
     ):
         self.log, self.label, self.total, self.every, self.unit = log, label, total, every, unit
+        self.item = item  # (which, of how many): shot 3 of 4
         self.start_done = done
         self.start = time.perf_counter()
         self.record = getattr(log, "progress", None)
@@ -40,4 +42,7 @@ class StepProgress:
                 f"{rate:.2f} {self.unit}/s, {eta_text}"
             )
         if self.record is not None:
-            self.record(self.label, done, self.total, self.unit, rate, eta)
+            if self.item is None:
+                self.record(self.label, done, self.total, self.unit, rate, eta)
+            else:
+                self.record(self.label, done, self.total, self.unit, rate, eta, item=self.item)

@@ -23,6 +23,7 @@ from resources.media.video_io import (
     retime_indices,
 )
 from resources.runtime.interruption import StopCheck, stop_if_asked
+from resources.runtime.progress import StepProgress
 from resources.upscale.super_resolution import fit_to_resolution, upscale_frames
 
 
@@ -119,6 +120,7 @@ def cut(
     per_clip: dict[str, int] = {}
     samples: list[np.ndarray] = []
     upscaled = 0
+    total = sum(frames_for(clip.duration_s, fps) for clip in clips)
     with VideoWriter(
         out_file,
         width=width,
@@ -128,10 +130,14 @@ def cut(
         preset=preset,
         codec=encoder,
     ) as writer:
-        for clip in clips:
+        for number, clip in enumerate(clips, start=1):
             n_target = frames_for(clip.duration_s, fps)
             middle = n_target // 2
             written = 0
+            progress = StepProgress(
+                log, f"cut {clip.id}", total, unit="frames", done=sum(per_clip.values()),
+                every=max(total, 1), item=(number, len(clips)),
+            )  # fmt: skip
             for frames, repeats in unique_source_batches(clip.path, n_target, fps, batch_size):
                 big = upscale_frames(
                     upscaler, frames, batch_size=batch_size, tile=tile, overlap=overlap
@@ -144,6 +150,7 @@ def cut(
                         samples.append(frame.copy())
                     _write(writer, frame, count, sum(per_clip.values()) + written, overlay)
                     written += count
+                progress(sum(per_clip.values()) + written)
             per_clip[clip.id] = written
             stop_if_asked(stop, f"final cut after shot {clip.id}")
             log(f"cut {clip.id}: {written} frames at {width}x{height}")

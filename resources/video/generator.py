@@ -555,9 +555,16 @@ def render_assigned(
     """Load the pipeline once on `device`, then render and save each shot `shots` yields."""
     pipe, setup, load_s = prepare_pipeline(job, device)
     settings = job.settings
+    order = list(job.folders)  # the shots of this render, in order: "shot 3 of 4"
     for shot in shots:
         start = time.perf_counter()
-        progress = StepProgress(log, f"shot {shot.id}", settings.steps, unit="denoising steps")
+        progress = StepProgress(
+            log,
+            f"shot {shot.id}",
+            settings.steps,
+            unit="denoising steps",
+            item=(order.index(shot.id) + 1, len(order)),
+        )
         audio = None
         if job.model.generates_audio:
             from resources.video.ltx2 import render_audio_visual

@@ -6,18 +6,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from pipeline.review import catalog
+from assets.stages.client_report import ASSET as REPORT
+from assets.stages.client_report import POSTERS, REPORT_MD, REPORTS
+from assets.stages.deliverables import ASSET as DELIVERABLES
+from pipeline.review import catalog, history, progress
 from pipeline.review.config import config_of
 from pipeline.review.i18n import text
 from pipeline.review.pages import review_form_html
-from pipeline.review.render import WHO_COOKIE, lang_of, render
+from pipeline.review.render import WHO_COOKIE, lang_of, render, render_text
 from pipeline.review.runs import running
 from pipeline.review.security import csrf_of
 from pipeline.settings import Settings, build_resource
-from resources.domain.artifacts import ArtifactError
+from resources.domain.artifacts import ArtifactError, ArtifactRef
 
 
 async def home(request: Request) -> Response:
@@ -59,13 +64,17 @@ async def character_page(request: Request) -> Response:
     lang = lang_of(request)
     who = request.cookies.get(WHO_COOKIE, "")
     key = f"{view.client}/{view.character}"
+    store = config_of(request).store
     return render(
         request,
         "character",
         title=key,
         v=view,
         version=version,
-        running=running(config_of(request), key),
+        rv=_run_view(request, view.client, view.character),
+        reload_hint=False,
+        labels=history.version_labels(store, view.client, view.character, view.current_deliverable),
+        events=history.history_of(store, view.client, view.character),
         prices=catalog.button_prices(view.brief) if not version else {},
         illustrative=config_of(request).profile == "tiny",
         review_form=review_form_html(
@@ -83,6 +92,96 @@ async def character_api(request: Request) -> Response:
     body = catalog.dump(view)
     flag = "true" if running(config_of(request), key) else "false"
     return Response(body[:-1] + f', "running": {flag}}}', media_type="application/json")
+
+
+def client_report_of(store: Any, client: str) -> ArtifactRef | None:
+    """The client's report: the newest one any of its characters' runs made (or None)."""
+    found = []
+    for character in store.characters(client):
+        try:
+            ref = store.current(client, character, REPORT)
+        except ArtifactError:
+            continue
+        found.append((store.manifest(ref).get("created_at", ""), ref))
+    return max(found, key=lambda f: f[0])[1] if found else None
+
+
+async def report_page(request: Request) -> Response:
+    """The client's report, in the page's language (Portuguese; English a click away)."""
+    client = request.path_params["client"]
+    store = config_of(request).store
+    lang = lang_of(request)
+    try:
+        ref = client_report_of(store, client)
+    except ArtifactError as error:
+        return PlainTextResponse(str(error), status_code=404)
+    if ref is None:
+        return PlainTextResponse(text(lang, "no_report"), status_code=404)
+    folder = store.path(ref)
+    wanted = folder / REPORTS.get(lang, REPORT_MD)
+    source = wanted if wanted.is_file() else folder / REPORT_MD  # a report from before pt
+    markdown = source.read_text().replace("<br>", "; ")
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    return render(
+        request, "report", title=client, client=client, ref=ref, body=Markup(body), posters=POSTERS
+    )
+
+
+async def compare_page(request: Request) -> Response:
+    """Two cut versions of a character side by side, their playback kept together."""
+    p = request.path_params
+    store = config_of(request).store
+    chosen = request.query_params.getlist("v")
+    lang = lang_of(request)
+    try:
+        labels = history.version_labels(store, p["client"], p["character"], None)
+    except ArtifactError as error:
+        return PlainTextResponse(str(error), status_code=404)
+    by_version = {label.version: label for label in labels}
+    if len(chosen) != 2 or len(set(chosen)) != 2 or not set(chosen) <= set(by_version):
+        return PlainTextResponse(text(lang, "pick_two"), status_code=400)
+    sides = []
+    for version in chosen:
+        ref = ArtifactRef(p["client"], p["character"], DELIVERABLES, version)
+        manifest = store.manifest(ref)
+        sides.append(
+            {
+                "ref": ref,
+                "label": by_version[version],
+                "final": manifest["final"],
+                "poster": manifest["poster"],
+            }
+        )
+    title = f"{p['client']}/{p['character']}"
+    return render(
+        request, "compare", title=title, client=p["client"], character=p["character"], sides=sides
+    )
+
+
+def _run_view(request: Request, client: str, character: str) -> progress.RunView:
+    config = config_of(request)
+    queued = running(config, f"{client}/{character}")
+    return progress.run_view(config.store, client, character, queued=queued)
+
+
+async def progress_api(request: Request) -> Response:
+    """The progress box of a character's page, as the page polls it: the latest run only.
+
+    `since` and `run` are the state and run id the page was drawn with; when the run has ended
+    since (or another run took its place), the box says so and offers to reload the page.
+    """
+    p = request.path_params
+    try:
+        view = _run_view(request, p["client"], p["character"])
+    except ArtifactError as error:
+        return JSONResponse({"error": str(error)}, status_code=404)
+    run_id = view.run["run_id"] if view.run else ""
+    moved = (request.query_params.get("since"), request.query_params.get("run")) != (
+        view.state,
+        run_id,
+    )
+    html = render_text(request, "progress", rv=view, reload_hint=moved and not view.in_flight)
+    return JSONResponse({"state": view.state, "run_id": run_id, "html": html})
 
 
 def brief_errors(settings: Settings) -> list[dict[str, Any]]:
