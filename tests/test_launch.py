@@ -8,6 +8,8 @@ weakref" (seen under two pytest workers in test_promote_shot).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import write_brief
 from dagster import DagsterInstance, instance_for_test
@@ -33,3 +35,38 @@ def test_a_run_after_a_closed_instance_uses_its_own_instance(tmp_path):
         assert outcome.success
         built = {e.asset_key.path[-1] for e in outcome.get_asset_materialization_events()}
         assert built == set(RUN_NAMES)
+
+
+def test_a_run_whose_local_process_was_killed_is_marked_failed_not_counted_as_running():
+    import socket
+    import subprocess
+    import sys
+
+    from dagster import DagsterRunStatus, job, op
+
+    from pipeline.launch import PROCESS_TAGS, active_runs
+
+    @op
+    def nothing():
+        return None
+
+    @job
+    def character_video():
+        nothing()
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs
+    key = "acme-health/dr-ana"
+    with DagsterInstance.ephemeral() as instance:
+
+        def started(pid: int):
+            where = (socket.gethostname(), str(pid))
+            tags = {"character": key, **dict(zip(PROCESS_TAGS, where, strict=True))}
+            return instance.create_run_for_job(
+                character_video, status=DagsterRunStatus.STARTED, tags=tags
+            )
+
+        killed, alive = started(gone.pid), started(os.getpid())
+        assert [r.run_id for r in active_runs(instance, key)] == [alive.run_id]
+        assert instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(alive.run_id).status == DagsterRunStatus.STARTED
