@@ -170,3 +170,18 @@ def test_every_run_records_how_it_ended_whoever_launched_it(store):
     record_run_state(store, CLIENT, CHARACTER, "run-8", "running", stage="video_clips")
     tracked(lambda context, runtime: 1)(FakeContext("video_clips"), runtime=runtime)
     assert store.record(run_state_key(CLIENT, CHARACTER))["state"] == "running"
+
+
+def test_a_cut_version_s_label_says_what_changed_and_its_review_only_where_one_is_asked():
+    from pipeline.review.history import VersionLabel, label_line
+
+    base = dict(version="v2", created_at="", current=True, first=False, size=(1080, 1920))
+    asked = VersionLabel(**base, rerolled=("ecg",), promoted=("intro",))
+    assert label_line(asked, "pt-BR") == (
+        "refação de ecg · intro promovido(s) a final · vertical 1080x1920 · não revisada"
+    )
+    assert label_line(VersionLabel(**base, decision="approved"), "en") == (
+        "same shots (cut or sound) · vertical 1080x1920 · approved"
+    )
+    unasked = VersionLabel(**base, voices=("ecg",), reviewed=False)
+    assert label_line(unasked, "pt-BR") == "fala refeita: ecg · vertical 1080x1920"

@@ -176,6 +176,15 @@ def progress_of(store, client: str, character: str) -> list[dict[str, Any]]:
     return run_view(store, client, character).loops
 
 
+def cut_review_required(store, client: str, character: str) -> bool:
+    """Whether the character's brief asks for the cut's approval."""
+    try:
+        brief = brief_snapshot(store, client, character)
+    except (ArtifactError, ValueError, OSError):
+        return False
+    return brief.approval is not None and brief.approval.cut == REQUIRED
+
+
 def character_view(store, client: str, character: str, version: str | None = None) -> CharacterView:
     """The character as of deliverable `version` (default: the current state of each stage)."""
     try:

@@ -123,6 +123,7 @@ class VersionLabel:
     other: tuple[str, ...] = ()  # shots new or changed by the brief
     size: tuple[int, int] = (0, 0)
     decision: str | None = None
+    reviewed: bool = True  # the brief asks for the cut's approval (else no "not reviewed")
 
 
 def _shots(store: Any, client: str, character: str, manifest: dict) -> dict[str, dict]:
@@ -145,8 +146,11 @@ def _brief_seed(shot: dict) -> Any:
     return shot.get("brief_seed", shot.get("seed"))  # a re-roll changes it; a retake does not
 
 
-def version_labels(store: Any, client: str, character: str, current: str | None) -> list:
-    """Every complete cut version, newest first, each labelled by what changed."""
+def version_labels(
+    store: Any, client: str, character: str, current: str | None, *, reviewed: bool = True
+) -> list:
+    """Every complete cut version, newest first, each labelled by what changed; `reviewed`:
+    the brief requires the cut's approval (a version nobody had to review says nothing of it)."""
     made = []
     for version in _versions(store, client, character, DELIVERABLES):
         ref = ArtifactRef(client, character, DELIVERABLES, version)
@@ -178,6 +182,7 @@ def version_labels(store: Any, client: str, character: str, current: str | None)
                 first=before is None,
                 size=(int(params.get("width", 0)), int(params.get("height", 0))),
                 decision=decision_of(store, ref),
+                reviewed=reviewed,
                 **{k: tuple(v) for k, v in changes.items()},
             )
         )
@@ -219,5 +224,6 @@ def label_line(label: VersionLabel, lang: str) -> str:
     if width and height:
         shape = "vertical" if height > width else "square" if height == width else "horizontal"
         parts.append(f"{_say(shape, lang)} {width}x{height}")
-    parts.append(_say(label.decision or "unreviewed", lang))
+    if label.decision or label.reviewed:
+        parts.append(_say(label.decision or "unreviewed", lang))
     return " · ".join(parts)

@@ -73,7 +73,13 @@ async def character_page(request: Request) -> Response:
         version=version,
         rv=_run_view(request, view.client, view.character),
         reload_hint=False,
-        labels=history.version_labels(store, view.client, view.character, view.current_deliverable),
+        labels=history.version_labels(
+            store,
+            view.client,
+            view.character,
+            view.current_deliverable,
+            reviewed=view.gates["cut"].required,
+        ),
         events=history.history_of(store, view.client, view.character),
         prices=catalog.button_prices(view.brief) if not version else {},
         illustrative=config_of(request).profile == "tiny",
@@ -134,7 +140,8 @@ async def compare_page(request: Request) -> Response:
     chosen = request.query_params.getlist("v")
     lang = lang_of(request)
     try:
-        labels = history.version_labels(store, p["client"], p["character"], None)
+        required = catalog.cut_review_required(store, p["client"], p["character"])
+        labels = history.version_labels(store, p["client"], p["character"], None, reviewed=required)
     except ArtifactError as error:
         return PlainTextResponse(str(error), status_code=404)
     by_version = {label.version: label for label in labels}
