@@ -93,6 +93,10 @@ def test_a_submitted_run_is_queued_with_the_sensors_tags_and_run_by_the_daemon(h
     final = tmp_path / "artifacts" / CLIENT / CHARACTER / "deliverables" / "current.json"
     assert final.is_file()
     assert active_runs(instance, key) == []
+    # The review app reads how the daemon's run ended, as for a run it started itself.
+    state = json.loads((tmp_path / "artifacts" / key / "_run" / "state.json").read_text())
+    assert (state["run_id"], state["state"]) == (run_id, "finished")
+    assert state["launched_by"] == "review-app:reroll"
 
     # A second run queued (the daemon is gone): the app shows it running, and a re-roll from
     # the app is recorded without starting another run beside it.
@@ -102,10 +106,12 @@ def test_a_submitted_run_is_queued_with_the_sensors_tags_and_run_by_the_daemon(h
     config.instance = instance
     with serve(config) as url:
         body = json.loads(get(f"{url}/api/c/{CLIENT}/{CHARACTER}")[2])
+        box = json.loads(get(f"{url}/api/c/{CLIENT}/{CHARACTER}/progress")[2])
         answer = post(
             f"{url}/c/{CLIENT}/{CHARACTER}/reroll", {"shot": "hello", "seed": "9", "who": "bia"}
         )
     assert body["running"] is True
+    assert box["state"] == "queued" and "Na fila: a execução vai começar." in box["html"]
     location = next(v for k, v in answer[1].items() if k.lower() == "location")
     assert answer[0] == 303 and "Registrado." in urllib.parse.unquote(location)
     assert config.runs == {}
