@@ -11,6 +11,7 @@ from webhook_server import webhook
 
 from pipeline.settings import ENV_WEBHOOK_URL, Settings, SettingsError, build_resource
 from resources.runtime.notify import LOG_NAME, Notice, Notifier, deliver, dispatch, page_url
+from resources.storage.artifact_store import ArtifactStore
 
 NOTICE = Notice(
     "waiting",
@@ -99,8 +100,9 @@ def test_a_failed_step_of_a_character_s_run_is_announced_with_its_error(tmp_path
 
     with webhook() as hook, DagsterInstance.ephemeral() as instance:
         notifier = Notifier(webhook_url=hook.url, log_dir=str(tmp_path))
+        store = ArtifactStore(root=str(tmp_path / "artifacts"))  # as the chain job has it
 
-        @job(hooks={run_failed}, resource_defs={"notifier": notifier})
+        @job(hooks={run_failed}, resource_defs={"notifier": notifier, "artifact_store": store})
         def chain():
             video_clips()
 
@@ -120,3 +122,11 @@ def test_a_failed_step_of_a_character_s_run_is_announced_with_its_error(tmp_path
     assert event["detail"] == "shot intro: CUDA out of memory"  # the error's first line
     assert notice["text"].startswith("❌ Falhou: acme-health/dr-ana, etapa video_clips")
     assert json.loads((tmp_path / LOG_NAME).read_text().splitlines()[-1])["status"] == 200
+    # The review app reads the same end from the run's state record.
+    state = store.record("acme-health/dr-ana/_run/state.json")
+    assert (state["run_id"], state["state"], state["stage"]) == (
+        done.run_id,
+        "failed",
+        "video_clips",
+    )
+    assert state["detail"] == "shot intro: CUDA out of memory"
