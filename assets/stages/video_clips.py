@@ -97,6 +97,7 @@ def tier_settings(
                 lora_file=lora_file,
                 lora_strength=brief.video.lora_strength,
                 distill_files=run.models.distill_adapter_files(model, adapter) if adapter else [],
+                checkpoint_dir=run.models.tier_checkpoint_dir(model, recipe),
             )
     return found
 

@@ -202,6 +202,22 @@ class ModelStore(ConfigurableResource):
                 ) from None
         return found
 
+    def tier_checkpoint_dir(self, model: VideoModel, recipe: TierRecipe) -> Path | None:
+        """The published folder whose `transformer` a tier renders with (a distilled checkpoint:
+        Kandinsky 5 Lite's 16-step one), or a tiny one built in code; None for the model's own."""
+        if not recipe.checkpoint:
+            return None
+        if self.profile == "tiny":
+
+            def build(folder: Path) -> None:
+                from resources.tiny.families import build_tiny_checkpoint_transformer
+
+                transformer = build_tiny_checkpoint_transformer(model)
+                transformer.save_pretrained(folder / "transformer", safe_serialization=True)
+
+            return self._tiny(f"{model.name}_{recipe.tier}_checkpoint", build)
+        return self._pretrained(f"{model.name} ({recipe.tier})", recipe.checkpoint, "main")
+
     # -- how to run them --------------------------------------------------------------------
     @property
     def torch_device(self) -> str:

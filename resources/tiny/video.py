@@ -360,7 +360,15 @@ def _ltx2_family(model: VideoModel) -> DiffusionPipeline:
     return build_tiny_ltx2(model)
 
 
+def _new_families(model: VideoModel) -> DiffusionPipeline:
+    from resources.tiny.families import build_tiny_family  # Kandinsky 5, HunyuanVideo 1.5
+
+    return build_tiny_family(model)
+
+
 _BUILDERS: dict[str, Callable[[VideoModel], DiffusionPipeline]] = {
+    "kandinsky5": _new_families,
+    "hunyuan15": _new_families,
     "ltx2": _ltx2_family,
     "mochi": _mochi,
     "hunyuan": _hunyuan,
