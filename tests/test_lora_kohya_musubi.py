@@ -49,6 +49,9 @@ REFUSED = {
     "holocine_14b",
     "holocine_14b_sparse",
     "mochi_1",
+    "kandinsky5_lite",
+    "kandinsky5_pro",
+    "hunyuan_video_1_5",
 }
 WEIGHTS = {
     "hunyuan": ("--dit", "--vae", "--text_encoder1", "--text_encoder2"),

@@ -301,6 +301,11 @@ def _draft(model: VideoModel) -> TierRecipe:
     )
 
 
+def checkpoint_name(model_name: str, tier: str) -> str:
+    """How manifests and licence checks name a tier's own checkpoint (the model's licence)."""
+    return f"{model_name}_{tier}_checkpoint"
+
+
 TIERS: dict[str, dict[str, TierRecipe]] = {
     name: {"draft": _draft(model), "final": _final(model)} for name, model in VIDEO_MODELS.items()
 }

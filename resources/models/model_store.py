@@ -35,7 +35,7 @@ from resources.domain.registry import (
     VisionModel,
     VoiceModel,
 )
-from resources.domain.tiers import DistillAdapter, TierRecipe
+from resources.domain.tiers import DistillAdapter, TierRecipe, checkpoint_name
 from resources.storage.artifact_store import file_signature, sha256_file, write_json
 
 Profile = Literal["tiny", "production"]
@@ -215,8 +215,8 @@ class ModelStore(ConfigurableResource):
                 transformer = build_tiny_checkpoint_transformer(model)
                 transformer.save_pretrained(folder / "transformer", safe_serialization=True)
 
-            return self._tiny(f"{model.name}_{recipe.tier}_checkpoint", build)
-        return self._pretrained(f"{model.name} ({recipe.tier})", recipe.checkpoint, "main")
+            return self._tiny(checkpoint_name(model.name, recipe.tier), build)
+        return self._pretrained(checkpoint_name(model.name, recipe.tier), recipe.checkpoint, "main")
 
     # -- how to run them --------------------------------------------------------------------
     @property
