@@ -91,8 +91,8 @@ class VideoModel:
     # How the character LoRA is attached: "diffusers" (the pipeline's LoRA loader mixin) or
     # "peft" (no loader in diffusers: peft on the transformer directly, HunyuanVideo 1.5).
     lora_loader: Literal["diffusers", "peft"] = "diffusers"
-    # musubi-tuner's `--task` for this checkpoint (Wan only; None: musubi has no task for it,
-    # so the kohya backend refuses it). See resources/lora/kohya.py.
+    # musubi-tuner's `--task` for this checkpoint (Wan, HunyuanVideo 1.5, Kandinsky 5; None:
+    # musubi has no task for it, so the kohya backend refuses it). See resources/lora/kohya.py.
     musubi_task: str | None = None
     memory_plans: tuple[MemoryPlan, ...] = ()
     # The value a brief's `video.licence_ack` must carry to select it (None: no acknowledgement
@@ -563,6 +563,7 @@ HUNYUAN_VIDEO_1_5 = VideoModel(
     memory_plans=_plans(("model", True, True), ("model", False, True), ("none", False, True)),
     lora_train_gpu_gb=48,
     lora_loader="peft",
+    musubi_task="t2v",  # hv_1_5_train_network.py --task
 )
 VIDEO_MODELS.update(
     {
@@ -574,6 +575,7 @@ VIDEO_MODELS.update(
                 native_width=768,
                 native_height=512,
                 params_b=2.0,
+                musubi_task="k5-lite-t2v-5s-sd",
                 # 4 GB bf16 transformer; Qwen2.5-VL 7B (15 GB) takes its turn on an A10G.
                 memory_plans=_plans(
                     ("model", False, True), ("none", False, True), ("none", False, False)
@@ -586,6 +588,7 @@ VIDEO_MODELS.update(
                 native_width=1024,
                 native_height=768,
                 params_b=19.0,
+                musubi_task="k5-pro-t2v-5s-hd",
                 lora_train_gpu_gb=80,
                 # 38 GB bf16: blocks stream from host memory in float8 on an A10G.
                 memory_plans=_plans(
