@@ -99,9 +99,9 @@ def test_hunyuan_1080p_keeps_real_esrgan_one_sr_step_costs_more_than_its_whole_p
     from resources.quote.flops import upscale_frame
 
     cache = FlopCache(None)
-    sr_step = transformer_forward(
-        cache, "hunyuan_video_1_5", width=1920, height=1088, frames=121
-    )["flops"]
+    sr_step = transformer_forward(cache, "hunyuan_video_1_5", width=1920, height=1088, frames=121)[
+        "flops"
+    ]
     esrgan = 121 * upscale_frame(cache, "RRDBNet", width=1280, height=720)["flops"]
     assert sr_step > 5 * esrgan
 

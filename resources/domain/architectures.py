@@ -369,9 +369,7 @@ ARCHITECTURES: dict[str, Architecture] = {
         true_cfg=False,
         extra={"pooled_dim": 768},
     ),
-    "kandinsky5_lite": _kandinsky5(
-        "kandinskylab/Kandinsky-5.0-T2V-Lite-sft-5s-Diffusers", K5_LITE
-    ),
+    "kandinsky5_lite": _kandinsky5("kandinskylab/Kandinsky-5.0-T2V-Lite-sft-5s-Diffusers", K5_LITE),
     "kandinsky5_pro": _kandinsky5("kandinskylab/Kandinsky-5.0-T2V-Pro-sft-5s-Diffusers", K5_PRO),
     "hunyuan_video_1_5": Architecture(
         transformer=Network(

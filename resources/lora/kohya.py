@@ -1,11 +1,12 @@
 """The kohya backend: train the character LoRA with a studio's own sd-scripts or musubi-tuner.
 
 Given a checkout of kohya-ss/sd-scripts (SDXL character LoRA) or kohya-ss/musubi-tuner
-(HunyuanVideo, Wan 2.1, Wan 2.2 A14B, HunyuanVideo 1.5, Kandinsky 5), this module writes the dataset TOML, builds the family's
-caching and training commands, runs them as subprocesses with their output streamed into a log
-callback (the Dagster log), saves accelerate state every `save_every` steps (`--save_state`) and
-restarts from the newest state folder (`--resume`), and converts musubi-tuner's LoRA (sd-scripts
-key layout) into the diffusers layout `load_lora_weights` reads. sd-scripts' SDXL LoRA needs no
+(HunyuanVideo, Wan 2.1, Wan 2.2 A14B, HunyuanVideo 1.5, Kandinsky 5), this module writes the
+dataset TOML, builds the family's caching and training commands, runs them as subprocesses with
+their output streamed into a log callback (the Dagster log), saves accelerate state every
+`save_every` steps (`--save_state`) and restarts from the newest state folder (`--resume`), and
+converts musubi-tuner's LoRA (sd-scripts key layout) into the diffusers layout
+`load_lora_weights` reads. sd-scripts' SDXL LoRA needs no
 conversion: diffusers reads kohya SDXL LoRAs directly.
 
 `KohyaTrainer` is the `lora_trainer` resource that runs a musubi-tuner job for a registry model:

@@ -1,4 +1,4 @@
-"""Tiny Kandinsky 5 and HunyuanVideo 1.5 pipelines: the real diffusers classes, small random weights.
+"""Tiny Kandinsky 5 and HunyuanVideo 1.5 pipelines: the real diffusers classes, small weights.
 
 Both families read the prompt with Qwen2.5-VL (Kandinsky 5 through its processor and the whole
 vision-language model, HunyuanVideo 1.5 through the language model and a chat template), so the
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import torch
 from diffusers import (
-    AutoencoderKLHunyuanVideo,
     AutoencoderKLHunyuanVideo15,
     DiffusionPipeline,
     HunyuanVideo15Pipeline,
@@ -21,7 +20,6 @@ from diffusers import (
     Kandinsky5Transformer3DModel,
 )
 from diffusers.guiders import ClassifierFreeGuidance
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import (
     ByT5Tokenizer,
     CLIPTextModel,
@@ -38,8 +36,13 @@ from transformers import (
 from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
 from resources.domain.registry import VideoModel
-from resources.tiny.seeding import SEED, flow_match_scheduler, seeded
-from resources.tiny.text import build_clip_tokenizer, clip_text_config
+from resources.tiny.seeding import SEED, flow_match_scheduler, hunyuan_video_vae, seeded
+from resources.tiny.text import (
+    build_clip_tokenizer,
+    byte_level_tokenizer,
+    clip_text_config,
+    t5_text_config,
+)
 
 # The chat layout Qwen2.5 models are prompted in: each message between <|im_start|>role and
 # <|im_end|>, then the assistant's turn opened (HunyuanVideo 1.5 asks for the generation prompt).
@@ -62,12 +65,8 @@ CHECKPOINT_SEED = SEED + 7
 
 def qwen_tokenizer() -> Qwen2TokenizerFast:
     """Byte-level BPE without merges (any text tokenizes), the chat and vision markers."""
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    core = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
     tokenizer = Qwen2TokenizerFast(
-        tokenizer_object=core,
+        tokenizer_object=byte_level_tokenizer().backend_tokenizer,
         unk_token=None,
         bos_token=None,
         eos_token="<|endoftext|>",
@@ -171,26 +170,9 @@ def _kandinsky5(model: VideoModel) -> Kandinsky5T2VPipeline:
     tokenizer_2 = build_clip_tokenizer()
     with seeded():
         text_encoder_2 = CLIPTextModel(clip_text_config(tokenizer_2, hidden_size=8))
-    with seeded():
-        # HunyuanVideo's VAE layout: 8x space, 4x time.
-        vae = AutoencoderKLHunyuanVideo(
-            in_channels=3,
-            out_channels=3,
-            latent_channels=4,
-            down_block_types=("HunyuanVideoDownBlock3D",) * 4,
-            up_block_types=("HunyuanVideoUpBlock3D",) * 4,
-            block_out_channels=(8, 8, 8, 8),
-            layers_per_block=1,
-            act_fn="silu",
-            norm_num_groups=4,
-            scaling_factor=0.476986,
-            spatial_compression_ratio=8,
-            temporal_compression_ratio=4,
-            mid_block_add_attention=False,
-        )
     return Kandinsky5T2VPipeline(
         transformer=kandinsky5_transformer(),
-        vae=vae,
+        vae=hunyuan_video_vae(),  # Kandinsky 5 decodes with HunyuanVideo's VAE
         text_encoder=text_encoder,
         tokenizer=processor,
         text_encoder_2=text_encoder_2,
@@ -232,20 +214,7 @@ def _hunyuan15(model: VideoModel) -> HunyuanVideo15Pipeline:
         text_encoder = Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(**_qwen_text(tokenizer)))
     tokenizer_2 = ByT5Tokenizer()
     with seeded():
-        text_encoder_2 = T5EncoderModel(
-            T5Config(
-                vocab_size=len(tokenizer_2),
-                d_model=_BYT5_WIDTH,
-                d_kv=4,
-                d_ff=16,
-                num_layers=1,
-                num_heads=2,
-                relative_attention_num_buckets=8,
-                feed_forward_proj="gated-gelu",
-                pad_token_id=tokenizer_2.pad_token_id,
-                eos_token_id=tokenizer_2.eos_token_id,
-            )
-        )
+        text_encoder_2 = T5EncoderModel(t5_text_config(T5Config, tokenizer_2, d_model=_BYT5_WIDTH))
     with seeded():
         # The published VAE's compression (16x space, 4x time) on two tiny levels each way.
         vae = AutoencoderKLHunyuanVideo15(
