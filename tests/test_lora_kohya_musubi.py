@@ -10,6 +10,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from lora_support import build_model, fake_checkout, make_stills, train
@@ -270,3 +271,26 @@ def test_converted_names_are_layers_of_the_tiny_diffusers_transformers(tmp_path:
         (key, *_) = musubi_to_diffusers(state, model.family)
         layer = key.removeprefix("transformer.").rsplit(".lora_", 1)[0]
         assert isinstance(layers[layer], torch.nn.Linear), key
+
+
+@pytest.mark.parametrize("name", ["hunyuan_video_1_5", "kandinsky5_lite"])
+def test_kohya_trained_lora_of_the_new_families_renders_through_their_loader(
+    tmp_path: Path, name: str
+) -> None:
+    """The stand-in's musubi LoRA, converted by the backend, attaches through the family's
+    loader (peft for HunyuanVideo 1.5, diffusers' for Kandinsky 5) and changes the clip."""
+    from lora_support import render_args
+
+    from resources.video.generator import attach_lora, render_clip
+
+    model, model_dir = build_model(name, tmp_path / "models")
+    family = musubi_model(model)["family"]
+    weights = {flag: str(tmp_path / flag.strip("-")) for flag in WEIGHTS[family]}
+    checkout = fake_checkout(tmp_path / "checkout")
+    trainer = KohyaTrainer(checkout=str(checkout), models=weights)
+    result = train(trainer, model, model_dir, make_stills(tmp_path / "stills"), tmp_path / "out")
+    assert result.settings["musubi_task"] == TASKS[name]
+    pipe = load_video_pipeline(model_dir, model)
+    base = render_clip(pipe, model, **render_args(model))
+    attach_lora(pipe, model, result.lora_file, 1.0)
+    assert not np.array_equal(render_clip(pipe, model, **render_args(model)), base)
