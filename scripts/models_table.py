@@ -36,6 +36,9 @@ GOOD_AT = {
     "mochi_1": "smooth 30 fps motion at 480p",
     "ltx_2": "talking characters: picture and sound in one generation, lip-sync",
     "ltx_2_5": "as ltx_2, newer weights",
+    "kandinsky5_lite": "cheap 5 s clips at 768x512; 16-step distilled drafts; MIT",
+    "kandinsky5_pro": "high-quality HD (1024x768) clips, at a high render cost; MIT",
+    "hunyuan_video_1_5": "realistic 720p people at 8.3B, half HunyuanVideo's size",
 }
 
 

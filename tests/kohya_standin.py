@@ -4,7 +4,8 @@ Copied into a fake checkout under each script name it stands for. Caching script
 arguments and the dataset TOML; training scripts print tqdm-style progress with `avr_loss`,
 save `<name>-stepNNNNNNNN-state/` folders every `--save_every_n_steps` (optimizer file last),
 honour `--resume`, and finish with `<name>.safetensors` in musubi-tuner's key layout for the
-tiny HunyuanVideo model (width 20). KOHYA_STANDIN_DIE_AT=N makes it crash after step N;
+tiny model of the `--network_module` (HunyuanVideo width 20, HunyuanVideo 1.5 and Kandinsky 5
+width 16). KOHYA_STANDIN_DIE_AT=N makes it crash after step N;
 KOHYA_STANDIN_DELAY slows each step.
 """
 
@@ -26,6 +27,20 @@ SHAPES = {  # musubi module name -> (out_features, in_features)
     "lora_unet_double_blocks_0_img_mlp_fc1": (4 * HIDDEN, HIDDEN),
     "lora_unet_single_blocks_0_linear1": (3 * HIDDEN + 4 * HIDDEN, HIDDEN),
     "lora_unet_single_blocks_0_linear2": (HIDDEN, HIDDEN + 4 * HIDDEN),
+}
+WIDTH = 16  # the tiny HunyuanVideo 1.5 (2 heads x 8) and Kandinsky 5 (model_dim 16)
+SHAPES_BY_MODULE = {
+    "networks.lora_hv_1_5": {
+        "lora_unet_double_blocks_0_img_attn_q": (WIDTH, WIDTH),
+        "lora_unet_double_blocks_1_txt_attn_v": (WIDTH, WIDTH),
+        "lora_unet_double_blocks_0_img_attn_proj": (WIDTH, WIDTH),
+        "lora_unet_double_blocks_1_img_mlp_fc1": (2 * WIDTH, WIDTH),
+    },
+    "networks.lora_kandinsky": {
+        "lora_unet_visual_transformer_blocks_0_self_attention_to_query": (WIDTH, WIDTH),
+        "lora_unet_visual_transformer_blocks_1_cross_attention_out_layer": (WIDTH, WIDTH),
+        "lora_unet_text_transformer_blocks_0_feed_forward_in_layer": (32, WIDTH),
+    },
 }
 
 
@@ -79,7 +94,7 @@ def train(args: list[str]) -> None:
     _save_state(out / f"{known.output_name}-state", total)
     generator = torch.Generator().manual_seed(known.seed)
     tensors = {}
-    for module, (rows, cols) in SHAPES.items():
+    for module, (rows, cols) in SHAPES_BY_MODULE.get(known.network_module, SHAPES).items():
         rank = known.network_dim
         tensors[f"{module}.lora_down.weight"] = torch.randn(rank, cols, generator=generator)
         tensors[f"{module}.lora_up.weight"] = torch.randn(rows, rank, generator=generator)

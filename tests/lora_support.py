@@ -93,6 +93,12 @@ def fake_checkout(folder: Path) -> Path:
         "wan_cache_latents.py",
         "wan_cache_text_encoder_outputs.py",
         "wan_train_network.py",
+        "hv_1_5_cache_latents.py",
+        "hv_1_5_cache_text_encoder_outputs.py",
+        "hv_1_5_train_network.py",
+        "kandinsky5_cache_latents.py",
+        "kandinsky5_cache_text_encoder_outputs.py",
+        "kandinsky5_train_network.py",
     ):
         shutil.copyfile(KOHYA_STANDIN, scripts / name)
     shutil.copyfile(KOHYA_STANDIN, folder / "sdxl_train_network.py")  # sd-scripts: top level

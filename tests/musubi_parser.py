@@ -263,8 +263,82 @@ CACHE_TEXT_WAN = (
     _opt("--fp8_t5", "switch"),
 )
 
+# src/musubi_tuner/hv_1_5_train_network.py, hv1_5_setup_parser()
+HV15_TRAIN = (
+    _opt("--task", "str", choices=("t2v", "i2v")),
+    _opt("--dit_dtype", "str"),
+    _opt("--fp8_scaled", "switch"),
+    _opt("--text_encoder", "str"),
+    _opt("--fp8_vl", "switch"),
+    _opt("--byt5", "str"),
+    _opt("--image_encoder", "str"),
+    _opt("--vae_sample_size", "int"),
+    _opt("--vae_enable_patch_conv", "switch"),
+)
+
+# src/musubi_tuner/kandinsky5_train_network.py, kandinsky5_setup_parser(). --task is a required
+# str whose value the trainer's __init__ checks against TASK_CONFIGS' keys
+# (src/musubi_tuner/kandinsky5/configs.py), raising ValueError otherwise: those keys are its
+# choices here. --no_nabla_add_sta is a store_false switch on the same destination.
+K5_TASKS = (
+    "k5-lite-t2i-hd", "k5-lite-i2i-hd", "k5-lite-t2v-5s-sd", "k5-lite-t2v-10s-sd",
+    "k5-lite-i2v-5s-sd", "k5-pro-t2v-5s-sd", "k5-pro-t2v-5s-hd", "k5-pro-t2v-10s-sd",
+    "k5-pro-t2v-10s-hd", "k5-pro-i2v-5s-sd", "k5-pro-i2v-5s-hd", "k5-lite-t2v-5s-distil-sd",
+    "k5-lite-t2v-10s-distil-sd", "k5-lite-t2v-5s-nocfg-sd", "k5-lite-t2v-10s-nocfg-sd",
+    "k5-lite-t2v-5s-pretrain-sd", "k5-lite-t2v-10s-pretrain-sd",
+)  # fmt: skip
+K5_TRAIN = (
+    _opt("--task", "str", choices=K5_TASKS, required=True),
+    _opt("--override_dit", "str"),
+    _opt("--fp8_scaled", "switch"),
+    _opt("--text_encoder_qwen", "str"),
+    _opt("--text_encoder_clip", "str"),
+    _opt("--offload_dit_during_sampling", "switch"),
+    _opt("--no_vae_load", "switch"),
+    _opt("--scheduler_scale", "float"),
+    _opt("--i2v_mode", "str", choices=("first", "first_last")),
+    _opt("--force_nabla_attention", "switch"),
+    _opt("--nabla_P", "float"),
+    _opt("--nabla_wT", "int"),
+    _opt("--nabla_wH", "int"),
+    _opt("--nabla_wW", "int"),
+    _opt("--nabla_method", "str"),
+    _opt("--nabla_add_sta", "switch"),
+    _opt("--no_nabla_add_sta", "switch"),
+)
+
+# src/musubi_tuner/hv_1_5_cache_latents.py, hv1_5_setup_parser()
+CACHE_LATENTS_HV15 = (
+    _opt("--vae_sample_size", "int"),
+    _opt("--vae_enable_patch_conv", "switch"),
+    _opt("--i2v", "switch"),
+    _opt("--image_encoder", "str"),
+)
+# src/musubi_tuner/kandinsky5_cache_latents.py, main()
+CACHE_LATENTS_K5 = (_opt("--nabla_resize", "switch"),)
+# src/musubi_tuner/hv_1_5_cache_text_encoder_outputs.py, hunyuan_video_1_5_setup_parser()
+CACHE_TEXT_HV15 = (
+    _opt("--text_encoder", "str", required=True),
+    _opt("--byt5", "str", required=True),
+    _opt("--fp8_vl", "switch"),
+)
+# src/musubi_tuner/kandinsky5_cache_text_encoder_outputs.py, main()
+CACHE_TEXT_K5 = (
+    _opt("--text_encoder_qwen", "str", required=True),
+    _opt("--text_encoder_clip", "str", required=True),
+    _opt("--qwen_max_length", "int"),
+    _opt("--clip_max_length", "int"),
+    _opt("--quantized_qwen", "switch"),
+)
+
 # Which tables each script's main() puts into its parser.
 SCRIPTS = {
+    "hv_1_5_train_network.py": TRAIN_COMMON + HV15_TRAIN,
+    "kandinsky5_train_network.py": TRAIN_COMMON + K5_TRAIN,
+    "hv_1_5_cache_latents.py": CACHE_LATENTS + CACHE_LATENTS_HV15,
+    "kandinsky5_cache_latents.py": CACHE_LATENTS + CACHE_LATENTS_K5,
+    "hv_1_5_cache_text_encoder_outputs.py": CACHE_TEXT + CACHE_TEXT_HV15,
+    "kandinsky5_cache_text_encoder_outputs.py": CACHE_TEXT + CACHE_TEXT_K5,
     "hv_train_network.py": TRAIN_COMMON + HV_TRAIN,
     "wan_train_network.py": TRAIN_COMMON + WAN_TRAIN,
     "cache_latents.py": CACHE_LATENTS + CACHE_LATENTS_HV,

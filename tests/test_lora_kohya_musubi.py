@@ -10,9 +10,12 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from lora_support import build_model, fake_checkout, make_stills, train
 from musubi_parser import (
+    K5_TASKS,
     WAN_TASK_CONFIGS,
     WAN_TASKS,
     MusubiArgumentError,
@@ -29,8 +32,10 @@ from resources.lora.kohya import (
     dataset_toml,
     kohya_models,
     musubi_model,
+    musubi_to_diffusers,
     train_command,
 )
+from resources.video.generator import load_video_pipeline
 
 # What musubi-tuner trains each registry model as; the refused ones have no musubi task/trainer.
 TASKS = {
@@ -38,6 +43,17 @@ TASKS = {
     "wan21_t2v_1_3b": "t2v-1.3B",
     "wan21_t2v_14b": "t2v-14B",
     "wan22_t2v_a14b": "t2v-A14B",
+    "hunyuan_video_1_5": "t2v",  # hv_1_5_train_network.py --task t2v|i2v
+    "kandinsky5_lite": "k5-lite-t2v-5s-sd",
+    "kandinsky5_pro": "k5-pro-t2v-5s-hd",
+}
+# Each musubi family's training script.
+TRAIN_SCRIPTS = {
+    "hunyuan": "hv_train_network.py",
+    "wan": "wan_train_network.py",
+    "wan22": "wan_train_network.py",
+    "hunyuan15": "hv_1_5_train_network.py",
+    "kandinsky5": "kandinsky5_train_network.py",
 }
 # musubi-tuner has no task for TI2V, LTX, CogVideoX, HoloCine (its single-file DiT) or Mochi.
 REFUSED = {
@@ -54,6 +70,8 @@ WEIGHTS = {
     "hunyuan": ("--dit", "--vae", "--text_encoder1", "--text_encoder2"),
     "wan": ("--dit", "--vae", "--t5"),
     "wan22": ("--dit", "--dit_high_noise", "--vae", "--t5"),
+    "hunyuan15": ("--dit", "--vae", "--text_encoder", "--byt5"),
+    "kandinsky5": ("--dit", "--vae", "--text_encoder_qwen", "--text_encoder_clip"),
 }
 
 
@@ -82,8 +100,9 @@ def test_every_command_parses_with_musubis_own_options(tmp_path: Path, name: str
     state = job.output_dir / "character-step00000004-state"
     commands = [*cache_commands(job), train_command(job, None), train_command(job, state)]
     parsed = dict(parse_command(c) for c in commands[:-1])
-    assert set(parsed) >= {"wan_train_network.py" if "wan" in name else "hv_train_network.py"}
-    train_args = parsed["wan_train_network.py" if "wan" in name else "hv_train_network.py"]
+    script = TRAIN_SCRIPTS[job.family]
+    assert set(parsed) >= {script} and len(parsed) == 3  # two caching runs and the training
+    train_args = parsed[script]
     model = VIDEO_MODELS[name]
     assert train_args.discrete_flow_shift == model.flow_shift
     assert train_args.max_train_steps == job.steps and train_args.network_dim == job.rank
@@ -92,6 +111,8 @@ def test_every_command_parses_with_musubis_own_options(tmp_path: Path, name: str
     if TASKS[name] is None:
         return
     assert train_args.task == TASKS[name]
+    if job.family not in ("wan", "wan22"):
+        return
     config = WAN_TASK_CONFIGS[train_args.task]
     if config["boundary"] is None:
         assert train_args.timestep_boundary is None and train_args.dit_high_noise is None
@@ -126,8 +147,10 @@ def test_fp8_and_checkpointing_options_reach_the_command(tmp_path: Path) -> None
 
 
 def test_registry_musubi_tasks_are_tasks_musubi_has() -> None:
-    tasks = {m.name: m.musubi_task for m in VIDEO_MODELS.values() if m.musubi_task}
-    assert set(tasks.values()) <= set(WAN_TASKS)
+    allowed = {"wan": WAN_TASKS, "hunyuan15": ("t2v", "i2v"), "kandinsky5": K5_TASKS}
+    for model in VIDEO_MODELS.values():
+        if model.musubi_task:
+            assert model.musubi_task in allowed[model.family], model.name
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
@@ -199,3 +222,75 @@ def test_both_backends_report_their_name_and_options_for_the_version() -> None:
         "backend", "caption_dropout", "gradient_checkpointing", "fp8_base",
     }  # fmt: skip
     assert kohya["caption_dropout"] == 0.1
+
+
+@pytest.mark.parametrize(
+    ("family", "module", "target"),
+    [
+        ("hunyuan15", "double_blocks_3_img_attn_q", "transformer_blocks.3.attn.to_q"),
+        ("hunyuan15", "double_blocks_3_txt_attn_v", "transformer_blocks.3.attn.add_v_proj"),
+        ("hunyuan15", "double_blocks_0_txt_attn_proj", "transformer_blocks.0.attn.to_add_out"),
+        ("hunyuan15", "double_blocks_1_img_mlp_fc2", "transformer_blocks.1.ff.net.2"),
+        (
+            "kandinsky5",
+            "visual_transformer_blocks_12_cross_attention_to_key",
+            "visual_transformer_blocks.12.cross_attention.to_key",
+        ),
+        (
+            "kandinsky5",
+            "text_transformer_blocks_0_feed_forward_in_layer",
+            "text_transformer_blocks.0.feed_forward.in_layer",
+        ),
+    ],
+)
+def test_musubi_loras_of_the_new_families_convert_to_diffusers_names(family, module, target):
+    """musubi's modules (the original repositories' names) land on diffusers' layer names, with
+    alpha / rank folded into A: the product B @ A is musubi's scaled up @ down."""
+    rank, alpha = 2, 1.0
+    down, up = torch.randn(rank, 8), torch.randn(8, rank)
+    state = {
+        f"lora_unet_{module}.lora_down.weight": down,
+        f"lora_unet_{module}.lora_up.weight": up,
+        f"lora_unet_{module}.alpha": torch.tensor(alpha),
+    }
+    out = musubi_to_diffusers(state, family)
+    b, a = out[f"transformer.{target}.lora_B.weight"], out[f"transformer.{target}.lora_A.weight"]
+    assert torch.allclose(b @ a, (alpha / rank) * up @ down, atol=1e-6)
+
+
+def test_converted_names_are_layers_of_the_tiny_diffusers_transformers(tmp_path: Path) -> None:
+    for name, module in (
+        ("hunyuan_video_1_5", "double_blocks_1_txt_attn_k"),
+        ("kandinsky5_lite", "visual_transformer_blocks_1_self_attention_out_layer"),
+    ):
+        model, model_dir = build_model(name, tmp_path / "models")
+        pipe = load_video_pipeline(model_dir, model)
+        layers = dict(pipe.transformer.named_modules())
+        state = {f"lora_unet_{module}.lora_down.weight": torch.zeros(2, 4),
+                 f"lora_unet_{module}.lora_up.weight": torch.zeros(4, 2)}  # fmt: skip
+        (key, *_) = musubi_to_diffusers(state, model.family)
+        layer = key.removeprefix("transformer.").rsplit(".lora_", 1)[0]
+        assert isinstance(layers[layer], torch.nn.Linear), key
+
+
+@pytest.mark.parametrize("name", ["hunyuan_video_1_5", "kandinsky5_lite"])
+def test_kohya_trained_lora_of_the_new_families_renders_through_their_loader(
+    tmp_path: Path, name: str
+) -> None:
+    """The stand-in's musubi LoRA, converted by the backend, attaches through the family's
+    loader (peft for HunyuanVideo 1.5, diffusers' for Kandinsky 5) and changes the clip."""
+    from lora_support import render_args
+
+    from resources.video.generator import attach_lora, render_clip
+
+    model, model_dir = build_model(name, tmp_path / "models")
+    family = musubi_model(model)["family"]
+    weights = {flag: str(tmp_path / flag.strip("-")) for flag in WEIGHTS[family]}
+    checkout = fake_checkout(tmp_path / "checkout")
+    trainer = KohyaTrainer(checkout=str(checkout), models=weights)
+    result = train(trainer, model, model_dir, make_stills(tmp_path / "stills"), tmp_path / "out")
+    assert result.settings["musubi_task"] == TASKS[name]
+    pipe = load_video_pipeline(model_dir, model)
+    base = render_clip(pipe, model, **render_args(model))
+    attach_lora(pipe, model, result.lora_file, 1.0)
+    assert not np.array_equal(render_clip(pipe, model, **render_args(model)), base)

@@ -43,10 +43,13 @@ def _sha(lines: list[str]) -> str:
     return next(line.split()[1] for line in lines if line.startswith("sha256 "))
 
 
-# CogVideoX's v-prediction objective and LTX-2's audio-video transformer go through the same
-# checkpoints and resume.
+# CogVideoX's v-prediction objective, LTX-2's audio-video transformer, Kandinsky 5's channels-last
+# transformer and HunyuanVideo 1.5's (its LoRA written without a diffusers loader) go through the
+# same checkpoints and resume.
 @pytest.mark.slow  # a fault test: the trainer is killed with SIGKILL and restarted
-@pytest.mark.parametrize("model", [MODEL, "cogvideox_5b", "ltx_2"])
+@pytest.mark.parametrize(
+    "model", [MODEL, "cogvideox_5b", "ltx_2", "kandinsky5_lite", "hunyuan_video_1_5"]
+)
 def test_sigkill_mid_training_then_restart_gives_identical_lora(tmp_path: Path, model) -> None:
     _, model_dir = build_model(model, tmp_path / "models")
     # CogVideoX's tiny model is the slower one: 8 steps still put the kill between checkpoints.

@@ -16,8 +16,18 @@ from resources.lora.trainer import LOSS_CURVE, LoraTrainer
 from resources.video.generator import apply_lora, load_video_pipeline, render_clip
 
 # CogVideoX trains with its v-prediction DDPM objective, Mochi with inverted-timestep flow, LTX-2
-# on its video velocity beside a clean audio frame.
-FAMILIES = ["hunyuan_video", "wan21_t2v_1_3b", "ltx_video", "cogvideox_5b", "mochi_1", "ltx_2"]
+# on its video velocity beside a clean audio frame, Kandinsky 5 channels-last with its visual
+# condition, HunyuanVideo 1.5 with its condition latents (and a file diffusers has no loader for).
+FAMILIES = [
+    "hunyuan_video",
+    "wan21_t2v_1_3b",
+    "ltx_video",
+    "cogvideox_5b",
+    "mochi_1",
+    "ltx_2",
+    "kandinsky5_lite",
+    "hunyuan_video_1_5",
+]
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,7 @@ from resources.domain.licence_check import with_licence
 from resources.domain.qc import ShotVerdict
 from resources.domain.registry import VideoModel, video_model
 from resources.domain.render import RenderSettings
-from resources.domain.tiers import shot_recipes, tier_recipe
+from resources.domain.tiers import checkpoint_name, shot_recipes, tier_recipe
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.qc import lip_sync, retakes
@@ -97,6 +97,7 @@ def tier_settings(
                 lora_file=lora_file,
                 lora_strength=brief.video.lora_strength,
                 distill_files=run.models.distill_adapter_files(model, adapter) if adapter else [],
+                checkpoint_dir=run.models.tier_checkpoint_dir(model, recipe),
             )
     return found
 
@@ -245,6 +246,7 @@ def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, s
         models=[
             with_licence(default.model),
             *_adapter_records(ex),
+            *_checkpoint_records(ex),
             *map(with_licence, ex.scoring.records),
         ],
         seeds={s.id: chosen[s.id].request.seed for s in shots},
@@ -302,6 +304,26 @@ def _adapter_records(ex: ClipsRun) -> list[dict[str, Any]]:
         }
         found[adapter.name] = with_licence(record)
     return list(found.values())
+
+
+def _checkpoint_records(ex: ClipsRun) -> list[dict[str, Any]]:
+    """The tiers' own transformers (distilled checkpoints) the shots rendered with, as records."""
+    found = []
+    production = ex.run.models.profile == "production"
+    for tier, settings in sorted(ex.plan.by_tier().items()):
+        recipe = tier_recipe(ex.model, tier)
+        if not settings.checkpoint_sha256:
+            continue
+        name = checkpoint_name(ex.model.name, tier)
+        record = {
+            "name": name,
+            "id": recipe.checkpoint if production else f"tiny/{name}",
+            "revision": "main" if production else "built-in",
+            "profile": ex.run.models.profile,
+            "sha256": settings.checkpoint_sha256,
+        }
+        found.append(with_licence(record))
+    return found
 
 
 def _shot_entry(shot: ShotRequest, chosen, takes, tier: str, without_lora) -> dict[str, Any]:

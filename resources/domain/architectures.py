@@ -234,6 +234,97 @@ def _ltx2(repo: str, transformer: dict[str, Any]) -> Architecture:
     )
 
 
+# Qwen2.5-VL 7B's language model (Qwen/Qwen2.5-VL-7B-Instruct config.json text part): the text
+# encoder of Kandinsky 5 and HunyuanVideo 1.5 (the vision tower does not run on a text prompt).
+_QWEN25_VL_7B_TEXT = dict(
+    vocab_size=152064,
+    hidden_size=3584,
+    intermediate_size=18944,
+    num_hidden_layers=28,
+    num_attention_heads=28,
+    num_key_value_heads=4,
+    rope_theta=1000000.0,
+)
+
+
+def _qwen25_vl(repo: str, tokens: int) -> TextEncoder:
+    source = HUB.format(repo, "text_encoder/config.json")
+    return TextEncoder(
+        Network("transformers", "Qwen2_5_VLTextModel", _QWEN25_VL_7B_TEXT, source), tokens
+    )
+
+
+# Kandinsky 5 transformers: musubi-tuner's kandinsky5/configs.py (pin 30c658c4) restates the
+# published DiT parameters of every task: Lite 1792 wide, 32 visual and 2 text blocks, heads of
+# 16+24+24; Pro 4096 wide, 60 visual and 4 text blocks, heads of 32+48+48; both with the visual
+# condition channels (2 x 16 + 1 inputs). The VAE is HunyuanVideo's (its class defaults).
+_K5_COMMON = dict(
+    in_visual_dim=16,
+    out_visual_dim=16,
+    in_text_dim=3584,
+    in_text_dim2=768,
+    time_dim=512,
+    patch_size=(1, 2, 2),
+    visual_cond=True,
+    attention_type="regular",
+)
+K5_LITE = {
+    **_K5_COMMON,
+    "model_dim": 1792,
+    "ff_dim": 7168,
+    "num_text_blocks": 2,
+    "num_visual_blocks": 32,
+    "axes_dims": (16, 24, 24),
+}
+K5_PRO = {
+    **_K5_COMMON,
+    "model_dim": 4096,
+    "ff_dim": 16384,
+    "num_text_blocks": 4,
+    "num_visual_blocks": 60,
+    "axes_dims": (32, 48, 48),
+}
+
+
+def _kandinsky5(repo: str, transformer: dict[str, Any]) -> Architecture:
+    # The Qwen prompt: a 128-token template (cropped after encoding) and up to 256 prompt tokens.
+    return Architecture(
+        transformer=Network(
+            "diffusers",
+            "Kandinsky5Transformer3DModel",
+            transformer,
+            HUB.format(repo, "transformer/config.json")
+            + "; musubi-tuner src/musubi_tuner/kandinsky5/configs.py",
+        ),
+        vae=Network("diffusers", "AutoencoderKLHunyuanVideo", {}, HUB.format(repo, "vae")),
+        text_encoders=(
+            _qwen25_vl(repo, 128 + 256),
+            TextEncoder(
+                Network(
+                    "transformers",
+                    "CLIPTextModel",
+                    _CLIP_L,
+                    HUB.format(repo, "text_encoder_2/config.json"),
+                ),
+                77,
+            ),
+        ),
+        latent_channels=16,
+        spatial_compression=8,
+        temporal_compression=4,
+        text_tokens=256,
+        extra={"pooled_dim": 768, "text_dim": 3584},
+    )
+
+
+# HunyuanVideo 1.5: HunyuanVideo15Transformer3DModel's defaults are the published 8.3B network;
+# the 720p text-to-video checkpoint sets target_size 960 and task_type t2v (diffusers'
+# convert_hunyuan_video1_5_to_diffusers.py). The Qwen prompt is padded to 1000 tokens after a
+# 108-token template; the ByT5 glyph encoder runs only for quoted text in a prompt (zeros else),
+# so it is not counted; its 256 zero tokens still enter the transformer.
+_HY15 = "hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-720p_t2v"
+HY15_720P_T2V = {"target_size": 960, "task_type": "t2v"}
+
 ARCHITECTURES: dict[str, Architecture] = {
     "ltx_2": _ltx2("Lightricks/LTX-2", {}),
     "ltx_2_5": _ltx2("Lightricks/LTX-2.5", LTX25_FLAGS),
@@ -277,6 +368,25 @@ ARCHITECTURES: dict[str, Architecture] = {
         text_tokens=256,
         true_cfg=False,
         extra={"pooled_dim": 768},
+    ),
+    "kandinsky5_lite": _kandinsky5("kandinskylab/Kandinsky-5.0-T2V-Lite-sft-5s-Diffusers", K5_LITE),
+    "kandinsky5_pro": _kandinsky5("kandinskylab/Kandinsky-5.0-T2V-Pro-sft-5s-Diffusers", K5_PRO),
+    "hunyuan_video_1_5": Architecture(
+        transformer=Network(
+            "diffusers",
+            "HunyuanVideo15Transformer3DModel",
+            HY15_720P_T2V,
+            HUB.format(_HY15, "transformer/config.json"),
+        ),
+        vae=Network(
+            "diffusers", "AutoencoderKLHunyuanVideo15", {}, HUB.format(_HY15, "vae/config.json")
+        ),
+        text_encoders=(_qwen25_vl(_HY15, 1000 + 108),),
+        latent_channels=32,
+        spatial_compression=16,
+        temporal_compression=4,
+        text_tokens=1000,
+        extra={"text_dim": 3584, "glyph_tokens": 256, "glyph_dim": 1472, "image_tokens": 729},
     ),
     "wan21_t2v_1_3b": _wan("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", _WAN_1_3B, _WAN21_VAE, 16, 8),
     "wan21_t2v_14b": _wan("Wan-AI/Wan2.1-T2V-14B-Diffusers", _WAN_14B, _WAN21_VAE, 16, 8),

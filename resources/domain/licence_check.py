@@ -23,7 +23,7 @@ from resources.domain.registry import (
     VOICE_MODELS,
     voice_model_for,
 )
-from resources.domain.tiers import TIERS, shot_recipes
+from resources.domain.tiers import TIERS, checkpoint_name, shot_recipes
 
 
 def _licence_names() -> dict[str, str]:
@@ -32,10 +32,12 @@ def _licence_names() -> dict[str, str]:
     names[SDXL.name] = SDXL.licence
     for table in (UPSCALERS, VISION_MODELS, VOICE_MODELS, MUSIC_MODELS, SPEECH_CHECK_MODELS):
         names.update({m.name: m.licence for m in table.values()})
-    for recipes in TIERS.values():
+    for model_name, recipes in TIERS.items():
         for recipe in recipes.values():
             if recipe.adapter is not None:
                 names[recipe.adapter.name] = recipe.adapter.licence
+            if recipe.checkpoint:  # a distilled checkpoint published under the model's licence
+                names[checkpoint_name(model_name, recipe.tier)] = VIDEO_MODELS[model_name].licence
     return names
 
 

@@ -93,6 +93,43 @@ RECIPES: dict[str, LoraRecipe] = {
             ),
         ),
         LoraRecipe(
+            family="kandinsky5",
+            # Both attention kinds' projections (registry: Kandinsky 5's module names).
+            target_modules=(
+                "to_query",
+                "to_key",
+                "to_value",
+                "self_attention.out_layer",
+                "cross_attention.out_layer",
+            ),
+            rank=32,
+            alpha=32.0,
+            learning_rate=1e-4,
+            timestep_sampling="shift",
+            flow_shift=5.0,
+            width=768,
+            height=512,
+            source=(
+                "musubi-tuner docs/kandinsky5.md training example at pin 30c658c4 (rank 32, "
+                "alpha 32, lr 1e-4, shift sampling, discrete_flow_shift 5); Lite's native size"
+            ),
+        ),
+        LoraRecipe(
+            family="hunyuan15",
+            target_modules=(*_ATTN, "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out"),
+            rank=32,
+            alpha=32.0,
+            learning_rate=1e-4,
+            timestep_sampling="shift",
+            flow_shift=2.0,
+            width=848,
+            height=480,
+            source=(
+                "musubi-tuner docs/hunyuan_video_1_5.md at pin 30c658c4 (rank 32, lr 1e-4, shift "
+                "sampling, discrete_flow_shift 2.0, called a starting point there); 480p"
+            ),
+        ),
+        LoraRecipe(
             family="cogvideox",
             target_modules=_ATTN,
             rank=64,

@@ -61,7 +61,9 @@ class VideoModel:
     """A text-to-video model family member as diffusers loads it."""
 
     name: str
-    family: str  # "hunyuan" | "wan" | "ltx" | "cogvideox" | "mochi": prompt/latent/forward rules
+    # "hunyuan" | "hunyuan15" | "wan" | "ltx" | "ltx2" | "cogvideox" | "mochi" | "kandinsky5":
+    # prompt/latent/forward rules
+    family: str
     pipeline_class: str  # attribute of the `diffusers` module
     transformer_class: str
     repo_id: str
@@ -86,8 +88,11 @@ class VideoModel:
     guidance_scale_2: float | None = None  # guidance of the low-noise expert
     expand_timesteps: bool = False  # Wan 2.2 TI2V: per-token timesteps
     lora: bool = True  # diffusers can load a LoRA into this pipeline's transformer
-    # musubi-tuner's `--task` for this checkpoint (Wan only; None: musubi has no task for it,
-    # so the kohya backend refuses it). See resources/lora/kohya.py.
+    # How the character LoRA is attached: "diffusers" (the pipeline's LoRA loader mixin) or
+    # "peft" (no loader in diffusers: peft on the transformer directly, HunyuanVideo 1.5).
+    lora_loader: Literal["diffusers", "peft"] = "diffusers"
+    # musubi-tuner's `--task` for this checkpoint (Wan, HunyuanVideo 1.5, Kandinsky 5; None:
+    # musubi has no task for it, so the kohya backend refuses it). See resources/lora/kohya.py.
     musubi_task: str | None = None
     memory_plans: tuple[MemoryPlan, ...] = ()
     # The value a brief's `video.licence_ack` must carry to select it (None: no acknowledgement
@@ -493,6 +498,105 @@ VIDEO_MODELS.update(
             VideoModel(name="ltx_2", repo_id="Lightricks/LTX-2", params_b=18.9, **_LTX2_COMMON),
             # LTX-2.5 loads through the same diffusers classes (diffusers 0.40 and later).
             VideoModel(name="ltx_2_5", repo_id="Lightricks/LTX-2.5", params_b=22.0, **_LTX2_COMMON),
+        )
+    }
+)
+
+# Kandinsky 5 (Kandinsky Lab, MIT: the model cards' `license: mit`): Lite 2B and Pro 19B, one
+# Kandinsky5Transformer3DModel each, Qwen2.5-VL 7B and CLIP-L text encoders, HunyuanVideo's VAE
+# (8x space, 4x time, 16 channels, patch 1x2x2). diffusers' Kandinsky 5 docs: 5 s checkpoints
+# render 121 frames at 24 fps, 50 steps at guidance 5; Lite at 768x512, Pro at 1024x768 (HD).
+# LoRA: the attention projections of both attention kinds (to_query/to_key/to_value and each
+# attention's out_layer; the feed-forward's and the head's out_layer are left alone).
+_K5_TARGETS = (
+    "to_query",
+    "to_key",
+    "to_value",
+    "self_attention.out_layer",
+    "cross_attention.out_layer",
+)
+_K5_COMMON = dict(
+    family="kandinsky5",
+    pipeline_class="Kandinsky5T2VPipeline",
+    transformer_class="Kandinsky5Transformer3DModel",
+    revision="main",
+    native_fps=24,
+    frame_multiple=4,
+    default_steps=50,
+    guidance_scale=5.0,
+    flow_shift=10.0,  # musubi-tuner's k5 video task configs: scheduler_scale 10
+    lora_target_modules=_K5_TARGETS,
+    licence="MIT",
+    tiny=RenderSize(width=96, height=64, steps=2),
+    max_frames=121,
+)
+# HunyuanVideo 1.5 (Tencent, Nov 2025): 8.3B, one HunyuanVideo15Transformer3DModel (54 dual-stream
+# blocks, 16 heads x 128, patch 1) over a 16x-space, 4x-time, 32-channel VAE; Qwen2.5-VL 7B and a
+# ByT5 glyph encoder. diffusers' layout of the 720p text-to-video checkpoint
+# (hunyuanvideo-community, converted by diffusers' convert_hunyuan_video1_5_to_diffusers.py:
+# shift 9, guidance 6, 121 frames at 24 fps). Licence: Tencent Hunyuan Community License (the
+# model card's license_name tencent-hunyuan-community; not in the EU, the UK or South Korea).
+# diffusers has no LoRA loader for it: the character LoRA is attached with peft
+# (resources/video/peft_lora.py).
+HUNYUAN_VIDEO_1_5 = VideoModel(
+    name="hunyuan_video_1_5",
+    family="hunyuan15",
+    pipeline_class="HunyuanVideo15Pipeline",
+    transformer_class="HunyuanVideo15Transformer3DModel",
+    repo_id="hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-720p_t2v",
+    revision="main",
+    native_width=1280,
+    native_height=720,
+    native_fps=24,
+    frame_multiple=4,
+    default_steps=50,
+    guidance_scale=6.0,
+    flow_shift=9.0,  # diffusers' conversion script: 720p_t2v shift 9
+    lora_target_modules=(*_ATTN, "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out"),
+    licence="Tencent Hunyuan Community License",
+    tiny=RenderSize(width=64, height=48, steps=2),
+    max_frames=121,
+    params_b=8.3,
+    # bf16 16.6 GB transformer plus Qwen2.5-VL 7B: on an A10G one component at a time with the
+    # transformer stored in float8 (Tencent quote about 14 GB with offloading); 48 GB holds one
+    # bf16 component at a time; 80 GB everything.
+    memory_plans=_plans(("model", True, True), ("model", False, True), ("none", False, True)),
+    lora_train_gpu_gb=48,
+    lora_loader="peft",
+    musubi_task="t2v",  # hv_1_5_train_network.py --task
+)
+VIDEO_MODELS.update(
+    {
+        m.name: m
+        for m in (
+            VideoModel(
+                name="kandinsky5_lite",
+                repo_id="kandinskylab/Kandinsky-5.0-T2V-Lite-sft-5s-Diffusers",
+                native_width=768,
+                native_height=512,
+                params_b=2.0,
+                musubi_task="k5-lite-t2v-5s-sd",
+                # 4 GB bf16 transformer; Qwen2.5-VL 7B (15 GB) takes its turn on an A10G.
+                memory_plans=_plans(
+                    ("model", False, True), ("none", False, True), ("none", False, False)
+                ),
+                **_K5_COMMON,
+            ),
+            VideoModel(
+                name="kandinsky5_pro",
+                repo_id="kandinskylab/Kandinsky-5.0-T2V-Pro-sft-5s-Diffusers",
+                native_width=1024,
+                native_height=768,
+                params_b=19.0,
+                musubi_task="k5-pro-t2v-5s-hd",
+                lora_train_gpu_gb=80,
+                # 38 GB bf16: blocks stream from host memory in float8 on an A10G.
+                memory_plans=_plans(
+                    ("group", True, True), ("model", False, True), ("none", False, True)
+                ),
+                **_K5_COMMON,
+            ),
+            HUNYUAN_VIDEO_1_5,
         )
     }
 )

@@ -87,8 +87,12 @@ class RenderSettings:
     encoder_threads: int  # libx264's bytes depend on its thread count
     # Two-stage (LTX-2): steps at half size, the latent upsampler, refine_steps at full size.
     refine_steps: int = 0
+    # A tier rendering with its own published transformer (a distilled checkpoint): its weights'
+    # digest. None: the model's own transformer (and the payload does not carry the key).
+    checkpoint_sha256: str | None = None
     lora_file: Path | None = field(default=None, compare=False)
     distill_files: tuple[Path, ...] = field(default=(), compare=False)
+    checkpoint_dir: Path | None = field(default=None, compare=False)
 
     def payload(self) -> dict[str, Any]:
         """What a unit rendered with these settings depends on (its version's `render`)."""
@@ -113,6 +117,7 @@ class RenderSettings:
             "x264_params": X264_PARAMS,
             # Only two-stage renders carry it: every other unit keeps its version.
             **({"refine_steps": self.refine_steps} if self.refine_steps else {}),
+            **({"checkpoint": self.checkpoint_sha256} if self.checkpoint_sha256 else {}),
         }
 
     def parameters(self) -> dict[str, Any]:

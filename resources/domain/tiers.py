@@ -61,6 +61,10 @@ class TierRecipe:
     # Two-stage recipes (LTX-2): `steps` run at half of width x height, the latent upsampler
     # doubles the latent, then `refine_steps` run at the full size. 0: one stage at full size.
     refine_steps: int = 0
+    # A published diffusers folder whose `transformer` this tier renders with instead of the
+    # model's (a distilled checkpoint: Kandinsky 5 Lite's 16-step one); "" for the model's own.
+    checkpoint: str = ""
+    checkpoint_source: str = ""
 
     @property
     def cfg(self) -> bool:
@@ -126,6 +130,14 @@ LTX2_DISTILLED = {
         "before a production run); same 8 + 3 distilled sigmas as diffusers' LTX-2 utils",
     ),
 }
+
+# Kandinsky 5 Lite's diffusion-distilled checkpoint (diffusers' Kandinsky 5 docs: "distilled to
+# 16 steps, 6x faster inference, minimal quality loss"; inferred without CFG, guidance 1).
+K5_LITE_DISTILLED = "kandinskylab/Kandinsky-5.0-T2V-Lite-distilled16steps-5s-Diffusers"
+# HunyuanVideo 1.5's CFG-distilled 480p text-to-video transformer (diffusers'
+# convert_hunyuan_video1_5_to_diffusers.py: 480p_t2v_distilled, guidance 1, shift 5). Tencent's
+# step-distilled transformer (8 or 12 steps) is published for 480p image-to-video only.
+HY15_480P_DISTILLED = "hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-480p_t2v_distilled"
 
 _FBC_SOURCE_HY = "ParaAttention 'fastest HunyuanVideo inference' guide: residual threshold 0.06"
 _FBC_SOURCE = "assumption: 0.1, the middle of the thresholds diffusers' cache docs show"
@@ -197,6 +209,33 @@ _DRAFTS: dict[str, dict] = {
         height=368,
         tradeoff="0.58x the pixels and 24 of 64 steps: motion and framing, less fine detail",
     ),
+    "kandinsky5_lite": dict(
+        steps=16,
+        guidance_scale=1.0,
+        checkpoint=K5_LITE_DISTILLED,
+        checkpoint_source="diffusers' Kandinsky 5 docs: distilled16steps, 16 steps, guidance 1",
+        tradeoff="the authors' 16-step distilled checkpoint without CFG at native size "
+        "(about 6x faster, 'minimal quality loss' per the authors)",
+    ),
+    "kandinsky5_pro": dict(
+        steps=20,
+        width=640,
+        height=480,
+        cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
+        tradeoff="0.39x the pixels, 20 of 50 steps and cached steps (no distilled Pro published)",
+    ),
+    "hunyuan_video_1_5": dict(
+        steps=20,
+        guidance_scale=1.0,
+        width=848,
+        height=480,
+        flow_shift=5.0,
+        checkpoint=HY15_480P_DISTILLED,
+        checkpoint_source="diffusers' convert_hunyuan_video1_5_to_diffusers.py: "
+        "480p_t2v_distilled, guidance 1, shift 5 (repository name assumed in the community's "
+        "naming: check before a production run)",
+        tradeoff="the 480p CFG-distilled checkpoint (one pass a step), 20 of 50 steps",
+    ),
     "cogvideox_5b": dict(
         steps=20,
         cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
@@ -260,6 +299,11 @@ def _draft(model: VideoModel) -> TierRecipe:
         flow_shift=spec.pop("flow_shift", final.flow_shift),
         **spec,
     )
+
+
+def checkpoint_name(model_name: str, tier: str) -> str:
+    """How manifests and licence checks name a tier's own checkpoint (the model's licence)."""
+    return f"{model_name}_{tier}_checkpoint"
 
 
 TIERS: dict[str, dict[str, TierRecipe]] = {

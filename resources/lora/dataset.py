@@ -134,6 +134,26 @@ def encode_text(pipe, family: str, caption: str, device: str) -> dict[str, torch
                 caption, do_classifier_free_guidance=False, device=device
             )
             return {"encoder_hidden_states": embeds, "encoder_attention_mask": mask}
+        if family == "kandinsky5":
+            # Qwen's tokens (the template cropped), CLIP's pooled vector and the prompt's RoPE
+            # positions, as Kandinsky5T2VPipeline.__call__ makes them (max 512 tokens).
+            qwen, clip, cu_seqlens = pipe.encode_prompt(
+                caption, max_sequence_length=512, device=device
+            )
+            length = int(cu_seqlens.diff().max())
+            return {
+                "encoder_hidden_states": qwen,
+                "pooled_projections": clip,
+                "text_rope_pos": torch.arange(length, device=qwen.device),
+            }
+        if family == "hunyuan15":
+            embeds, mask, glyph, glyph_mask = pipe.encode_prompt(caption, device=device)
+            return {
+                "encoder_hidden_states": embeds,
+                "encoder_attention_mask": mask,
+                "encoder_hidden_states_2": glyph,
+                "encoder_attention_mask_2": glyph_mask,
+            }
     raise ValueError(f"unknown model family {family!r}")
 
 
@@ -142,7 +162,8 @@ def encode_still(pipe, family: str, pixels: torch.Tensor) -> torch.Tensor:
     vae = pipe.vae
     with torch.no_grad():
         latents = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mode().float().cpu()
-    if family == "hunyuan":
+    if family in ("hunyuan", "kandinsky5", "hunyuan15"):
+        # Their pipelines decode latents / scaling_factor (Kandinsky 5 uses HunyuanVideo's VAE).
         return latents * vae.config.scaling_factor
     if family == "wan":
         mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)

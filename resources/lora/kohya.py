@@ -1,15 +1,17 @@
 """The kohya backend: train the character LoRA with a studio's own sd-scripts or musubi-tuner.
 
 Given a checkout of kohya-ss/sd-scripts (SDXL character LoRA) or kohya-ss/musubi-tuner
-(HunyuanVideo, Wan 2.1, Wan 2.2 A14B), this module writes the dataset TOML, builds the family's
-caching and training commands, runs them as subprocesses with their output streamed into a log
-callback (the Dagster log), saves accelerate state every `save_every` steps (`--save_state`) and
-restarts from the newest state folder (`--resume`), and converts musubi-tuner's LoRA (sd-scripts
-key layout) into the diffusers layout `load_lora_weights` reads. sd-scripts' SDXL LoRA needs no
+(HunyuanVideo, Wan 2.1, Wan 2.2 A14B, HunyuanVideo 1.5, Kandinsky 5), this module writes the
+dataset TOML, builds the family's caching and training commands, runs them as subprocesses with
+their output streamed into a log callback (the Dagster log), saves accelerate state every
+`save_every` steps (`--save_state`) and restarts from the newest state folder (`--resume`), and
+converts musubi-tuner's LoRA (sd-scripts key layout) into the diffusers layout
+`load_lora_weights` reads. sd-scripts' SDXL LoRA needs no
 conversion: diffusers reads kohya SDXL LoRAs directly.
 
 `KohyaTrainer` is the `lora_trainer` resource that runs a musubi-tuner job for a registry model:
-the Wan task, the flow shift and the experts' boundary come from the model's registry entry.
+the task (Wan's, HunyuanVideo 1.5's t2v|i2v, Kandinsky 5's k5-*), the flow shift and the
+experts' boundary come from the model's registry entry.
 The commands are checked against musubi-tuner's own argument parsers at MUSUBI_COMMIT
 (tests/musubi_parser.py holds their option tables); neither tool is installed here, and the
 runner is tested against a stand-in script.
@@ -60,6 +62,23 @@ MUSUBI_WAN_TASKS = (
     "t2v-14B", "t2v-1.3B", "i2v-14B", "t2i-14B", "flf2v-14B", "t2v-1.3B-FC", "t2v-14B-FC",
     "i2v-14B-FC", "i2v-A14B", "t2v-A14B",
 )  # fmt: skip
+# hv_1_5_train_network.py's --task choices, and the keys of TASK_CONFIGS in
+# src/musubi_tuner/kandinsky5/configs.py (kandinsky5_train_network.py's --task) at MUSUBI_COMMIT.
+MUSUBI_HV15_TASKS = ("t2v", "i2v")
+MUSUBI_K5_TASKS = (
+    "k5-lite-t2i-hd", "k5-lite-i2i-hd", "k5-lite-t2v-5s-sd", "k5-lite-t2v-10s-sd",
+    "k5-lite-i2v-5s-sd", "k5-pro-t2v-5s-sd", "k5-pro-t2v-5s-hd", "k5-pro-t2v-10s-sd",
+    "k5-pro-t2v-10s-hd", "k5-pro-i2v-5s-sd", "k5-pro-i2v-5s-hd", "k5-lite-t2v-5s-distil-sd",
+    "k5-lite-t2v-10s-distil-sd", "k5-lite-t2v-5s-nocfg-sd", "k5-lite-t2v-10s-nocfg-sd",
+    "k5-lite-t2v-5s-pretrain-sd", "k5-lite-t2v-10s-pretrain-sd",
+)  # fmt: skip
+# The --task each musubi family takes (None: its script has no --task).
+MUSUBI_TASKS: dict[str, tuple[str, ...]] = {
+    "wan": MUSUBI_WAN_TASKS,
+    "wan22": MUSUBI_WAN_TASKS,
+    "hunyuan15": MUSUBI_HV15_TASKS,
+    "kandinsky5": MUSUBI_K5_TASKS,
+}
 
 
 class KohyaError(RuntimeError):
@@ -139,6 +158,33 @@ FAMILIES: dict[str, KohyaFamily] = {
         ),
         model_flags=("--dit", "--dit_high_noise"),
     ),
+    # docs/hunyuan_video_1_5.md: the Qwen2.5-VL and ByT5 text encoders are cached beforehand.
+    "hunyuan15": KohyaFamily(
+        tool="musubi-tuner",
+        train_script="hv_1_5_train_network.py",
+        network_module="networks.lora_hv_1_5",
+        flags=_MUSUBI,
+        cache_scripts=(
+            ("hv_1_5_cache_latents.py", ("--vae",)),
+            ("hv_1_5_cache_text_encoder_outputs.py", ("--text_encoder", "--byt5")),
+        ),
+        model_flags=("--dit",),
+    ),
+    # docs/kandinsky5.md: the training run names its text encoders too.
+    "kandinsky5": KohyaFamily(
+        tool="musubi-tuner",
+        train_script="kandinsky5_train_network.py",
+        network_module="networks.lora_kandinsky",
+        flags=_MUSUBI,
+        cache_scripts=(
+            ("kandinsky5_cache_latents.py", ("--vae",)),
+            (
+                "kandinsky5_cache_text_encoder_outputs.py",
+                ("--text_encoder_qwen", "--text_encoder_clip"),
+            ),
+        ),
+        model_flags=("--dit", "--text_encoder_qwen", "--text_encoder_clip"),
+    ),
 }
 
 
@@ -216,6 +262,8 @@ def musubi_model(model: VideoModel) -> dict[str, Any]:
         raise KohyaError(refusal)
     if model.family == "hunyuan":
         return {"family": "hunyuan", "flow_shift": model.flow_shift}
+    if model.family in ("hunyuan15", "kandinsky5"):
+        return {"family": model.family, "task": model.musubi_task, "flow_shift": model.flow_shift}
     return {
         "family": "wan22" if model.experts == 2 else "wan",
         "task": model.musubi_task,
@@ -228,6 +276,14 @@ def _refusal(model: VideoModel) -> str | None:
     """Why the kohya backend cannot train `model`, or None when it can."""
     at = f"musubi-tuner at commit {MUSUBI_COMMIT[:8]}"
     if model.family == "hunyuan":
+        return None
+    if model.family in ("hunyuan15", "kandinsky5"):
+        tasks = MUSUBI_TASKS[model.family]
+        if model.musubi_task not in tasks:
+            return (
+                f"registry entry {model.name} names musubi task {model.musubi_task!r}, which "
+                f"{at} does not have (its {model.family} tasks: {', '.join(tasks)})"
+            )
         return None
     if model.family != "wan":
         return (
@@ -381,7 +437,7 @@ def train_command(job: KohyaJob, resume: Path | None) -> list[str]:
     command = [job.python, *job.launcher, str(script_path(job, spec.train_script))]
     for flag in spec.model_flags:
         command += [flag, str(_model(job, flag))]
-    if spec.tool == "musubi-tuner" and "--vae" in job.models:
+    if spec.tool == "musubi-tuner" and "--vae" in job.models and "--vae" not in spec.model_flags:
         command += ["--vae", str(job.models["--vae"])]
     command += ["--dataset_config", str(job.work_dir / DATASET_TOML), *spec.flags]
     if spec.tool == "musubi-tuner":
@@ -418,11 +474,12 @@ def train_command(job: KohyaJob, resume: Path | None) -> list[str]:
 def _musubi_model_flags(job: KohyaJob) -> list[str]:
     """--task, --timestep_boundary and --discrete_flow_shift, as musubi's parser takes them."""
     flags: list[str] = []
-    if job.family in ("wan", "wan22"):
-        if job.task not in MUSUBI_WAN_TASKS:
+    if job.family in MUSUBI_TASKS:
+        tasks = MUSUBI_TASKS[job.family]
+        if job.task not in tasks:
             raise KohyaError(
-                f"kohya {job.family} job has task {job.task!r}; musubi-tuner's Wan tasks are "
-                f"{', '.join(MUSUBI_WAN_TASKS)}"
+                f"kohya {job.family} job has task {job.task!r}; musubi-tuner's tasks for it "
+                f"are {', '.join(tasks)}"
             )
         flags += ["--task", job.task]
     if job.timestep_boundary is not None:
@@ -731,6 +788,30 @@ _HUNYUAN_SINGLE = {
     "linear2": ["proj_out"],
     "modulation_linear": ["norm.linear"],
 }
+# HunyuanVideo 1.5's double blocks (musubi's hunyuan_video_1_5_modules.py names, the original's)
+# -> diffusers' HunyuanVideo15TransformerBlock, as diffusers' convert_hunyuan_video1_5_to_diffusers
+# maps the weights: q, k and v are separate layers there, no fused projection to split.
+_HUNYUAN15_DOUBLE = {
+    **{k: v for k, v in _HUNYUAN_DOUBLE.items() if "qkv" not in k},
+    **{f"img_attn_{a}": [f"attn.to_{a}"] for a in "qkv"},
+    **{f"txt_attn_{a}": [f"attn.add_{a}_proj"] for a in "qkv"},
+}
+# Kandinsky 5: musubi's DiT keeps the original module names, which diffusers'
+# Kandinsky5Transformer3DModel keeps too; only the dots became underscores in the LoRA's keys.
+_K5_MODULE = re.compile(
+    r"^lora_unet_(?P<blocks>text_transformer_blocks|visual_transformer_blocks)_(?P<i>\d+)_"
+    r"(?P<part>self_attention|cross_attention|feed_forward)_"
+    r"(?P<layer>to_query|to_key|to_value|out_layer|in_layer)$"
+)
+
+
+def _kandinsky5_target(module: str) -> tuple[str, list[str]]:
+    match = _K5_MODULE.match(module)
+    if match is None:
+        raise KohyaError(f"LoRA module {module} has no diffusers counterpart for kandinsky5")
+    return f"{match['blocks']}.{match['i']}.{match['part']}", [match["layer"]]
+
+
 _QKVO = (("q", "to_q"), ("k", "to_k"), ("v", "to_v"), ("o", "to_out.0"))
 _WAN = {
     **{f"self_attn_{a}": [f"attn1.{b}"] for a, b in _QKVO},
@@ -775,6 +856,8 @@ def musubi_to_diffusers(
 
 
 def _diffusers_targets(module: str, family: str) -> tuple[str, list[str]]:
+    if family == "kandinsky5":
+        return _kandinsky5_target(module)
     match = _BLOCK.match(module)
     if match is None:
         raise KohyaError(f"LoRA module {module} is not in a transformer block; cannot convert it")
@@ -785,6 +868,8 @@ def _diffusers_targets(module: str, family: str) -> tuple[str, list[str]]:
         return f"single_transformer_blocks.{index}", _HUNYUAN_SINGLE[rest]
     if family in ("wan", "wan22") and kind == "blocks" and rest in _WAN:
         return f"blocks.{index}", _WAN[rest]
+    if family == "hunyuan15" and kind == "double_blocks" and rest in _HUNYUAN15_DOUBLE:
+        return f"transformer_blocks.{index}", _HUNYUAN15_DOUBLE[rest]
     raise KohyaError(f"LoRA module {module} has no diffusers counterpart for family {family!r}")
 
 

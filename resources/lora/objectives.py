@@ -132,7 +132,55 @@ def predict_flow(
         return pipe._unpack_latents(out, f // pt, h // p, w // p, p, pt)
     if model.family == "ltx2":
         return _predict_ltx2(pipe, model, transformer, noisy, timestep, text)
+    if model.family == "kandinsky5":
+        return _predict_kandinsky5(pipe, transformer, noisy, timestep, text)
+    if model.family == "hunyuan15":
+        # Text-to-video: the condition latents and their mask are zeros, as are the image tokens.
+        b, c, f, h, w = noisy.shape
+        zeros = torch.zeros(b, c + 1, f, h, w, device=noisy.device, dtype=noisy.dtype)
+        image = torch.zeros(
+            b,
+            pipe.vision_num_semantic_tokens,
+            transformer.config.image_embed_dim,
+            device=noisy.device,
+            dtype=noisy.dtype,
+        )
+        return transformer(
+            hidden_states=torch.cat([noisy, zeros], dim=1),
+            image_embeds=image,
+            timestep=timestep.to(noisy.dtype),
+            return_dict=False,
+            **text,
+        )[0]
     raise ValueError(f"unknown model family {model.family!r}")
+
+
+def _predict_kandinsky5(pipe, transformer, noisy, timestep, text) -> torch.Tensor:
+    """Kandinsky 5's velocity for `noisy` (B, C, F, h, w): its transformer works channels-last
+    with the visual condition (zeros and a zero mask: text-to-video) beside the latents."""
+    x = noisy.permute(0, 2, 3, 4, 1)
+    b, f, h, w, c = x.shape
+    if transformer.visual_cond:
+        mask = torch.zeros(b, f, h, w, 1, device=x.device, dtype=x.dtype)
+        x = torch.cat([x, torch.zeros_like(x), mask], dim=-1)
+    _, ph, pw = transformer.config.patch_size
+    scale = pipe.vae_scale_factor_spatial
+    out = transformer(
+        hidden_states=x,
+        encoder_hidden_states=text["encoder_hidden_states"],
+        pooled_projections=text["pooled_projections"],
+        timestep=timestep.to(x.dtype),
+        visual_rope_pos=[
+            torch.arange(f, device=x.device),
+            torch.arange(h // ph, device=x.device),
+            torch.arange(w // pw, device=x.device),
+        ],
+        text_rope_pos=text["text_rope_pos"],
+        scale_factor=pipe._get_scale_factor(h * scale, w * scale),
+        sparse_params=pipe.get_sparse_params(x, x.device),
+        return_dict=False,
+    )
+    return out.permute(0, 4, 1, 2, 3)
 
 
 def _predict_ltx2(pipe, model, transformer, noisy, timestep, text) -> torch.Tensor:

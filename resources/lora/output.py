@@ -73,13 +73,26 @@ def write_lora_file(
 ) -> None:
     """Save `layers` as the transformer LoRA of `pipeline_class`, canonically, with `metadata`."""
     with tempfile.TemporaryDirectory(dir=out_file.parent) as scratch:
-        pipeline_class.save_lora_weights(
-            scratch,
-            transformer_lora_layers=layers,
-            transformer_lora_adapter_metadata=_sorted_config(adapter_config),
-            weight_name=out_file.name,
-            safe_serialization=True,
-        )
+        if hasattr(pipeline_class, "save_lora_weights"):
+            pipeline_class.save_lora_weights(
+                scratch,
+                transformer_lora_layers=layers,
+                transformer_lora_adapter_metadata=_sorted_config(adapter_config),
+                weight_name=out_file.name,
+                safe_serialization=True,
+            )
+        else:
+            # No LoRA loader for this pipeline (HunyuanVideo 1.5): the layout diffusers' own
+            # saver writes for every other family (`transformer.` prefixed peft keys, the adapter
+            # config in the header), through the same saver.
+            from diffusers.loaders.lora_base import LoraBaseMixin
+
+            LoraBaseMixin._save_lora_weights(
+                scratch,
+                {"transformer": layers},
+                {"transformer": _sorted_config(adapter_config)},
+                weight_name=out_file.name,
+            )
         with safe_open(Path(scratch) / out_file.name, framework="pt") as handle:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
             file_metadata = dict(handle.metadata() or {})

@@ -48,7 +48,7 @@ from resources.lora.output import LORA_FILE, LORA_FILE_2, LOSS_CURVE, plot_losse
 from resources.models.model_store import weights_digest
 from resources.runtime.interruption import WorkInterrupted
 from resources.runtime.progress import StepProgress
-from resources.video.generator import apply_lora, load_video_pipeline
+from resources.video.generator import attach_lora, load_video_pipeline
 
 LOG_EVERY = 10  # training steps between progress lines
 
@@ -513,7 +513,11 @@ def _load_without_encoders(
 ) -> Any:
     """The pipeline with only what training needs (no VAE, no text encoders)."""
     pipeline_class = getattr(diffusers, model.pipeline_class)
-    skipped = {name: None for name in _ENCODERS if (Path(model_dir) / name).is_dir()}
+    # HunyuanVideo15Pipeline reads its VAE's config when it is built: that one stays.
+    kept = ("vae",) if model.family == "hunyuan15" else ()
+    skipped = {
+        name: None for name in _ENCODERS if (Path(model_dir) / name).is_dir() and name not in kept
+    }
     pipe = pipeline_class.from_pretrained(model_dir, dtype=dtype, local_files_only=True, **skipped)
     pipe.to(device)
     return pipe
@@ -525,7 +529,7 @@ def lora_loads_into_pipeline(
     """Load `lora_file` into the model's pipeline; (ok, what happened)."""
     try:
         pipe = load_video_pipeline(model_dir, model, device=device)
-        apply_lora(pipe, lora_file, 1.0)
+        attach_lora(pipe, model, lora_file, 1.0)
         layers = sum(1 for name, _ in pipe.transformer.named_modules() if name.endswith("lora_A"))
         if layers == 0:
             return False, f"{lora_file.name} loaded but no LoRA layer was attached"

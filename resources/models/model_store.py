@@ -35,7 +35,7 @@ from resources.domain.registry import (
     VisionModel,
     VoiceModel,
 )
-from resources.domain.tiers import DistillAdapter, TierRecipe
+from resources.domain.tiers import DistillAdapter, TierRecipe, checkpoint_name
 from resources.storage.artifact_store import file_signature, sha256_file, write_json
 
 Profile = Literal["tiny", "production"]
@@ -201,6 +201,22 @@ class ModelStore(ConfigurableResource):
                     f"{Path(self.models_dir) / adapter.repo_id}`"
                 ) from None
         return found
+
+    def tier_checkpoint_dir(self, model: VideoModel, recipe: TierRecipe) -> Path | None:
+        """The published folder whose `transformer` a tier renders with (a distilled checkpoint:
+        Kandinsky 5 Lite's 16-step one), or a tiny one built in code; None for the model's own."""
+        if not recipe.checkpoint:
+            return None
+        if self.profile == "tiny":
+
+            def build(folder: Path) -> None:
+                from resources.tiny.families import build_tiny_checkpoint_transformer
+
+                transformer = build_tiny_checkpoint_transformer(model)
+                transformer.save_pretrained(folder / "transformer", safe_serialization=True)
+
+            return self._tiny(checkpoint_name(model.name, recipe.tier), build)
+        return self._pretrained(checkpoint_name(model.name, recipe.tier), recipe.checkpoint, "main")
 
     # -- how to run them --------------------------------------------------------------------
     @property

@@ -273,6 +273,10 @@ def _transformer_inputs(
         )
     if cls == "LTX2VideoTransformer3DModel":
         return _ltx2_inputs(arch, latent)
+    if cls == "Kandinsky5Transformer3DModel":
+        return _kandinsky5_inputs(arch, latent, module)
+    if cls == "HunyuanVideo15Transformer3DModel":
+        return _hunyuan15_inputs(arch, latent)
     if cls == "CogVideoXTransformer3DModel":
         # Rotary embeddings are elementwise (no FLOPs the counter sees): left out.
         return dict(
@@ -315,6 +319,73 @@ def _ltx2_inputs(arch: Architecture, latent: Latent) -> dict[str, Any]:
     )
 
 
+def _kandinsky5_inputs(arch: Architecture, latent: Latent, module: torch.nn.Module) -> dict:
+    """Kandinsky 5: channels-last latents with the visual condition (zeros and a mask) beside
+    them, the Qwen prompt, CLIP's pooled vector, and the RoPE positions the pipeline builds."""
+    c, f, h, w = latent.channels, latent.frames, latent.height, latent.width
+    channels = 2 * c + 1 if module.config.visual_cond else c
+    _, ph, pw = module.config.patch_size
+    return dict(
+        hidden_states=_meta(1, f, h, w, channels),
+        encoder_hidden_states=_meta(1, arch.text_tokens, arch.extra["text_dim"]),
+        pooled_projections=_meta(1, arch.extra["pooled_dim"]),
+        timestep=_meta(1),
+        visual_rope_pos=[
+            torch.arange(f, device="meta"),
+            torch.arange(h // ph, device="meta"),
+            torch.arange(w // pw, device="meta"),
+        ],
+        text_rope_pos=torch.arange(arch.text_tokens, device="meta"),
+        scale_factor=(1, 2, 2),
+    )
+
+
+def _hunyuan15_inputs(arch: Architecture, latent: Latent) -> dict[str, Any]:
+    """HunyuanVideo 1.5: latents with the condition latents and mask concatenated (zeros for
+    text-to-video), the Qwen prompt, the ByT5 glyph tokens and the (zero) image tokens."""
+    c, f, h, w = latent.channels, latent.frames, latent.height, latent.width
+    glyph = arch.extra["glyph_tokens"]
+    return dict(
+        hidden_states=_meta(1, 2 * c + 1, f, h, w),
+        timestep=_meta(1),
+        encoder_hidden_states=_meta(1, arch.text_tokens, arch.extra["text_dim"]),
+        encoder_attention_mask=torch.ones(1, arch.text_tokens, device="meta"),
+        encoder_hidden_states_2=_meta(1, glyph, arch.extra["glyph_dim"]),
+        encoder_attention_mask_2=torch.ones(1, glyph, device="meta"),
+        image_embeds=_meta(1, arch.extra["image_tokens"], 1152),
+    )
+
+
+def run_forward(module: torch.nn.Module, kwargs: dict[str, Any]) -> Any:
+    """One forward of a meta transformer with `kwargs`, as its pipeline runs it."""
+    if type(module).__name__ == "HunyuanVideo15Transformer3DModel":
+        return _hunyuan15_forward(module, **kwargs)
+    return module(**kwargs, return_dict=False)
+
+
+def _hunyuan15_forward(module: torch.nn.Module, **kw: torch.Tensor) -> tuple[torch.Tensor]:
+    """HunyuanVideo15Transformer3DModel.forward's arithmetic on meta tensors.
+
+    The real forward reorders the prompt tokens by their masks' values (valid ones first), which
+    a meta tensor has none of; the reordering does no arithmetic and keeps the length, so the
+    blocks see the image, glyph and Qwen tokens concatenated, as here, every token valid.
+    """
+    x = kw["hidden_states"]
+    rotary = module.rope(x)
+    temb = module.time_embed(kw["timestep"])
+    hidden = module.x_embedder(x)
+    text = module.context_embedder(
+        kw["encoder_hidden_states"], kw["timestep"], kw["encoder_attention_mask"]
+    )
+    glyph = module.context_embedder_2(kw["encoder_hidden_states_2"])
+    image = module.image_embedder(kw["image_embeds"])
+    context = torch.cat([image, glyph, text], dim=1)
+    mask = torch.ones(context.shape[:2], device=context.device, dtype=torch.bool)
+    for block in module.transformer_blocks:
+        hidden, context = block(hidden, context, temb, mask, rotary)
+    return (module.proj_out(module.norm_out(hidden, temb)),)
+
+
 def _key(*parts: Any) -> str:
     return "-".join(str(p) for p in parts)
 
@@ -340,7 +411,7 @@ def transformer_forward(
         module = build_meta(arch.transformer)
         kwargs = _transformer_inputs(model_name, arch, latent, module)
         with torch.no_grad(), runnable_on_meta(arch.transformer.cls):
-            flops = count_flops(lambda: module(**kwargs, return_dict=False))
+            flops = count_flops(lambda: run_forward(module, kwargs))
         config = module.config
         patch = config.get("patch_size", 1)
         p = patch[-1] if isinstance(patch, (list, tuple)) else patch
@@ -350,8 +421,11 @@ def transformer_forward(
             "params": parameters(module),
             "latent": list(vars(latent).values()),
             "tokens": (latent.frames // pt) * (latent.height // p) * (latent.width // p),
-            "dim": config["num_attention_heads"] * config["attention_head_dim"],
-            "blocks": config.get("num_layers", 0) + config.get("num_single_layers", 0),
+            "dim": config.get("model_dim")
+            or config["num_attention_heads"] * config["attention_head_dim"],
+            "blocks": config.get("num_layers", 0)
+            + config.get("num_single_layers", 0)
+            + config.get("num_visual_blocks", 0),
         }
 
     return cache.get(
@@ -441,7 +515,7 @@ def lora_training_step(
         module.train()
         kwargs = _transformer_inputs(model_name, arch, latent, module)
         with runnable_on_meta(arch.transformer.cls), FlopCounterMode(display=False) as counter:
-            out = module(**kwargs, return_dict=False)[0]
+            out = run_forward(module, kwargs)[0]
             forward = int(counter.get_total_flops())
             out.float().pow(2).mean().backward()
             total = int(counter.get_total_flops())

@@ -16,7 +16,6 @@ from typing import Any
 
 from diffusers import (
     AutoencoderKLCogVideoX,
-    AutoencoderKLHunyuanVideo,
     AutoencoderKLLTXVideo,
     AutoencoderKLMochi,
     AutoencoderKLWan,
@@ -45,7 +44,7 @@ from transformers import (
 )
 
 from resources.domain.registry import VideoModel
-from resources.tiny.seeding import SEED, flow_match_scheduler, seeded
+from resources.tiny.seeding import SEED, flow_match_scheduler, hunyuan_video_vae, seeded
 from resources.tiny.text import (
     build_clip_tokenizer,
     build_llama_tokenizer,
@@ -104,22 +103,7 @@ def _hunyuan(model: VideoModel) -> HunyuanVideoPipeline:
             pooled_projection_dim=8,
             rope_axes_dim=(2, 4, 4),
         )
-    with seeded():
-        vae = AutoencoderKLHunyuanVideo(
-            in_channels=3,
-            out_channels=3,
-            latent_channels=4,
-            down_block_types=("HunyuanVideoDownBlock3D",) * 4,
-            up_block_types=("HunyuanVideoUpBlock3D",) * 4,
-            block_out_channels=(8, 8, 8, 8),
-            layers_per_block=1,
-            act_fn="silu",
-            norm_num_groups=4,
-            scaling_factor=0.476986,
-            spatial_compression_ratio=8,
-            temporal_compression_ratio=4,
-            mid_block_add_attention=True,
-        )
+    vae = hunyuan_video_vae()
     with seeded():
         # Two layers: the pipeline reads the hidden state two layers below the top.
         text_encoder = LlamaModel(
@@ -360,7 +344,15 @@ def _ltx2_family(model: VideoModel) -> DiffusionPipeline:
     return build_tiny_ltx2(model)
 
 
+def _new_families(model: VideoModel) -> DiffusionPipeline:
+    from resources.tiny.families import build_tiny_family  # Kandinsky 5, HunyuanVideo 1.5
+
+    return build_tiny_family(model)
+
+
 _BUILDERS: dict[str, Callable[[VideoModel], DiffusionPipeline]] = {
+    "kandinsky5": _new_families,
+    "hunyuan15": _new_families,
     "ltx2": _ltx2_family,
     "mochi": _mochi,
     "hunyuan": _hunyuan,

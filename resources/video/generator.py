@@ -31,6 +31,7 @@ from resources.domain.render import ATTENTION_CHOICES, RenderSettings, ShotReque
 from resources.domain.sound_files import read_wav, write_wav
 from resources.domain.tiers import TierRecipe
 from resources.media.video_io import ENCODER_THREADS, write_video
+from resources.models.model_store import weights_digest
 from resources.runtime.interruption import StopCheck, stop_if_asked
 from resources.runtime.progress import StepProgress
 from resources.storage.artifact_store import sha256_file, write_atomic, write_json
@@ -99,12 +100,15 @@ def load_video_pipeline(
     plan: MemoryPlan | None = None,
     attention: str = "auto",
     cache_threshold: float = 0.0,
+    checkpoint_dir: Path | None = None,
 ) -> diffusers.DiffusionPipeline:
     """Load `model`'s pipeline from the local folder `model_dir` and place it by `plan`.
 
     `plan` None picks the registry's plan for the device's GPU class (everything on the CPU when
     the device is the CPU). `cache_threshold` > 0 turns on diffusers' first-block cache: a step
     whose first-block residual changed less than the threshold reuses the cached rest.
+    `checkpoint_dir`: a published folder whose `transformer` replaces the model's (a tier's
+    distilled checkpoint).
     """
     model_dir = Path(model_dir)
     if not (model_dir / "model_index.json").is_file():
@@ -128,6 +132,11 @@ def load_video_pipeline(
         pipeline_class = HoloCinePipeline
     # local_files_only: a folder path must never turn into a Hub lookup.
     parts = _single_file_transformers(model_dir, model, dtype)
+    if checkpoint_dir is not None:
+        loader = getattr(diffusers, model.transformer_class)
+        parts["transformer"] = loader.from_pretrained(
+            checkpoint_dir, subfolder="transformer", torch_dtype=dtype, local_files_only=True
+        )
     pipe = pipeline_class.from_pretrained(model_dir, dtype=dtype, local_files_only=True, **parts)
     pipe.set_progress_bar_config(disable=True)
     if model.is_scene_model:
@@ -220,6 +229,22 @@ def apply_lora(
             **extra,
         )
     pipe.set_adapters([adapter_name], [strength])
+
+
+def attach_lora(pipe: Any, model: VideoModel, lora_file: Path, strength: float) -> None:
+    """The character LoRA through the family's loader: diffusers' (`apply_lora`), or peft on
+    the transformer where diffusers has none (HunyuanVideo 1.5, resources/video/peft_lora.py)."""
+    if model.lora_loader != "peft":
+        apply_lora(pipe, lora_file, strength)
+        return
+    lora_file = Path(lora_file)
+    if lora_file.suffix != ".safetensors" or not lora_file.is_file():
+        raise FileNotFoundError(f"LoRA file {lora_file} is not a .safetensors file here")
+    if not np.isfinite(strength):
+        raise ValueError(f"strength={strength} for LoRA {lora_file.name}: must be a finite number")
+    from resources.video.peft_lora import attach_peft_lora
+
+    attach_peft_lora(pipe.transformer, lora_file, strength, "character")
 
 
 DISTILL_ADAPTER = "distill"
@@ -393,13 +418,26 @@ def render_clip(
     second = guidance_scale_2 if guidance_scale_2 is not None else model.guidance_scale_2
     if model.experts == 2 and second is not None:
         kwargs["guidance_scale_2"] = second  # the low-noise expert's guidance
+    if model.family == "hunyuan15":
+        _guider_call(pipe, kwargs)
     frames = np.asarray(pipe(**kwargs).frames[0], dtype=np.float32)
+    if model.family == "hunyuan15" and on_step is not None:
+        on_step(steps)  # its pipeline takes no step callback: the steps are reported at the end
     expected = (num_frames, height, width, 3)
     if frames.shape != expected:
         raise RuntimeError(
             f"{model.pipeline_class} returned frames of shape {frames.shape}, expected {expected}"
         )
     return (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+
+def _guider_call(pipe: Any, kwargs: dict[str, Any]) -> None:
+    """HunyuanVideo 1.5 takes its guidance from the pipeline's guider, not from the call, and
+    its call has no step callback: the guidance scale moves into a guider of the same kind."""
+    scale = kwargs.pop("guidance_scale")
+    kwargs.pop("callback_on_step_end", None)
+    if pipe.guider.guidance_scale != scale:
+        pipe.guider = pipe.guider.new(guidance_scale=scale)
 
 
 @dataclass(frozen=True)
@@ -470,9 +508,10 @@ def prepare_pipeline(job: RenderJob, device: str) -> tuple[Any, dict[str, Any], 
         plan=plan,
         attention=settings.attention,
         cache_threshold=settings.first_block_cache,
+        checkpoint_dir=settings.checkpoint_dir,
     )
     if settings.lora_file is not None:
-        apply_lora(pipe, settings.lora_file, settings.lora_strength)
+        attach_lora(pipe, model, settings.lora_file, settings.lora_strength)
     if settings.distill_files:
         strength = settings.lora_strength if settings.lora_file is not None else None
         apply_distill_adapter(
@@ -632,6 +671,7 @@ class VideoGenerator(ConfigurableResource):
         lora_file: Path | None,
         lora_strength: float,
         distill_files: list[Path] | tuple[Path, ...] = (),
+        checkpoint_dir: Path | None = None,
     ) -> RenderSettings:
         """The render settings of one tier: the recipe at `size`, the adapters, this resource's
         encoder and kernels. The one place a tier becomes settings."""
@@ -657,6 +697,8 @@ class VideoGenerator(ConfigurableResource):
             lora_file=Path(lora_file) if lora_file is not None else None,
             distill_files=tuple(Path(f) for f in distill_files),
             refine_steps=min(recipe.refine_steps, size.steps),
+            checkpoint_sha256=weights_digest(checkpoint_dir) if checkpoint_dir else None,
+            checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
         )
 
     def render_shots(
