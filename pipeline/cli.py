@@ -65,9 +65,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     refused without being read, a symbolic link inside a folder is refused (one named on the
     command line is followed), and two briefs for one client/character are a conflict.
     """
+    from pipeline.settings import Settings
     from resources.domain.brief import voice_warnings
     from resources.inbox import partition_conflicts
 
+    settings = Settings.from_env()
     failed, valid = 0, []
     for raw in args.briefs:
         entries, problems = _read_briefs(raw)
@@ -100,6 +102,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
         for warning in voice_warnings(brief):
             print(f"{entry.path}: warning: {warning.line()}")
+        for line in settings.prompt_warnings(brief):
+            print(f"{entry.path}: warning: {line}")
     return 1 if failed else 0
 
 
@@ -537,6 +541,46 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace) -> int:
+    from assets.stages.client_package import PACKAGE, deliverable_ref, package_deliverable
+    from pipeline.settings import Settings
+    from resources.domain.artifacts import ArtifactError
+    from resources.storage.root import artifact_store_for
+
+    store = artifact_store_for(args.root, Settings.from_env().cache_dir)
+    try:
+        ref = deliverable_ref(store, args.client, args.character, args.version)
+        package = package_deliverable(store, ref)
+    except (ArtifactError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(store.path(package) / PACKAGE)
+    return 0
+
+
+def cmd_client_link(args: argparse.Namespace) -> int:
+    """Issue a client's review link (print its URL), or revoke one by its nonce."""
+    from pipeline.settings import ENV_CLIENT_LINK_SECRET, Settings, build_resource
+    from resources.domain.review import ReviewError, issue_link, revoke_link
+
+    settings = Settings.from_env()
+    store = build_resource("artifact_store", settings)
+    try:
+        if args.revoke:
+            revoke_link(store, args.client, args.revoke, args.by)
+            print(f"revoked {args.client} link {args.revoke}")
+            return 0
+        if not settings.client_link_secret:
+            raise ReviewError(f"set {ENV_CLIENT_LINK_SECRET} to sign client links")
+        token, record = issue_link(store, settings.client_link_secret, args.client, args.days)
+    except ReviewError as error:
+        print(error, file=sys.stderr)
+        return 1
+    base = settings.review_url or "http://127.0.0.1:8500"
+    print(f"{base}/share/{token}  (link {record['nonce']}, expires at {record['expires']})")
+    return 0
+
+
 def cmd_prices(args: argparse.Namespace) -> int:
     from resources.domain.costs import HOSTED_APIS, INSTANCES, refresh_spot_prices
 
@@ -615,9 +659,19 @@ def cmd_quote(args: argparse.Namespace) -> int:
         )
         tiers = {quote["tier"]: quote, other: again}
         print(quote_summary(brief, tiers["draft"], tiers["final"], args.lang))
+        _print_prompt_warnings(args.brief, settings.prompt_warnings(brief, args.lang))
         return 0
-    print(json.dumps(quote, indent=2) if args.json else quote_markdown(quote))
+    if args.json:
+        print(json.dumps({**quote, "prompt_warnings": settings.prompt_warnings(brief)}, indent=2))
+        return 0
+    print(quote_markdown(quote))
+    _print_prompt_warnings(args.brief, settings.prompt_warnings(brief))
     return 0
+
+
+def _print_prompt_warnings(brief: str, lines: list[str]) -> None:
+    for line in lines:
+        print(f"{brief}: warning: {line}")
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
@@ -675,6 +729,20 @@ def _add_chain_commands(sub, settings) -> None:
     p.add_argument("character", nargs="?", default=None)
     p.add_argument("--root", default=settings.root)
     p.set_defaults(func=cmd_lineage)
+
+    p = sub.add_parser("package", help="the client's zip of a deliverable (every format, ...)")
+    p.add_argument("client")
+    p.add_argument("character")
+    p.add_argument("--version", default=None, help="a deliverables version (default: current)")
+    p.add_argument("--root", default=settings.root)
+    p.set_defaults(func=cmd_package)
+
+    p = sub.add_parser("client-link", help="a client's signed review link, or revoke one")
+    p.add_argument("client")
+    p.add_argument("--days", type=float, default=14.0, help="how long it opens (at most 90)")
+    p.add_argument("--revoke", default="", help="the nonce of a link to revoke")
+    p.add_argument("--by", default="studio", help="who revokes it")
+    p.set_defaults(func=cmd_client_link)
 
     p = sub.add_parser("prices", help="the price table; --refresh reads current Spot prices")
     p.add_argument("--refresh", action="store_true", help="EC2 Spot price history via boto3")

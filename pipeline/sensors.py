@@ -44,8 +44,9 @@ from dagster import (
 from assets.partitions import CHARACTERS
 from pipeline.jobs import character_video_job
 from pipeline.settings import LICENCE_FACTS_WHERE, Settings, run_placement_tags
-from resources.domain.brief import BriefError, parse_brief_bytes, read_brief_bytes
+from resources.domain.brief import BriefError, read_brief_bytes
 from resources.domain.chain import RUN_NAMES
+from resources.domain.client_profile import parse_client_brief
 from resources.domain.licence_check import licence_problems
 from resources.domain.licences import StudioFacts
 from resources.inbox import BriefInbox, partition_conflicts
@@ -217,7 +218,7 @@ def scan_inbox(
         try:
             if raw is None:
                 raise BriefError(name, refused)
-            brief = parse_brief_bytes(raw, name)
+            brief = parse_client_brief(raw, name)
             refused = licence_problems(brief, facts, LICENCE_FACTS_WHERE).refused
             if refused:
                 raise BriefError.of(name, refused)

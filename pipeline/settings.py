@@ -47,6 +47,7 @@ ENV_VOICE_PYTHON = "CHARACTER_VIDEO_VOICE_PYTHON"  # the voice environment (defa
 ENV_KOHYA_MODELS = "CHARACTER_VIDEO_KOHYA_MODELS"  # JSON object: musubi weights by flag
 ENV_MUSUBI_TUNER = "MUSUBI_TUNER"  # where deploy/Dockerfile checks musubi-tuner out
 ENV_REVIEW_TOKEN = "CHARACTER_VIDEO_REVIEW_TOKEN"  # required when the review app leaves loopback
+ENV_CLIENT_LINK_SECRET = "CHARACTER_VIDEO_CLIENT_LINK_SECRET"  # signs clients' review links
 ENV_REVIEW_URL = "CHARACTER_VIDEO_REVIEW_URL"  # where producers reach the app (metadata links)
 # Slack-compatible webhook told when a run finishes, fails or waits (resources/runtime/notify.py).
 ENV_WEBHOOK_URL = "CHARACTER_VIDEO_WEBHOOK_URL"
@@ -122,6 +123,7 @@ class Settings:
     voice_python: str = ""  # default: the repository's .venv-voice/bin/python
     kohya_models: dict[str, str] = field(default_factory=dict)  # musubi weights by flag
     review_token: str | None = None
+    client_link_secret: str | None = None  # None: no client review links
     review_url: str | None = None
     webhook_url: str | None = None
     review_hosts: tuple[str, ...] = ()
@@ -206,6 +208,7 @@ class Settings:
             voice_python=env.get(ENV_VOICE_PYTHON) or "",
             kohya_models=_flags_to_paths(env.get(ENV_KOHYA_MODELS) or "{}"),
             review_token=env.get(ENV_REVIEW_TOKEN) or None,
+            client_link_secret=env.get(ENV_CLIENT_LINK_SECRET) or None,
             review_url=(env.get(ENV_REVIEW_URL) or "").rstrip("/") or None,
             webhook_url=_webhook_url(env.get(ENV_WEBHOOK_URL) or ""),
             review_hosts=tuple(
@@ -262,6 +265,19 @@ class Settings:
         beside = self.work_root / INSTANCE_FOLDER
         return beside if beside.is_dir() else None
 
+    @property
+    def models_path(self) -> Path:
+        """The model folder: CHARACTER_VIDEO_MODELS, else `_models` in the work root."""
+        return Path(self.models_dir or self.work_root / "_models").resolve()
+
+    def prompt_warnings(self, brief: Any, lang: str = "en") -> list[str]:
+        """Shot prompts the brief's video model would cut, one line each (counted with the
+        model folder's tokenizer when it is here)."""
+        from resources.video.prompt_length import model_folder, prompt_overflows
+
+        folder = model_folder(self.profile, self.models_path, brief.video.model)
+        return [o.line(lang) for o in prompt_overflows(brief, folder)]
+
 
 RESOURCE_KEYS = (
     "artifact_store",
@@ -296,7 +312,7 @@ def build_resource(key: str, s: Settings) -> Any:
 
         return ModelStore(
             profile=s.profile,
-            models_dir=str(Path(s.models_dir or s.work_root / "_models").resolve()),
+            models_dir=str(s.models_path),
             instance_type=s.instance_type,
             pricing=s.pricing,
             voice_python=s.voice_python,

@@ -28,9 +28,9 @@ from resources.domain.brief import (
     MAX_BRIEF_BYTES,
     Brief,
     BriefError,
-    parse_brief_bytes,
     read_brief_bytes,
 )
+from resources.domain.client_profile import parse_client_brief
 from resources.storage.artifact_store import write_atomic
 
 BRIEF_SUFFIXES = (".yaml", ".yml")
@@ -63,7 +63,7 @@ def read_entry(path: Path, *, follow_symlinks: bool) -> InboxEntry:
     """
     try:
         raw = read_brief_bytes(path, follow_symlinks=follow_symlinks)
-        return InboxEntry(path, parse_brief_bytes(raw, str(path)), None, raw)
+        return InboxEntry(path, parse_client_brief(raw, str(path)), None, raw)
     except BriefError as error:
         return InboxEntry(path, None, error)
     except Exception as error:  # noqa: BLE001 - one file never stops a scan for the others

@@ -37,3 +37,19 @@ def write_music(path: Path, seconds: float = 2.0, rate: int = 44_100) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_wav(path, stereo.astype(np.float32), rate)
     return path
+
+
+def voiced_character(inbox: Path) -> dict:
+    """Dra. Ana with a recorded voice sample (written into `inbox`) and its consent."""
+    write_voice_sample(inbox / "voz.wav")
+    return {
+        "id": "dr-ana",
+        "name": "Dra. Ana Souza",
+        "description": "a physician with dark curly hair",
+        "trigger": "drana",
+        "voice": {
+            "sample": "voz.wav",
+            "transcript": "Bom dia, este é um exemplo da minha voz.",
+            "consent": {"by": "Ana Souza", "on": "2026-11-30"},
+        },
+    }

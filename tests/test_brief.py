@@ -321,3 +321,30 @@ def test_scene_shots_too_short_to_cut_are_refused():
     )
     (problem,) = problems_of(data)
     assert problem.startswith("shots:") and "at least 4 frames" in problem
+
+
+def test_formats_written_plainly_in_yaml_are_aspect_names_with_their_sizes(tmp_path):
+    path = tmp_path / "brief.yaml"
+    text = write_brief(tmp_path, small_brief()).read_text()
+    path.write_text(text.replace("deliverable:\n", "deliverable:\n  formats: [16:9, 9:16, 1:1]\n"))
+    from resources.domain.formats import delivery_formats
+
+    brief = load_brief(path)
+    assert brief.deliverable.formats == ["16:9", "9:16", "1:1"]  # not 969, 556 and 61
+    sizes = [(f.aspect, f.width, f.height, f.file) for f in delivery_formats(
+        brief.deliverable.resolution, brief.deliverable.formats)]  # fmt: skip
+    assert sizes == [
+        ("16:9", 1920, 1080, "final.mp4"),
+        ("9:16", 1080, 1920, "final-9x16.mp4"),
+        ("1:1", 1080, 1080, "final-1x1.mp4"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("formats", "words"),
+    [(["16:9", "3:2"], "unknown format '3:2'"), (["1:1", "1:1"], "listed twice"), ([], "at least")],
+)
+def test_a_bad_format_list_is_refused_naming_the_field(formats, words):
+    with pytest.raises(BriefError) as error:
+        parse_brief(small_brief(deliverable={"formats": formats}))
+    assert "deliverable.formats" in str(error.value) and words in str(error.value)

@@ -155,7 +155,16 @@ FLOAT_FIELDS = [
     "audio.loudness",
     "qc.max_cer",
     "qc.min_voice",
+    "deliverable.title_card.duration_s",
+    "deliverable.end_card.duration_s",
+    "deliverable.logo.opacity",
 ]
+# What a nested section needs besides the float under test.
+SECTION_NEEDS = {
+    "title_card": {"text": "Olá"},
+    "end_card": {"text": "Até"},
+    "logo": {"file": "l.png"},
+}
 
 
 def test_float_field_list_covers_every_float_of_the_schema():
@@ -166,8 +175,10 @@ def test_float_field_list_covers_every_float_of_the_schema():
 @pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
 def test_float_fields_refuse_nan_and_infinity(field, value):
     data = small_brief()
-    section, _, name = field.partition(".")
+    section, *inner, name = field.split(".")
     target = data["shots"][0] if section == "shots[0]" else data.setdefault(section, {})
+    for part in inner:
+        target = target.setdefault(part, dict(SECTION_NEEDS[part]))
     target[name] = "__VALUE__"
     text = brief_yaml(data).replace("__VALUE__", value)
     typed = {".inf": "inf", "-.inf": "-inf", ".nan": "nan"}[value]  # echoed as YAML read it

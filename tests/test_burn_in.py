@@ -191,3 +191,18 @@ def test_a_line_the_font_cannot_draw_stops_a_burned_in_cut_naming_the_shot():
     fine = parse_brief(small_brief(shots=[{**shots[0], "line": "Olá, até já!"}]))
     font_sha256 = hashlib.sha256(FONT_FILE.read_bytes()).hexdigest()
     assert burn_in_version(fine)["font_sha256"] == font_sha256
+
+
+def test_each_format_lays_out_its_subtitles_from_its_short_side():
+    cue = ("Olá, doutora.",)
+    heights = {}
+    for size in ((1920, 1080), (1080, 1920), (1080, 1080)):
+        layer = render_cue(cue, *size)
+        assert _inside(layer, text_box(*size))
+        rows = np.flatnonzero(layer.text.max(axis=1) > 128)
+        heights[size] = rows.max() - rows.min()
+        # Bottom line on the format's own safe area, centred across its own width.
+        assert layer.top + layer.text.shape[0] == safe_area(*size).bottom
+        middle = layer.left + layer.text.shape[1] / 2
+        assert abs(middle - size[0] / 2) <= 2
+    assert len(set(heights.values())) == 1  # the same letters in a vertical and a square frame

@@ -83,3 +83,18 @@ def test_cli_summary_is_portuguese_by_default_and_english_a_flag_away(
     # The same figures in both: the final's price per minute, worded per language.
     final = quote_brief(load_brief(path), tier="final")["total"]["usd_per_video_minute"]
     assert money(final, "pt-BR") in pt and money(final, "en") in en
+
+
+def test_each_format_has_its_price_and_the_others_share_the_upscale(dr_ana):
+    brief, draft, final = dr_ana
+    formats = brief.model_copy(
+        update={"deliverable": brief.deliverable.model_copy(update={"formats": ["9:16", "16:9"]})}
+    )
+    pt = quote_summary(formats, draft, final, "pt-BR")
+    en = quote_summary(formats, draft, final, "en")
+    cut = money(sum(s["usd_spot"] for s in final["stages"] if s["stage"] == "deliverable"), "en")
+    assert "**Format** 16:9 (1920x1080): the cut, upscale and encode cost" in en
+    assert f"{cut} at final" in en
+    assert "**Format** 9:16 (1080x1920): cut from the same upscaled frames, no extra GPU" in en
+    assert "**Formato** 9:16 (1080x1920): cortado dos mesmos quadros ampliados" in pt
+    assert "1:1" not in en

@@ -13,7 +13,7 @@ import pytest
 from dagster import DagsterInstance
 from licence_support import lineage_licences, unrecorded
 from quick_chain import quick_brief, run_quick_chain, shared_models
-from sound_support import write_music, write_voice_sample
+from sound_support import voiced_character, write_music
 
 from resources.domain.timing import frames_for
 from resources.sound.master import decode_audio, true_peak_dbtp
@@ -34,21 +34,10 @@ SHOTS = [
 
 
 def _brief(inbox: Path, shots: list[dict]) -> dict:
-    write_voice_sample(inbox / "voz.wav")
     write_music(inbox / "trilha.wav")
     return quick_brief(
         shots=shots,
-        character={
-            "id": "dr-ana",
-            "name": "Dra. Ana Souza",
-            "description": "a physician with dark curly hair",
-            "trigger": "drana",
-            "voice": {
-                "sample": "voz.wav",
-                "transcript": "Bom dia, este é um exemplo da minha voz.",
-                "consent": {"by": "Ana Souza", "on": "2026-11-30"},
-            },
-        },
+        character=voiced_character(inbox),
         audio={"music": {"file": "trilha.wav", "licence": "composed for the test, CC0"}},
     )
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from assets.stages.base import Markdown, Run, StageResult, build_or_reuse, stage_result
 from resources.domain.artifacts import ArtifactRef
-from resources.domain.brief import Brief, BriefError, parse_brief, parse_brief_bytes, sound_file
+from resources.domain.brief import Brief, BriefError, parse_brief, sound_file
+from resources.domain.client_profile import load_profile, parse_client_brief
 from resources.domain.costs import DEFAULT_INSTANCE_TYPE, PriceError
 from resources.domain.review import apply_overrides, gate_asset, overrides_of, waiting_for
 from resources.inbox import BriefInbox
@@ -22,6 +23,7 @@ BRIEF_JSON = "brief.json"  # the validated brief, canonical JSON: what every sta
 QUOTE_JSON = "quote.json"  # the quote before any GPU stage: what each stage's prediction reads
 # The brief's sound files, copied into the snapshot: the voice sample and the music track.
 SOUND_FILES = {"voice": "sound/voice.wav", "music": "sound/music.wav"}
+LOGO_FILE = "branding/logo"  # the client's logo, copied with its own suffix (.png, .jpg)
 
 
 def brief_for_run(
@@ -38,7 +40,7 @@ def brief_for_run(
         entry = inbox.find_entry(key)
         return entry.path, entry.brief, entry.raw
     raw = brief_yaml.encode()
-    brief = parse_brief_bytes(raw, source or "run config")
+    brief = parse_client_brief(raw, source or "run config")
     if brief.partition_key != key:
         raise BriefError(
             source, [f"(run config): the brief is for {brief.partition_key}, the run for {key}"]
@@ -66,13 +68,22 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
     }
     sound_sha256 = {kind: sha256_file(path) for kind, path in sounds.items()}
     payload = {"brief": brief.content_hash(), "code": CODE_VERSION}
-    ref = run.ref(ASSET, {**payload, "sound": sound_sha256} if sounds else payload)
+    if sounds:
+        payload["sound"] = sound_sha256
+    branding = branding_of(brief, source.parent)
+    if branding:  # a brief without cards or logo keeps the version it had
+        payload["branding"] = {k: v for k, v in branding.items() if k != "logo_path"}
+    ref = run.ref(ASSET, payload)
 
     def build(stage: Path) -> dict:
         write_atomic(stage / BRIEF_YAML, source.read_bytes() if raw is None else raw)
         for kind, path in sounds.items():
             (stage / SOUND_FILES[kind]).parent.mkdir(exist_ok=True)
             write_atomic(stage / SOUND_FILES[kind], path.read_bytes())
+        if "logo_path" in branding:
+            logo = stage / logo_name(branding["logo_path"])
+            logo.parent.mkdir(exist_ok=True)
+            write_atomic(logo, branding["logo_path"].read_bytes())
         write_atomic(stage / BRIEF_JSON, brief.canonical_json() + "\n")
         write_atomic(stage / QUOTE_JSON, json.dumps(quote_of(run, brief), indent=1) + "\n")
         return dict(
@@ -84,6 +95,7 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
                 "written_sha256": written_sha256,  # the file's brief, before re-rolls
                 "overrides": [o.record() for o in applied],
                 "sound_sha256": sound_sha256,
+                **({"branding": payload["branding"]} if branding else {}),
             },
             timings={"wall_s": time.perf_counter() - start},
         )
@@ -117,6 +129,34 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
             "quote_gpu_s": quote["total"]["gpu_s"],
         },
     )
+
+
+def branding_of(brief: Brief, folder: Path) -> dict:
+    """The client profile's sha256 and the logo file (with its sha256) a brief's deliverable
+    uses; empty when it has neither."""
+    found: dict = {}
+    profile = load_profile(folder, brief.client)
+    if profile is not None:
+        found["profile"] = str(profile.path.relative_to(folder))
+        found["profile_sha256"] = profile.sha256
+    logo = brief.deliverable.logo
+    if logo is not None:
+        found["logo_path"] = folder / logo.file
+        found["logo_sha256"] = sha256_file(folder / logo.file)
+    return found
+
+
+def logo_name(path: Path) -> str:
+    """The logo's name inside a brief snapshot."""
+    return LOGO_FILE + path.suffix.lower()
+
+
+def logo_file_of(folder: Path) -> Path | None:
+    """The client's logo a brief snapshot holds, if its deliverable has one."""
+    found = (
+        sorted((folder / LOGO_FILE).parent.glob("logo.*")) if (folder / "branding").is_dir() else []
+    )
+    return found[0] if found else None
 
 
 def read_brief(run: Run) -> tuple[Brief, ArtifactRef]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,18 @@ from assets.stages.base import (
     build_or_reuse,
     stage_result,
 )
-from assets.stages.character_brief import music_file_of, prediction_metadata, read_brief
+from assets.stages.character_brief import (
+    logo_file_of,
+    music_file_of,
+    prediction_metadata,
+    read_brief,
+)
 from assets.stages.narration import line_file, narration_of
 from assets.stages.video_clips import ASSET as CLIPS
 from assets.stages.video_clips import clips_of, scoring_against
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief
+from resources.domain.formats import DeliveryFormat, delivery_formats
 from resources.domain.licence_check import with_licence
 from resources.domain.qc import ShotVerdict
 from resources.domain.registry import ACE_STEP, UPSCALERS
@@ -33,7 +40,9 @@ from resources.domain.render import X264_PARAMS
 from resources.domain.sound_files import write_wav
 from resources.domain.timing import frames_for
 from resources.media.burn_in import FONT_PACKAGE, Burner, font_file, undrawable
+from resources.media.cards import frame_overlay, logo_layer, render_card
 from resources.media.contact_sheet import contact_sheet
+from resources.media.reframe import ShotFraming, frame_shot
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.media.video_io import ENCODER_THREADS
 from resources.qc import retakes
@@ -42,7 +51,7 @@ from resources.sound.master import TRUE_PEAK_MAX
 from resources.sound.soundtrack import add_soundtrack, place_lines, subtitle_cues, write_subtitles
 from resources.storage.artifact_store import sha256_file
 from resources.storage.publish import publish
-from resources.upscale.final_cut import CutClip
+from resources.upscale.final_cut import CutClip, OtherFormat
 from resources.upscale.upscaler import Upscaler
 from resources.video.generator import SHOT_AUDIO
 
@@ -50,6 +59,9 @@ ASSET = "deliverables"
 CODE_VERSION = "5"  # 4: the H.264 encoder is chosen and recorded; 5: identity QC in the manifest
 SOUND_CODE_VERSION = "1"  # a master with sound: the mix, loudness and subtitles code
 BURN_IN_CODE_VERSION = "1"  # subtitles drawn into the frames: layout, size, outline
+REFRAME_CODE_VERSION = "1"  # the crop windows of formats other than the resolution's
+CARDS_CODE_VERSION = "1"  # title and end cards, the logo: layout, size, blending
+TITLE_CARD, END_CARD = "title_card", "end_card"  # never a shot id (shot ids take no "_")
 PICTURE = ".picture.partial.mp4"  # the cut before its soundtrack is added (removed before publish)
 FINAL = "final.mp4"
 POSTER = "poster.jpg"
@@ -87,10 +99,33 @@ class CutPlan:
     encoder: Any  # EncoderChoice
     params: dict[str, Any]  # what changes the master's bytes: the version's parameters
     sound: dict[str, Any] | None = None  # the soundtrack's inputs, when the brief has sound
+    logo: Path | None = None  # the client's logo in the brief snapshot
+
+    @property
+    def sequence(self) -> list[CutClip]:
+        """What the cut shows in order: the title card, the shots, the end card."""
+        found = list(self.clips)
+        deliverable = self.brief.deliverable
+        for name, card in ((TITLE_CARD, deliverable.title_card), (END_CARD, deliverable.end_card)):
+            if card is not None:
+                draw = partial(render_card, card.text, card.background)
+                clip = CutClip(name, None, card.duration_s, card=draw)
+                found = [clip, *found] if name == TITLE_CARD else [*found, clip]
+        return found
+
+    @property
+    def formats(self) -> list[DeliveryFormat]:
+        """Every format this version is cut in, the primary (final.mp4) first."""
+        return delivery_formats(self.brief.deliverable.resolution, self.brief.deliverable.formats)
+
+    def reframed(self, fmt: DeliveryFormat) -> bool:
+        """Whether `fmt` is cut to crop windows (its size is not the brief's resolution, which
+        keeps the brief's `fit`)."""
+        return (fmt.width, fmt.height) != tuple(self.brief.deliverable.resolution)
 
     @property
     def expected_frames(self) -> int:
-        return sum(frames_for(c.duration_s, self.brief.video.fps) for c in self.clips)
+        return sum(frames_for(c.duration_s, self.brief.video.fps) for c in self.sequence)
 
 
 def plan_cut(run: Run, upscaler: Upscaler) -> CutPlan:
@@ -122,6 +157,17 @@ def plan_cut(run: Run, upscaler: Upscaler) -> CutPlan:
         "encoder_threads": ENCODER_THREADS,  # libx264's bytes depend on its thread count
         "x264_params": X264_PARAMS if encoder.codec == "libx264" else None,
     }
+    if brief.deliverable.formats:  # a brief without formats keeps its version and bytes
+        formats = delivery_formats(brief.deliverable.resolution, brief.deliverable.formats)
+        params["formats"] = [f.record() for f in formats]
+        params["reframe"] = REFRAME_CODE_VERSION
+    logo = logo_file_of(run.store.path(brief_ref)) if brief.deliverable.logo else None
+    branding = _branding_params(brief, logo)
+    if branding:  # a brief without cards or logo keeps its version and bytes
+        snapshot = run.store.manifest(brief_ref)["parameters"].get("branding", {})
+        if "profile_sha256" in snapshot:  # the client profile these came from
+            branding["profile_sha256"] = snapshot["profile_sha256"]
+        params["branding"] = branding
     return CutPlan(
         brief,
         brief_ref,
@@ -136,7 +182,25 @@ def plan_cut(run: Run, upscaler: Upscaler) -> CutPlan:
         encoder,
         params,
         sound_plan(run, brief, brief_ref, recorded),
+        logo,
     )
+
+
+def _branding_params(brief: Brief, logo: Path | None) -> dict[str, Any]:
+    """What changes the cards' and logo's pixels: their fields, the logo's and font's bytes."""
+    deliverable = brief.deliverable
+    found: dict[str, Any] = {
+        name: card.model_dump(mode="json")
+        for name in (TITLE_CARD, END_CARD)
+        if (card := getattr(deliverable, name)) is not None
+    }
+    if deliverable.logo is not None:
+        found["logo"] = {**deliverable.logo.model_dump(mode="json"), "sha256": sha256_file(logo)}
+        found["logo"].pop("file")  # its bytes matter, not where the producer kept it
+    if found:
+        found["font_sha256"] = sha256_file(font_file())
+        found["code"] = CARDS_CODE_VERSION
+    return found
 
 
 def kept_shot_sound(brief: Brief, recorded: list[dict[str, Any]]) -> list[str]:
@@ -205,16 +269,38 @@ def burn_in_version(brief: Brief) -> dict[str, Any]:
     }
 
 
-def _burner(run: Run, plan: CutPlan) -> Burner | None:
-    """The subtitles to draw into the master's frames, timed as the sidecars would be."""
+def _burner(run: Run, plan: CutPlan, fmt: DeliveryFormat) -> Burner | None:
+    """The subtitles to draw into one format's frames (laid out for its width and height),
+    timed as the sidecars would be."""
     if plan.sound is None or "burn_in" not in plan.sound or not plan.sound["lines"]:
         return None
     fps, lines = plan.brief.video.fps, plan.sound["lines"]
-    frames = [(c.id, frames_for(c.duration_s, fps)) for c in plan.clips]
+    frames = [(c.id, frames_for(c.duration_s, fps)) for c in plan.sequence]
     files = {line["id"]: line_file(run, line["unit"]) for line in lines}
-    width, height = plan.brief.deliverable.resolution
     cues = subtitle_cues(lines, place_lines(lines, files, frames, fps))
-    return Burner(cues, width=width, height=height, fps=fps)
+    return Burner(cues, width=fmt.width, height=fmt.height, fps=fps)
+
+
+def _overlay(run: Run, plan: CutPlan, fmt: DeliveryFormat):
+    """What one format draws on its frames: the client's logo, then its subtitles."""
+    burner = _burner(run, plan, fmt)
+    logo = plan.brief.deliverable.logo
+    layer = None
+    if logo is not None:
+        layer = logo_layer(plan.logo, logo.corner, logo.opacity, fmt.width, fmt.height)
+    return frame_overlay(layer, None if burner is None else burner.frame)
+
+
+def _framings(run: Run, plan: CutPlan, fmt: DeliveryFormat) -> dict[str, ShotFraming] | None:
+    """Each shot's crop windows for `fmt`, following the character (None: fitted whole)."""
+    if not plan.reframed(fmt):
+        return None
+    found = {c.id: frame_shot(c.id, c.path, (fmt.width, fmt.height)) for c in plan.clips}
+    run.log(
+        f"reframed {fmt.aspect}: "
+        + ", ".join(f"{f.shot} {f.mode} ({f.faces}/{f.samples} faces)" for f in found.values())
+    )
+    return found
 
 
 def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
@@ -225,9 +311,9 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
     if plan.sound is not None:
         payload["sound"] = plan.sound
     ref = run.ref(ASSET, {**payload, "code": CODE_VERSION})
-    width, height = plan.brief.deliverable.resolution
-    # The master at CRF <= 23 stays under a tenth of raw; poster and contact sheet are small.
-    needs = plan.expected_frames * width * height * 3 // 10 + 2 * width * height * 3
+    pixels = sum(f.width * f.height for f in plan.formats)
+    # The master at CRF <= 23 stays under a tenth of raw; posters and contact sheet are small.
+    needs = plan.expected_frames * pixels * 3 // 10 + 2 * pixels * 3
     reused = build_or_reuse(
         run, ref, lambda stage: _build_master(run, upscaler, plan, stage, start), needs_bytes=needs
     )
@@ -253,8 +339,15 @@ def cut_deliverable(run: Run, upscaler: Upscaler) -> StageResult:
             **prediction_metadata(run, ("deliverable",), manifest),
             "contact_sheet": Picture(folder / CONTACT_SHEET, "contact sheet"),
             "cross_shot": cross_shot_table(cross),
+            **{
+                f"format {f['aspect']}": f"{f['file']} {f['width']}x{f['height']}"
+                for f in manifest.get("formats", [])
+            },
         },
-        checks=[*_master_checks(plan, report, cross), loudness_check(manifest.get("sound"))],
+        checks=[
+            *_master_checks(plan, folder, report, cross),
+            loudness_check(manifest.get("sound")),
+        ],
     )
 
 
@@ -298,29 +391,44 @@ def loudness_check(sound: dict[str, Any] | None) -> Check:
 def _build_master(run: Run, upscaler: Upscaler, plan: CutPlan, stage: Path, start: float):
     """Upscale and cut every clip into the master, sample it for QC; the manifest's fields."""
     brief, clips = plan.brief, plan.clips
-    width, height = brief.deliverable.resolution
-    burner = _burner(run, plan)
+    primary, *others = plan.formats
+    framings = {f.aspect: _framings(run, plan, f) for f in plan.formats}
+    overlays = {f.aspect: _overlay(run, plan, f) for f in plan.formats}
+    extra = [
+        OtherFormat(
+            f.aspect, stage / f.file, f.width, f.height, framings[f.aspect], overlays[f.aspect]
+        )
+        for f in others
+    ]
     stats = upscaler.cut(
         plan.weights,
-        clips,
+        plan.sequence,
         stage / FINAL,
-        width=width,
-        height=height,
+        width=primary.width,
+        height=primary.height,
         fps=brief.video.fps,
         fit=brief.deliverable.fit,
         crf=brief.deliverable.crf,
         device=run.device,
         log=run.log,
         stop=run.stop,
-        overlay=None if burner is None else burner.frame,
+        overlay=overlays[primary.aspect],
+        **(
+            {"framings": framings[primary.aspect], "extra": extra}
+            if brief.deliverable.formats
+            else {}
+        ),
     )
+    segments = [(c.id, stats.per_clip_frames[c.id]) for c in plan.sequence]
     scoring = scoring_against(run, plan.clips_manifest["qc"]["reference_images"])
-    sampled = scoring.scorer.sample_segments(
-        stage / FINAL, [(c.id, stats.per_clip_frames[c.id]) for c in clips]
-    )
-    sound = _soundtrack(run, plan, stage, [(c.id, stats.per_clip_frames[c.id]) for c in clips])
+    sampled = scoring.scorer.sample_segments(stage / FINAL, segments)
+    sampled = {k: v for k, v in sampled.items() if k not in (TITLE_CARD, END_CARD)}
+    sound = _soundtrack(run, plan, stage, segments)
     samples = [Image.fromarray(f) for f in stats.samples]
     samples[len(samples) // 2].save(stage / POSTER, quality=90)
+    for f in others:
+        shots = stats.other_samples[f.aspect]
+        Image.fromarray(shots[len(shots) // 2]).save(stage / f.poster, quality=90)
     contact_sheet(samples, stage / CONTACT_SHEET, labels=[c.id for c in clips])
     frames = stats.per_clip_frames
     return dict(
@@ -352,8 +460,41 @@ def _build_master(run: Run, upscaler: Upscaler, plan: CutPlan, stage: Path, star
             # The video model's licence travels with the pictures it made.
             "licence": plan.clips_manifest.get("licence"),
             "sound": sound,
+            **_formats_record(plan, framings),
+            **_cards_record(plan, frames),
         },
     )
+
+
+def _cards_record(plan: CutPlan, frames: dict[str, int]) -> dict[str, Any]:
+    """The cards around the shots (text, background, frames) and the logo, when there are."""
+    deliverable, found = plan.brief.deliverable, {}
+    for name in (TITLE_CARD, END_CARD):
+        if (card := getattr(deliverable, name)) is not None:
+            found[name] = {**card.model_dump(mode="json"), "frames": frames[name]}
+    if deliverable.logo is not None:
+        found["logo"] = plan.params["branding"]["logo"]
+    return {"branding": found} if found else {}
+
+
+def _formats_record(
+    plan: CutPlan, framings: dict[str, dict[str, ShotFraming] | None]
+) -> dict[str, Any]:
+    """What the review app, the package and the client read of a version's formats: each
+    file and poster, and per shot where a reframed format's crop window went."""
+    if not plan.brief.deliverable.formats:
+        return {}
+    return {
+        "formats": [
+            {
+                **f.record(),
+                "framing": None
+                if framings[f.aspect] is None
+                else [framing.record() for framing in framings[f.aspect].values()],
+            }
+            for f in plan.formats
+        ]
+    }
 
 
 def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str, Any] | None:
@@ -361,6 +502,9 @@ def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str,
     if plan.sound is None:
         return None
     (stage / FINAL).rename(stage / PICTURE)
+    others = {stage / f".{f.tag}{PICTURE}": stage / f.file for f in plan.formats[1:]}
+    for picture, out in others.items():
+        out.rename(picture)
     lines = plan.sound["lines"]
     sound = add_soundtrack(
         stage / PICTURE,
@@ -376,8 +520,11 @@ def _soundtrack(run: Run, plan: CutPlan, stage: Path, frames: list) -> dict[str,
             for s in plan.recorded
             if s["id"] in plan.sound.get("shot_sound", [])
         },
+        also=others,
     )
     (stage / PICTURE).unlink()
+    for picture in others:
+        picture.unlink()
     sound["music"] = _music_record(plan)
     # Talking shots (LTX-2): their picture was generated to their line; the others' lines are
     # voice-over. The client report says which.
@@ -504,16 +651,31 @@ def _master_qc(plan: CutPlan, cross: dict[str, Any], scorers: list) -> dict[str,
     }
 
 
-def _master_checks(plan: CutPlan, report, cross: dict[str, Any]) -> list[Check]:
-    """Format, picture and cross-shot checks of the master."""
-    brief = plan.brief
-    width, height = brief.deliverable.resolution
-    fps, expected_frames = brief.video.fps, plan.expected_frames
-    bad_format = format_problems(
-        report, width=width, height=height, fps=fps, frame_count=expected_frames, frame_tolerance=1
+def _format_problems(plan: CutPlan, fmt: DeliveryFormat, report) -> list[str]:
+    """What is wrong with one format's file against the brief (size, fps, frames, fast start)."""
+    found = format_problems(
+        report,
+        width=fmt.width,
+        height=fmt.height,
+        fps=plan.brief.video.fps,
+        frame_count=plan.expected_frames,
+        frame_tolerance=1,
     )
     if not report.faststart:
-        bad_format.append("moov atom after the media data (no fast start for web playback)")
+        found.append("moov atom after the media data (no fast start for web playback)")
+    return found
+
+
+def _master_checks(plan: CutPlan, folder: Path, report, cross: dict[str, Any]) -> list[Check]:
+    """Format (of every format's file), picture and cross-shot checks of the master."""
+    brief = plan.brief
+    primary, *others = plan.formats
+    width, height = primary.width, primary.height
+    fps, expected_frames = brief.video.fps, plan.expected_frames
+    bad_format = _format_problems(plan, primary, report)
+    for fmt in others:
+        found = _format_problems(plan, fmt, inspect_video(folder / fmt.file))
+        bad_format += [f"{fmt.file}: {problem}" for problem in found]
     bad_picture = picture_problems(report)
     figures = report.metadata()
     lowest = float(cross["min"].get(retakes.PRIMARY, 1.0))

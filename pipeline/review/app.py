@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from pipeline.review.config import LOOPBACK_HOSTS, ReviewConfig
-from pipeline.review.routes import decisions, files, login, pages
+from pipeline.review.routes import decisions, files, login, package, pages, share
 from pipeline.review.security import TokenGate, gate, is_loopback
 from pipeline.settings import Settings, SettingsError, build_resource
 
@@ -36,6 +36,10 @@ ROUTES = [
     Route("/api/c/{client}/{character}/progress", pages.progress_api),
     Route("/c/{client}/{character}/review", decisions.review, methods=["POST"]),
     Route("/c/{client}/{character}/reroll", decisions.reroll, methods=["POST"]),
+    Route("/c/{client}/{character}/package", package.package, methods=["POST"]),
+    Route("/share/{token}", share.share_page),
+    Route("/share/{token}/comment", share.share_comment, methods=["POST"]),
+    Route("/share/{token}/files/{character}/{version}/{path:path}", share.share_file),
     Route("/files/{client}/{character}/{asset}/{version}/{path:path}", files.files),
 ]
 

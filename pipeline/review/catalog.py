@@ -23,6 +23,7 @@ from resources.domain.registry import VIDEO_MODELS
 from resources.domain.review import (
     REQUIRED,
     Override,
+    comments_of,
     decision_of,
     overrides_of,
     reviews_of,
@@ -129,6 +130,8 @@ class CharacterView:
     deliverable: ArtifactRef | None = None
     final: str | None = None
     poster: str | None = None
+    formats: list[dict[str, Any]] = field(default_factory=list)  # every format but the primary
+    comments: list[dict[str, Any]] = field(default_factory=list)  # the client's, per shot
     current_deliverable: str | None = None
     chain: list[Link] = field(default_factory=list)
     total_cost_usd: float | None = None
@@ -166,6 +169,8 @@ def deliverable_versions(store, client: str, character: str) -> list[dict[str, A
                 "version": version,
                 "created_at": manifest.get("created_at", ""),
                 "current": current is not None and current.version == version,
+                # Which formats (aspect ratios) this version holds; one approval covers all.
+                "formats": [f["aspect"] for f in manifest.get("formats", [])],
             }
         )
     return sorted(found, key=lambda v: v["created_at"], reverse=True)
@@ -221,6 +226,7 @@ def character_view(store, client: str, character: str, version: str | None = Non
     if view.deliverable is not None:
         manifest = store.manifest(view.deliverable)
         view.final, view.poster = manifest.get("final"), manifest.get("poster")
+        view.formats = [f for f in manifest.get("formats", []) if not f.get("primary")]
     costs = [link.compute.get("estimated_cost_usd") for link in view.chain if link.compute]
     if costs and all(c is not None for c in costs):
         view.total_cost_usd = float(sum(costs))
@@ -235,6 +241,7 @@ def character_view(store, client: str, character: str, version: str | None = Non
             reviews_of(store, ref) if ref else [],
         )
     view.overrides = overrides_of(store, client, character)
+    view.comments = comments_of(store, client, character)
     view.progress = progress_of(store, client, character)
     return view
 

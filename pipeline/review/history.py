@@ -124,6 +124,7 @@ class VersionLabel:
     size: tuple[int, int] = (0, 0)
     decision: str | None = None
     reviewed: bool = True  # the brief asks for the cut's approval (else no "not reviewed")
+    formats: tuple[str, ...] = ()  # the aspect ratios the version holds (one approval for all)
 
 
 def _shots(store: Any, client: str, character: str, manifest: dict) -> dict[str, dict]:
@@ -183,6 +184,7 @@ def version_labels(
                 size=(int(params.get("width", 0)), int(params.get("height", 0))),
                 decision=decision_of(store, ref),
                 reviewed=reviewed,
+                formats=tuple(f["aspect"] for f in manifest.get("formats", [])),
                 **{k: tuple(v) for k, v in changes.items()},
             )
         )

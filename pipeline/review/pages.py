@@ -124,12 +124,18 @@ CHARACTER = """{% extends "base" %}{% block body %}
 </section>
 
 <section id="shots"><h2>{{ t('shots') }}</h2>
+{% if prompt_warnings %}<ul id="prompt-warnings">{% for w in prompt_warnings %}
+<li class="warning">{{ w }}</li>{% endfor %}</ul>{% endif %}
 {% if v.shots %}<div class="grid">{% for s in v.shots %}
 <div class="card shot" data-shot="{{ s.id }}" data-unit="{{ s.unit }}"
  data-rendered="{{ 'yes' if s.rendered else 'no' }}">
 <h3>{{ s.id }}</h3>
 <video controls preload="auto" poster="{{ url(v.clips, s.poster) }}"
  src="{{ url(v.clips, s.clip) }}"></video>
+{% set said = v.comments | selectattr('shot', 'equalto', s.id) | list %}
+{% if said %}<div class="client-comments"><strong>{{ t('client_comments') }}</strong><ul>
+{% for c in said %}<li class="client-comment">{{ c.at_s }} s · {{ c.who }} ({{ when(c.at) }}):
+ {{ c.text }} <code>{{ c.version }}</code></li>{% endfor %}</ul></div>{% endif %}
 <table>
 <tr><th>{{ t('prompt') }}</th><td>{{ s.prompt }}</td></tr>
 <tr><th>{{ t('seed') }}</th><td class="seed">{{ s.seed }}</td></tr>
@@ -190,6 +196,17 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <p><a id="download" href="{{ url(v.deliverable, v.final, download=True) }}"
  download="{{ v.client }}-{{ v.character }}-{{ v.deliverable.version }}.mp4">
  {{ t('download') }}</a></p>
+<form method="post" action="/c/{{ v.client }}/{{ v.character }}/package" id="package-form">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="version" value="{{ v.deliverable.version }}">
+<button type="submit" class="package">{{ t('package') }}</button></form>
+{% if v.formats %}<div id="formats"><p>{{ t('other_formats') }}</p>
+{% for f in v.formats %}<figure class="format" data-aspect="{{ f.aspect }}">
+<video controls preload="none" style="max-height:320px"
+ poster="{{ url(v.deliverable, f.poster) }}" src="{{ url(v.deliverable, f.file) }}"></video>
+<figcaption>{{ f.aspect }} · {{ f.width }}x{{ f.height }}
+ <a class="download-format" href="{{ url(v.deliverable, f.file, download=True) }}">
+ {{ t('download') }}</a></figcaption></figure>{% endfor %}</div>{% endif %}
 {% if g.required %}{{ review_form('cut', v.deliverable.version) }}{% endif %}
 {% else %}<p>{{ t('no_cut') }}</p>{% endif %}</section>
 
@@ -216,7 +233,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <a href="/c/{{ v.client }}/{{ v.character }}?version={{ d.version }}"><code>{{ d.version
  }}</code></a>
 {{ when(d.created_at) }} ({{ t('current') if d.current else t('earlier') }}):
-<span class="version-label">{{ label_line(d) }}</span></li>{% endfor %}</ul>
+<span class="version-label">{{ label_line(d) }}</span>{% if d.formats %} <span class="formats">
+{{- t('formats') }}: {{ d.formats | join(', ') }}</span>{% endif %}</li>{% endfor %}</ul>
 {% if labels|length > 1 %}<button type="submit" id="compare">{{ t('compare_two') }}</button>
 </form>{% endif %}</section>
 
@@ -309,6 +327,36 @@ def review_form_html(t, client: str, character: str, who: str, csrf: str):
     return form
 
 
+SHARE = """{% extends "base" %}{% block body %}
+<h2 id="share-title">{{ t('share_title') }}: {{ client }}</h2>
+<p>{{ t('share_intro') }}</p>
+{% for cut in cuts %}<section class="cut" data-character="{{ cut.ref.character }}"
+ data-version="{{ cut.ref.version }}">
+<h3>{{ cut.ref.character }} <code>{{ cut.ref.version }}</code>
+<span class="badge">{{ t('approved') if cut.approved else t('ready') }}</span></h3>
+<div class="grid">{% for f in cut.formats %}<figure class="card">
+<video controls preload="metadata" poster="{{ base }}/files/{{ cut.ref.character }}/{{
+ cut.ref.version }}/{{ f.poster }}" src="{{ base }}/files/{{ cut.ref.character }}/{{
+ cut.ref.version }}/{{ f.file }}"></video><figcaption>{{ f.aspect }}</figcaption></figure>
+{% endfor %}</div>
+<table><tr><th>{{ t('shot') }}</th><th>{{ t('starts_at') }}</th><th>{{ t('comments') }}</th></tr>
+{% for s in cut.shots %}<tr class="shot" data-shot="{{ s.id }}"><td>{{ s.id }}</td>
+<td>{{ s.start_s }} s</td><td><ul>{% for c in comments[cut.ref.character] if c.shot == s.id
+ and c.version == cut.ref.version %}<li class="comment">{{ c.at_s }} s · {{ c.who }}: {{ c.text
+ }}</li>{% endfor %}</ul></td></tr>{% endfor %}</table>
+<form method="post" action="{{ base }}/comment" class="comment-form">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="character" value="{{ cut.ref.character }}">
+<input type="hidden" name="version" value="{{ cut.ref.version }}">
+<label>{{ t('shot') }} <select name="shot">{% for s in cut.shots %}<option>{{ s.id }}</option>
+{% endfor %}</select></label>
+<label>{{ t('at_seconds') }} <input name="at_s" type="number" min="0" step="0.1" value="0"></label>
+<label>{{ t('who') }} <input name="who" required size="12"></label>
+<label>{{ t('comment') }} <input name="text" required size="40"></label>
+<button type="submit">{{ t('send_comment') }}</button></form></section>
+{% else %}<p id="no-cuts">{{ t('no_cut') }}</p>{% endfor %}
+{% endblock %}"""
+
 ENV = Environment(
     loader=DictLoader(
         {
@@ -323,6 +371,7 @@ ENV = Environment(
             "poll": POLL,
             "compare": COMPARE,
             "report": REPORT,
+            "share": SHARE,
         }
     ),
     autoescape=select_autoescape(default=True, default_for_string=True),

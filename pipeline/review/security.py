@@ -24,6 +24,9 @@ TOKEN_COOKIE = "review_token"
 CSRF_COOKIE = "review_csrf"
 CSRF_FIELD = "csrf"
 OPEN_PATHS = ("/login", "/healthz")
+# A client's review link carries its own signed token (routes/share.py checks it): only those
+# routes, read-only but for comments, open without the studio's token.
+SHARE_PREFIX = "/share/"
 
 
 def is_loopback(host: str) -> bool:
@@ -93,7 +96,8 @@ def authorized(request: Request) -> bool:
 
 def refusal(request: Request) -> Response | None:
     """The answer to a request without the token, or None when it may go on."""
-    if request.url.path in OPEN_PATHS or authorized(request):
+    path = request.url.path
+    if path in OPEN_PATHS or path.startswith(SHARE_PREFIX) or authorized(request):
         return None
     if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
         quoted = urllib.parse.quote(request.url.path)

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from resources.domain.brief_problems import Problem, problems_of
+from resources.domain.formats import ASPECTS, delivery_formats
 from resources.domain.lora_recipes import RECIPES
 from resources.domain.registry import (
     DEFAULT_PRESET,
@@ -304,6 +305,33 @@ class Audio(_Strict):
         return value
 
 
+Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
+
+
+class Card(_Strict):
+    """A title or end card: its text on a plain background, for `duration_s` seconds."""
+
+    text: str = Field(min_length=1, max_length=200)
+    duration_s: float = Field(default=2.0, ge=0.5, le=10.0)
+    background: Colour = "#000000"  # hex RGB
+
+    @field_validator("text")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        bad = forbidden_character(value)
+        if bad:
+            raise ValueError(f"the text holds a control character ({bad})")
+        return value
+
+
+class Logo(_Strict):
+    """The client's logo drawn into every frame: an image file beside the brief or profile."""
+
+    file: str = Field(min_length=1, max_length=500)
+    corner: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-right"
+    opacity: float = Field(default=0.8, gt=0.0, le=1.0)
+
+
 class Deliverable(_Strict):
     resolution: tuple[int, int] = (1920, 1080)
     fit: Literal["fit", "crop"] = "fit"
@@ -316,6 +344,26 @@ class Deliverable(_Strict):
     audiences: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] | None = Field(
         default=None, min_length=1, max_length=50
     )
+    # Aspect ratios cut in the same version from the same shots (resources/domain/formats.py);
+    # None: the one file at `resolution`, as before formats existed.
+    formats: list[str] | None = Field(default=None, min_length=1, max_length=len(ASPECTS))
+    # Cards before and after the shots and the client's logo; None: the client profile's
+    # (clients/<client>/client.yaml beside the brief), if any.
+    title_card: Card | None = None
+    end_card: Card | None = None
+    logo: Logo | None = None
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        for aspect in value:
+            if aspect not in ASPECTS:
+                raise ValueError(f"unknown format {aspect!r}; choose from: {', '.join(ASPECTS)}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"a format is listed twice (got {', '.join(value)})")
+        return value
 
     @field_validator("resolution")
     @classmethod
@@ -330,6 +378,16 @@ class Deliverable(_Strict):
         if width % 2 or height % 2:
             raise ValueError(f"resolution {width}x{height} must be even (H.264 yuv420p)")
         return value
+
+    @model_validator(mode="after")
+    def _formats_fit_4k(self) -> Deliverable:
+        for f in delivery_formats(self.resolution, self.formats):
+            if max(f.width, f.height) > MAX_WIDTH or min(f.width, f.height) > MAX_HEIGHT:
+                raise ValueError(
+                    f"formats: {f.aspect} at {f.width}x{f.height} (from resolution "
+                    f"{self.resolution[0]}x{self.resolution[1]}) is above 4K"
+                )
+        return self
 
     @field_validator("upscaler")
     @classmethod
@@ -511,7 +569,7 @@ class Brief(_Strict):
             data.pop("audio")
         if self.character.voice is None:
             data["character"].pop("voice")
-        for unset in ("subtitles", "audiences"):
+        for unset in ("subtitles", "audiences", "formats", "title_card", "end_card", "logo"):
             if data["deliverable"][unset] is None:
                 data["deliverable"].pop(unset)
         for shot in data["shots"]:
@@ -825,6 +883,12 @@ class _BriefLoader(yaml.SafeLoader):
             first[key.value] = line
         return node
 
+    def construct_yaml_int(self, node):
+        # YAML 1.1 reads a plain `16:9` as the base-60 integer 969: an aspect ratio is a name.
+        if ":" in str(node.value):
+            return self.construct_scalar(node)
+        return super().construct_yaml_int(node)
+
     def construct_object(self, node, deep=False):
         # A malformed typed scalar (`2001-02-30`, `!!float abc`, a 5,000-digit int) raises
         # ValueError and friends from inside PyYAML, not YAMLError: name its line instead.
@@ -834,6 +898,9 @@ class _BriefLoader(yaml.SafeLoader):
             raise _LoadProblem(
                 "(file)", f"the value at line {node.start_mark.line + 1} cannot be read: {error}"
             ) from None
+
+
+_BriefLoader.add_constructor("tag:yaml.org,2002:int", _BriefLoader.construct_yaml_int)
 
 
 class _LoadProblem(Exception):

@@ -36,6 +36,8 @@ CHAIN: tuple[Stage, ...] = (
 )
 # The client's report follows the chain in every brief run; it reads, it does not render.
 REPORT = Stage("client_report", upstream="deliverables", gpu=False)
+# The client's zip of one deliverables version: made on demand (review app, CLI), not by a run.
+PACKAGE_ASSET = "client_package"
 
 STAGES: dict[str, Stage] = {s.name: s for s in (*CHAIN, REPORT)}
 CHAIN_NAMES: tuple[str, ...] = tuple(s.name for s in CHAIN)

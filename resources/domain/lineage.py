@@ -12,7 +12,7 @@ from typing import Any
 
 from resources.domain.artifacts import ArtifactError, ArtifactReader, ArtifactRef
 from resources.domain.brief import SLUG_PATTERN, Brief
-from resources.domain.chain import FINAL_STAGE, STAGES
+from resources.domain.chain import FINAL_STAGE, PACKAGE_ASSET, STAGES
 from resources.domain.licences import PAID_WORK_PT, terms_pt
 
 FINAL_ASSET = FINAL_STAGE
@@ -68,6 +68,7 @@ class Deliverable:
     version: str
     current: bool
     chain: list[Link]
+    packages: list[str] = field(default_factory=list)  # client packages made of this version
 
     @property
     def brief_sha256(self) -> str:
@@ -129,13 +130,26 @@ def deliverables_of(
             if not store.is_complete(ref):
                 continue
             chain = chain_of(store, ref)
-            found.append(Deliverable(client, name, version, version == current, chain))
+            packages = packages_of(store, ref)
+            found.append(Deliverable(client, name, version, version == current, chain, packages))
     # Oldest first per character, so the current one reads last.
     found.sort(key=lambda d: (d.character, d.chain[0].created_at, d.version))
     if not found:
         who = f"{client}/{character}" if character else client
         raise LineageError(f"no deliverables for {who} under {store.root_path}")
     return found
+
+
+def packages_of(store: ArtifactReader, ref: ArtifactRef) -> list[str]:
+    """The client packages (their versions) made from deliverables version `ref`."""
+    found = []
+    for version in store.versions(ref.client, ref.character, PACKAGE_ASSET):
+        package = ArtifactRef(ref.client, ref.character, PACKAGE_ASSET, version)
+        if store.is_complete(package):
+            inputs = store.manifest(package).get("inputs") or {}
+            if inputs.get(FINAL_ASSET) == ref.version:
+                found.append(version)
+    return sorted(found)
 
 
 def is_up_to_date(store: ArtifactReader, brief: Brief) -> bool:
@@ -174,6 +188,8 @@ def format_text(deliverables: list[Deliverable]) -> str:
             if link.compute:
                 lines.append(f"    compute: {_compute_text(link.compute)}")
         lines.append(f"    brief sha256: {d.brief_sha256}")
+        for package in d.packages:
+            lines.append(f"  {PACKAGE_ASSET:<17} {package}  package.zip for the client")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

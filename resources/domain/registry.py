@@ -603,6 +603,82 @@ VIDEO_MODELS.update(
 
 DEFAULT_VIDEO_MODEL = "hunyuan_video"
 
+
+@dataclass(frozen=True)
+class TextEncoderLimit:
+    """How many tokens of a prompt one text encoder of a family reads; the rest is cut off."""
+
+    name: str  # the encoder, as a producer reads it in a warning
+    tokenizer: str  # its tokenizer's subfolder in the model folder
+    max_tokens: int  # the pipeline's max_sequence_length (special tokens included)
+    source: str  # where the number is published
+    # The renderer passes the tokenizer's own model_max_length (LTX-2): the count uses it when
+    # the folder's tokenizer states a real one.
+    from_tokenizer: bool = False
+
+
+# The default max_sequence_length of each family's __call__ in diffusers 0.42.1 (the installed
+# pin; the renderer passes none, so these apply); HunyuanVideo's CLIP encoder takes 77 tokens in
+# _get_clip_prompt_embeds, and its Llama count is after the prompt template's crop_start.
+TEXT_ENCODERS: dict[str, tuple[TextEncoderLimit, ...]] = {
+    "hunyuan": (
+        TextEncoderLimit(
+            "LLaVA-Llama-3 (HunyuanVideo text_encoder)",
+            "tokenizer",
+            256,
+            "diffusers 0.42.1 HunyuanVideoPipeline.__call__ max_sequence_length=256",
+        ),
+        TextEncoderLimit(
+            "CLIP ViT-L/14 (HunyuanVideo text_encoder_2)",
+            "tokenizer_2",
+            77,
+            "diffusers 0.42.1 HunyuanVideoPipeline._get_clip_prompt_embeds max_sequence_length=77",
+        ),
+    ),
+    "wan": (
+        TextEncoderLimit(
+            "umT5-XXL (Wan text_encoder)",
+            "tokenizer",
+            512,
+            "diffusers 0.42.1 WanPipeline.__call__ max_sequence_length=512",
+        ),
+    ),
+    "ltx": (
+        TextEncoderLimit(
+            "T5-XXL (LTX-Video text_encoder)",
+            "tokenizer",
+            128,
+            "diffusers 0.42.1 LTXPipeline.__call__ max_sequence_length=128",
+        ),
+    ),
+    "cogvideox": (
+        TextEncoderLimit(
+            "T5-XXL (CogVideoX text_encoder)",
+            "tokenizer",
+            226,
+            "diffusers 0.42.1 CogVideoXPipeline.__call__ max_sequence_length=226",
+        ),
+    ),
+    "mochi": (
+        TextEncoderLimit(
+            "T5-XXL (Mochi text_encoder)",
+            "tokenizer",
+            256,
+            "diffusers 0.42.1 MochiPipeline.__call__ max_sequence_length=256",
+        ),
+    ),
+    "ltx2": (
+        TextEncoderLimit(
+            "Gemma 3 (LTX-2 text_encoder)",
+            "tokenizer",
+            1024,
+            "diffusers 0.42.1 LTX2Pipeline.__call__ max_sequence_length=1024; "
+            "resources/video/ltx2.py passes the tokenizer's model_max_length",
+            from_tokenizer=True,
+        ),
+    ),
+}
+
 SDXL = StillModel(
     name="sdxl_base",
     pipeline_class="StableDiffusionXLPipeline",

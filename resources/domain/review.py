@@ -14,12 +14,15 @@ once and never replaced (`put_record`):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from resources.domain.artifacts import ArtifactRef
-from resources.domain.brief import Brief
+from resources.domain.brief import SLUG_PATTERN, Brief, forbidden_character
 
 APPROVED, REJECTED = "approved", "rejected"
 DECISIONS = (APPROVED, REJECTED)
@@ -189,3 +192,109 @@ def written_line_seed(shot: Any) -> int:
 
 def now_iso() -> str:
     return _stamp(None)[0]
+
+
+# -- clients' review links and their comments --------------------------------------------------
+
+
+def links_prefix(client: str) -> str:
+    """Where a client's links are recorded: `<client>/_client/links/<nonce>` (not a character)."""
+    return f"{client}/_client/links"
+
+
+def sign_link(secret: str, client: str, expires: int, nonce: str) -> str:
+    """The signature of one client link: HMAC-SHA256 over its client, expiry and nonce."""
+    body = f"{client}.{expires}.{nonce}".encode()
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()[:32]
+
+
+def issue_link(
+    store: RecordStore, secret: str, client: str, days: float, now: dt.datetime | None = None
+) -> tuple[str, dict[str, Any]]:
+    """A new signed link token for `client`, valid `days` days, and its record."""
+    if not re.match(SLUG_PATTERN, client):
+        raise ReviewError(f"client {client!r} is not a slug")
+    if not 0 < days <= 90:
+        raise ReviewError(f"a client link lasts more than 0 and at most 90 days (got {days})")
+    at, _ = _stamp(now)
+    start = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    expires = int((start + dt.timedelta(days=days)).timestamp())
+    nonce = uuid.uuid4().hex[:16]
+    record = {"client": client, "nonce": nonce, "issued_at": at, "expires": expires}
+    store.put_record(f"{links_prefix(client)}/{nonce}.json", record)
+    return f"{client}.{expires}.{nonce}.{sign_link(secret, client, expires, nonce)}", record
+
+
+def revoke_link(store: RecordStore, client: str, nonce: str, who: str) -> None:
+    """Revoke a client link for good (a record beside the link's: records are written once)."""
+    if store.record(f"{links_prefix(client)}/{nonce}.json") is None:
+        raise ReviewError(f"no link {nonce} for {client}")
+    at, _ = _stamp(None)
+    store.put_record(f"{links_prefix(client)}/{nonce}-revoked.json", {"who": who, "at": at})
+
+
+def link_client(store: RecordStore, secret: str, token: str, now: dt.datetime | None = None) -> str:
+    """The client a link token opens; ReviewError saying why it does not (tampered, expired,
+    revoked or never issued)."""
+    parts = token.split(".")
+    if len(parts) != 4 or not parts[1].isdigit():
+        raise ReviewError("this link is not a review link")
+    client, expires, nonce, signature = parts
+    expected = sign_link(secret, client, int(expires), nonce)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise ReviewError("this link has been altered")
+    moment = (now or dt.datetime.now(dt.UTC)).timestamp()
+    if moment >= int(expires):
+        raise ReviewError("this link has expired")
+    if not re.match(SLUG_PATTERN, client) or not re.match(r"^[0-9a-f]{16}$", nonce):
+        raise ReviewError("this link has been altered")
+    issued = store.record(f"{links_prefix(client)}/{nonce}.json")
+    if issued is None or issued.get("expires") != int(expires):
+        raise ReviewError("this link was not issued here")
+    if store.record(f"{links_prefix(client)}/{nonce}-revoked.json") is not None:
+        raise ReviewError("this link has been revoked")
+    return client
+
+
+def comments_prefix(client: str, character: str) -> str:
+    return f"{client}/{character}/_comments"
+
+
+def record_comment(
+    store: RecordStore,
+    ref: ArtifactRef,
+    *,
+    shot: str,
+    at_s: float,
+    text: str,
+    who: str,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """A client's time-coded comment on one shot of deliverables version `ref`."""
+    text, who = text.strip(), who.strip()
+    if not text or len(text) > 2000 or forbidden_character(text):
+        raise ReviewError("a comment is 1 to 2000 characters of text")
+    if not who or len(who) > 100 or forbidden_character(who, newlines=False):
+        raise ReviewError("a comment names who wrote it (at most 100 characters)")
+    if not 0 <= at_s < 36_000:
+        raise ReviewError(f"the time {at_s} s is not inside the video")
+    at, stamp = _stamp(now)
+    record = {
+        "client": ref.client,
+        "character": ref.character,
+        "version": ref.version,
+        "shot": shot,
+        "at_s": round(float(at_s), 2),
+        "text": text,
+        "who": who,
+        "at": at,
+    }
+    key = f"{comments_prefix(ref.client, ref.character)}/{stamp}-{uuid.uuid4().hex[:8]}.json"
+    store.put_record(key, record)
+    return record
+
+
+def comments_of(store: RecordStore, client: str, character: str) -> list[dict[str, Any]]:
+    """Every client comment on a character's cuts, oldest first."""
+    found = [store.record(k) for k in store.records(comments_prefix(client, character))]
+    return [c for c in found if c]

@@ -2,9 +2,10 @@
 
 Each cue is white text with a dark outline, centred at the bottom of the title-safe area (the
 central 90% of the frame's width and height, as EBU R 95 sets it for graphics). The font size is
-a fixed share of the frame's height (54 px at 1080p), made smaller only when a cue's longest line
-would not fit the safe width. The font is DejaVu Sans Bold from Debian's fonts-dejavu-core
-(scripts/install_fonts.sh); it covers every Portuguese letter. A frame shows the cue whose
+a fixed share of the frame's short side (54 px at 1080p, and in a 1080x1920 or 1080x1080
+format), made smaller only when a cue's longest line would not fit the safe width. The font is
+DejaVu Sans Bold from Debian's fonts-dejavu-core (scripts/install_fonts.sh); it covers every
+Portuguese letter. A frame shows the cue whose
 [start, end) holds the frame's start time, the same cues the WebVTT and SRT files carry; frames
 outside every cue are passed on untouched. Integer compositing: the same inputs, the same pixels.
 """
@@ -24,7 +25,7 @@ FONT_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 FONT_PACKAGE = "fonts-dejavu-core"
 FONT_LICENCE = "Bitstream Vera / DejaVu public-domain changes (free to embed and distribute)"
 SAFE_MARGIN = 0.05  # title-safe area: 5% of width and height in from each edge
-TEXT_SIZE = 0.05  # font size over frame height
+TEXT_SIZE = 0.05  # font size over the frame's short side (its height in 16:9)
 OUTLINE = 0.08  # outline width over font size
 LINE_GAP = 0.15  # space between a cue's two lines, over font size
 MAX_LINES = 2
@@ -63,7 +64,7 @@ def safe_area(width: int, height: int) -> Box:
 def text_box(width: int, height: int) -> Box:
     """Where subtitles may draw: the safe area's width, two lines high, on its bottom edge."""
     safe = safe_area(width, height)
-    size = round(height * TEXT_SIZE)
+    size = round(min(width, height) * TEXT_SIZE)
     ascent, descent = _font(FONT_FILE, size).getmetrics()
     stroke = _stroke(size)
     tall = MAX_LINES * (ascent + descent) + round(LINE_GAP * size) + 2 * stroke
@@ -107,7 +108,7 @@ def _fitting_size(lines: tuple[str, ...], width: int, height: int) -> int:
     """The frame's subtitle size, smaller where the longest line would pass the safe width."""
     safe = safe_area(width, height)
     room = safe.right - safe.left
-    size = max(8, round(height * TEXT_SIZE))
+    size = max(8, round(min(width, height) * TEXT_SIZE))
     while size > 8:
         widest = max(_font(FONT_FILE, size).getlength(line) for line in lines)
         if widest + 2 * _stroke(size) <= room:

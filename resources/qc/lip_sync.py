@@ -29,10 +29,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from resources.domain.sound_files import narration_track, read_wav
+from resources.media.faces import DETECTOR, Box, face_detector, grey, largest_face
 from resources.media.video_io import probe_video, read_video
 
 MAX_LAG_FRAMES = 2  # the check fails a talking shot beyond +-2 frames
@@ -40,21 +40,10 @@ SEARCH_FRAMES = 6  # lags considered, each way
 MIN_CORRELATION = 0.3  # below: inconclusive
 SAMPLED_FRAMES = 16  # frames the face detector looks at
 ENVELOPE_RATE = 16000  # the rate the line is resampled to before its envelope is taken
-CASCADE = "haarcascade_frontalface_default.xml"
-DETECTOR = {
-    "name": "OpenCV frontal-face cascade",
-    "file": CASCADE,
-    "package": f"opencv-python-headless {cv2.__version__}",
-    # The cascade file's own header: the Intel License Agreement For Open Source Computer Vision
-    # Library (a BSD-style licence); OpenCV itself is Apache-2.0.
-    "licence": "Intel License Agreement (BSD-style) for the cascade; Apache-2.0 for OpenCV",
-}
 METHOD = (
     "lag (frames) maximising the Pearson correlation between the speech envelope's change and "
     "the mouth region's motion; face by the OpenCV frontal-face cascade"
 )
-
-Box = tuple[int, int, int, int]  # x, y, width, height
 
 
 @dataclass(frozen=True)
@@ -76,22 +65,12 @@ class SyncMeasure:
         return {**asdict(self), "max_lag_frames": MAX_LAG_FRAMES, "method": METHOD}
 
 
-def _grey(frame: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
-
-
 def find_face(frames: np.ndarray) -> Box | None:
     """The median of the largest face found in up to SAMPLED_FRAMES evenly spaced frames, or
     None when fewer than a third of them show one."""
-    detector = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / CASCADE))
-    if detector.empty():
-        raise RuntimeError(f"OpenCV's face detector {CASCADE} did not load from cv2.data")
+    detector = face_detector()
     picks = np.unique(np.linspace(0, len(frames) - 1, min(SAMPLED_FRAMES, len(frames))).astype(int))
-    boxes = []
-    for index in picks:
-        found = detector.detectMultiScale(_grey(frames[index]), scaleFactor=1.1, minNeighbors=5)
-        if len(found):
-            boxes.append(max(found, key=lambda b: b[2] * b[3]))
+    boxes = [b for b in (largest_face(detector, frames[i]) for i in picks) if b is not None]
     if len(boxes) * 3 < len(picks):
         return None
     x, y, w, h = np.median(np.array(boxes), axis=0).round().astype(int)
@@ -114,7 +93,7 @@ def _central_change(values: np.ndarray) -> np.ndarray:
 def mouth_motion(frames: np.ndarray, face: Box) -> np.ndarray:
     """The mouth region's motion per frame (mean absolute grey change, central difference)."""
     x, y, w, h = mouth_region(face)
-    region = np.stack([_grey(f)[y : y + h, x : x + w] for f in frames]).astype(np.float64)
+    region = np.stack([grey(f)[y : y + h, x : x + w] for f in frames]).astype(np.float64)
     return _central_change(region)
 
 

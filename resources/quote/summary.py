@@ -13,6 +13,7 @@ from typing import Any
 
 from resources.domain.brief import Brief
 from resources.domain.costs import HOSTED_APIS, WITHDRAWN_APIS
+from resources.domain.formats import delivery_formats
 
 LANGUAGES = ("pt-BR", "en")
 ONCE = ("references", "lora_training")  # paid once per character, whatever the shot list
@@ -39,6 +40,12 @@ _WORDS = {
         "rascunho e {final} no final, já incluídos acima.",
         "{aspect} ({width}x{height}): the cut, upscale and encode cost {draft} at draft and "
         "{final} at final, included above.",
+    ),
+    "other_format_line": (
+        "{aspect} ({width}x{height}): cortado dos mesmos quadros ampliados, sem custo de GPU a "
+        "mais (o reenquadramento pelo rosto e a codificação rodam na CPU).",
+        "{aspect} ({width}x{height}): cut from the same upscaled frames, no extra GPU cost "
+        "(reframing on the face and encoding run on the CPU).",
     ),
     "hosted": (
         "Comparado com serviços hospedados (preço de tabela por segundo de vídeo):",
@@ -145,17 +152,22 @@ def quote_summary(brief: Brief, draft: dict[str, Any], final: dict[str, Any], la
     }
     for key, show in rows.items():
         out.append(f"| {_t(key, lang)} | {show(draft)} | {show(final)} |")
-    width, height = brief.deliverable.resolution
+    primary, *others = delivery_formats(brief.deliverable.resolution, brief.deliverable.formats)
     out += [
         "",
         _t("compute_only", lang),
         "",
         f"**{_t('format', lang)}** "
         + _t("format_line", lang).format(
-            aspect=aspect(width, height),
-            width=width,
-            height=height,
+            aspect=aspect(primary.width, primary.height),
+            width=primary.width,
+            height=primary.height,
             **{k: money(_stage_usd(q, ("deliverable",)), lang) for k, q in tiers.items()},
+        ),
+        *(
+            f"**{_t('format', lang)}** "
+            + _t("other_format_line", lang).format(aspect=f.aspect, width=f.width, height=f.height)
+            for f in others
         ),
         "",
         _t("hosted", lang),

@@ -51,11 +51,13 @@ def add_soundtrack(
     fps: int,
     target_lufs: float,
     shot_sound: dict[str, Path] | None = None,
+    also: dict[Path, Path] | None = None,
 ) -> dict[str, Any]:
     """Mix the lines (each at its shot's start plus the lead-in) and music under `picture`.
 
     Writes `out_file` (picture stream copied, one AAC track); returns the figures measured on
-    the decoded file and where each line sits, for the manifest.
+    the decoded file and where each line sits, for the manifest. Each picture of `also` (the
+    other formats of the same cut) gets the same mix, written to its own file.
     """
     starts = shot_starts(frames, fps)
     duration_s = sum(count for _, count in frames) / fps
@@ -69,6 +71,8 @@ def add_soundtrack(
         own.append(Placed(audio.mono(), audio.rate, starts[shot_id]))
     mix = mix_master(placed, read_wav(music) if music else None, duration_s, target_lufs, own)
     mux_with_audio(picture, mix, out_file)
+    for other, other_out in (also or {}).items():
+        mux_with_audio(other, mix, other_out)
     measured = measure(out_file)
     return {
         "target_lufs": target_lufs,

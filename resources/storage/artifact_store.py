@@ -49,10 +49,15 @@ LINKS = ".links.json"
 _RECORD_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
+CLIENT_RECORDS = "_client"  # records of a client itself, not of one character (review links)
+
+
 def record_parts(key: str) -> list[str]:
-    """The parts of a record key `client/character/_kind/...`; an ArtifactError if unsafe."""
+    """The parts of a record key `client/character/_kind/...` (or `client/_client/...`); an
+    ArtifactError if unsafe."""
     parts = key.split("/")
-    if len(parts) < 3 or not all(_SLUG.match(p) for p in parts[:2]):
+    owner = parts[1:2] == [CLIENT_RECORDS] or (len(parts) > 1 and _SLUG.match(parts[1]))
+    if len(parts) < 3 or not _SLUG.match(parts[0]) or not owner:
         raise ArtifactError(f"record key {key!r} does not start with client/character/")
     if not all(_RECORD_PART.match(p) for p in parts[2:]):
         raise ArtifactError(f"unsafe record key {key!r}")

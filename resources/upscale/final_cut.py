@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 from spandrel import ImageModelDescriptor
 
 from resources.domain.timing import frames_for
+from resources.media.reframe import ShotFraming, reframe
 from resources.media.video_io import (
     VideoWriter,
     probe_video,
@@ -30,8 +32,23 @@ from resources.upscale.super_resolution import fit_to_resolution, upscale_frames
 @dataclass(frozen=True)
 class CutClip:
     id: str
-    path: Path
+    path: Path | None
     duration_s: float
+    # A card instead of a clip: its frame at a (width, height); not upscaled, not sampled.
+    card: Callable[[int, int], np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class OtherFormat:
+    """Another format of the same cut: its file, its size, each shot's crop windows, and what
+    to draw on its frames (its own subtitle layout)."""
+
+    aspect: str
+    out_file: Path
+    width: int
+    height: int
+    framings: dict[str, ShotFraming]
+    overlay: Callable[[int, np.ndarray], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,7 @@ class CutStats:
     per_clip_frames: dict[str, int]
     samples: list[np.ndarray]  # one finished frame from the middle of each clip
     upscaled_frames: int = 0  # source frames run through the upscaler (each once)
+    other_samples: dict[str, list[np.ndarray]] = field(default_factory=dict)  # per format
 
 
 def retimed_batches(
@@ -47,7 +65,7 @@ def retimed_batches(
 ) -> Iterator[np.ndarray]:
     """Decode `clip` and yield exactly `n_target` frames at `target_fps`, in bounded batches."""
     out: list[np.ndarray] = []
-    for frames, repeats in unique_source_batches(clip, n_target, target_fps, batch_size):
+    for frames, repeats, _ in unique_source_batches(clip, n_target, target_fps, batch_size):
         for frame, count in zip(frames, repeats, strict=True):
             out.extend([frame] * count)
             while len(out) >= batch_size:
@@ -59,12 +77,13 @@ def retimed_batches(
 
 def unique_source_batches(
     clip: Path, n_target: int, target_fps: float, batch_size: int
-) -> Iterator[tuple[np.ndarray, list[int]]]:
+) -> Iterator[tuple[np.ndarray, list[int], list[int]]]:
     """Decode `clip` in bounded batches of the source frames the retimed clip uses.
 
-    Yields (frames, repeats): each source frame needed at `target_fps` once, with how many
-    consecutive output frames show it. Work done per yielded frame (upscaling) is then done once
-    per source frame, not once per output frame (16 -> 24 fps repeats every other frame).
+    Yields (frames, repeats, indices): each source frame needed at `target_fps` once, with how
+    many consecutive output frames show it and its index in the clip. Work done per yielded
+    frame (upscaling) is then done once per source frame, not once per output frame (16 -> 24
+    fps repeats every other frame).
     """
     info = probe_video(clip)
     wanted = retime_indices(info.frame_count, float(info.fps), target_fps, n_target)
@@ -74,7 +93,11 @@ def unique_source_batches(
     for batch in read_video(clip, batch_size=batch_size):
         keep = [i for i in range(len(batch)) if repeats.get(source_index + i)]
         if keep:
-            yield batch[keep], [repeats[source_index + i] for i in keep]
+            yield (
+                batch[keep],
+                [repeats[source_index + i] for i in keep],
+                [source_index + i for i in keep],
+            )
         source_index += len(batch)
         if source_index > last:
             return
@@ -89,6 +112,22 @@ def _write(writer: VideoWriter, frame: np.ndarray, count: int, index: int, overl
         return
     for k in range(count):
         writer.write(overlay(index + k, frame)[None])
+
+
+def _shaped(
+    big: np.ndarray,
+    source: np.ndarray,
+    indices: list[int],
+    framing: ShotFraming | None,
+    width: int,
+    height: int,
+    fit: str,
+) -> np.ndarray:
+    """Upscaled frames made `width` x `height`: fitted whole, or cut to the shot's windows."""
+    if framing is None:
+        return fit_to_resolution(big, width, height, mode=fit)
+    scale = big.shape[2] / source.shape[2]
+    return fit_to_resolution(reframe(big, indices, framing, scale), width, height, mode="crop")
 
 
 def cut(
@@ -109,6 +148,8 @@ def cut(
     log: Callable[[str], None] = lambda _: None,
     stop: StopCheck | None = None,
     overlay: Callable[[int, np.ndarray], np.ndarray] | None = None,
+    framings: dict[str, ShotFraming] | None = None,
+    extra: list[OtherFormat] = (),
 ) -> CutStats:
     """Join `clips` in order into one H.264 file of exactly round(duration * fps) frames each.
 
@@ -116,39 +157,58 @@ def cut(
     so memory does not grow with the clips' length; each source frame is upscaled once however
     many output frames repeat it. `overlay(index, frame)`, when given, returns what output
     frame `index` (counted over the whole cut) shows instead of `frame` (burned-in subtitles).
+    `framings` cut each shot to its crop windows instead of fitting it whole; each of `extra`
+    is another format written from the same upscaled frames (one upscale for every format).
     """
     per_clip: dict[str, int] = {}
     samples: list[np.ndarray] = []
+    others: dict[str, list[np.ndarray]] = {e.aspect: [] for e in extra}
     upscaled = 0
     total = sum(frames_for(clip.duration_s, fps) for clip in clips)
-    with VideoWriter(
-        out_file,
-        width=width,
-        height=height,
-        fps=Fraction(fps),
-        crf=crf,
-        preset=preset,
-        codec=encoder,
-    ) as writer:
+    encoding = dict(fps=Fraction(fps), crf=crf, preset=preset, codec=encoder)
+    with ExitStack() as files:
+        writer = files.enter_context(VideoWriter(out_file, width=width, height=height, **encoding))
+        writers = [
+            files.enter_context(VideoWriter(e.out_file, width=e.width, height=e.height, **encoding))
+            for e in extra
+        ]
         for number, clip in enumerate(clips, start=1):
             n_target = frames_for(clip.duration_s, fps)
+            if clip.card is not None:
+                at = sum(per_clip.values())
+                _write(writer, clip.card(width, height), n_target, at, overlay)
+                for e, out in zip(extra, writers, strict=True):
+                    _write(out, clip.card(e.width, e.height), n_target, at, e.overlay)
+                per_clip[clip.id] = n_target
+                continue
             middle = n_target // 2
             written = 0
             progress = StepProgress(
                 log, f"cut {clip.id}", total, unit="frames", done=sum(per_clip.values()),
                 every=max(total, 1), item=(number, len(clips)),
             )  # fmt: skip
-            for frames, repeats in unique_source_batches(clip.path, n_target, fps, batch_size):
+            batches = unique_source_batches(clip.path, n_target, fps, batch_size)
+            for frames, repeats, indices in batches:
                 big = upscale_frames(
                     upscaler, frames, batch_size=batch_size, tile=tile, overlap=overlap
                 )
-                finished = fit_to_resolution(big, width, height, mode=fit)
+                framing = None if framings is None else framings[clip.id]
+                finished = _shaped(big, frames, indices, framing, width, height, fit)
+                extras = [
+                    _shaped(big, frames, indices, e.framings[clip.id], e.width, e.height, "crop")
+                    for e in extra
+                ]
                 del big
                 upscaled += len(finished)
-                for frame, count in zip(finished, repeats, strict=True):
+                for k, count in enumerate(repeats):
+                    at = sum(per_clip.values()) + written
                     if written <= middle < written + count:
-                        samples.append(frame.copy())
-                    _write(writer, frame, count, sum(per_clip.values()) + written, overlay)
+                        samples.append(finished[k].copy())
+                        for e, shaped in zip(extra, extras, strict=True):
+                            others[e.aspect].append(shaped[k].copy())
+                    _write(writer, finished[k], count, at, overlay)
+                    for e, out, shaped in zip(extra, writers, extras, strict=True):
+                        _write(out, shaped[k], count, at, e.overlay)
                     written += count
                 progress(sum(per_clip.values()) + written)
             per_clip[clip.id] = written
@@ -159,4 +219,5 @@ def cut(
         per_clip_frames=per_clip,
         samples=samples,
         upscaled_frames=upscaled,
+        other_samples=others,
     )

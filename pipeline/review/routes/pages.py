@@ -83,6 +83,9 @@ async def character_page(request: Request) -> Response:
         events=history.history_of(store, view.client, view.character),
         prices=catalog.button_prices(view.brief) if not version else {},
         illustrative=config_of(request).profile == "tiny",
+        prompt_warnings=(
+            config_of(request).settings.prompt_warnings(view.brief, lang) if view.brief else []
+        ),
         review_form=review_form_html(
             lambda k: text(lang, k), view.client, view.character, who, csrf_of(request)
         ),

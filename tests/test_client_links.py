@@ -1,0 +1,74 @@
+"""Clients' review links (resources/domain/review.py): signed, expiring, revocable; a tampered,
+expired, revoked or never-issued link opens nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from resources.domain.artifacts import ArtifactRef
+from resources.domain.review import (
+    ReviewError,
+    comments_of,
+    issue_link,
+    link_client,
+    record_comment,
+    revoke_link,
+)
+from resources.storage.artifact_store import ArtifactStore
+
+SECRET = "s3cr3t-for-links"
+NOW = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ArtifactStore(root=str(tmp_path))
+
+
+def test_a_link_opens_its_client_until_it_expires(store):
+    token, record = issue_link(store, SECRET, "acme-health", 7, now=NOW)
+    assert link_client(store, SECRET, token, now=NOW + dt.timedelta(days=6)) == "acme-health"
+    with pytest.raises(ReviewError, match="expired"):
+        link_client(store, SECRET, token, now=NOW + dt.timedelta(days=7))
+    assert record["expires"] == int((NOW + dt.timedelta(days=7)).timestamp())
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t.replace("acme-health", "beta-clinic", 1),  # another client
+        lambda t: t[:-1] + ("0" if t[-1] != "0" else "1"),  # the signature
+        lambda t: t.replace(t.split(".")[1], str(int(t.split(".")[1]) + 86400), 1),  # longer
+    ],
+)
+def test_a_tampered_link_is_refused(store, tamper):
+    token, _ = issue_link(store, SECRET, "acme-health", 7, now=NOW)
+    with pytest.raises(ReviewError, match="altered"):
+        link_client(store, SECRET, tamper(token), now=NOW)
+
+
+def test_a_revoked_or_never_issued_link_is_refused(store, tmp_path):
+    token, record = issue_link(store, SECRET, "acme-health", 7, now=NOW)
+    other = ArtifactStore(root=str(tmp_path / "elsewhere"))
+    with pytest.raises(ReviewError, match="not issued"):
+        link_client(other, SECRET, token, now=NOW)
+    revoke_link(store, "acme-health", record["nonce"], "marina")
+    with pytest.raises(ReviewError, match="revoked"):
+        link_client(store, SECRET, token, now=NOW)
+    with pytest.raises(ReviewError, match="altered"):
+        link_client(store, "another-secret", token, now=NOW)
+
+
+def test_comments_are_time_coded_records_per_shot(store):
+    issue_link(store, SECRET, "acme-health", 7, now=NOW)
+    ref = ArtifactRef("acme-health", "dr-ana", "deliverables", "0123456789abcdef")
+    record_comment(store, ref, shot="intro", at_s=1.25, text="Mais luz no rosto", who="Dra. Ana")
+    (found,) = comments_of(store, "acme-health", "dr-ana")
+    assert (found["shot"], found["at_s"], found["text"], found["who"]) == (
+        "intro", 1.25, "Mais luz no rosto", "Dra. Ana"
+    )  # fmt: skip
+    with pytest.raises(ReviewError):
+        record_comment(store, ref, shot="intro", at_s=-1, text="x", who="y")
+    assert store.characters("acme-health") == ["dr-ana"]  # link records are no character
