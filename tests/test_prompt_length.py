@@ -74,3 +74,23 @@ def test_validate_and_the_quote_print_the_warning(hunyuan, tmp_path, capsys, mon
     assert main(["quote", str(path), "--summary"]) == 0
     out = capsys.readouterr().out
     assert "LLaVA-Llama-3" in out and "estas palavras seriam cortadas" in out
+
+
+def test_every_video_family_has_its_text_encoders_limits():
+    families = {model.family for model in VIDEO_MODELS.values()}
+    assert families <= set(TEXT_ENCODERS), families - set(TEXT_ENCODERS)
+
+
+@pytest.mark.parametrize("name", ["kandinsky5_lite", "hunyuan_video_1_5"])
+def test_the_2025_families_count_with_their_own_tokenizers(name):
+    import os
+
+    store = ModelStore(profile="tiny", models_dir=os.environ["CHARACTER_VIDEO_MODELS"])
+    folder = store.video_model_dir(VIDEO_MODELS[name])
+    data = _brief(" ".join([LONG] * 2))  # about 1,400 characters
+    data["video"] = {**data.get("video", {}), "model": name}
+    found = prompt_overflows(parse_brief(data), folder)
+    model = VIDEO_MODELS[name]
+    limits = {e.name: e.max_tokens for e in TEXT_ENCODERS[model.family]}
+    assert found and {o.encoder for o in found} <= set(limits)
+    assert all(o.exact and o.tokens > limits[o.encoder] and o.shot == "long" for o in found)

@@ -667,6 +667,30 @@ TEXT_ENCODERS: dict[str, tuple[TextEncoderLimit, ...]] = {
             "diffusers 0.42.1 MochiPipeline.__call__ max_sequence_length=256",
         ),
     ),
+    "kandinsky5": (
+        TextEncoderLimit(
+            "Qwen2.5-VL (Kandinsky 5 text_encoder)",
+            "tokenizer",
+            512,
+            "diffusers 0.42.1 Kandinsky5T2VPipeline.__call__ max_sequence_length=512 "
+            "(counted after the prompt template's crop)",
+        ),
+        TextEncoderLimit(
+            "CLIP ViT-L/14 (Kandinsky 5 text_encoder_2)",
+            "tokenizer_2",
+            77,
+            "diffusers 0.42.1 Kandinsky5T2VPipeline._encode_prompt_clip max_length=77",
+        ),
+    ),
+    "hunyuan15": (
+        TextEncoderLimit(
+            "Qwen2.5-VL (HunyuanVideo 1.5 text_encoder)",
+            "tokenizer",
+            1000,
+            "diffusers 0.42.1 HunyuanVideo15Pipeline.tokenizer_max_length=1000 (after the "
+            "template's crop_start; the ByT5 glyph encoder reads only quoted text)",
+        ),
+    ),
     "ltx2": (
         TextEncoderLimit(
             "Gemma 3 (LTX-2 text_encoder)",
