@@ -38,18 +38,29 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[MODELS_ENV] = str(shared / "tiny-models")
 
 
-# The files that take longest (a Dagster daemon, the UI in a browser, killed runs): started first.
+# The files that take longest, started first, longest earliest: among the slow ones a Dagster
+# daemon, the UI in a browser, killed runs; among the rest (`make test-fast`) those that count
+# full-size networks on the meta device or start the voice environment.
 LONGEST_FIRST = ("test_launch_instance", "test_ui_browser", "test_fault_injection")
+LONGEST_FAST_FIRST = (
+    "test_quote",
+    "test_voice_engine",
+    "test_flops",
+    "test_video_generator",
+    "test_lora_kohya_musubi",
+    "test_sound_master",
+    "test_lora_training",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow files first, the longest of them earliest: with two workers (one file each at a time)
-    the long ones start early instead of leaving one worker running alone at the end."""
+    """Slow tests first, then the rest, the longest files of each earliest: with two workers (one
+    file each at a time) the long ones start early instead of leaving one worker alone at the end."""
 
     def order(item: pytest.Item) -> tuple[int, int]:
-        name = item.path.stem
-        rank = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
-        return (item.get_closest_marker("slow") is None, rank)
+        name, slow = item.path.stem, item.get_closest_marker("slow") is not None
+        first = LONGEST_FIRST if slow else LONGEST_FAST_FIRST
+        return (not slow, first.index(name) if name in first else len(first))
 
     items.sort(key=order)
 

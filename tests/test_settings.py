@@ -90,6 +90,7 @@ def _dump(env: dict[str, str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # five processes, each importing the whole code location
 def test_importing_the_code_location_gives_the_same_definitions_in_every_shell():
     dumps = {name: _dump(env) for name, env in SHELLS.items()}
     bare = dumps["bare"]

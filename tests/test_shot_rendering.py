@@ -174,6 +174,7 @@ def test_retry_renders_only_the_missing_shot(
     assert _digests(tmp_path) == before  # the re-rendered shot is the same clip
 
 
+@pytest.mark.slow  # a concurrency test: two worker processes render the shots
 def test_two_cpu_workers_give_the_same_clips_as_one_process(
     model_dir: Path, lora_file: Path, tmp_path: Path
 ) -> None:
