@@ -185,3 +185,23 @@ def test_a_cut_version_s_label_says_what_changed_and_its_review_only_where_one_i
     )
     unasked = VersionLabel(**base, voices=("ecg",), reviewed=False)
     assert label_line(unasked, "pt-BR") == "fala refeita: ecg · vertical 1080x1920"
+
+
+def test_the_home_page_lists_every_run_in_flight_and_drops_it_once_ended(tmp_path):
+    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
+    config = config_for(settings)
+    store = config.store
+    record_run_state(store, CLIENT, CHARACTER, "r1", "running", stage="character_lora")
+    record_run_state(store, CLIENT, "dr-beto", "r2", "finished", stage="client_report")
+    with serve(config) as url:
+        status, _, body = get(f"{url}/")
+        page = body.decode()
+        assert status == 200
+        section = page.split('id="in-flight"')[1].split("</section>")[0]
+        assert f"{CLIENT}/{CHARACTER}" in section
+        assert "Em andamento: Treino do LoRA do personagem" in section
+        assert "dr-beto" not in section  # its run ended: nothing of it is in flight
+        record_run_state(store, CLIENT, CHARACTER, "r1", "failed", stage="character_lora")
+        page = get(f"{url}/?lang=en")[2].decode()
+        section = page.split('id="in-flight"')[1].split("</section>")[0]
+        assert 'id="nothing-in-flight"' in section and "No run in progress." in section

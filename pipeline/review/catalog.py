@@ -14,7 +14,7 @@ from assets.stages.reference_images import CONTACT_SHEET
 from assets.stages.video_clips import ASSET as CLIPS
 from assets.stages.video_clips import POSTERS
 from pipeline.launch import brief_snapshot
-from pipeline.review.progress import run_view
+from pipeline.review.progress import RunView, run_view
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.brief import Brief
 from resources.domain.clip_plan import SHOT_UNITS
@@ -176,11 +176,6 @@ def deliverable_versions(store, client: str, character: str) -> list[dict[str, A
     return sorted(found, key=lambda v: v["created_at"], reverse=True)
 
 
-def progress_of(store, client: str, character: str) -> list[dict[str, Any]]:
-    """The progress records of the character's latest run (never an earlier run's)."""
-    return run_view(store, client, character).loops
-
-
 def cut_review_required(store, client: str, character: str) -> bool:
     """Whether the character's brief asks for the cut's approval."""
     try:
@@ -190,8 +185,12 @@ def cut_review_required(store, client: str, character: str) -> bool:
     return brief.approval is not None and brief.approval.cut == REQUIRED
 
 
-def character_view(store, client: str, character: str, version: str | None = None) -> CharacterView:
-    """The character as of deliverable `version` (default: the current state of each stage)."""
+def character_view(
+    store, client: str, character: str, version: str | None = None, run: RunView | None = None
+) -> CharacterView:
+    """The character as of deliverable `version` (default: the current state of each stage).
+
+    `run`: the character's latest run as the caller already read it (else it is read here)."""
     try:
         brief = brief_snapshot(store, client, character)
     except (ArtifactError, ValueError, OSError):
@@ -242,7 +241,7 @@ def character_view(store, client: str, character: str, version: str | None = Non
         )
     view.overrides = overrides_of(store, client, character)
     view.comments = comments_of(store, client, character)
-    view.progress = progress_of(store, client, character)
+    view.progress = (run or run_view(store, client, character)).loops
     return view
 
 

@@ -168,6 +168,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "run_started": ("Execução iniciada.", "Run started."),
     "recorded": ("Registrado.", "Recorded."),
     "progress": ("Progresso", "Progress"),
+    "in_flight": ("Em andamento agora", "Running now"),
+    "nothing_in_flight": ("Nenhuma execução em andamento.", "No run in progress."),
     "eta": ("faltam", "left"),
     "loop_done": ("concluído", "done"),
     "compare": ("comparar", "compare"),

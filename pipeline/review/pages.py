@@ -29,6 +29,13 @@ form.inline{display:inline} progress{width:240px}
 </body></html>"""
 
 HOME = """{% extends "base" %}{% block body %}
+<section id="in-flight"><h2>{{ t('in_flight') }}</h2>
+{% if runs %}<table>{% for r in runs %}<tr class="run-item" data-state="{{ r.rv.state }}">
+<td><a href="/c/{{ r.client }}/{{ r.character }}">{{ r.client }}/{{ r.character }}</a></td>
+<td>{{ state_line(r.rv) }}</td><td>{% if r.rv.run %}<small>{{ t('launched_by') }}:
+ {{ r.rv.run.launched_by or '?' }} · {{ t('started_at') }} {{ when(r.rv.run.started_at) }}
+</small>{% endif %}</td></tr>{% endfor %}</table>
+{% else %}<p id="nothing-in-flight">{{ t('nothing_in_flight') }}</p>{% endif %}</section>
 <section id="waiting"><h2>{{ t('waiting_for_you') }}</h2>
 {% if waiting %}<table><tr><th>{{ t('since') }}</th><th>{{ t('what') }}</th><th></th></tr>
 {% for w in waiting %}<tr class="waiting-item" data-kind="{{ w.kind }}">

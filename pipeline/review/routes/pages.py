@@ -30,6 +30,13 @@ async def home(request: Request) -> Response:
     store = config.store
     clients = [{"name": c, "characters": store.characters(c)} for c in store.clients()]
     errors = brief_errors(config.settings)
+    # Every character's run in flight (queued or in a stage), whoever launched it.
+    runs = [
+        {"client": c["name"], "character": ch, "rv": rv}
+        for c in clients
+        for ch in c["characters"]
+        if (rv := _run_view(request, c["name"], ch)).in_flight
+    ]
     return render(
         request,
         "home",
@@ -37,6 +44,7 @@ async def home(request: Request) -> Response:
         clients=clients,
         errors=errors,
         waiting=catalog.waiting_items(store, errors),
+        runs=runs,
     )
 
 
@@ -49,16 +57,21 @@ async def client_page(request: Request) -> Response:
     return render(request, "client", title=client, client=client, characters=characters)
 
 
-def _view(request: Request) -> tuple[catalog.CharacterView, str | None]:
+def _view(
+    request: Request, run: progress.RunView | None = None
+) -> tuple[catalog.CharacterView, str | None]:
     p = request.path_params
     version = request.query_params.get("version") or None
-    view = catalog.character_view(config_of(request).store, p["client"], p["character"], version)
+    store = config_of(request).store
+    view = catalog.character_view(store, p["client"], p["character"], version, run=run)
     return view, version
 
 
 async def character_page(request: Request) -> Response:
+    p = request.path_params
     try:
-        view, version = _view(request)
+        rv = _run_view(request, p["client"], p["character"])  # read once: the box and the view
+        view, version = _view(request, rv)
     except ArtifactError as error:
         return PlainTextResponse(str(error), status_code=404)
     lang = lang_of(request)
@@ -71,7 +84,7 @@ async def character_page(request: Request) -> Response:
         title=key,
         v=view,
         version=version,
-        rv=_run_view(request, view.client, view.character),
+        rv=rv,
         reload_hint=False,
         labels=history.version_labels(
             store,
