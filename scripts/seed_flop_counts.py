@@ -3,6 +3,9 @@
 Run from the repository root: `python scripts/seed_flop_counts.py --tests examples/*.yaml`.
 `--from DIR` first takes the counts already cached under DIR (a test run's `_flops/` folders,
 e.g. `--from /tmp/pytest-of-$USER/pytest-current`), keeping only keys of this code's configs.
+`--keys DIR` counts again, in one process of the voice environment, every voice shape a test run
+under DIR quoted (the keys tests/conftest.py lists in `flop-keys.txt`, and the `_flops/` entries'
+names) that the seed lacks: only the names are read from DIR, never a count.
 """
 
 from __future__ import annotations
@@ -32,7 +35,14 @@ def main(argv: list[str]) -> None:
             taken = harvest(Path(argv[index + 1]))
             print(f"{len(taken)} cached counts taken from {argv[index + 1]}", flush=True)
             counted.write_seed(taken)
-    argv = [a for i, a in enumerate(argv) if a != "--from" and (i == 0 or argv[i - 1] != "--from")]
+        if arg == "--keys":
+            taken = voice_keys(Path(argv[index + 1]))
+            print(f"{len(taken)} voice shapes counted from {argv[index + 1]}", flush=True)
+            counted.write_seed(taken)
+    options = ("--from", "--keys")
+    argv = [
+        a for i, a in enumerate(argv) if a not in options and (i == 0 or argv[i - 1] not in options)
+    ]
     briefs = []
     if "--tests" in argv:
         sys.path.insert(0, str(REPO / "tests"))
@@ -92,6 +102,34 @@ def harvest(folder: Path) -> dict[str, dict]:
             except (OSError, ValueError):
                 continue  # a damaged entry is not taken
     return found
+
+
+def voice_keys(folder: Path) -> dict[str, dict]:
+    """The voice shapes named under `folder` that the seed lacks, counted now in one batch."""
+    from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER
+    from resources.sound.flops import VoiceShape, voice_counts
+
+    prefix = f"v{counted.COUNT_VERSION}-torch{torch_version()}-voice-"
+    digest = counted.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
+    names = {p.stem for p in folder.rglob(f"{prefix}*.json")}
+    for listing in folder.rglob("flop-keys.txt"):
+        names |= {line.strip() for line in listing.read_text().splitlines()}
+    seeded = counted._seed()
+    shapes = {}
+    for name in sorted(names):
+        parts = name[len(prefix) :].split("-")
+        if name.startswith(prefix) and len(parts) == 4 and parts[3] == digest:
+            if name not in seeded and all(p.isdigit() for p in parts[:3]):
+                shapes[name] = VoiceShape(*(int(p) for p in parts[:3]))
+    if not shapes:
+        return {}
+    return dict(zip(shapes, voice_counts(list(shapes.values())), strict=True))
+
+
+def torch_version() -> str:
+    import torch
+
+    return torch.__version__.split("+")[0]
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,25 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[MODELS_ENV] = str(shared / "tiny-models")
 
 
+COUNTED_KEYS = "flop-keys.txt"  # beside the run's base folder: scripts/seed_flop_counts.py --keys
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Name (never the values of) every FLOP count this process quoted, one key a line, in the
+    run's folder, so `scripts/seed_flop_counts.py --keys` can count the shapes the suite quotes
+    into the committed seed, once, instead of in every run (a talking brief's voice counts start
+    the voice environment)."""
+    counted = sys.modules.get("resources.quote.flops")
+    if counted is None or not hasattr(session.config, "_tmp_path_factory"):
+        return
+    base = session.config._tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    with counted._lock:
+        keys = sorted(counted._memo)
+    with open(shared / COUNTED_KEYS, "a") as handle:  # one write per process: whole lines
+        handle.write("".join(f"{key}\n" for key in keys))
+
+
 # The files that take longest, started first, longest earliest: among the slow ones a Dagster
 # daemon, the UI in a browser, killed runs; among the rest (`make test-fast`) those that count
 # full-size networks on the meta device or start the voice environment.
@@ -54,8 +74,8 @@ LONGEST_FAST_FIRST = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first, then the rest, the longest files of each earliest: with two workers (one
-    file each at a time) the long ones start early instead of leaving one worker alone at the end."""
+    """Slow tests first, then the rest, the longest files of each earliest: with two workers
+    (one file each at a time) the long ones start early, not leaving one worker alone at the end."""
 
     def order(item: pytest.Item) -> tuple[int, int]:
         name, slow = item.path.stem, item.get_closest_marker("slow") is not None
