@@ -190,6 +190,37 @@ def active_runs(instance: Any, key: str) -> list[Any]:
     return alive
 
 
+def how_run_ended(instance: Any, run_id: str) -> tuple[str, str] | None:
+    """("finished" or "failed", the first line of its first error) for a run that has ended on
+    `instance`; None while it is queued or running, or when the instance does not know it.
+
+    The stages' own records miss some ends: a blocking check that fails after its asset is
+    written, an ad-hoc selection from the Dagster UI that stops before the chain's last stage.
+    """
+    from dagster import DagsterEventType, DagsterRunStatus
+
+    run = instance.get_run_by_id(run_id)
+    if run is None or not run.is_finished:
+        return None
+    if run.status == DagsterRunStatus.SUCCESS:
+        return "finished", ""
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+        check = entry.dagster_event.event_specific_data
+        if check.blocking and not check.passed:  # the check names what it found
+            return "failed", f"{check.check_name}: {check.description or ''}".rstrip(": ")[:500]
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
+        error = entry.dagster_event.step_failure_data.error
+        while error is not None and error.cause is not None:  # Dagster wraps the stage's error
+            error = error.cause
+        if error is not None and error.message.strip():
+            first = error.message.strip().splitlines()[0]
+            head, colon, rest = first.partition(": ")  # "module.ErrorClass: what went wrong"
+            if colon and rest and head.split(".")[-1] == error.cls_name:
+                first = rest
+            return "failed", first[:500]
+    return "failed", run.status.value.lower()
+
+
 PROCESS_TAGS = ("process/host", "process/pid")  # where a local run_chain ran
 
 

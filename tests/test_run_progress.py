@@ -11,6 +11,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from conftest import materialize_fresh
 from review_support import CHARACTER, CLIENT, config_for, get, review_settings, serve
 
 from assets.stages.base import StageLog, record_run_state, run_state_key
@@ -205,3 +206,45 @@ def test_the_home_page_lists_every_run_in_flight_and_drops_it_once_ended(tmp_pat
         page = get(f"{url}/?lang=en")[2].decode()
         section = page.split('id="in-flight"')[1].split("</section>")[0]
         assert 'id="nothing-in-flight"' in section and "No run in progress." in section
+
+
+def test_an_end_only_the_dagster_instance_saw_is_shown_not_a_run_still_running(tmp_path):
+    """A blocking check that fails after its asset was written, and an ad-hoc selection that
+    stops before the chain's last stage, leave the stages' record at "running": the app asks the
+    instance how the run ended."""
+    from dagster import AssetCheckResult, DagsterInstance, asset, asset_check
+
+    @asset
+    def stills():
+        return 1
+
+    @asset_check(asset=stills, blocking=True)
+    def sharp(stills):
+        return AssetCheckResult(passed=False, description="two stills are blurred")
+
+    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
+    config = config_for(settings)
+    with DagsterInstance.ephemeral() as instance:
+        config.instance = instance
+        failed = materialize_fresh([stills, sharp], instance=instance, raise_on_error=False)
+        fine = materialize_fresh([stills], instance=instance)
+
+        @asset
+        def broken():
+            raise ValueError("the model folder is empty")
+
+        crashed = materialize_fresh([broken], instance=instance, raise_on_error=False)
+        api = f"/api/c/{CLIENT}/{CHARACTER}/progress?lang=en"
+        with serve(config) as url:
+            record_run_state(config.store, CLIENT, CHARACTER, failed.run_id, "running", stage="x")
+            box = json.loads(get(url + api)[2])
+            assert (box["state"], box["run_id"]) == ("failed", failed.run_id)
+            assert "The run failed (x): sharp: two stills are blurred" in box["html"]
+            record_run_state(config.store, CLIENT, CHARACTER, fine.run_id, "running", stage="x")
+            box = json.loads(get(url + api)[2])
+            assert (box["state"], box["run_id"]) == ("finished", fine.run_id)
+            assert "Run finished." in box["html"]
+            record_run_state(config.store, CLIENT, CHARACTER, crashed.run_id, "running", stage="x")
+            box = json.loads(get(url + api)[2])
+            assert box["state"] == "failed"
+            assert "The run failed (x): the model folder is empty" in box["html"]

@@ -87,6 +87,13 @@ def run_view(store: Any, client: str, character: str, *, queued: bool = False) -
     return view
 
 
+def settled(view: RunView, state: str, detail: str) -> RunView:
+    """`view` with its run, which its records still call running, ended as `state` ("finished"
+    or "failed", with `detail`): how the Dagster instance says it ended."""
+    run = {**(view.run or {}), "state": state, "detail": detail}
+    return RunView(run, loops=view.loops, queued=False)
+
+
 def loop_line(loop: dict[str, Any], lang: str) -> str:
     """ "Clipes de vídeo: plano 3 de 4 (ecg), passo 12/30, cerca de 40 s restantes"."""
     en = lang == "en"

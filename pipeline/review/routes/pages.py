@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from assets.stages.client_report import ASSET as REPORT
 from assets.stages.client_report import POSTERS, REPORT_MD, REPORTS
 from assets.stages.deliverables import ASSET as DELIVERABLES
+from pipeline.launch import how_run_ended
 from pipeline.review import catalog, history, progress
 from pipeline.review.config import config_of
 from pipeline.review.i18n import text
@@ -184,7 +185,12 @@ async def compare_page(request: Request) -> Response:
 def _run_view(request: Request, client: str, character: str) -> progress.RunView:
     config = config_of(request)
     queued = running(config, f"{client}/{character}")
-    return progress.run_view(config.store, client, character, queued=queued)
+    view = progress.run_view(config.store, client, character, queued=queued)
+    if view.state == "running" and config.instance is not None:
+        ended = how_run_ended(config.instance, view.run["run_id"])
+        if ended is not None:  # an end the stages could not record (a blocking check, say)
+            view = progress.settled(view, *ended)
+    return view
 
 
 async def progress_api(request: Request) -> Response:
