@@ -46,7 +46,7 @@ from pipeline.jobs import character_video_job
 from pipeline.settings import LICENCE_FACTS_WHERE, Settings, run_placement_tags
 from resources.domain.brief import BriefError, read_brief_bytes
 from resources.domain.chain import RUN_NAMES
-from resources.domain.client_profile import parse_client_brief
+from resources.domain.client_profile import brief_identity, parse_client_brief, profile_digest
 from resources.domain.licence_check import licence_problems
 from resources.domain.licences import StudioFacts
 from resources.inbox import BriefInbox, partition_conflicts
@@ -195,7 +195,18 @@ def scan_inbox(
     raws: dict[str, bytes] = {}  # the bytes of each brief that may be run this tick
     deferred = 0
     deadline = clock() + budget_s
-    looked = [(path, *_look(path, read)) for path in files]
+    profiles: dict[Path, str] = {}  # each local folder's client profiles, read once a tick
+
+    def look(path: Path) -> tuple[bytes | None, str | None, list[str]]:
+        raw, sha, refused = _look(path, read)
+        folder = path.parent
+        if folder not in profiles:
+            profiles[folder] = profile_digest(folder) if folder.is_dir() else ""
+        if sha is not None and not refused and profiles[folder]:  # an edited profile: changed
+            sha = hashlib.sha256(f"{sha}:{profiles[folder]}".encode()).hexdigest()[:16]
+        return raw, sha, refused
+
+    looked = [(path, *look(path)) for path in files]
     # The smallest changed briefs are parsed first: a producer's brief of a few kilobytes is
     # never kept waiting behind megabyte files that take the tick's budget (they wait instead).
     for path, raw, sha, refused in sorted(looked, key=lambda item: len(item[1] or b"")):
@@ -231,7 +242,8 @@ def scan_inbox(
             new_state[name] = BriefState(sha, INVALID, ran=ran)
             problems[name] = problems_pt[name] = [f"(file): cannot be read: {_reason(error)}"]
             continue
-        new_state[name] = BriefState(sha, OK, brief.partition_key, brief.content_hash()[:16], ran)
+        identity = brief_identity(brief, path.parent)
+        new_state[name] = BriefState(sha, OK, brief.partition_key, identity, ran)
         raws[name] = raw
 
     _mark_duplicates(new_state, problems, changed, state)

@@ -83,3 +83,36 @@ def test_a_logo_that_is_not_an_image_is_refused_by_name(tmp_path: Path):
     data = small_brief(deliverable={"resolution": [1920, 1080], "logo": {"file": "logo.png"}})
     entry = read_entry(write_brief(tmp_path, data), follow_symlinks=False)
     assert entry.error.problems == ["deliverable.logo.file: logo.png is not a PNG or JPEG image"]
+
+
+def test_an_edited_profile_or_logo_runs_that_clients_briefs_again_and_no_other(tmp_path: Path):
+    from pipeline.sensors import scan_inbox
+
+    quiet = {"log": lambda line: None}
+    write_brief(tmp_path, small_brief(), name="ana.yaml")
+    other = small_brief(client="sunny-foods", character={**small_brief()["character"], "id": "pip"})
+    write_brief(tmp_path, other, name="pip.yaml")
+    files = sorted(tmp_path.glob("*.yaml"))
+    first = scan_inbox(files, {}, set(), **quiet)
+    assert len(first.run_requests) == 2
+    assert scan_inbox(files, first.state, set(), **quiet).run_requests == []
+
+    profile = write_profile(tmp_path, PROFILE)  # acme-health gets cards and a logo
+    second = scan_inbox(files, first.state, set(), **quiet)
+    (request,) = second.run_requests
+    assert request.partition_key == "acme-health/dr-ana"
+    assert scan_inbox(files, second.state, set(), **quiet).run_requests == []
+
+    profile.write_text(
+        yaml.safe_dump({**PROFILE, "end_card": {"text": "acme.com", "duration_s": 1}})
+    )
+    third = scan_inbox(files, second.state, set(), **quiet)
+    assert [r.partition_key for r in third.run_requests] == ["acme-health/dr-ana"]
+    assert third.run_requests[0].run_key != request.run_key
+
+    logo = np.zeros((20, 40, 4), dtype=np.uint8)
+    logo[..., 0], logo[..., 3] = 255, 255  # the same file name, a red logo instead of green
+    Image.fromarray(logo, "RGBA").save(profile.parent / "logo.png")
+    fourth = scan_inbox(files, third.state, set(), **quiet)
+    assert [r.partition_key for r in fourth.run_requests] == ["acme-health/dr-ana"]
+    assert scan_inbox(files, fourth.state, set(), **quiet).run_requests == []

@@ -110,6 +110,39 @@ def logo_problem(path: Path) -> str | None:
     return None
 
 
+def profile_digest(folder: Path, client: str | None = None) -> str:
+    """16 hex digits of the names and bytes of every file under `folder`/clients/`client` (every
+    client's when None), "" when there is none: what changes when a profile or its logo is edited.
+    A file too large to be a profile or a logo counts by its size and modification time."""
+    base = folder / "clients" / client if client else folder / "clients"
+    if not base.is_dir():
+        return ""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink()):
+        stat = path.stat()
+        body = (
+            path.read_bytes()
+            if stat.st_size <= LOGO_MAX_BYTES
+            else b"%d:%d"
+            % (
+                stat.st_size,
+                stat.st_mtime_ns,
+            )
+        )
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0" + body + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def brief_identity(brief: Brief, folder: Path) -> str:
+    """16 hex digits naming what a run of `brief` (from `folder`) makes: its content, and its
+    client's profile and logo where it has one (an edited profile is a new brief to run)."""
+    content = brief.content_hash()
+    client = profile_digest(folder, brief.client)
+    if not client:
+        return content[:16]
+    return hashlib.sha256(f"{content}:{client}".encode()).hexdigest()[:16]
+
+
 def with_client_profile(
     brief: Brief, folder: Path, source: str = "brief"
 ) -> tuple[Brief, Profile | None]:
