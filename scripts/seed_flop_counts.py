@@ -3,9 +3,9 @@
 Run from the repository root: `python scripts/seed_flop_counts.py --tests examples/*.yaml`.
 `--from DIR` first takes the counts already cached under DIR (a test run's `_flops/` folders,
 e.g. `--from /tmp/pytest-of-$USER/pytest-current`), keeping only keys of this code's configs.
-`--keys DIR` counts again, in one process of the voice environment, every voice shape a test run
-under DIR quoted (the keys tests/conftest.py lists in `flop-keys.txt`, and the `_flops/` entries'
-names) that the seed lacks: only the names are read from DIR, never a count.
+`--keys DIR` counts every transformer, VAE and voice shape a test run under DIR quoted (the keys
+tests/conftest.py lists in `flop-keys.txt`, and the `_flops/` entries' names) that the seed lacks:
+only the names are read from DIR, never a count.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def main(argv: list[str]) -> None:
             print(f"{len(taken)} cached counts taken from {argv[index + 1]}", flush=True)
             counted.write_seed(taken)
         if arg == "--keys":
-            taken = voice_keys(Path(argv[index + 1]))
-            print(f"{len(taken)} voice shapes counted from {argv[index + 1]}", flush=True)
+            taken = named_counts(Path(argv[index + 1]))
+            print(f"{len(taken)} shapes counted from {argv[index + 1]}", flush=True)
             counted.write_seed(taken)
     options = ("--from", "--keys")
     argv = [
@@ -104,26 +104,38 @@ def harvest(folder: Path) -> dict[str, dict]:
     return found
 
 
-def voice_keys(folder: Path) -> dict[str, dict]:
-    """The voice shapes named under `folder` that the seed lacks, counted now in one batch."""
-    from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER
+def named_counts(folder: Path) -> dict[str, dict]:
+    """Count now every transformer, VAE and voice shape named under `folder` that the seed
+    lacks (names only: `flop-keys.txt` lines and the `_flops/` entries' file names)."""
+    from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER, architecture
     from resources.sound.flops import VoiceShape, voice_counts
 
-    prefix = f"v{counted.COUNT_VERSION}-torch{torch_version()}-voice-"
-    digest = counted.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
+    prefix = f"v{counted.COUNT_VERSION}-torch{torch_version()}-"
     names = {p.stem for p in folder.rglob(f"{prefix}*.json")}
     for listing in folder.rglob("flop-keys.txt"):
         names |= {line.strip() for line in listing.read_text().splitlines()}
     seeded = counted._seed()
-    shapes = {}
-    for name in sorted(names):
-        parts = name[len(prefix) :].split("-")
-        if name.startswith(prefix) and len(parts) == 4 and parts[3] == digest:
-            if name not in seeded and all(p.isdigit() for p in parts[:3]):
-                shapes[name] = VoiceShape(*(int(p) for p in parts[:3]))
-    if not shapes:
-        return {}
-    return dict(zip(shapes, voice_counts(list(shapes.values())), strict=True))
+    voice_digest = counted.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
+    shapes, found = {}, {}
+    for name in sorted(n for n in names if n.startswith(prefix) and n not in seeded):
+        kind, *parts = name[len(prefix) :].split("-")
+        numbers = [int(p) for p in parts if p.isdigit()]
+        if kind == "voice" and len(parts) == 4 and parts[3] == voice_digest and len(numbers) == 3:
+            shapes[name] = VoiceShape(*numbers)
+        elif kind in ("transformer", "vae") and len(parts) == 5 and len(numbers) == 3:
+            model, digest = parts[0], parts[1]
+            try:
+                if counted.config_digest(architecture(model)) != digest:
+                    continue  # a count of an earlier config
+            except KeyError:
+                continue
+            count = counted.transformer_forward if kind == "transformer" else counted.vae_decode
+            width, height, frames = numbers
+            cache = counted.FlopCache(None, seeded=False)
+            found[name] = count(cache, model, width=width, height=height, frames=frames)
+    if shapes:
+        found.update(zip(shapes, voice_counts(list(shapes.values())), strict=True))
+    return found
 
 
 def torch_version() -> str:

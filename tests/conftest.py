@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -40,22 +39,41 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 COUNTED_KEYS = "flop-keys.txt"  # beside the run's base folder: scripts/seed_flop_counts.py --keys
+_asked: set[str] = set()  # every FLOP count this process's quotes asked for, by key
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _name_the_flop_counts_quoted():
+    """Note the key (never the value) of every FLOP count a quote in this process asks for, so
+    `scripts/seed_flop_counts.py --keys` can count the shapes the suite quotes into the committed
+    seed once, instead of in every run (`pytest_sessionfinish` writes them down)."""
+    from resources.quote import flops
+
+    asked = flops.FlopCache.get
+
+    def get(self, key, count):
+        _asked.add(f"v{flops.COUNT_VERSION}-torch{torch_version()}-{key}")
+        return asked(self, key, count)
+
+    flops.FlopCache.get = get
+    yield
+    flops.FlopCache.get = asked
+
+
+def torch_version() -> str:
+    import torch
+
+    return torch.__version__.split("+")[0]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Name (never the values of) every FLOP count this process quoted, one key a line, in the
-    run's folder, so `scripts/seed_flop_counts.py --keys` can count the shapes the suite quotes
-    into the committed seed, once, instead of in every run (a talking brief's voice counts start
-    the voice environment)."""
-    counted = sys.modules.get("resources.quote.flops")
-    if counted is None or not hasattr(session.config, "_tmp_path_factory"):
+    """Write down the keys `_name_the_flop_counts_quoted` noted, in the run's folder."""
+    if not _asked or not hasattr(session.config, "_tmp_path_factory"):
         return
     base = session.config._tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    with counted._lock:
-        keys = sorted(counted._memo)
     with open(shared / COUNTED_KEYS, "a") as handle:  # one write per process: whole lines
-        handle.write("".join(f"{key}\n" for key in keys))
+        handle.write("".join(f"{key}\n" for key in sorted(_asked)))
 
 
 # The files that take longest, started first, longest earliest: among the slow ones a Dagster
