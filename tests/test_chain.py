@@ -211,6 +211,7 @@ def test_reused_lora_reports_its_recorded_load_check_unless_the_file_changed(tmp
         references={"count": 2},
         lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
         shots=[{"id": "only", "prompt": "she nods", "duration_s": 0.5, "seed": 1}],
+        deliverable={"resolution": [320, 180]},  # the LoRA is checked, not the cut's size
     )
     brief, root = write_brief(tmp_path / "inbox", data), tmp_path / "artifacts"
     with DagsterInstance.ephemeral() as instance:

@@ -180,6 +180,7 @@ def test_a_brief_on_ltx_2_materializes_to_a_final_with_each_shot_s_sound(
         references={"count": 2},
         lora={"steps": 2, "rank": 2, "checkpoint_every": 1},
         shots=[{k: v for k, v in s.items() if v is not None} for s in shots],
+        deliverable={"resolution": [320, 180]},  # what is checked is the sound, not the size
     )
     outcome = run_chain(write_brief(tmp_path / "inbox", data), root, dagster_instance)
     assert outcome.success
