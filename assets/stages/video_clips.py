@@ -44,19 +44,22 @@ from resources.domain.clip_plan import (
     SHOT_CODE_VERSION,
     SHOT_UNITS,
     ClipPlan,
+    StillPlan,
     plan_clips,
     shot_unit,
     talking_lines,
 )
 from resources.domain.licence_check import with_licence
 from resources.domain.qc import ShotVerdict
-from resources.domain.registry import VideoModel, video_model
+from resources.domain.registry import VideoModel, reference_model_of, video_model
 from resources.domain.render import RenderSettings
 from resources.domain.tiers import checkpoint_name, shot_recipes, tier_recipe
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.qc import lip_sync, retakes
+from resources.qc.reference_still import ReferenceStill, StillChoice, choose_still
 from resources.quote.quote import SCENE
+from resources.storage.artifact_store import sha256_file
 from resources.storage.publish import publish
 from resources.video.generator import (
     CLIP,
@@ -88,18 +91,89 @@ def tier_settings(
     found = {}
     for recipe in [tier_recipe(model, brief.video.tier), *shot_recipes(brief, model).values()]:
         if recipe.tier not in found:
-            adapter = recipe.adapter
-            found[recipe.tier] = generator.settings(
-                model,
-                recipe,
-                run.models.tier_size(model, recipe),
-                record,
-                lora_file=lora_file,
-                lora_strength=brief.video.lora_strength,
-                distill_files=run.models.distill_adapter_files(model, adapter) if adapter else [],
-                checkpoint_dir=run.models.tier_checkpoint_dir(model, recipe),
-            )
+            found[recipe.tier] = _settings(run, generator, brief, model, recipe.tier, record,
+                                           lora_file, "lora")  # fmt: skip
     return found
+
+
+def _settings(run, generator, brief, model, tier, record, lora_file, condition) -> RenderSettings:
+    """The settings of `model` at `tier`: the one place the stage turns a recipe into settings."""
+    recipe = tier_recipe(model, tier)
+    adapter = recipe.adapter
+    return generator.settings(
+        model,
+        recipe,
+        run.models.tier_size(model, recipe),
+        record,
+        lora_file=lora_file,
+        lora_strength=brief.video.lora_strength if lora_file is not None else 0.0,
+        distill_files=run.models.distill_adapter_files(model, adapter) if adapter else [],
+        checkpoint_dir=run.models.tier_checkpoint_dir(model, recipe),
+        condition=condition,
+    )
+
+
+@dataclass(frozen=True)
+class StillShots:
+    """The shots whose identity comes from the reference still: the image-to-video checkpoint
+    they render with, each shot's chosen still, and the plan's view of both."""
+
+    model: VideoModel
+    model_dir: Path
+    choices: dict[str, StillChoice]
+    plan: StillPlan
+
+    def files(self, shots: list[ShotRequest]) -> dict[str, Path]:
+        """shot id -> the still each of `shots` conditioned on the still starts from."""
+        return {s.id: self.choices[s.id].still.path for s in shots if s.reference_still}
+
+
+def approved_stills(run: Run, version: str) -> list[ReferenceStill]:
+    """The stills of reference_images version `version` (the set the LoRA was trained on and
+    the producer approved), with the view and caption reference_images recorded for each."""
+    ref = ArtifactRef(run.client, run.character, REFERENCES, version)
+    folder, manifest = run.store.path(ref), run.store.manifest(ref)
+    found = []
+    for entry in manifest["stills"]:
+        path = folder / entry["image"]
+        caption = folder / entry["caption"]
+        text = caption.read_text(encoding="utf-8") if caption.is_file() else ""
+        found.append(
+            ReferenceStill(path, sha256_file(path), entry["view"], f"{entry['view']} {text}")
+        )
+    return found
+
+
+def still_shots(run, generator, brief, model, lora_file, scoring) -> StillShots | None:
+    """Choose each still-conditioned shot's still and resolve the settings its tier and
+    condition render at (None: every shot takes its identity from the LoRA alone)."""
+    wanted = {s.id: brief.condition_of(s.id) for s in brief.shots}
+    wanted = {k: v for k, v in wanted.items() if v != "lora"}
+    reference = reference_model_of(model)
+    if not wanted or reference is None:
+        return None
+    model_dir = run.models.video_model_dir(reference)
+    record = run.models.record(reference.name, reference.repo_id, reference.revision, model_dir)
+    stills = approved_stills(run, scoring.references_version)
+    embeddings = scoring.references[retakes.PRIMARY]
+    trigger = brief.character.trigger
+    choices = {}
+    for shot in brief.shots:
+        if shot.id in wanted:
+            choices[shot.id] = choose_still(f"{trigger}, {shot.prompt}", stills, embeddings)
+            still = choices[shot.id].still
+            run.log(f"shot {shot.id}: identity from {wanted[shot.id]}, still {still.path.name} "
+                    f"({still.view})")  # fmt: skip
+    settings = {}
+    for shot_id, condition in wanted.items():
+        tier = brief.tier_of(shot_id)
+        if (tier, condition) not in settings:
+            lora = lora_file if condition == "both" else None
+            settings[(tier, condition)] = _settings(
+                run, generator, brief, reference, tier, record, lora, condition
+            )
+    plan = StillPlan({k: c.still.sha256 for k, c in choices.items()}, settings)
+    return StillShots(reference, model_dir, choices, plan)
 
 
 def timed_by(run: Run) -> dict[str, str]:
@@ -151,15 +225,33 @@ class ClipsRun:
     model_dir: Path
     plan: ClipPlan
     scoring: retakes.Scoring
+    stills: StillShots | None = None  # shots whose identity comes from the reference still
 
     def render(self, pending: list[ShotRequest], units: dict[str, ArtifactRef]) -> list:
-        """Render the pending requests, one pipeline call per tier; what was rendered."""
+        """Render the pending requests, one pipeline load per tier and identity source."""
         rendered = []
-        for tier, settings in self.plan.by_tier().items():
-            mine = [r for r in pending if self.plan.tiers[r.id] == tier]
+        for (tier, condition), settings in self.plan.groups().items():
+            mine = [
+                r
+                for r in pending
+                if self.plan.tiers[r.id] == tier and self.plan.settings[r.id].condition == condition
+            ]
             if mine:
                 rendered += render_units(self, mine, units, settings)
         return rendered
+
+    def renderer(self, settings: RenderSettings) -> tuple[VideoModel, Path]:
+        """The model (and its folder) that renders with `settings`: the brief's, or for the
+        reference still its image-to-video checkpoint."""
+        if settings.condition == "lora" or self.stills is None:
+            return self.model, self.model_dir
+        return self.stills.model, self.stills.model_dir
+
+    def still_record(self, shot_id: str) -> dict[str, Any] | None:
+        """The still shot `shot_id` is conditioned on, as manifests record it (None: none)."""
+        if self.stills is None or shot_id not in self.stills.choices:
+            return None
+        return self.stills.choices[shot_id].record()
 
 
 def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
@@ -172,8 +264,17 @@ def render_clips(run: Run, generator: VideoGenerator) -> StageResult:
     model_dir = run.models.video_model_dir(model)
     record = run.models.record(model.name, model.repo_id, model.revision, model_dir)
     settings = tier_settings(run, generator, brief, model, record, lora_file)
-    plan = plan_clips(run.ref, brief, model, settings, lines_followed(run, brief, model))
-    execution = ClipsRun(run, generator, model, model_dir, plan, scoring_of(run, lora_ref))
+    scoring = scoring_of(run, lora_ref)
+    stills = still_shots(run, generator, brief, model, lora_file, scoring)
+    plan = plan_clips(
+        run.ref,
+        brief,
+        model,
+        settings,
+        lines_followed(run, brief, model),
+        stills.plan if stills else None,
+    )
+    execution = ClipsRun(run, generator, model, model_dir, plan, scoring, stills)
     # Attempt 0 of each shot is the shot's own unit; which further attempts a version holds
     # follows from the thresholds and the scores, so those are part of the version too.
     ref = run.ref(
@@ -245,6 +346,7 @@ def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, s
         parameters={**default.parameters(), "shot_tiers": plan.tiers},
         models=[
             with_licence(default.model),
+            *_reference_records(ex),
             *_adapter_records(ex),
             *_checkpoint_records(ex),
             *map(with_licence, ex.scoring.records),
@@ -261,6 +363,9 @@ def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, s
                 {
                     **_shot_entry(s, chosen[s.id], takes[s.id], plan.tiers[s.id], without_lora),
                     "sync": synced[s.id].record() if s.id in synced else None,
+                    # Where the shot's identity came from: the LoRA, the still, or both.
+                    "identity_from": plan.settings[s.id].condition,
+                    "still": ex.still_record(s.id),
                 }
                 for s in shots
             ],
@@ -287,12 +392,18 @@ def _build_clips(ex: ClipsRun, brief: Brief, brief_ref, lora_ref, stage: Path, s
     )
 
 
+def _reference_records(ex: ClipsRun) -> list[dict[str, Any]]:
+    """The image-to-video checkpoint still-conditioned shots rendered with, as a model record."""
+    found = {s.model["name"]: s.model for s in ex.plan.groups().values() if s.condition != "lora"}
+    return [with_licence(record) for record in found.values()]
+
+
 def _adapter_records(ex: ClipsRun) -> list[dict[str, Any]]:
     """The step-distillation adapters the shots' tiers loaded, as manifest model records."""
     found: dict[str, dict[str, Any]] = {}
     production = ex.run.models.profile == "production"
-    for tier, settings in ex.plan.by_tier().items():
-        adapter = tier_recipe(ex.model, tier).adapter
+    for (tier, _), settings in ex.plan.groups().items():
+        adapter = tier_recipe(ex.renderer(settings)[0], tier).adapter
         if adapter is None or not settings.distill_sha256:
             continue
         record = {
@@ -310,11 +421,12 @@ def _checkpoint_records(ex: ClipsRun) -> list[dict[str, Any]]:
     """The tiers' own transformers (distilled checkpoints) the shots rendered with, as records."""
     found = []
     production = ex.run.models.profile == "production"
-    for tier, settings in sorted(ex.plan.by_tier().items()):
-        recipe = tier_recipe(ex.model, tier)
+    for (tier, _), settings in sorted(ex.plan.groups().items()):
+        model = ex.renderer(settings)[0]
+        recipe = tier_recipe(model, tier)
         if not settings.checkpoint_sha256:
             continue
-        name = checkpoint_name(ex.model.name, tier)
+        name = checkpoint_name(model.name, tier)
         record = {
             "name": name,
             "id": recipe.checkpoint if production else f"tiny/{name}",
@@ -495,6 +607,8 @@ def _lora_effect(ex: ClipsRun, chosen) -> dict[str, dict]:
     run, found = ex.run, {}
     for take in chosen.values():
         r = take.request
+        if ex.plan.settings[r.id].condition == "reference":
+            continue  # no LoRA in this shot: nothing to take away
         base = ex.plan.settings[r.id].without_lora()
         unit = shot_unit(run.ref, r, base.payload())
         render_units(ex, [r], {r.id: unit}, base)
@@ -512,7 +626,9 @@ def _lora_effect(ex: ClipsRun, chosen) -> dict[str, dict]:
 
 
 def _unit_fields(ex: ClipsRun, settings: RenderSettings, shot: ShotRequest, done, inputs) -> dict:
-    """The manifest fields of one shot unit."""
+    """The manifest fields of one shot unit (with the still a still-conditioned shot used)."""
+    model, _ = ex.renderer(settings)
+    still = ex.still_record(shot.id) if shot.reference_still else None
     return dict(
         code_version=SHOT_CODE_VERSION,
         inputs=inputs,
@@ -521,7 +637,13 @@ def _unit_fields(ex: ClipsRun, settings: RenderSettings, shot: ShotRequest, done
         seeds={shot.id: shot.seed},
         prompts={shot.id: shot.prompt},
         timings={"render_s": done.render_s if done is not None else 0.0},
-        extra={"shot": asdict(shot), "record": SHOT_MANIFEST, "licence": ex.model.licence_record()},
+        extra={
+            "shot": asdict(shot),
+            "record": SHOT_MANIFEST,
+            "licence": model.licence_record(),
+            "identity_from": settings.condition,
+            **({"still": still} if still else {}),
+        },
     )
 
 
@@ -533,12 +655,13 @@ def render_units(ex: ClipsRun, pending, units, settings: RenderSettings) -> list
     """
     run, by_ref = ex.run, {units[s.id]: s for s in pending}
     rendered = []
+    model, model_dir = ex.renderer(settings)
 
     def build(folders: dict[ArtifactRef, Path]) -> dict[ArtifactRef, dict]:
         shots = [by_ref[ref] for ref in folders]
         done = ex.generator.render_shots(
-            ex.model_dir,
-            ex.model,
+            model_dir,
+            model,
             shots,
             {by_ref[ref].id: folder for ref, folder in folders.items()},
             settings,
@@ -547,6 +670,7 @@ def render_units(ex: ClipsRun, pending, units, settings: RenderSettings) -> list
             log=run.log,
             stop=run.stop,
             line_files={s.id: line_file(run, s.line_unit) for s in shots if s.line_unit},
+            still_files=ex.stills.files(shots) if ex.stills else None,
         )
         rendered.extend(done)
         for shot in shots:

@@ -37,6 +37,8 @@ from resources.domain.registry import (
     UPSCALERS,
     VIDEO_MODELS,
     preset_named,
+    reference_capable,
+    reference_model_of,
 )
 from resources.domain.scenes import plan_scene
 from resources.domain.sound_files import music_problem, sample_problem
@@ -193,6 +195,9 @@ class Video(_Strict):
     # A model whose licence forbids paid work (HoloCine: CC BY-NC-SA 4.0) is only selected with
     # this acknowledgement; the registry names the value (`VideoModel.licence_ack`).
     licence_ack: Literal["non-commercial"] | None = None
+    # Where each shot's identity comes from: the character LoRA (today's behaviour), the approved
+    # reference still given to the model's image-to-video checkpoint, or both (docs/identity.md).
+    condition: Condition = "lora"
 
     @model_validator(mode="after")
     def _licence_acknowledged(self) -> Video:
@@ -202,6 +207,13 @@ class Video(_Strict):
                 f"video model {self.model!r} is licensed {model.licence} ({model.licence_terms}); "
                 f"a brief that selects it must carry `video.licence_ack: {model.licence_ack}`"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _can_condition(self) -> Video:
+        problem = condition_problem(self.model, self.condition, "video.condition")
+        if problem:
+            raise ValueError(problem)
         return self
 
     @field_validator("model")
@@ -218,6 +230,22 @@ class Video(_Strict):
                 f"video model {value!r} has no character-LoRA trainer yet; choose one of: {usable}"
             )
         return value
+
+
+Condition = Literal["lora", "reference", "both"]
+
+
+def condition_problem(model_name: str, condition: str, field: str) -> str | None:
+    """Why `model_name` cannot render a shot whose identity comes from `condition` (None: it
+    can): the reference still needs the model's image-to-video checkpoint."""
+    model = VIDEO_MODELS.get(model_name)
+    if condition == "lora" or model is None or reference_model_of(model) is not None:
+        return None
+    able = ", ".join(reference_capable()) or "none"
+    return (
+        f"`{field}: {condition}` needs a model that can condition on the reference still; "
+        f"{model_name} cannot (models that can: {able})"
+    )
 
 
 class Lora(_Strict):
@@ -252,6 +280,8 @@ class Shot(_Strict):
     # The sound a model generates with the picture (LTX-2): "keep" mixes it under narration and
     # music in the master; "none" drops it. Models without sound ignore it.
     sound: Literal["keep", "none"] = "keep"
+    # This shot's identity source when it differs from `video.condition`.
+    condition: Condition | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -506,6 +536,20 @@ class Brief(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _shots_can_condition(self) -> Brief:
+        for index, shot in enumerate(self.shots):
+            field = f"shots[{index}].condition"
+            problem = condition_problem(self.video.model, shot.condition or "lora", field)
+            if problem:
+                raise ValueError(problem)
+        return self
+
+    def condition_of(self, shot_id: str) -> str:
+        """Where shot `shot_id`'s identity comes from: its own `condition`, else the video's."""
+        shot = next(s for s in self.shots if s.id == shot_id)
+        return shot.condition or self.video.condition
+
     def tier_of(self, shot_id: str) -> str:
         """The tier shot `shot_id` renders at: its own `tier`, else `video.tier`."""
         shot = next(s for s in self.shots if s.id == shot_id)
@@ -572,8 +616,10 @@ class Brief(_Strict):
         for unset in ("subtitles", "audiences", "formats", "title_card", "end_card", "logo"):
             if data["deliverable"][unset] is None:
                 data["deliverable"].pop(unset)
+        if data["video"]["condition"] == "lora":
+            data["video"].pop("condition")
         for shot in data["shots"]:
-            for unset in ("line", "voice_seed"):
+            for unset in ("line", "voice_seed", "condition"):
                 if shot[unset] is None:
                     shot.pop(unset)
             if shot["sound"] == "keep":

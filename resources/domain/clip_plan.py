@@ -39,11 +39,15 @@ def talking_lines(brief: Brief, model: VideoModel, units: dict[str, str]) -> dic
 
 
 def shot_requests(
-    brief: Brief, model: VideoModel, lines: dict[str, str] | None = None
+    brief: Brief,
+    model: VideoModel,
+    lines: dict[str, str] | None = None,
+    stills: dict[str, str] | None = None,
 ) -> list[ShotRequest]:
     """The brief's shots as the renderer takes them: trigger in the prompt, valid frame count,
-    and for a talking shot the narration unit it follows (`lines`: shot id -> unit)."""
-    lines = lines or {}
+    for a talking shot the narration unit it follows (`lines`: shot id -> unit), for a shot
+    conditioned on the reference still that still's sha256 (`stills`: shot id -> sha256)."""
+    lines, stills = lines or {}, stills or {}
     trigger = brief.character.trigger
     return [
         ShotRequest(
@@ -54,6 +58,7 @@ def shot_requests(
             num_frames=model.valid_frame_count(shot.duration_s),
             duration_s=shot.duration_s,
             line_unit=lines.get(shot.id),
+            reference_still=stills.get(shot.id),
         )
         for shot in brief.shots
     ]
@@ -92,8 +97,10 @@ def scene_request(brief: Brief, model: VideoModel) -> SceneRequest:
 def shot_unit(ref_of: RefOf, shot: ShotRequest, render: dict[str, Any]) -> ArtifactRef:
     """The unit of one shot: a hash of the request and every render setting its pixels use."""
     fields = asdict(shot)
-    if fields["line_unit"] is None:  # a shot without a followed line keeps its version
-        del fields["line_unit"]
+    # A shot without a followed line or a reference still keeps its version.
+    for unset in ("line_unit", "reference_still"):
+        if fields[unset] is None:
+            del fields[unset]
     return ref_of(SHOT_UNITS, {"shot": fields, "render": render, "code": SHOT_CODE_VERSION})
 
 
@@ -123,8 +130,22 @@ class ClipPlan:
         return shot_unit(ref_of, request, self.render_payload(request.id))
 
     def by_tier(self) -> dict[str, RenderSettings]:
-        """One settings value per tier the shot list uses (one pipeline call each)."""
+        """One settings value per tier the shot list uses (the LoRA-only renders')."""
         return {self.tiers[s.id]: self.settings[s.id] for s in self.shots}
+
+    def groups(self) -> dict[tuple[str, str], RenderSettings]:
+        """One settings value per (tier, condition) the shot list uses: one pipeline load each."""
+        return {(self.tiers[s.id], self.settings[s.id].condition): self.settings[s.id]
+                for s in self.shots}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StillPlan:
+    """The shots conditioned on the reference still: each one's still (sha256), and the render
+    settings of each (tier, condition) they use (the model's image-to-video checkpoint)."""
+
+    shas: dict[str, str]  # shot id -> the chosen still's sha256
+    settings: dict[tuple[str, str], RenderSettings]  # (tier, condition) -> settings
 
 
 def plan_clips(
@@ -133,14 +154,22 @@ def plan_clips(
     model: VideoModel,
     tier_settings: dict[str, RenderSettings],
     lines: dict[str, str] | None = None,
+    stills: StillPlan | None = None,
 ) -> ClipPlan:
     """Each shot of `brief` with the settings of its tier and its unit; the scene, if one.
-    `lines`: the talking shots' narration units (`talking_lines`)."""
+    `lines`: the talking shots' narration units (`talking_lines`); `stills`: the shots whose
+    identity comes from the reference still, with that still and the settings they render at."""
     tiers = {shot_id: r.tier for shot_id, r in shot_recipes(brief, model).items()}
     settings = {shot_id: tier_settings[tier] for shot_id, tier in tiers.items()}
+    still_of = {}
+    if stills is not None:
+        for shot_id, sha256 in stills.shas.items():
+            settings[shot_id] = stills.settings[(tiers[shot_id], brief.condition_of(shot_id))]
+            still_of[shot_id] = sha256
     default = tier_settings[brief.video.tier]
     if not model.is_scene_model:
-        plan = ClipPlan(shot_requests(brief, model, lines), settings, tiers, {}, default)
+        requests = shot_requests(brief, model, lines, still_of)
+        plan = ClipPlan(requests, settings, tiers, {}, default)
     else:
         # One unit for the scene (every shot's prompt, seed and duration plus the render
         # settings); each shot's unit is its cut of that scene.

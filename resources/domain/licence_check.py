@@ -15,6 +15,7 @@ from resources.domain.licences import Breach, Licence, StudioFacts, conditions_b
 from resources.domain.lora_recipes import RECIPES
 from resources.domain.registry import (
     MUSIC_MODELS,
+    REFERENCE_MODELS,
     SDXL,
     SPEECH_CHECK_MODELS,
     UPSCALERS,
@@ -28,7 +29,7 @@ from resources.domain.tiers import TIERS, checkpoint_name, shot_recipes
 
 def _licence_names() -> dict[str, str]:
     """Every model the pipeline can load, by its registry name, to its licence's name."""
-    names = {m.name: m.licence for m in VIDEO_MODELS.values()}
+    names = {m.name: m.licence for m in (*VIDEO_MODELS.values(), *REFERENCE_MODELS.values())}
     names[SDXL.name] = SDXL.licence
     for table in (UPSCALERS, VISION_MODELS, VOICE_MODELS, MUSIC_MODELS, SPEECH_CHECK_MODELS):
         names.update({m.name: m.licence for m in table.values()})
@@ -37,7 +38,7 @@ def _licence_names() -> dict[str, str]:
             if recipe.adapter is not None:
                 names[recipe.adapter.name] = recipe.adapter.licence
             if recipe.checkpoint:  # a distilled checkpoint published under the model's licence
-                names[checkpoint_name(model_name, recipe.tier)] = VIDEO_MODELS[model_name].licence
+                names[checkpoint_name(model_name, recipe.tier)] = names[model_name]
     return names
 
 

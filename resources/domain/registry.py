@@ -113,6 +113,11 @@ class VideoModel:
     # from_single_file into the layout of `repo_id`: (pipeline component, path in weights_repo).
     weights_repo: str = ""
     single_files: tuple[tuple[str, str], ...] = ()
+    # Identity from the approved reference still (`video.condition: reference | both`): the
+    # name of this model's image-to-video checkpoint in REFERENCE_MODELS ("": it cannot).
+    reference_model: str = ""
+    # An image-to-video checkpoint: every call takes the still as its `image` argument.
+    takes_image: bool = False
 
     @property
     def is_scene_model(self) -> bool:
@@ -303,6 +308,7 @@ VIDEO_MODELS: dict[str, VideoModel] = {
             boundary_ratio=0.875,
             guidance_scale_2=3.0,
             musubi_task="t2v-A14B",
+            reference_model="wan22_i2v_a14b",
             memory_plans=_plans(
                 ("group", True, True), ("group", False, True), ("model", False, True)
             ),
@@ -602,6 +608,60 @@ VIDEO_MODELS.update(
 )
 
 DEFAULT_VIDEO_MODEL = "hunyuan_video"
+
+# Image-to-video checkpoints a brief's model renders with when a shot's identity comes from the
+# approved reference still (`video.condition` / `shots[].condition`: reference | both). They are
+# not selectable as `video.model`: each belongs to the text-to-video entry naming it as its
+# `reference_model` (the same family, text encoder and VAE; the character LoRA of "both" is that
+# entry's). Loaded, placed and rendered by the one render path like every VideoModel.
+REFERENCE_MODELS: dict[str, VideoModel] = {
+    m.name: m
+    for m in (
+        # Wan 2.2 I2V A14B (diffusers' layout of the Wan-AI checkpoint): two experts like the
+        # T2V A14B, whose transformers take 36 channels (noise, the still's latent and its
+        # mask); no CLIP image encoder (WanImageToVideoPipeline with transformer_2 and
+        # boundary_ratio). diffusers' Wan docs: 40 steps at guidance 3.5, expert switch at 0.9.
+        VideoModel(
+            name="wan22_i2v_a14b",
+            family="wan",
+            pipeline_class="WanImageToVideoPipeline",
+            transformer_class="WanTransformer3DModel",
+            repo_id="Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+            revision="main",
+            native_width=1280,
+            native_height=720,
+            native_fps=16,
+            frame_multiple=4,
+            default_steps=40,
+            guidance_scale=3.5,
+            flow_shift=5.0,
+            lora_target_modules=_ATTN,
+            licence="Apache-2.0",
+            tiny=_TINY_16,
+            max_frames=81,
+            params_b=14.0,
+            experts=2,
+            boundary_ratio=0.9,
+            guidance_scale_2=3.5,
+            musubi_task="i2v-A14B",
+            takes_image=True,
+            memory_plans=_plans(
+                ("group", True, True), ("group", False, True), ("model", False, True)
+            ),
+        ),
+    )
+}
+CONDITIONS = ("lora", "reference", "both")  # where a shot's identity comes from
+
+
+def reference_model_of(model: VideoModel) -> VideoModel | None:
+    """The image-to-video checkpoint `model` renders reference-still shots with, if any."""
+    return REFERENCE_MODELS.get(model.reference_model) if model.reference_model else None
+
+
+def reference_capable() -> list[str]:
+    """The video models that can condition a shot on the reference still, by name."""
+    return sorted(name for name, m in VIDEO_MODELS.items() if reference_model_of(m) is not None)
 
 
 @dataclass(frozen=True)

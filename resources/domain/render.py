@@ -56,6 +56,10 @@ class ShotRequest:
     # sound the picture is generated to. Part of the shot's version: editing the line re-renders
     # that shot alone.
     line_unit: str | None = None
+    # A shot whose identity comes from the reference still (`condition` reference or both): the
+    # sha256 of the approved still it is conditioned on, chosen by resources/qc/reference_still.
+    # Part of the shot's version: another still renders that shot again.
+    reference_still: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,10 @@ class RenderSettings:
     # A tier rendering with its own published transformer (a distilled checkpoint): its weights'
     # digest. None: the model's own transformer (and the payload does not carry the key).
     checkpoint_sha256: str | None = None
+    # Where the shots' identity comes from: "lora" (the character LoRA alone), "reference" (the
+    # approved reference still, through the model's image-to-video checkpoint) or "both". Each
+    # still-conditioned shot names its still in its request (`ShotRequest.reference_still`).
+    condition: str = "lora"
     lora_file: Path | None = field(default=None, compare=False)
     distill_files: tuple[Path, ...] = field(default=(), compare=False)
     checkpoint_dir: Path | None = field(default=None, compare=False)
@@ -118,6 +126,8 @@ class RenderSettings:
             # Only two-stage renders carry it: every other unit keeps its version.
             **({"refine_steps": self.refine_steps} if self.refine_steps else {}),
             **({"checkpoint": self.checkpoint_sha256} if self.checkpoint_sha256 else {}),
+            # Only still-conditioned renders carry it: LoRA-only units keep their versions.
+            **({"condition": self.condition} if self.condition != "lora" else {}),
         }
 
     def parameters(self) -> dict[str, Any]:
@@ -126,4 +136,7 @@ class RenderSettings:
 
     def without_lora(self) -> RenderSettings:
         """The same render with the character LoRA off (what the LoRA buys, measured)."""
-        return replace(self, lora_strength=0.0, lora_sha256=None, lora_file=None)
+        condition = "reference" if self.condition == "both" else self.condition
+        return replace(
+            self, lora_strength=0.0, lora_sha256=None, lora_file=None, condition=condition
+        )

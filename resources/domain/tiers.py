@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from resources.domain.registry import VIDEO_MODELS, VideoModel
+from resources.domain.registry import REFERENCE_MODELS, VIDEO_MODELS, VideoModel
 
 if TYPE_CHECKING:  # the brief's schema imports this module's names
     from resources.domain.brief import Brief
@@ -103,6 +103,21 @@ LIGHTX2V_WAN22 = DistillAdapter(
     ),
 )
 
+LIGHTX2V_WAN22_I2V = DistillAdapter(
+    name="lightx2v_wan22_i2v_a14b_4step",
+    repo_id="lightx2v/Wan2.2-Lightning",
+    files=(
+        "Wan2.2-I2V-A14B-4steps-lora-rank64-Seko-V1/high_noise_model.safetensors",
+        "Wan2.2-I2V-A14B-4steps-lora-rank64-Seko-V1/low_noise_model.safetensors",
+    ),
+    strength=1.0,
+    source=(
+        "Wan2.2-Lightning README (lightx2v): I2V-A14B 4 steps without CFG, one LoRA per expert "
+        "(high_noise_model / low_noise_model), V1 of 2025-08-08 (folder name as listed there: "
+        "check the repository listing before a production run)"
+    ),
+)
+
 
 def _ltx2_distill(repo_id: str, file: str, source: str) -> DistillAdapter:
     # Published in the model's own repository, under its licence (LTX-2 Community License).
@@ -177,6 +192,16 @@ _DRAFTS: dict[str, dict] = {
         flow_shift=5.0,
         adapter=LIGHTX2V_WAN22,
         tradeoff="4 distilled steps (2 per expert) without CFG at 480p; large motion may smear",
+    ),
+    "wan22_i2v_a14b": dict(
+        steps=4,
+        guidance_scale=1.0,
+        guidance_scale_2=1.0,
+        width=832,
+        height=480,
+        flow_shift=5.0,
+        adapter=LIGHTX2V_WAN22_I2V,
+        tradeoff="4 distilled steps (2 per expert) without CFG at 480p, from the reference still",
     ),
     "wan22_ti2v_5b": dict(
         steps=20,
@@ -307,7 +332,8 @@ def checkpoint_name(model_name: str, tier: str) -> str:
 
 
 TIERS: dict[str, dict[str, TierRecipe]] = {
-    name: {"draft": _draft(model), "final": _final(model)} for name, model in VIDEO_MODELS.items()
+    name: {"draft": _draft(model), "final": _final(model)}
+    for name, model in {**VIDEO_MODELS, **REFERENCE_MODELS}.items()
 }
 
 

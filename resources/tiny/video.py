@@ -30,6 +30,7 @@ from diffusers import (
     LTXVideoTransformer3DModel,
     MochiPipeline,
     MochiTransformer3DModel,
+    WanImageToVideoPipeline,
     WanPipeline,
     WanTransformer3DModel,
 )
@@ -132,7 +133,9 @@ def _hunyuan(model: VideoModel) -> HunyuanVideoPipeline:
     )
 
 
-def _wan_transformer(in_channels: int, seed: int) -> WanTransformer3DModel:
+def _wan_transformer(
+    in_channels: int, seed: int, out_channels: int | None = None
+) -> WanTransformer3DModel:
     with seeded(seed):
         # Two blocks: the first-block cache needs a first block and at least one more.
         return WanTransformer3DModel(
@@ -140,7 +143,7 @@ def _wan_transformer(in_channels: int, seed: int) -> WanTransformer3DModel:
             num_attention_heads=2,
             attention_head_dim=12,
             in_channels=in_channels,
-            out_channels=in_channels,
+            out_channels=out_channels or in_channels,
             text_dim=32,
             freq_dim=256,
             ffn_dim=32,
@@ -180,12 +183,26 @@ def _wan_vae(model: VideoModel) -> AutoencoderKLWan:
         )
 
 
-def _wan(model: VideoModel) -> WanPipeline:
+def _wan(model: VideoModel) -> WanPipeline | WanImageToVideoPipeline:
     tokenizer = build_t5_tokenizer()
     vae = _wan_vae(model)
     channels = vae.config.z_dim
     with seeded():
         text_encoder = UMT5EncoderModel(t5_text_config(UMT5Config, tokenizer, d_model=32))
+    if model.takes_image:
+        # Wan 2.2 I2V A14B: the transformers read the noise, a 4-channel mask of the given
+        # frames and the still's latent (16 + 4 + 16 = 36 channels) and predict 16; no CLIP
+        # image encoder. Other seeds than the T2V experts': another checkpoint.
+        inputs = 2 * channels + vae.config.scale_factor_temporal
+        return WanImageToVideoPipeline(
+            tokenizer=tokenizer,
+            text_encoder=text_encoder,
+            vae=vae,
+            scheduler=flow_match_scheduler(model),
+            transformer=_wan_transformer(inputs, SEED + 2, channels),
+            transformer_2=_wan_transformer(inputs, SEED + 3, channels),
+            boundary_ratio=model.boundary_ratio,
+        )
     # Wan 2.2 A14B: a second expert with its own weights denoises below the boundary.
     transformer_2 = _wan_transformer(channels, SEED + 1) if model.experts == 2 else None
     return WanPipeline(

@@ -376,13 +376,19 @@ def render_clip(
     seed: int,
     on_step: Callable[[int], None] | None = None,
     guidance_scale_2: float | None = None,
+    image: Image.Image | None = None,
 ) -> np.ndarray:
     """Render one clip as (num_frames, height, width, 3) uint8 RGB; same seed, same frames.
 
     HunyuanVideo is guidance-distilled: `guidance_scale` is its embedded guidance and the
     negative prompt has no effect (it would only apply under true CFG, at twice the cost).
+    `image`: the reference still an image-to-video checkpoint (`model.takes_image`) starts from.
     """
     check_clip_request(model, num_frames=num_frames, width=width, height=height)
+    if model.takes_image != (image is not None):
+        raise ValueError(
+            f"{model.name} {'needs' if model.takes_image else 'takes no'} reference still"
+        )
     if steps < 1:
         raise ValueError(f"steps={steps} for {model.name}: at least one denoising step is needed")
     if model.generates_audio:  # LTX-2: picture and sound in one generation (the picture here)
@@ -418,6 +424,8 @@ def render_clip(
     second = guidance_scale_2 if guidance_scale_2 is not None else model.guidance_scale_2
     if model.experts == 2 and second is not None:
         kwargs["guidance_scale_2"] = second  # the low-noise expert's guidance
+    if image is not None:
+        kwargs["image"] = image  # the pipeline resizes it to width x height
     if model.family == "hunyuan15":
         _guider_call(pipe, kwargs)
     frames = np.asarray(pipe(**kwargs).frames[0], dtype=np.float32)
@@ -464,6 +472,8 @@ class RenderJob:
     plan: MemoryPlan | None = None  # None: the registry's plan for the worker's device
     # Talking shots: shot id -> the narration WAV its picture follows (a model taking audio).
     line_files: dict[str, Path] = field(default_factory=dict)
+    # Shots conditioned on the reference still: shot id -> the still's image file.
+    still_files: dict[str, Path] = field(default_factory=dict)
 
 
 # A rendered shot's folder: the clip, a poster frame, and its record, written last; a model that
@@ -547,13 +557,19 @@ def settings_record(job: RenderJob, setup: dict[str, Any]) -> dict[str, Any]:
             "sha256": settings.lora_sha256,
             "strength": settings.lora_strength,
         },
+        "condition": settings.condition,
         **setup,
     }
 
 
 def clip_record(job: RenderJob, shot: ShotRequest, setup: dict[str, Any]) -> dict[str, Any]:
-    """A shot's `shot.json` record, less its timings: the request, settings and setup."""
-    return {**asdict(shot), **settings_record(job, setup)}
+    """A shot's `shot.json` record, less its timings: the request, settings and setup (and the
+    reference still it was conditioned on, by file name and sha256)."""
+    record = {**asdict(shot), **settings_record(job, setup)}
+    if shot.reference_still is not None:
+        name = Path(job.still_files[shot.id]).name
+        record["still"] = {"file": name, "sha256": shot.reference_still}
+    return record
 
 
 def save_clip(
@@ -631,6 +647,9 @@ def render_assigned(
 
 def _render_shot(pipe: Any, job: RenderJob, shot: ShotRequest, progress: Any) -> np.ndarray:
     settings = job.settings
+    image = None
+    if shot.reference_still is not None:
+        image = Image.open(job.still_files[shot.id]).convert("RGB")
     return render_clip(
         pipe,
         job.model,
@@ -644,6 +663,7 @@ def _render_shot(pipe: Any, job: RenderJob, shot: ShotRequest, progress: Any) ->
         seed=shot.seed,
         on_step=progress,
         guidance_scale_2=settings.guidance_scale_2,
+        image=image,
     )
 
 
@@ -672,6 +692,7 @@ class VideoGenerator(ConfigurableResource):
         lora_strength: float,
         distill_files: list[Path] | tuple[Path, ...] = (),
         checkpoint_dir: Path | None = None,
+        condition: str = "lora",
     ) -> RenderSettings:
         """The render settings of one tier: the recipe at `size`, the adapters, this resource's
         encoder and kernels. The one place a tier becomes settings."""
@@ -699,6 +720,7 @@ class VideoGenerator(ConfigurableResource):
             refine_steps=min(recipe.refine_steps, size.steps),
             checkpoint_sha256=weights_digest(checkpoint_dir) if checkpoint_dir else None,
             checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
+            condition=condition,
         )
 
     def render_shots(
@@ -715,9 +737,11 @@ class VideoGenerator(ConfigurableResource):
         log: Callable[[str], None] = print,
         stop: StopCheck | None = None,
         line_files: dict[str, Path] | None = None,
+        still_files: dict[str, Path] | None = None,
     ) -> list[RenderedShot]:
         """Render each shot into `folders[shot.id]` with `settings`; finished shots are kept.
-        `line_files`: the narration each talking shot (`line_unit` set) follows."""
+        `line_files`: the narration each talking shot (`line_unit` set) follows; `still_files`:
+        the reference still each still-conditioned shot (`reference_still` set) starts from."""
         for shot in shots:  # fail before loading anything if any shot is unrenderable
             check_clip_request(
                 model, num_frames=shot.num_frames, width=settings.width, height=settings.height
@@ -731,9 +755,12 @@ class VideoGenerator(ConfigurableResource):
             missing = [s.id for s in pending if s.line_unit and s.id not in (line_files or {})]
             if missing:
                 raise ValueError(f"talking shot(s) {', '.join(missing)}: no narration file given")
+            stills = {k: Path(v) for k, v in (still_files or {}).items()}
+            check_stills(pending, stills)
             job = RenderJob(
-                Path(model_dir), model, folders, settings, dtype, plan, dict(line_files or {})
-            )
+                Path(model_dir), model, folders, settings, dtype, plan, dict(line_files or {}),
+                stills,
+            )  # fmt: skip
             devices = worker_devices(device, self.workers)
             run_in_workers(render_assigned, job, pending, devices, log=log, stop=stop)
         rendered = []
@@ -743,6 +770,22 @@ class VideoGenerator(ConfigurableResource):
                 raise RuntimeError(f"shot {shot.id}: rendering finished without {SHOT_MANIFEST}")
             rendered.append(done)
         return rendered
+
+
+def check_stills(shots: list[ShotRequest], stills: dict[str, Path]) -> None:
+    """Raise ValueError, naming the shot and file, unless each still-conditioned shot's still is
+    there with the sha256 its version was made with (nothing is rendered from another still)."""
+    for shot in shots:
+        if shot.reference_still is None:
+            continue
+        path = stills.get(shot.id)
+        if path is None or not path.is_file():
+            raise ValueError(f"shot {shot.id}: reference still {path or '(none given)'} missing")
+        if sha256_file(path) != shot.reference_still:
+            raise ValueError(
+                f"shot {shot.id}: reference still {path.name} changed since it was chosen "
+                f"(sha256 {sha256_file(path)[:12]}, expected {shot.reference_still[:12]})"
+            )
 
 
 def _png_bytes(image: Image.Image) -> bytes:
