@@ -66,7 +66,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     command line is followed), and two briefs for one client/character are a conflict.
     """
     from pipeline.settings import Settings
-    from resources.domain.brief import voice_warnings
+    from resources.domain.brief import condition_summary, voice_warnings
     from resources.inbox import partition_conflicts
 
     settings = Settings.from_env()
@@ -100,6 +100,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{entry.path}: ok ({key}, {len(brief.shots)} shots, "
             f"{brief.duration_s:g} s, {brief.video.model})"
         )
+        still = condition_summary(brief)
+        if still:
+            print(f"{entry.path}: {still}")
         for warning in voice_warnings(brief):
             print(f"{entry.path}: warning: {warning.line()}")
         for line in settings.prompt_warnings(brief):

@@ -203,6 +203,21 @@ def accuracy_table(rows: list[dict[str, Any]], lang: str = "en") -> str:
 TIER_WORDS = {"draft": ("draft", "rascunho"), "final": ("final", "final")}
 
 
+# Where a shot's identity came from (video.condition / shots[].condition), in the report.
+IDENTITY_SOURCES = {
+    "lora": ("LoRA", "LoRA"),
+    "reference": ("still de referência", "reference still"),
+    "both": ("LoRA + still", "LoRA + still"),
+}
+
+
+def identity_source(shot: dict[str, Any], pt: bool) -> str:
+    """The LoRA, the reference still (named) or both, as the identity table says it."""
+    words = IDENTITY_SOURCES[shot.get("identity_from") or "lora"][0 if pt else 1]
+    still = shot.get("still")
+    return f"{words} ({still})" if still else words
+
+
 def identity_table(character: str, manifest: dict[str, Any], lang: str = "en") -> str:
     """Each shot's identity as the deliverable recorded it, and the cut's cross-shot scores."""
     pt = lang != "en"
@@ -212,13 +227,13 @@ def identity_table(character: str, manifest: dict[str, Any], lang: str = "en") -
             return f"{character}: sem notas de identidade (corte anterior à medição)"
         return f"{character}: no identity scores (cut before identity scoring)"
     head = (
-        "| plano | identidade DINOv2 | identidade CLIP | consistência | tentativas | "
-        "ganho do LoRA | aceito |"
+        "| plano | identidade vem de | identidade DINOv2 | identidade CLIP | consistência | "
+        "tentativas | ganho do LoRA | aceito |"
         if pt
-        else "| shot | DINOv2 identity | CLIP identity | subject consistency | attempts | "
-        "LoRA gain | accepted |"
+        else "| shot | identity from | DINOv2 identity | CLIP identity | subject consistency | "
+        "attempts | LoRA gain | accepted |"
     )
-    rows = [head, "|---|---|---|---|---|---|---|"]
+    rows = [head, "|---|---|---|---|---|---|---|---|"]
     primary = qc["primary"]
     for shot in qc["shots"]:
         ident = shot["identity"]
@@ -226,7 +241,8 @@ def identity_table(character: str, manifest: dict[str, Any], lang: str = "en") -
         gain = shot.get("lora_gain")
         unmeasured = "não medido" if pt else "not measured"
         rows.append(
-            f"| {shot['id']} | {num(ident[primary], '.3f', lang)} | {num(clip, '.3f', lang)} | "
+            f"| {shot['id']} | {identity_source(shot, pt)} | {num(ident[primary], '.3f', lang)} | "
+            f"{num(clip, '.3f', lang)} | "
             f"{num(shot['subject_consistency'], '.3f', lang)} | {shot['attempts']} | "
             f"{num(gain[primary], '+.3f', lang) if gain else unmeasured} | "
             f"{shot.get('accepted_by', '') or ''} {shot.get('accepted_at', '') or ''} |"

@@ -642,6 +642,9 @@ def _master_qc(plan: CutPlan, cross: dict[str, Any], scorers: list) -> dict[str,
                 "attempt": s.get("attempt"),
                 "attempts": len(s.get("attempts", [])),
                 "lora_gain": s.get("lora_gain"),
+                # Where the identity came from: the LoRA, the reference still, or both.
+                "identity_from": s.get("identity_from") or "lora",
+                "still": (s.get("still") or {}).get("file"),
                 **_accepted(plan.verdicts, s["id"]),
             }
             for s in plan.recorded

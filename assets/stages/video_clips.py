@@ -558,6 +558,7 @@ def _clips_metadata(run, brief, plan, folder, manifest, reused, table) -> dict[s
             ],
             qc.min_identity,
             s["attempt"],
+            s.get("identity_from") or "lora",
         )
         for s in manifest["shots"]
     }
@@ -814,8 +815,10 @@ def _clip_checks(
     return checks, table
 
 
-def attempts_table(shot: str, takes: list[retakes.Take], threshold: float, chosen: int) -> Markdown:
-    """The UI's table of one shot's attempts."""
+def attempts_table(
+    shot: str, takes: list[retakes.Take], threshold: float, chosen: int, source: str = "lora"
+) -> Markdown:
+    """The UI's table of one shot's attempts, and where the shot's identity came from."""
     rows = [
         "| attempt | seed | DINOv2 identity | CLIP identity | subject consistency | |",
         "|---|---|---|---|---|---|",
@@ -828,7 +831,10 @@ def attempts_table(shot: str, takes: list[retakes.Take], threshold: float, chose
             f"{next(v for k, v in ident.items() if k != retakes.PRIMARY):.3f} | "
             f"{t.scores['subject_consistency']:.3f} | {mark} |"
         )
-    rows.append(f"\nmin_identity {threshold:.3f} ({retakes.PRIMARY}); shot `{shot}`")
+    rows.append(
+        f"\nmin_identity {threshold:.3f} ({retakes.PRIMARY}); shot `{shot}`; identity from "
+        f"{source}"
+    )
     return Markdown("\n".join(rows))
 
 

@@ -110,6 +110,9 @@ class ShotView:
     # A talking shot: its picture was generated to its line's sound (LTX-2); else voice-over.
     lip_synced: bool = False
     sync: dict | None = None  # the measured lag (resources/qc/lip_sync): verdict, lag_frames
+    # Where the shot's identity came from: "lora", "reference" (the still) or "both"; the still.
+    identity_from: str = "lora"
+    still: str | None = None
     # The same scores as one number each with a traffic light against the brief's threshold.
     scores: dict[str, Score] = field(default_factory=dict)
 
@@ -278,6 +281,8 @@ def _read_shots(store, view: CharacterView) -> None:
                 identity=s.get("identity_score", s.get("identity")),
                 lip_synced=bool(s.get("lip_synced")),
                 sync=s.get("sync"),
+                identity_from=s.get("identity_from") or "lora",
+                still=(s.get("still") or {}).get("file"),
                 **lines.get(s["id"], {}),
             )
         )

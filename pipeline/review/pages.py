@@ -152,6 +152,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <tr><th>{{ t('cost') }}</th><td>{{ money(s.cost_usd) }}{{ illustrative_note() }}</td></tr>
 {% if s.scores.identity %}<tr><th>{{ t('identity') }}</th>
 <td class="identity">{{ score(s.scores.identity, 'identity') }}</td></tr>{% endif %}
+<tr><th>{{ t('identity_from') }}</th><td class="identity-from">{{ t('from_' + s.identity_from)
+ }}{% if s.still %} ({{ s.still }}){% endif %}</td></tr>
 {% if s.line %}<tr><th>{{ t('line') }}</th><td class="line">{{ s.line }}</td></tr>
 <tr><th>{{ t('cer') }}</th><td class="cer">{% if s.scores.cer %}{{ score(s.scores.cer, 'cer')
  }}{% else %}-{% endif %}</td></tr>

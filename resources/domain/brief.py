@@ -248,6 +248,21 @@ def condition_problem(model_name: str, condition: str, field: str) -> str | None
     )
 
 
+def condition_summary(brief: Brief) -> str | None:
+    """Which shots take their identity from the reference still and which checkpoint renders
+    them, in one line for `validate` (None: every shot's identity comes from the LoRA)."""
+    used = {s.id: brief.condition_of(s.id) for s in brief.shots}
+    still = [f"{k} ({v})" for k, v in used.items() if v != "lora"]
+    model = VIDEO_MODELS[brief.video.model]
+    reference = reference_model_of(model)
+    if not still or reference is None:
+        return None
+    return (
+        f"identity from the reference still for {', '.join(still)}: {model.name} renders them "
+        f"with {reference.name} ({reference.pipeline_class})"
+    )
+
+
 class Lora(_Strict):
     steps: int = Field(default=200, ge=1, le=100_000)
     rank: int | None = Field(default=None, ge=1, le=256)  # None: the model family's recipe

@@ -22,9 +22,11 @@ from resources.domain.registry import (
     VIDEO_MODELS,
     VISION_MODELS,
     VOICE_MODELS,
+    VideoModel,
+    reference_model_of,
     voice_model_for,
 )
-from resources.domain.tiers import TIERS, checkpoint_name, shot_recipes
+from resources.domain.tiers import TIERS, checkpoint_name, shot_recipes, tier_recipe
 
 
 def _licence_names() -> dict[str, str]:
@@ -83,6 +85,7 @@ def models_of(brief: Brief) -> list[Use]:
     for recipe in dict.fromkeys(shot_recipes(brief, video).values()):
         if recipe.adapter is not None:
             uses.append(Use("video.tier", recipe.adapter.name))
+    uses += _still_uses(brief, video)
     uses.append(Use("deliverable.upscaler", brief.deliverable.upscaler))
     uses += [Use("qc", m) for m in VISION_MODELS]
     if brief.has_lines:
@@ -93,6 +96,20 @@ def models_of(brief: Brief) -> list[Use]:
     if music is not None and music.prompt is not None:
         uses += [Use("audio.music", m) for m in MUSIC_MODELS]
     return list(dict.fromkeys(uses))
+
+
+def _still_uses(brief: Brief, video: VideoModel) -> list[Use]:
+    """The image-to-video checkpoint (and its tiers' adapters) of still-conditioned shots."""
+    reference = reference_model_of(video)
+    still_shots = [s.id for s in brief.shots if brief.condition_of(s.id) != "lora"]
+    if reference is None or not still_shots:
+        return []
+    uses = [Use("video.condition", reference.name)]
+    for tier in dict.fromkeys(brief.tier_of(s) for s in still_shots):
+        adapter = tier_recipe(reference, tier).adapter
+        if adapter is not None:
+            uses.append(Use("video.tier", adapter.name))
+    return uses
 
 
 def allowed_video_models(brief: Brief, facts: StudioFacts) -> list[str]:
