@@ -90,8 +90,8 @@ def minute_costs(cache_dir: Path | None = None) -> dict[str, dict[str, str]]:
 PAID_WORK_PT = {"yes": "sim", "conditional": "com condições", "no": "não"}
 HEAD_EN = [
     "| `video.model` | good at | longest clip | native size | $ / finished min, draft | "
-    "$ / finished min, final | licence: conditions |",
-    "|---|---|---|---|---|---|---|",
+    "$ / finished min, final | identity from the reference still | licence: conditions |",
+    "|---|---|---|---|---|---|---|---|",
 ]
 HEAD_PT = [
     "| `video.model` | US$ / min pronto, rascunho | US$ / min pronto, final | licença | "
@@ -104,16 +104,18 @@ def tables(costs: dict[str, dict[str, str]]) -> tuple[str, str]:
     """The English table of docs/models.md and the Portuguese summary of docs/costs.md: one row
     per registry video model each."""
     from resources.domain.licences import licence
-    from resources.domain.registry import VIDEO_MODELS
+    from resources.domain.registry import VIDEO_MODELS, reference_model_of
 
     english, portuguese = list(HEAD_EN), list(HEAD_PT)
     for name, model in VIDEO_MODELS.items():
         lic, cost = licence(model.licence), costs[name]
         conditions = "; ".join(lic.conditions()) or "-"
+        reference = reference_model_of(model)
+        still = f"yes: `{reference.name}`" if reference else "no (LoRA only)"
         english.append(
             f"| `{name}` | {GOOD_AT[name]} | {model.max_duration_s:.1f} s | "
             f"{model.native_width}x{model.native_height} @ {model.native_fps} fps | "
-            f"{cost['draft']} | {cost['final']} | {lic.name}: {conditions} |"
+            f"{cost['draft']} | {cost['final']} | {still} | {lic.name}: {conditions} |"
         )
         scene = f"- (uma cena de no máximo {model.max_duration_s:.0f} s)"
         pt = {t: scene if c.startswith("-") else c.replace(".", ",") for t, c in cost.items()}
