@@ -72,8 +72,8 @@ def test_a_model_without_an_image_to_video_checkpoint_is_refused_naming_the_ones
     (line,) = error.value.problems
     assert "shots[0].condition: reference" in line
     assert "wan21_t2v_1_3b cannot" in line
-    assert "models that can: wan22_t2v_a14b" in line
-    assert reference_capable() == ["wan22_t2v_a14b"]
+    assert f"models that can: {', '.join(reference_capable())})" in line
+    assert {"wan22_t2v_a14b", "kandinsky5_pro"} <= set(reference_capable())
 
 
 def test_validate_says_which_shots_take_the_still_and_refuses_a_model_that_cannot(tmp_path):
@@ -93,7 +93,7 @@ def test_validate_says_which_shots_take_the_still_and_refuses_a_model_that_canno
     ) in done.stdout.splitlines()
     (refused,) = done.stderr.strip().splitlines()
     assert refused.startswith(f"{bad}: video: `video.condition: reference` needs a model")
-    assert "hunyuan_video cannot (models that can: wan22_t2v_a14b)" in refused
+    assert f"hunyuan_video cannot (models that can: {', '.join(reference_capable())})" in refused
 
 
 # -- the still chooser --------------------------------------------------------------------------
@@ -223,3 +223,15 @@ def test_the_client_report_says_where_each_shots_identity_came_from():
     assert rows[4].startswith("| c | LoRA + still (reference_02.png) |")
     pt = identity_table("dr-ana", manifest, "pt-BR").splitlines()
     assert pt[3].startswith("| b | still de referência (reference_01.png) |")
+
+
+def test_a_shot_too_short_for_the_image_to_video_pipeline_is_refused_naming_its_duration():
+    data = _brief(model="kandinsky5_pro", condition="reference", duration_s=0.5)
+    data["video"]["fps"] = 24
+    with pytest.raises(BriefError) as error:
+        parse_brief(data)
+    (line,) = error.value.problems
+    assert "shots[0].duration_s: 0.5 s is shorter than kandinsky5_pro_i2v renders" in line
+    assert "17 frames" in line
+    data["shots"][0]["duration_s"] = 1
+    assert parse_brief(data).condition_of("a") == "reference"

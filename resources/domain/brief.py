@@ -553,11 +553,21 @@ class Brief(_Strict):
 
     @model_validator(mode="after")
     def _shots_can_condition(self) -> Brief:
+        reference = reference_model_of(VIDEO_MODELS[self.video.model])
         for index, shot in enumerate(self.shots):
             field = f"shots[{index}].condition"
             problem = condition_problem(self.video.model, shot.condition or "lora", field)
             if problem:
                 raise ValueError(problem)
+            short = shot.duration_s is not None and reference is not None
+            if short and reference.valid_frame_count(shot.duration_s) < reference.min_frames:
+                if (shot.condition or self.video.condition) != "lora":
+                    least = reference.min_frames / reference.native_fps
+                    raise ValueError(
+                        f"shots[{index}].duration_s: {shot.duration_s:g} s is shorter than "
+                        f"{reference.name} renders from the reference still (at least "
+                        f"{least:.2f} s, {reference.min_frames} frames)"
+                    )
         return self
 
     def condition_of(self, shot_id: str) -> str:

@@ -118,6 +118,7 @@ class VideoModel:
     reference_model: str = ""
     # An image-to-video checkpoint: every call takes the still as its `image` argument.
     takes_image: bool = False
+    min_frames: int = 1  # the shortest clip its pipeline renders
 
     @property
     def is_scene_model(self) -> bool:
@@ -596,6 +597,7 @@ VIDEO_MODELS.update(
                 params_b=19.0,
                 musubi_task="k5-pro-t2v-5s-hd",
                 lora_train_gpu_gb=80,
+                reference_model="kandinsky5_pro_i2v",
                 # 38 GB bf16: blocks stream from host memory in float8 on an A10G.
                 memory_plans=_plans(
                     ("group", True, True), ("model", False, True), ("none", False, True)
@@ -651,6 +653,23 @@ REFERENCE_MODELS: dict[str, VideoModel] = {
         ),
     )
 }
+# Kandinsky 5 Pro I2V: the same transformer layout, text encoders and VAE as Pro T2V; the still is
+# encoded by the VAE as the first latent frame (Kandinsky5I2VPipeline.prepare_latents). diffusers'
+# Kandinsky 5 I2V docs list Pro only ("Available models: Kandinsky-5.0-I2V-Pro-sft-5s"), so Lite
+# briefs cannot condition on the still.
+REFERENCE_MODELS["kandinsky5_pro_i2v"] = VideoModel(
+    name="kandinsky5_pro_i2v",
+    repo_id="kandinskylab/Kandinsky-5.0-I2V-Pro-sft-5s-Diffusers",
+    native_width=VIDEO_MODELS["kandinsky5_pro"].native_width,
+    native_height=VIDEO_MODELS["kandinsky5_pro"].native_height,
+    params_b=19.0,
+    takes_image=True,
+    # Kandinsky5I2VPipeline.normalize_first_frame matches the first 4 latent frames to the ones
+    # after them: fewer than 5 latent frames (17 frames) give NaN frames.
+    min_frames=17,
+    memory_plans=VIDEO_MODELS["kandinsky5_pro"].memory_plans,
+    **{**_K5_COMMON, "pipeline_class": "Kandinsky5I2VPipeline"},
+)
 CONDITIONS = ("lora", "reference", "both")  # where a shot's identity comes from
 
 

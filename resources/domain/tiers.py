@@ -249,6 +249,13 @@ _DRAFTS: dict[str, dict] = {
         cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
         tradeoff="0.39x the pixels, 20 of 50 steps and cached steps (no distilled Pro published)",
     ),
+    "kandinsky5_pro_i2v": dict(
+        steps=20,
+        width=640,
+        height=480,
+        cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
+        tradeoff="as kandinsky5_pro's draft, from the reference still",
+    ),
     "hunyuan_video_1_5": dict(
         steps=20,
         guidance_scale=1.0,

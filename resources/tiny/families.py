@@ -16,6 +16,7 @@ from diffusers import (
     DiffusionPipeline,
     HunyuanVideo15Pipeline,
     HunyuanVideo15Transformer3DModel,
+    Kandinsky5I2VPipeline,
     Kandinsky5T2VPipeline,
     Kandinsky5Transformer3DModel,
 )
@@ -140,7 +141,7 @@ def _template_words(tokenizer: Qwen2TokenizerFast) -> None:
     tokenizer.add_tokens(words)
 
 
-def _kandinsky5(model: VideoModel) -> Kandinsky5T2VPipeline:
+def _kandinsky5(model: VideoModel) -> Kandinsky5T2VPipeline | Kandinsky5I2VPipeline:
     tokenizer = qwen_tokenizer()
     _template_words(tokenizer)
     processor = Qwen2VLProcessor(
@@ -170,8 +171,10 @@ def _kandinsky5(model: VideoModel) -> Kandinsky5T2VPipeline:
     tokenizer_2 = build_clip_tokenizer()
     with seeded():
         text_encoder_2 = CLIPTextModel(clip_text_config(tokenizer_2, hidden_size=8))
-    return Kandinsky5T2VPipeline(
-        transformer=kandinsky5_transformer(),
+    # The image-to-video checkpoint (Pro I2V): the same layout, its own weights.
+    pipeline_class = Kandinsky5I2VPipeline if model.takes_image else Kandinsky5T2VPipeline
+    return pipeline_class(
+        transformer=kandinsky5_transformer(SEED + 2 if model.takes_image else SEED),
         vae=hunyuan_video_vae(),  # Kandinsky 5 decodes with HunyuanVideo's VAE
         text_encoder=text_encoder,
         tokenizer=processor,

@@ -353,6 +353,11 @@ def check_clip_request(model: VideoModel, *, num_frames: int, width: int, height
             f"num_frames={num_frames} is not valid for {model.name}: it must be "
             f"{model.frame_multiple}*k+1 (e.g. {below} or {below + model.frame_multiple})"
         )
+    if num_frames < model.min_frames:
+        raise ValueError(
+            f"num_frames={num_frames} is too short for {model.name}: its pipeline renders at "
+            f"least {model.min_frames} frames ({model.min_frames / model.native_fps:.2f} s)"
+        )
     multiple = model.size_multiple
     for name, value in (("width", width), ("height", height)):
         if value < multiple or value % multiple:
