@@ -6,7 +6,7 @@ id, a native size or a frame-count rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from resources.domain.licences import Licence, licence
@@ -571,6 +571,7 @@ HUNYUAN_VIDEO_1_5 = VideoModel(
     lora_train_gpu_gb=48,
     lora_loader="peft",
     musubi_task="t2v",  # hv_1_5_train_network.py --task
+    reference_model="hunyuan_video_1_5_i2v",
 )
 VIDEO_MODELS.update(
     {
@@ -669,6 +670,22 @@ REFERENCE_MODELS["kandinsky5_pro_i2v"] = VideoModel(
     min_frames=17,
     memory_plans=VIDEO_MODELS["kandinsky5_pro"].memory_plans,
     **{**_K5_COMMON, "pipeline_class": "Kandinsky5I2VPipeline"},
+)
+# HunyuanVideo 1.5 720p I2V (diffusers' layout, hunyuanvideo-community): the T2V layout plus a
+# SigLIP image encoder whose embedding of the still joins the text tokens, and the still's latent
+# as the first frame's condition. Its pipeline takes no width or height: it renders the bucket
+# nearest the still's aspect around `target_size` (resources/video/generator.py sets both).
+# Tencent's HunyuanVideo-1.5 README: 720p I2V at shift 7 (its inference table; check the model
+# card of the pinned revision), guidance 6, 50 steps.
+REFERENCE_MODELS["hunyuan_video_1_5_i2v"] = replace(
+    HUNYUAN_VIDEO_1_5,
+    name="hunyuan_video_1_5_i2v",
+    pipeline_class="HunyuanVideo15ImageToVideoPipeline",
+    repo_id="hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-720p_i2v",
+    flow_shift=7.0,
+    musubi_task="i2v",
+    reference_model="",
+    takes_image=True,
 )
 CONDITIONS = ("lora", "reference", "both")  # where a shot's identity comes from
 

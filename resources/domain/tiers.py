@@ -268,6 +268,14 @@ _DRAFTS: dict[str, dict] = {
         "naming: check before a production run)",
         tradeoff="the 480p CFG-distilled checkpoint (one pass a step), 20 of 50 steps",
     ),
+    "hunyuan_video_1_5_i2v": dict(
+        steps=20,
+        width=848,
+        height=480,
+        cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
+        tradeoff="480p, 20 of 50 steps and cached steps, from the reference still (Tencent's "
+        "480p step-distilled I2V transformer is not in this registry yet)",
+    ),
     "cogvideox_5b": dict(
         steps=20,
         cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),

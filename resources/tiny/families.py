@@ -14,6 +14,7 @@ import torch
 from diffusers import (
     AutoencoderKLHunyuanVideo15,
     DiffusionPipeline,
+    HunyuanVideo15ImageToVideoPipeline,
     HunyuanVideo15Pipeline,
     HunyuanVideo15Transformer3DModel,
     Kandinsky5I2VPipeline,
@@ -31,6 +32,9 @@ from transformers import (
     Qwen2TokenizerFast,
     Qwen2VLImageProcessor,
     Qwen2VLProcessor,
+    SiglipImageProcessor,
+    SiglipVisionConfig,
+    SiglipVisionModel,
     T5Config,
     T5EncoderModel,
 )
@@ -189,7 +193,10 @@ def _kandinsky5(model: VideoModel) -> Kandinsky5T2VPipeline | Kandinsky5I2VPipel
 _BYT5_WIDTH = 8
 
 
-def hunyuan15_transformer(seed: int = SEED) -> HunyuanVideo15Transformer3DModel:
+_SIGLIP_WIDTH = 12  # the transformer's image_embed_dim
+
+
+def hunyuan15_transformer(seed: int = SEED, task: str = "t2v") -> HunyuanVideo15Transformer3DModel:
     """HunyuanVideo 1.5's layout: latents, condition latents and mask in (2 x 4 + 1), patch 1."""
     with seeded(seed):
         return HunyuanVideo15Transformer3DModel(
@@ -204,14 +211,30 @@ def hunyuan15_transformer(seed: int = SEED) -> HunyuanVideo15Transformer3DModel:
             patch_size_t=1,
             text_embed_dim=QWEN_WIDTH,
             text_embed_2_dim=_BYT5_WIDTH,
-            image_embed_dim=12,
+            image_embed_dim=_SIGLIP_WIDTH,
             rope_axes_dim=(2, 2, 4),
             target_size=64,
-            task_type="t2v",
+            task_type=task,
         )
 
 
-def _hunyuan15(model: VideoModel) -> HunyuanVideo15Pipeline:
+def _siglip() -> tuple[SiglipVisionModel, SiglipImageProcessor]:
+    """The I2V checkpoint's SigLIP image encoder and processor, at a 32-pixel input."""
+    with seeded():
+        encoder = SiglipVisionModel(
+            SiglipVisionConfig(
+                hidden_size=_SIGLIP_WIDTH,
+                intermediate_size=24,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                image_size=32,
+                patch_size=8,
+            )
+        )
+    return encoder, SiglipImageProcessor(size={"height": 32, "width": 32})
+
+
+def _hunyuan15(model: VideoModel) -> HunyuanVideo15Pipeline | HunyuanVideo15ImageToVideoPipeline:
     tokenizer = qwen_tokenizer()
     with seeded():
         text_encoder = Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(**_qwen_text(tokenizer)))
@@ -231,16 +254,24 @@ def _hunyuan15(model: VideoModel) -> HunyuanVideo15Pipeline:
             downsample_match_channel=False,
             upsample_match_channel=False,
         )
-    return HunyuanVideo15Pipeline(
+    parts = dict(
         text_encoder=text_encoder,
         tokenizer=tokenizer,
-        transformer=hunyuan15_transformer(),
         vae=vae,
         scheduler=flow_match_scheduler(model),
         text_encoder_2=text_encoder_2,
         tokenizer_2=tokenizer_2,
         guider=ClassifierFreeGuidance(guidance_scale=model.guidance_scale),
     )
+    if model.takes_image:  # the 720p I2V checkpoint: its own transformer, SigLIP for the still
+        encoder, processor = _siglip()
+        return HunyuanVideo15ImageToVideoPipeline(
+            transformer=hunyuan15_transformer(SEED + 2, "i2v"),
+            image_encoder=encoder,
+            feature_extractor=processor,
+            **parts,
+        )
+    return HunyuanVideo15Pipeline(transformer=hunyuan15_transformer(), **parts)
 
 
 BUILDERS = {"kandinsky5": _kandinsky5, "hunyuan15": _hunyuan15}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from dagster import ConfigurableResource
 from diffusers.hooks import FirstBlockCacheConfig
-from PIL import Image
+from PIL import Image, ImageOps
 
 from resources.domain.registry import MemoryPlan, RenderSize, VideoModel
 from resources.domain.render import ATTENTION_CHOICES, RenderSettings, ShotRequest
@@ -431,6 +432,8 @@ def render_clip(
         kwargs["guidance_scale_2"] = second  # the low-noise expert's guidance
     if image is not None:
         kwargs["image"] = image  # the pipeline resizes it to width x height
+        if model.family == "hunyuan15":
+            _bucket_call(pipe, kwargs)
     if model.family == "hunyuan15":
         _guider_call(pipe, kwargs)
     frames = np.asarray(pipe(**kwargs).frames[0], dtype=np.float32)
@@ -442,6 +445,15 @@ def render_clip(
             f"{model.pipeline_class} returned frames of shape {frames.shape}, expected {expected}"
         )
     return (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+
+def _bucket_call(pipe: Any, kwargs: dict[str, Any]) -> None:
+    """HunyuanVideo 1.5 I2V takes no width or height: it renders the size bucket nearest the
+    still's aspect among those of `target_size`^2 pixels. A still cropped to width x height and
+    a target of sqrt(width x height) make that bucket exactly width x height."""
+    width, height = kwargs.pop("width"), kwargs.pop("height")
+    pipe.target_size = math.sqrt(width * height)
+    kwargs["image"] = ImageOps.fit(kwargs["image"], (width, height), Image.Resampling.LANCZOS)
 
 
 def _guider_call(pipe: Any, kwargs: dict[str, Any]) -> None:
