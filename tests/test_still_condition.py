@@ -235,3 +235,16 @@ def test_a_shot_too_short_for_the_image_to_video_pipeline_is_refused_naming_its_
     assert "17 frames" in line
     data["shots"][0]["duration_s"] = 1
     assert parse_brief(data).condition_of("a") == "reference"
+
+
+def test_a_talking_ltx2_shot_keeps_its_identity_from_the_lora():
+    data = _brief(model="ltx_2", condition="reference", line="Olá!", duration_s=None)
+    data["video"]["fps"] = 24
+    with pytest.raises(BriefError) as error:
+        parse_brief(data)
+    (line,) = error.value.problems
+    assert "shots[0].condition: shot 'a' talks" in line and "give it `condition: lora`" in line
+    data["shots"][0]["condition"] = "lora"
+    data["video"]["condition"] = "reference"
+    brief = parse_brief(data)
+    assert [brief.condition_of(s) for s in ("a", "b")] == ["lora", "reference"]

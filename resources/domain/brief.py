@@ -559,6 +559,13 @@ class Brief(_Strict):
             problem = condition_problem(self.video.model, shot.condition or "lora", field)
             if problem:
                 raise ValueError(problem)
+            talking = shot.line and VIDEO_MODELS[self.video.model].generates_audio
+            if talking and (shot.condition or self.video.condition) != "lora":
+                raise ValueError(
+                    f"{field}: shot {shot.id!r} talks (its picture follows its line on "
+                    f"{self.video.model}) and cannot also start from the reference still; "
+                    f"give it `condition: lora`"
+                )
             short = shot.duration_s is not None and reference is not None
             if short and reference.valid_frame_count(shot.duration_s) < reference.min_frames:
                 if (shot.condition or self.video.condition) != "lora":

@@ -502,9 +502,21 @@ VIDEO_MODELS.update(
     {
         m.name: m
         for m in (
-            VideoModel(name="ltx_2", repo_id="Lightricks/LTX-2", params_b=18.9, **_LTX2_COMMON),
+            VideoModel(
+                name="ltx_2",
+                repo_id="Lightricks/LTX-2",
+                params_b=18.9,
+                reference_model="ltx_2_i2v",
+                **_LTX2_COMMON,
+            ),
             # LTX-2.5 loads through the same diffusers classes (diffusers 0.40 and later).
-            VideoModel(name="ltx_2_5", repo_id="Lightricks/LTX-2.5", params_b=22.0, **_LTX2_COMMON),
+            VideoModel(
+                name="ltx_2_5",
+                repo_id="Lightricks/LTX-2.5",
+                params_b=22.0,
+                reference_model="ltx_2_5_i2v",
+                **_LTX2_COMMON,
+            ),
         )
     }
 )
@@ -687,6 +699,16 @@ REFERENCE_MODELS["hunyuan_video_1_5_i2v"] = replace(
     reference_model="",
     takes_image=True,
 )
+# LTX-2 conditions on an image with the same checkpoint: LTX2ImageToVideoPipeline loads the
+# model's own folder and puts the still's latent in the first frame (diffusers' LTX-2 docs).
+for _name in ("ltx_2", "ltx_2_5"):
+    REFERENCE_MODELS[f"{_name}_i2v"] = replace(
+        VIDEO_MODELS[_name],
+        name=f"{_name}_i2v",
+        pipeline_class="LTX2ImageToVideoPipeline",
+        reference_model="",
+        takes_image=True,
+    )
 CONDITIONS = ("lora", "reference", "both")  # where a shot's identity comes from
 
 

@@ -131,7 +131,7 @@ def _ltx2_distill(repo_id: str, file: str, source: str) -> DistillAdapter:
     )
 
 
-LTX2_DISTILLED = {
+LTX2_DISTILLED: dict[str, DistillAdapter] = {
     "ltx_2": _ltx2_distill(
         "Lightricks/LTX-2",
         "ltx-2-19b-distilled-lora-384.safetensors",
@@ -145,6 +145,9 @@ LTX2_DISTILLED = {
         "before a production run); same 8 + 3 distilled sigmas as diffusers' LTX-2 utils",
     ),
 }
+
+# The image-to-video pipelines load the same checkpoint, so they take the same distilled LoRA.
+LTX2_DISTILLED.update({f"{name}_i2v": adapter for name, adapter in list(LTX2_DISTILLED.items())})
 
 # Kandinsky 5 Lite's diffusion-distilled checkpoint (diffusers' Kandinsky 5 docs: "distilled to
 # 16 steps, 6x faster inference, minimal quality loss"; inferred without CFG, guidance 1).

@@ -14,6 +14,7 @@ from __future__ import annotations
 from diffusers import (
     AutoencoderKLLTX2Audio,
     AutoencoderKLLTX2Video,
+    LTX2ImageToVideoPipeline,
     LTX2Pipeline,
     LTX2VideoTransformer3DModel,
 )
@@ -154,8 +155,10 @@ def _audio() -> tuple[AutoencoderKLLTX2Audio, LTX2Vocoder]:
     return vae, vocoder
 
 
-def build_tiny_ltx2(model: VideoModel) -> LTX2Pipeline:
-    """`model`'s LTX2Pipeline with tiny random weights (the same seed builds the same bytes)."""
+def build_tiny_ltx2(model: VideoModel) -> LTX2Pipeline | LTX2ImageToVideoPipeline:
+    """`model`'s LTX2Pipeline with tiny random weights (the same seed builds the same bytes);
+    its LTX2ImageToVideoPipeline for the image-to-video entry: the same checkpoint, so the same
+    weights."""
     tokenizer = build_llama_tokenizer(model_max_length=TEXT_TOKENS)
     with seeded():
         text_encoder = _text_encoder(len(tokenizer), tokenizer)
@@ -166,7 +169,8 @@ def build_tiny_ltx2(model: VideoModel) -> LTX2Pipeline:
     with seeded():
         vae = _video_vae()
     audio_vae, vocoder = _audio()
-    return LTX2Pipeline(
+    pipeline_class = LTX2ImageToVideoPipeline if model.takes_image else LTX2Pipeline
+    return pipeline_class(
         scheduler=flow_match_scheduler(model),
         vae=vae,
         audio_vae=audio_vae,

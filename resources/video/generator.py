@@ -403,7 +403,7 @@ def render_clip(
         shot = ShotRequest("clip", prompt, negative_prompt, seed, num_frames, 0.0)
         return render_audio_visual(
             pipe, None, model, shot, width=width, height=height, steps=steps,
-            guidance_scale=guidance_scale, on_step=on_step,
+            guidance_scale=guidance_scale, on_step=on_step, image=image,
         ).frames  # fmt: skip
     kwargs: dict[str, Any] = {
         "prompt": prompt,
@@ -650,6 +650,7 @@ def render_assigned(
                 pipe, upsampler, job.model, shot, width=settings.width, height=settings.height,
                 steps=settings.steps, guidance_scale=settings.guidance_scale,
                 refine_steps=settings.refine_steps, on_step=progress, line=line,
+                image=_still(job, shot),
             )  # fmt: skip
             frames, audio = clip.frames, (clip.audio, clip.sample_rate)
         else:
@@ -662,11 +663,16 @@ def render_assigned(
         stop_if_asked(stop, f"shot {shot.id}")
 
 
+def _still(job: RenderJob, shot: ShotRequest) -> Image.Image | None:
+    """The reference still `shot` starts from (None: its identity comes from the LoRA alone)."""
+    if shot.reference_still is None:
+        return None
+    return Image.open(job.still_files[shot.id]).convert("RGB")
+
+
 def _render_shot(pipe: Any, job: RenderJob, shot: ShotRequest, progress: Any) -> np.ndarray:
     settings = job.settings
-    image = None
-    if shot.reference_still is not None:
-        image = Image.open(job.still_files[shot.id]).convert("RGB")
+    image = _still(job, shot)
     return render_clip(
         pipe,
         job.model,

@@ -20,6 +20,7 @@ import torch
 from diffusers import LTX2DFRPipeline, LTX2LatentUpsamplePipeline
 from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
 from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, STAGE_2_DISTILLED_SIGMA_VALUES
+from PIL import Image
 
 from resources.domain.registry import VideoModel
 from resources.domain.render import ShotRequest
@@ -95,12 +96,21 @@ def render_audio_visual(
     refine_steps: int = 0,
     on_step: Callable[[int], None] | None = None,
     line: tuple[np.ndarray, int] | None = None,
+    image: Image.Image | None = None,
 ) -> AudioVisualClip:
     """One shot's frames and sound; the same seed gives the same bytes. `refine_steps` > 0:
     the two-stage recipe (`upsampler` from `load_upsampler`), else one stage at full size.
     `line` (samples, rate): a talking shot, whose picture follows this narration (see `_talking`).
+    `image`: the reference still LTX2ImageToVideoPipeline starts from, in both stages.
     """
     w, h, two_stage, g = width, height, refine_steps > 0, guidance_scale
+    if model.takes_image != (image is not None):
+        raise ValueError(
+            f"{model.name} {'needs' if model.takes_image else 'takes no'} reference still"
+        )
+    if image is not None and line is not None:
+        raise ValueError(f"shot {shot.id}: a talking shot cannot start from the reference still")
+    still = {"image": image} if image is not None else {}
     if two_stage and (w % 64 or h % 64):
         raise ValueError(
             f"width={w}, height={h}: a two-stage {model.name} render needs multiples of 64 "
@@ -113,16 +123,16 @@ def render_audio_visual(
         return _talking(pipe, upsampler, model, shot, line, first, refine_steps, callback, w, h)
     if not two_stage:
         out = _call(pipe, model, shot, g, width=w, height=h, sigmas=first,
-                    output_type="np", **callback)  # fmt: skip
+                    output_type="np", **callback, **still)  # fmt: skip
         return _clip(pipe, out, shot, w, h)
     low = _call(pipe, model, shot, g, width=w // 2, height=h // 2, sigmas=first,
-                output_type="latent", **callback)  # fmt: skip
+                output_type="latent", **callback, **still)  # fmt: skip
     up = upsampler(latents=low.frames, width=w // 2, height=h // 2, num_frames=shot.num_frames,
                    output_type="latent").frames  # fmt: skip
     second = schedule(STAGE_2_DISTILLED_SIGMA_VALUES, refine_steps)
     out = _call(
         pipe, model, shot, g, width=w, height=h, sigmas=second, noise_scale=second[0],
-        latents=up, audio_latents=low.audio, output_type="np",
+        latents=up, audio_latents=low.audio, output_type="np", **still,
     )  # fmt: skip
     return _clip(pipe, out, shot, w, h)
 
