@@ -630,41 +630,24 @@ DEFAULT_VIDEO_MODEL = "hunyuan_video"
 # `reference_model` (the same family, text encoder and VAE; the character LoRA of "both" is that
 # entry's). Loaded, placed and rendered by the one render path like every VideoModel.
 REFERENCE_MODELS: dict[str, VideoModel] = {
-    m.name: m
-    for m in (
-        # Wan 2.2 I2V A14B (diffusers' layout of the Wan-AI checkpoint): two experts like the
-        # T2V A14B, whose transformers take 36 channels (noise, the still's latent and its
-        # mask); no CLIP image encoder (WanImageToVideoPipeline with transformer_2 and
-        # boundary_ratio). diffusers' Wan docs: 40 steps at guidance 3.5, expert switch at 0.9.
-        VideoModel(
-            name="wan22_i2v_a14b",
-            family="wan",
-            pipeline_class="WanImageToVideoPipeline",
-            transformer_class="WanTransformer3DModel",
-            repo_id="Wan-AI/Wan2.2-I2V-A14B-Diffusers",
-            revision="main",
-            native_width=1280,
-            native_height=720,
-            native_fps=16,
-            frame_multiple=4,
-            default_steps=40,
-            guidance_scale=3.5,
-            flow_shift=5.0,
-            lora_target_modules=_ATTN,
-            licence="Apache-2.0",
-            tiny=_TINY_16,
-            max_frames=81,
-            params_b=14.0,
-            experts=2,
-            boundary_ratio=0.9,
-            guidance_scale_2=3.5,
-            musubi_task="i2v-A14B",
-            takes_image=True,
-            memory_plans=_plans(
-                ("group", True, True), ("group", False, True), ("model", False, True)
-            ),
-        ),
-    )
+    # Wan 2.2 I2V A14B (diffusers' layout of the Wan-AI checkpoint): two experts like the T2V
+    # A14B, whose transformers take 36 channels (noise, the still's latent and its mask); no
+    # CLIP image encoder (WanImageToVideoPipeline with transformer_2 and boundary_ratio).
+    # diffusers' Wan docs: 40 steps at guidance 3.5, expert switch at 0.9.
+    "wan22_i2v_a14b": replace(
+        VIDEO_MODELS["wan22_t2v_a14b"],
+        name="wan22_i2v_a14b",
+        pipeline_class="WanImageToVideoPipeline",
+        repo_id="Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+        revision="main",
+        guidance_scale=3.5,
+        guidance_scale_2=3.5,
+        flow_shift=5.0,
+        boundary_ratio=0.9,
+        musubi_task="i2v-A14B",
+        reference_model="",
+        takes_image=True,
+    ),
 }
 # Kandinsky 5 Pro I2V: the same transformer layout, text encoders and VAE as Pro T2V; the still is
 # encoded by the VAE as the first latent frame (Kandinsky5I2VPipeline.prepare_latents). diffusers'

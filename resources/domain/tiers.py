@@ -196,16 +196,6 @@ _DRAFTS: dict[str, dict] = {
         adapter=LIGHTX2V_WAN22,
         tradeoff="4 distilled steps (2 per expert) without CFG at 480p; large motion may smear",
     ),
-    "wan22_i2v_a14b": dict(
-        steps=4,
-        guidance_scale=1.0,
-        guidance_scale_2=1.0,
-        width=832,
-        height=480,
-        flow_shift=5.0,
-        adapter=LIGHTX2V_WAN22_I2V,
-        tradeoff="4 distilled steps (2 per expert) without CFG at 480p, from the reference still",
-    ),
     "wan22_ti2v_5b": dict(
         steps=20,
         width=640,
@@ -252,13 +242,6 @@ _DRAFTS: dict[str, dict] = {
         cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
         tradeoff="0.39x the pixels, 20 of 50 steps and cached steps (no distilled Pro published)",
     ),
-    "kandinsky5_pro_i2v": dict(
-        steps=20,
-        width=640,
-        height=480,
-        cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
-        tradeoff="as kandinsky5_pro's draft, from the reference still",
-    ),
     "hunyuan_video_1_5": dict(
         steps=20,
         guidance_scale=1.0,
@@ -284,6 +267,18 @@ _DRAFTS: dict[str, dict] = {
         cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
         tradeoff="native size (CogVideoX is trained at 720x480 only), 20 steps, cached steps",
     ),
+}
+
+# Wan 2.2 I2V A14B drafts as its T2V sibling does, with the I2V distillation LoRAs.
+_DRAFTS["wan22_i2v_a14b"] = {
+    **_DRAFTS["wan22_t2v_a14b"],
+    "adapter": LIGHTX2V_WAN22_I2V,
+    "tradeoff": "4 distilled steps (2 per expert) without CFG at 480p, from the reference still",
+}
+# Kandinsky 5 Pro I2V drafts as Pro does (no distilled Pro published).
+_DRAFTS["kandinsky5_pro_i2v"] = {
+    **_DRAFTS["kandinsky5_pro"],
+    "tradeoff": "as kandinsky5_pro's draft (0.39x the pixels, 20 steps, cached), from the still",
 }
 
 
