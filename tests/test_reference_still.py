@@ -90,6 +90,8 @@ def test_a_still_conditioned_shot_records_its_still_by_name_and_hash(chain):
     image = store.path(refs) / stills[still["file"]]["image"]
     assert still["sha256"] == sha256_file(image)
     assert shots["still"]["reference_still"] == still["sha256"]
+    # The same prompt chooses the same still, whichever condition and tier.
+    assert shots["both"]["still"] == still and shots["draft"]["still"] == still
     # The shot unit's own manifest names it too, with the image-to-video checkpoint.
     unit = ArtifactRef("acme-health", "dr-ana", "shots", shots["still"]["unit"])
     manifest = store.manifest(unit)
@@ -109,3 +111,22 @@ def test_the_draft_still_shot_renders_with_the_i2v_distillation_adapter(chain):
     manifest = chain["store"].manifest(ArtifactRef("acme-health", "dr-ana", "shots", unit))
     assert manifest["parameters"]["tier"] == "draft"
     assert len(manifest["parameters"]["distill"]["files"]) == 2  # one per expert
+
+
+def test_the_deliverable_the_report_and_the_review_app_say_where_identity_came_from(chain):
+    from pipeline.review.catalog import character_view
+
+    store = chain["store"]
+    cut = store.current("acme-health", "dr-ana", "deliverables")
+    measured = {s["id"]: s for s in store.manifest(cut)["qc"]["shots"]}
+    still = _shots(chain)["still"]["still"]["file"]
+    assert (measured["lora"]["identity_from"], measured["lora"]["still"]) == ("lora", None)
+    assert (measured["still"]["identity_from"], measured["still"]["still"]) == ("reference", still)
+    report = store.current("acme-health", "dr-ana", "client_report")
+    text = (store.path(report) / "report.md").read_text(encoding="utf-8")
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if " | " in line}
+    assert f"| still | reference still ({still}) |" in rows["still"]
+    assert "| both | LoRA + still (" in rows["both"]
+    view = character_view(store, "acme-health", "dr-ana")
+    cards = {s.id: (s.identity_from, s.still) for s in view.shots}
+    assert cards["lora"] == ("lora", None) and cards["still"] == ("reference", still)
