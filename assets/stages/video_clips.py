@@ -832,8 +832,7 @@ def attempts_table(
             f"{t.scores['subject_consistency']:.3f} | {mark} |"
         )
     rows.append(
-        f"\nmin_identity {threshold:.3f} ({retakes.PRIMARY}); shot `{shot}`; identity from "
-        f"{source}"
+        f"\nmin_identity {threshold:.3f} ({retakes.PRIMARY}); shot `{shot}`; identity from {source}"
     )
     return Markdown("\n".join(rows))
 
