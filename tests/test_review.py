@@ -36,6 +36,7 @@ from pipeline.cli import main, materialize_brief
 from pipeline.launch import brief_source, run_chain
 from pipeline.review.app import review_config
 from pipeline.review.i18n import money
+from pipeline.review.routes.pages import brief_errors
 from pipeline.settings import ENV_WEBHOOK_URL, SettingsError, resource_defs
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.review import decision_of, overrides_of, reviews_of
@@ -343,11 +344,16 @@ def test_briefs_in_error_are_listed_with_every_problem(loop, tmp_path):
     settings = replace(loop["settings"], inbox=(str(inbox),))
     with serve(config_for(settings)) as url:
         page = get(f"{url}/")[2].decode()
+        english = get(f"{url}/?lang=en")[2].decode()
     assert "broken.yaml" in page and "character.name" in page and "shots" in page
-    # And among what waits for a person, linking to the list of problems.
+    # And among what waits for a person, linking to the list of problems, in the page's language.
     waiting = _waiting_rows(page)
     assert [(kind, link) for kind, link, _ in waiting][-1] == ("brief", "/#brief-errors")
     assert "broken.yaml" in waiting[-1][2]
+    (problems,) = brief_errors(settings)
+    assert problems["pt"][0] != problems["en"][0]
+    assert waiting[-1][2].rstrip().endswith(problems["pt"][0])
+    assert _waiting_rows(english)[-1][2].rstrip().endswith(problems["en"][0])
 
 
 def _waiting_rows(page: str) -> list[tuple[str, str, str]]:

@@ -334,6 +334,7 @@ class Waiting:
     since: str  # ISO 8601 (UTC): when it started waiting
     link: str  # the page (and section) where a producer settles it
     detail: str = ""
+    detail_pt: str = ""  # the detail in Portuguese, where it has its own words
 
 
 def _created(store, ref: ArtifactRef) -> str:
@@ -384,7 +385,7 @@ def waiting_items(store, errors: list[dict[str, Any]]) -> list[Waiting]:
     for error in errors:
         found.append(
             Waiting("brief", None, None, error["path"], error.get("since", ""), "/#brief-errors",
-                    (error.get("en") or [""])[0])
+                    (error.get("en") or [""])[0], (error.get("pt") or [""])[0])
         )  # fmt: skip
     return sorted(found, key=lambda w: (w.since, w.kind, w.what))
 

@@ -41,7 +41,8 @@ HOME = """{% extends "base" %}{% block body %}
 {% for w in waiting %}<tr class="waiting-item" data-kind="{{ w.kind }}">
 <td>{{ when(w.since) if w.since else '' }}</td>
 <td><a href="{{ w.link }}">{{ t('wait_' + w.kind) }}{% if w.client %}: {{ w.client }}/{{ w.character
- }}{% endif %} <code>{{ w.what }}</code></a></td><td>{{ w.detail }}</td></tr>{% endfor %}
+ }}{% endif %} <code>{{ w.what }}</code></a></td>
+<td>{{ w.detail_pt if lang != 'en' and w.detail_pt else w.detail }}</td></tr>{% endfor %}
 </table>{% else %}<p id="nothing-waiting">{{ t('nothing_waiting') }}</p>{% endif %}</section>
 <h2>{{ t('clients') }}</h2>
 {% if clients %}<ul id="clients">{% for c in clients %}
