@@ -76,8 +76,6 @@ def harvest(folder: Path) -> dict[str, dict]:
     """Counts cached as `<key>.json` under `folder`, for this torch, COUNT_VERSION and configs."""
     import json
 
-    import torch
-
     from resources.domain.architectures import (
         ARCHITECTURES,
         QWEN3_TTS_DECODER,
@@ -88,7 +86,7 @@ def harvest(folder: Path) -> dict[str, dict]:
         SDXL_VAE,
     )
 
-    prefix = f"v{counted.COUNT_VERSION}-torch{torch.__version__.split('+')[0]}-"
+    prefix = counted.KEY_PREFIX
     digests = {counted.config_digest(a) for a in ARCHITECTURES.values()}
     digests |= {counted.config_digest(c) for c in REALESRGAN.values()}
     digests.add(counted.config_digest(SDXL_UNET, SDXL_VAE, *SDXL_TEXT_ENCODERS))
@@ -110,7 +108,7 @@ def named_counts(folder: Path) -> dict[str, dict]:
     from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER, architecture
     from resources.sound.flops import VoiceShape, voice_counts
 
-    prefix = f"v{counted.COUNT_VERSION}-torch{torch_version()}-"
+    prefix = counted.KEY_PREFIX
     names = {p.stem for p in folder.rglob(f"{prefix}*.json")}
     for listing in folder.rglob("flop-keys.txt"):
         names |= {line.strip() for line in listing.read_text().splitlines()}
@@ -136,12 +134,6 @@ def named_counts(folder: Path) -> dict[str, dict]:
     if shapes:
         found.update(zip(shapes, voice_counts(list(shapes.values())), strict=True))
     return found
-
-
-def torch_version() -> str:
-    import torch
-
-    return torch.__version__.split("+")[0]
 
 
 if __name__ == "__main__":

@@ -52,18 +52,12 @@ def _name_the_flop_counts_quoted():
     asked = flops.FlopCache.get
 
     def get(self, key, count):
-        _asked.add(f"v{flops.COUNT_VERSION}-torch{torch_version()}-{key}")
+        _asked.add(flops.full_key(key))
         return asked(self, key, count)
 
     flops.FlopCache.get = get
     yield
     flops.FlopCache.get = asked
-
-
-def torch_version() -> str:
-    import torch
-
-    return torch.__version__.split("+")[0]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -42,6 +42,7 @@ from resources.domain.architectures import (
 
 # Part of every cache key: bump when what a count includes changes.
 COUNT_VERSION = "2"
+KEY_PREFIX = f"v{COUNT_VERSION}-torch{torch.__version__.split('+')[0]}-"  # of every full key
 _memo: dict[str, dict[str, Any]] = {}
 _lock = threading.Lock()
 
@@ -193,7 +194,7 @@ class FlopCache:
         self.misses = 0
 
     def get(self, key: str, count: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        full = f"v{COUNT_VERSION}-torch{torch.__version__.split('+')[0]}-{key}"
+        full = full_key(key)
         with _lock:
             found = _memo.get(full)
         path = self.folder / f"{full}.json" if self.folder else None
@@ -223,6 +224,12 @@ class FlopCache:
                 json.dump(found, handle)
             os.replace(tmp, path)
         return found
+
+
+def full_key(key: str) -> str:
+    """`key` as the caches store it: with the count version and torch's release, whose operators
+    a count depends on (a count made under another torch is never read)."""
+    return f"{KEY_PREFIX}{key}"
 
 
 def forget_memory() -> None:
