@@ -102,8 +102,12 @@ def harvest(folder: Path) -> dict[str, dict]:
     return found
 
 
+# The shape-keyed kinds of count, and the function of resources/quote/flops.py that counts each.
+COUNTERS = {"transformer": "transformer_forward", "vae": "vae_decode", "vae_encode": "vae_encode"}
+
+
 def named_counts(folder: Path) -> dict[str, dict]:
-    """Count now every transformer, VAE and voice shape named under `folder` that the seed
+    """Count now every transformer, VAE (decode, encode) and voice shape named under `folder` that the seed
     lacks (names only: `flop-keys.txt` lines and the `_flops/` entries' file names)."""
     from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER, architecture
     from resources.sound.flops import VoiceShape, voice_counts
@@ -120,14 +124,14 @@ def named_counts(folder: Path) -> dict[str, dict]:
         numbers = [int(p) for p in parts if p.isdigit()]
         if kind == "voice" and len(parts) == 4 and parts[3] == voice_digest and len(numbers) == 3:
             shapes[name] = VoiceShape(*numbers)
-        elif kind in ("transformer", "vae") and len(parts) == 5 and len(numbers) == 3:
+        elif kind in COUNTERS and len(parts) == 5 and len(numbers) == 3:
             model, digest = parts[0], parts[1]
             try:
                 if counted.config_digest(architecture(model)) != digest:
                     continue  # a count of an earlier config
             except KeyError:
                 continue
-            count = counted.transformer_forward if kind == "transformer" else counted.vae_decode
+            count = getattr(counted, COUNTERS[kind])
             width, height, frames = numbers
             cache = counted.FlopCache(None, seeded=False)
             found[name] = count(cache, model, width=width, height=height, frames=frames)

@@ -140,3 +140,37 @@ def test_a_brief_on_the_family_materializes_to_a_final(tmp_path, dagster_instanc
     if tier == "draft":
         checkpoint = models[f"{name}_draft_checkpoint"]
         assert checkpoint["licence"]["licence"] == "MIT" and len(checkpoint["sha256"]) == 64
+
+
+def test_hunyuan_video_1_5_from_the_still_renders_with_tencent_s_distilled_i2v_checkpoints():
+    from resources.domain.registry import reference_model_of
+    from resources.domain.tiers import HY15_480P_I2V_STEP_DISTILLED, HY15_720P_I2V_DISTILLED
+
+    reference = reference_model_of(VIDEO_MODELS["hunyuan_video_1_5"])
+    final, draft = tier_recipe(reference, "final"), tier_recipe(reference, "draft")
+    assert final.checkpoint == HY15_720P_I2V_DISTILLED and not final.cfg
+    assert (final.width, final.height) == (reference.native_width, reference.native_height)
+    assert draft.checkpoint == HY15_480P_I2V_STEP_DISTILLED and not draft.cfg
+    assert draft.steps < final.steps / 4 and draft.flow_shift == final.flow_shift == 7.0
+
+
+def test_the_step_distilled_i2v_checkpoint_loads_into_the_image_to_video_pipeline(tmp_path):
+    """The tiny counterpart of the step-distilled transformer has the I2V layout: it loads into
+    HunyuanVideo15ImageToVideoPipeline and renders the still differently from the model's own."""
+    from PIL import Image
+
+    from resources.domain.registry import reference_model_of
+
+    models = ModelStore(profile="tiny", models_dir=str(tmp_path / "models"))
+    reference = reference_model_of(VIDEO_MODELS["hunyuan_video_1_5"])
+    recipe = tier_recipe(reference, "draft")
+    folder = models.video_model_dir(reference)
+    still = Image.fromarray(np.full((64, 96, 3), (200, 120, 90), dtype=np.uint8))
+    args = dict(prompt="drana waves", negative_prompt="", num_frames=5, width=96, height=64,
+                steps=2, guidance_scale=1.0, seed=3, image=still)  # fmt: skip
+    own = render_clip(load_video_pipeline(folder, reference), reference, **args)
+    checkpoint = models.tier_checkpoint_dir(reference, recipe)
+    pipe = load_video_pipeline(folder, reference, checkpoint_dir=checkpoint)
+    assert pipe.transformer.config.task_type == "i2v"
+    distilled = render_clip(pipe, reference, **args)
+    assert distilled.shape == own.shape and not np.array_equal(distilled, own)

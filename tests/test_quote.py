@@ -281,3 +281,52 @@ def test_the_quote_speaks_each_line_at_qwen3_tts_full_size_counted_on_the_meta_d
     assert cloned[0]["detail"]["voice_engine"] == "qwen3_tts_base"
     assert cloned[0]["detail"]["voice_positions"] > spoken[0]["detail"]["voice_positions"]
     assert cloned[0]["detail"]["voice_flops"] > spoken[0]["detail"]["voice_flops"]
+
+
+@pytest.mark.parametrize("model", ["wan22_t2v_a14b", "hunyuan_video_1_5", "kandinsky5_pro", "ltx_2"])
+def test_a_shot_from_the_still_is_quoted_with_the_image_to_video_checkpoint(model):
+    """The quote reads the shot's checkpoint and recipe where rendering does
+    (tiers.shot_renderings): the still shot's row names the I2V checkpoint, its passes follow
+    that checkpoint's recipe, and its still is encoded (Wan's pipeline encodes the still and
+    zero frames, the clip's length; the others the still alone)."""
+    from resources.domain.registry import reference_model_of, video_model
+    from resources.domain.tiers import tier_recipe
+
+    shots = [
+        {"id": "a", "prompt": "she greets", "duration_s": 1, "seed": 1, "condition": "reference"},
+        {"id": "b", "prompt": "she points", "duration_s": 1, "seed": 2},
+    ]
+    brief = parse_brief(small_brief(video={"model": model}, shots=shots))
+    reference = reference_model_of(video_model(model))
+    for tier in ("draft", "final"):
+        quote = quote_brief(brief, tier=tier)
+        rows = {row["id"]: row for row in quote["shots"]}
+        assert (rows["a"]["checkpoint"], rows["b"]["checkpoint"]) == (reference.name, model)
+        recipe = tier_recipe(reference, tier)
+        assert rows["a"]["steps"] == recipe.steps
+        if recipe.refine_steps == 0 and reference.experts == 1:
+            assert rows["a"]["transformer_passes"] == recipe.steps * (2 if recipe.cfg else 1)
+        encodes = {
+            line["shot"]: line["detail"]["frames"]
+            for line in quote["lines"]
+            if line["stage"] == "still_encoding"
+        }
+        assert encodes == {"a": rows["a"]["frames"] if reference.still_encode == "clip" else 1}
+        # The shot's own lines sum to its row, the still's encode among them.
+        mine = [line["flops"] for line in quote["lines"] if line["shot"] == "a"]
+        assert rows["a"]["flops"] == pytest.approx(sum(mine))
+
+
+def test_hunyuan_video_1_5_from_the_still_costs_less_than_from_the_lora_at_final():
+    """Its image-to-video final renders with Tencent's CFG-distilled 720p transformer (one pass
+    a step) and its draft with the step-distilled 480p one; the text-to-video final runs CFG."""
+    shots = [{"id": "a", "prompt": "she greets", "duration_s": 1, "seed": 1}]
+    costs = {}
+    for condition in ("lora", "reference"):
+        video = {"model": "hunyuan_video_1_5", "condition": condition}
+        brief = parse_brief(small_brief(video=video, shots=shots))
+        for tier in ("draft", "final"):
+            (row,) = quote_brief(brief, tier=tier)["shots"]
+            costs[condition, tier] = row["transformer_flops"]
+    assert costs["reference", "final"] < 0.6 * costs["lora", "final"]
+    assert costs["reference", "draft"] < 0.5 * costs["lora", "draft"]

@@ -576,7 +576,7 @@ def _clips_metadata(run, brief, plan, folder, manifest, reused, table) -> dict[s
         else ", ".join(f"{k}: {v}" for k, v in plan.tiers.items()),
         **prediction_metadata(
             run,
-            ("text_encoding", "render", "vae_decode"),
+            ("text_encoding", "still_encoding", "render", "vae_decode"),
             manifest,
             shots=_quoted_generations(manifest),
         ),

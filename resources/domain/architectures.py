@@ -10,10 +10,11 @@ the source says so.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from resources.domain.registry import VIDEO_MODELS
+from resources.domain.registry import REFERENCE_MODELS, VIDEO_MODELS
 
 
 @dataclass(frozen=True)
@@ -467,6 +468,39 @@ ARCHITECTURES: dict[str, Architecture] = {
     ),
 }
 
+# The image-to-video checkpoints (registry.REFERENCE_MODELS) a still-conditioned shot renders
+# with: each its text-to-video sibling's layout, with these differences.
+_HY15_I2V = "hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-720p_i2v"
+ARCHITECTURES.update(
+    {
+        # Wan2.2-I2V-A14B transformer/config.json: in_channels 36 (16 noise, 4 mask, 16 of the
+        # still's latent), out_channels 16, no image embedder (image_dim null).
+        "wan22_i2v_a14b": _wan(
+            "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+            {**_WAN_14B, "in_channels": 36},
+            _WAN21_VAE,
+            16,
+            8,
+        ),
+        # The 720p I2V transformer: the T2V's layout with task_type i2v (the conversion script).
+        "hunyuan_video_1_5_i2v": dataclasses.replace(
+            ARCHITECTURES["hunyuan_video_1_5"],
+            transformer=Network(
+                "diffusers",
+                "HunyuanVideo15Transformer3DModel",
+                {**HY15_720P_T2V, "task_type": "i2v"},
+                HUB.format(_HY15_I2V, "transformer/config.json"),
+            ),
+        ),
+        "kandinsky5_pro_i2v": _kandinsky5(
+            "kandinskylab/Kandinsky-5.0-I2V-Pro-sft-5s-Diffusers", K5_PRO
+        ),
+        # LTX-2 conditions on the still with its own checkpoint.
+        "ltx_2_i2v": ARCHITECTURES["ltx_2"],
+        "ltx_2_5_i2v": ARCHITECTURES["ltx_2_5"],
+    }
+)
+
 _SDXL = "stabilityai/stable-diffusion-xl-base-1.0"
 SDXL_UNET = Network(
     "diffusers",
@@ -550,7 +584,7 @@ def architecture(model_name: str) -> Architecture:
 
 
 # Every registry model must be countable: a model added without its architecture fails import.
-_missing = sorted(set(VIDEO_MODELS) - set(ARCHITECTURES))
+_missing = sorted({*VIDEO_MODELS, *REFERENCE_MODELS} - set(ARCHITECTURES))
 if _missing:
     raise RuntimeError(f"registry models without a published architecture: {', '.join(_missing)}")
 

@@ -118,6 +118,9 @@ class VideoModel:
     reference_model: str = ""
     # An image-to-video checkpoint: every call takes the still as its `image` argument.
     takes_image: bool = False
+    # The VAE frames it encodes to condition on the still: 1 (the still alone), or the clip's
+    # length (Wan's image-to-video pipeline encodes the still followed by zero frames).
+    still_encode: Literal["still", "clip"] = "still"
     min_frames: int = 1  # the shortest clip its pipeline renders
 
     @property
@@ -647,6 +650,7 @@ REFERENCE_MODELS: dict[str, VideoModel] = {
         musubi_task="i2v-A14B",
         reference_model="",
         takes_image=True,
+        still_encode="clip",  # WanImageToVideoPipeline.prepare_latents: still + zero frames
     ),
 }
 # Kandinsky 5 Pro I2V: the same transformer layout, text encoders and VAE as Pro T2V; the still is

@@ -13,7 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from resources.domain.registry import REFERENCE_MODELS, VIDEO_MODELS, VideoModel
+from resources.domain.registry import (
+    REFERENCE_MODELS,
+    VIDEO_MODELS,
+    VideoModel,
+    reference_model_of,
+)
 
 if TYPE_CHECKING:  # the brief's schema imports this module's names
     from resources.domain.brief import Brief
@@ -156,6 +161,18 @@ K5_LITE_DISTILLED = "kandinskylab/Kandinsky-5.0-T2V-Lite-distilled16steps-5s-Dif
 # convert_hunyuan_video1_5_to_diffusers.py: 480p_t2v_distilled, guidance 1, shift 5). Tencent's
 # step-distilled transformer (8 or 12 steps) is published for 480p image-to-video only.
 HY15_480P_DISTILLED = "hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-480p_t2v_distilled"
+# Its image-to-video checkpoints (the same conversion script's transformer types; repository
+# names assumed in the community's naming: check before a production run):
+# * 480p_i2v_step_distilled: Tencent's step-distilled transformer (CFG-distilled too), guidance 1,
+#   shift 7; 8 or 12 steps, "comparable" to 50 on Tencent's comparison page. The only
+#   step-distilled HunyuanVideo 1.5 transformer Tencent publishes (none at 720p, none for T2V).
+# * 720p_i2v_distilled: the 720p I2V transformer CFG-distilled: guidance 1 (one pass a step),
+#   shift 7.
+HY15_480P_I2V_STEP_DISTILLED = (
+    "hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-480p_i2v_step_distilled"
+)
+HY15_720P_I2V_DISTILLED = "hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-720p_i2v_distilled"
+_HY15_SCRIPT = "diffusers' scripts/convert_hunyuan_video1_5_to_diffusers.py"
 
 _FBC_SOURCE_HY = "ParaAttention 'fastest HunyuanVideo inference' guide: residual threshold 0.06"
 _FBC_SOURCE = "assumption: 0.1, the middle of the thresholds diffusers' cache docs show"
@@ -255,12 +272,16 @@ _DRAFTS: dict[str, dict] = {
         tradeoff="the 480p CFG-distilled checkpoint (one pass a step), 20 of 50 steps",
     ),
     "hunyuan_video_1_5_i2v": dict(
-        steps=20,
+        steps=8,
+        guidance_scale=1.0,
         width=848,
         height=480,
-        cache=CacheRecipe("first_block", 0.1, _FBC_SOURCE),
-        tradeoff="480p, 20 of 50 steps and cached steps, from the reference still (Tencent's "
-        "480p step-distilled I2V transformer is not in this registry yet)",
+        flow_shift=7.0,
+        checkpoint=HY15_480P_I2V_STEP_DISTILLED,
+        checkpoint_source=f"{_HY15_SCRIPT}: 480p_i2v_step_distilled, guidance 1, shift 7; "
+        "8 steps from Tencent's HunyuanVideo-1.5 README (8 or 12)",
+        tradeoff="Tencent's step-distilled 480p I2V transformer: 8 steps, one pass a step, "
+        "from the reference still",
     ),
     "cogvideox_5b": dict(
         steps=20,
@@ -282,6 +303,19 @@ _DRAFTS["kandinsky5_pro_i2v"] = {
 }
 
 
+# Finals that render with a published distilled checkpoint instead of the model's own weights.
+_FINALS: dict[str, dict] = {
+    "hunyuan_video_1_5_i2v": dict(
+        guidance_scale=1.0,
+        flow_shift=7.0,
+        checkpoint=HY15_720P_I2V_DISTILLED,
+        checkpoint_source=f"{_HY15_SCRIPT}: 720p_i2v_distilled, guidance 1, shift 7",
+        tradeoff="Tencent's CFG-distilled 720p I2V transformer: 50 steps, one pass a step "
+        "(no step-distilled 720p transformer is published)",
+    ),
+}
+
+
 def _final(model: VideoModel) -> TierRecipe:
     if model.family == "ltx2":
         # Lightricks' production recipe: 8 distilled steps at half size, the latent upsampler,
@@ -299,8 +333,7 @@ def _final(model: VideoModel) -> TierRecipe:
             tradeoff="the authors' distilled two-stage recipe: 8 steps at half size, x2 latent "
             "upsampler, 3 steps at full size",
         )
-    return TierRecipe(
-        tier="final",
+    recipe = dict(
         steps=model.default_steps,
         guidance_scale=model.guidance_scale,
         guidance_scale_2=model.guidance_scale_2,
@@ -309,6 +342,7 @@ def _final(model: VideoModel) -> TierRecipe:
         flow_shift=None,  # the published scheduler config's own shift
         tradeoff="the model's published recipe at native size",
     )
+    return TierRecipe(tier="final", **{**recipe, **_FINALS.get(model.name, {})})
 
 
 def _draft(model: VideoModel) -> TierRecipe:
@@ -370,3 +404,28 @@ def shot_recipes(brief: Brief, model: VideoModel, tier: str | None = None) -> di
     if tier is None and model.is_scene_model:
         tier = brief.video.tier
     return {s.id: tier_recipe(model, tier or brief.tier_of(s.id)) for s in brief.shots}
+
+
+@dataclass(frozen=True)
+class ShotRendering:
+    """What renders one shot: the checkpoint (the brief's model, or for a shot whose identity
+    comes from the reference still the model's image-to-video checkpoint) and its recipe."""
+
+    model: VideoModel
+    recipe: TierRecipe
+
+
+def shot_renderings(
+    brief: Brief, model: VideoModel, tier: str | None = None
+) -> dict[str, ShotRendering]:
+    """Each shot's checkpoint and recipe, for rendering and for the quote alike: a shot whose
+    identity comes from the still (`shots[].condition`, `video.condition`: reference | both)
+    renders with `model.reference_model` at the same tier."""
+    reference = reference_model_of(model)
+    found = {}
+    for shot_id, recipe in shot_recipes(brief, model, tier).items():
+        if reference is not None and brief.condition_of(shot_id) != "lora":
+            found[shot_id] = ShotRendering(reference, tier_recipe(reference, recipe.tier))
+        else:
+            found[shot_id] = ShotRendering(model, recipe)
+    return found

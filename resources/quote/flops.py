@@ -264,8 +264,10 @@ def _transformer_inputs(
         # Wan 2.2 TI2V denoises with one timestep per token (expand_timesteps).
         expand = model_name == "wan22_ti2v_5b"
         timestep = _meta(1, tokens) if expand else _meta(1)
+        # The image-to-video transformer reads the still's latent and mask beside the noise.
+        channels = module.config.in_channels
         return dict(
-            hidden_states=_meta(1, c, f, h, w), timestep=timestep, encoder_hidden_states=text
+            hidden_states=_meta(1, channels, f, h, w), timestep=timestep, encoder_hidden_states=text
         )
     if cls == "LTXVideoTransformer3DModel":
         return dict(
@@ -469,6 +471,23 @@ def vae_decode(
         _key("vae", model_name, config_digest(architecture(model_name)), width, height, frames),
         count,
     )
+
+
+def vae_encode(
+    cache: FlopCache, model_name: str, *, width: int, height: int, frames: int
+) -> dict[str, Any]:
+    """Encoding `frames` frames of pixels to the latent (an image-to-video pipeline's still)."""
+    arch = architecture(model_name)
+
+    def count() -> dict[str, Any]:
+        module = build_meta(arch.vae)
+        x = _meta(1, 3, frames, height, width)
+        with torch.no_grad():
+            flops = count_flops(lambda: module.encode(x))
+        return {"flops": flops, "params": parameters(module)}
+
+    digest = config_digest(architecture(model_name))
+    return cache.get(_key("vae_encode", model_name, digest, width, height, frames), count)
 
 
 def _encoder_flops(encoder: TextEncoder) -> dict[str, Any]:

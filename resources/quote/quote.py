@@ -39,7 +39,7 @@ from resources.domain.throughput import (
     gpu_seconds,
     peak_memory_gb,
 )
-from resources.domain.tiers import TierRecipe, shot_recipes, tier_recipe
+from resources.domain.tiers import ShotRendering, TierRecipe, shot_renderings, tier_recipe
 from resources.domain.timing import frames_for
 from resources.quote import flops
 
@@ -68,12 +68,19 @@ class QuoteContext:
     gpu: Gpu
     price: InstancePrice
     cache: flops.FlopCache
-    # Each shot's tier (a shot promoted alone differs from `tier`); `tier` for any other.
-    shot_tiers: dict[str, TierRecipe] = field(default_factory=dict)
+    # Each shot's checkpoint and recipe (a shot promoted alone differs from `tier`; a shot
+    # conditioned on the still renders with the image-to-video checkpoint); `model` and `tier`
+    # for any other generation (a scene).
+    renderings: dict[str, ShotRendering] = field(default_factory=dict)
     voice_python: str = ""  # the voice environment's interpreter (empty: .venv-voice)
 
     def tier_of(self, shot_id: str) -> TierRecipe:
-        return self.shot_tiers.get(shot_id, self.tier)
+        found = self.renderings.get(shot_id)
+        return found.recipe if found else self.tier
+
+    def model_of(self, shot_id: str) -> VideoModel:
+        found = self.renderings.get(shot_id)
+        return found.model if found else self.model
 
     def fraction(self, family: str) -> tuple[float, str]:
         """Achieved fraction of peak for `family` on this GPU, and where it comes from."""
@@ -177,11 +184,11 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
     grows with the square of the scene's tokens. The sparse HoloCine variant is counted with full
     attention (the meta-device count runs the dense kernels): an upper bound for it.
     """
-    model = ctx.model
     lines: list[StageLine] = []
-    text = flops.text_encoders(ctx.cache, model.name)["flops"]
+    # The image-to-video checkpoints share their sibling's text encoders and VAE.
+    text = flops.text_encoders(ctx.cache, ctx.model.name)["flops"]
     for shot_id, frames in _generations(ctx):
-        tier = ctx.tier_of(shot_id)
+        model, tier = ctx.model_of(shot_id), ctx.tier_of(shot_id)
         size = dict(width=tier.width, height=tier.height, frames=frames)
         forward = flops.transformer_forward(ctx.cache, model.name, **size)
         split = expert_steps(model, tier)
@@ -196,8 +203,9 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
             half = dict(width=tier.width // 2, height=tier.height // 2, frames=frames)
             render = passes * flops.transformer_forward(ctx.cache, model.name, **half)["flops"]
             render += tier.refine_steps * forward["flops"]
-        vae = flops.vae_decode(ctx.cache, model.name, **size)["flops"]
+        vae = flops.vae_decode(ctx.cache, ctx.model.name, **size)["flops"]
         detail = {
+            "checkpoint": model.name,
             "tier": tier.tier,
             "frames": frames,
             "width": tier.width,
@@ -218,10 +226,25 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
             )
         lines += [
             ctx.line("text_encoding", model.family, prompts * text, shot=shot_id),
+            *_still_encoding(ctx, model, tier, frames, shot_id),
             ctx.line("render", model.family, render, shot=shot_id, detail=detail),
             ctx.line("vae_decode", model.family, vae, shot=shot_id),
         ]
     return lines
+
+
+def _still_encoding(
+    ctx: QuoteContext, model: VideoModel, tier: TierRecipe, frames: int, shot_id: str
+) -> list[StageLine]:
+    """An image-to-video checkpoint's VAE encode of the reference still (Wan's: of the still
+    followed by zero frames, the clip's length); none for a shot without the still."""
+    if not model.takes_image:
+        return []
+    encoded = frames if model.still_encode == "clip" else 1
+    size = dict(width=tier.width, height=tier.height, frames=encoded)
+    total = flops.vae_encode(ctx.cache, ctx.model.name, **size)["flops"]
+    detail = {"frames": encoded, "what": "VAE encode of the reference still"}
+    return [ctx.line("still_encoding", model.family, total, shot=shot_id, detail=detail)]
 
 
 def deliverable(ctx: QuoteContext) -> list[StageLine]:
@@ -494,11 +517,11 @@ def quote_brief(
     model = video_model(brief.video.model)
     recipe = tier_recipe(model, tier or brief.video.tier)
     price = instance_price(instance_type)
-    # The one tier resolution rendering uses too (resources/domain/tiers.shot_recipes).
-    shot_tiers = shot_recipes(brief, model, tier)
+    # The one resolution rendering uses too (resources/domain/tiers.shot_renderings).
+    renderings = shot_renderings(brief, model, tier)
     cache = flops.FlopCache(cache_dir)
     ctx = QuoteContext(
-        brief, model, recipe, gpu_of(price.gpu), price, cache, shot_tiers, voice_python
+        brief, model, recipe, gpu_of(price.gpu), price, cache, renderings, voice_python
     )
     lines = [line for estimator in STAGE_ESTIMATORS for line in estimator(ctx)]
 
@@ -520,7 +543,8 @@ def quote_brief(
         line.gpu_s
         for line in lines
         if line.shot is not None
-        and line.stage in ("text_encoding", "render", "vae_decode", "identity_scoring")
+        and line.stage
+        in ("text_encoding", "still_encoding", "render", "vae_decode", "identity_scoring")
     )
     once = {"references", "lora_training"}  # paid once per character
     render_s = sum(line.gpu_s for line in lines if line.stage not in once)

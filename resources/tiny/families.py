@@ -284,4 +284,6 @@ def build_tiny_family(model: VideoModel) -> DiffusionPipeline:
 
 def build_tiny_checkpoint_transformer(model: VideoModel):
     """A tier's own checkpoint (a distilled transformer): the family's layout, another seed."""
+    if model.family == "hunyuan15":  # the text- or image-to-video layout of the model's own
+        return hunyuan15_transformer(CHECKPOINT_SEED, "i2v" if model.takes_image else "t2v")
     return CHECKPOINT_TRANSFORMERS[model.family](CHECKPOINT_SEED)
