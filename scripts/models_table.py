@@ -42,13 +42,16 @@ GOOD_AT = {
 }
 
 
-def minute_brief(name: str):
-    """The fixed 60-second brief for model `name` (None: the model cannot render it)."""
+def minute_brief(name: str, condition: str = "lora"):
+    """The fixed 60-second brief for model `name` (None: the model cannot render it), its
+    identity from `condition` (lora | reference | both)."""
     from resources.domain.brief import BriefError, parse_brief
     from resources.domain.registry import VIDEO_MODELS
 
     model = VIDEO_MODELS[name]
     video = {"model": name, "fps": model.native_fps}
+    if condition != "lora":
+        video["condition"] = condition
     if model.licence_ack:
         video["licence_ack"] = model.licence_ack
     data = {
@@ -67,8 +70,10 @@ def minute_brief(name: str):
 
 
 def minute_costs(cache_dir: Path | None = None) -> dict[str, dict[str, str]]:
-    """Per model and tier: '$ renders+cut ($ with references and LoRA)' per finished minute."""
-    from resources.domain.registry import VIDEO_MODELS
+    """Per model and tier: '$ renders+cut ($ with references and LoRA)' per finished minute;
+    for a model with an image-to-video checkpoint also `still_<tier>`: '$ renders+cut' with
+    every shot's identity from the reference still."""
+    from resources.domain.registry import VIDEO_MODELS, reference_model_of
     from resources.quote.quote import quote_brief
 
     found = {}
@@ -84,13 +89,20 @@ def minute_costs(cache_dir: Path | None = None) -> dict[str, dict[str, str]]:
             found[name][tier] = (
                 f"{t['render_usd_per_video_minute']:.2f} ({t['usd_per_video_minute']:.2f})"
             )
+            if reference_model_of(model) is not None:
+                still = minute_brief(name, "reference")
+                total = quote_brief(still, instance_type=INSTANCE, tier=tier, cache_dir=cache_dir)
+                found[name][f"still_{tier}"] = (
+                    f"{total['total']['render_usd_per_video_minute']:.2f}"
+                )
     return found
 
 
 PAID_WORK_PT = {"yes": "sim", "conditional": "com condições", "no": "não"}
 HEAD_EN = [
     "| `video.model` | good at | longest clip | native size | $ / finished min, draft | "
-    "$ / finished min, final | identity from the reference still | licence: conditions |",
+    "$ / finished min, final | identity from the reference still: checkpoint, $ / finished "
+    "min draft / final | licence: conditions |",
     "|---|---|---|---|---|---|---|---|",
 ]
 HEAD_PT = [
@@ -111,7 +123,11 @@ def tables(costs: dict[str, dict[str, str]]) -> tuple[str, str]:
         lic, cost = licence(model.licence), costs[name]
         conditions = "; ".join(lic.conditions()) or "-"
         reference = reference_model_of(model)
-        still = f"yes: `{reference.name}`" if reference else "no (LoRA only)"
+        still = (
+            f"yes: `{reference.name}`, {cost['still_draft']} / {cost['still_final']}"
+            if reference
+            else "no (LoRA only)"
+        )
         english.append(
             f"| `{name}` | {GOOD_AT[name]} | {model.max_duration_s:.1f} s | "
             f"{model.native_width}x{model.native_height} @ {model.native_fps} fps | "

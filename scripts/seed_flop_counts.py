@@ -107,8 +107,8 @@ COUNTERS = {"transformer": "transformer_forward", "vae": "vae_decode", "vae_enco
 
 
 def named_counts(folder: Path) -> dict[str, dict]:
-    """Count now every transformer, VAE (decode, encode) and voice shape named under `folder` that the seed
-    lacks (names only: `flop-keys.txt` lines and the `_flops/` entries' file names)."""
+    """Count now every transformer, VAE (decode, encode) and voice shape named under `folder`
+    that the seed lacks (names only: `flop-keys.txt` lines and the `_flops/` entries' names)."""
     from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER, architecture
     from resources.sound.flops import VoiceShape, voice_counts
 

@@ -353,6 +353,8 @@ WAN_TASK_CONFIGS = {
     "t2v-1.3B": {"dim": 1536, "num_layers": 30, "boundary": None},
     "t2v-14B": {"dim": 5120, "num_layers": 40, "boundary": None},
     "t2v-A14B": {"dim": 5120, "num_layers": 40, "boundary": 0.875},
+    # wan_i2v_A14B.py: in_dim 36 (noise, mask, the condition frame's latent).
+    "i2v-A14B": {"dim": 5120, "num_layers": 40, "boundary": 0.9},
 }
 
 # src/musubi_tuner/dataset/config_utils.py, ConfigSanitizer: keys allowed in [general] and in

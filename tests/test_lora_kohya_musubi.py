@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from musubi_parser import (
     parse_command,
 )
 
-from resources.domain.registry import VIDEO_MODELS
+from resources.domain.registry import REFERENCE_MODELS, VIDEO_MODELS, reference_model_of
 from resources.lora.kohya import (
     KohyaError,
     KohyaJob,
@@ -31,6 +32,7 @@ from resources.lora.kohya import (
     cache_commands,
     dataset_toml,
     kohya_models,
+    kohya_reference_models,
     musubi_model,
     musubi_to_diffusers,
     train_command,
@@ -75,14 +77,23 @@ WEIGHTS = {
 }
 
 
+# The image-to-video checkpoints musubi trains, as the task each is trained as (LTX-2's has none).
+I2V_TASKS = {
+    "wan22_i2v_a14b": "i2v-A14B",
+    "hunyuan_video_1_5_i2v": "i2v",
+    "kandinsky5_pro_i2v": "k5-pro-i2v-5s-hd",
+}
+
+
 def _job(tmp_path: Path, name: str, **overrides) -> KohyaJob:
-    fields = musubi_model(VIDEO_MODELS[name])
+    fields = musubi_model({**VIDEO_MODELS, **REFERENCE_MODELS}[name])
+    weights = WEIGHTS[fields["family"]] + (("--image_encoder",) if fields.get("i2v") else ())
     args = {
         **fields,
         "checkout": fake_checkout(tmp_path / "checkout"),
         "work_dir": tmp_path / "work",
         "image_dir": tmp_path / "stills",
-        "models": {flag: tmp_path / flag.strip("-") for flag in WEIGHTS[fields["family"]]},
+        "models": {flag: tmp_path / flag.strip("-") for flag in weights},
         "python": sys.executable,
         **overrides,
     }
@@ -294,3 +305,59 @@ def test_kohya_trained_lora_of_the_new_families_renders_through_their_loader(
     base = render_clip(pipe, model, **render_args(model))
     attach_lora(pipe, model, result.lora_file, 1.0)
     assert not np.array_equal(render_clip(pipe, model, **render_args(model)), base)
+
+
+def test_the_image_to_video_checkpoints_are_trained_as_musubis_i2v_tasks() -> None:
+    assert set(kohya_reference_models()) == set(I2V_TASKS)
+    for name, task in I2V_TASKS.items():
+        model = REFERENCE_MODELS[name]
+        assert model.musubi_task == task and "i2v" in task
+        # Each is the image-to-video checkpoint of a model the backend trains from stills.
+        assert any(reference_model_of(VIDEO_MODELS[n]) is model for n in kohya_models())
+
+
+@pytest.mark.parametrize("name", sorted(I2V_TASKS))
+def test_every_i2v_command_parses_with_musubis_own_options(tmp_path: Path, name: str) -> None:
+    """The reference path's checkpoints: the i2v task, the latent cache that keeps each sample's
+    first frame as its condition, and HunyuanVideo 1.5's SigLIP encoder for caching and
+    training, all as musubi-tuner's parsers at the pinned commit read them."""
+    job = _job(tmp_path, name)
+    state = job.output_dir / "character-step00000004-state"
+    commands = [*cache_commands(job), train_command(job, None), train_command(job, state)]
+    parsed = dict(parse_command(c) for c in commands[:-1])
+    assert len(parsed) == 3 and parse_command(commands[-1])[1].resume == str(state)
+    script = TRAIN_SCRIPTS[job.family]
+    train_args = parsed[script]
+    model = REFERENCE_MODELS[name]
+    assert train_args.task == I2V_TASKS[name]
+    assert train_args.discrete_flow_shift == model.flow_shift
+    latents = next(args for s, args in parsed.items() if "cache_latents" in s)
+    encoder = str(tmp_path / "image_encoder")
+    if job.family == "wan22":
+        assert latents.i2v and latents.clip is None  # Wan 2.2 I2V needs no CLIP
+        config = WAN_TASK_CONFIGS[train_args.task]
+        assert train_args.timestep_boundary / 1000 == model.boundary_ratio == config["boundary"]
+    elif job.family == "hunyuan15":
+        assert latents.i2v and latents.image_encoder == encoder
+        assert train_args.image_encoder == encoder
+    else:  # Kandinsky 5: its latent cache always keeps the first frame; the task says i2v
+        assert job.family == "kandinsky5" and train_args.task in K5_TASKS
+
+
+def test_an_i2v_job_without_the_image_encoder_is_one_line_naming_the_flag(tmp_path: Path):
+    job = _job(tmp_path, "hunyuan_video_1_5_i2v")
+    models = {flag: path for flag, path in job.models.items() if flag != "--image_encoder"}
+    job = replace(job, models=models)
+    with pytest.raises(KohyaError, match="needs the weights for --image_encoder"):
+        cache_commands(job)
+
+
+def test_kohya_trainer_refuses_an_i2v_checkpoint_on_stills_before_writing_anything(tmp_path):
+    """A still is one frame: an i2v task would condition each sample on itself."""
+    model, model_dir = build_model("wan22_t2v_a14b", tmp_path / "models")
+    stills = make_stills(tmp_path / "stills")
+    trainer = KohyaTrainer(checkout=str(fake_checkout(tmp_path / "checkout")))
+    i2v = REFERENCE_MODELS["wan22_i2v_a14b"]
+    with pytest.raises(KohyaError, match="cannot train wan22_i2v_a14b .* on the reference stills"):
+        train(trainer, i2v, model_dir, stills, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

@@ -283,7 +283,9 @@ def test_the_quote_speaks_each_line_at_qwen3_tts_full_size_counted_on_the_meta_d
     assert cloned[0]["detail"]["voice_flops"] > spoken[0]["detail"]["voice_flops"]
 
 
-@pytest.mark.parametrize("model", ["wan22_t2v_a14b", "hunyuan_video_1_5", "kandinsky5_pro", "ltx_2"])
+@pytest.mark.parametrize(
+    "model", ["wan22_t2v_a14b", "hunyuan_video_1_5", "kandinsky5_pro", "ltx_2"]
+)
 def test_a_shot_from_the_still_is_quoted_with_the_image_to_video_checkpoint(model):
     """The quote reads the shot's checkpoint and recipe where rendering does
     (tiers.shot_renderings): the still shot's row names the I2V checkpoint, its passes follow

@@ -668,6 +668,7 @@ REFERENCE_MODELS["kandinsky5_pro_i2v"] = VideoModel(
     # after them: fewer than 5 latent frames (17 frames) give NaN frames.
     min_frames=17,
     memory_plans=VIDEO_MODELS["kandinsky5_pro"].memory_plans,
+    musubi_task="k5-pro-i2v-5s-hd",  # musubi-tuner docs/kandinsky5.md: the Pro I2V SFT 5 s task
     **{**_K5_COMMON, "pipeline_class": "Kandinsky5I2VPipeline"},
 )
 # HunyuanVideo 1.5 720p I2V (diffusers' layout, hunyuanvideo-community): the T2V layout plus a

@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from resources.domain.registry import VIDEO_MODELS, VideoModel
+from resources.domain.registry import REFERENCE_MODELS, VIDEO_MODELS, VideoModel
 from resources.lora.backend import TrainingBackend, TrainRequest, TrainResult
 from resources.lora.output import (
     LORA_FILE,
@@ -200,6 +200,9 @@ class KohyaJob:
     task: str | None = None  # musubi's --task (Wan families); see musubi_model()
     flow_shift: float | None = None  # --discrete_flow_shift (musubi families)
     timestep_boundary: float | None = None  # Wan 2.2: sigma where the experts hand over
+    # An image-to-video checkpoint (musubi's i2v tasks): the latent cache keeps each sample's
+    # first frame as its condition (--i2v), HunyuanVideo 1.5 with its SigLIP features.
+    i2v: bool = False
     output_name: str = "character"
     steps: int = 200
     save_every: int = 50
@@ -251,6 +254,11 @@ def kohya_models() -> list[str]:
     return [m.name for m in VIDEO_MODELS.values() if _refusal(m) is None]
 
 
+def kohya_reference_models() -> list[str]:
+    """The image-to-video checkpoints (registry.REFERENCE_MODELS) musubi-tuner has a task for."""
+    return [m.name for m in REFERENCE_MODELS.values() if _refusal(m) is None]
+
+
 def musubi_model(model: VideoModel) -> dict[str, Any]:
     """The KohyaJob fields that say which model musubi-tuner trains: family, task, shift, boundary.
 
@@ -262,13 +270,20 @@ def musubi_model(model: VideoModel) -> dict[str, Any]:
         raise KohyaError(refusal)
     if model.family == "hunyuan":
         return {"family": "hunyuan", "flow_shift": model.flow_shift}
+    i2v = {"i2v": True} if model.takes_image else {}
     if model.family in ("hunyuan15", "kandinsky5"):
-        return {"family": model.family, "task": model.musubi_task, "flow_shift": model.flow_shift}
+        return {
+            "family": model.family,
+            "task": model.musubi_task,
+            "flow_shift": model.flow_shift,
+            **i2v,
+        }
     return {
         "family": "wan22" if model.experts == 2 else "wan",
         "task": model.musubi_task,
         "flow_shift": model.flow_shift,
         "timestep_boundary": model.boundary_ratio if model.experts == 2 else None,
+        **i2v,
     }
 
 
@@ -427,8 +442,23 @@ def cache_commands(job: KohyaJob) -> list[list[str]]:
             command += [flag, str(_model(job, flag))]
         if "text_encoder" in script:
             command += ["--batch_size", "16"]
+        elif job.i2v:
+            command += _i2v_flags(job, latents=True)
         commands.append(command)
     return commands
+
+
+def _i2v_flags(job: KohyaJob, *, latents: bool) -> list[str]:
+    """What an image-to-video task adds: Wan's latent cache takes --i2v (Wan 2.2 needs no CLIP);
+    HunyuanVideo 1.5 caches with --i2v and its SigLIP encoder, and trains with the encoder too
+    (docs/wan.md, docs/hunyuan_video_1_5.md); Kandinsky 5's cache always keeps the first frame
+    and its i2v task says the rest (docs/kandinsky5.md)."""
+    if job.family in ("wan", "wan22"):
+        return ["--i2v"] if latents else []
+    if job.family == "hunyuan15":
+        encoder = ["--image_encoder", str(_model(job, "--image_encoder"))]
+        return ["--i2v", *encoder] if latents else encoder
+    return []
 
 
 def train_command(job: KohyaJob, resume: Path | None) -> list[str]:
@@ -442,6 +472,7 @@ def train_command(job: KohyaJob, resume: Path | None) -> list[str]:
     command += ["--dataset_config", str(job.work_dir / DATASET_TOML), *spec.flags]
     if spec.tool == "musubi-tuner":
         command += _musubi_model_flags(job)
+        command += _i2v_flags(job, latents=False) if job.i2v else []
         command += ["--fp8_base"] if job.fp8_base else []
     command += ["--gradient_checkpointing"] if job.gradient_checkpointing else []
     command += [
@@ -694,6 +725,12 @@ class KohyaTrainer(TrainingBackend):
 
     def _run(self, request: TrainRequest) -> TrainResult:
         model, out_dir = request.model, request.out_dir
+        if model.takes_image:
+            raise KohyaError(
+                f"the kohya backend cannot train {model.name} (an image-to-video checkpoint) on "
+                "the reference stills: musubi's i2v tasks condition a sample on its own first "
+                "frame, so a one-frame sample would be its own condition"
+            )
         target = musubi_model(model)  # refuses what musubi cannot train before any work
         if not self.checkout:
             raise ValueError("the kohya backend needs lora_trainer.checkout: a musubi-tuner folder")
