@@ -248,3 +248,26 @@ def test_a_talking_ltx2_shot_keeps_its_identity_from_the_lora():
     data["video"]["condition"] = "reference"
     brief = parse_brief(data)
     assert [brief.condition_of(s) for s in ("a", "b")] == ["lora", "reference"]
+
+
+def test_the_pipeline_that_conditions_on_the_still_is_part_of_the_still_shot_s_version():
+    """LTX-2's checkpoint conditions differently through its image-to-video and condition
+    pipelines: a still unit names the class the generator renders it with; LoRA units do not."""
+    from dataclasses import replace
+
+    from resources.domain.registry import RenderSize
+    from resources.domain.tiers import tier_recipe
+    from resources.video.generator import VideoGenerator
+
+    reference = REFERENCE_MODELS["ltx_2_i2v"]
+    recipe = tier_recipe(reference, "final")
+    args = dict(lora_file=None, lora_strength=0.0)
+    size, record = RenderSize(128, 64, 2), {"id": reference.repo_id}
+    still = VideoGenerator().settings(
+        reference, recipe, size, record, condition="reference", **args
+    )
+    lora = VideoGenerator().settings(reference, recipe, size, record, **args)
+    assert still.payload()["pipeline"] == "LTX2ConditionPipeline"
+    assert "pipeline" not in lora.payload()
+    other = replace(still, pipeline="LTX2ImageToVideoPipeline")
+    assert other.payload() != still.payload()

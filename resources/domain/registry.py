@@ -687,13 +687,15 @@ REFERENCE_MODELS["hunyuan_video_1_5_i2v"] = replace(
     reference_model="",
     takes_image=True,
 )
-# LTX-2 conditions on an image with the same checkpoint: LTX2ImageToVideoPipeline loads the
-# model's own folder and puts the still's latent in the first frame (diffusers' LTX-2 docs).
+# LTX-2 conditions on an image with the same checkpoint: LTX2ConditionPipeline loads the model's
+# own folder and puts the still's latent at latent frame 0 at full strength, re-compressed with
+# H.264 at the checkpoint's CRF first as Lightricks' ltx-pipelines do (diffusers' LTX-2 docs;
+# pipeline_ltx2_condition.py: 33 for LTX-2, 18 for LTX-2.5).
 for _name in ("ltx_2", "ltx_2_5"):
     REFERENCE_MODELS[f"{_name}_i2v"] = replace(
         VIDEO_MODELS[_name],
         name=f"{_name}_i2v",
-        pipeline_class="LTX2ImageToVideoPipeline",
+        pipeline_class="LTX2ConditionPipeline",
         reference_model="",
         takes_image=True,
     )

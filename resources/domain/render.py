@@ -98,6 +98,9 @@ class RenderSettings:
     # approved reference still, through the model's image-to-video checkpoint) or "both". Each
     # still-conditioned shot names its still in its request (`ShotRequest.reference_still`).
     condition: str = "lora"
+    # The diffusers pipeline class that renders them: still-conditioned units carry it (the same
+    # checkpoint conditions differently through LTX-2's image-to-video and condition pipelines).
+    pipeline: str = ""
     lora_file: Path | None = field(default=None, compare=False)
     distill_files: tuple[Path, ...] = field(default=(), compare=False)
     checkpoint_dir: Path | None = field(default=None, compare=False)
@@ -127,7 +130,11 @@ class RenderSettings:
             **({"refine_steps": self.refine_steps} if self.refine_steps else {}),
             **({"checkpoint": self.checkpoint_sha256} if self.checkpoint_sha256 else {}),
             # Only still-conditioned renders carry it: LoRA-only units keep their versions.
-            **({"condition": self.condition} if self.condition != "lora" else {}),
+            **(
+                {"condition": self.condition, "pipeline": self.pipeline}
+                if self.condition != "lora"
+                else {}
+            ),
         }
 
     def parameters(self) -> dict[str, Any]:

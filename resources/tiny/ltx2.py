@@ -14,7 +14,7 @@ from __future__ import annotations
 from diffusers import (
     AutoencoderKLLTX2Audio,
     AutoencoderKLLTX2Video,
-    LTX2ImageToVideoPipeline,
+    LTX2ConditionPipeline,
     LTX2Pipeline,
     LTX2VideoTransformer3DModel,
 )
@@ -155,9 +155,9 @@ def _audio() -> tuple[AutoencoderKLLTX2Audio, LTX2Vocoder]:
     return vae, vocoder
 
 
-def build_tiny_ltx2(model: VideoModel) -> LTX2Pipeline | LTX2ImageToVideoPipeline:
+def build_tiny_ltx2(model: VideoModel) -> LTX2Pipeline | LTX2ConditionPipeline:
     """`model`'s LTX2Pipeline with tiny random weights (the same seed builds the same bytes);
-    its LTX2ImageToVideoPipeline for the image-to-video entry: the same checkpoint, so the same
+    its LTX2ConditionPipeline for the image-to-video entry: the same checkpoint, so the same
     weights."""
     tokenizer = build_llama_tokenizer(model_max_length=TEXT_TOKENS)
     with seeded():
@@ -169,7 +169,7 @@ def build_tiny_ltx2(model: VideoModel) -> LTX2Pipeline | LTX2ImageToVideoPipelin
     with seeded():
         vae = _video_vae()
     audio_vae, vocoder = _audio()
-    pipeline_class = LTX2ImageToVideoPipeline if model.takes_image else LTX2Pipeline
+    pipeline_class = LTX2ConditionPipeline if model.takes_image else LTX2Pipeline
     return pipeline_class(
         scheduler=flow_match_scheduler(model),
         vae=vae,

@@ -744,6 +744,7 @@ class VideoGenerator(ConfigurableResource):
             checkpoint_sha256=weights_digest(checkpoint_dir) if checkpoint_dir else None,
             checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
             condition=condition,
+            pipeline=model.pipeline_class,
         )
 
     def render_shots(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 from diffusers import LTX2DFRPipeline, LTX2LatentUpsamplePipeline
-from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
+from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel, LTX2VideoCondition
 from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, STAGE_2_DISTILLED_SIGMA_VALUES
 from PIL import Image
 
@@ -101,7 +101,8 @@ def render_audio_visual(
     """One shot's frames and sound; the same seed gives the same bytes. `refine_steps` > 0:
     the two-stage recipe (`upsampler` from `load_upsampler`), else one stage at full size.
     `line` (samples, rate): a talking shot, whose picture follows this narration (see `_talking`).
-    `image`: the reference still LTX2ImageToVideoPipeline starts from, in both stages.
+    `image`: the reference still LTX2ConditionPipeline starts from (latent frame 0, full
+    strength), in both stages.
     """
     w, h, two_stage, g = width, height, refine_steps > 0, guidance_scale
     if model.takes_image != (image is not None):
@@ -110,7 +111,7 @@ def render_audio_visual(
         )
     if image is not None and line is not None:
         raise ValueError(f"shot {shot.id}: a talking shot cannot start from the reference still")
-    still = {"image": image} if image is not None else {}
+    still = {"conditions": [LTX2VideoCondition(image, index=0)]} if image is not None else {}
     if two_stage and (w % 64 or h % 64):
         raise ValueError(
             f"width={w}, height={h}: a two-stage {model.name} render needs multiples of 64 "
