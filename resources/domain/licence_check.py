@@ -23,10 +23,9 @@ from resources.domain.registry import (
     VISION_MODELS,
     VOICE_MODELS,
     VideoModel,
-    reference_model_of,
     voice_model_for,
 )
-from resources.domain.tiers import TIERS, checkpoint_name, shot_recipes, tier_recipe
+from resources.domain.tiers import TIERS, checkpoint_name, shot_renderings
 
 
 def _licence_names() -> dict[str, str]:
@@ -82,10 +81,7 @@ def models_of(brief: Brief) -> list[Use]:
     upscaler, identity scorers, voice and its checks, music."""
     video = VIDEO_MODELS[brief.video.model]
     uses = [Use("references", SDXL.name), Use("video.model", video.name)]
-    for recipe in dict.fromkeys(shot_recipes(brief, video).values()):
-        if recipe.adapter is not None:
-            uses.append(Use("video.tier", recipe.adapter.name))
-    uses += _still_uses(brief, video)
+    uses += _render_uses(brief, video)
     uses.append(Use("deliverable.upscaler", brief.deliverable.upscaler))
     uses += [Use("qc", m) for m in VISION_MODELS]
     if brief.has_lines:
@@ -98,18 +94,16 @@ def models_of(brief: Brief) -> list[Use]:
     return list(dict.fromkeys(uses))
 
 
-def _still_uses(brief: Brief, video: VideoModel) -> list[Use]:
-    """The image-to-video checkpoint (and its tiers' adapters) of still-conditioned shots."""
-    reference = reference_model_of(video)
-    still_shots = [s.id for s in brief.shots if brief.condition_of(s.id) != "lora"]
-    if reference is None or not still_shots:
-        return []
-    uses = [Use("video.condition", reference.name)]
-    for tier in dict.fromkeys(brief.tier_of(s) for s in still_shots):
-        adapter = tier_recipe(reference, tier).adapter
-        if adapter is not None:
-            uses.append(Use("video.tier", adapter.name))
-    return uses
+def _render_uses(brief: Brief, video: VideoModel) -> list[Use]:
+    """What the shots render with besides `video` (tiers.shot_renderings, as the quote reads it):
+    each tier's distillation adapter, the image-to-video checkpoint of still-conditioned shots."""
+    uses = []
+    for rendering in shot_renderings(brief, video).values():
+        if rendering.model.name != video.name:
+            uses.append(Use("video.condition", rendering.model.name))
+        if rendering.recipe.adapter is not None:
+            uses.append(Use("video.tier", rendering.recipe.adapter.name))
+    return list(dict.fromkeys(uses))
 
 
 def allowed_video_models(brief: Brief, facts: StudioFacts) -> list[str]:
