@@ -43,7 +43,7 @@ from assets.stages.base import (
 )
 from assets.stages.character_brief import approval_wait
 from resources.domain.brief import split_partition_key
-from resources.domain.chain import GPU_POOL, RUN_NAMES, stage
+from resources.domain.chain import GPU_POOL, RUN_NAMES, detail_line, stage
 from resources.models.model_store import ModelStore
 from resources.runtime.notify import Notifier
 from resources.runtime.spot_monitor import SpotMonitor
@@ -91,7 +91,7 @@ def tracked(fn: Callable) -> Callable:
         asset = context.asset_key.path[-1]
         run_id = context.run.run_id
         if error is not None:
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0][:500]
+            first = detail_line(str(error), type(error).__name__)
             record_run_state(runtime.store, client, character, run_id, "failed", stage=asset,
                              detail=first)  # fmt: skip
         elif asset == RUN_NAMES[-1] and OUTCOME_TAG not in context.run.tags:

@@ -12,7 +12,7 @@ from dagster import HookContext, failure_hook, success_hook
 from assets.materialize import OUTCOME_TAG
 from assets.stages.base import record_run_state
 from resources.domain.brief import split_partition_key
-from resources.domain.chain import RUN_NAMES
+from resources.domain.chain import RUN_NAMES, detail_line
 
 
 def notify(context: HookContext, event: str, detail: str) -> None:
@@ -31,8 +31,7 @@ def notify(context: HookContext, event: str, detail: str) -> None:
 @failure_hook(required_resource_keys={"notifier", "artifact_store"})
 def run_failed(context: HookContext) -> None:
     error = context.op_exception
-    first = str(error).strip().splitlines()[0] if error is not None and str(error).strip() else ""
-    notify(context, "failed", first[:500])
+    notify(context, "failed", detail_line(str(error)) if error is not None else "")
 
 
 @success_hook(required_resource_keys={"notifier", "artifact_store"})

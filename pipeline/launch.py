@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from resources.domain.brief import Brief, BriefError, load_brief, parse_brief
+from resources.domain.chain import detail_line
 from resources.domain.lineage import FINAL_ASSET
 
 
@@ -207,17 +208,19 @@ def how_run_ended(instance: Any, run_id: str) -> tuple[str, str] | None:
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
         check = entry.dagster_event.event_specific_data
         if check.blocking and not check.passed:  # the check names what it found
-            return "failed", f"{check.check_name}: {check.description or ''}".rstrip(": ")[:500]
+            return "failed", detail_line(
+                f"{check.check_name}: {check.description or ''}".rstrip(": ")
+            )
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
         error = entry.dagster_event.step_failure_data.error
         while error is not None and error.cause is not None:  # Dagster wraps the stage's error
             error = error.cause
         if error is not None and error.message.strip():
-            first = error.message.strip().splitlines()[0]
+            first = detail_line(error.message)
             head, colon, rest = first.partition(": ")  # "module.ErrorClass: what went wrong"
             if colon and rest and head.split(".")[-1] == error.cls_name:
                 first = rest
-            return "failed", first[:500]
+            return "failed", first
     return "failed", run.status.value.lower()
 
 

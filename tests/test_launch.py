@@ -70,3 +70,14 @@ def test_a_run_whose_local_process_was_killed_is_marked_failed_not_counted_as_ru
         assert [r.run_id for r in active_runs(instance, key)] == [alive.run_id]
         assert instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(alive.run_id).status == DagsterRunStatus.STARTED
+
+
+def test_what_went_wrong_is_told_in_its_first_line_cut_to_the_detail_limit():
+    """The one rule notifications, the run state and the home page share for a failure."""
+    from resources.domain.chain import DETAIL_CHARS, detail_line
+
+    assert detail_line("\n  CUDA out of memory\nTraceback (most recent call last):\n") == (
+        "CUDA out of memory"
+    )
+    assert detail_line("   ", fallback="RuntimeError") == "RuntimeError"
+    assert detail_line("x" * (DETAIL_CHARS + 7)) == "x" * DETAIL_CHARS

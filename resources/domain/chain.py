@@ -54,3 +54,13 @@ def stage(name: str) -> Stage:
         return STAGES[name]
     except KeyError:
         raise KeyError(f"no stage {name!r}; stages: {', '.join(STAGES)}") from None
+
+
+DETAIL_CHARS = 500  # how much of what went wrong a notification or a run's state carries
+
+
+def detail_line(text: str, fallback: str = "") -> str:
+    """The first line of what went wrong (`fallback` when there is none), cut to DETAIL_CHARS:
+    what a notification, the character's run state and the review app say of a failure."""
+    lines = str(text).strip().splitlines()
+    return (lines[0] if lines else fallback)[:DETAIL_CHARS]

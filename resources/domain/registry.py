@@ -675,8 +675,8 @@ REFERENCE_MODELS["kandinsky5_pro_i2v"] = VideoModel(
 # SigLIP image encoder whose embedding of the still joins the text tokens, and the still's latent
 # as the first frame's condition. Its pipeline takes no width or height: it renders the bucket
 # nearest the still's aspect around `target_size` (resources/video/generator.py sets both).
-# Tencent's HunyuanVideo-1.5 README: 720p I2V at shift 7 (its inference table; check the model
-# card of the pinned revision), guidance 6, 50 steps.
+# 720p I2V at shift 7 and guidance 6 (diffusers' convert_hunyuan_video1_5_to_diffusers.py:
+# SCHEDULER_CONFIGS and GUIDANCE_CONFIGS of 720p_i2v; Tencent's README table), 50 steps.
 REFERENCE_MODELS["hunyuan_video_1_5_i2v"] = replace(
     HUNYUAN_VIDEO_1_5,
     name="hunyuan_video_1_5_i2v",
