@@ -18,7 +18,7 @@ from sound_support import write_voice_sample
 
 from resources.domain.registry import QWEN3_TTS_BASE, QWEN3_TTS_CUSTOM_VOICE, voice_model_for
 from resources.models.model_store import ModelNotFoundError, ModelStore
-from resources.sound.voice import Reference, VoiceEngine, VoiceEngineError
+from resources.sound.voice import Reference, VoiceEngine, VoiceEngineError, end_idle_workers
 
 LINE = "Olá, eu sou a doutora Ana. Vamos estudar o caso?"
 
@@ -47,6 +47,7 @@ def voices(tmp_path_factory) -> dict[str, Reference]:
 @pytest.fixture(scope="module")
 def spoken(engine_dir, voices) -> dict[str, np.ndarray]:
     python = ModelStore().voice_interpreter()
+    end_idle_workers()  # a worker of its own: "a" is the first line it says
     engine = VoiceEngine.load(QWEN3_TTS_BASE, engine_dir, "cpu", python)
     try:
         said = {
@@ -57,6 +58,7 @@ def spoken(engine_dir, voices) -> dict[str, np.ndarray]:
             "short": engine.speak(LINE, 7, "pt-BR", voices["ana"], limit_s=0.5),
         }
         said["rate"] = engine.rate
+        said["pid"] = engine.worker.process.pid
     finally:
         engine.close()
     return said
@@ -88,6 +90,33 @@ def test_the_same_request_gives_the_same_samples_and_seed_and_voice_change_them(
     assert _digest(spoken["a"]) != _digest(spoken["seed"])
     # The sample steers the synthesis: another voice, same text and seed, other samples.
     assert _digest(spoken["a"]) != _digest(spoken["voice"])
+
+
+def test_a_kept_worker_says_a_line_as_a_fresh_one_and_one_that_failed_is_not_kept(
+    engine_dir, voices, spoken, tmp_path
+):
+    """A closed engine's CPU worker serves this process's next load of the checkpoint; what it
+    says does not depend on what it said before. A worker that answered an error is ended."""
+    python = ModelStore().voice_interpreter()
+    kept = VoiceEngine.load(QWEN3_TTS_BASE, engine_dir, "cpu", python)
+    try:  # the worker that said `spoken`'s five lines
+        assert kept.worker.process.pid == spoken["pid"]
+        again = kept.speak(LINE, 7, "pt-BR", voices["ana"], limit_s=3.0)
+        gone = Reference(tmp_path / "gone.wav", "Esta é a minha voz.")
+        with pytest.raises(VoiceEngineError, match="voice engine qwen3_tts_base: .*gone.wav"):
+            kept.speak(LINE, 7, "pt-BR", gone, limit_s=3.0)
+    finally:
+        kept.close()
+    with pytest.raises(VoiceEngineError, match="closed"):
+        kept.speak(LINE, 7, "pt-BR", voices["ana"], limit_s=3.0)
+    assert kept.worker.process.poll() is not None  # it answered an error: ended
+    fresh = VoiceEngine.load(QWEN3_TTS_BASE, engine_dir, "cpu", python)
+    try:
+        assert fresh.worker.process.pid != spoken["pid"]
+        anew = fresh.speak(LINE, 7, "pt-BR", voices["ana"], limit_s=3.0)
+    finally:
+        fresh.close()
+    assert _digest(again) == _digest(spoken["a"]) == _digest(anew)
 
 
 def test_a_worker_that_cannot_load_says_why_in_one_line(tmp_path):

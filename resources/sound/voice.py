@@ -1,18 +1,27 @@
 """The voice engine: one line of text to a mono waveform, seeded.
 
 Qwen3-TTS speaks in a worker process in the voice environment (resources/sound/qwen3_tts_worker.py),
-started once per stage and fed one JSON request a line: the Base checkpoint clones a recorded
-sample, the CustomVoice checkpoint speaks a stock voice (a preset). The tiny and production
-profiles load the same classes from a folder (the model store's); only the weights differ. The
-same line, voice, seed and limit give the same samples.
+fed one JSON request a line: the Base checkpoint clones a recorded sample, the CustomVoice
+checkpoint speaks a stock voice (a preset). The tiny and production profiles load the same classes
+from a folder (the model store's); only the weights differ. The same line, voice, seed and limit
+give the same samples, whatever the worker spoke before (each request seeds its own sampling).
+
+A worker on the CPU outlives its engine: `close()` keeps it idle for the next `load` of the same
+checkpoint in this process (a later narration), and it ends when the process exits; starting one
+(the voice environment's torch and the checkpoint) costs seconds a line does not. A GPU worker
+ends at `close()`, so that its memory is free for the stages after narration. A worker that
+answered an error is never reused.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
+import os
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,20 +46,86 @@ class Reference:
 
 
 @dataclass
-class VoiceEngine:
-    """Qwen3-TTS speaking in its worker process; `close()` ends the process."""
+class Worker:
+    """One worker process, its scratch folder (its log, the lines' files) and what it loaded."""
 
-    entry: VoiceModel
     process: subprocess.Popen
     scratch: tempfile.TemporaryDirectory
+    key: tuple | None  # (interpreter, checkpoint folder and its files, device): what it serves
+    spoken: int = 0
+    busy: bool = False  # a request sent, its answer not read yet
+    failed: bool = False  # it answered an error (or never became ready): never reused
+
+    def end(self) -> None:
+        """End the process (closing its input ends its loop) and remove the scratch folder."""
+        if self.process.stdin and not self.process.stdin.closed:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+        self.scratch.cleanup()
+
+
+_IDLE: dict[tuple, Worker] = {}  # CPU workers no engine holds, by key (module docstring)
+_IDLE_LOCK = threading.Lock()
+
+
+def end_idle_workers() -> None:
+    """End every idle worker of this process (at exit; a test that wants a fresh one)."""
+    with _IDLE_LOCK:
+        idle = list(_IDLE.values())
+        _IDLE.clear()
+    for worker in idle:
+        worker.end()
+
+
+def _forget_idle_workers() -> None:
+    """In a forked child: the parent's workers are the parent's (their pipes are shared)."""
+    _IDLE.clear()
+
+
+atexit.register(end_idle_workers)
+os.register_at_fork(after_in_child=_forget_idle_workers)
+
+
+def _worker_key(folder: Path, device: str, python: str) -> tuple:
+    """What a worker serves: the interpreter, the checkpoint folder (each file's path, size and
+    modification time, so a folder rebuilt in place is loaded again) and the device."""
+    root = Path(folder).resolve()
+    files = tuple(
+        (str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    )
+    return (python, str(root), files, device)
+
+
+@dataclass
+class VoiceEngine:
+    """Qwen3-TTS speaking in its worker process; `close()` releases the worker."""
+
+    entry: VoiceModel
+    worker: Worker
     rate: int = 0
-    spoken: int = field(default=0)
+    released: bool = field(default=False)  # closed: the worker is no longer this engine's
 
     @classmethod
     def load(cls, entry: VoiceModel, folder: Path, device: str, python: str) -> VoiceEngine:
-        """The worker for `entry`'s checkpoint in `folder`, started and ready."""
+        """A ready worker for `entry`'s checkpoint in `folder`: an idle one of this process that
+        loaded the same files on the same device, else one started now."""
         gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
         worker_device = ("cuda:0" if device in ("auto", "cuda") else device) if gpu else "cpu"
+        key = _worker_key(folder, worker_device, python) if Path(folder).is_dir() else None
+        with _IDLE_LOCK:
+            idle = _IDLE.pop(key, None) if key is not None else None
+        if idle is not None and idle.process.poll() is None:
+            return cls(entry, idle)
+        if idle is not None:  # it stopped while idle
+            idle.end()
         scratch = tempfile.TemporaryDirectory(prefix="voice-")
         log = open(Path(scratch.name) / "worker.log", "w")  # noqa: SIM115 (the worker's lifetime)
         process = subprocess.Popen(
@@ -60,18 +135,20 @@ class VoiceEngine:
             stderr=log,
             text=True,
         )
-        engine = cls(entry, process, scratch)
+        engine = cls(entry, Worker(process, scratch, key))
         ready = engine._answer()
         if not ready.get("ok"):
+            engine.worker.failed = True
             engine.close()
             raise VoiceEngineError(f"voice engine {entry.name}: {ready.get('error')}")
         return engine
 
     def _answer(self) -> dict:
-        line = self.process.stdout.readline()
+        process = self.worker.process
+        line = process.stdout.readline()
         if not line:
-            code = self.process.wait()
-            log = (Path(self.scratch.name) / "worker.log").read_text(errors="replace")
+            code = process.wait()
+            log = (Path(self.worker.scratch.name) / "worker.log").read_text(errors="replace")
             last = (log.strip().splitlines() or ["no output"])[-1]
             return {"ok": False, "error": f"the worker stopped (exit code {code}): {last}"}
         return json.loads(line)
@@ -87,12 +164,14 @@ class VoiceEngine:
     ) -> np.ndarray:
         """`text` in the reference's voice (Base) or the preset's (CustomVoice), at most `limit_s`
         seconds (codec frames, rounded up)."""
+        if self.released:
+            raise VoiceEngineError(f"voice engine {self.entry.name}: closed")
         if reference is None if self.entry.clones_voice else not preset:
             wanted = "a voice sample" if self.entry.clones_voice else "a preset"
             raise VoiceEngineError(f"voice engine {self.entry.name} speaks with {wanted}")
         languages = dict(self.entry.engine_languages)
-        out = Path(self.scratch.name) / f"line-{self.spoken}.npy"
-        self.spoken += 1
+        out = Path(self.worker.scratch.name) / f"line-{self.worker.spoken}.npy"
+        self.worker.spoken += 1
         request = {
             "text": text,
             "language": languages[language],
@@ -107,10 +186,13 @@ class VoiceEngine:
             }
         else:
             request["speaker"] = preset.lower()  # config.json's spk_id names are lower-case
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
+        self.worker.busy = True  # a request cut short leaves its answer unread: never reused
+        self.worker.process.stdin.write(json.dumps(request) + "\n")
+        self.worker.process.stdin.flush()
         answer = self._answer()
+        self.worker.busy = False
         if not answer.get("ok"):
+            self.worker.failed = True
             raise VoiceEngineError(f"voice engine {self.entry.name}: {answer.get('error')}")
         self.rate = int(answer["rate"])
         samples = np.load(out)
@@ -118,14 +200,16 @@ class VoiceEngine:
         return samples.astype(np.float32)
 
     def close(self) -> None:
-        """End the worker (closing its input ends its loop) and remove the scratch folder."""
-        if self.process.stdin and not self.process.stdin.closed:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout:
-            self.process.stdout.close()
-        self.scratch.cleanup()
+        """Release the worker: kept idle for this process's next `load` when it runs on the CPU
+        between requests and never answered with an error, else ended (module docstring)."""
+        if self.released:
+            return
+        self.released, worker = True, self.worker
+        keep = not (worker.busy or worker.failed) and worker.key is not None
+        keep = keep and worker.key[-1] == "cpu"
+        if keep and worker.process.poll() is None:
+            with _IDLE_LOCK:
+                if worker.key not in _IDLE:
+                    _IDLE[worker.key] = worker
+                    return
+        worker.end()
