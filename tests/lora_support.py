@@ -10,7 +10,6 @@ from PIL import Image
 
 from resources.domain.registry import VIDEO_MODELS, VideoModel
 from resources.lora.backend import TrainingBackend, TrainResult
-from resources.tiny.video import build_tiny_video_pipeline
 
 # Three aspect ratios: square, landscape, portrait, so training runs over several buckets.
 STILL_SIZES = ((64, 64), (96, 64), (64, 96))
@@ -36,6 +35,10 @@ def build_model(name: str, root: Path) -> tuple[VideoModel, Path]:
     model = VIDEO_MODELS[name]
     folder = root / name
     if not (folder / "model_index.json").is_file():
+        # Here, not at the top: tests/lora_train_job.py imports this module in every training
+        # process it starts, and none of them builds a model (every family's classes: ~1 s).
+        from resources.tiny.video import build_tiny_video_pipeline
+
         build_tiny_video_pipeline(model, folder)
     return model, folder
 
