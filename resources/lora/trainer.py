@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import diffusers
 import numpy as np
 import torch
 
@@ -512,6 +511,8 @@ def _load_without_encoders(
     model_dir: Path, model: VideoModel, device: str, dtype: torch.dtype
 ) -> Any:
     """The pipeline with only what training needs (no VAE, no text encoders)."""
+    import diffusers  # here (resources/video/generator.py says why)
+
     pipeline_class = getattr(diffusers, model.pipeline_class)
     # HunyuanVideo15Pipeline reads its VAE's config when it is built: that one stays.
     kept = ("vae",) if model.family == "hunyuan15" else ()

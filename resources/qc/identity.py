@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-import transformers
 from PIL import Image
 
 from resources.domain.registry import CLIP_VISION, DINOV2, VisionModel
@@ -58,6 +57,8 @@ def load_backbone(
     folder: Path, model: VisionModel, device: str = "cpu", dtype: torch.dtype = torch.float32
 ) -> Backbone:
     """Load `model` and its image processor from the local folder `folder`."""
+    import transformers  # here, not at import: importing the code location loads no model
+
     cls = getattr(transformers, model.model_class, None)
     if cls is None:
         raise ValueError(

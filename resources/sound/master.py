@@ -15,9 +15,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pyloudnorm
-from scipy.ndimage import minimum_filter1d
-from scipy.signal import resample_poly
 
 from resources.domain.sound_files import Audio
 
@@ -52,6 +49,8 @@ def resample(samples: np.ndarray, rate: int, to: int = RATE) -> np.ndarray:
     """`samples` (frames, ...) at `to` Hz, polyphase (deterministic)."""
     if rate == to:
         return samples.astype(np.float32)
+    from scipy.signal import resample_poly  # scipy where a master is mixed (generator.py)
+
     g = np.gcd(rate, to)
     return resample_poly(samples, to // g, rate // g, axis=0).astype(np.float32)
 
@@ -100,12 +99,16 @@ def music_bed(music: Audio, total: int) -> np.ndarray:
 
 def true_peak_dbtp(samples: np.ndarray) -> float:
     """True peak of (frames, channels) samples by 4x oversampling, in dBTP."""
+    from scipy.signal import resample_poly
+
     over = resample_poly(samples.astype(np.float64), 4, 1, axis=0)
     peak = float(np.abs(over).max()) if over.size else 0.0
     return 20 * np.log10(peak) if peak > 0 else float("-inf")
 
 
 def integrated_lufs(samples: np.ndarray, rate: int = RATE) -> float:
+    import pyloudnorm  # with scipy.signal
+
     return float(pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64)))
 
 
@@ -126,6 +129,9 @@ def normalise(mix: np.ndarray, target_lufs: float) -> np.ndarray:
 
 def _limit(samples: np.ndarray, ceiling: float) -> np.ndarray:
     """Gain reduction where the oversampled peak passes `ceiling`, held 5 ms, released 50 ms."""
+    from scipy.ndimage import minimum_filter1d
+    from scipy.signal import resample_poly
+
     over = np.abs(resample_poly(samples, 4, 1, axis=0)).max(axis=1)
     peak = over[: len(over) // 4 * 4].reshape(-1, 4).max(axis=1)
     peak = np.pad(peak, (0, len(samples) - len(peak)), constant_values=0)

@@ -10,14 +10,17 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from dagster import ConfigurableResource
-from diffusers import StableDiffusionXLPipeline
 from PIL import Image
 
 from resources.runtime.interruption import StopCheck, stop_if_asked
 from resources.storage.artifact_store import write_atomic
+
+if TYPE_CHECKING:  # imported where the pipeline loads (resources/video/generator.py: why)
+    from diffusers import StableDiffusionXLPipeline
 
 DEFAULT_NEGATIVE_PROMPT = (
     "blurry, low quality, deformed, distorted face, extra limbs, extra fingers, text, watermark"
@@ -146,6 +149,8 @@ def load_sdxl_pipeline(
     model_dir: Path, device: str = "cpu", dtype: torch.dtype = torch.float32
 ) -> StableDiffusionXLPipeline:
     """Load an SDXL pipeline from the local folder `model_dir` onto `device`."""
+    from diffusers import StableDiffusionXLPipeline
+
     model_dir = Path(model_dir)
     if not (model_dir / "model_index.json").is_file():
         raise FileNotFoundError(

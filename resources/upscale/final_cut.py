@@ -12,9 +12,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from spandrel import ImageModelDescriptor
 
 from resources.domain.timing import frames_for
 from resources.media.reframe import ShotFraming, reframe
@@ -27,6 +27,9 @@ from resources.media.video_io import (
 from resources.runtime.interruption import StopCheck, stop_if_asked
 from resources.runtime.progress import StepProgress
 from resources.upscale.super_resolution import fit_to_resolution, upscale_frames
+
+if TYPE_CHECKING:
+    from spandrel import ImageModelDescriptor
 
 
 @dataclass(frozen=True)

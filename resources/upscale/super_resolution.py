@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from spandrel import ImageModelDescriptor, ModelLoader, UnsupportedModelError
+
+if TYPE_CHECKING:  # spandrel (with torchvision, torch._dynamo) is imported where a model loads
+    from spandrel import ImageModelDescriptor
 
 FIT_MODES = ("fit", "crop")
 # What spandrel's ModelLoader can read.
@@ -34,6 +37,8 @@ def load_upscaler(
     expected_scale: int | None = None,
 ) -> ImageModelDescriptor:
     """Load a super-resolution model (e.g. Real-ESRGAN) from `weights` in eval mode on `device`."""
+    from spandrel import ImageModelDescriptor, ModelLoader, UnsupportedModelError
+
     weights = Path(weights)
     if not weights.is_file():
         raise UpscalerWeightsError(weights, "file not found")

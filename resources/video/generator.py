@@ -18,13 +18,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import diffusers
 import numpy as np
 import torch
 from dagster import ConfigurableResource
-from diffusers.hooks import FirstBlockCacheConfig
 from PIL import Image, ImageOps
 
 from resources.domain.registry import MemoryPlan, RenderSize, VideoModel
@@ -37,6 +35,12 @@ from resources.runtime.interruption import StopCheck, stop_if_asked
 from resources.runtime.progress import StepProgress
 from resources.storage.artifact_store import sha256_file, write_atomic, write_json
 from resources.video.shot_workers import run_in_workers, worker_devices
+
+# diffusers (and with it peft, torch._dynamo, scipy.stats: seconds) is imported where a pipeline
+# is loaded: what imports the code location (the daemon, the webserver's code server, `dagster
+# job launch`) renders nothing. docs/architecture.md "Settings".
+if TYPE_CHECKING:
+    import diffusers
 
 # In a model folder the store assembled for single-file weights (HoloCine): which file each
 # transformer component is loaded from with from_single_file.
@@ -89,6 +93,8 @@ def configure_transformer(
             storage_dtype=torch.float8_e4m3fn, compute_dtype=compute_dtype
         )
     if cache_threshold > 0:
+        from diffusers.hooks import FirstBlockCacheConfig
+
         transformer.enable_cache(FirstBlockCacheConfig(threshold=cache_threshold))
 
 
@@ -111,6 +117,8 @@ def load_video_pipeline(
     `checkpoint_dir`: a published folder whose `transformer` replaces the model's (a tier's
     distilled checkpoint).
     """
+    import diffusers
+
     model_dir = Path(model_dir)
     if not (model_dir / "model_index.json").is_file():
         raise FileNotFoundError(
@@ -175,6 +183,8 @@ def _single_file_transformers(
     listing = model_dir / SINGLE_FILES
     if not listing.is_file():
         return {}
+    import diffusers
+
     loader = getattr(diffusers, model.transformer_class)
     parts = {}
     for component, path in json.loads(listing.read_text()).items():
