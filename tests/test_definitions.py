@@ -151,23 +151,3 @@ def test_identity_checks_block_what_follows_them():
         deliverables.CHECK_LOUDNESS,
         narration.CHECK_QC,
     }
-
-
-def test_importing_the_code_location_loads_no_model_library():
-    """The daemon, the webserver's code server and `dagster job launch` import the code location
-    and render nothing: diffusers, transformers, peft, spandrel and scipy load where a stage
-    loads a model or mixes a master, not at import (torch itself still loads)."""
-    import subprocess
-    import sys
-
-    from conftest import REPO
-
-    code = (
-        "import sys, pipeline.definitions\n"
-        "heavy = {'diffusers', 'transformers', 'peft', 'spandrel', 'torchvision', 'scipy'}\n"
-        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "[]"

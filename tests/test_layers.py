@@ -53,6 +53,13 @@ def test_no_module_imports_a_layer_above_its_own():
     assert upward == []
 
 
+def _printed_by_a_fresh_interpreter(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
 def test_the_domain_loads_neither_torch_nor_dagster_nor_any_layer_above():
     code = (
         "import sys, importlib, pkgutil, resources.domain as d\n"
@@ -64,10 +71,19 @@ def test_the_domain_loads_neither_torch_nor_dagster_nor_any_layer_above():
         " and not n.startswith('resources.domain')}\n"
         "print(sorted(heavy | above))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    assert _printed_by_a_fresh_interpreter(code) == "[]"
+
+
+def test_importing_the_code_location_loads_no_model_library():
+    """The daemon, the webserver's code server and `dagster job launch` import the code location
+    and render nothing: diffusers, transformers, peft, spandrel and scipy load where a stage
+    loads a model or mixes a master, not at import (torch itself still loads)."""
+    code = (
+        "import sys, pipeline.definitions\n"
+        "heavy = {'diffusers', 'transformers', 'peft', 'spandrel', 'torchvision', 'scipy'}\n"
+        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
     )
-    assert done.stdout.strip() == "[]"
+    assert _printed_by_a_fresh_interpreter(code) == "[]"
 
 
 def test_stage_modules_never_import_dagster_themselves():
