@@ -51,9 +51,9 @@ from resources.domain.clip_plan import (
 )
 from resources.domain.licence_check import with_licence
 from resources.domain.qc import ShotVerdict
-from resources.domain.registry import VideoModel, reference_model_of, video_model
+from resources.domain.registry import VideoModel, video_model
 from resources.domain.render import RenderSettings
-from resources.domain.tiers import checkpoint_name, shot_recipes, tier_recipe
+from resources.domain.tiers import checkpoint_name, shot_recipes, shot_renderings, tier_recipe
 from resources.media.contact_sheet import contact_sheet
 from resources.media.video_checks import format_problems, inspect_video, picture_problems
 from resources.qc import lip_sync, retakes
@@ -147,11 +147,13 @@ def approved_stills(run: Run, version: str) -> list[ReferenceStill]:
 def still_shots(run, generator, brief, model, lora_file, scoring) -> StillShots | None:
     """Choose each still-conditioned shot's still and resolve the settings its tier and
     condition render at (None: every shot takes its identity from the LoRA alone)."""
-    wanted = {s.id: brief.condition_of(s.id) for s in brief.shots}
-    wanted = {k: v for k, v in wanted.items() if v != "lora"}
-    reference = reference_model_of(model)
-    if not wanted or reference is None:
+    # The shots the image-to-video checkpoint renders, as the quote reads them.
+    renderings = shot_renderings(brief, model)
+    from_still = {k: r for k, r in renderings.items() if r.model.name != model.name}
+    if not from_still:
         return None
+    reference = next(iter(from_still.values())).model
+    wanted = {shot_id: brief.condition_of(shot_id) for shot_id in from_still}
     model_dir = run.models.video_model_dir(reference)
     record = run.models.record(reference.name, reference.repo_id, reference.revision, model_dir)
     stills = approved_stills(run, scoring.references_version)
@@ -166,7 +168,7 @@ def still_shots(run, generator, brief, model, lora_file, scoring) -> StillShots 
                     f"({still.view})")  # fmt: skip
     settings = {}
     for shot_id, condition in wanted.items():
-        tier = brief.tier_of(shot_id)
+        tier = from_still[shot_id].recipe.tier
         if (tier, condition) not in settings:
             lora = lora_file if condition == "both" else None
             settings[(tier, condition)] = _settings(
