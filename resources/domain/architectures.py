@@ -53,6 +53,26 @@ class Architecture:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Latent:
+    """A shot's latent shape: channels, latent frames, height and width in latent pixels."""
+
+    channels: int
+    frames: int
+    height: int
+    width: int
+
+
+def latent_shape(arch: Architecture, *, width: int, height: int, frames: int) -> Latent:
+    """The latent a shot of `frames` frames at `width` x `height` pixels denoises."""
+    return Latent(
+        arch.latent_channels,
+        (frames - 1) // arch.temporal_compression + 1,
+        height // arch.spatial_compression,
+        width // arch.spatial_compression,
+    )
+
+
 HUB = "https://huggingface.co/{}/blob/main/{}"
 
 # --- text encoders -----------------------------------------------------------------------------

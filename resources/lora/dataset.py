@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save
 
+from resources import families
 from resources.domain.registry import VideoModel
 from resources.storage.artifact_store import sha256_file, write_atomic, write_json
 
@@ -80,111 +81,22 @@ def still_as_video(path: Path, width: int, height: int) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1)[None, :, None]
 
 
-# -- per-family conventions: how a caption and a still look to the transformer ---------------
+# -- what a caption and a still look like to the family's transformer -------------------------
 
 
 def encode_text(pipe, family: str, caption: str, device: str) -> dict[str, torch.Tensor]:
     """The transformer's text inputs for `caption`, as the family's pipeline makes them."""
     with torch.no_grad():
-        if family == "hunyuan":
-            embeds, pooled, mask = pipe.encode_prompt(caption, device=device)
-            return {
-                "encoder_hidden_states": embeds,
-                "encoder_attention_mask": mask,
-                "pooled_projections": pooled,
-            }
-        if family == "wan":
-            # Wan has no cross-attention mask: pad to the length `__call__` renders with.
-            embeds, _ = pipe.encode_prompt(
-                caption, do_classifier_free_guidance=False, max_sequence_length=512, device=device
-            )
-            return {"encoder_hidden_states": embeds}
-        if family == "ltx":
-            embeds, mask, _, _ = pipe.encode_prompt(
-                caption, do_classifier_free_guidance=False, device=device
-            )
-            return {"encoder_hidden_states": embeds, "encoder_attention_mask": mask}
-        if family == "ltx2":
-            # The pipeline's prompt path: Gemma's stacked hidden states through the connectors,
-            # one text stream for the video branch and one for the audio branch.
-            embeds, mask, _, _ = pipe.encode_prompt(
-                caption,
-                do_classifier_free_guidance=False,
-                max_sequence_length=pipe.tokenizer.model_max_length,
-                device=device,
-            )
-            video, audio, mask = pipe.connectors(embeds, mask, padding_side="left")
-            return {
-                "encoder_hidden_states": video,
-                "audio_encoder_hidden_states": audio,
-                "encoder_attention_mask": mask,
-                "audio_encoder_attention_mask": mask.clone(),  # saved as its own tensor
-            }
-        if family == "cogvideox":
-            # Padded to the transformer's text length, as CogVideoXPipeline renders with.
-            embeds, _ = pipe.encode_prompt(
-                caption,
-                do_classifier_free_guidance=False,
-                max_sequence_length=pipe.transformer.config.max_text_seq_length,
-                device=device,
-            )
-            return {"encoder_hidden_states": embeds}
-        if family == "mochi":
-            embeds, mask, _, _ = pipe.encode_prompt(
-                caption, do_classifier_free_guidance=False, device=device
-            )
-            return {"encoder_hidden_states": embeds, "encoder_attention_mask": mask}
-        if family == "kandinsky5":
-            # Qwen's tokens (the template cropped), CLIP's pooled vector and the prompt's RoPE
-            # positions, as Kandinsky5T2VPipeline.__call__ makes them (max 512 tokens).
-            qwen, clip, cu_seqlens = pipe.encode_prompt(
-                caption, max_sequence_length=512, device=device
-            )
-            length = int(cu_seqlens.diff().max())
-            return {
-                "encoder_hidden_states": qwen,
-                "pooled_projections": clip,
-                "text_rope_pos": torch.arange(length, device=qwen.device),
-            }
-        if family == "hunyuan15":
-            embeds, mask, glyph, glyph_mask = pipe.encode_prompt(caption, device=device)
-            return {
-                "encoder_hidden_states": embeds,
-                "encoder_attention_mask": mask,
-                "encoder_hidden_states_2": glyph,
-                "encoder_attention_mask_2": glyph_mask,
-            }
-    raise ValueError(f"unknown model family {family!r}")
+        return families.family(family).encode_text(pipe, caption, device)
 
 
 def encode_still(pipe, family: str, pixels: torch.Tensor) -> torch.Tensor:
     """VAE latents of a (1, 3, 1, H, W) video in [-1, 1], normalised like the pipeline's."""
+    conventions = families.family(family)
     vae = pipe.vae
     with torch.no_grad():
         latents = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mode().float().cpu()
-    if family in ("hunyuan", "kandinsky5", "hunyuan15"):
-        # Their pipelines decode latents / scaling_factor (Kandinsky 5 uses HunyuanVideo's VAE).
-        return latents * vae.config.scaling_factor
-    if family == "wan":
-        mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
-        std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
-        return (latents - mean) / std
-    if family == "ltx":
-        mean = vae.latents_mean.view(1, -1, 1, 1, 1).float().cpu()
-        std = vae.latents_std.view(1, -1, 1, 1, 1).float().cpu()
-        return (latents - mean) * vae.config.scaling_factor / std
-    if family == "ltx2":
-        mean, std = vae.latents_mean.float().cpu(), vae.latents_std.float().cpu()
-        return pipe._normalize_latents(latents, mean, std, vae.config.scaling_factor)
-    if family == "cogvideox":
-        # train_cogvideox_lora.py: the VAE latent times scaling_factor (the pipeline divides).
-        return latents * vae.config.scaling_factor
-    if family == "mochi":
-        # The inverse of MochiPipeline's decode: latents * std / scaling_factor + mean.
-        mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
-        std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
-        return (latents - mean) * vae.config.scaling_factor / std
-    raise ValueError(f"unknown model family {family!r}")
+    return conventions.normalise_latents(pipe, latents)
 
 
 # -- the cache --------------------------------------------------------------------------------

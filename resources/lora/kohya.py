@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
+from resources import families
 from resources.domain.registry import REFERENCE_MODELS, VIDEO_MODELS, VideoModel
 from resources.lora.backend import TrainingBackend, TrainRequest, TrainResult
 from resources.lora.output import (
@@ -262,58 +263,39 @@ def kohya_reference_models() -> list[str]:
 def musubi_model(model: VideoModel) -> dict[str, Any]:
     """The KohyaJob fields that say which model musubi-tuner trains: family, task, shift, boundary.
 
-    Everything comes from the registry entry, so Wan 2.1 14B is trained as musubi's t2v-14B with
-    its own flow shift. A model musubi-tuner has no trainer or task for is refused by name.
+    Everything comes from the registry entry through its family's module (`Family.musubi`), so
+    Wan 2.1 14B is trained as musubi's t2v-14B with its own flow shift. A model musubi-tuner has
+    no trainer or task for is refused by name.
     """
     refusal = _refusal(model)
     if refusal:
         raise KohyaError(refusal)
-    if model.family == "hunyuan":
-        return {"family": "hunyuan", "flow_shift": model.flow_shift}
-    i2v = {"i2v": True} if model.takes_image else {}
-    if model.family in ("hunyuan15", "kandinsky5"):
-        return {
-            "family": model.family,
-            "task": model.musubi_task,
-            "flow_shift": model.flow_shift,
-            **i2v,
-        }
-    return {
-        "family": "wan22" if model.experts == 2 else "wan",
-        "task": model.musubi_task,
-        "flow_shift": model.flow_shift,
-        "timestep_boundary": model.boundary_ratio if model.experts == 2 else None,
-        **i2v,
-    }
+    fields = families.family(model.family).musubi(model)
+    return {**fields, "i2v": True} if model.takes_image else fields
 
 
 def _refusal(model: VideoModel) -> str | None:
     """Why the kohya backend cannot train `model`, or None when it can."""
     at = f"musubi-tuner at commit {MUSUBI_COMMIT[:8]}"
-    if model.family == "hunyuan":
-        return None
-    if model.family in ("hunyuan15", "kandinsky5"):
-        tasks = MUSUBI_TASKS[model.family]
-        if model.musubi_task not in tasks:
-            return (
-                f"registry entry {model.name} names musubi task {model.musubi_task!r}, which "
-                f"{at} does not have (its {model.family} tasks: {', '.join(tasks)})"
-            )
-        return None
-    if model.family != "wan":
+    musubi = families.family(model.family).musubi
+    if musubi is None:
         return (
             f"the kohya backend cannot train {model.name}: {at} has no trainer for the "
             f"{model.family} family here; use the peft backend"
         )
+    script = musubi(model)["family"]
+    tasks = MUSUBI_TASKS.get(script)
+    if tasks is None:  # a script without --task
+        return None
     if model.musubi_task is None:
         return (
-            f"the kohya backend cannot train {model.name}: {at} has no task for it (its Wan "
-            f"tasks: {', '.join(MUSUBI_WAN_TASKS)}); use the peft backend"
+            f"the kohya backend cannot train {model.name}: {at} has no task for it (its "
+            f"{model.family} tasks: {', '.join(tasks)}); use the peft backend"
         )
-    if model.musubi_task not in MUSUBI_WAN_TASKS:
+    if model.musubi_task not in tasks:
         return (
             f"registry entry {model.name} names musubi task {model.musubi_task!r}, which "
-            f"{at} does not have (its Wan tasks: {', '.join(MUSUBI_WAN_TASKS)})"
+            f"{at} does not have (its {model.family} tasks: {', '.join(tasks)})"
         )
     return None
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from resources import families
 from resources.domain.lora_recipes import LoraRecipe
 from resources.domain.registry import VideoModel
 from resources.lora.backend import TrainingBackend, TrainRequest, TrainResult
@@ -514,8 +515,7 @@ def _load_without_encoders(
     import diffusers  # here (resources/video/generator.py says why)
 
     pipeline_class = getattr(diffusers, model.pipeline_class)
-    # HunyuanVideo15Pipeline reads its VAE's config when it is built: that one stays.
-    kept = ("vae",) if model.family == "hunyuan15" else ()
+    kept = families.family(model.family).training_keeps
     skipped = {
         name: None for name in _ENCODERS if (Path(model_dir) / name).is_dir() and name not in kept
     }

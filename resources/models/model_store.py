@@ -210,9 +210,9 @@ class ModelStore(ConfigurableResource):
         if self.profile == "tiny":
 
             def build(folder: Path) -> None:
-                from resources.tiny.families import build_tiny_checkpoint_transformer
+                from resources import families
 
-                transformer = build_tiny_checkpoint_transformer(model)
+                transformer = families.family(model.family).tiny_checkpoint_builder()(model)
                 transformer.save_pretrained(folder / "transformer", safe_serialization=True)
 
             return self._tiny(checkpoint_name(model.name, recipe.tier), build)

@@ -19,52 +19,35 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, is_dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from resources import families
 from resources.domain.architectures import (
     REALESRGAN,
     SDXL_TEXT_ENCODERS,
     SDXL_UNET,
     SDXL_VAE,
     Architecture,
+    Latent,
     Network,
     TextEncoder,
     architecture,
+    latent_shape,
 )
+from resources.families.base import meta
 
 # Part of every cache key: bump when what a count includes changes.
 COUNT_VERSION = "2"
 KEY_PREFIX = f"v{COUNT_VERSION}-torch{torch.__version__.split('+')[0]}-"  # of every full key
 _memo: dict[str, dict[str, Any]] = {}
 _lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Latent:
-    """A shot's latent shape: channels, latent frames, height and width in latent pixels."""
-
-    channels: int
-    frames: int
-    height: int
-    width: int
-
-
-def latent_shape(arch: Architecture, *, width: int, height: int, frames: int) -> Latent:
-    """The latent a shot of `frames` frames at `width` x `height` pixels denoises."""
-    return Latent(
-        arch.latent_channels,
-        (frames - 1) // arch.temporal_compression + 1,
-        height // arch.spatial_compression,
-        width // arch.spatial_compression,
-    )
 
 
 def build_meta(network: Network) -> torch.nn.Module:
@@ -90,36 +73,11 @@ def build_meta(network: Network) -> torch.nn.Module:
     return module.eval()
 
 
-@contextmanager
-def runnable_on_meta(cls: str) -> Iterator[None]:
-    """What a forward of transformer class `cls` needs to run on the meta device.
-
-    MochiTransformer3DModel autocasts its RoPE to the tensors' device type (autocast has no
-    "meta"), and its attention keeps the prompt tokens the mask marks with `torch.nonzero`
-    (no meta kernel: the output shape depends on values). Both are patched for the count only:
-    autocast becomes a no-op on meta and every prompt token counts as kept, the most FLOPs a
-    prompt can cost (an upper bound for prompts shorter than Mochi's 256 tokens).
-    """
-    if cls != "MochiTransformer3DModel":
-        yield
-        return
-    real_autocast, real_nonzero = torch.autocast, torch.nonzero
-
-    def autocast(device_type: str, *args: Any, **kwargs: Any):
-        if device_type == "meta":
-            return contextlib.nullcontext()
-        return real_autocast(device_type, *args, **kwargs)
-
-    def nonzero(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-        if tensor.is_meta:
-            return torch.arange(tensor.numel(), device=tensor.device).unsqueeze(1)
-        return real_nonzero(tensor, *args, **kwargs)
-
-    with (
-        mock.patch.object(torch, "autocast", autocast),
-        mock.patch.object(torch, "nonzero", nonzero),
-    ):
-        yield
+def runnable_on_meta(cls: str) -> AbstractContextManager[None]:
+    """What a forward of transformer class `cls` needs patched to run on the meta device (its
+    family's `on_meta`; nothing for most)."""
+    patches = families.for_transformer(cls).on_meta
+    return patches() if patches is not None else contextlib.nullcontext()
 
 
 def count_flops(fn: Callable[[], Any]) -> int:
@@ -238,161 +196,20 @@ def forget_memory() -> None:
         _memo.clear()
 
 
-def _meta(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    return torch.empty(*shape, device="meta", dtype=dtype)
-
-
 def _transformer_inputs(
     model_name: str, arch: Architecture, latent: Latent, module: torch.nn.Module
 ) -> dict[str, Any]:
     """Keyword arguments of one transformer forward at `latent`, batch 1, as the pipeline calls."""
-    c, f, h, w = latent.channels, latent.frames, latent.height, latent.width
-    text = _meta(1, arch.text_tokens, 4096)
-    cls = arch.transformer.cls
-    if cls == "HunyuanVideoTransformer3DModel":
-        return dict(
-            hidden_states=_meta(1, c, f, h, w),
-            timestep=_meta(1),
-            encoder_hidden_states=text,
-            encoder_attention_mask=torch.ones(1, arch.text_tokens, device="meta", dtype=torch.bool),
-            pooled_projections=_meta(1, arch.extra["pooled_dim"]),
-            guidance=_meta(1),
-        )
-    if cls == "WanTransformer3DModel":
-        _, ph, pw = module.config.patch_size
-        tokens = f * (h // ph) * (w // pw)
-        # Wan 2.2 TI2V denoises with one timestep per token (expand_timesteps).
-        expand = model_name == "wan22_ti2v_5b"
-        timestep = _meta(1, tokens) if expand else _meta(1)
-        # The image-to-video transformer reads the still's latent and mask beside the noise.
-        channels = module.config.in_channels
-        return dict(
-            hidden_states=_meta(1, channels, f, h, w), timestep=timestep, encoder_hidden_states=text
-        )
-    if cls == "LTXVideoTransformer3DModel":
-        return dict(
-            hidden_states=_meta(1, f * h * w, c),
-            encoder_hidden_states=text,
-            timestep=_meta(1),
-            encoder_attention_mask=torch.ones(1, arch.text_tokens, device="meta"),
-            num_frames=f,
-            height=h,
-            width=w,
-            rope_interpolation_scale=(arch.temporal_compression / 24, 32, 32),
-        )
-    if cls == "LTX2VideoTransformer3DModel":
-        return _ltx2_inputs(arch, latent)
-    if cls == "Kandinsky5Transformer3DModel":
-        return _kandinsky5_inputs(arch, latent, module)
-    if cls == "HunyuanVideo15Transformer3DModel":
-        return _hunyuan15_inputs(arch, latent)
-    if cls == "CogVideoXTransformer3DModel":
-        # Rotary embeddings are elementwise (no FLOPs the counter sees): left out.
-        return dict(
-            hidden_states=_meta(1, f, c, h, w), encoder_hidden_states=text, timestep=_meta(1)
-        )
-    if cls == "MochiTransformer3DModel":
-        return dict(
-            hidden_states=_meta(1, c, f, h, w),
-            encoder_hidden_states=text,
-            timestep=_meta(1),
-            encoder_attention_mask=torch.ones(1, arch.text_tokens, device="meta", dtype=torch.bool),
-        )
-    raise ValueError(f"no forward recipe for transformer class {cls}")
-
-
-def _ltx2_inputs(arch: Architecture, latent: Latent) -> dict[str, Any]:
-    """LTX-2: the video tokens, the clip's audio stream and the prompt for both branches."""
-    c, f, h, w = latent.channels, latent.frames, latent.height, latent.width
-    pixel_frames = (f - 1) * arch.temporal_compression + 1
-    # The pipeline's audio length: the clip's seconds at 25 audio latents a second.
-    audio = round(pixel_frames / 24.0 * arch.extra["audio_latents_per_s"])
-    text = _meta(1, arch.text_tokens, arch.extra["caption_dim"])
-    mask = torch.ones(1, arch.text_tokens, device="meta")
-    return dict(
-        hidden_states=_meta(1, f * h * w, c),
-        audio_hidden_states=_meta(1, audio, arch.extra["audio_channels"]),
-        encoder_hidden_states=text,
-        audio_encoder_hidden_states=text,
-        timestep=_meta(1),
-        audio_timestep=_meta(1),
-        sigma=_meta(1),
-        audio_sigma=_meta(1),
-        encoder_attention_mask=mask,
-        audio_encoder_attention_mask=mask,
-        num_frames=f,
-        height=h,
-        width=w,
-        fps=24.0,
-        audio_num_frames=audio,
-    )
-
-
-def _kandinsky5_inputs(arch: Architecture, latent: Latent, module: torch.nn.Module) -> dict:
-    """Kandinsky 5: channels-last latents with the visual condition (zeros and a mask) beside
-    them, the Qwen prompt, CLIP's pooled vector, and the RoPE positions the pipeline builds."""
-    c, f, h, w = latent.channels, latent.frames, latent.height, latent.width
-    channels = 2 * c + 1 if module.config.visual_cond else c
-    _, ph, pw = module.config.patch_size
-    return dict(
-        hidden_states=_meta(1, f, h, w, channels),
-        encoder_hidden_states=_meta(1, arch.text_tokens, arch.extra["text_dim"]),
-        pooled_projections=_meta(1, arch.extra["pooled_dim"]),
-        timestep=_meta(1),
-        visual_rope_pos=[
-            torch.arange(f, device="meta"),
-            torch.arange(h // ph, device="meta"),
-            torch.arange(w // pw, device="meta"),
-        ],
-        text_rope_pos=torch.arange(arch.text_tokens, device="meta"),
-        scale_factor=(1, 2, 2),
-    )
-
-
-def _hunyuan15_inputs(arch: Architecture, latent: Latent) -> dict[str, Any]:
-    """HunyuanVideo 1.5: latents with the condition latents and mask concatenated (zeros for
-    text-to-video), the Qwen prompt, the ByT5 glyph tokens and the (zero) image tokens."""
-    c, f, h, w = latent.channels, latent.frames, latent.height, latent.width
-    glyph = arch.extra["glyph_tokens"]
-    return dict(
-        hidden_states=_meta(1, 2 * c + 1, f, h, w),
-        timestep=_meta(1),
-        encoder_hidden_states=_meta(1, arch.text_tokens, arch.extra["text_dim"]),
-        encoder_attention_mask=torch.ones(1, arch.text_tokens, device="meta"),
-        encoder_hidden_states_2=_meta(1, glyph, arch.extra["glyph_dim"]),
-        encoder_attention_mask_2=torch.ones(1, glyph, device="meta"),
-        image_embeds=_meta(1, arch.extra["image_tokens"], 1152),
-    )
+    conventions = families.for_transformer(arch.transformer.cls)
+    return conventions.forward_inputs(model_name, arch, latent, module)
 
 
 def run_forward(module: torch.nn.Module, kwargs: dict[str, Any]) -> Any:
     """One forward of a meta transformer with `kwargs`, as its pipeline runs it."""
-    if type(module).__name__ == "HunyuanVideo15Transformer3DModel":
-        return _hunyuan15_forward(module, **kwargs)
+    forward = families.for_transformer(type(module).__name__).meta_forward
+    if forward is not None:
+        return forward(module, kwargs)
     return module(**kwargs, return_dict=False)
-
-
-def _hunyuan15_forward(module: torch.nn.Module, **kw: torch.Tensor) -> tuple[torch.Tensor]:
-    """HunyuanVideo15Transformer3DModel.forward's arithmetic on meta tensors.
-
-    The real forward reorders the prompt tokens by their masks' values (valid ones first), which
-    a meta tensor has none of; the reordering does no arithmetic and keeps the length, so the
-    blocks see the image, glyph and Qwen tokens concatenated, as here, every token valid.
-    """
-    x = kw["hidden_states"]
-    rotary = module.rope(x)
-    temb = module.time_embed(kw["timestep"])
-    hidden = module.x_embedder(x)
-    text = module.context_embedder(
-        kw["encoder_hidden_states"], kw["timestep"], kw["encoder_attention_mask"]
-    )
-    glyph = module.context_embedder_2(kw["encoder_hidden_states_2"])
-    image = module.image_embedder(kw["image_embeds"])
-    context = torch.cat([image, glyph, text], dim=1)
-    mask = torch.ones(context.shape[:2], device=context.device, dtype=torch.bool)
-    for block in module.transformer_blocks:
-        hidden, context = block(hidden, context, temb, mask, rotary)
-    return (module.proj_out(module.norm_out(hidden, temb)),)
 
 
 def _key(*parts: Any) -> str:
@@ -459,8 +276,8 @@ def vae_decode(
 
     def count() -> dict[str, Any]:
         module = build_meta(arch.vae)
-        z = _meta(1, latent.channels, latent.frames, latent.height, latent.width)
-        extra = {"temb": _meta(1)} if arch.vae.cls == "AutoencoderKLLTXVideo" else {}
+        z = meta(1, latent.channels, latent.frames, latent.height, latent.width)
+        extra = {"temb": meta(1)} if arch.vae.cls == "AutoencoderKLLTXVideo" else {}
         if arch.vae.cls == "AutoencoderKLLTXVideo" and not module.config.timestep_conditioning:
             extra = {}
         with torch.no_grad():
@@ -481,7 +298,7 @@ def vae_encode(
 
     def count() -> dict[str, Any]:
         module = build_meta(arch.vae)
-        x = _meta(1, 3, frames, height, width)
+        x = meta(1, 3, frames, height, width)
         with torch.no_grad():
             flops = count_flops(lambda: module.encode(x))
         return {"flops": flops, "params": parameters(module)}
@@ -572,15 +389,13 @@ def sdxl_image(cache: FlopCache, *, width: int, height: int) -> dict[str, Any]:
     def count() -> dict[str, Any]:
         unet = build_meta(SDXL_UNET)
         h, w = height // 8, width // 8
-        added = {"text_embeds": _meta(1, 1280), "time_ids": _meta(1, 6)}
+        added = {"text_embeds": meta(1, 1280), "time_ids": meta(1, 6)}
         with torch.no_grad():
             unet_flops = count_flops(
-                lambda: unet(
-                    _meta(1, 4, h, w), _meta(1), _meta(1, 77, 2048), added_cond_kwargs=added
-                )
+                lambda: unet(meta(1, 4, h, w), meta(1), meta(1, 77, 2048), added_cond_kwargs=added)
             )
             vae = build_meta(SDXL_VAE)
-            vae_flops = count_flops(lambda: vae.decode(_meta(1, 4, h, w)))
+            vae_flops = count_flops(lambda: vae.decode(meta(1, 4, h, w)))
         text = [_encoder_flops(e) for e in SDXL_TEXT_ENCODERS]
         return {
             "unet_flops": unet_flops,
@@ -601,7 +416,7 @@ def upscale_frame(cache: FlopCache, architecture_name: str, *, width: int, heigh
         spandrel_cls = {"RRDBNet": "ESRGAN", "SRVGGNetCompact": "Compact"}[architecture_name]
         net = build_meta(Network("spandrel", spandrel_cls, REALESRGAN[architecture_name], ""))
         with torch.no_grad():
-            flops = count_flops(lambda: net(_meta(1, 3, height, width)))
+            flops = count_flops(lambda: net(meta(1, 3, height, width)))
         return {"flops": flops, "params": parameters(net)}
 
     return cache.get(

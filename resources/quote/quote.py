@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from resources import families
 from resources.domain.brief import Brief
 from resources.domain.costs import (
     DEFAULT_INSTANCE_TYPE,
@@ -193,7 +194,8 @@ def shot_renders(ctx: QuoteContext) -> list[StageLine]:
         forward = flops.transformer_forward(ctx.cache, model.name, **size)
         split = expert_steps(model, tier)
         guidance = [tier.guidance_scale, tier.guidance_scale_2 or tier.guidance_scale][: len(split)]
-        cfg = ctx.model.family != "hunyuan"  # HunyuanVideo: distilled guidance, one pass
+        # A transformer with embedded guidance (HunyuanVideo) runs one pass a step.
+        cfg = not families.family(ctx.model.family).embedded_guidance
         passes = sum(
             s * (2 if cfg and g > 1.0 else 1) for s, g in zip(split, guidance, strict=True)
         )

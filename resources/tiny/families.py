@@ -13,7 +13,6 @@ from __future__ import annotations
 import torch
 from diffusers import (
     AutoencoderKLHunyuanVideo15,
-    DiffusionPipeline,
     HunyuanVideo15ImageToVideoPipeline,
     HunyuanVideo15Pipeline,
     HunyuanVideo15Transformer3DModel,
@@ -145,7 +144,7 @@ def _template_words(tokenizer: Qwen2TokenizerFast) -> None:
     tokenizer.add_tokens(words)
 
 
-def _kandinsky5(model: VideoModel) -> Kandinsky5T2VPipeline | Kandinsky5I2VPipeline:
+def tiny_kandinsky5(model: VideoModel) -> Kandinsky5T2VPipeline | Kandinsky5I2VPipeline:
     tokenizer = qwen_tokenizer()
     _template_words(tokenizer)
     processor = Qwen2VLProcessor(
@@ -234,7 +233,9 @@ def _siglip() -> tuple[SiglipVisionModel, SiglipImageProcessor]:
     return encoder, SiglipImageProcessor(size={"height": 32, "width": 32})
 
 
-def _hunyuan15(model: VideoModel) -> HunyuanVideo15Pipeline | HunyuanVideo15ImageToVideoPipeline:
+def tiny_hunyuan15(
+    model: VideoModel,
+) -> HunyuanVideo15Pipeline | HunyuanVideo15ImageToVideoPipeline:
     tokenizer = qwen_tokenizer()
     with seeded():
         text_encoder = Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(**_qwen_text(tokenizer)))
@@ -274,16 +275,11 @@ def _hunyuan15(model: VideoModel) -> HunyuanVideo15Pipeline | HunyuanVideo15Imag
     return HunyuanVideo15Pipeline(transformer=hunyuan15_transformer(), **parts)
 
 
-BUILDERS = {"kandinsky5": _kandinsky5, "hunyuan15": _hunyuan15}
-CHECKPOINT_TRANSFORMERS = {"kandinsky5": kandinsky5_transformer, "hunyuan15": hunyuan15_transformer}
-
-
-def build_tiny_family(model: VideoModel) -> DiffusionPipeline:
-    return BUILDERS[model.family](model)
-
-
-def build_tiny_checkpoint_transformer(model: VideoModel):
+def tiny_kandinsky5_checkpoint(model: VideoModel) -> Kandinsky5Transformer3DModel:
     """A tier's own checkpoint (a distilled transformer): the family's layout, another seed."""
-    if model.family == "hunyuan15":  # the text- or image-to-video layout of the model's own
-        return hunyuan15_transformer(CHECKPOINT_SEED, "i2v" if model.takes_image else "t2v")
-    return CHECKPOINT_TRANSFORMERS[model.family](CHECKPOINT_SEED)
+    return kandinsky5_transformer(CHECKPOINT_SEED)
+
+
+def tiny_hunyuan15_checkpoint(model: VideoModel) -> HunyuanVideo15Transformer3DModel:
+    """A tier's own checkpoint, in the text- or image-to-video layout of the model's own."""
+    return hunyuan15_transformer(CHECKPOINT_SEED, "i2v" if model.takes_image else "t2v")

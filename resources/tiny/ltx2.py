@@ -188,3 +188,9 @@ def build_tiny_latent_upsampler() -> LTX2LatentUpsamplerModel:
         return LTX2LatentUpsamplerModel(
             in_channels=_LATENT, mid_channels=32, num_blocks_per_stage=1
         )
+
+
+def tiny_ltx2_extras() -> dict[str, LTX2LatentUpsamplerModel]:
+    """What the two-stage recipe loads beside the pipeline: the latent upsampler, in its own
+    folder."""
+    return {LATENT_UPSAMPLER: build_tiny_latent_upsampler()}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from transformers import (
     UMT5EncoderModel,
 )
 
+from resources import families
 from resources.domain.registry import VideoModel
 from resources.tiny.seeding import SEED, flow_match_scheduler, hunyuan_video_vae, seeded
 from resources.tiny.text import (
@@ -85,7 +85,7 @@ def save_pipeline_atomically(
     shutil.rmtree(stale, ignore_errors=True)
 
 
-def _hunyuan(model: VideoModel) -> HunyuanVideoPipeline:
+def tiny_hunyuan(model: VideoModel) -> HunyuanVideoPipeline:
     tokenizer = build_llama_tokenizer()
     tokenizer_2 = build_clip_tokenizer()
     with seeded():
@@ -183,7 +183,7 @@ def _wan_vae(model: VideoModel) -> AutoencoderKLWan:
         )
 
 
-def _wan(model: VideoModel) -> WanPipeline | WanImageToVideoPipeline:
+def tiny_wan(model: VideoModel) -> WanPipeline | WanImageToVideoPipeline:
     tokenizer = build_t5_tokenizer()
     vae = _wan_vae(model)
     channels = vae.config.z_dim
@@ -217,7 +217,7 @@ def _wan(model: VideoModel) -> WanPipeline | WanImageToVideoPipeline:
     )
 
 
-def _ltx(model: VideoModel) -> LTXPipeline:
+def tiny_ltx(model: VideoModel) -> LTXPipeline:
     tokenizer = build_t5_tokenizer()
     with seeded():
         transformer = LTXVideoTransformer3DModel(
@@ -257,7 +257,7 @@ def _ltx(model: VideoModel) -> LTXPipeline:
     )
 
 
-def _cogvideox(model: VideoModel) -> CogVideoXPipeline:
+def tiny_cogvideox(model: VideoModel) -> CogVideoXPipeline:
     tokenizer = build_t5_tokenizer()
     with seeded():
         # CogVideoX-5B layout: 3D RoPE (no learned positions), 2x2 patches over a 4x-in-time,
@@ -313,7 +313,7 @@ def _cogvideox(model: VideoModel) -> CogVideoXPipeline:
     )
 
 
-def _mochi(model: VideoModel) -> MochiPipeline:
+def tiny_mochi(model: VideoModel) -> MochiPipeline:
     tokenizer = build_t5_tokenizer(model_max_length=256)
     with seeded():
         # Mochi layout: 2x2 patches over a 12-channel, 8x-in-space, 6x-in-time VAE; the text
@@ -355,46 +355,11 @@ def _mochi(model: VideoModel) -> MochiPipeline:
     )
 
 
-def _ltx2_family(model: VideoModel) -> DiffusionPipeline:
-    from resources.tiny.ltx2 import build_tiny_ltx2  # it builds on this module's helpers
-
-    return build_tiny_ltx2(model)
-
-
-def _new_families(model: VideoModel) -> DiffusionPipeline:
-    from resources.tiny.families import build_tiny_family  # Kandinsky 5, HunyuanVideo 1.5
-
-    return build_tiny_family(model)
-
-
-_BUILDERS: dict[str, Callable[[VideoModel], DiffusionPipeline]] = {
-    "kandinsky5": _new_families,
-    "hunyuan15": _new_families,
-    "ltx2": _ltx2_family,
-    "mochi": _mochi,
-    "hunyuan": _hunyuan,
-    "wan": _wan,
-    "ltx": _ltx,
-    "cogvideox": _cogvideox,
-}
-
-
 def build_tiny_video_pipeline(model: VideoModel, out_dir: Path) -> None:
     """Build `model`'s family pipeline with tiny random weights and save it to `out_dir`."""
-    try:
-        builder = _BUILDERS[model.family]
-    except KeyError:
-        known = ", ".join(sorted(_BUILDERS))
-        raise ValueError(
-            f"no tiny pipeline for family {model.family!r} of model {model.name!r}; "
-            f"known families: {known}"
-        ) from None
-    pipe = builder(model)
-    extras = None
-    if model.family == "ltx2":  # the two-stage recipe's latent upsampler, in its own folder
-        from resources.tiny.ltx2 import LATENT_UPSAMPLER, build_tiny_latent_upsampler
-
-        extras = {LATENT_UPSAMPLER: build_tiny_latent_upsampler()}
+    conventions = families.family(model.family)
+    pipe = conventions.tiny_builder()(model)
+    extras = conventions.tiny_extras_builder()() if conventions.tiny_extras else None
     if type(pipe).__name__ != model.pipeline_class:
         raise ValueError(
             f"model {model.name!r} names pipeline {model.pipeline_class!r}, but family "

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -23,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 from dagster import ConfigurableResource
-from PIL import Image, ImageOps
+from PIL import Image
 
+from resources import families
 from resources.domain.registry import MemoryPlan, RenderSize, VideoModel
 from resources.domain.render import ATTENTION_CHOICES, RenderSettings, ShotRequest
 from resources.domain.sound_files import read_wav, write_wav
@@ -427,52 +427,30 @@ def render_clip(
         "generator": torch.Generator(device="cpu").manual_seed(seed),
         "output_type": "np",
     }
-    if on_step is not None:
+    conventions = families.family(model.family)
+    if on_step is not None and conventions.step_callback:
 
         def step_end(pipe: Any, step: int, timestep: Any, callback_kwargs: dict) -> dict:
             on_step(step + 1)  # diffusers counts denoising steps from 0
             return callback_kwargs
 
         kwargs["callback_on_step_end"] = step_end
-    if model.family == "ltx":
-        # LTX scales its temporal RoPE by the frame rate; its default (25) is not the registry's.
-        kwargs["frame_rate"] = model.native_fps
     second = guidance_scale_2 if guidance_scale_2 is not None else model.guidance_scale_2
     if model.experts == 2 and second is not None:
         kwargs["guidance_scale_2"] = second  # the low-noise expert's guidance
     if image is not None:
         kwargs["image"] = image  # the pipeline resizes it to width x height
-        if model.family == "hunyuan15":
-            _bucket_call(pipe, kwargs)
-    if model.family == "hunyuan15":
-        _guider_call(pipe, kwargs)
+    if conventions.call_keywords is not None:
+        conventions.call_keywords(pipe, model, kwargs)
     frames = np.asarray(pipe(**kwargs).frames[0], dtype=np.float32)
-    if model.family == "hunyuan15" and on_step is not None:
-        on_step(steps)  # its pipeline takes no step callback: the steps are reported at the end
+    if on_step is not None and not conventions.step_callback:
+        on_step(steps)  # a pipeline without a step callback: the steps are reported at the end
     expected = (num_frames, height, width, 3)
     if frames.shape != expected:
         raise RuntimeError(
             f"{model.pipeline_class} returned frames of shape {frames.shape}, expected {expected}"
         )
     return (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
-
-
-def _bucket_call(pipe: Any, kwargs: dict[str, Any]) -> None:
-    """HunyuanVideo 1.5 I2V takes no width or height: it renders the size bucket nearest the
-    still's aspect among those of `target_size`^2 pixels. A still cropped to width x height and
-    a target of sqrt(width x height) make that bucket exactly width x height."""
-    width, height = kwargs.pop("width"), kwargs.pop("height")
-    pipe.target_size = math.sqrt(width * height)
-    kwargs["image"] = ImageOps.fit(kwargs["image"], (width, height), Image.Resampling.LANCZOS)
-
-
-def _guider_call(pipe: Any, kwargs: dict[str, Any]) -> None:
-    """HunyuanVideo 1.5 takes its guidance from the pipeline's guider, not from the call, and
-    its call has no step callback: the guidance scale moves into a guider of the same kind."""
-    scale = kwargs.pop("guidance_scale")
-    kwargs.pop("callback_on_step_end", None)
-    if pipe.guider.guidance_scale != scale:
-        pipe.guider = pipe.guider.new(guidance_scale=scale)
 
 
 @dataclass(frozen=True)
