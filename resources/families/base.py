@@ -46,6 +46,8 @@ class Family:
     meta_forward: Callable[[torch.nn.Module, dict[str, Any]], Any] | None = None
     # The quote: what its forward (and backward) needs patched to run on meta (None: nothing).
     on_meta: Callable[[], AbstractContextManager[None]] | None = None
+    # The quote: what its VAE's decode takes beside the latent, given the meta VAE (None: nothing).
+    meta_decode_keywords: Callable[[torch.nn.Module], dict[str, Any]] | None = None
     # Rendering: (pipe, model, call keywords) -> the keywords the family's pipeline takes.
     call_keywords: Callable[[Any, VideoModel, dict[str, Any]], None] | None = None
     # Whether the pipeline calls `callback_on_step_end` (else the steps are reported at the end).

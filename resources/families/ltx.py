@@ -61,6 +61,11 @@ def _forward_inputs(name: str, arch: Architecture, latent: Latent, module) -> di
     )
 
 
+def _decode_keywords(vae: torch.nn.Module) -> dict[str, Any]:
+    # LTX-Video 0.9.1+ decodes at a noise level (timestep conditioning); 0.9.0 does not.
+    return {"temb": meta(1)} if vae.config.timestep_conditioning else {}
+
+
 def _call_keywords(pipe: Any, model: VideoModel, kwargs: dict[str, Any]) -> None:
     # LTX scales its temporal RoPE by the frame rate; its default (25) is not the registry's.
     kwargs["frame_rate"] = model.native_fps
@@ -74,5 +79,6 @@ FAMILY = Family(
     predict=_predict,
     forward_inputs=_forward_inputs,
     tiny="resources.tiny.video:tiny_ltx",
+    meta_decode_keywords=_decode_keywords,
     call_keywords=_call_keywords,
 )

@@ -277,9 +277,8 @@ def vae_decode(
     def count() -> dict[str, Any]:
         module = build_meta(arch.vae)
         z = meta(1, latent.channels, latent.frames, latent.height, latent.width)
-        extra = {"temb": meta(1)} if arch.vae.cls == "AutoencoderKLLTXVideo" else {}
-        if arch.vae.cls == "AutoencoderKLLTXVideo" and not module.config.timestep_conditioning:
-            extra = {}
+        decode = families.for_transformer(arch.transformer.cls).meta_decode_keywords
+        extra = decode(module) if decode is not None else {}
         with torch.no_grad():
             flops = count_flops(lambda: module.decode(z, **extra))
         return {"flops": flops, "params": parameters(module)}
