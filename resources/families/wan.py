@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from resources.domain.architectures import Architecture, Latent
-from resources.domain.registry import VideoModel
+from resources.domain.registry import REFERENCE_MODELS, VIDEO_MODELS, VideoModel
 from resources.families.base import Family, meta, standardised_latents
 
 
@@ -31,8 +31,9 @@ def _forward_inputs(name: str, arch: Architecture, latent: Latent, module) -> di
     f, h, w = latent.frames, latent.height, latent.width
     _, ph, pw = module.config.patch_size
     tokens = f * (h // ph) * (w // pw)
-    # Wan 2.2 TI2V denoises with one timestep per token (expand_timesteps).
-    timestep = meta(1, tokens) if name == "wan22_ti2v_5b" else meta(1)
+    # Wan 2.2 TI2V denoises with one timestep per token (the registry's expand_timesteps).
+    expand = {**VIDEO_MODELS, **REFERENCE_MODELS}[name].expand_timesteps
+    timestep = meta(1, tokens) if expand else meta(1)
     # The image-to-video transformer reads the still's latent and mask beside the noise.
     return dict(
         hidden_states=meta(1, module.config.in_channels, f, h, w),
