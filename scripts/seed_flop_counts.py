@@ -3,9 +3,9 @@
 Run from the repository root: `python scripts/seed_flop_counts.py --tests examples/*.yaml`.
 `--from DIR` first takes the counts already cached under DIR (a test run's `_flops/` folders,
 e.g. `--from /tmp/pytest-of-$USER/pytest-current`), keeping only keys of this code's configs.
-`--keys DIR` counts every transformer, VAE and voice shape a test run under DIR quoted (the keys
-tests/conftest.py lists in `flop-keys.txt`, and the `_flops/` entries' names) that the seed lacks:
-only the names are read from DIR, never a count.
+`--keys DIR` counts every transformer, VAE, voice and identity-backbone shape a test run under
+DIR quoted (the keys tests/conftest.py lists in `flop-keys.txt`, and the `_flops/` entries'
+names) that the seed lacks: only the names are read from DIR, never a count.
 """
 
 from __future__ import annotations
@@ -85,12 +85,14 @@ def harvest(folder: Path) -> dict[str, dict]:
         SDXL_UNET,
         SDXL_VAE,
     )
+    from resources.qc.flops import BACKBONE_CONFIGS
 
     prefix = counted.KEY_PREFIX
     digests = {counted.config_digest(a) for a in ARCHITECTURES.values()}
     digests |= {counted.config_digest(c) for c in REALESRGAN.values()}
     digests.add(counted.config_digest(SDXL_UNET, SDXL_VAE, *SDXL_TEXT_ENCODERS))
     digests.add(counted.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config))
+    digests |= {counted.config_digest(c) for c in BACKBONE_CONFIGS.values()}
     found = {}
     for path in folder.rglob(f"{prefix}*.json"):
         parts = set(path.stem.split("-"))
@@ -107,9 +109,11 @@ COUNTERS = {"transformer": "transformer_forward", "vae": "vae_decode", "vae_enco
 
 
 def named_counts(folder: Path) -> dict[str, dict]:
-    """Count now every transformer, VAE (decode, encode) and voice shape named under `folder`
-    that the seed lacks (names only: `flop-keys.txt` lines and the `_flops/` entries' names)."""
+    """Count now every transformer, VAE (decode, encode), voice and identity-backbone shape named
+    under `folder` that the seed lacks (names only: `flop-keys.txt` lines and the `_flops/`
+    entries' names)."""
     from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER, architecture
+    from resources.qc.flops import BACKBONE_CONFIGS, forward_flops
     from resources.sound.flops import VoiceShape, voice_counts
 
     prefix = counted.KEY_PREFIX
@@ -124,6 +128,13 @@ def named_counts(folder: Path) -> dict[str, dict]:
         numbers = [int(p) for p in parts if p.isdigit()]
         if kind == "voice" and len(parts) == 4 and parts[3] == voice_digest and len(numbers) == 3:
             shapes[name] = VoiceShape(*numbers)
+        elif kind == "backbone" and len(parts) == 4 and len(numbers) == 2:
+            backbone, digest = parts[0], parts[1]
+            config = BACKBONE_CONFIGS.get(backbone)
+            if config is None or counted.config_digest(config) != digest:
+                continue  # another backbone's, or a count of an earlier config
+            width, height = numbers
+            found[name] = {"flops": forward_flops(backbone, height, width)}
         elif kind in COUNTERS and len(parts) == 5 and len(numbers) == 3:
             model, digest = parts[0], parts[1]
             try:

@@ -100,6 +100,41 @@ def test_the_committed_seed_covers_the_examples_and_agrees_with_a_fresh_count(tm
     assert flops.text_encoders(cold, "wan21_t2v_1_3b") == seeded and cold.misses == 1
 
 
+def test_every_committed_count_is_one_the_cache_reads():
+    # An entry the cache refuses is counted again by every quote that needs it: the VAE encodes
+    # of still-conditioned shots were, while their kind was missing from COUNT_FIELDS.
+    seeded = json.loads(flops.SEED_FILE.read_text())
+    assert [key for key, entry in seeded.items() if not flops.valid_count(key, entry)] == []
+    assert any("-vae_encode-" in key for key in seeded)
+
+
+def test_a_quote_whose_counts_are_seeded_loads_no_model_library():
+    """A fresh interpreter quotes every example without building a network: no transformers or
+    diffusers import, so `pipeline quote` answers in about two seconds, torch's import included."""
+    from conftest import EXAMPLES
+
+    script = (
+        "import json, sys\n"
+        "from resources.domain.brief import load_brief\n"
+        "from resources.quote.quote import quote_brief\n"
+        "misses = [quote_brief(load_brief(p), cache_dir=None)['flop_cache']['misses']"
+        " for p in sys.argv[1:]]\n"
+        "libraries = ('transformers', 'diffusers', 'spandrel', 'peft')\n"
+        "print(json.dumps([misses, [m for m in libraries if m in sys.modules]]))\n"
+    )
+    examples = sorted(str(p) for p in EXAMPLES.glob("*.yaml"))
+    done = subprocess.run(
+        [sys.executable, "-c", script, *examples],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == [[0] * len(examples), []]
+
+
 def _negated(entry: dict) -> dict:
     return {k: -v if isinstance(v, int) else v for k, v in entry.items()}
 

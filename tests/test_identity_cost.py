@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from resources.domain.registry import VIDEO_MODELS
 from resources.qc.flops import forward_flops, scoring_flops, vbench_size
 from resources.quote.flops import FlopCache, transformer_forward
@@ -50,3 +52,22 @@ def test_scoring_is_under_5_percent_of_the_cheapest_final_render(tmp_path):
     scoring = scoring_flops(frames, model.native_width, model.native_height).total
     assert scoring < 0.05 * render
     assert scoring < 0.01 * render
+
+
+def test_the_quote_reads_each_backbone_count_from_its_cache_as_the_counter_makes_it(tmp_path):
+    from resources.quote.flops import backbone_forward, forget_memory
+
+    forget_memory()
+    first = FlopCache(tmp_path, seeded=False)
+    assert backbone_forward(first, "dinov2", 224, 388) == forward_flops("dinov2", 224, 388)
+    assert (first.hits, first.misses) == (0, 1) and len(list(tmp_path.glob("*.json"))) == 1
+    forget_memory()
+    again = FlopCache(tmp_path, seeded=False)
+    assert backbone_forward(again, "dinov2", 224, 388) == forward_flops("dinov2", 224, 388)
+    assert (again.hits, again.misses) == (1, 0)
+    forget_memory()
+    seeded = FlopCache(None)  # the committed seed's count of the scoring crop is the counter's
+    assert backbone_forward(seeded, "clip", 224, 224) == forward_flops("clip", 224, 224)
+    assert (seeded.hits, seeded.misses) == (1, 0)
+    with pytest.raises(ValueError, match="backbone='siglip': expected one of dinov2, clip"):
+        backbone_forward(seeded, "siglip", 224, 224)

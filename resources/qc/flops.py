@@ -7,34 +7,27 @@ torch's FlopCounterMode counts every matmul and attention of one forward pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from transformers import (
-    CLIPVisionConfig,
-    CLIPVisionModelWithProjection,
-    Dinov2Config,
-    Dinov2Model,
-)
 
 from resources.qc.identity import FRAMES_PER_SHOT
 
-
-def dinov2_base_config() -> Dinov2Config:
-    return Dinov2Config(
+# The published configs' fields that shape the forward pass, as plain data: the quote keys its
+# cached counts by their digest, and importing this module loads no model library.
+BACKBONE_CONFIGS = {
+    "dinov2": dict(
         hidden_size=768,
         num_hidden_layers=12,
         num_attention_heads=12,
         mlp_ratio=4,
         patch_size=14,
         image_size=518,  # the position grid it was trained with; inputs are interpolated
-    )
-
-
-def clip_vit_large_config() -> CLIPVisionConfig:
-    return CLIPVisionConfig(
+    ),
+    "clip": dict(
         hidden_size=1024,
         intermediate_size=4096,
         num_hidden_layers=24,
@@ -42,19 +35,31 @@ def clip_vit_large_config() -> CLIPVisionConfig:
         patch_size=14,
         image_size=224,
         projection_dim=768,
-    )
+    ),
+}
+
+# What counts one image through a backbone: (backbone, height, width) -> FLOPs.
+Forward = Callable[[str, int, int], int]
 
 
 @cache
 def forward_flops(backbone: str, height: int, width: int) -> int:
     """FLOPs of one image of `height` x `width` through `backbone` ("dinov2" | "clip")."""
+    from transformers import (
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+        Dinov2Config,
+        Dinov2Model,
+    )
+
+    if backbone not in BACKBONE_CONFIGS:
+        raise ValueError(f"backbone={backbone!r}: expected 'dinov2' or 'clip'")
+    config = BACKBONE_CONFIGS[backbone]
     with torch.device("meta"):
         if backbone == "dinov2":
-            model = Dinov2Model(dinov2_base_config())
-        elif backbone == "clip":
-            model = CLIPVisionModelWithProjection(clip_vit_large_config())
+            model = Dinov2Model(Dinov2Config(**config))
         else:
-            raise ValueError(f"backbone={backbone!r}: expected 'dinov2' or 'clip'")
+            model = CLIPVisionModelWithProjection(CLIPVisionConfig(**config))
         pixels = torch.empty(1, 3, height, width)
     model.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
@@ -82,13 +87,18 @@ def vbench_size(width: int, height: int, side: int = 224) -> tuple[int, int]:
 
 
 def scoring_flops(
-    num_frames: int, width: int, height: int, k: int = FRAMES_PER_SHOT
+    num_frames: int,
+    width: int,
+    height: int,
+    k: int = FRAMES_PER_SHOT,
+    forward: Forward = forward_flops,
 ) -> ScoringFlops:
-    """FLOPs to score one shot of `num_frames` frames rendered at `width` x `height`."""
+    """FLOPs to score one shot of `num_frames` frames rendered at `width` x `height`; each
+    image's count from `forward` (the quote's: read from its FLOP cache, counted when missing)."""
     h, w = vbench_size(width, height)
     sampled = min(k, num_frames)
     return ScoringFlops(
-        temporal=num_frames * forward_flops("dinov2", h, w),
-        identity=sampled * (forward_flops("dinov2", 224, 224) + forward_flops("clip", 224, 224)),
+        temporal=num_frames * forward("dinov2", h, w),
+        identity=sampled * (forward("dinov2", 224, 224) + forward("clip", 224, 224)),
         frames=num_frames,
     )

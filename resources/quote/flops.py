@@ -104,10 +104,12 @@ SEED_FILE = Path(__file__).resolve().with_name("flop_counts.json")
 COUNT_FIELDS = {
     "transformer": ("flops", "params", "tokens", "blocks", "dim"),
     "vae": ("flops", "params"),
+    "vae_encode": ("flops", "params"),
     "text": ("flops", "params"),
     "lora": ("forward", "backward", "flops", "lora_params"),
     "sdxl": ("text_flops", "unet_flops", "vae_flops", "params"),
     "upscale": ("flops", "params"),
+    "backbone": ("flops",),
     "narration": ("flops", "whisper", "wavlm"),
     "voice": ("flops", "talker", "text_projection", "predictor", "decoder"),
     "music": ("flops", "dit", "vae", "text"),
@@ -224,6 +226,17 @@ def config_digest(*configs: Any) -> str:
     """
     text = json.dumps([asdict(c) if is_dataclass(c) else c for c in configs], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def backbone_forward(cache: FlopCache, backbone: str, height: int, width: int) -> int:
+    """FLOPs of one `height` x `width` image through an identity backbone (resources/qc/flops.py:
+    "dinov2" | "clip"), cached like every other count."""
+    from resources.qc.flops import BACKBONE_CONFIGS, forward_flops
+
+    if backbone not in BACKBONE_CONFIGS:
+        raise ValueError(f"backbone={backbone!r}: expected one of {', '.join(BACKBONE_CONFIGS)}")
+    key = f"backbone-{backbone}-{config_digest(BACKBONE_CONFIGS[backbone])}-{width}-{height}"
+    return cache.get(key, lambda: {"flops": forward_flops(backbone, height, width)})["flops"]
 
 
 def transformer_forward(

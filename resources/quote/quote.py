@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -272,19 +273,21 @@ def deliverable(ctx: QuoteContext) -> list[StageLine]:
 def identity_scoring(ctx: QuoteContext) -> list[StageLine]:
     """The character, measured: reference stills embedded once, then every shot scored.
 
-    FLOPs of the full-size DINOv2 and CLIP backbones (resources/qc/flops.py, counted on meta);
+    FLOPs of the full-size DINOv2 and CLIP backbones (resources/qc/flops.py, counted on meta and
+    cached by image size like every other count: the committed seed holds the tiers' sizes);
     GPU-seconds at the video model's achieved fraction (dense ViT matmuls, like its transformer).
     """
-    from resources.qc.flops import forward_flops, scoring_flops
+    from resources.qc.flops import scoring_flops
 
-    per_image = forward_flops("dinov2", 224, 224) + forward_flops("clip", 224, 224)
+    forward = partial(flops.backbone_forward, ctx.cache)
+    per_image = forward("dinov2", 224, 224) + forward("clip", 224, 224)
     refs = ctx.brief.references.count * per_image
     # The stills are embedded in reference_images (the reference-set check): its stage's line.
     detail = {"what": "DINOv2 + CLIP embeddings of the reference stills"}
     lines = [ctx.line("references", ctx.model.family, refs, detail=detail)]
     for shot_id, frames in _generations(ctx):
         tier = ctx.tier_of(shot_id)
-        cost = scoring_flops(frames, tier.width, tier.height)
+        cost = scoring_flops(frames, tier.width, tier.height, forward=forward)
         detail = {
             "frames": frames,
             "temporal_flops": cost.temporal,

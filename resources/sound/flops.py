@@ -22,15 +22,13 @@ import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from transformers import (
-    WavLMConfig,
-    WavLMForXVector,
-    WhisperConfig,
-    WhisperForConditionalGeneration,
-)
+
+if TYPE_CHECKING:
+    from transformers import WhisperConfig
 
 WHISPER_FRAMES = 3000  # Whisper hears 30 s windows: 3000 mel frames, 1500 encoder positions
 # The reference sizes each model is counted at once (seeded in resources/quote/flop_counts.json);
@@ -103,6 +101,8 @@ def voice_counts(shapes: list[VoiceShape], python: str = "") -> list[dict[str, i
 
 
 def whisper_large_v3_turbo_config() -> WhisperConfig:
+    from transformers import WhisperConfig
+
     return WhisperConfig(
         vocab_size=51866,
         num_mel_bins=128,
@@ -133,6 +133,8 @@ def counts() -> dict[str, int]:
 @cache
 def transcription_flops(tokens: int) -> int:
     """One 30 s window through Whisper's encoder and `tokens` decoder positions."""
+    from transformers import WhisperForConditionalGeneration
+
     with torch.device("meta"):
         model = WhisperForConditionalGeneration(whisper_large_v3_turbo_config()).eval()
         features = torch.empty(1, 128, WHISPER_FRAMES)
@@ -143,6 +145,8 @@ def transcription_flops(tokens: int) -> int:
 @cache
 def speaker_flops(seconds: float) -> int:
     """`seconds` of 16 kHz audio through WavLM base-plus with its x-vector head."""
+    from transformers import WavLMConfig, WavLMForXVector
+
     with torch.device("meta"):
         model = WavLMForXVector(WavLMConfig()).eval()
         audio = torch.empty(1, max(1, int(seconds * 16_000)))
