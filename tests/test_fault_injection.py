@@ -10,7 +10,7 @@ Each attempt is a separate process running the character_video job the way produ
   resume from the step it stopped at;
 * a run SIGKILLed while it renders shots (no notice, no chance to save): its relaunch must keep
   every shot finished before the kill and redo only the one in progress;
-* two more fresh runs, each beside two busy processes that load every CPU;
+* two more fresh runs at once, beside each other and beside one spinning process per CPU;
 * the baseline's artifacts with one shot unit deleted: that shot is rendered again alone.
 
 All must end with the same LoRA, shot clips and final.mp4 bytes as the baseline. The work lost per
@@ -106,17 +106,31 @@ class Lab:
         }
 
 
-def worker(env: dict[str, str], *args: str) -> list[dict]:
-    done = subprocess.run(
+def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "tests/run_worker.py", *args],
         cwd=REPO,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
     )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def answers(process: subprocess.Popen) -> list[dict]:
+    """What a started worker printed, one JSON object per line, once it has ended well."""
+    try:
+        out, err = process.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    assert process.returncode == 0, err[-4000:]
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def worker(env: dict[str, str], *args: str) -> list[dict]:
+    return answers(start_worker(env, *args))
 
 
 def current(root: Path, asset: str) -> Path:
@@ -139,8 +153,8 @@ def artifacts(root: Path) -> dict[str, str]:
 
 @contextmanager
 def busy_cpus() -> Iterator[None]:
-    """One spinning process per CPU (and one more) for as long as the block runs."""
-    count = len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else 3
+    """One spinning process per CPU for as long as the block runs."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
     try:
         yield
@@ -196,15 +210,24 @@ def baseline(baseline_root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def busy(lab: Lab) -> list[dict[str, str]]:
-    """Two more fresh runs of the brief, each while every CPU is kept busy by other processes."""
-    results = []
-    for name in ("busy-1", "busy-2"):
-        root, home = lab.scenario(name)
-        with busy_cpus():
-            (*_, last) = worker(lab.env(root, home), "launch", PARTITION)
+    """Two more fresh runs of the brief at once, while every CPU is also kept busy by a spinning
+    process: each run has the other run and the spinners beside it (more runnable processes than
+    CPUs the whole time, as on a loaded machine)."""
+    scenarios = [lab.scenario(name) for name in ("busy-1", "busy-2")]
+    with busy_cpus():
+        started = [
+            start_worker(lab.env(root, home), "launch", PARTITION) for root, home in scenarios
+        ]
+        try:
+            finished = [answers(process) for process in started]
+        finally:  # one failed: the other does not outlive the test
+            for process in started:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    for *_, last in finished:
         assert last["status"] == "SUCCESS"
-        results.append(artifacts(root))
-    return results
+    return [artifacts(root) for root, _ in scenarios]
 
 
 @pytest.fixture(scope="module")
