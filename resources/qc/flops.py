@@ -42,9 +42,17 @@ BACKBONE_CONFIGS = {
 Forward = Callable[[str, int, int], int]
 
 
+def backbone_config(backbone: str) -> dict[str, int]:
+    """`backbone`'s config fields; an unknown backbone is refused by name."""
+    if backbone not in BACKBONE_CONFIGS:
+        raise ValueError(f"backbone={backbone!r}: expected one of {', '.join(BACKBONE_CONFIGS)}")
+    return BACKBONE_CONFIGS[backbone]
+
+
 @cache
 def forward_flops(backbone: str, height: int, width: int) -> int:
     """FLOPs of one image of `height` x `width` through `backbone` ("dinov2" | "clip")."""
+    config = backbone_config(backbone)
     from transformers import (
         CLIPVisionConfig,
         CLIPVisionModelWithProjection,
@@ -52,9 +60,6 @@ def forward_flops(backbone: str, height: int, width: int) -> int:
         Dinov2Model,
     )
 
-    if backbone not in BACKBONE_CONFIGS:
-        raise ValueError(f"backbone={backbone!r}: expected 'dinov2' or 'clip'")
-    config = BACKBONE_CONFIGS[backbone]
     with torch.device("meta"):
         if backbone == "dinov2":
             model = Dinov2Model(Dinov2Config(**config))

@@ -231,11 +231,9 @@ def config_digest(*configs: Any) -> str:
 def backbone_forward(cache: FlopCache, backbone: str, height: int, width: int) -> int:
     """FLOPs of one `height` x `width` image through an identity backbone (resources/qc/flops.py:
     "dinov2" | "clip"), cached like every other count."""
-    from resources.qc.flops import BACKBONE_CONFIGS, forward_flops
+    from resources.qc.flops import backbone_config, forward_flops
 
-    if backbone not in BACKBONE_CONFIGS:
-        raise ValueError(f"backbone={backbone!r}: expected one of {', '.join(BACKBONE_CONFIGS)}")
-    key = f"backbone-{backbone}-{config_digest(BACKBONE_CONFIGS[backbone])}-{width}-{height}"
+    key = f"backbone-{backbone}-{config_digest(backbone_config(backbone))}-{width}-{height}"
     return cache.get(key, lambda: {"flops": forward_flops(backbone, height, width)})["flops"]
 
 
