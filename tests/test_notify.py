@@ -7,7 +7,7 @@ import json
 import threading
 
 import pytest
-from webhook_server import webhook
+from webhook_server import log_lines, webhook
 
 from pipeline.settings import ENV_WEBHOOK_URL, Settings, SettingsError, build_resource
 from resources.runtime.notify import LOG_NAME, Notice, Notifier, deliver, dispatch, page_url
@@ -69,7 +69,7 @@ def test_dispatch_returns_while_the_webhook_is_still_answering(tmp_path):
         release.set()
         (got,) = hook.wait_for(1)
     assert got == NOTICE.payload()
-    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    lines = log_lines(log, 1)
     assert lines[-1]["status"] == 200 and lines[-1]["event"] == "waiting"
 
 

@@ -29,7 +29,7 @@ from review_support import (
     serve,
     write_gated_brief,
 )
-from webhook_server import webhook
+from webhook_server import log_lines, webhook
 
 from assets.materialize import OUTCOME_TAG, WAITING
 from pipeline.cli import main, materialize_brief
@@ -130,10 +130,7 @@ def test_the_webhook_is_told_when_a_run_waits_for_a_person_and_when_one_finishes
     assert all((n["client"], n["character"]) == (CLIENT, CHARACTER) for n in notices)
     assert "waiting for approval" in notices[0]["detail"]
     # The log in the artifact root holds each delivery, taken at the first attempt.
-    log = [
-        json.loads(line)
-        for line in (loop["root"] / "_notifications.jsonl").read_text().splitlines()
-    ]
+    log = log_lines(loop["root"] / "_notifications.jsonl", 3)
     assert [(entry["event"], entry["status"]) for entry in log] == [
         ("waiting", 200), ("finished", 200), ("finished", 200)]  # fmt: skip
 

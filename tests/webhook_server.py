@@ -32,6 +32,19 @@ class Hook:
             return list(self.received)
 
 
+def log_lines(path, count: int, limit_s: float = 60.0) -> list[dict]:
+    """The delivery log's entries once `count` whole lines are in it (or what is there by
+    `limit_s`). The sender writes its line after the webhook answered, so a test that saw the
+    request arrive must still wait for the line."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        text = path.read_text() if path.is_file() else ""
+        lines = [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
 @contextmanager
 def webhook(statuses: list[int] | None = None, hold: threading.Event | None = None
             ) -> Iterator[Hook]:  # fmt: skip
