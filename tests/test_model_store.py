@@ -67,6 +67,25 @@ def test_interrupted_tiny_build_is_redone(tmp_path):
     assert not (folder / "junk.bin").exists()
 
 
+def test_a_tiny_model_built_by_other_tiny_code_is_built_again(tmp_path):
+    """A models folder kept from before a tiny config changed is not loaded as today's model."""
+    from resources.models.model_store import tiny_builders_digest
+
+    store = ModelStore(profile="tiny", models_dir=str(tmp_path))
+    folder = store.upscaler_file("realesrgan_x4plus").parent
+    marker = (folder / ".complete").read_text()
+    assert tiny_builders_digest() in marker
+    built = {p.name: p.read_bytes() for p in folder.iterdir()}
+    (folder / ".complete").write_text(marker.replace(tiny_builders_digest(), "0" * 16))
+    (folder / "stale.bin").write_text("from an older tiny config")
+    assert store.upscaler_file("realesrgan_x4plus").parent == folder
+    assert not (folder / "stale.bin").exists()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == built
+    stamp = (folder / ".complete").stat().st_mtime_ns
+    store.upscaler_file("realesrgan_x4plus")  # built by today's code: loaded as it is
+    assert (folder / ".complete").stat().st_mtime_ns == stamp
+
+
 def test_the_model_digest_covers_configs_tokenizers_links_and_single_files(tmp_path, monkeypatch):
     from resources.models import model_store
     from resources.models.model_store import weights_digest
