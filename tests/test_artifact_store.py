@@ -7,7 +7,7 @@ import json
 import pytest
 
 from resources.domain.artifacts import ArtifactError, ArtifactRef, content_version
-from resources.storage.artifact_store import ArtifactStore, build_manifest, write_json
+from resources.storage.artifact_store import SOFTWARE, ArtifactStore, build_manifest, write_json
 
 CLIPS = ArtifactRef("acme-health", "dr-ana", "video_clips", "0123456789abcdef")
 
@@ -31,6 +31,19 @@ def test_layout_is_client_character_asset_version(tmp_path):
     assert manifest["files"][0]["path"] == "out.txt"
     assert len(manifest["files"][0]["sha256"]) == 64
     assert store.current("acme-health", "dr-ana", "reference_images") == ref
+
+
+def test_a_manifest_names_the_install_that_made_it(tmp_path):
+    import importlib.metadata
+    import platform
+
+    store = ArtifactStore(root=str(tmp_path))
+    publish(store, CLIPS)
+    software = json.loads((store.path(CLIPS) / "manifest.json").read_text())["software"]
+    assert software["python"] == platform.python_version()
+    assert software["av"] == importlib.metadata.version("av")  # its FFmpeg encodes the masters
+    assert software["torch"] == importlib.metadata.version("torch")
+    assert set(software) <= {"python", *SOFTWARE}
 
 
 def test_version_is_a_stable_content_hash():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -118,6 +120,11 @@ def test_every_stage_left_a_manifest_chained_to_its_input(first_run):
             assert all(manifest["inputs"][a] == versions[a] for a in manifest["inputs"])
         for file in manifest["files"]:
             assert (folder / version / file["path"]).stat().st_size == file["bytes"]
+        # And the install that computed it: the packages' versions as installed here.
+        software = manifest["software"]
+        assert software["python"] == platform.python_version()
+        for package in ("torch", "diffusers", "av"):
+            assert software[package] == importlib.metadata.version(package)
         versions[asset] = version
     assert not list(root.rglob(".staging-*")), "no half-written artifact stays behind"
 

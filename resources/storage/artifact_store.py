@@ -16,9 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
+import functools
 import hashlib
+import importlib.metadata
 import json
 import os
+import platform
 import re
 import shutil
 import tempfile
@@ -587,9 +590,41 @@ def build_manifest(
         "prompts": prompts or [],
         "parameters": parameters,
         "timings": timings or {},
+        "software": software_versions(),
         "files": files,
         **(extra or {}),
     }
+
+
+# The installed packages whose code computes an artifact's bytes: the same brief, models and code
+# on another install of these (the pins are ranges) may give other bytes, and the manifest says
+# which install made it. PyAV's wheel carries the FFmpeg and libx264 the masters are encoded with.
+SOFTWARE = (
+    "torch",
+    "diffusers",
+    "transformers",
+    "peft",
+    "spandrel",
+    "av",
+    "numpy",
+    "pillow",
+    "opencv-python-headless",
+    "scipy",
+    "dagster",
+)
+
+
+@functools.cache
+def software_versions() -> dict[str, str]:
+    """Python's and each SOFTWARE package's installed version (read from its metadata, not
+    imported); a package that is not installed is left out."""
+    found = {"python": platform.python_version()}
+    for name in SOFTWARE:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
 
 
 def _now() -> str:
