@@ -607,3 +607,20 @@ def test_a_brief_with_a_raw_control_character_does_not_break_the_home_page(loop,
     with serve(config_for(settings)) as url:
         status, _, body = get(f"{url}/")
     assert status == 200 and "nul.yaml" in body.decode() and "U+0000" in body.decode()
+
+
+def test_a_run_the_app_starts_logs_beside_the_character_s_run_state(tmp_path):
+    from pipeline.review.runs import run_log
+    from pipeline.settings import Settings
+
+    local = Settings(root=str(tmp_path / "root"))
+    first = run_log(local.work_root, CLIENT, CHARACTER, "approve")
+    again = run_log(local.work_root, CLIENT, CHARACTER, "approve")  # the same second: its own
+    folder = tmp_path / "root" / CLIENT / CHARACTER / "_run" / "logs"
+    assert first.parent == again.parent == folder and first != again
+    assert first.name.endswith(".log") and "-approve-" in first.name
+    assert first.stat().st_size == 0
+    # An S3 root's runs log in its local cache, as the rest of their work.
+    s3 = Settings(root="s3://studio/artifacts", cache_dir=str(tmp_path / "cache"))
+    cached = run_log(s3.work_root, CLIENT, CHARACTER, "reroll")
+    assert cached.parent == tmp_path / "cache" / CLIENT / CHARACTER / "_run" / "logs"

@@ -122,6 +122,10 @@ def test_approving_the_references_continues_the_run(page, app):
     watch_the_run_without_reloading(page)
     done = wait_until("the cut after the approval", lambda: api(page, url)["deliverable"], 900)
     assert len(done) == 16
+    # The run's output is kept beside its state, under the root (not in the system temp folder).
+    logs = config.settings.work_root / CLIENT / CHARACTER / "_run" / "logs"
+    (log,) = logs.glob("*-approve-*.log")
+    assert log.stat().st_size > 0
     page.goto(f"{url}{PAGE}")
     page.locator("#final-video").wait_for()
 

@@ -7,6 +7,7 @@ the progress records and the artifacts).
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,20 @@ from pathlib import Path
 
 from pipeline.launch import active_runs
 from pipeline.review.config import ReviewConfig
+
+RUN_LOGS = "_run/logs"  # <work root>/<client>/<character>/_run/logs/<UTC time>-<why>-*.log
+
+
+def run_log(work_root: Path, client: str, character: str, why: str) -> Path:
+    """A new, empty log file for a run the app starts, beside the character's `_run/state.json`
+    in the local root (an S3 root's local cache): named by its UTC start and why it started."""
+    folder = Path(work_root) / client / character / RUN_LOGS
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    with tempfile.NamedTemporaryFile(
+        dir=folder, prefix=f"{stamp}-{why}-", suffix=".log", delete=False
+    ) as made:
+        return Path(made.name)
 
 
 def launch_run(
@@ -24,15 +39,13 @@ def launch_run(
     profile: str,
     models_dir: str | None,
     launched_by: str,
+    log: Path,
     launch: str = "process",
 ) -> subprocess.Popen:
-    """Start `python -m pipeline run CLIENT CHARACTER` in the background; its log in a temp file.
+    """Start `python -m pipeline run CLIENT CHARACTER` in the background, its output in `log`.
 
     With `launch="instance"` that process only queues the run on the Dagster instance and exits.
     """
-    log = tempfile.NamedTemporaryFile(
-        prefix=f"review-run-{client}-{character}-", suffix=".log", delete=False
-    )
     command = [
         sys.executable,
         "-m",
@@ -51,13 +64,14 @@ def launch_run(
     ]
     if models_dir:
         command += ["--models", models_dir]
-    return subprocess.Popen(
-        command,
-        cwd=Path(__file__).resolve().parents[2],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(log, "ab") as out:  # the child keeps its own handle
+        return subprocess.Popen(
+            command,
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def running(config: ReviewConfig, key: str) -> bool:
@@ -85,6 +99,7 @@ def start_run(config: ReviewConfig, client: str, character: str, why: str) -> bo
         profile=config.profile,
         models_dir=config.models_dir,
         launched_by=f"review-app:{why}",
+        log=run_log(config.settings.work_root, client, character, why),
         launch=config.settings.launch,
     )
     return True
