@@ -69,14 +69,14 @@ def test_interrupted_tiny_build_is_redone(tmp_path):
 
 def test_a_tiny_model_built_by_other_tiny_code_is_built_again(tmp_path):
     """A models folder kept from before a tiny config changed is not loaded as today's model."""
-    from resources.models.model_store import tiny_builders_digest
+    from resources.tiny import builders_digest
 
     store = ModelStore(profile="tiny", models_dir=str(tmp_path))
     folder = store.upscaler_file("realesrgan_x4plus").parent
     marker = (folder / ".complete").read_text()
-    assert tiny_builders_digest() in marker
+    assert builders_digest() in marker
     built = {p.name: p.read_bytes() for p in folder.iterdir()}
-    (folder / ".complete").write_text(marker.replace(tiny_builders_digest(), "0" * 16))
+    (folder / ".complete").write_text(marker.replace(builders_digest(), "0" * 16))
     (folder / "stale.bin").write_text("from an older tiny config")
     assert store.upscaler_file("realesrgan_x4plus").parent == folder
     assert not (folder / "stale.bin").exists()

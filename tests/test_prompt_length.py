@@ -94,3 +94,10 @@ def test_the_2025_families_count_with_their_own_tokenizers(name):
     limits = {e.name: e.max_tokens for e in TEXT_ENCODERS[model.family]}
     assert found and {o.encoder for o in found} <= set(limits)
     assert all(o.exact and o.tokens > limits[o.encoder] and o.shot == "long" for o in found)
+
+
+def test_a_tiny_folder_built_by_other_tiny_code_is_not_counted_with(tmp_path):
+    folder = tmp_path / "tiny" / "hunyuan_video"
+    folder.mkdir(parents=True)
+    (folder / ".complete").write_text("built in code from a tiny config\n")  # before the digest
+    assert model_folder("tiny", tmp_path, "hunyuan_video") is None

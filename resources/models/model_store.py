@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from typing import Any, Literal
 import torch
 from dagster import ConfigurableResource
 
+from resources import tiny
 from resources.domain.costs import DEFAULT_INSTANCE_TYPE
 from resources.domain.lora_recipes import LoraRecipe
 from resources.domain.registry import (
@@ -267,8 +267,7 @@ class ModelStore(ConfigurableResource):
     # -- internals -----------------------------------------------------------------------
     def _tiny(self, name: str, build) -> Path:
         folder = Path(self.models_dir).resolve() / "tiny" / name
-        marker = f"built in code from a tiny config\n{tiny_builders_digest()}\n"
-        if _reads(folder / ".complete") == marker:
+        if tiny.is_built(folder):
             return folder
         folder.parent.mkdir(parents=True, exist_ok=True)
         # One builder at a time: the steps of a run (and parallel runs) may all ask for the same
@@ -276,11 +275,11 @@ class ModelStore(ConfigurableResource):
         fd = os.open(folder.parent / f".lock-{name}", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            if _reads(folder / ".complete") != marker:
+            if not tiny.is_built(folder):
                 if folder.exists():  # an interrupted build, or one by other tiny configs: again
                     shutil.rmtree(folder)
                 build(folder)
-                (folder / ".complete").write_text(marker)
+                tiny.mark_built(folder)
         finally:
             os.close(fd)
         return folder
@@ -457,23 +456,6 @@ def _build_tiny_video(model: VideoModel):
         build_tiny_video_pipeline(model, folder)
 
     return build
-
-
-@functools.cache
-def tiny_builders_digest() -> str:
-    """A digest of the code that builds the tiny models (`resources/tiny/*.py`).
-
-    A tiny model folder records it when built; one built by other code (its config changed since)
-    is built again, never loaded as if it were what the code now builds.
-    """
-    digest = hashlib.sha256()
-    for source in sorted((Path(__file__).resolve().parents[1] / "tiny").glob("*.py")):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def _reads(path: Path) -> str | None:
-    return path.read_text() if path.is_file() else None
 
 
 def _build_tiny_vision(model: VisionModel):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from resources import tiny
 from resources.domain.brief import Brief
 from resources.domain.clip_plan import shot_requests
 from resources.domain.registry import TEXT_ENCODERS, TextEncoderLimit, video_model
@@ -104,7 +105,7 @@ def model_folder(profile: str, models_dir: str | Path, name: str) -> Path | None
     model = video_model(name)
     if profile == "tiny":
         folder = Path(models_dir).resolve() / "tiny" / model.name
-        return folder if (folder / ".complete").is_file() else None
+        return folder if tiny.is_built(folder) else None
     local = Path(models_dir) / model.repo_id
     if (local / "model_index.json").is_file():
         return local
