@@ -610,17 +610,18 @@ def test_a_brief_with_a_raw_control_character_does_not_break_the_home_page(loop,
 
 
 def test_a_run_the_app_starts_logs_beside_the_character_s_run_state(tmp_path):
+    from assets.stages.base import RUN_LOGS
     from pipeline.review.runs import run_log
     from pipeline.settings import Settings
 
     local = Settings(root=str(tmp_path / "root"))
     first = run_log(local.work_root, CLIENT, CHARACTER, "approve")
     again = run_log(local.work_root, CLIENT, CHARACTER, "approve")  # the same second: its own
-    folder = tmp_path / "root" / CLIENT / CHARACTER / "_run" / "logs"
+    folder = tmp_path / "root" / CLIENT / CHARACTER / RUN_LOGS
     assert first.parent == again.parent == folder and first != again
     assert first.name.endswith(".log") and "-approve-" in first.name
     assert first.stat().st_size == 0
     # An S3 root's runs log in its local cache, as the rest of their work.
     s3 = Settings(root="s3://studio/artifacts", cache_dir=str(tmp_path / "cache"))
     cached = run_log(s3.work_root, CLIENT, CHARACTER, "reroll")
-    assert cached.parent == tmp_path / "cache" / CLIENT / CHARACTER / "_run" / "logs"
+    assert cached.parent == tmp_path / "cache" / CLIENT / CHARACTER / RUN_LOGS

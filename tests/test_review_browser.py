@@ -20,6 +20,7 @@ from dagster import DagsterInstance
 from review_support import CHARACTER, CLIENT, config_for, review_settings, serve, write_gated_brief
 from test_ui_browser import CHROMIUM, CHROMIUM_ARGS
 
+from assets.stages.base import RUN_LOGS
 from pipeline.cli import materialize_brief
 
 pytestmark = pytest.mark.slow  # a browser over the review app
@@ -123,7 +124,7 @@ def test_approving_the_references_continues_the_run(page, app):
     done = wait_until("the cut after the approval", lambda: api(page, url)["deliverable"], 900)
     assert len(done) == 16
     # The run's output is kept beside its state, under the root (not in the system temp folder).
-    logs = config.settings.work_root / CLIENT / CHARACTER / "_run" / "logs"
+    logs = config.settings.work_root / CLIENT / CHARACTER / RUN_LOGS
     (log,) = logs.glob("*-approve-*.log")
     assert log.stat().st_size > 0
     page.goto(f"{url}{PAGE}")

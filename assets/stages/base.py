@@ -20,7 +20,10 @@ __all__ = ["Log", "Run"]  # the run bundle lives with the engines; stages take i
 PROGRESS = "_progress"  # <client>/<character>/_progress/<asset>.json: the running loop's state
 # <client>/<character>/_run/state.json: the character's latest run, whoever launched it: its id,
 # who launched it, the stage it is in, and how it ended (running, finished, failed, waiting).
-RUN_STATE = "_run/state.json"
+RUN_FOLDER = "_run"
+RUN_STATE = f"{RUN_FOLDER}/state.json"
+# <client>/<character>/_run/logs/: the output of each run the review app starts, a file a run.
+RUN_LOGS = f"{RUN_FOLDER}/logs"
 RUN_STATES = ("running", "finished", "failed", "waiting")
 
 

@@ -13,15 +13,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from assets.stages.base import RUN_LOGS
 from pipeline.launch import active_runs
 from pipeline.review.config import ReviewConfig
 
-RUN_LOGS = "_run/logs"  # <work root>/<client>/<character>/_run/logs/<UTC time>-<why>-*.log
-
 
 def run_log(work_root: Path, client: str, character: str, why: str) -> Path:
-    """A new, empty log file for a run the app starts, beside the character's `_run/state.json`
-    in the local root (an S3 root's local cache): named by its UTC start and why it started."""
+    """A new, empty log file for a run the app starts, `<client>/<character>/RUN_LOGS/<UTC
+    start>-<why>-*.log` in the local root (an S3 root's local cache)."""
     folder = Path(work_root) / client / character / RUN_LOGS
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
