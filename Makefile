@@ -26,9 +26,10 @@ demo: $(STAMP) voice fonts
 	$(PY) -m pipeline demo --root $(ROOT)
 
 # Every test, two pytest workers (a test file stays on one worker: its module fixtures are built
-# once). PYTEST_WORKERS=0 runs them in this process.
+# once), files handed out in the order tests/conftest.py sorts them (longest first), not
+# pytest-xdist's own (most tests first). PYTEST_WORKERS=0 runs them in this process.
 PYTEST_WORKERS ?= 2
-PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: $(STAMP) voice postgres chromium fonts
 	$(PYTEST)

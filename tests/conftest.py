@@ -71,9 +71,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 # The files that take longest, started first, longest earliest: among the slow ones a Dagster
-# daemon, the UI in a browser, killed runs; among the rest (`make test-fast`) those that count
-# full-size networks on the meta device or start the voice environment.
-LONGEST_FIRST = ("test_launch_instance", "test_ui_browser", "test_fault_injection")
+# daemon, the UI in a browser, killed runs, the sound chains, killed trainings; among the rest
+# (`make test-fast`) those that count full-size networks on the meta device or start the voice
+# environment. The Makefile's --no-loadscope-reorder keeps this order (pytest-xdist's own would
+# hand out the files with most tests first, and a long file with few tests would start last).
+LONGEST_FIRST = (
+    "test_launch_instance",
+    "test_ui_browser",
+    "test_fault_injection",
+    "test_sound_chain",
+    "test_lora_resume",
+)
 LONGEST_FAST_FIRST = (
     "test_quote",
     "test_voice_engine",
