@@ -198,6 +198,7 @@ def materialize_brief(
     from pipeline.settings import resource_defs
     from resources.domain.brief import load_brief
 
+    _quiet_libraries()  # the chain loads models in this process: their bars drown our output
     brief = load_brief(path)
     instance = instance or _instance(root)
     resources = resource_defs(root=root, profile=profile, inbox=[str(path)], models_dir=models_dir)
@@ -691,7 +692,12 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def _quiet_libraries() -> None:
-    """Progress bars from model loading drown the CLI's own output."""
+    """Progress bars from model loading drown the CLI's own output.
+
+    Called only where this process is about to load models (the chain in process): importing
+    diffusers and transformers costs ~4 s of CPU, which a command that only records a decision
+    (accept, re-roll with --no-run, register) or queues a run should not pay.
+    """
     from diffusers.utils import logging as diffusers_logging
     from huggingface_hub.utils import disable_progress_bars
     from transformers.utils import logging as transformers_logging
@@ -864,7 +870,4 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.settings import Settings
 
     args = build_parser(Settings.from_env()).parse_args(argv)
-    quiet_free = ("validate", "lineage", "prices", "review", "reject", "quote", "promote")
-    if args.command not in quiet_free:
-        _quiet_libraries()
     return args.func(args)

@@ -17,16 +17,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from resources.domain.brief import Brief, BriefError, load_brief, parse_brief
+from resources.domain.brief import BRIEF_ASSET, Brief, BriefError, load_brief, read_snapshot
 from resources.domain.chain import detail_line
 from resources.domain.lineage import FINAL_ASSET
 
 
 def brief_source(store: Any, client: str, character: str) -> Path:
     """The brief file the character's current snapshot was made from (to run it again)."""
-    from assets.stages.character_brief import ASSET
-
-    ref = store.current(client, character, ASSET)
+    ref = store.current(client, character, BRIEF_ASSET)
     source = Path(store.manifest(ref)["parameters"]["source"])
     if not source.is_file():
         raise BriefError(
@@ -38,11 +36,8 @@ def brief_source(store: Any, client: str, character: str) -> Path:
 
 def brief_snapshot(store: Any, client: str, character: str) -> Brief:
     """The character's current brief snapshot, as every stage reads it (re-rolls merged in)."""
-    from assets.stages.character_brief import ASSET, BRIEF_JSON
-
-    ref = store.current(client, character, ASSET)
-    data = json.loads((store.path(ref) / BRIEF_JSON).read_text())
-    return parse_brief(data, source=f"{ref.key}/{BRIEF_JSON}")
+    ref = store.current(client, character, BRIEF_ASSET)
+    return read_snapshot(store.path(ref), ref.key)
 
 
 def open_instance(settings: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from dagster._core.storage.defs_state.base import set_defs_state_storage
 from assets.partitions import CHARACTERS
 from pipeline.definitions import ASSETS, defs
 from pipeline.settings import resource_defs
-from resources.domain.chain import CHAIN_NAMES, stage
+from resources.domain.chain import CHAIN_NAMES, RUN_NAMES, stage
 from resources.media.video_io import probe_video
 
 pytestmark = pytest.mark.slow  # whole-chain materializations
@@ -62,6 +63,7 @@ def first_run(tmp_path_factory):
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-4000:]
+    (folder / "materialize.stderr").write_text(done.stderr)
     return brief, root, Path(done.stdout.strip().splitlines()[-1])
 
 
@@ -72,11 +74,21 @@ def test_cli_prints_a_deliverable_under_the_root(first_run):
     assert final.parts[-5:-2] == ("acme-health", "dr-ana", "deliverables")
 
 
+def test_cli_shows_its_own_stage_bars_and_times_not_the_model_libraries_bars(first_run):
+    """diffusers and transformers draw a bar per component and per weight file they load; the
+    CLI quiets them where it loads models, so a producer reads one bar and one time per stage."""
+    _, root, _ = first_run
+    err = (root.parent / "materialize.stderr").read_text()
+    shown = re.findall(r"^  (\w+) +[\d.]+ s$", err, flags=re.MULTILINE)
+    assert sorted(shown) == sorted(RUN_NAMES)
+    assert re.search(r"^  deliverables +\[#+ *\] \d+/\d+ frames", err, flags=re.MULTILINE)
+    libraries = ("Loading pipeline components", "Loading weights", "Loading checkpoint shards")
+    assert [line for line in err.splitlines() if line.lstrip().startswith(libraries)] == []
+
+
 def test_a_cli_run_is_recorded_in_the_instance_the_ui_reads(first_run):
     """No DAGSTER_HOME: the CLI records into the instance `make dev` keeps beside the artifacts."""
     from dagster import AssetKey
-
-    from resources.domain.chain import RUN_NAMES
 
     _, root, _ = first_run
     with DagsterInstance.from_config(str(root / "_dagster")) as instance:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 # Lowest first. A module may import its own layer or any layer below it, never one above.
@@ -53,11 +54,14 @@ def test_no_module_imports_a_layer_above_its_own():
     assert upward == []
 
 
-def _printed_by_a_fresh_interpreter(code: str) -> str:
-    done = subprocess.run(
+def _fresh_interpreter(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
-    return done.stdout.strip()
+
+
+def _printed_by_a_fresh_interpreter(code: str) -> str:
+    return _fresh_interpreter(code).stdout.strip()
 
 
 def test_the_domain_loads_neither_torch_nor_dagster_nor_any_layer_above():
@@ -84,6 +88,31 @@ def test_importing_the_code_location_loads_no_model_library():
         "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
     )
     assert _printed_by_a_fresh_interpreter(code) == "[]"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["approve", "acme-health", "dr-ana", "references"],
+        ["reroll", "acme-health", "dr-ana", "intro", "--no-run"],
+        ["run", "acme-health", "dr-ana"],
+    ],
+    ids=lambda command: command[0],
+)
+def test_a_command_that_runs_no_chain_in_its_process_loads_no_model_library(tmp_path, command):
+    """A decision, or a run queued from a brief, answers in about a second: torch, diffusers and
+    transformers (~4 s of CPU to import) load only where this process renders."""
+    code = (
+        "import sys\n"
+        "from pipeline.cli import main\n"
+        f"status = main({command + ['--root', str(tmp_path / 'root')]!r})\n"
+        "heavy = {'torch', 'diffusers', 'transformers'}\n"
+        "print(status, sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
+    )
+    done = _fresh_interpreter(code)
+    # An empty root: each refuses in one line, after loading all it needs to decide.
+    assert done.stdout.strip() == "1 []"
+    assert done.stderr.startswith("no finished ") and done.stderr.count("\n") == 1
 
 
 def test_stage_modules_never_import_dagster_themselves():

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from assets.stages.base import Markdown, Run, StageResult, build_or_reuse, stage_result
 from resources.domain.artifacts import ArtifactRef
-from resources.domain.brief import Brief, BriefError, parse_brief, sound_file
+from resources.domain.brief import (
+    BRIEF_ASSET,
+    BRIEF_JSON,
+    Brief,
+    BriefError,
+    read_snapshot,
+    sound_file,
+)
 from resources.domain.client_profile import load_profile, parse_client_brief
 from resources.domain.costs import DEFAULT_INSTANCE_TYPE, PriceError
 from resources.domain.review import apply_overrides, gate_asset, overrides_of, waiting_for
@@ -16,10 +23,9 @@ from resources.inbox import BriefInbox
 from resources.quote.quote import quote_brief, quote_markdown
 from resources.storage.artifact_store import sha256_file, write_atomic
 
-ASSET = "character_brief"
+ASSET = BRIEF_ASSET
 CODE_VERSION = "2"  # 2: the quote (quote.json) is part of the snapshot
 BRIEF_YAML = "brief.yaml"  # the producer's file, byte for byte
-BRIEF_JSON = "brief.json"  # the validated brief, canonical JSON: what every stage reads
 QUOTE_JSON = "quote.json"  # the quote before any GPU stage: what each stage's prediction reads
 # The brief's sound files, copied into the snapshot: the voice sample and the music track.
 SOUND_FILES = {"voice": "sound/voice.wav", "music": "sound/music.wav"}
@@ -162,8 +168,7 @@ def logo_file_of(folder: Path) -> Path | None:
 def read_brief(run: Run) -> tuple[Brief, ArtifactRef]:
     """The validated brief snapshot this partition's chain is built from."""
     ref = run.upstream(ASSET)
-    data = json.loads((run.store.path(ref) / BRIEF_JSON).read_text())
-    return parse_brief(data, source=f"{ref.key}/{BRIEF_JSON}"), ref
+    return read_snapshot(run.store.path(ref), ref.key), ref
 
 
 def voice_sample_of(folder: Path) -> Path:

@@ -1052,6 +1052,18 @@ def _kind(mode: int) -> str:
     return "not a plain file"
 
 
+# The character_brief asset: its snapshot holds the validated brief as canonical JSON, which
+# every stage and every producer decision reads (assets/stages/character_brief.py writes it).
+BRIEF_ASSET = "character_brief"
+BRIEF_JSON = "brief.json"
+
+
+def read_snapshot(folder: Path, key: str) -> Brief:
+    """The validated brief of the character_brief snapshot in `folder` (artifact `key`)."""
+    data = json.loads((folder / BRIEF_JSON).read_text())
+    return parse_brief(data, source=f"{key}/{BRIEF_JSON}")
+
+
 def parse_brief_bytes(raw: bytes, source: str) -> Brief:
     """Validate a brief's YAML bytes (as read by read_brief_bytes); BriefError lists problems."""
     try:
