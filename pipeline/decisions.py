@@ -30,6 +30,8 @@ from resources.domain.review import (
     written_line_seed,
 )
 from resources.domain.tiers import TIER_NAMES
+from resources.qc.acceptance import accept_line as record_line
+from resources.qc.acceptance import accept_shot as record_acceptance
 
 
 class DecisionError(ValueError):
@@ -194,18 +196,12 @@ def reroll_line(
 
 def accept_shot(store: Any, client: str, character: str, shot: str, *, by: str) -> dict[str, Any]:
     """Accept the current clip of `shot` for the cut whatever its identity score; the record."""
-    # Imported here: the identity-QC module loads torch (~2 s), which approve, reject, re-roll
-    # and promote do not need.
-    from resources.qc.retakes import accept_shot as record_acceptance
-
     with _as_decision_error():
         return record_acceptance(store, client, character, shot, by)
 
 
 def accept_line(store: Any, client: str, character: str, shot: str, *, by: str) -> dict[str, Any]:
     """Accept the current take of `shot`'s line whatever its CER and voice score; the record."""
-    from resources.qc.line_acceptance import accept_line as record_line
-
     with _as_decision_error():
         return record_line(store, client, character, shot, by)
 

@@ -96,12 +96,13 @@ def test_importing_the_code_location_loads_no_model_library():
         ["approve", "acme-health", "dr-ana", "references"],
         ["reroll", "acme-health", "dr-ana", "intro", "--no-run"],
         ["run", "acme-health", "dr-ana"],
+        ["accept", "acme-health", "dr-ana", "intro", "--by", "ana"],
     ],
     ids=lambda command: command[0],
 )
 def test_a_command_that_runs_no_chain_in_its_process_loads_no_model_library(tmp_path, command):
     """A decision, or a run queued from a brief, answers in about a second: torch, diffusers and
-    transformers (~4 s of CPU to import) load only where this process renders."""
+    transformers (~2-4 s of CPU to import) load only where this process renders."""
     code = (
         "import sys\n"
         "from pipeline.cli import main\n"

@@ -31,7 +31,7 @@ from resources.domain.lineage import (
     licences_table,
 )
 from resources.media.contact_sheet import contact_sheet
-from resources.qc.line_acceptance import accepted_lines
+from resources.qc.acceptance import accepted_lines
 from resources.storage.artifact_store import write_json
 
 ASSET = "client_report"

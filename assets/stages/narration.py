@@ -41,7 +41,7 @@ from resources.domain.registry import (
 )
 from resources.domain.sound_files import read_wav, write_wav
 from resources.domain.speech import LEAD_IN_S, line_limit_s
-from resources.qc.line_acceptance import accepted_lines
+from resources.qc.acceptance import accepted_lines
 from resources.storage.artifact_store import sha256_file
 from resources.storage.publish import publish
 

@@ -28,8 +28,8 @@ from resources.domain.review import (
     overrides_of,
     reviews_of,
 )
+from resources.qc.acceptance import accepted_lines
 from resources.qc.identity import PRIMARY
-from resources.qc.line_acceptance import accepted_lines
 from resources.qc.retakes import shot_verdicts
 
 

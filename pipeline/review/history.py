@@ -16,8 +16,7 @@ from assets.stages.deliverables import ASSET as DELIVERABLES
 from assets.stages.reference_images import ASSET as REFERENCES
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.review import decision_of, overrides_of, reviews_of
-from resources.qc.line_acceptance import LINE_ACCEPTANCES
-from resources.qc.retakes import ACCEPTANCES
+from resources.qc.acceptance import ACCEPTANCES, LINE_ACCEPTANCES
 
 GATE_OF = {REFERENCES: "references", DELIVERABLES: "cut"}
 

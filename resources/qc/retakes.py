@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from resources.domain.artifacts import ArtifactRef, content_version
+from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief, Qc
 from resources.domain.qc import ShotVerdict, attempt_seed
 from resources.domain.render import ShotRequest
+from resources.qc.acceptance import acceptance_ref
 from resources.qc.identity import (
     FRAMES_PER_SHOT,
     PRIMARY,
@@ -28,11 +29,10 @@ from resources.qc.identity import (
 from resources.runtime.interruption import stop_if_asked
 from resources.runtime.run import Run
 from resources.storage.artifact_store import write_json
-from resources.storage.publish import publish_acceptance, publish_one
+from resources.storage.publish import publish_one
 from resources.video.generator import CLIP
 
 SCORE_UNITS = "shot_scores"  # <client>/<character>/shot_scores/<version>/scores.json
-ACCEPTANCES = "acceptances"  # <client>/<character>/acceptances/<version>/: one accepted shot
 SCORES = "scores.json"
 CODE_VERSION = "1"  # what a score depends on in code: bump when a definition changes
 
@@ -202,39 +202,6 @@ def render_takes(
 
 
 # -- verdicts and acceptances ----------------------------------------------------------------
-
-
-def acceptance_ref(client: str, character: str, shot: str, unit: str) -> ArtifactRef:
-    """Where the acceptance of one shot's exact clip (unit) is recorded."""
-    return ArtifactRef(
-        client, character, ACCEPTANCES, content_version({"shot": shot, "unit": unit})
-    )
-
-
-def accept_shot(store, client: str, character: str, shot: str, by: str) -> dict[str, Any]:
-    """Record that `by` accepts the current clip of `shot` whatever its score; return the record."""
-    clips = store.current(client, character, "video_clips")
-    manifest = store.manifest(clips)
-    entry = next((s for s in manifest["shots"] if s["id"] == shot), None)
-    if entry is None:
-        known = ", ".join(s["id"] for s in manifest["shots"])
-        raise ValueError(f"shot {shot!r} is not in video_clips {clips.version} (shots: {known})")
-    if not by.strip():
-        raise ValueError("--by: name who accepts the shot")
-    ref = acceptance_ref(client, character, shot, entry["unit"])
-    record = {
-        "shot": shot,
-        "unit": entry["unit"],
-        "video_clips": clips.version,
-        "identity": entry.get("identity", {}),
-        "min_identity": manifest.get("qc", {}).get("min_identity"),
-        "by": by.strip(),
-        "via": "python -m pipeline accept",
-    }
-    # An acceptance already recorded for this exact clip is kept (the first one stands).
-    return publish_acceptance(
-        store, ref, record, code_version=CODE_VERSION, inputs={"video_clips": clips.version}
-    )
 
 
 def verdicts(run: Run, brief: Brief, brief_ref: ArtifactRef, manifest: dict) -> list[ShotVerdict]:
