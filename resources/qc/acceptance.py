@@ -42,9 +42,8 @@ def _current_take(store, client: str, character: str, asset: str, listing: str, 
 
 
 def _publish(store, ref: ArtifactRef, upstream: ArtifactRef, record: dict[str, Any], what: str):
-    if not record["by"].strip():
+    if not record["by"]:
         raise ValueError(f"--by: name who accepts the {what}")
-    record["by"] = record["by"].strip()
     # An acceptance already recorded for this exact take is kept (the first one stands).
     return publish_acceptance(
         store, ref, record, code_version=CODE_VERSION, inputs={upstream.asset: upstream.version}
@@ -64,7 +63,7 @@ def accept_shot(store, client: str, character: str, shot: str, by: str) -> dict[
         "video_clips": clips.version,
         "identity": entry.get("identity", {}),
         "min_identity": manifest.get("qc", {}).get("min_identity"),
-        "by": by,
+        "by": by.strip(),
         "via": "python -m pipeline accept",
     }
     ref = acceptance_ref(client, character, shot, entry["unit"])
@@ -84,7 +83,7 @@ def accept_line(store, client: str, character: str, shot: str, by: str) -> dict[
         "narration": narration.version,
         "cer": entry.get("cer"),
         "voice": entry.get("voice"),
-        "by": by,
+        "by": by.strip(),
         "via": "python -m pipeline accept --line",
     }
     ref = line_acceptance_ref(client, character, shot, entry["unit"])

@@ -1,9 +1,10 @@
-"""Identity QC of rendered shots: scoring units, re-rolled attempts, verdicts and acceptances.
+"""Identity QC of rendered shots: scoring units, re-rolled attempts and verdicts.
 
 Each attempt of a shot is its own shot unit (its seed is in the unit's payload); each attempt's
 scores are their own small unit (`shot_scores/<version>/`, keyed by the shot unit, the reference
 stills and the scoring backbones), so a rerun after an interruption neither renders nor scores
 a finished attempt again. Definitions of the scores: resources/qc/identity.py, docs/identity.md.
+A producer's acceptance of a shot below the threshold: resources/qc/acceptance.py.
 """
 
 from __future__ import annotations
