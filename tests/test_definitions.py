@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from dagster import AssetKey, Definitions
@@ -17,6 +21,7 @@ from assets.stages import (
     video_clips,
 )
 from pipeline.definitions import defs
+from pipeline.jobs import STEP_PRELOAD
 from resources.domain.chain import CHAIN_NAMES as CHAIN
 from resources.domain.chain import RUN_NAMES, stage
 
@@ -151,3 +156,56 @@ def test_identity_checks_block_what_follows_them():
         deliverables.CHECK_LOUDNESS,
         narration.CHECK_QC,
     }
+
+
+def test_a_launched_runs_steps_fork_from_a_server_that_imported_the_chain():
+    resolve = defs.resolve_job_def("character_video").executor_def.config_schema.resolve_config
+
+    def executor(config: dict | None) -> dict:
+        found = resolve({} if config is None else {"config": config})
+        assert found.success, found.errors
+        return found.value["config"]
+
+    preloaded = {"forkserver": {"preload_modules": list(STEP_PRELOAD)}}
+    # No execution config (the daemon's, the UI's and ECS's runs): one step per process, each
+    # forked from a server that imported STEP_PRELOAD once.
+    assert executor(None)["multiprocess"]["start_method"] == preloaded
+    limited = executor({"multiprocess": {"max_concurrent": 1}})["multiprocess"]
+    assert (limited["max_concurrent"], limited["start_method"]) == (1, preloaded)
+    # A run config still chooses: in process (tests/run_worker.py) or Dagster's spawn.
+    assert executor({"in_process": {}}).keys() == {"in_process"}
+    spawned = executor({"multiprocess": {"start_method": {"spawn": {}}}})
+    assert spawned["multiprocess"]["start_method"] == {"spawn": {}}
+
+
+_ASKS_CUDA = """
+import sys, torch
+asked = []
+for name in ("_cuda_getDeviceCount", "_cuda_init"):
+    def count(*args, _real=getattr(torch._C, name)):
+        asked.append(name)
+        return _real(*args)
+    setattr(torch._C, name, count)
+for module in sys.argv[1:]:
+    __import__(module)
+    print(module, len(asked))
+"""
+
+
+def test_nothing_the_step_server_preloads_asks_cuda_for_its_devices():
+    """A process forked after asking CUDA how many devices there are (cuInit) cannot use the
+    GPU: a step forked from the preloading server must find CUDA untouched."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTORCH_NVML_BASED_CUDA_CHECK"}
+    done = subprocess.run(
+        [sys.executable, "-c", _ASKS_CUDA, *STEP_PRELOAD, "diffusers.utils"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    asked = dict(line.split() for line in done.stdout.splitlines())
+    assert [int(asked[module]) for module in STEP_PRELOAD] == [0] * len(STEP_PRELOAD)
+    # The probe sees the question when it is asked: importing diffusers, after them, asks it.
+    assert int(asked["diffusers.utils"]) > 0
