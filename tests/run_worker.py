@@ -1,6 +1,11 @@
 """Run the character_video job the way production does, in this process (a test helper).
 
     python tests/run_worker.py launch PARTITION   create and submit a run; prints its id first
+    python tests/run_worker.py launch-steps PARTITION
+                                                  the same, with the job's own executor (each
+                                                  step in a process forked from a server that
+                                                  preloaded the chain: the daemon's and ECS's
+                                                  runs); `launch` runs every step in this process
     python tests/run_worker.py retry RUN_ID       what the daemon does with a failed run: mark a
                                                   run whose worker died as failed (run
                                                   monitoring), then relaunch it from failure
@@ -48,7 +53,7 @@ def workspace(instance: DagsterInstance) -> WorkspaceProcessContext:
     return WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin))
 
 
-def launch(partition: str) -> None:
+def launch(partition: str, steps_in_processes: bool = False) -> None:
     from assets.partitions import CHARACTERS
     from pipeline.definitions import defs
 
@@ -62,7 +67,7 @@ def launch(partition: str) -> None:
         run = instance.create_run_for_job(
             job_def=job,
             # One process per run: the whole instance dies at once when a test kills it.
-            run_config={"execution": {"config": {"in_process": {}}}},
+            run_config={} if steps_in_processes else {"execution": {"config": {"in_process": {}}}},
             tags={**job.tags, "dagster/partition": partition},
             remote_job_origin=remote_job.get_remote_origin(),
             job_code_origin=remote_job.get_python_origin(),
@@ -90,4 +95,8 @@ def retry(run_id: str) -> None:
 
 if __name__ == "__main__":
     command, argument = sys.argv[1], sys.argv[2]
-    {"launch": launch, "retry": retry}[command](argument)
+    {
+        "launch": launch,
+        "launch-steps": lambda partition: launch(partition, steps_in_processes=True),
+        "retry": retry,
+    }[command](argument)

@@ -256,7 +256,8 @@ def alone(lab: Lab, baseline_root: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def notice(lab: Lab) -> dict:
-    """A Spot notice arrives once the LoRA has its step-2 checkpoint; then a relaunch."""
+    """A Spot notice arrives once the LoRA has its step-2 checkpoint; then a relaunch. Both run
+    each step in its own process, forked from the job's preloading server, as on ECS."""
     root, home = lab.scenario("notice")
     lora_staging = root / CHARACTER / "character_lora"
     trigger = lambda: any(lora_staging.glob(".staging-*/checkpoints/step-000002"))  # noqa: E731
@@ -268,7 +269,7 @@ def notice(lab: Lab) -> dict:
             CHARACTER_VIDEO_SPOT_MONITOR="1",
             CHARACTER_VIDEO_SPOT_POLL_S="0.02",
         )
-        (*_, first) = worker(env, "launch", PARTITION)
+        (*_, first) = worker(env, "launch-steps", PARTITION)
         announced_at = imds.announced_at
         imds.quiet()  # the relaunch lands on a fresh instance with no notice pending
         (relaunch,) = worker(env, "retry", first["run_id"])
