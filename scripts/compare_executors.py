@@ -5,8 +5,9 @@
 One two-shot tiny brief is materialized twice into fresh roots with one shared tiny-model folder:
 by `python -m pipeline materialize` (in process), and queued with `submit_chain` on a throwaway
 DAGSTER_HOME (QueuedRunCoordinator) for a real `dagster-daemon`, whose run launcher runs each
-step in its own process (forked from a server that preloaded pipeline.jobs.STEP_PRELOAD). Prints the sha256 comparison of every still, LoRA, clip, poster and
-final.mp4. Not part of `make test` (about 1 minute on 2 cores).
+step in its own process (forked from a server that preloaded pipeline.jobs.STEP_PRELOAD).
+Prints the sha256 comparison of every still, LoRA, clip, poster and final.mp4. Not part of
+`make test` (about 1 minute on 2 cores).
 """
 
 from __future__ import annotations
