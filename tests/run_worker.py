@@ -1,4 +1,4 @@
-"""Run the character_video job the way production does, in this process (a test helper).
+"""Run the character_video job the way production does, from this process (a test helper).
 
     python tests/run_worker.py launch PARTITION   create and submit a run; prints its id first
     python tests/run_worker.py launch-steps PARTITION
@@ -66,7 +66,8 @@ def launch(partition: str, steps_in_processes: bool = False) -> None:
         )
         run = instance.create_run_for_job(
             job_def=job,
-            # One process per run: the whole instance dies at once when a test kills it.
+            # `launch`: one process per run, so the whole instance dies at once when a test kills
+            # it; `launch-steps`: no execution config, the job's own executor (pipeline/jobs.py).
             run_config={} if steps_in_processes else {"execution": {"config": {"in_process": {}}}},
             tags={**job.tags, "dagster/partition": partition},
             remote_job_origin=remote_job.get_remote_origin(),
