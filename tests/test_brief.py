@@ -174,6 +174,25 @@ def test_problems_come_in_portuguese_too_with_duplicates_among_the_rest():
 
 
 @pytest.mark.parametrize(
+    ("path", "mutate"),
+    [
+        ("shots[0].prompt", lambda d: d["shots"][0].update(prompt="   ")),
+        ("character.name", lambda d: d["character"].update(name="\u00a0 ")),  # no-break space
+        ("character.description", lambda d: d["character"].update(description=" \n ")),
+        ("shots[1].line", lambda d: d["shots"][1].update(line="  ")),
+    ],
+)
+def test_a_text_of_spaces_alone_is_refused_as_blank(path, mutate):
+    data = small_brief()
+    mutate(data)
+    with pytest.raises(BriefError) as caught:
+        parse_brief(data)
+    (en,), (pt,) = caught.value.problems, caught.value.problems_pt
+    assert en.startswith(f"{path}: only spaces: write the text or leave the field out (got ")
+    assert pt.startswith(f"{path}: só espaços: escreva o texto ou deixe o campo de fora")
+
+
+@pytest.mark.parametrize(
     ("typed", "slug"),
     [("introdução", "introducao"), ("Cena 2 - Diagnóstico", "cena-2-diagnostico"), ("a__b", "a-b")],
 )

@@ -89,6 +89,23 @@ def test_shot_without_duration_or_line_is_refused(tmp_path):
     assert problems == ["shots[0]: `duration_s` is required for a shot without a `line`"]
 
 
+@pytest.mark.parametrize("line", ["...", "😀😀", " — ! ? "])
+def test_a_line_with_no_word_to_speak_is_refused_in_both_languages(tmp_path, line):
+    """Punctuation or emoji alone: the engine would make up a sound that the empty script's
+    error rate could not catch (it scored such a line 0.0, a pass)."""
+    shots = [{"id": "a", "prompt": "p", "duration_s": 2.0, "line": line}]
+    with pytest.raises(BriefError) as caught:
+        load_brief(_brief(tmp_path, shots=shots))
+    (en,), (pt,) = caught.value.problems, caught.value.problems_pt
+    assert en == (
+        "shots[0].line: no word to speak: write what the character says (letters or digits), "
+        f"or leave `line` out for a silent shot (got {line!r})"
+    )
+    assert pt.startswith("shots[0].line: nenhuma palavra para falar: escreva o que o personagem")
+    shots[0]["line"] = "Olá, 2026!"  # a letter or a digit is enough
+    assert load_brief(_brief(tmp_path, shots=shots)).shots[0].line == "Olá, 2026!"
+
+
 def test_unsupported_language_is_refused(tmp_path):
     problems = _problems(_brief(tmp_path, audio={"language": "fr-FR"}))
     assert problems == [

@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from resources.domain.brief_problems import Problem, problems_of
 from resources.domain.formats import ASPECTS, delivery_formats
@@ -49,6 +50,7 @@ from resources.domain.speech import (
     SYLLABLES_PER_S,
     TAIL_S,
     shot_seconds,
+    speakable,
     speech_seconds,
     syllables,
     syllables_that_fit,
@@ -115,6 +117,17 @@ class _Strict(BaseModel):
             raise ValueError(
                 f"{str(flags[0]).lower()} is a yes/no value (YAML reads yes, no, on, off, true "
                 "and false so); write the number or text itself"
+            )
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_blank(cls, value: Any) -> Any:
+        """A text of spaces alone says nothing: a prompt, name or licence note of "   " would pass
+        the length checks and reach the models, the pages and the report as a blank."""
+        if isinstance(value, str) and not value.strip():
+            raise PydanticCustomError(
+                "blank_text", "only spaces: write the text or leave the field out"
             )
         return value
 
@@ -306,6 +319,19 @@ class Shot(_Strict):
         if isinstance(data, dict) and "seed" not in data and isinstance(data.get("id"), str):
             return {**data, "seed": shot_seed(data["id"])}
         return data
+
+    @field_validator("line", mode="after")
+    @classmethod
+    def _speakable(cls, line: str | None) -> str | None:
+        """A line of punctuation or emoji alone has nothing to say: the voice engine would
+        invent a sound, and its transcript would match the empty script perfectly."""
+        if line is not None and not speakable(line):
+            raise PydanticCustomError(
+                "unspeakable_line",
+                "no word to speak: write what the character says (letters or digits), or leave "
+                "`line` out for a silent shot",
+            )
+        return line
 
     @model_validator(mode="after")
     def _timed(self) -> Shot:

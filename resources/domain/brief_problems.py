@@ -114,6 +114,9 @@ def _translate(item: dict[str, Any], field: str, root: type[BaseModel]) -> tuple
         "model_attributes_type": "deve ser um conjunto de campos",
         "list_type": "deve ser uma lista",
         "tuple_type": "deve ser uma lista",
+        "blank_text": "só espaços: escreva o texto ou deixe o campo de fora",
+        "unspeakable_line": "nenhuma palavra para falar: escreva o que o personagem diz (letras "
+        "ou dígitos), ou deixe `line` de fora para uma cena sem fala",
     }.get(kind)
     en = item["msg"].removeprefix("Value error, ")
     # Our own validators' messages (models, resolutions) stay as written, marked as such.

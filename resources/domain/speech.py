@@ -136,6 +136,12 @@ def normalise_for_cer(text: str) -> str:
     return " ".join(text.split())
 
 
+def speakable(text: str) -> bool:
+    """Whether `text` has a word to say: a letter or a digit, not punctuation or emoji alone
+    (what remains of it for the character error rate is not empty)."""
+    return bool(normalise_for_cer(text))
+
+
 def character_error_rate(reference: str, hypothesis: str) -> float:
     """Levenshtein distance over the normalised reference's length (1.0 for an empty one)."""
     ref, hyp = normalise_for_cer(reference), normalise_for_cer(hypothesis)
