@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 from fractions import Fraction
 from pathlib import Path
 
@@ -145,6 +146,18 @@ def test_cues_hold_at_most_two_lines_of_42_characters_with_accents_intact():
     assert "00:00:01.000 --> " in vtt and "00:00:01,000 --> " in sub
     assert sub.splitlines()[0] == "1"
     assert wrap_cue("curta") == [["curta"]]
+
+
+def test_webvtt_keeps_signs_a_player_would_read_as_tags_or_a_cue_end():
+    """A clinical line with <, > and & reads the same in a player; the SubRip copy is as typed."""
+    text = "PA < 90/60 & FC > 120 --> choque"
+    (cue,) = cues_for("a", text, 0.3, 3.0)
+    vtt = webvtt([cue])
+    assert vtt.splitlines()[3] == "PA &lt; 90/60 &amp; FC &gt; 120 --&gt; choque"
+    assert html.unescape(vtt.splitlines()[3]) == text
+    # Only the timing line holds "-->": the cue does not end inside its text.
+    assert [line for line in vtt.splitlines() if "-->" in line] == ["00:00:00.300 --> 00:00:03.000"]
+    assert srt([cue]).splitlines()[2] == text
 
 
 def test_a_60_s_cut_has_no_drift_between_sound_and_picture(tmp_path):

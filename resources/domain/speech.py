@@ -112,11 +112,21 @@ def _stamp(seconds: float, sep: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
 
 
+def _vtt_text(line: str) -> str:
+    """A cue line as WebVTT cue text: `&`, `<` and `>` as character references.
+
+    A player reads `<` as the start of a tag and `&` as the start of a reference, and ends the
+    cue at a line holding `-->`: "PA < 90 mmHg" would lose its text, "A --> B" the cue's end.
+    """
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def webvtt(cues: list[Cue]) -> str:
     """WebVTT text of `cues` (UTF-8 when written)."""
     blocks = ["WEBVTT", ""]
     for cue in cues:
-        blocks += [f"{_stamp(cue.start_s, '.')} --> {_stamp(cue.end_s, '.')}", *cue.lines, ""]
+        stamps = f"{_stamp(cue.start_s, '.')} --> {_stamp(cue.end_s, '.')}"
+        blocks += [stamps, *(_vtt_text(line) for line in cue.lines), ""]
     return "\n".join(blocks)
 
 
