@@ -173,12 +173,32 @@ def active_runs(instance: Any, key: str) -> list[Any]:
     A run executed in a local process (`run_chain`) that was killed leaves no end in the
     instance; one whose process on this host is gone is marked failed here, not counted.
     """
+    return _alive(instance, _active_filter({"character": key}))
+
+
+def active_runs_by_character(instance: Any) -> dict[str, list[Any]]:
+    """Every character's runs on `instance` that are queued or running, by partition key.
+
+    One query for the whole instance, however many characters the store holds (the review
+    app's home page asked once per character: 0.9 s of a 1.3 s page with 400 characters).
+    """
+    found: dict[str, list[Any]] = {}
+    for run in _alive(instance, _active_filter({})):
+        if key := run.tags.get("character"):
+            found.setdefault(key, []).append(run)
+    return found
+
+
+def _active_filter(tags: dict[str, str]) -> Any:
     from dagster import DagsterRunStatus, RunsFilter
 
-    statuses = [DagsterRunStatus[s] for s in ACTIVE]
-    found = instance.get_runs(RunsFilter(tags={"character": key}, statuses=statuses))
+    return RunsFilter(tags=tags, statuses=[DagsterRunStatus[s] for s in ACTIVE])
+
+
+def _alive(instance: Any, runs_filter: Any) -> list[Any]:
+    """The runs `runs_filter` finds; one whose local process is gone is marked failed instead."""
     alive = []
-    for run in found:
+    for run in instance.get_runs(runs_filter):
         if _process_gone(run.tags):
             instance.report_run_failed(run, "the local process that ran it is gone (killed)")
         else:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -206,6 +208,71 @@ def test_the_home_page_lists_every_run_in_flight_and_drops_it_once_ended(tmp_pat
         page = get(f"{url}/?lang=en")[2].decode()
         section = page.split('id="in-flight"')[1].split("</section>")[0]
         assert 'id="nothing-in-flight"' in section and "No run in progress." in section
+
+
+def test_the_home_page_asks_the_instance_once_however_many_characters_there_are(tmp_path):
+    """40 characters on a SQLite instance (as `make dev`'s), three with a run started there: the
+    page lists the two whose run is alive, asking the runs table once, not once per character;
+    the run whose local process is gone is marked failed, as for one character."""
+    import socket
+    import subprocess
+    import sys
+
+    from dagster import DagsterInstance, DagsterRunStatus, job, op
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from pipeline.launch import PROCESS_TAGS
+
+    @op
+    def nothing():
+        return None
+
+    @job
+    def character_video():
+        nothing()
+
+    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
+    config = config_for(settings)
+    keys = [f"client-{i // 10}/dr-{i % 10}" for i in range(40)]
+    for i, key in enumerate(keys):
+        record_run_state(config.store, *key.split("/"), f"r{i}", "finished", stage="client_report")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs
+    here = socket.gethostname()
+    started = {
+        "client-1/dr-3": {},  # launched elsewhere (the daemon, ECS): no local process to check
+        "client-2/dr-0": dict(zip(PROCESS_TAGS, (here, str(gone.pid)), strict=True)),
+        "client-3/dr-9": dict(zip(PROCESS_TAGS, (here, str(os.getpid())), strict=True)),
+    }
+    selects: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if "runs.status IN" in statement:  # a query for the runs in flight
+            selects.append(statement)
+
+    (tmp_path / "home").mkdir()
+    with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
+        runs = {
+            key: instance.create_run_for_job(
+                character_video, status=DagsterRunStatus.STARTED, tags={"character": key, **tags}
+            )
+            for key, tags in started.items()
+        }
+        config.instance = instance
+        with serve(config) as url:
+            event.listen(Engine, "before_cursor_execute", count)
+            try:
+                status, _, body = get(f"{url}/?lang=en")
+            finally:
+                event.remove(Engine, "before_cursor_execute", count)
+        killed = instance.get_run_by_id(runs["client-2/dr-0"].run_id)
+    assert status == 200
+    section = body.decode().split('id="in-flight"')[1].split("</section>")[0]
+    listed = re.findall(r'data-state="(\w+)">\s*<td><a href="/c/([\w/-]+)"', section)
+    assert listed == [("queued", "client-1/dr-3"), ("queued", "client-3/dr-9")]
+    assert killed.status == DagsterRunStatus.FAILURE
+    assert len(selects) == 1, selects
 
 
 def test_an_end_only_the_dagster_instance_saw_is_shown_not_a_run_still_running(tmp_path):

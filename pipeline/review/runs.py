@@ -73,12 +73,18 @@ def launch_run(
         )
 
 
-def running(config: ReviewConfig, key: str) -> bool:
-    """A run of the character in flight: started by this app, or on the Dagster instance."""
+def running(config: ReviewConfig, key: str, active: dict[str, list] | None = None) -> bool:
+    """A run of the character in flight: started by this app, or on the Dagster instance.
+
+    `active`: the instance's runs in flight by character, read once for a page that lists many
+    (`active_runs_by_character`); None: ask the instance for this character alone.
+    """
     process = config.runs.get(key)
     if process is not None and process.poll() is None:
         return True
-    return config.instance is not None and bool(active_runs(config.instance, key))
+    if config.instance is None:
+        return False
+    return bool(active.get(key) if active is not None else active_runs(config.instance, key))
 
 
 def start_run(config: ReviewConfig, client: str, character: str, why: str) -> bool:

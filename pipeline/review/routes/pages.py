@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from assets.stages.client_report import ASSET as REPORT
 from assets.stages.client_report import POSTERS, REPORT_MD, REPORTS
 from assets.stages.deliverables import ASSET as DELIVERABLES
-from pipeline.launch import how_run_ended
+from pipeline.launch import active_runs_by_character, how_run_ended
 from pipeline.review import catalog, history, progress
 from pipeline.review.config import config_of
 from pipeline.review.i18n import text
@@ -31,12 +31,14 @@ async def home(request: Request) -> Response:
     store = config.store
     clients = [{"name": c, "characters": store.characters(c)} for c in store.clients()]
     errors = brief_errors(config.settings)
-    # Every character's run in flight (queued or in a stage), whoever launched it.
+    # Every character's run in flight (queued or in a stage), whoever launched it; the
+    # instance is asked once for all of them.
+    active = active_runs_by_character(config.instance) if config.instance is not None else None
     runs = [
         {"client": c["name"], "character": ch, "rv": rv}
         for c in clients
         for ch in c["characters"]
-        if (rv := _run_view(request, c["name"], ch)).in_flight
+        if (rv := _run_view(request, c["name"], ch, active)).in_flight
     ]
     return render(
         request,
@@ -182,9 +184,11 @@ async def compare_page(request: Request) -> Response:
     )
 
 
-def _run_view(request: Request, client: str, character: str) -> progress.RunView:
+def _run_view(
+    request: Request, client: str, character: str, active: dict[str, list] | None = None
+) -> progress.RunView:
     config = config_of(request)
-    queued = running(config, f"{client}/{character}")
+    queued = running(config, f"{client}/{character}", active)
     view = progress.run_view(config.store, client, character, queued=queued)
     if view.state == "running" and config.instance is not None:
         ended = how_run_ended(config.instance, view.run["run_id"])
