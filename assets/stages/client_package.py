@@ -11,6 +11,7 @@ it reports and this code, so the same cut and the same approvals give the same b
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,13 @@ from resources.domain.chain import PACKAGE_ASSET
 from resources.domain.lineage import Link, chain_of
 from resources.domain.review import reviews_of
 from resources.media.video_io import probe_video
+from resources.quote.summary import decimal
 from resources.storage.package import SUMS, write_zip
 from resources.storage.publish import publish_one
 
 ASSET = PACKAGE_ASSET
-CODE_VERSION = "1"
+# 2: numbers with a decimal comma and dates as dd/mm/aaaa in LEIA-ME.txt (pt-BR).
+CODE_VERSION = "2"
 PACKAGE = "package.zip"
 SUMMARY = "LEIA-ME.txt"
 
@@ -63,6 +66,17 @@ def _seconds(video: Path) -> float:
     return info.frame_count / float(info.fps)
 
 
+def _when(stamp: str) -> str:
+    """An ISO 8601 time as a Brazilian reader writes it: 06/12/2026 08:06 UTC (as given if not)."""
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return stamp
+    if moment.tzinfo is not None:
+        return moment.astimezone(dt.UTC).strftime("%d/%m/%Y %H:%M UTC")
+    return moment.strftime("%d/%m/%Y %H:%M")
+
+
 def _summary(
     ref: ArtifactRef,
     folder: Path,
@@ -84,11 +98,12 @@ def _summary(
         seconds = _seconds(folder / f["file"])
         lines.append(
             f"  video/{f['file']}{aspect}: {info.width}x{info.height}, "
-            f"{seconds:.2f} s, {info.frame_count} quadros a {float(info.fps):g} fps"
+            f"{decimal(seconds, 'pt-BR', 2)} s, {info.frame_count} quadros a "
+            f"{f'{float(info.fps):g}'.replace('.', ',')} fps"
         )
     shots = manifest.get("shots", [])
     lines += ["", "Planos:"]
-    lines += [f"  {s['id']}: {float(s['duration_s']):.2f} s" for s in shots]
+    lines += [f"  {s['id']}: {decimal(float(s['duration_s']), 'pt-BR', 2)} s" for s in shots]
     lines += ["", "Modelos e licenças (condições como registradas, em inglês):"]
     seen: dict[str, str] = {}
     for link in chain:
@@ -98,7 +113,8 @@ def _summary(
     lines += ["", "Aprovações:"]
     words = {"approved": "aprovado", "rejected": "recusado", "accepted": "aceito"}
     lines += [
-        f"  {a['asset']}: {words.get(a['decision'], a['decision'])} por {a['who']} em {a['at']}"
+        f"  {a['asset']}: {words.get(a['decision'], a['decision'])} por {a['who']} em "
+        f"{_when(a['at'])}"
         for a in approvals
     ] or ["  nenhuma aprovação registrada"]
     lines += ["", f"Somas de verificação: {SUMS} (sha256sum -c {SUMS})", ""]
