@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,9 @@ def test_command_prints_every_stage_with_version_model_seed_and_code(built):
         "(paid work: conditional; not in the EU, GB, KR; separate licence above 100,000,000 "
         "monthly users" in block
     )
+    # The cut's own licence line (the video model's, carried to the master) names its model.
+    assert "    licence of hunyuan_video: Tencent Hunyuan Community License (paid work" in block
+    assert not re.search(r"^    licence: ", block, re.MULTILINE)
     assert "models: tiny/sdxl_base@built-in" in block
     assert "seeds:  hello=2" in block
     assert "seeds:  5, 6" in block

@@ -268,6 +268,8 @@ def test_every_model_that_touched_the_master_has_its_licence_in_lineage_and_repo
     table = report.split("### Licences of the models used")[1].split("###")[0]
     for model, text in licences.items():
         assert f"| {model} | {text} |" in table
+    # The narration's engine licence is named, and says what its terms say: paid work allowed.
+    assert "<br>qwen3_tts_base (Apache-2.0 (paid work: yes; code (qwen-tts) and weights" in report
 
 
 def test_client_report_lists_each_line_with_its_scores_and_the_limits(edited):

@@ -30,7 +30,7 @@ from assets.stages.character_brief import ASSET as BRIEF
 from assets.stages.character_brief import read_brief, voice_sample_of
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import Brief, Shot
-from resources.domain.licence_check import with_licence
+from resources.domain.licence_check import licence_entry, with_licence
 from resources.domain.qc import attempt_seed
 from resources.domain.registry import (
     DEFAULT_PRESET,
@@ -173,6 +173,9 @@ def speak_lines(run: Run) -> StageResult:
                 "licence": {
                     "engine": entry.name,
                     "licence": entry.licence,
+                    # Whether the engine's licence allows paid work, as its model's record says
+                    # (without it the lineage read "paid work: unknown" beside "allowed").
+                    "paid_work": licence_entry(entry.name)["paid_work"],
                     "terms": entry.licence_terms,
                 },
                 "compute": run.compute(start),

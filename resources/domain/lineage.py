@@ -35,6 +35,7 @@ class Link:
     compute: dict[str, Any]
     parameters: dict[str, Any] = field(repr=False)
     licence: str = ""  # the video model's licence and whether it allows paid work
+    licence_of: str = ""  # whose licence `licence` is: the video model, the voice engine
     # Each model's licence and its conditions, in the order of `models` ("" where the manifest
     # predates licence records).
     licences: list[str] = field(default_factory=list)
@@ -54,6 +55,7 @@ class Link:
             compute=manifest.get("compute") or {},
             parameters=manifest.get("parameters", {}),
             licence=_licence_text(manifest.get("licence")),
+            licence_of=_licence_subject(manifest.get("licence")),
             licences=[_licence_text(m.get("licence")) for m in manifest.get("models", [])],
             licence_records=[m.get("licence") for m in manifest.get("models", [])],
         )
@@ -182,7 +184,8 @@ def format_text(deliverables: list[Deliverable]) -> str:
             for model, licence in zip(link.models, link.licences, strict=False):
                 lines.append(f"    licence of {model}: {licence or 'not recorded'}")
             if link.licence and link.licence not in link.licences:
-                lines.append(f"    licence: {link.licence}")
+                whose = f" of {link.licence_of}" if link.licence_of else ""
+                lines.append(f"    licence{whose}: {link.licence}")
             if link.seeds:
                 lines.append(f"    seeds:  {_seeds_text(link.seeds)}")
             if link.compute:
@@ -243,7 +246,10 @@ def _with_licences(link: Link) -> list[str]:
         f"{model} ({licence})" if licence else model
         for model, licence in zip(link.models, link.licences, strict=False)
     ]
-    return cells + ([link.licence] if link.licence and link.licence not in link.licences else [])
+    if link.licence and link.licence not in link.licences:
+        whose = link.licence_of
+        cells.append(f"{whose} ({link.licence})" if whose else link.licence)
+    return cells
 
 
 def _current_version(store: ArtifactReader, client: str, character: str, asset: str) -> str | None:
@@ -251,6 +257,13 @@ def _current_version(store: ArtifactReader, client: str, character: str, asset: 
         return store.current(client, character, asset).version
     except ArtifactError:
         return None
+
+
+def _licence_subject(record: Any) -> str:
+    """The model or engine a stage's own licence record is about ('' when it does not say)."""
+    if not isinstance(record, dict):
+        return ""
+    return str(record.get("model") or record.get("engine") or "")
 
 
 def _licence_text(record: Any) -> str:
