@@ -228,6 +228,7 @@ def test_every_button_that_starts_gpu_work_shows_the_quote_s_price(loop):
     from pipeline.review.catalog import button_prices
     from resources.domain.brief import load_brief
     from resources.quote.quote import quote_brief
+    from resources.quote.summary import duration
 
     brief = load_brief(brief_source(loop["store"], CLIENT, CHARACTER))
     draft, final = quote_brief(brief), quote_brief(brief, tier="final")
@@ -239,6 +240,9 @@ def test_every_button_that_starts_gpu_work_shows_the_quote_s_price(loop):
         promote = next(r for r in final["shots"] if r["id"] == shot.id)
         shown = re.findall(r'<span class="price">custa ≈ (US\$ [\d.,]+)', card)
         assert shown[0] == money(reroll["usd_spot"], "pt-BR")
+        # Its GPU time as the quote's summary writes it ("1 h 32 min", "menos de 1 min").
+        gpu = re.findall(r'<span class="price">custa ≈ US\$ [\d.,]+ · ([^<]+) de GPU', card)
+        assert gpu[0] == duration(reroll["gpu_s"], "pt-BR")
         if shot.tier in (None, "draft") and brief.video.tier == "draft":
             assert shown[-1] == money(promote["usd_spot"], "pt-BR")
     # Approving the references starts the LoRA, every shot and the cut: all but the stills.
@@ -251,6 +255,9 @@ def test_every_button_that_starts_gpu_work_shows_the_quote_s_price(loop):
     assert all(prices["promote"][k].usd >= prices["reroll"][k].usd for k in prices["reroll"])
     # The tiny profile's measured costs say they are illustrative.
     assert page.count('class="illustrative"') == len(brief.shots) + 1
+    # The lineage's compute seconds carry the decimal comma, like every number on the page.
+    lineage = page.split('id="lineage"')[1].split("</table>")[0]
+    assert re.findall(r"\d+,\d s cpu", lineage) and not re.findall(r"\d\.\d s cpu", lineage)
 
 
 def test_a_shot_s_identity_is_one_number_with_its_light_and_meaning(loop):

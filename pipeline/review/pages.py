@@ -226,7 +226,7 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% for link in v.chain %}<tr><td>{{ stage_name(link.asset) }} <small><code>{{ link.asset
  }}</code></small></td><td><code>{{ link.version }}</code></td>
 <td>{{ when(link.created_at) }}</td>
-<td>{% if link.compute %}{{ '%.1f' % link.compute.seconds }} s {{ link.compute.device }}
+<td>{% if link.compute %}{{ num(link.compute.seconds, 1) }} s {{ link.compute.device }}
 {% else %}-{% endif %}</td>
 <td>{{ money(link.compute.estimated_cost_usd) if link.compute else '-' }}</td></tr>
 {% endfor %}</table>
@@ -255,7 +255,7 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% endblock %}"""
 
 MACROS = """{% macro price_of(p) %}<span class="price">{{ t('will_cost') }} ≈ {{ money(p.usd)
- }} · {{ '%.0f' % (p.gpu_s / 60) }} min {{ t('gpu_time') }}</span>{% endmacro %}
+ }} · {{ minutes(p.gpu_s) }} {{ t('gpu_time') }}</span>{% endmacro %}
 {% macro illustrative_note() %}{% if illustrative %} <small class="illustrative">{{
  t('illustrative') }}</small>{% endif %}{% endmacro %}
 {% macro score(sc, kind) %}<span class="light {{ sc.light }}" data-light="{{ sc.light

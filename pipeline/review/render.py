@@ -15,6 +15,7 @@ from pipeline.review.pages import ENV
 from pipeline.review.security import CSRF_COOKIE, csrf_of
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import forbidden_character
+from resources.quote.summary import duration
 
 LANG_COOKIE = "lang"
 WHO_COOKIE = "who"
@@ -45,7 +46,8 @@ def render_text(request: Request, template: str, **values) -> str:
         t=t,
         when=lambda v: local_time(v, config.settings.timezone, lang),
         money=lambda v: money(v, lang),
-        num=lambda v: number(v, lang),
+        num=lambda v, digits=3: number(v, lang, digits),
+        minutes=lambda seconds: duration(seconds, lang),
         url=lambda ref, rel, download=False: file_url(config, ref, rel, download),
         state_line=lambda view: progress.state_line(view, lang),
         loop_line=lambda loop: progress.loop_line(loop, lang),
