@@ -564,11 +564,11 @@ def cmd_package(args: argparse.Namespace) -> int:
 
 def cmd_client_link(args: argparse.Namespace) -> int:
     """Issue a client's review link (print its URL), or revoke one by its nonce."""
-    from pipeline.settings import ENV_CLIENT_LINK_SECRET, Settings, build_resource
+    from pipeline.settings import ENV_CLIENT_LINK_SECRET, Settings
     from resources.domain.review import ReviewError, issue_link, revoke_link
 
     settings = Settings.from_env()
-    store = build_resource("artifact_store", settings)
+    store = _store(args.root)
     try:
         if args.revoke:
             revoke_link(store, args.client, args.revoke, args.by)
@@ -751,6 +751,7 @@ def _add_chain_commands(sub, settings) -> None:
     p.add_argument("--days", type=float, default=14.0, help="how long it opens (at most 90)")
     p.add_argument("--revoke", default="", help="the nonce of a link to revoke")
     p.add_argument("--by", default="studio", help="who revokes it")
+    p.add_argument("--root", default=settings.root)
     p.set_defaults(func=cmd_client_link)
 
     p = sub.add_parser("prices", help="the price table; --refresh reads current Spot prices")

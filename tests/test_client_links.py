@@ -4,6 +4,7 @@ expired, revoked or never-issued link opens nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -72,3 +73,28 @@ def test_comments_are_time_coded_records_per_shot(store):
     with pytest.raises(ReviewError):
         record_comment(store, ref, shot="intro", at_s=-1, text="x", who="y")
     assert store.characters("acme-health") == ["dr-ana"]  # link records are no character
+
+
+def test_the_cli_issues_and_revokes_a_link_in_the_root_it_is_given(tmp_path, monkeypatch, capsys):
+    """`client-link --root` works on the store it names, as `package` and `lineage` do; without
+    a secret it says which setting to set, in one line."""
+    from pipeline.cli import main
+    from pipeline.settings import ENV_CLIENT_LINK_SECRET
+
+    root = tmp_path / "artifacts"
+    monkeypatch.setenv("CHARACTER_VIDEO_ROOT", str(tmp_path / "elsewhere"))
+    monkeypatch.delenv(ENV_CLIENT_LINK_SECRET, raising=False)
+    assert main(["client-link", "acme-health", "--root", str(root)]) == 1
+    assert capsys.readouterr().err == f"set {ENV_CLIENT_LINK_SECRET} to sign client links\n"
+    monkeypatch.setenv(ENV_CLIENT_LINK_SECRET, SECRET)
+    assert main(["client-link", "acme-health", "--days", "3", "--root", str(root)]) == 0
+    url, nonce = re.fullmatch(
+        r"http://127\.0\.0\.1:8500/share/(\S+)  \(link (\w+), expires at \d+\)\n",
+        capsys.readouterr().out,
+    ).groups()
+    store = ArtifactStore(root=str(root))
+    assert link_client(store, SECRET, url) == "acme-health"
+    assert not (tmp_path / "elsewhere").exists()  # nothing written outside the root given
+    assert main(["client-link", "acme-health", "--revoke", nonce, "--root", str(root)]) == 0
+    with pytest.raises(ReviewError, match="revoked"):
+        link_client(store, SECRET, url)
