@@ -74,7 +74,7 @@ def test_the_client_watches_its_cut_and_comments_on_a_shot(page, app):
     form.locator("button").click()
     page.wait_for_url(f"**/share/{token}?flash=ok")
     assert (
-        "0.3 s · Dra. Ana: Sorriso mais aberto, por favor"
+        "0.30 s · Dra. Ana: Sorriso mais aberto, por favor"
         in page.locator("li.comment").inner_text()
     )
     # The producers see it next to the shot, on the studio's page (with the studio's token).
@@ -123,3 +123,25 @@ def test_the_link_opens_no_other_client_no_other_file_and_no_studio_action(app):
     fields["csrf"] = cookie.split("=", 1)[1]
     status, _, body = post(f"{share}/comment", fields, {"Cookie": cookie}, csrf=False)
     assert status == 400 and b"no such shot" in body
+
+
+def test_a_portuguese_page_writes_times_with_a_comma_and_takes_one_typed_so(app):
+    """A Brazilian client may type 1,25 (a form posted without a browser's number field too);
+    the page writes starts and comment times with the decimal comma; a time that is not a
+    number is refused in one line."""
+    url, token, store = app["url"], app["token"], app["store"]
+    share = f"{url}/share/{urllib.parse.quote(token)}"
+    version = _version(store, "acme-health", "dr-ana")
+    _, headers, _ = get(share)
+    cookie = headers["set-cookie"].split(";")[0]
+    fields = {"character": "dr-ana", "version": version, "shot": "hello", "who": "Bia"}
+    fields["csrf"] = cookie.split("=", 1)[1]
+    sent = {**fields, "at_s": "0,25", "text": "Luz mais quente"}
+    status, _, _ = post(f"{share}/comment", sent, {"Cookie": cookie}, csrf=False)
+    assert status == 303
+    page = get(share)[2].decode()
+    assert "0,25 s · Bia: Luz mais quente" in page
+    assert "<td>0,00 s</td>" in page  # the first shot's start
+    bad = {**fields, "at_s": "meio segundo", "text": "x"}
+    status, _, body = post(f"{share}/comment", bad, {"Cookie": cookie}, csrf=False)
+    assert (status, body) == (400, b"refused: the time 'meio segundo' is not a number of seconds")

@@ -351,9 +351,9 @@ SHARE = """{% extends "base" %}{% block body %}
 {% endfor %}</div>
 <table><tr><th>{{ t('shot') }}</th><th>{{ t('starts_at') }}</th><th>{{ t('comments') }}</th></tr>
 {% for s in cut.shots %}<tr class="shot" data-shot="{{ s.id }}"><td>{{ s.id }}</td>
-<td>{{ s.start_s }} s</td><td><ul>{% for c in comments[cut.ref.character] if c.shot == s.id
- and c.version == cut.ref.version %}<li class="comment">{{ c.at_s }} s · {{ c.who }}: {{ c.text
- }}</li>{% endfor %}</ul></td></tr>{% endfor %}</table>
+<td>{{ num(s.start_s, 2) }} s</td><td><ul>{% for c in comments[cut.ref.character] if c.shot ==
+ s.id and c.version == cut.ref.version %}<li class="comment">{{ num(c.at_s, 2) }} s · {{ c.who
+ }}: {{ c.text }}</li>{% endfor %}</ul></td></tr>{% endfor %}</table>
 <form method="post" action="{{ base }}/comment" class="comment-form">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="hidden" name="character" value="{{ cut.ref.character }}">

@@ -81,6 +81,14 @@ def _files(manifest: dict[str, Any]) -> set[str]:
     return names | set((manifest.get("sound") or {}).get("subtitles") or [])
 
 
+def seconds_of(typed: str) -> float:
+    """A moment in seconds as a client types it: 12.5 or, in Portuguese, 12,5."""
+    try:
+        return float(typed.strip().replace(",", "."))
+    except ValueError:
+        raise ReviewError(f"the time {typed!r} is not a number of seconds") from None
+
+
 async def share_page(request: Request) -> Response:
     client = _client(request)
     if isinstance(client, Response):
@@ -128,7 +136,7 @@ async def share_comment(request: Request) -> Response:
             store,
             cut["ref"],
             shot=form["shot"],
-            at_s=float(form.get("at_s") or 0),
+            at_s=seconds_of(form.get("at_s") or "0"),
             text=form.get("text", ""),
             who=form.get("who", ""),
         )
