@@ -80,6 +80,7 @@ def test_the_client_watches_its_cut_and_comments_on_a_shot(page, app):
     # The producers see it next to the shot, on the studio's page (with the studio's token).
     status, _, body = get(f"{url}/c/acme-health/dr-ana", {"Authorization": f"Bearer {STUDIO}"})
     assert status == 200 and "Sorriso mais aberto, por favor" in body.decode()
+    assert '<li class="client-comment">0,30 s · Dra. Ana (' in body.decode()
     assert 'class="client-comments"' in body.decode()
 
 

@@ -270,6 +270,10 @@ def test_a_shot_s_identity_is_one_number_with_its_light_and_meaning(loop):
         assert f'<strong class="value">{value:.3f}'.replace(".", ",") in pt
         assert f'<strong class="value">{value:.3f}</strong>' in en
         assert f"({shot['num_frames']} quadros)" in pt and f"({shot['num_frames']} frames)" in en
+        # Its length as the brief gave it, with the decimal comma in Portuguese (0,5 s).
+        seconds = f"{shot['duration_s']:g}"
+        assert f"<td>{seconds.replace('.', ',')} s ({shot['num_frames']} quadros)</td>" in pt
+        assert f"<td>{seconds} s ({shot['num_frames']} frames)</td>" in en
     assert "{'clip_vit_large_patch14'" not in pt and "dinov2_base': " not in pt  # no raw dict
     # The gated brief sets no min_identity: measured only, grey, and the page says so.
     assert pt.count('data-light="grey"') == len(shots)

@@ -142,13 +142,13 @@ CHARACTER = """{% extends "base" %}{% block body %}
  src="{{ url(v.clips, s.clip) }}"></video>
 {% set said = v.comments | selectattr('shot', 'equalto', s.id) | list %}
 {% if said %}<div class="client-comments"><strong>{{ t('client_comments') }}</strong><ul>
-{% for c in said %}<li class="client-comment">{{ c.at_s }} s · {{ c.who }} ({{ when(c.at) }}):
- {{ c.text }} <code>{{ c.version }}</code></li>{% endfor %}</ul></div>{% endif %}
+{% for c in said %}<li class="client-comment">{{ num(c.at_s, 2) }} s · {{ c.who }} ({{
+ when(c.at) }}): {{ c.text }} <code>{{ c.version }}</code></li>{% endfor %}</ul></div>{% endif %}
 <table>
 <tr><th>{{ t('prompt') }}</th><td>{{ s.prompt }}</td></tr>
 <tr><th>{{ t('seed') }}</th><td class="seed">{{ s.seed }}</td></tr>
 <tr><th>{{ t('duration') }}</th>
-<td>{{ '%g' % s.duration_s }} s ({{ s.num_frames }} {{ t('frames') }})</td></tr>
+<td>{{ plain(s.duration_s) }} s ({{ s.num_frames }} {{ t('frames') }})</td></tr>
 <tr><th>{{ t('tier') }}</th><td class="tier">{{ tier_name(s.tier) }}</td></tr>
 <tr><th>{{ t('cost') }}</th><td>{{ money(s.cost_usd) }}{{ illustrative_note() }}</td></tr>
 {% if s.scores.identity %}<tr><th>{{ t('identity') }}</th>

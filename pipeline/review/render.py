@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from pipeline.review import history, progress
 from pipeline.review.config import ReviewConfig, config_of
-from pipeline.review.i18n import LANGUAGES, local_time, money, number, text, view_name
+from pipeline.review.i18n import LANGUAGES, local_time, money, number, plain, text, view_name
 from pipeline.review.pages import ENV
 from pipeline.review.security import CSRF_COOKIE, csrf_of
 from resources.domain.artifacts import ArtifactRef
@@ -48,6 +48,7 @@ def render_text(request: Request, template: str, **values) -> str:
         money=lambda v: money(v, lang),
         num=lambda v, digits=3: number(v, lang, digits),
         minutes=lambda seconds: duration(seconds, lang),
+        plain=lambda v: plain(v, lang),
         url=lambda ref, rel, download=False: file_url(config, ref, rel, download),
         state_line=lambda view: progress.state_line(view, lang),
         loop_line=lambda loop: progress.loop_line(loop, lang),
