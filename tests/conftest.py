@@ -188,3 +188,36 @@ def materialize_fresh(*args, **kwargs):
 
     with set_defs_state_storage(None):
         return materialize(*args, **kwargs)
+
+
+def gone_pid() -> int:
+    """The pid of a process that has ended: a run tagged with it was killed."""
+    import subprocess
+    import sys
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    return ended.pid
+
+
+def started_run(instance, key: str, pid: int | None = None):
+    """A STARTED run of a one-op `character_video` job for character `key` on `instance`; with
+    `pid`, tagged as run by that process on this host (as pipeline/launch.py run_chain tags)."""
+    import socket
+
+    from dagster import DagsterRunStatus, job, op
+
+    from pipeline.launch import PROCESS_TAGS
+
+    @op
+    def nothing():
+        return None
+
+    @job
+    def character_video():
+        nothing()
+
+    tags = {"character": key}
+    if pid is not None:
+        tags.update(zip(PROCESS_TAGS, (socket.gethostname(), str(pid)), strict=True))
+    return instance.create_run_for_job(character_video, status=DagsterRunStatus.STARTED, tags=tags)

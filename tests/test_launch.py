@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import write_brief
+from conftest import gone_pid, started_run, write_brief
 from dagster import DagsterInstance, instance_for_test
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 from quick_chain import quick_brief
@@ -38,35 +38,14 @@ def test_a_run_after_a_closed_instance_uses_its_own_instance(tmp_path):
 
 
 def test_a_run_whose_local_process_was_killed_is_marked_failed_not_counted_as_running():
-    import socket
-    import subprocess
-    import sys
+    from dagster import DagsterRunStatus
 
-    from dagster import DagsterRunStatus, job, op
+    from pipeline.launch import active_runs
 
-    from pipeline.launch import PROCESS_TAGS, active_runs
-
-    @op
-    def nothing():
-        return None
-
-    @job
-    def character_video():
-        nothing()
-
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()  # a pid that no longer runs
     key = "acme-health/dr-ana"
     with DagsterInstance.ephemeral() as instance:
-
-        def started(pid: int):
-            where = (socket.gethostname(), str(pid))
-            tags = {"character": key, **dict(zip(PROCESS_TAGS, where, strict=True))}
-            return instance.create_run_for_job(
-                character_video, status=DagsterRunStatus.STARTED, tags=tags
-            )
-
-        killed, alive = started(gone.pid), started(os.getpid())
+        killed = started_run(instance, key, gone_pid())
+        alive = started_run(instance, key, os.getpid())
         assert [r.run_id for r in active_runs(instance, key)] == [alive.run_id]
         assert instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(alive.run_id).status == DagsterRunStatus.STARTED

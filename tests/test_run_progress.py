@@ -13,7 +13,7 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from conftest import materialize_fresh
+from conftest import gone_pid, materialize_fresh, started_run
 from review_support import CHARACTER, CLIENT, config_for, get, review_settings, serve
 
 from assets.stages.base import StageLog, record_run_state, run_state_key
@@ -214,36 +214,19 @@ def test_the_home_page_asks_the_instance_once_however_many_characters_there_are(
     """40 characters on a SQLite instance (as `make dev`'s), three with a run started there: the
     page lists the two whose run is alive, asking the runs table once, not once per character;
     the run whose local process is gone is marked failed, as for one character."""
-    import socket
-    import subprocess
-    import sys
-
-    from dagster import DagsterInstance, DagsterRunStatus, job, op
+    from dagster import DagsterInstance, DagsterRunStatus
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
-
-    from pipeline.launch import PROCESS_TAGS
-
-    @op
-    def nothing():
-        return None
-
-    @job
-    def character_video():
-        nothing()
 
     settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
     config = config_for(settings)
     keys = [f"client-{i // 10}/dr-{i % 10}" for i in range(40)]
     for i, key in enumerate(keys):
         record_run_state(config.store, *key.split("/"), f"r{i}", "finished", stage="client_report")
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()  # a pid that no longer runs
-    here = socket.gethostname()
     started = {
-        "client-1/dr-3": {},  # launched elsewhere (the daemon, ECS): no local process to check
-        "client-2/dr-0": dict(zip(PROCESS_TAGS, (here, str(gone.pid)), strict=True)),
-        "client-3/dr-9": dict(zip(PROCESS_TAGS, (here, str(os.getpid())), strict=True)),
+        "client-1/dr-3": None,  # launched elsewhere (the daemon, ECS): no local process to check
+        "client-2/dr-0": gone_pid(),
+        "client-3/dr-9": os.getpid(),
     }
     selects: list[str] = []
 
@@ -253,12 +236,7 @@ def test_the_home_page_asks_the_instance_once_however_many_characters_there_are(
 
     (tmp_path / "home").mkdir()
     with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
-        runs = {
-            key: instance.create_run_for_job(
-                character_video, status=DagsterRunStatus.STARTED, tags={"character": key, **tags}
-            )
-            for key, tags in started.items()
-        }
+        runs = {key: started_run(instance, key, pid) for key, pid in started.items()}
         config.instance = instance
         with serve(config) as url:
             event.listen(Engine, "before_cursor_execute", count)
