@@ -69,6 +69,17 @@ def test_money_and_durations_in_each_language():
     assert duration(196 * 60, "en") == "3 h 16 min" and duration(20, "pt-BR") == "menos de 1 min"
 
 
+def test_the_review_app_prices_to_four_places_and_says_when_a_cost_is_below_them():
+    from pipeline.review.i18n import money as page_money
+
+    assert page_money(1234.56789, "pt-BR") == "US$ 1.234,5679"
+    assert page_money(0.3168, "en") == "US$ 0.3168"
+    # A voice re-roll costs a few hundredths of a cent: not "US$ 0,0000", which reads as free.
+    assert page_money(0.00002, "pt-BR") == "menos de US$ 0,0001"
+    assert page_money(0.00002, "en") == "under US$ 0.0001"
+    assert page_money(0.0, "pt-BR") == "US$ 0,0000"  # nothing at all (a reused stage)
+
+
 def test_cli_summary_is_portuguese_by_default_and_english_a_flag_away(
     tmp_path, capsys, monkeypatch
 ):

@@ -249,8 +249,12 @@ def local_time(value: str | None, timezone: str, lang: str) -> str:
 
 
 def money(value: float | None, lang: str) -> str:
+    """US$ to four places; a cost above nothing that rounds to 0,0000 says it is under 0,0001
+    (a voice re-roll priced "US$ 0,0000" read as free)."""
     if value is None:
         return text(lang, "unpriced")
+    if 0 < value < 0.00005:
+        return "menos de US$ 0,0001" if lang != "en" else "under US$ 0.0001"
     shown = f"{value:,.4f}"
     if lang != "en":  # 1.234,5678
         shown = shown.replace(",", "_").replace(".", ",").replace("_", ".")
