@@ -38,6 +38,7 @@ S3_SCHEME = "s3://"
 
 
 ONE_BRIEF = "keep one brief per client/character"
+ONE_BRIEF_PT = "mantenha um briefing por cliente/personagem"
 
 
 @dataclass(frozen=True)
@@ -84,14 +85,22 @@ class PartitionConflict:
         """The briefs that may not run while the others are there."""
         return tuple(b for b in self.briefs if b != self.holder)
 
-    def problem(self, brief: str) -> str:
-        """The line reported on `brief`, one of the refused ones."""
+    def problem(self, brief: str, lang: str = "en") -> str:
+        """The line reported on `brief`, one of the refused ones (in English or pt-BR)."""
+        pt = lang == "pt-BR"
         if self.holder:
+            if pt:
+                return (
+                    f"character: {self.key} já é a partição de {self.holder}; esta cópia não "
+                    f"foi executada: {ONE_BRIEF_PT}"
+                )
             return (
                 f"character: {self.key} is already the partition of {self.holder}; "
                 f"this copy was not run: {ONE_BRIEF}"
             )
         others = ", ".join(b for b in self.briefs if b != brief)
+        if pt:
+            return f"character: {self.key} também é a partição de {others}; {ONE_BRIEF_PT}"
         return f"character: {self.key} is also the partition of {others}; {ONE_BRIEF}"
 
     def error(self) -> BriefError:

@@ -18,9 +18,16 @@ def problems_of(data: dict) -> list[str]:
 
 
 def test_example_briefs_are_valid():
-    briefs = [load_brief(p) for p in sorted(EXAMPLES.glob("*.yaml"))]
+    from resources.inbox import partition_conflicts
+
+    paths = sorted(EXAMPLES.glob("*.yaml"))
+    briefs = [load_brief(p) for p in paths]
     assert len(briefs) >= 2
     assert {b.partition_key for b in briefs} >= {"acme-health/dr-ana", "sunny-foods/pip"}
+    # examples/ is the default inbox (`make dev`, `make review`): two briefs for one partition
+    # there and the sensor would run neither.
+    claims = {str(p): b.partition_key for p, b in zip(paths, briefs, strict=True)}
+    assert partition_conflicts(claims) == {}
 
 
 def test_defaults_fill_optional_sections_and_trigger_from_id():

@@ -43,6 +43,22 @@ def test_the_cli_the_sensor_and_a_run_refuse_the_same_two_briefs(tmp_path, capsy
     assert caught.value.problems == [
         f"(inbox): several briefs for {KEY}: {a}, {b}; keep one of them"
     ]
+    # The review app's home page lists both among the briefs with errors, in each language.
+    from pipeline.review.routes.pages import brief_errors
+    from pipeline.settings import Settings
+
+    listed = brief_errors(Settings(root=str(tmp_path / "artifacts"), inbox=(str(tmp_path),)))
+    assert {e["path"]: e["en"] for e in listed} == {n: [line] for n, line in expected.items()}
+    assert {e["path"]: e["pt"] for e in listed} == {
+        str(a): [
+            f"character: {KEY} também é a partição de {b}; mantenha um briefing por "
+            "cliente/personagem"
+        ],
+        str(b): [
+            f"character: {KEY} também é a partição de {a}; mantenha um briefing por "
+            "cliente/personagem"
+        ],
+    }
 
 
 def test_a_brief_named_and_in_a_named_folder_is_one_brief_everywhere(tmp_path, capsys):

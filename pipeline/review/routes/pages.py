@@ -24,6 +24,7 @@ from pipeline.review.runs import running
 from pipeline.review.security import csrf_of
 from pipeline.settings import Settings, build_resource
 from resources.domain.artifacts import ArtifactError, ArtifactRef
+from resources.inbox import partition_conflicts
 
 
 async def home(request: Request) -> Response:
@@ -218,17 +219,19 @@ async def progress_api(request: Request) -> Response:
 
 
 def brief_errors(settings: Settings) -> list[dict[str, Any]]:
-    """The inbox's briefs that do not validate, each with every problem found."""
-    inbox = build_resource("inbox", settings)
+    """The inbox's briefs that do not validate, each with every problem found; and the valid
+    briefs that claim one client/character together (the sensor runs no new copy of those)."""
+    entries = list(build_resource("inbox", settings).scan())
+    found = [
+        (e.path, e.error.problems, e.error.problems_pt) for e in entries if e.error is not None
+    ]
+    claims = {str(e.path): e.brief.partition_key for e in entries if e.brief is not None}
+    for conflict in partition_conflicts(claims).values():
+        for path in conflict.briefs:
+            found.append((Path(path), [conflict.problem(path)], [conflict.problem(path, "pt-BR")]))
     return [
-        {
-            "path": str(e.path),
-            "en": e.error.problems,
-            "pt": e.error.problems_pt,
-            "since": _modified(e.path),
-        }
-        for e in inbox.scan()
-        if e.error is not None
+        {"path": str(path), "en": en, "pt": pt, "since": _modified(path)}
+        for path, en, pt in sorted(found, key=lambda item: str(item[0]))
     ]
 
 
