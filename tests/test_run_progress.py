@@ -78,7 +78,7 @@ def test_a_loop_in_flight_says_how_long_is_left():
     )
     cut = {**loop, "asset": "deliverables", "label": "cut ecg", "unit": "frames"}
     assert progress.loop_line(cut, "pt-BR").startswith(
-        "Corte final (1080p, som): plano 3 de 4 (ecg), quadros 12/30"
+        "Corte final (ampliado, com som): plano 3 de 4 (ecg), quadros 12/30"
     )
 
 

@@ -24,7 +24,8 @@ STAGE_NAMES: dict[str, tuple[str, str]] = {
     "character_lora": ("Treino do LoRA do personagem", "Character LoRA training"),
     "narration": ("Narração", "Narration"),
     "video_clips": ("Clipes de vídeo", "Video clips"),
-    "deliverables": ("Corte final (1080p, som)", "Final cut (1080p, sound)"),
+    # No resolution in the name: a brief may ask for 720p, a vertical cut or several formats.
+    "deliverables": ("Corte final (ampliado, com som)", "Final cut (upscaled, with sound)"),
     "client_report": ("Relatório ao cliente", "Client report"),
 }
 UNITS: dict[str, tuple[str, str]] = {
