@@ -10,7 +10,7 @@ from conftest import EXAMPLES, small_brief, write_brief
 
 from pipeline.cli import main
 from resources.domain.brief import load_brief
-from resources.quote.quote import quote_brief
+from resources.quote.quote import quote_brief, quote_markdown
 from resources.quote.summary import comparison, duration, money, quote_summary
 
 
@@ -48,6 +48,10 @@ def test_a_saving_is_never_a_negative_percentage(dr_ana):
         brief, draft, final, "pt-BR"
     )
     assert f"Our final costs {times} times as much" in quote_summary(brief, draft, final, "en")
+    # The CLI's quote says it the same way ("saving -133%" before).
+    text = quote_markdown(final)
+    assert not re.search(r"-\d+ ?%", text)
+    assert f"$4.80/min): ${lite:.2f} for this video; this one costs {times} times as much" in text
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,7 @@ from resources.domain.throughput import (
 from resources.domain.tiers import ShotRendering, TierRecipe, shot_renderings, tier_recipe
 from resources.domain.timing import frames_for
 from resources.quote import flops
+from resources.quote.summary import comparison
 
 DELIVERABLE_FPS = 24  # the cut's frame rate (assets/stages/deliverables.py renders the brief's fps)
 
@@ -683,7 +684,8 @@ def quote_markdown(quote: dict[str, Any]) -> str:
     for name, h in quote["hosted"].items():
         out.append(
             f"* vs `{name}` (${h['usd_per_minute']:.2f}/min): ${h['usd']:.2f} for this video; "
-            f"saving {h['saving']:.0%} (renders only: {h['render_saving']:.0%})"
+            f"this one {comparison(t['usd_spot'], h['usd'], 'en')} (renders only: "
+            f"{comparison(t['render_usd_spot'], h['usd'], 'en')})"
         )
     for name, why in quote.get("withdrawn_apis", {}).items():
         out.append(f"* `{name}` no longer compared: {why}")
