@@ -8,18 +8,35 @@ ROOT    ?= artifacts
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-fast lint dev review clean postgres checkov chromium voice fonts
+.PHONY: install demo test test-fast lint dev review clean postgres checkov chromium voice fonts \
+	constraints
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The versions of deploy/constraints.txt (the ones the tests last passed with), within the
+# ranges of pyproject.toml.
+CONSTRAINTS := deploy/constraints.txt
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	# torchvision's PyPI wheels link against PyPI's torch build (it runs on the CPU too). Ignore a
 	# machine-local find-links folder so a `+cpu` torch wheel is not picked: torchvision's ops would
 	# not load against it.
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PIP) install -c $(CONSTRAINTS) \
+		"torch==2.13.*" "torchvision==0.28.*"
+	$(PIP) install -c $(CONSTRAINTS) -e ".[dev]"
+	touch $(STAMP)
+
+# After changing pyproject.toml: install what its new ranges need (without the old pins), then
+# write every version down.
+constraints:
+	$(PYTHON) -m venv $(VENV)
 	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PIP) install "torch==2.13.*" "torchvision==0.28.*"
 	$(PIP) install -e ".[dev]"
+	sed -n '/^#/p' $(CONSTRAINTS) > $(CONSTRAINTS).new
+	$(PIP) freeze --exclude-editable >> $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 	touch $(STAMP)
 
 demo: $(STAMP) voice fonts
