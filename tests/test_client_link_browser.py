@@ -91,12 +91,15 @@ def test_a_tampered_or_expired_link_shows_nothing(page, app, which):
         token = token[:-1] + ("0" if token[-1] != "0" else "1")
     else:
         token = app["expired"]
-    response = page.goto(f"{app['url']}/share/{token}")
+    response = page.goto(f"{app['url']}/share/{token}?lang=pt-BR")
     assert response.status == 403
     words = "altered" if which == "tampered" else "expired"
     assert f"refused: this link has {'been ' if which == 'tampered' else ''}{words}" in (
         page.content()
     )
+    # A Portuguese reader (the pages' default) reads it in Portuguese first.
+    said = "foi alterado" if which == "tampered" else "expirou"
+    assert f"recusado: este link {said} (refused: this link has" in page.content()
     assert "<video" not in page.content()
 
 
@@ -145,4 +148,8 @@ def test_a_portuguese_page_writes_times_with_a_comma_and_takes_one_typed_so(app)
     assert "<td>0,00 s</td>" in page  # the first shot's start
     bad = {**fields, "at_s": "meio segundo", "text": "x"}
     status, _, body = post(f"{share}/comment", bad, {"Cookie": cookie}, csrf=False)
-    assert (status, body) == (400, b"refused: the time 'meio segundo' is not a number of seconds")
+    assert (status, body.decode()) == (
+        400,
+        "recusado: o momento 'meio segundo' não é um número de segundos "
+        "(refused: the time 'meio segundo' is not a number of seconds)",
+    )

@@ -98,3 +98,40 @@ def test_the_cli_issues_and_revokes_a_link_in_the_root_it_is_given(tmp_path, mon
     assert main(["client-link", "acme-health", "--revoke", nonce, "--root", str(root)]) == 0
     with pytest.raises(ReviewError, match="revoked"):
         link_client(store, SECRET, url)
+
+
+def test_every_refusal_a_client_can_meet_reads_in_portuguese(store, tmp_path):
+    """Each refusal the link page answers with, raised by the code itself, has its pt-BR words."""
+    from pipeline.review.i18n import refusal
+    from pipeline.review.routes.share import seconds_of
+
+    token, record = issue_link(store, SECRET, "acme-health", 7, now=NOW)
+    other = ArtifactStore(root=str(tmp_path / "other"))
+    ref = ArtifactRef("acme-health", "dr-ana", "deliverables", "0123456789abcdef")
+    raised = []
+    for attempt in (
+        lambda: link_client(store, SECRET, "not-a-link", now=NOW),
+        lambda: link_client(store, SECRET, token[:-1] + "x", now=NOW),
+        lambda: link_client(store, SECRET, token, now=NOW + dt.timedelta(days=8)),
+        lambda: link_client(other, SECRET, token, now=NOW),
+        lambda: (
+            revoke_link(store, "acme-health", record["nonce"], "x"),
+            link_client(store, SECRET, token, now=NOW),
+        ),
+        lambda: record_comment(store, ref, shot="a", at_s=1.0, text="", who="Bia"),
+        lambda: record_comment(store, ref, shot="a", at_s=1.0, text="ok", who=""),
+        lambda: record_comment(store, ref, shot="a", at_s=-1.0, text="ok", who="Bia"),
+        lambda: seconds_of("dois"),
+    ):
+        with pytest.raises(ReviewError) as caught:
+            attempt()
+        raised.append(str(caught.value))
+    assert len(set(raised)) == len(raised)  # each a different refusal
+    said_by_the_page = [
+        "no such shot in this link's cuts",
+        "client review links are not enabled here",
+    ]
+    for message in [*raised, *said_by_the_page]:
+        pt = refusal(message, "pt-BR")
+        assert pt.startswith("recusado: ") and pt.endswith(f"(refused: {message})"), message
+        assert refusal(message, "en") == f"refused: {message}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from resources.quote.summary import decimal
@@ -270,3 +271,36 @@ def plain(value: float, lang: str) -> str:
 def number(value: float, lang: str, digits: int = 3) -> str:
     """A score as a person reads it: 0,812 in Portuguese, 0.812 in English."""
     return decimal(value, lang, digits)
+
+
+# What a client's link page refuses, in the client's Portuguese: (English pattern, pt-BR). The
+# English line follows in parentheses, as the studio's logs and tests read it.
+REFUSALS_PT: tuple[tuple[str, str], ...] = (
+    (r"this link is not a review link", "este link não é um link de revisão"),
+    (r"this link has been altered", "este link foi alterado"),
+    (r"this link has expired", "este link expirou"),
+    (r"this link was not issued here", "este link não foi emitido aqui"),
+    (r"this link has been revoked", "este link foi revogado"),
+    (
+        r"client review links are not enabled here",
+        "links de revisão para clientes estão desligados aqui",
+    ),
+    (r"no such shot in this link's cuts", "não há esse plano nos cortes deste link"),
+    (r"a comment is 1 to 2000 characters of text", "um comentário tem de 1 a 2000 caracteres"),
+    (
+        r"a comment names who wrote it \(at most 100 characters\)",
+        "um comentário diz quem o escreveu (no máximo 100 caracteres)",
+    ),
+    (r"the time (.+) s is not inside the video", r"o momento \1 s não está dentro do vídeo"),
+    (r"the time (.+) is not a number of seconds", r"o momento \1 não é um número de segundos"),
+)
+
+
+def refusal(message: str, lang: str) -> str:
+    """'recusado: este link expirou (refused: this link has expired)' for a Portuguese reader,
+    'refused: ...' for an English one or a message without a translation."""
+    if lang != "en":
+        for pattern, pt in REFUSALS_PT:
+            if re.fullmatch(pattern, message):
+                return f"recusado: {re.sub(pattern, pt, message)} (refused: {message})"
+    return f"refused: {message}"

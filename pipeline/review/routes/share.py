@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
 from pipeline.review.config import config_of
-from pipeline.review.render import form_of, render
+from pipeline.review.i18n import refusal
+from pipeline.review.render import form_of, lang_of, render
 from pipeline.review.security import csrf_refusal
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.review import (
@@ -34,11 +35,16 @@ def _client(request: Request) -> str | Response:
     """The client the request's link opens, or the refusal (403, saying why)."""
     secret = config_of(request).settings.client_link_secret
     if not secret:
-        return PlainTextResponse("client review links are not enabled here", status_code=404)
+        return _refused(request, "client review links are not enabled here", 404)
     try:
         return link_client(config_of(request).store, secret, request.path_params["token"])
     except ReviewError as error:
-        return PlainTextResponse(f"refused: {error}", status_code=403)
+        return _refused(request, str(error), 403)
+
+
+def _refused(request: Request, message: str, status: int) -> Response:
+    """The refusal in the reader's language (Portuguese unless asked), English in parentheses."""
+    return PlainTextResponse(refusal(message, lang_of(request)), status_code=status)
 
 
 def _shown(store, client: str) -> list[dict[str, Any]]:
@@ -130,7 +136,7 @@ async def share_comment(request: Request) -> Response:
     shown = {(c["ref"].character, c["ref"].version): c for c in _shown(store, client)}
     cut = shown.get((form.get("character", ""), form.get("version", "")))
     if cut is None or form.get("shot") not in {s["id"] for s in cut["shots"]}:
-        return PlainTextResponse("refused: no such shot in this link's cuts", status_code=400)
+        return _refused(request, "no such shot in this link's cuts", 400)
     try:
         record_comment(
             store,
@@ -141,6 +147,6 @@ async def share_comment(request: Request) -> Response:
             who=form.get("who", ""),
         )
     except (ReviewError, ValueError) as error:
-        return PlainTextResponse(f"refused: {error}", status_code=400)
+        return _refused(request, str(error), 400)
     token = urllib.parse.quote(request.path_params["token"])
     return RedirectResponse(f"/share/{token}?flash=ok", status_code=303)
