@@ -113,3 +113,19 @@ def test_each_format_has_its_price_and_the_others_share_the_upscale(dr_ana):
     assert "**Format** 9:16 (1080x1920): cut from the same upscaled frames, no extra GPU" in en
     assert "**Formato** 9:16 (1080x1920): cortado dos mesmos quadros ampliados" in pt
     assert "1:1" not in en
+
+
+def test_the_client_report_says_how_many_times_dearer_instead_of_a_negative_saving():
+    from assets.stages.client_report import VideoCost, deliverables_table
+
+    hosted = {"veo-3.1-lite-1080p": 0.56, "veo-3.1-standard": 2.80}
+    cost = VideoCost(
+        character="dr-ana", version="0123456789abcdef", duration_s=7, gpu_s=11760,
+        compute_s=11760, cost_usd=1.3067, render_cost_usd=1.26, cost_per_minute_usd=11.2,
+        hosted_usd=hosted, saving_pct={k: 100 * (1 - 1.3067 / v) for k, v in hosted.items()},
+        illustrative=False,
+    )  # fmt: skip
+    en, pt = deliverables_table([cost], "en"), deliverables_table([cost], "pt-BR")
+    assert "| 0.56 / 2.3x its price | 2.80 / 53.3% |" in en
+    assert "| 0,56 / 2,3x o preço | 2,80 / 53,3% |" in pt
+    assert " / -" not in en + pt  # no negative saving

@@ -35,8 +35,9 @@ from resources.qc.acceptance import accepted_lines
 from resources.storage.artifact_store import write_json
 
 ASSET = "client_report"
-# 3: quote accuracy; 4: the character, measured; 5: the voice, measured; 6: in Portuguese too
-CODE_VERSION = "6"
+# 3: quote accuracy; 4: the character, measured; 5: the voice, measured; 6: in Portuguese too;
+# 7: a hosted service cheaper than ours is "2.3x its price", not a negative saving
+CODE_VERSION = "7"
 REPORT_MD = "report.md"
 REPORT_PT_MD = "relatorio.md"  # the same report in Portuguese, for the client and the producers
 REPORTS = {"en": REPORT_MD, "pt-BR": REPORT_PT_MD}
@@ -106,6 +107,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "US$ / min de vídeo |",
     ),
     "vs": ("{name} $ / saving", "{name} US$ / economia"),
+    "dearer": ("{times}x its price", "{times}x o preço"),
     "licences": ("Licences of the models used", "Licenças dos modelos usados"),
     "lineage": ("How it was made", "Como foi feito"),
     "character": ("The character, measured", "O personagem, medido"),
@@ -125,6 +127,14 @@ def num(value: float, spec: str, lang: str) -> str:
     return text if lang == "en" else text.replace(".", ",")
 
 
+def _saving(pct: float, lang: str) -> str:
+    """'86.0%' saved, or, when the hosted service is the cheaper one, how many times its price
+    ours is ('2.3x its price', not '-133.0%')."""
+    if pct >= 0:
+        return f"{num(pct, '.1f', lang)}%"
+    return say("dearer", lang, times=num(1 - pct / 100, ".1f", lang))
+
+
 def deliverables_table(costs: list[VideoCost], lang: str = "en") -> str:
     head = " | ".join(say("vs", lang, name=HOSTED_APIS[k].name) for k in COMPARED_WITH)
     rows = [
@@ -133,7 +143,7 @@ def deliverables_table(costs: list[VideoCost], lang: str = "en") -> str:
     ]
     for c in costs:
         hosted = " | ".join(
-            f"{num(c.hosted_usd[k], '.2f', lang)} / {num(c.saving_pct[k], '.1f', lang)}%"
+            f"{num(c.hosted_usd[k], '.2f', lang)} / {_saving(c.saving_pct[k], lang)}"
             for k in COMPARED_WITH
         )
         figures = [
