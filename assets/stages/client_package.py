@@ -21,7 +21,7 @@ from resources.domain.chain import PACKAGE_ASSET
 from resources.domain.lineage import Link, chain_of
 from resources.domain.review import reviews_of
 from resources.media.video_io import probe_video
-from resources.quote.summary import decimal
+from resources.quote.summary import decimal, formatted
 from resources.storage.package import SUMS, write_zip
 from resources.storage.publish import publish_one
 
@@ -99,7 +99,7 @@ def _summary(
         lines.append(
             f"  video/{f['file']}{aspect}: {info.width}x{info.height}, "
             f"{decimal(seconds, 'pt-BR', 2)} s, {info.frame_count} quadros a "
-            f"{f'{float(info.fps):g}'.replace('.', ',')} fps"
+            f"{formatted(float(info.fps), 'g', 'pt-BR')} fps"
         )
     shots = manifest.get("shots", [])
     lines += ["", "Planos:"]

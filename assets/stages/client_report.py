@@ -32,6 +32,7 @@ from resources.domain.lineage import (
 )
 from resources.media.contact_sheet import contact_sheet
 from resources.qc.acceptance import accepted_lines
+from resources.quote.summary import formatted as num
 from resources.storage.artifact_store import write_json
 
 ASSET = "client_report"
@@ -119,12 +120,6 @@ WORDS: dict[str, tuple[str, str]] = {
 def say(key: str, lang: str, **values: Any) -> str:
     en, pt = WORDS[key]
     return (en if lang == "en" else pt).format(**values)
-
-
-def num(value: float, spec: str, lang: str) -> str:
-    """`value` formatted by `spec`, with a decimal comma in Portuguese."""
-    text = format(value, spec)
-    return text if lang == "en" else text.replace(".", ",")
 
 
 def _saving(pct: float, lang: str) -> str:

@@ -262,12 +262,6 @@ def money(value: float | None, lang: str) -> str:
     return f"US$ {shown}"
 
 
-def plain(value: float, lang: str) -> str:
-    """A length as typed in a brief, no trailing zeros: 0,5 in Portuguese, 0.5 in English."""
-    shown = f"{value:g}"
-    return shown.replace(".", ",") if lang != "en" else shown
-
-
 def number(value: float, lang: str, digits: int = 3) -> str:
     """A score as a person reads it: 0,812 in Portuguese, 0.812 in English."""
     return decimal(value, lang, digits)

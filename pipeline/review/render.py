@@ -10,12 +10,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from pipeline.review import history, progress
 from pipeline.review.config import ReviewConfig, config_of
-from pipeline.review.i18n import LANGUAGES, local_time, money, number, plain, text, view_name
+from pipeline.review.i18n import LANGUAGES, local_time, money, number, text, view_name
 from pipeline.review.pages import ENV
 from pipeline.review.security import CSRF_COOKIE, csrf_of
 from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import forbidden_character
-from resources.quote.summary import duration
+from resources.quote.summary import duration, formatted
 
 LANG_COOKIE = "lang"
 WHO_COOKIE = "who"
@@ -48,7 +48,8 @@ def render_text(request: Request, template: str, **values) -> str:
         money=lambda v: money(v, lang),
         num=lambda v, digits=3: number(v, lang, digits),
         minutes=lambda seconds: duration(seconds, lang),
-        plain=lambda v: plain(v, lang),
+        # A length as typed in a brief, no trailing zeros: 0,5 in Portuguese, 0.5 in English.
+        plain=lambda v: formatted(v, "g", lang),
         url=lambda ref, rel, download=False: file_url(config, ref, rel, download),
         state_line=lambda view: progress.state_line(view, lang),
         loop_line=lambda loop: progress.loop_line(loop, lang),

@@ -97,10 +97,16 @@ def duration(seconds: float, lang: str) -> str:
     return f"{hours} h {rest} min" if hours else f"{rest} min"
 
 
+def formatted(value: float, spec: str, lang: str) -> str:
+    """`value` formatted by `spec` (".2f", "g") with the language's decimal mark: 2,3 (pt-BR),
+    2.3 (en)."""
+    text = format(value, spec)
+    return text.replace(".", ",") if lang == "pt-BR" else text
+
+
 def decimal(value: float, lang: str, digits: int = 1) -> str:
     """`value` to `digits` places with the language's decimal mark: 2,3 (pt-BR), 2.3 (en)."""
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if lang == "pt-BR" else text
+    return formatted(value, f".{digits}f", lang)
 
 
 def comparison(ours: float, theirs: float, lang: str) -> str:
