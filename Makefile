@@ -17,14 +17,16 @@ install: $(STAMP)
 # ranges of pyproject.toml.
 CONSTRAINTS := deploy/constraints.txt
 
+# torchvision's PyPI wheels link against PyPI's torch build (it runs on the CPU too). Ignore a
+# machine-local find-links folder so a `+cpu` torch wheel is not picked: torchvision's ops would
+# not load against it.
+TORCH_FROM_PYPI := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PIP) install \
+	"torch==2.13.*" "torchvision==0.28.*"
+
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	# torchvision's PyPI wheels link against PyPI's torch build (it runs on the CPU too). Ignore a
-	# machine-local find-links folder so a `+cpu` torch wheel is not picked: torchvision's ops would
-	# not load against it.
-	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PIP) install -c $(CONSTRAINTS) \
-		"torch==2.13.*" "torchvision==0.28.*"
+	$(TORCH_FROM_PYPI) -c $(CONSTRAINTS)
 	$(PIP) install -c $(CONSTRAINTS) -e ".[dev]"
 	touch $(STAMP)
 
@@ -32,7 +34,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 # write every version down.
 constraints:
 	$(PYTHON) -m venv $(VENV)
-	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PIP) install "torch==2.13.*" "torchvision==0.28.*"
+	$(TORCH_FROM_PYPI)
 	$(PIP) install -e ".[dev]"
 	sed -n '/^#/p' $(CONSTRAINTS) > $(CONSTRAINTS).new
 	$(PIP) freeze --exclude-editable >> $(CONSTRAINTS).new
