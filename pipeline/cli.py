@@ -103,6 +103,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         still = condition_summary(brief)
         if still:
             print(f"{entry.path}: {still}")
+        for index, shot in enumerate(brief.shots):  # how the voice reads figures and units
+            spoken = shot.spoken(brief.audio.language)
+            if spoken is not None and spoken != shot.line:
+                print(f'{entry.path}: shots[{index}].line: said as "{spoken}"')
         for warning in voice_warnings(brief):
             print(f"{entry.path}: warning: {warning.line()}")
         for line in settings.prompt_warnings(brief):

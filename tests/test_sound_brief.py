@@ -102,7 +102,8 @@ def test_a_line_with_no_word_to_speak_is_refused_in_both_languages(tmp_path, lin
         f"or leave `line` out for a silent shot (got {line!r})"
     )
     assert pt.startswith("shots[0].line: nenhuma palavra para falar: escreva o que o personagem")
-    shots[0]["line"] = "Olá, 2026!"  # a letter or a digit is enough
+    # A letter or a digit is enough ("dois mil e vinte e seis": 9 syllables, 1.8 s, so 3 s).
+    shots[0].update(line="Olá, 2026!", duration_s=3.0)
     assert load_brief(_brief(tmp_path, shots=shots)).shots[0].line == "Olá, 2026!"
 
 

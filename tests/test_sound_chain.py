@@ -13,6 +13,7 @@ import pytest
 from dagster import DagsterInstance
 from licence_support import lineage_licences, unrecorded
 from quick_chain import quick_brief, run_quick_chain, shared_models
+from review_support import config_for, get, review_settings, serve
 from sound_support import voiced_character, write_music
 
 from resources.domain.timing import frames_for
@@ -26,6 +27,8 @@ LINES = {
     "two": "Hoje vamos ver um caso clínico.",
     "three": "Até a próxima aula!",
 }
+# Line two as edited: with a figure, which the voice says in words and the subtitles keep.
+EDITED_LINE, EDITED_SAID = "Hoje vamos ver 2 casos.", "Hoje vamos ver dois casos."
 # Fixed shots: their clips must not depend on their lines.
 SHOTS = [
     {"id": sid, "prompt": "she talks", "duration_s": 3.0, "seed": i + 1, "line": text}
@@ -95,7 +98,7 @@ def edited(tmp_path_factory):
     run_quick_chain(instance, base / "a", root, _brief(base / "a", SHOTS), models=models)
     before = _state(root)
     changed = [dict(s) for s in SHOTS]
-    changed[1]["line"] = "Hoje vamos ver outro caso."
+    changed[1]["line"] = EDITED_LINE
     run_quick_chain(instance, base / "b", root, _brief(base / "b", changed), models=models)
     return before, _state(root)
 
@@ -136,6 +139,31 @@ def test_subtitles_beside_the_master_keep_accents_and_cue_each_line(edited):
     assert "clínico" in vtt and "Até a próxima" in srt
     placed = {p["id"]: p for p in before["manifest"]["sound"]["lines"]}
     assert placed["two"]["start_s"] == pytest.approx(3.0 + 0.3, abs=1e-3)
+
+
+def test_a_figure_is_spoken_in_words_and_subtitled_as_written(edited, tmp_path_factory):
+    from pipeline.review.catalog import character_view
+
+    _, after = edited
+    (two,) = [line for line in after["narration"]["lines"] if line["id"] == "two"]
+    assert (two["text"], two["said"]) == (EDITED_LINE, EDITED_SAID)
+    unit = after["folder"].parents[1] / "lines" / two["unit"] / "manifest.json"
+    assert json.loads(unit.read_text())["parameters"]["text"] == EDITED_SAID  # the engine's text
+    vtt = (after["folder"] / "final.vtt").read_text(encoding="utf-8")
+    assert EDITED_LINE in vtt and EDITED_SAID not in vtt
+    root = after["folder"].parents[3]
+    shots = {
+        s.id: s
+        for s in character_view(ArtifactStore(root=str(root)), "acme-health", "dr-ana").shots
+    }
+    shown = (shots["two"].line, shots["two"].said, shots["one"].said)
+    assert shown == (EDITED_LINE, EDITED_SAID, None)
+    settings = review_settings(root, root, shared_models(tmp_path_factory))
+    with serve(config_for(settings)) as url:
+        status, _, body = get(f"{url}/c/acme-health/dr-ana")
+    page = body.decode()
+    assert status == 200 and page.count("Falado como") == 1
+    assert f'<td class="said">{EDITED_SAID}</td>' in page
 
 
 def test_editing_one_line_speaks_one_line_again_and_keeps_every_clip(edited):
@@ -234,7 +262,7 @@ def test_review_page_shows_each_line_with_its_error_rate_and_voice_score(edited)
         assert shown[line["id"]]["line"] == line["text"]
         assert shown[line["id"]]["cer"] == line["cer"]
         assert shown[line["id"]]["voice"] == line["voice"]
-    assert shown["two"]["line"] == "Hoje vamos ver outro caso."
+    assert shown["two"]["line"] == EDITED_LINE
 
 
 def test_the_lineage_of_a_master_with_sound_holds_the_whole_chain_and_its_narration(edited):
@@ -288,7 +316,7 @@ def test_client_report_lists_each_line_with_its_scores_and_the_limits(edited):
 def _run_burned_in(root: Path, inbox: Path, tmp_path_factory, upscaler: str | None = None) -> dict:
     """The edited brief (line two changed) with burned-in subtitles, run in `root`; its state."""
     changed = [dict(s) for s in SHOTS]
-    changed[1]["line"] = "Hoje vamos ver outro caso."
+    changed[1]["line"] = EDITED_LINE
     data = _brief(inbox, changed, upscaler)
     data["deliverable"]["subtitles"] = "burn_in"
     models = shared_models(tmp_path_factory)

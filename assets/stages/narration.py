@@ -99,7 +99,8 @@ def line_seed(shot: Shot) -> int:
 
 def line_unit(ex: LinesRun, shot: Shot, attempt: int) -> tuple[ArtifactRef, dict[str, Any]]:
     """Attempt `attempt` (0-based) of a shot's line: its unit and the payload it hashes."""
-    return _unit(ex, shot.line, attempt_seed(line_seed(shot), attempt), shot.duration_s)
+    text = shot.spoken(ex.brief.audio.language)
+    return _unit(ex, text, attempt_seed(line_seed(shot), attempt), shot.duration_s)
 
 
 def reference_unit(ex: LinesRun) -> tuple[ArtifactRef, dict[str, Any]]:
@@ -249,7 +250,7 @@ def _speak_and_score(
             built = _publish_line(ex, unit, payload)
             audio = read_wav(ex.run.store.path(unit) / LINE_WAV)
             scores = scorer.score(
-                audio.mono(), audio.rate, shot.line, payload["language"], reference
+                audio.mono(), audio.rate, payload["text"], payload["language"], reference
             )
             passed = qc.line_passes(scores["cer"], scores["voice"])
             attempts.append(
@@ -276,6 +277,7 @@ def _speak_and_score(
             {
                 "id": shot.id,
                 "text": shot.line,
+                "said": shot.spoken(ex.brief.audio.language),
                 "attempt": attempts.index(best),
                 **{
                     k: best[k]

@@ -105,6 +105,7 @@ class ShotView:
     identity: Any
     # The shot's line as the narration spoke it: the script, its CER and voice score.
     line: str | None = None
+    said: str | None = None  # what the voice said, when it reads the line differently
     cer: float | None = None
     voice: float | None = None
     # A talking shot: its picture was generated to its line's sound (LTX-2); else voice-over.
@@ -296,7 +297,13 @@ def _lines(store, view: CharacterView) -> dict[str, dict[str, Any]]:
     if ref is None:
         return {}
     return {
-        line["id"]: {"line": line["text"], "cer": line.get("cer"), "voice": line.get("voice")}
+        line["id"]: {
+            "line": line["text"],
+            # Figures and units in words (a narration made before it was recorded: none).
+            "said": line["said"] if line.get("said") not in (None, line["text"]) else None,
+            "cer": line.get("cer"),
+            "voice": line.get("voice"),
+        }
         for line in store.manifest(ref).get("lines", [])
     }
 

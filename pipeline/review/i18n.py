@@ -52,6 +52,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "from_reference": ("still de referência", "the reference still"),
     "from_both": ("LoRA e still de referência", "the LoRA and the reference still"),
     "line": ("Fala", "Line"),
+    "said": ("Falado como", "Said as"),
     "cer": ("Erro de caracteres (CER)", "Character error rate (CER)"),
     "voice": ("Voz (semelhança com a amostra)", "Voice (similarity to the sample)"),
     "lip_sync": ("Sincronia labial", "Lip sync"),

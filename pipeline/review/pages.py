@@ -156,6 +156,7 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <tr><th>{{ t('identity_from') }}</th><td class="identity-from">{{ t('from_' + s.identity_from)
  }}{% if s.still %} ({{ s.still }}){% endif %}</td></tr>
 {% if s.line %}<tr><th>{{ t('line') }}</th><td class="line">{{ s.line }}</td></tr>
+{% if s.said %}<tr><th>{{ t('said') }}</th><td class="said">{{ s.said }}</td></tr>{% endif %}
 <tr><th>{{ t('cer') }}</th><td class="cer">{% if s.scores.cer %}{{ score(s.scores.cer, 'cer')
  }}{% else %}-{% endif %}</td></tr>
 <tr><th>{{ t('voice') }}</th><td class="voice">{% if s.scores.voice %}{{ score(s.scores.voice,

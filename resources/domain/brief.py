@@ -52,9 +52,10 @@ from resources.domain.speech import (
     shot_seconds,
     speakable,
     speech_seconds,
-    syllables,
+    spoken_syllables,
     syllables_that_fit,
 )
+from resources.domain.spoken import said
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=SLUG_PATTERN)]
@@ -298,6 +299,9 @@ class Shot(_Strict):
     duration_s: float | None = Field(default=None, gt=0, le=60)
     # What the character says in this shot, in `audio.language`.
     line: str | None = Field(default=None, min_length=1, max_length=1000)
+    # What the voice says instead of `line`, when the automatic reading of its figures, units
+    # and abbreviations (resources/domain/spoken.py) is not the one wanted; subtitles show `line`.
+    say: str | None = Field(default=None, min_length=1, max_length=1000)
     seed: Seed = 0
     # The seed of this shot's line when it differs from `seed`: a voice re-rolled alone
     # (`reroll --line` or the app's button write it for you); the picture keeps `seed`.
@@ -320,7 +324,7 @@ class Shot(_Strict):
             return {**data, "seed": shot_seed(data["id"])}
         return data
 
-    @field_validator("line", mode="after")
+    @field_validator("line", "say", mode="after")
     @classmethod
     def _speakable(cls, line: str | None) -> str | None:
         """A line of punctuation or emoji alone has nothing to say: the voice engine would
@@ -337,7 +341,16 @@ class Shot(_Strict):
     def _timed(self) -> Shot:
         if self.duration_s is None and self.line is None:
             raise ValueError("`duration_s` is required for a shot without a `line`")
+        if self.say is not None and self.line is None:
+            raise ValueError("`say` is how the voice reads the shot's `line`: write the `line` too")
         return self
+
+    def spoken(self, language: str) -> str | None:
+        """What the voice says: `say`, else `line`, with figures, units and abbreviations in
+        words ("2,5 mg" -> "dois vírgula cinco miligramas"); None for a silent shot."""
+        if self.line is None:
+            return None
+        return said(self.say if self.say is not None else self.line, language)
 
 
 class Music(_Strict):
@@ -657,7 +670,11 @@ class Brief(_Strict):
         """`timed` with each line's length at the language's normal rate (before synthesis)."""
         language = self.audio.language
         return self.timed(
-            {s.id: speech_seconds(s.line, language) for s in self.shots if s.line is not None}
+            {
+                s.id: speech_seconds(s.spoken(language), language)
+                for s in self.shots
+                if s.line is not None
+            }
         )
 
     def canonical_json(self) -> str:
@@ -677,7 +694,7 @@ class Brief(_Strict):
         if data["video"]["condition"] == "lora":
             data["video"].pop("condition")
         for shot in data["shots"]:
-            for unset in ("line", "voice_seed", "condition"):
+            for unset in ("line", "say", "voice_seed", "condition"):
                 if shot[unset] is None:
                     shot.pop(unset)
             if shot["sound"] == "keep":
@@ -696,7 +713,7 @@ def _estimated_s(shot: Shot, language: str = DEFAULT_LANGUAGE) -> float:
     """A shot's length: its own, or its line's at a normal rate plus lead-in and tail."""
     if shot.duration_s is not None:
         return shot.duration_s
-    return shot_seconds(speech_seconds(shot.line or "", language))
+    return shot_seconds(speech_seconds(shot.spoken(language) or "", language))
 
 
 class BriefError(ValueError):
@@ -783,7 +800,8 @@ def line_fit_problems(brief: Brief) -> list[Problem]:
     for index, shot in enumerate(brief.shots):
         if shot.line is None or shot.duration_s is None:
             continue
-        needed, room = syllables(shot.line), syllables_that_fit(shot.duration_s, language)
+        needed = spoken_syllables(shot.spoken(language), language)
+        room = syllables_that_fit(shot.duration_s, language)
         if needed <= room:
             continue
         margin = f"{LEAD_IN_S:g} s lead-in and {TAIL_S:g} s tail"

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from resources.domain.spoken import said
+
 # Languages the voice engine is asked to speak; the brief refuses any other.
 LANGUAGES: tuple[str, ...] = ("pt-BR",)
 DEFAULT_LANGUAGE = "pt-BR"
@@ -37,9 +39,14 @@ def syllables(text: str) -> int:
     return max(1, len(_VOWEL_GROUP.findall(text)))
 
 
+def spoken_syllables(text: str, language: str) -> int:
+    """Syllables of `text` as the voice says it: "500 mg" is "quinhentos miligramas" (8)."""
+    return syllables(said(text, language))
+
+
 def speech_seconds(text: str, language: str) -> float:
     """How long `text` takes at the language's normal rate, without lead-in or tail."""
-    return syllables(text) / SYLLABLES_PER_S[language]
+    return spoken_syllables(text, language) / SYLLABLES_PER_S[language]
 
 
 def shot_seconds(speech_s: float) -> float:
@@ -150,6 +157,12 @@ def speakable(text: str) -> bool:
     """Whether `text` has a word to say: a letter or a digit, not punctuation or emoji alone
     (what remains of it for the character error rate is not empty)."""
     return bool(normalise_for_cer(text))
+
+
+def line_error_rate(script: str, heard: str, language: str) -> float:
+    """The character error rate of what was heard against the script, both as spoken: a
+    transcript may write "quinhentos miligramas" as "500 mg" and still be right."""
+    return character_error_rate(said(script, language), said(heard, language))
 
 
 def character_error_rate(reference: str, hypothesis: str) -> float:

@@ -15,7 +15,7 @@ import torch
 import transformers
 from transformers import AutoFeatureExtractor, AutoProcessor
 
-from resources.domain.speech import character_error_rate
+from resources.domain.speech import line_error_rate
 from resources.sound.master import resample
 
 RATE = 16_000  # both models hear 16 kHz
@@ -67,6 +67,6 @@ class NarrationScorer:
         similarity = None if voice is None else float(np.dot(self.embedding(samples, rate), voice))
         return {
             "transcript": heard,
-            "cer": round(character_error_rate(text, heard), 4),
+            "cer": round(line_error_rate(text, heard, language), 4),
             "voice": None if similarity is None else round(similarity, 4),
         }

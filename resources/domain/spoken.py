@@ -1,0 +1,288 @@
+"""A line as the voice says it: numbers, units and abbreviations written out in words.
+
+A doctor's lines are full of figures ("2,5 mg/kg de 8/8 h", "PA 90x60 mmHg", "15%"). Written
+that way they are right for the subtitles and wrong for everything that measures or makes
+speech: vowel groups count "500 mg" as one syllable where the voice says eight ("quinhentos
+miligramas"), a voice engine left to guess reads "2,5" and "8/8h" as it likes, and a transcript
+that hears "quinhentos" differs from a script that says "500". So the brief's checks, the quote,
+the voice engine and the transcript comparison all take `said(line)`; the subtitles keep the line.
+
+What is written out (Brazilian Portuguese):
+* integers ("1.500", "-3"), decimals with a comma ("2,5"), percentages ("15%"), ordinals ("1º",
+  "2ª"), a number times another ("90x60", "3 x 2 cm": "por") or times a dose ("3x ao dia":
+  "vezes");
+* a unit after a number, alone or per another ("mg", "mmHg", "mg/kg", "mL/kg/h", "g/dia"), the
+  number agreeing with the unit's gender ("2 h": "duas horas");
+* an interval of hours ("8/8 h": "de oito em oito horas") and a clock time ("14h30");
+* a few abbreviations with their dot ("Dra.", "máx.", "aprox.").
+
+Anything else is left as written. A reading the producer does not want is replaced in the brief
+(`shots[].say`): the voice says that instead, and the subtitles still show `line`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_UNITS = (
+    "zero um dois três quatro cinco seis sete oito nove dez onze doze treze catorze quinze "
+    "dezesseis dezessete dezoito dezenove"
+).split()
+_TENS = "_ _ vinte trinta quarenta cinquenta sessenta setenta oitenta noventa".split()
+_HUNDREDS = (
+    "_ cento duzentos trezentos quatrocentos quinhentos seiscentos setecentos oitocentos novecentos"
+).split()
+# (singular, plural) of each power of a thousand above the thousands, which are masculine nouns.
+_SCALES = (("mil", "mil"), ("milhão", "milhões"), ("bilhão", "bilhões"), ("trilhão", "trilhões"))
+_ORDINAL_UNITS = "_ primeir segund terceir quart quint sext sétim oitav non".split()
+_ORDINAL_TENS = (
+    "_ décim vigésim trigésim quadragésim quinquagésim sexagésim septuagésim octogésim nonagésim"
+).split()
+_ORDINAL_HUNDREDS = (
+    "_ centésim ducentésim trecentésim quadringentésim quingentésim sexcentésim septingentésim "
+    "octingentésim noningentésim"
+).split()
+
+
+def _feminine(word: str) -> str:
+    if word == "um":
+        return "uma"
+    if word == "dois":
+        return "duas"
+    return word[:-2] + "as" if word.endswith("entos") else word
+
+
+def _below_thousand(n: int, feminine: bool) -> str:
+    """The words of 1 <= n <= 999, joined by "e" as spoken ("cento e vinte e três")."""
+    if n == 100:
+        return "cem"
+    words = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words.append(_HUNDREDS[hundreds])
+    if rest >= 20:
+        words.append(_TENS[rest // 10])
+        if rest % 10:
+            words.append(_UNITS[rest % 10])
+    elif rest:
+        words.append(_UNITS[rest])
+    if feminine:
+        words = [_feminine(w) for w in words]
+    return " e ".join(words)
+
+
+def cardinal(n: int, feminine: bool = False) -> str:
+    """`n` in words: 1500 -> "mil e quinhentos", 2 (feminine) -> "duas"."""
+    if n < 0:
+        return "menos " + cardinal(-n, feminine)
+    if n == 0:
+        return "zero"
+    if n >= 1000 ** (len(_SCALES) + 1):  # a code or a phone number, not an amount: digit by digit
+        return " ".join(_UNITS[int(digit)] for digit in str(n))
+    groups = []
+    while n:
+        n, group = divmod(n, 1000)
+        groups.append(group)
+    parts = []
+    for power in range(len(groups) - 1, -1, -1):
+        group = groups[power]
+        if not group:
+            continue
+        if power == 0:
+            words = _below_thousand(group, feminine)
+        elif power == 1:  # "mil", not "um mil"; the thousands agree with the noun counted
+            words = "mil" if group == 1 else f"{_below_thousand(group, feminine)} mil"
+        else:  # "milhão" and above are masculine nouns: "dois milhões de doses"
+            singular, plural = _SCALES[power - 1]
+            words = f"{_below_thousand(group, False)} {singular if group == 1 else plural}"
+        parts.append((group, words))
+    # "e" before the last group when it is below a hundred or a round hundred ("mil e cem",
+    # "dois mil e cinco", but "mil duzentos e trinta").
+    if len(parts) > 1:
+        group, words = parts[-1]
+        if group < 100 or group % 100 == 0:
+            parts[-1] = (group, "e " + words)
+    return " ".join(words for _, words in parts)
+
+
+def ordinal(n: int, feminine: bool = False) -> str:
+    """`n`th in words, for 1 <= n <= 999 ("vigésimo primeiro"); the cardinal above."""
+    if not 1 <= n <= 999:
+        return cardinal(n, feminine)
+    end = "a" if feminine else "o"
+    hundreds, rest = divmod(n, 100)
+    words = []
+    if hundreds:
+        words.append(_ORDINAL_HUNDREDS[hundreds])
+    if rest >= 10:
+        words.append(_ORDINAL_TENS[rest // 10])
+        rest %= 10
+    if rest:
+        words.append(_ORDINAL_UNITS[rest])
+    return " ".join(w + end for w in words)
+
+
+# A unit after a number: its symbol, its singular and plural, and whether it is feminine.
+_UNIT_WORDS: dict[str, tuple[str, str, bool]] = {
+    "mg": ("miligrama", "miligramas", False),
+    "mcg": ("micrograma", "microgramas", False),
+    "µg": ("micrograma", "microgramas", False),
+    "μg": ("micrograma", "microgramas", False),
+    "ng": ("nanograma", "nanogramas", False),
+    "g": ("grama", "gramas", False),
+    "kg": ("quilo", "quilos", False),
+    "mL": ("mililitro", "mililitros", False),
+    "ml": ("mililitro", "mililitros", False),
+    "dL": ("decilitro", "decilitros", False),
+    "dl": ("decilitro", "decilitros", False),
+    "L": ("litro", "litros", False),
+    "mmHg": ("milímetro de mercúrio", "milímetros de mercúrio", False),
+    "cmH2O": ("centímetro de água", "centímetros de água", False),
+    "bpm": ("batimento por minuto", "batimentos por minuto", False),
+    "irpm": ("incursão respiratória por minuto", "incursões respiratórias por minuto", True),
+    "rpm": ("respiração por minuto", "respirações por minuto", True),
+    "mEq": ("miliequivalente", "miliequivalentes", False),
+    "mmol": ("milimol", "milimols", False),
+    "UI": ("unidade internacional", "unidades internacionais", True),
+    "U": ("unidade", "unidades", True),
+    "kcal": ("quilocaloria", "quilocalorias", True),
+    "mm": ("milímetro", "milímetros", False),
+    "cm": ("centímetro", "centímetros", False),
+    "m": ("metro", "metros", False),
+    "km": ("quilômetro", "quilômetros", False),
+    "m²": ("metro quadrado", "metros quadrados", False),
+    "°C": ("grau Celsius", "graus Celsius", False),
+    "ºC": ("grau Celsius", "graus Celsius", False),
+    "°": ("grau", "graus", False),  # "1°" is degrees: the ordinal's sign is "º" or "ª"
+    "h": ("hora", "horas", True),
+    "min": ("minuto", "minutos", False),
+    "s": ("segundo", "segundos", False),
+    "ms": ("milissegundo", "milissegundos", False),
+    "%": ("por cento", "por cento", False),
+}
+# What may follow "/" after a unit ("mg/kg", "g/dia", "mL/kg/h"), said in the singular.
+_PER_WORDS: dict[str, str] = {
+    **{symbol: words[0] for symbol, words in _UNIT_WORDS.items() if symbol != "%"},
+    "dia": "dia",
+    "semana": "semana",
+    "mês": "mês",
+    "ano": "ano",
+    "dose": "dose",
+}
+# Words that make the number before them feminine ("duas vezes", "vinte e duas semanas").
+_FEMININE_NOUNS = frozenset(
+    """vez vezes hora horas semana semanas dose doses gota gotas cápsula cápsulas ampola ampolas
+    unidade unidades pessoa pessoas criança crianças mulher mulheres gestação gestações gestante
+    gestantes consulta consultas internação internações questão questões alternativa
+    alternativas vítima vítimas semanas camada camadas cirurgia cirurgias lesão lesões""".split()
+)
+# Abbreviations with their dot, as spoken.
+_ABBREVIATIONS: dict[str, str] = {
+    "Dr.": "doutor",
+    "Dra.": "doutora",
+    "Drs.": "doutores",
+    "Dras.": "doutoras",
+    "Sr.": "senhor",
+    "Sra.": "senhora",
+    "Prof.": "professor",
+    "Profa.": "professora",
+    "máx.": "máximo",
+    "mín.": "mínimo",
+    "aprox.": "aproximadamente",
+    "p.ex.": "por exemplo",
+    "etc.": "etcétera",
+    "vs.": "versus",
+    "nº": "número",
+    "n°": "número",
+}
+
+_NUMBER = r"\d{1,3}(?:\.\d{3})+(?!\d)(?:,\d+)?|\d+(?:,\d+)?"
+_SYMBOLS = "|".join(re.escape(s) for s in sorted(_UNIT_WORDS, key=len, reverse=True) if s != "%")
+_PERS = "|".join(re.escape(s) for s in sorted(_PER_WORDS, key=len, reverse=True))
+_UNIT = rf"(?:{_SYMBOLS})(?:/(?:{_PERS}))*"
+_END = r"(?![\wµμ²°º/])"  # a unit ends its word ("m" is not the start of "mg" or "mais")
+
+_ABBREVIATION = re.compile(
+    r"(?<![\w.])(" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")(?=\s|$|[,;:!?)])"
+)
+# "8/8h" and "de 8/8 h" are both "de oito em oito horas".
+_INTERVAL = re.compile(r"(?:(?<!\w)de\s+)?(?<![\w,./])(\d{1,2})\s?/\s?\1\s?h(?:oras)?" + _END)
+_CLOCK = re.compile(r"(?<![\w,./])([01]?\d|2[0-3])h([0-5]\d)(?!\w)")
+_TIMES = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×]\s?({_NUMBER})(?:\s?({_UNIT}){_END})?")
+_DOSE_TIMES = re.compile(r"(?<![\w,./])(\d+)\s?[xX×](?=\s|$|[,;.!?)])")
+_WITH_UNIT = re.compile(rf"(?<![\w,./])(-?)({_NUMBER})\s?({_UNIT}|%){_END}")
+_ORDINAL = re.compile(r"(?<![\w,./])(\d{1,3})([ºª])(?!\w)")
+# A number alone, and the word after it (looked at, not replaced: it may be a number too).
+_BARE = re.compile(rf"(?<![\w,./])(-(?=\d))?({_NUMBER})(?!\w)(?=(?:\s+(\w+))?)")
+
+
+def number_words(number: str, feminine: bool = False) -> str:
+    """A number as written in Brazilian Portuguese ("1.500", "2,5", "0,05") in words."""
+    whole, _, fraction = number.replace(".", "").partition(",")
+    words = cardinal(int(whole), feminine)
+    if not fraction:
+        return words
+    zeros = len(fraction) - len(fraction.lstrip("0"))
+    rest = fraction.lstrip("0")
+    said = ["zero"] * zeros + ([cardinal(int(rest))] if rest else [])
+    return f"{words} vírgula {' '.join(said)}"
+
+
+def _unit_words(number: str, unit: str) -> tuple[str, bool]:
+    """(the unit in words, whether the number before it is feminine): "mg/kg" after "2,5"
+    -> ("miligramas por quilo", False)."""
+    if unit == "%":
+        return "por cento", False
+    head, *pers = unit.split("/")
+    singular, plural, feminine = _UNIT_WORDS[head]
+    words = singular if number == "1" else plural
+    return " ".join([words, *(f"por {_PER_WORDS[p]}" for p in pers)]), feminine
+
+
+def _with_unit(match: re.Match[str]) -> str:
+    sign, number, unit = match.groups()
+    words, feminine = _unit_words(number, unit)
+    return f"{'menos ' if sign else ''}{number_words(number, feminine)} {words}"
+
+
+def _times(match: re.Match[str]) -> str:
+    first, second, unit = match.groups()
+    if unit is None:
+        return f"{number_words(first)} por {number_words(second)}"
+    words, feminine = _unit_words(second, unit)
+    return f"{number_words(first, feminine)} por {number_words(second, feminine)} {words}"
+
+
+def _bare(match: re.Match[str]) -> str:
+    sign, number, word = match.groups()
+    feminine = word is not None and word.lower() in _FEMININE_NOUNS
+    return ("menos " if sign else "") + number_words(number, feminine)
+
+
+_PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
+    (
+        _INTERVAL,
+        lambda m: (
+            f"de {cardinal(int(m.group(1)), True)} em {cardinal(int(m.group(1)), True)} horas"
+        ),
+    ),  # fmt: skip
+    (
+        _CLOCK,
+        lambda m: f"{cardinal(int(m.group(1)), True)} horas e {cardinal(int(m.group(2)))} minutos",
+    ),  # fmt: skip
+    (_TIMES, _times),
+    (_DOSE_TIMES, lambda m: f"{cardinal(int(m.group(1)), True)} vezes"),
+    (_WITH_UNIT, _with_unit),
+    (_ORDINAL, lambda m: ordinal(int(m.group(1)), m.group(2) == "ª")),
+    (_BARE, _bare),
+)
+_RULES = {"pt-BR": _PT_BR}
+
+
+def said(text: str, language: str) -> str:
+    """`text` as the voice says it in `language`: figures, units and abbreviations in words."""
+    for pattern, words in _RULES[language]:
+        text = pattern.sub(words, text)
+    return text

@@ -1,0 +1,195 @@
+"""A line as the voice says it: figures, units and abbreviations in words, for Brazilian Portuguese.
+
+What a doctor says in exam-prep videos: doses, vital signs, intervals, percentages. The readings
+below are how a Brazilian physician reads them aloud.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import EXAMPLES, small_brief, write_brief
+
+from pipeline.cli import main
+from resources.domain.brief import BriefError, load_brief
+from resources.domain.speech import line_error_rate, speech_seconds
+from resources.domain.spoken import cardinal, ordinal, said
+
+READINGS = {
+    "A dose é 2,5 mg/kg de 8/8h, por 7 dias (máx. 4 g/dia).": (
+        "A dose é dois vírgula cinco miligramas por quilo de oito em oito horas, por sete dias "
+        "(máximo quatro gramas por dia)."
+    ),
+    "PA 90x60 mmHg, FC 120 bpm, FR 28 irpm, T 38,5 °C.": (
+        "PA noventa por sessenta milímetros de mercúrio, FC cento e vinte batimentos por minuto, "
+        "FR vinte e oito incursões respiratórias por minuto, T trinta e oito vírgula cinco graus "
+        "Celsius."
+    ),
+    "Tome 500 mg 3x ao dia.": "Tome quinhentos miligramas três vezes ao dia.",
+    "Saturação de 92%.": "Saturação de noventa e dois por cento.",
+    "Hidratar com 1.500 mL em 24 h.": (
+        "Hidratar com mil e quinhentos mililitros em vinte e quatro horas."
+    ),
+    "A Dra. Ana explica o 1º caso e a 2ª questão.": (
+        "A doutora Ana explica o primeiro caso e a segunda questão."
+    ),
+    "Foram 2 doses em 21 semanas, 1 hora por dia.": (
+        "Foram duas doses em vinte e uma semanas, uma hora por dia."
+    ),
+    "Às 14h30 a glicemia era 250 mg/dL.": (
+        "Às catorze horas e trinta minutos a glicemia era duzentos e cinquenta miligramas por "
+        "decilitro."
+    ),
+    "Nódulo de 3x2 cm.": "Nódulo de três por dois centímetros.",
+    "Insulina: 10 U, depois 200 UI.": (
+        "Insulina: dez unidades, depois duzentas unidades internacionais."
+    ),
+    "Adrenalina 0,05 mg/kg.": "Adrenalina zero vírgula zero cinco miligramas por quilo.",
+    "Diurese de 0,5 mL/kg/h.": "Diurese de zero vírgula cinco mililitros por quilo por hora.",
+    "Hipotermia: -3 °C.": "Hipotermia: menos três graus Celsius.",
+    "1 mg, 1 g e 1 UI": "um miligrama, um grama e uma unidade internacional",
+    "Dipirona de 6/6 horas.": "Dipirona de seis em seis horas.",
+    "Em 2026, 1.000.000 de casos.": "Em dois mil e vinte e seis, um milhão de casos.",
+    "Ela tem 40.": "Ela tem quarenta.",
+}
+
+
+@pytest.mark.parametrize("line", READINGS)
+def test_a_doctors_figures_are_read_as_a_doctor_reads_them(line):
+    assert said(line, "pt-BR") == READINGS[line]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Olá! Eu sou a doutora Ana.",  # the examples' lines: nothing to write out
+        "Veja esta lesão.",
+        "Até a próxima!",
+        "5 meses depois",  # "m" is metres only as a word of its own
+        "Gestação de 3 meses.",
+    ],
+)
+def test_words_stay_as_written(line):
+    expected = line.replace("5 meses", "cinco meses").replace("3 meses", "três meses")
+    assert said(line, "pt-BR") == expected
+
+
+@pytest.mark.parametrize("line", [*READINGS.values(), "cinco meses", "mil e uma noites"])
+def test_a_reading_read_again_is_unchanged(line):
+    assert said(line, "pt-BR") == line
+
+
+@pytest.mark.parametrize(
+    ("n", "masculine", "feminine"),
+    [
+        (0, "zero", "zero"),
+        (1, "um", "uma"),
+        (2, "dois", "duas"),
+        (16, "dezesseis", "dezesseis"),
+        (21, "vinte e um", "vinte e uma"),
+        (100, "cem", "cem"),
+        (101, "cento e um", "cento e uma"),
+        (222, "duzentos e vinte e dois", "duzentas e vinte e duas"),
+        (1000, "mil", "mil"),
+        (1001, "mil e um", "mil e uma"),
+        (1100, "mil e cem", "mil e cem"),
+        (1234, "mil duzentos e trinta e quatro", "mil duzentas e trinta e quatro"),
+        (2005, "dois mil e cinco", "duas mil e cinco"),
+        (2300, "dois mil e trezentos", "duas mil e trezentas"),
+        (1_500_000, "um milhão e quinhentos mil", "um milhão e quinhentas mil"),
+        (2_000_001, "dois milhões e um", "dois milhões e uma"),
+        (-7, "menos sete", "menos sete"),
+        (
+            10**15,
+            "um zero zero zero zero zero zero zero zero zero zero zero zero zero zero zero",
+            "um zero zero zero zero zero zero zero zero zero zero zero zero zero zero zero",
+        ),
+    ],
+)
+def test_cardinals_in_both_genders(n, masculine, feminine):
+    assert (cardinal(n), cardinal(n, feminine=True)) == (masculine, feminine)
+
+
+@pytest.mark.parametrize(
+    ("n", "words"),
+    [
+        (1, "primeiro"),
+        (10, "décimo"),
+        (21, "vigésimo primeiro"),
+        (122, "centésimo vigésimo segundo"),
+        (300, "trecentésimo"),
+    ],  # fmt: skip
+)
+def test_ordinals(n, words):
+    assert ordinal(n) == words
+    assert ordinal(n, feminine=True) == words.replace("o ", "a ").removesuffix("o") + "a"
+
+
+def test_a_transcript_that_writes_figures_matches_a_script_that_says_them():
+    assert line_error_rate("Tome 500 mg.", "Tome quinhentos miligramas.", "pt-BR") == 0.0
+    assert line_error_rate("Tome quinhentos miligramas.", "tome 500 mg", "pt-BR") == 0.0
+    assert line_error_rate("Tome 500 mg.", "Tome 600 mg.", "pt-BR") > 0.0
+
+
+def _load(tmp_path, shot: dict):
+    return load_brief(write_brief(tmp_path, small_brief(shots=[shot])))
+
+
+def test_the_fit_check_counts_the_figures_as_spoken(tmp_path):
+    # Four syllables as written (the vowel groups of "Tome ... mg ... ao dia": digits have none);
+    # 14 as spoken: more than a 2 s shot holds (6 after lead-in and tail).
+    shot = {"id": "dose", "prompt": "p", "duration_s": 2.0, "line": "Tome 500 mg 3x ao dia."}
+    with pytest.raises(BriefError) as caught:
+        _load(tmp_path, shot)
+    (problem,) = caught.value.problems
+    assert problem.startswith(
+        "shots[0].line: shot 'dose': the line needs 14 syllables, about 2.8 s"
+    )
+    shot["duration_s"] = 4.0
+    assert _load(tmp_path, shot).shots[0].spoken("pt-BR") == READINGS["Tome 500 mg 3x ao dia."]
+
+
+def test_a_shot_timed_by_its_line_is_timed_by_its_reading(tmp_path):
+    brief = _load(tmp_path, {"id": "dose", "prompt": "p", "line": "Tome 500 mg 3x ao dia."})
+    seconds = speech_seconds(READINGS["Tome 500 mg 3x ao dia."], "pt-BR")
+    assert seconds == pytest.approx(14 / 5)
+    assert brief.estimated().shots[0].duration_s == pytest.approx(0.3 + seconds + 0.5)
+
+
+def test_say_replaces_the_reading_and_keeps_the_line(tmp_path):
+    shot = {"id": "pa", "prompt": "p", "line": "PA 90x60 mmHg.", "say": "Pressão de 90 por 60."}
+    brief = _load(tmp_path, shot)
+    assert brief.shots[0].line == "PA 90x60 mmHg."
+    assert brief.shots[0].spoken("pt-BR") == "Pressão de noventa por sessenta."
+
+
+def test_say_without_a_line_or_with_nothing_to_say_is_one_line_naming_the_field(tmp_path):
+    with pytest.raises(BriefError) as caught:
+        _load(tmp_path, {"id": "a", "prompt": "p", "duration_s": 1, "say": "olá"})
+    assert caught.value.problems == [
+        "shots[0]: `say` is how the voice reads the shot's `line`: write the `line` too"
+    ]
+    with pytest.raises(BriefError) as caught:
+        _load(tmp_path, {"id": "a", "prompt": "p", "line": "Olá.", "say": "?!"})
+    (problem,) = caught.value.problems
+    assert problem.startswith("shots[0].say: no word to speak")
+
+
+def test_a_brief_without_say_keeps_its_version(tmp_path):
+    data = yaml.safe_load((EXAMPLES / "acme-health-dr-ana.yaml").read_text())
+    plain = load_brief(write_brief(tmp_path / "a", data))
+    assert '"say"' not in plain.canonical_json()
+    data["shots"][0]["say"] = data["shots"][0]["line"]
+    assert load_brief(write_brief(tmp_path / "b", data)).content_hash() != plain.content_hash()
+
+
+def test_validate_shows_how_each_line_with_figures_is_said(tmp_path, capsys):
+    shots = [
+        {"id": "dose", "prompt": "p", "line": "Tome 500 mg 3x ao dia."},
+        {"id": "oi", "prompt": "p", "line": "Olá!"},
+    ]
+    path = write_brief(tmp_path, small_brief(shots=shots))
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    said_lines = [line for line in out if "said as" in line]
+    assert said_lines == [f'{path}: shots[0].line: said as "{READINGS["Tome 500 mg 3x ao dia."]}"']
