@@ -86,6 +86,11 @@ def test_unicode_name_is_kept():
             "positive",
         ),
         (
+            lambda b: b["deliverable"].update(resolution=[256, 142]),
+            "deliverable.resolution",
+            "resolution 256x142 is below 144 pixels on a side",
+        ),
+        (
             lambda b: b["character"].update(trigger="two words"),
             "character.trigger",
             "one lowercase",
@@ -374,3 +379,18 @@ def test_a_bad_format_list_is_refused_naming_the_field(formats, words):
     with pytest.raises(BriefError) as error:
         parse_brief(small_brief(deliverable={"formats": formats}))
     assert "deliverable.formats" in str(error.value) and words in str(error.value)
+
+
+def test_a_deliverable_smaller_than_144p_is_refused_in_both_languages():
+    data = small_brief()
+    data["deliverable"]["resolution"] = [64, 36]
+    with pytest.raises(BriefError) as refused:
+        parse_brief(data)
+    (en,), (pt,) = refused.value.problems, refused.value.problems_pt
+    assert en == (
+        "deliverable.resolution: resolution 64x36 is below 144 pixels on a side, the smallest a "
+        "player offers (144p); the master is meant for screens: 1920x1080 is the usual"
+    )
+    assert pt.startswith("deliverable.resolution: a resolução 64x36 tem menos de 144 pixels")
+    data["deliverable"]["resolution"] = [256, 144]  # 144p itself is a size
+    assert parse_brief(data).deliverable.resolution == (256, 144)

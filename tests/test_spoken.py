@@ -193,3 +193,11 @@ def test_validate_shows_how_each_line_with_figures_is_said(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     said_lines = [line for line in out if "said as" in line]
     assert said_lines == [f'{path}: shots[0].line: said as "{READINGS["Tome 500 mg 3x ao dia."]}"']
+
+
+def test_say_without_a_line_is_refused_in_portuguese_too(tmp_path):
+    with pytest.raises(BriefError) as caught:
+        _load(tmp_path, {"id": "a", "prompt": "p", "duration_s": 1, "say": "olá"})
+    assert caught.value.problems_pt == [
+        "shots[0]: `say` é como a voz lê a `line` da cena: escreva a `line` também"
+    ]

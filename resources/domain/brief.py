@@ -61,6 +61,7 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=SLUG_PATTERN)]
 # 4K UHD / DCI 4K: the largest deliverable the upscaler and encoder are planned for.
 MAX_WIDTH, MAX_HEIGHT = 4096, 2160
+MIN_SIDE = 144  # 144p (256x144), the smallest size video players offer
 # Seeds every generator of the chain accepts: torch takes 0..2**64-1, but the kohya backend
 # hands lora.seed to musubi-tuner, whose accelerate.set_seed also seeds numpy's legacy
 # generator (np.random.seed: 0..2**32-1). One range for every seed field, the common one.
@@ -342,7 +343,10 @@ class Shot(_Strict):
         if self.duration_s is None and self.line is None:
             raise ValueError("`duration_s` is required for a shot without a `line`")
         if self.say is not None and self.line is None:
-            raise ValueError("`say` is how the voice reads the shot's `line`: write the `line` too")
+            raise PydanticCustomError(
+                "say_without_line",
+                "`say` is how the voice reads the shot's `line`: write the `line` too",
+            )
         return self
 
     def spoken(self, language: str) -> str | None:
@@ -455,6 +459,13 @@ class Deliverable(_Strict):
         width, height = value
         if width <= 0 or height <= 0:
             raise ValueError(f"resolution {width}x{height} must be positive")
+        if min(width, height) < MIN_SIDE:
+            raise PydanticCustomError(
+                "resolution_too_small",
+                "resolution {size} is below {min_side} pixels on a side, the smallest a player "
+                "offers (144p); the master is meant for screens: 1920x1080 is the usual",
+                {"size": f"{width}x{height}", "min_side": MIN_SIDE},
+            )
         if width > MAX_WIDTH or height > MAX_HEIGHT:
             raise ValueError(
                 f"resolution {width}x{height} is above 4K ({MAX_WIDTH}x{MAX_HEIGHT} at most)"
@@ -805,14 +816,15 @@ def line_fit_problems(brief: Brief) -> list[Problem]:
         if needed <= room:
             continue
         margin = f"{LEAD_IN_S:g} s lead-in and {TAIL_S:g} s tail"
+        plural = "" if needed == 1 else "s"  # "1 syllable", "1 sílaba"
         problems.append(
             Problem(
                 f"shots[{index}].line",
-                f"shot {shot.id!r}: the line needs {needed} syllables, about "
+                f"shot {shot.id!r}: the line needs {needed} syllable{plural}, about "
                 f"{needed / rate:.1f} s at a normal {language} rate of {rate:g} syllables/s, "
                 f"but the shot's {shot.duration_s:g} s hold {room} after the {margin}; shorten "
                 "the line, lengthen the shot, or leave out duration_s to time the shot by its line",
-                f"cena {shot.id!r}: a fala precisa de {needed} sílabas, cerca de "
+                f"cena {shot.id!r}: a fala precisa de {needed} sílaba{plural}, cerca de "
                 f"{needed / rate:.1f} s no ritmo normal de {rate:g} sílabas/s, mas os "
                 f"{shot.duration_s:g} s da cena comportam {room} depois de {LEAD_IN_S:g} s de "
                 f"entrada e {TAIL_S:g} s de saída; encurte a fala, alongue a cena ou omita "

@@ -117,6 +117,10 @@ def _translate(item: dict[str, Any], field: str, root: type[BaseModel]) -> tuple
         "blank_text": "só espaços: escreva o texto ou deixe o campo de fora",
         "unspeakable_line": "nenhuma palavra para falar: escreva o que o personagem diz (letras "
         "ou dígitos), ou deixe `line` de fora para uma cena sem fala",
+        "say_without_line": "`say` é como a voz lê a `line` da cena: escreva a `line` também",
+        "resolution_too_small": f"a resolução {ctx.get('size')} tem menos de "
+        f"{ctx.get('min_side')} pixels num lado, o menor que um player oferece (144p); o vídeo "
+        "final é para telas: 1920x1080 é o usual",
     }.get(kind)
     en = item["msg"].removeprefix("Value error, ")
     # Our own validators' messages (models, resolutions) stay as written, marked as such.
