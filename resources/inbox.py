@@ -31,6 +31,7 @@ from resources.domain.brief import (
     read_brief_bytes,
 )
 from resources.domain.client_profile import parse_client_brief
+from resources.media.burn_in import undrawable_lines
 from resources.storage.artifact_store import write_atomic
 
 BRIEF_SUFFIXES = (".yaml", ".yml")
@@ -64,7 +65,10 @@ def read_entry(path: Path, *, follow_symlinks: bool) -> InboxEntry:
     """
     try:
         raw = read_brief_bytes(path, follow_symlinks=follow_symlinks)
-        return InboxEntry(path, parse_client_brief(raw, str(path)), None, raw)
+        brief = parse_client_brief(raw, str(path))
+        if problems := undrawable_lines(brief):
+            raise BriefError.of(str(path), problems)
+        return InboxEntry(path, brief, None, raw)
     except BriefError as error:
         return InboxEntry(path, None, error)
     except Exception as error:  # noqa: BLE001 - one file never stops a scan for the others

@@ -186,11 +186,39 @@ def test_a_line_the_font_cannot_draw_stops_a_burned_in_cut_naming_the_shot():
     brief = parse_brief(small_brief(shots=shots, deliverable={"subtitles": "burn_in"}))
     with pytest.raises(UndrawableSubtitle) as refused:
         burn_in_version(brief)
-    assert str(refused.value).startswith("shots[fala].line: the subtitle font (DejaVuSans-Bold")
+    # Named by its place in the brief, as every other problem of a brief.
+    assert str(refused.value).startswith("shots[0].line: the subtitle font (DejaVuSans-Bold")
     assert "'你 好'" in str(refused.value)
     fine = parse_brief(small_brief(shots=[{**shots[0], "line": "Olá, até já!"}]))
     font_sha256 = hashlib.sha256(FONT_FILE.read_bytes()).hexdigest()
     assert burn_in_version(fine)["font_sha256"] == font_sha256
+
+
+def test_validate_and_the_inbox_refuse_a_line_the_font_cannot_draw_before_any_run(tmp_path, capsys):
+    from conftest import small_brief, write_brief
+
+    from pipeline.cli import main
+    from resources.inbox import read_entry
+
+    shots = [
+        {"id": "oi", "prompt": "she talks", "duration_s": 3, "line": "Olá!"},
+        {"id": "emoji", "prompt": "she waves", "duration_s": 3, "line": "Tchau 👋"},
+    ]
+    path = write_brief(tmp_path, small_brief(shots=shots, deliverable={"subtitles": "burn_in"}))
+    entry = read_entry(path, follow_symlinks=False)
+    assert entry.brief is None
+    assert entry.error.problems == [
+        "shots[1].line: the subtitle font (DejaVuSans-Bold.ttf) has no glyph for '👋'; "
+        "deliverable.subtitles: burn_in would draw empty boxes (use sidecar, or write the line "
+        "without them)"
+    ]
+    assert entry.error.problems_pt[0].startswith(
+        "shots[1].line: a fonte das legendas (DejaVuSans-Bold.ttf) não tem desenho para '👋'"
+    )
+    assert main(["validate", str(path)]) == 1
+    assert f"{path}: shots[1].line: the subtitle font" in capsys.readouterr().err
+    sidecar = write_brief(tmp_path / "b", small_brief(shots=shots))  # a sidecar shows it as is
+    assert read_entry(sidecar, follow_symlinks=False).error is None
 
 
 def test_each_format_lays_out_its_subtitles_from_its_short_side():

@@ -39,7 +39,7 @@ from resources.domain.registry import ACE_STEP, UPSCALERS
 from resources.domain.render import X264_PARAMS
 from resources.domain.sound_files import write_wav
 from resources.domain.timing import frames_for
-from resources.media.burn_in import FONT_PACKAGE, Burner, font_file, undrawable
+from resources.media.burn_in import FONT_PACKAGE, Burner, font_file, undrawable_lines
 from resources.media.cards import frame_overlay, logo_layer, render_card
 from resources.media.contact_sheet import contact_sheet
 from resources.media.reframe import ShotFraming, frame_shot
@@ -254,13 +254,8 @@ class UndrawableSubtitle(ValueError):
 def burn_in_version(brief: Brief) -> dict[str, Any]:
     """What changes burned-in subtitles' pixels besides the cues: the font file and the code."""
     font = font_file()
-    for shot in brief.shots:
-        if shot.line and (missing := undrawable(shot.line)):
-            raise UndrawableSubtitle(
-                f"shots[{shot.id}].line: the subtitle font ({font.name}) has no glyph for "
-                f"{' '.join(missing)!r}; deliverable.subtitles: burn_in would draw empty boxes "
-                "(use sidecar, or write the line without them)"
-            )
+    for problem in undrawable_lines(brief):
+        raise UndrawableSubtitle(problem.line())
     return {
         "font": font.name,
         "font_package": FONT_PACKAGE,

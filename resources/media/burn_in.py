@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from resources.domain.brief import Brief
+from resources.domain.brief_problems import Problem
 from resources.domain.speech import Cue
 
 FONT_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
@@ -95,6 +97,30 @@ def undrawable(text: str) -> list[str]:
         if not char.isspace() and bytes(font.getmask(char)) == missing:
             found.append(char)
     return found
+
+
+def undrawable_lines(brief: Brief) -> list[Problem]:
+    """One problem per line to burn in that holds a character the font has no glyph for (an
+    emoji): said when the brief is read, not after its clips are rendered. None while the font
+    is not installed here (the cut says how to install it)."""
+    if brief.subtitles != "burn_in" or not FONT_FILE.is_file():
+        return []
+    problems = []
+    for index, shot in enumerate(brief.shots):
+        if shot.line is None or not (missing := " ".join(undrawable(shot.line))):
+            continue
+        problems.append(
+            Problem(
+                f"shots[{index}].line",
+                f"the subtitle font ({FONT_FILE.name}) has no glyph for {missing!r}; "
+                "deliverable.subtitles: burn_in would draw empty boxes (use sidecar, or write the "
+                "line without them)",
+                f"a fonte das legendas ({FONT_FILE.name}) não tem desenho para {missing!r}; "
+                "deliverable.subtitles: burn_in desenharia caixas vazias (use sidecar ou escreva a "
+                "fala sem esses caracteres)",
+            )
+        )
+    return problems
 
 
 _NO_GLYPH = chr(0x10FFFD)  # a private-use character no font maps: its box is the font's .notdef
