@@ -51,6 +51,11 @@ READINGS = {
     "Dipirona de 6/6 horas.": "Dipirona de seis em seis horas.",
     "Em 2026, 1.000.000 de casos.": "Em dois mil e vinte e seis, um milhão de casos.",
     "Ela tem 40.": "Ela tem quarenta.",
+    "A consulta custa R$ 1.234,56; o exame, R$ 0,50; a dose, US$ 3.": (
+        "A consulta custa mil duzentos e trinta e quatro reais e cinquenta e seis centavos; o "
+        "exame, cinquenta centavos; a dose, três dólares."
+    ),
+    "R$ 1,00 ou R$ 2.000.000": "um real ou dois milhões de reais",
 }
 
 

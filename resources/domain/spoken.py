@@ -8,6 +8,7 @@ that hears "quinhentos" differs from a script that says "500". So the brief's ch
 the voice engine and the transcript comparison all take `said(line)`; the subtitles keep the line.
 
 What is written out (Brazilian Portuguese):
+* amounts of money ("R$ 1.234,56", "US$ 3");
 * integers ("1.500", "-3"), decimals with a comma ("2,5"), percentages ("15%"), ordinals ("1º",
   "2ª"), a number times another ("90x60", "3 x 2 cm": "por") or times a dose ("3x ao dia":
   "vezes");
@@ -203,6 +204,9 @@ _PERS = "|".join(re.escape(s) for s in sorted(_PER_WORDS, key=len, reverse=True)
 _UNIT = rf"(?:{_SYMBOLS})(?:/(?:{_PERS}))*"
 _END = r"(?![\wµμ²°º/])"  # a unit ends its word ("m" is not the start of "mg" or "mais")
 
+# Money: the currency's sign before the amount ("R$ 1.234,56", "US$ 3").
+_CURRENCIES: dict[str, tuple[str, str]] = {"R$": ("real", "reais"), "US$": ("dólar", "dólares")}
+_MONEY = re.compile(r"(?<![\w$])(R\$|US\$)\s?(\d{1,3}(?:\.\d{3})+(?!\d)|\d+)(?:,(\d{2}))?(?![\d,])")
 _ABBREVIATION = re.compile(
     r"(?<![\w.])(" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")(?=\s|$|[,;:!?)])"
 )
@@ -240,6 +244,21 @@ def _unit_words(number: str, unit: str) -> tuple[str, bool]:
     return " ".join([words, *(f"por {_PER_WORDS[p]}" for p in pers)]), feminine
 
 
+def _money(match: re.Match[str]) -> str:
+    """ "R$ 1.234,56" -> "mil duzentos e trinta e quatro reais e cinquenta e seis centavos"."""
+    sign, whole, cents = match.groups()
+    singular, plural = _CURRENCIES[sign]
+    units, hundredths = int(whole.replace(".", "")), int(cents or 0)
+    parts = []
+    if units or not hundredths:
+        # "um milhão de reais": a round million and above takes "de"
+        of = " de" if units >= 1_000_000 and units % 1_000_000 == 0 else ""
+        parts.append(f"{cardinal(units)}{of} {singular if units == 1 else plural}")
+    if hundredths:
+        parts.append(f"{cardinal(hundredths)} {'centavo' if hundredths == 1 else 'centavos'}")
+    return " e ".join(parts)
+
+
 def _with_unit(match: re.Match[str]) -> str:
     sign, number, unit = match.groups()
     words, feminine = _unit_words(number, unit)
@@ -262,6 +281,7 @@ def _bare(match: re.Match[str]) -> str:
 
 _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
+    (_MONEY, _money),
     (
         _INTERVAL,
         lambda m: (
