@@ -41,6 +41,7 @@ READINGS = {
         "decilitro."
     ),
     "Nódulo de 3x2 cm.": "Nódulo de três por dois centímetros.",
+    "Jejum da 0h15 à 1h01.": "Jejum da zero hora e quinze minutos à uma hora e um minuto.",
     "Insulina: 10 U, depois 200 UI.": (
         "Insulina: dez unidades, depois duzentas unidades internacionais."
     ),

@@ -273,6 +273,19 @@ def _times(match: re.Match[str]) -> str:
     return f"{number_words(first, feminine)} por {number_words(second, feminine)} {words}"
 
 
+def _hours(match: re.Match[str]) -> str:
+    """The hours a match's first group counts, in words ("hora" is feminine: "duas")."""
+    return cardinal(int(match.group(1)), feminine=True)
+
+
+def _clock(match: re.Match[str]) -> str:
+    """ "14h30" -> "catorze horas e trinta minutos"; "1h01" -> "uma hora e um minuto"."""
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    hour = "hora" if hours < 2 else "horas"  # "zero hora", "uma hora"
+    minute = "minuto" if minutes == 1 else "minutos"
+    return f"{_hours(match)} {hour} e {cardinal(minutes)} {minute}"
+
+
 def _bare(match: re.Match[str]) -> str:
     sign, number, word = match.groups()
     feminine = word is not None and word.lower() in _FEMININE_NOUNS
@@ -282,16 +295,8 @@ def _bare(match: re.Match[str]) -> str:
 _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
     (_MONEY, _money),
-    (
-        _INTERVAL,
-        lambda m: (
-            f"de {cardinal(int(m.group(1)), True)} em {cardinal(int(m.group(1)), True)} horas"
-        ),
-    ),  # fmt: skip
-    (
-        _CLOCK,
-        lambda m: f"{cardinal(int(m.group(1)), True)} horas e {cardinal(int(m.group(2)))} minutos",
-    ),  # fmt: skip
+    (_INTERVAL, lambda m: f"de {_hours(m)} em {_hours(m)} horas"),
+    (_CLOCK, _clock),
     (_TIMES, _times),
     (_DOSE_TIMES, lambda m: f"{cardinal(int(m.group(1)), True)} vezes"),
     (_WITH_UNIT, _with_unit),
