@@ -254,8 +254,8 @@ class UndrawableSubtitle(ValueError):
 def burn_in_version(brief: Brief) -> dict[str, Any]:
     """What changes burned-in subtitles' pixels besides the cues: the font file and the code."""
     font = font_file()
-    for problem in undrawable_lines(brief):
-        raise UndrawableSubtitle(problem.line())
+    if problems := undrawable_lines(brief):
+        raise UndrawableSubtitle(problems[0].line())
     return {
         "font": font.name,
         "font_package": FONT_PACKAGE,
