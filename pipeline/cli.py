@@ -104,7 +104,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if still:
             print(f"{entry.path}: {still}")
         for index, shot in enumerate(brief.shots):  # how the voice reads figures and units
-            spoken = shot.spoken(brief.audio.language)
+            spoken = brief.spoken(shot)
             if spoken is not None and spoken != shot.line:
                 print(f'{entry.path}: shots[{index}].line: said as "{spoken}"')
         for warning in voice_warnings(brief):

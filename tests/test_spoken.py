@@ -207,3 +207,78 @@ def test_say_without_a_line_is_refused_in_portuguese_too(tmp_path):
     assert caught.value.problems_pt == [
         "shots[0]: `say` é como a voz lê a `line` da cena: escreva a `line` também"
     ]
+
+
+def test_a_glossary_says_whole_words_only_longest_first_and_once():
+    glossary = {"PA": "pressão arterial", "PAS": "pressão arterial sistólica", "FC": "f c"}
+    line = "PA de 120 e PAS alta; PAPA e FCs ficam."
+    assert said(line, "pt-BR", glossary) == (
+        "pressão arterial de cento e vinte e pressão arterial sistólica alta; PAPA e FCs ficam."
+    )
+    assert said("IAM", "pt-BR", {"IAM": "infarto de 1 vaso"}) == "infarto de um vaso"
+
+
+def _glossary_brief(tmp_path, say: dict, shots: list[dict] | None = None) -> dict:
+    shots = shots or [{"id": "pa", "prompt": "p", "line": "PA 90x60 mmHg.", "duration_s": 5}]
+    return small_brief(shots=shots, audio={"say": say})
+
+
+def test_the_briefs_glossary_is_counted_spoken_and_shown_and_say_still_wins(tmp_path, capsys):
+    say = {"PA": "pressão arterial", "FC": "frequência cardíaca"}
+    shots = [
+        {"id": "pa", "prompt": "p", "line": "PA 90x60 mmHg."},
+        {"id": "fc", "prompt": "p", "line": "FC 120 bpm.", "duration_s": 5},
+        {"id": "own", "prompt": "p", "line": "PA baixa.", "say": "A PA está baixa."},
+    ]
+    path = write_brief(tmp_path, _glossary_brief(tmp_path, say, shots))
+    brief = load_brief(path)
+    reading = "pressão arterial noventa por sessenta milímetros de mercúrio."
+    heart = "frequência cardíaca cento e vinte batimentos por minuto."
+    assert [brief.spoken(s) for s in brief.shots] == [reading, heart, "A PA está baixa."]
+    seconds = speech_seconds(reading, "pt-BR")
+    assert brief.estimated().shots[0].duration_s == pytest.approx(0.3 + seconds + 0.5)
+    assert main(["validate", str(path)]) == 0
+    assert f'{path}: shots[0].line: said as "{reading}"' in capsys.readouterr().out.splitlines()
+
+
+def test_a_glossary_term_with_nothing_to_say_is_refused_naming_the_field(tmp_path):
+    for say in ({"PA": "  "}, {"?!": "nada"}, {"PA": "x" * 301}):
+        with pytest.raises(BriefError) as caught:
+            load_brief(write_brief(tmp_path, _glossary_brief(tmp_path, say)))
+        (problem,) = caught.value.problems
+        assert problem.startswith("audio.say: term "), problem
+
+
+def test_the_client_profiles_glossary_fills_the_terms_a_brief_leaves_out(tmp_path):
+    from resources.inbox import read_entry
+
+    profile = tmp_path / "clients" / "acme-health" / "client.yaml"
+    profile.parent.mkdir(parents=True)
+    profile.write_text('say: {PA: "pressão arterial", FC: "frequência cardíaca"}\n')
+    data = _glossary_brief(tmp_path, {"FC": "batimento"})
+    entry = read_entry(write_brief(tmp_path, data), follow_symlinks=False)
+    assert entry.brief.audio.say == {"PA": "pressão arterial", "FC": "batimento"}
+    assert entry.brief.spoken(entry.brief.shots[0]).startswith("pressão arterial noventa")
+    alone = load_brief(write_brief(tmp_path / "alone", data))  # the same brief, no profile
+    assert alone.content_hash() != entry.brief.content_hash()  # the readings are in its version
+    profile.write_text("say: {PA: 3}\n")
+    (problem,) = read_entry(tmp_path / "brief.yaml", follow_symlinks=False).error.problems
+    assert problem.startswith("say.PA: ")
+
+
+def test_a_brief_with_sound_and_no_glossary_keeps_its_version(tmp_path):
+    data = small_brief(audio={"loudness": -23})
+    assert '"say"' not in load_brief(write_brief(tmp_path, data)).canonical_json()
+
+
+def test_the_fit_check_counts_the_glossarys_words(tmp_path):
+    shot = {"id": "fc", "prompt": "p", "line": "FC 120 bpm.", "duration_s": 4}
+    assert load_brief(write_brief(tmp_path / "a", small_brief(shots=[shot])))  # 13 syllables
+    with pytest.raises(BriefError) as caught:
+        load_brief(
+            write_brief(
+                tmp_path / "b", _glossary_brief(tmp_path, {"FC": "frequência cardíaca"}, [shot])
+            )
+        )
+    (problem,) = caught.value.problems
+    assert "needs 19 syllables" in problem and "hold 16" in problem

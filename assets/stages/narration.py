@@ -99,7 +99,7 @@ def line_seed(shot: Shot) -> int:
 
 def line_unit(ex: LinesRun, shot: Shot, attempt: int) -> tuple[ArtifactRef, dict[str, Any]]:
     """Attempt `attempt` (0-based) of a shot's line: its unit and the payload it hashes."""
-    text = shot.spoken(ex.brief.audio.language)
+    text = ex.brief.spoken(shot)
     return _unit(ex, text, attempt_seed(line_seed(shot), attempt), shot.duration_s)
 
 
@@ -277,7 +277,7 @@ def _speak_and_score(
             {
                 "id": shot.id,
                 "text": shot.line,
-                "said": shot.spoken(ex.brief.audio.language),
+                "said": ex.brief.spoken(shot),
                 "attempt": attempts.index(best),
                 **{
                     k: best[k]

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -56,6 +57,24 @@ from resources.domain.speech import (
     syllables_that_fit,
 )
 from resources.domain.spoken import said
+
+MAX_GLOSSARY = 200  # terms in one glossary (audio.say, a client profile's say)
+
+
+def _glossary(value: dict[str, str]) -> dict[str, str]:
+    """How the voice says terms it would read badly ({"PA": "pressão arterial"}): each term a
+    word or phrase of letters and digits, each reading something to say."""
+    if len(value) > MAX_GLOSSARY:
+        raise ValueError(f"{len(value)} terms: at most {MAX_GLOSSARY}")
+    for term, reading in value.items():
+        if not term.strip() or not speakable(term) or len(term) > 60:
+            raise ValueError(f"term {term!r}: write the word as the lines write it (1-60 letters)")
+        if not reading.strip() or not speakable(reading) or len(reading) > 300:
+            raise ValueError(f"term {term!r}: {reading!r} is not something to say (1-300 letters)")
+    return value
+
+
+Glossary = Annotated[dict[str, str], AfterValidator(_glossary)]
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=SLUG_PATTERN)]
@@ -349,12 +368,15 @@ class Shot(_Strict):
             )
         return self
 
-    def spoken(self, language: str) -> str | None:
-        """What the voice says: `say`, else `line`, with figures, units and abbreviations in
-        words ("2,5 mg" -> "dois vírgula cinco miligramas"); None for a silent shot."""
+    def spoken(self, language: str, glossary: dict[str, str] | None = None) -> str | None:
+        """What the voice says: `say` as written, else `line` with the glossary's terms as it
+        says them; figures, units and abbreviations in words ("2,5 mg" -> "dois vírgula cinco
+        miligramas"). None for a silent shot."""
         if self.line is None:
             return None
-        return said(self.say if self.say is not None else self.line, language)
+        if self.say is not None:
+            return said(self.say, language)
+        return said(self.line, language, glossary)
 
 
 class Music(_Strict):
@@ -381,6 +403,9 @@ class Audio(_Strict):
     music: Music | None = None
     # Integrated loudness target in LUFS (BS.1770-4): -16 for the web, -23 for EBU R128.
     loudness: float = Field(default=-16.0, ge=-31.0, le=-10.0)
+    # How the voice says terms of the lines ({"PA": "pressão arterial"}); the client profile's
+    # `say` fills the terms a brief leaves out.
+    say: Glossary = Field(default_factory=dict)
 
     @field_validator("language")
     @classmethod
@@ -681,12 +706,12 @@ class Brief(_Strict):
         """`timed` with each line's length at the language's normal rate (before synthesis)."""
         language = self.audio.language
         return self.timed(
-            {
-                s.id: speech_seconds(s.spoken(language), language)
-                for s in self.shots
-                if s.line is not None
-            }
+            {s.id: speech_seconds(self.spoken(s), language) for s in self.shots if s.line}
         )
+
+    def spoken(self, shot: Shot) -> str | None:
+        """What the voice says in `shot` (Shot.spoken with this brief's language and glossary)."""
+        return shot.spoken(self.audio.language, self.audio.say)
 
     def canonical_json(self) -> str:
         """Stable JSON of every field, defaults included: the input of the brief's version.
@@ -697,6 +722,8 @@ class Brief(_Strict):
         data = self.model_dump(mode="json")
         if self.audio == Audio():
             data.pop("audio")
+        elif not self.audio.say:
+            data["audio"].pop("say")
         if self.character.voice is None:
             data["character"].pop("voice")
         for unset in ("subtitles", "audiences", "formats", "title_card", "end_card", "logo"):
@@ -811,7 +838,7 @@ def line_fit_problems(brief: Brief) -> list[Problem]:
     for index, shot in enumerate(brief.shots):
         if shot.line is None or shot.duration_s is None:
             continue
-        needed = spoken_syllables(shot.spoken(language), language)
+        needed = spoken_syllables(brief.spoken(shot), language)
         room = syllables_that_fit(shot.duration_s, language)
         if needed <= room:
             continue

@@ -7,9 +7,11 @@ inbox scans only the folder's own *.yaml files, so the profile is never taken fo
 title_card: {text: "Introdução à Cardiologia", duration_s: 2, background: "#0B3D5C"}
 end_card: {text: "acme-health.com.br", duration_s: 2}
 logo: {file: logo.png, corner: top-right, opacity: 0.8}  # file: beside client.yaml
+say: {PA: "pressão arterial", FC: "frequência cardíaca"}  # how the voice says these terms
 ```
 
-A brief's own `deliverable.title_card`, `end_card` or `logo` wins over the profile's. The profile
+A brief's own `deliverable.title_card`, `end_card` or `logo` wins over the profile's, and its
+`audio.say` over the profile's `say` for a term both give. The profile
 is read once per client (cached on its path, size and modification time) and validated like a
 brief: one line per problem naming the file and the field. The merged brief carries the logo as a
 path relative to the brief's folder; the character_brief snapshot copies the logo and records the
@@ -23,12 +25,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from resources.domain.brief import (
     Brief,
     BriefError,
     Card,
+    Glossary,
     Logo,
     _BriefLoader,
     _Strict,
@@ -48,6 +51,9 @@ class ClientProfile(_Strict):
     title_card: Card | None = None
     end_card: Card | None = None
     logo: Logo | None = None
+    # How the voice says the client's terms in every brief's lines ({"PA": "pressão arterial"});
+    # a brief's own `audio.say` wins for a term both give.
+    say: Glossary = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def _read(path: str, size: int, mtime_ns: int) -> Profile:
         raise BriefError(path, [line]) from None
     data = {} if data is None else data
     if not isinstance(data, dict):
-        raise BriefError(path, ["(file): must be a mapping of title_card, end_card, logo"])
+        raise BriefError(path, ["(file): must be a mapping of title_card, end_card, logo, say"])
     try:
         fields = ClientProfile.model_validate(data)
     except ValidationError as error:
@@ -163,10 +169,11 @@ def with_client_profile(
     if deliverable.logo is None and profile.fields.logo is not None:
         beside = (profile.path.parent / profile.fields.logo.file).relative_to(folder)
         filled["logo"] = profile.fields.logo.model_copy(update={"file": beside.as_posix()})
-    if not filled:
-        return brief, profile
-    merged = brief.model_copy(update={"deliverable": deliverable.model_copy(update=filled)})
-    return merged, profile
+    update = {"deliverable": deliverable.model_copy(update=filled)} if filled else {}
+    glossary = {**profile.fields.say, **brief.audio.say}
+    if glossary != brief.audio.say:
+        update["audio"] = brief.audio.model_copy(update={"say": glossary})
+    return (brief.model_copy(update=update) if update else brief), profile
 
 
 def parse_client_brief(raw: bytes, source: str) -> Brief:

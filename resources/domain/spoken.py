@@ -17,14 +17,16 @@ What is written out (Brazilian Portuguese):
 * an interval of hours ("8/8 h": "de oito em oito horas") and a clock time ("14h30");
 * a few abbreviations with their dot ("Dra.", "máx.", "aprox.").
 
-Anything else is left as written. A reading the producer does not want is replaced in the brief
-(`shots[].say`): the voice says that instead, and the subtitles still show `line`.
+Anything else is left as written. Acronyms and names are said as a glossary says
+(`audio.say` in the brief, `say` in the client's profile: {"PA": "pressão arterial"}), and a
+reading the producer does not want is replaced for one shot (`shots[].say`): the voice says that
+instead, and the subtitles still show `line`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 _UNITS = (
     "zero um dois três quatro cinco seis sete oito nove dez onze doze treze catorze quinze "
@@ -306,8 +308,20 @@ _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
 _RULES = {"pt-BR": _PT_BR}
 
 
-def said(text: str, language: str) -> str:
-    """`text` as the voice says it in `language`: figures, units and abbreviations in words."""
+def with_glossary(text: str, glossary: Mapping[str, str]) -> str:
+    """`text` with each whole-word occurrence of a glossary's term replaced by how it is said
+    ("PA" -> "pressão arterial"; "PAS" is another word). Case-sensitive, longest term first, in
+    one pass: a replacement is never replaced again."""
+    if not glossary:
+        return text
+    terms = "|".join(re.escape(t) for t in sorted(glossary, key=len, reverse=True))
+    return re.sub(rf"(?<!\w)(?:{terms})(?!\w)", lambda m: glossary[m.group(0)], text)
+
+
+def said(text: str, language: str, glossary: Mapping[str, str] | None = None) -> str:
+    """`text` as the voice says it in `language`: the glossary's terms as it says them, then
+    figures, units and abbreviations in words."""
+    text = with_glossary(text, glossary or {})
     for pattern, words in _RULES[language]:
         text = pattern.sub(words, text)
     return text

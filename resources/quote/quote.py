@@ -322,7 +322,7 @@ def narration(ctx: QuoteContext) -> list[StageLine]:
     engine, voices = voice_line_counts(ctx, spoken)
     lines = []
     for shot, voice in zip(spoken, voices, strict=True):
-        seconds = speech_seconds(shot.spoken(ctx.brief.audio.language), ctx.brief.audio.language)
+        seconds = speech_seconds(ctx.brief.spoken(shot), ctx.brief.audio.language)
         speaker = per["wavlm"] * seconds / sound_flops.SPEAKER_S
         total = voice["flops"] + per["whisper"] + speaker
         detail = {
@@ -349,7 +349,7 @@ def voice_line_counts(ctx: QuoteContext, spoken: list) -> tuple[str, list[dict[s
     entry = voice_model_for(transcript is not None)
     language = ctx.brief.audio.language
     shapes = [
-        sound_flops.voice_shape(s.spoken(language), language, entry.frame_rate, transcript)
+        sound_flops.voice_shape(ctx.brief.spoken(s), language, entry.frame_rate, transcript)
         for s in spoken
     ]
     digest = flops.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
