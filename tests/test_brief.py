@@ -270,6 +270,19 @@ def test_a_shot_longer_than_the_models_longest_clip_is_refused_naming_what_fits(
     )
 
 
+def test_a_shot_too_long_because_of_its_line_names_the_line_in_both_languages():
+    data = small_brief()
+    line = "Hoje vamos falar de hipertensão, diabetes e insuficiência cardíaca no idoso frágil."
+    data["shots"][1] = {"id": "fala", "prompt": "p", "line": line}  # timed by its line: 6.6 s
+    with pytest.raises(BriefError) as refused:
+        parse_brief(data)
+    (en,), (pt,) = refused.value.problems, refused.value.problems_pt
+    assert en.startswith("shots[1].line: shot 'fala', timed by its line, is 6.6 s, longer than")
+    assert en.endswith("; or split the line over two shots")
+    assert pt.startswith("shots[1].line: a cena 'fala', com a duração da sua fala, tem 6.6 s")
+    assert pt.endswith("; ou divida a fala em duas cenas")
+
+
 def test_a_shot_no_model_can_render_in_one_clip_says_to_split_it():
     data = small_brief()
     data["shots"][0]["duration_s"] = 60

@@ -799,7 +799,7 @@ def shot_length_problems(brief: Brief) -> list[Problem]:
     """
     model = VIDEO_MODELS[brief.video.model]
     problems: list[Problem] = []
-    for index, shot in enumerate(brief.estimated().shots):
+    for index, (written, shot) in enumerate(zip(brief.shots, brief.estimated().shots, strict=True)):
         if model.takes(shot.duration_s):
             continue
         others = [
@@ -810,6 +810,12 @@ def shot_length_problems(brief: Brief) -> list[Problem]:
             and m.licence_ack in (None, brief.video.licence_ack)
         ]
         seconds, longest = f"{shot.duration_s:g} s", f"{model.max_duration_s:.2f} s"
+        # A shot timed by its line: the line makes it long, so the line is the field to change.
+        field, by_line, by_line_pt = f"shots[{index}].duration_s", "", ""
+        if written.duration_s is None:
+            field = f"shots[{index}].line"
+            by_line = ", timed by its line,"
+            by_line_pt = ", com a duração da sua fala,"
         frames = f"{model.max_frames} frames at {model.native_fps} fps"
         frames_pt = f"{model.max_frames} quadros a {model.native_fps} fps"
         if others:
@@ -818,12 +824,15 @@ def shot_length_problems(brief: Brief) -> list[Problem]:
         else:
             fits = f"no registry model takes {seconds} in one clip; split the shot"
             fits_pt = f"nenhum modelo do registro gera {seconds} num só clipe; divida a cena"
+        if by_line:
+            fits += "; or split the line over two shots"
+            fits_pt += "; ou divida a fala em duas cenas"
         problems.append(
             Problem(
-                f"shots[{index}].duration_s",
-                f"shot {shot.id!r} is {seconds}, longer than {model.name}'s longest clip, "
-                f"{longest} ({frames}); {fits}",
-                f"a cena {shot.id!r} tem {seconds}, mais que o clipe mais longo de "
+                field,
+                f"shot {shot.id!r}{by_line} is {seconds}, longer than {model.name}'s longest "
+                f"clip, {longest} ({frames}); {fits}",
+                f"a cena {shot.id!r}{by_line_pt} tem {seconds}, mais que o clipe mais longo de "
                 f"{model.name}, {longest} ({frames_pt}); {fits_pt}",
             )
         )
