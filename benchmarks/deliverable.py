@@ -16,6 +16,11 @@
    upscaler alone on the same source frames, all in the same run.
 2. Peak RSS of the stage for a 10 s and a 60 s clip, each in a fresh subprocess (its peak is
    reset right before the stage, so imports and the model load are not counted as the stage).
+3. Sampling the master for identity: the frames `sample_segments` embeds (8 a shot, 3 shots)
+   taken from a 1920x1080 master the old way (every frame decoded, converted and stacked by
+   `read_video`, the wanted ones picked) and by `read_frames` (only the wanted ones converted,
+   decoding stops after the last), both in this process; reported as seconds and their ratio,
+   with the check that both give the same frames.
 
 Without `--weights` the upscaler is a tiny one built in code: for throughput the tiny profile's
 RRDBNet (Real-ESRGAN x4plus's architecture with 8 features and one block instead of 64 and 23),
@@ -243,6 +248,61 @@ def measure_rss(args: argparse.Namespace, weights: Path, work: Path) -> list[dic
     return results
 
 
+def measure_sampling(work: Path, seconds: float, shots: int = 3) -> dict:
+    """Section 3 of the module docstring: read_video then pick, against read_frames."""
+    from fractions import Fraction
+
+    from resources.media.video_io import read_frames, read_video, write_video
+    from resources.qc.identity import FRAMES_PER_SHOT, sample_indices
+
+    fps, count = 24, round(seconds * 24)
+    master = work / "master-1080p.mp4"
+    # A smooth picture with a square that moves (a noise master would time the decoder instead).
+    ramp = np.linspace(0, 255, 1920, dtype=np.float32)
+    picture = np.stack([np.broadcast_to(ramp, (1080, 1920))] * 3, axis=-1).astype(np.uint8)
+    frames = np.repeat(picture[None], count, axis=0)
+    for index in range(count):
+        left = (index * 8) % (1920 - 128)
+        frames[index, 476:604, left : left + 128] = (255, 40, 40)
+    write_video(master, frames, fps=Fraction(fps))
+    per_shot = count // shots
+    wanted = sorted(
+        shot * per_shot + i
+        for shot in range(shots)
+        for i in sample_indices(per_shot, FRAMES_PER_SHOT)
+    )
+
+    def every_frame() -> dict[int, np.ndarray]:
+        picked, seen = {}, 0
+        for batch in read_video(master, batch_size=16):
+            picked.update({seen + i: batch[i] for i in range(len(batch)) if seen + i in wanted})
+            seen += len(batch)
+        return picked
+
+    def only_wanted() -> dict[int, np.ndarray]:
+        return dict(read_frames(master, wanted))
+
+    timings = {}
+    for name, read in (("read_video", every_frame), ("read_frames", only_wanted)):
+        read()  # warm: the file in the page cache, the decoder's libraries loaded
+        start = time.perf_counter()
+        found = read()
+        timings[name] = time.perf_counter() - start
+        timings[f"{name}_frames"] = found
+    same = all(
+        np.array_equal(timings["read_video_frames"][i], timings["read_frames_frames"][i])
+        for i in wanted
+    )
+    return {
+        "master": f"1920x1080, {seconds:g} s at {fps} fps ({count} frames)",
+        "sampled_frames": len(wanted),
+        "read_video_s": round(timings["read_video"], 3),
+        "read_frames_s": round(timings["read_frames"], 3),
+        "ratio": round(timings["read_video"] / timings["read_frames"], 2),
+        "same_frames": same,
+    }
+
+
 def _size(text: str) -> tuple[int, int]:
     width, height = text.lower().split("x")
     return int(width), int(height)
@@ -262,6 +322,8 @@ def main() -> None:
     parser.add_argument("--rss-seconds", type=float, nargs="+", default=[10.0, 60.0])
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-rss", action="store_true")
+    parser.add_argument("--sampling-seconds", type=float, default=20.0)
+    parser.add_argument("--skip-sampling", action="store_true")
     parser.add_argument("--child-rss", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--clip", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -288,6 +350,8 @@ def main() -> None:
             report["rss"] = measure_rss(args, rss_weights, work)
             peaks = [r["peak_rss_mb"] for r in report["rss"]]
             report["rss_spread"] = round(max(peaks) / min(peaks) - 1, 3)
+        if not args.skip_sampling:
+            report["sampling"] = measure_sampling(work, args.sampling_seconds)
         print(json.dumps(report, indent=2))
 
 

@@ -15,6 +15,7 @@ import pytest
 from resources.media.video_io import (
     VideoWriter,
     probe_video,
+    read_frames,
     read_video,
     retime_indices,
     write_video,
@@ -78,6 +79,20 @@ def test_read_video_streams_bounded_batches_covering_every_frame(
         sizes.append(len(batch))
     assert max(sizes) <= 7
     assert sum(sizes) == FRAMES
+
+
+def test_read_frames_gives_read_videos_frames_at_the_indices_asked_and_no_others(
+    clip: tuple[Path, np.ndarray],
+) -> None:
+    every = np.concatenate(list(read_video(clip[0])))
+    asked = [FRAMES - 1, 0, 5, 5, 9]
+    found = list(read_frames(clip[0], asked))
+    assert [index for index, _ in found] == [0, 5, 9, FRAMES - 1]  # in order, each once
+    for index, frame in found:
+        assert np.array_equal(frame, every[index])
+    assert list(read_frames(clip[0], [])) == []
+    # An index past the last frame: the frames before it, and no error.
+    assert [i for i, _ in read_frames(clip[0], [2, FRAMES + 10])] == [2]
 
 
 def test_exception_inside_with_leaves_no_file_and_no_temp_file(tmp_path: Path) -> None:

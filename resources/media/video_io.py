@@ -7,7 +7,7 @@ import math
 import os
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -315,6 +315,29 @@ def read_video(path: Path, *, batch_size: int = 16) -> Iterator[np.ndarray]:
             raise ValueError(f"{path}: decoding failed: {exc}") from exc
         if batch:
             yield np.stack(batch)
+
+
+def read_frames(path: Path, indices: Iterable[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode `path` once and yield (index, (H, W, 3) uint8 RGB frame) for the frames at
+    `indices` only, in order, stopping after the last one: a few frames sampled from a long
+    master are converted and copied without converting every other frame (what read_video
+    does), and the same frames come out."""
+    wanted = set(indices)
+    if not wanted:
+        return
+    last = max(wanted)
+    path = Path(path)
+    with _open_input(path) as container:
+        stream = _video_stream(container, path)
+        stream.thread_type = "AUTO"
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                if index in wanted:
+                    yield index, frame.to_ndarray(format="rgb24")
+                if index >= last:
+                    return
+        except av.FFmpegError as exc:
+            raise ValueError(f"{path}: decoding failed: {exc}") from exc
 
 
 def _moov_before_mdat(path: Path) -> bool:

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from resources.domain.registry import CLIP_VISION, DINOV2, VisionModel
-from resources.media.video_io import probe_video, read_video
+from resources.media.video_io import probe_video, read_frames, read_video
 
 FRAMES_PER_SHOT = 8  # k: frames sampled evenly over a clip for its identity score
 BATCH_FRAMES = 16  # frames decoded and embedded at once
@@ -212,15 +212,23 @@ class IdentityScorer:
         found: dict[str, dict[str, list[torch.Tensor]]] = {
             s: {name: [] for name in self.backbones} for s, _ in segments
         }
-        seen = 0
-        for batch in read_video(video, batch_size=BATCH_FRAMES):
-            picked = [i for i in range(len(batch)) if seen + i in wanted]
-            if picked:
-                embedded = self.embed(list(batch[picked]))
-                for row, i in enumerate(picked):
-                    for name, emb in embedded.items():
-                        found[wanted[seen + i]][name].append(emb[row : row + 1])
-            seen += len(batch)
+        # Embedded in groups of the frames that fall in one window of BATCH_FRAMES, the groups
+        # the scores have always been computed in (a batch's size can move the last float bit).
+        window: list[tuple[int, np.ndarray]] = []
+
+        def embed_window() -> None:
+            embedded = self.embed([frame for _, frame in window])
+            for row, (index, _) in enumerate(window):
+                for name, emb in embedded.items():
+                    found[wanted[index]][name].append(emb[row : row + 1])
+            window.clear()
+
+        for index, frame in read_frames(video, wanted):
+            if window and window[0][0] // BATCH_FRAMES != index // BATCH_FRAMES:
+                embed_window()
+            window.append((index, frame))
+        if window:
+            embed_window()
         missing = [s for s, parts in found.items() if not parts[PRIMARY]]
         if missing:
             raise ValueError(f"{video}: no frames found for segment(s) {', '.join(missing)}")
