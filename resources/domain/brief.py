@@ -53,7 +53,7 @@ from resources.domain.speech import (
     shot_seconds,
     speakable,
     speech_seconds,
-    spoken_syllables,
+    syllables,
     syllables_that_fit,
 )
 from resources.domain.spoken import said
@@ -67,9 +67,9 @@ def _glossary(value: dict[str, str]) -> dict[str, str]:
     if len(value) > MAX_GLOSSARY:
         raise ValueError(f"{len(value)} terms: at most {MAX_GLOSSARY}")
     for term, reading in value.items():
-        if not term.strip() or not speakable(term) or len(term) > 60:
+        if not speakable(term) or len(term) > 60:
             raise ValueError(f"term {term!r}: write the word as the lines write it (1-60 letters)")
-        if not reading.strip() or not speakable(reading) or len(reading) > 300:
+        if not speakable(reading) or len(reading) > 300:
             raise ValueError(f"term {term!r}: {reading!r} is not something to say (1-300 letters)")
     return value
 
@@ -810,12 +810,6 @@ def shot_length_problems(brief: Brief) -> list[Problem]:
             and m.licence_ack in (None, brief.video.licence_ack)
         ]
         seconds, longest = f"{shot.duration_s:g} s", f"{model.max_duration_s:.2f} s"
-        # A shot timed by its line: the line makes it long, so the line is the field to change.
-        field, by_line, by_line_pt = f"shots[{index}].duration_s", "", ""
-        if written.duration_s is None:
-            field = f"shots[{index}].line"
-            by_line = ", timed by its line,"
-            by_line_pt = ", com a duração da sua fala,"
         frames = f"{model.max_frames} frames at {model.native_fps} fps"
         frames_pt = f"{model.max_frames} quadros a {model.native_fps} fps"
         if others:
@@ -824,7 +818,11 @@ def shot_length_problems(brief: Brief) -> list[Problem]:
         else:
             fits = f"no registry model takes {seconds} in one clip; split the shot"
             fits_pt = f"nenhum modelo do registro gera {seconds} num só clipe; divida a cena"
-        if by_line:
+        field, by_line, by_line_pt = f"shots[{index}].duration_s", "", ""
+        if written.duration_s is None:
+            # Timed by its line: the line makes it long, so the line is the field to change.
+            field = f"shots[{index}].line"
+            by_line, by_line_pt = ", timed by its line,", ", com a duração da sua fala,"
             fits += "; or split the line over two shots"
             fits_pt += "; ou divida a fala em duas cenas"
         problems.append(
@@ -847,7 +845,7 @@ def line_fit_problems(brief: Brief) -> list[Problem]:
     for index, shot in enumerate(brief.shots):
         if shot.line is None or shot.duration_s is None:
             continue
-        needed = spoken_syllables(brief.spoken(shot), language)
+        needed = syllables(brief.spoken(shot))
         room = syllables_that_fit(shot.duration_s, language)
         if needed <= room:
             continue

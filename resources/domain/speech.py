@@ -39,14 +39,10 @@ def syllables(text: str) -> int:
     return max(1, len(_VOWEL_GROUP.findall(text)))
 
 
-def spoken_syllables(text: str, language: str) -> int:
-    """Syllables of `text` as the voice says it: "500 mg" is "quinhentos miligramas" (8)."""
-    return syllables(said(text, language))
-
-
 def speech_seconds(text: str, language: str) -> float:
-    """How long `text` takes at the language's normal rate, without lead-in or tail."""
-    return spoken_syllables(text, language) / SYLLABLES_PER_S[language]
+    """How long `text`, as the voice says it (`Brief.spoken`, `spoken.said`: figures in words),
+    takes at the language's normal rate, without lead-in or tail."""
+    return syllables(text) / SYLLABLES_PER_S[language]
 
 
 def shot_seconds(speech_s: float) -> float:

@@ -37,7 +37,7 @@ _HUNDREDS = (
     "_ cento duzentos trezentos quatrocentos quinhentos seiscentos setecentos oitocentos novecentos"
 ).split()
 # (singular, plural) of each power of a thousand above the thousands, which are masculine nouns.
-_SCALES = (("mil", "mil"), ("milhão", "milhões"), ("bilhão", "bilhões"), ("trilhão", "trilhões"))
+_SCALES = (("milhão", "milhões"), ("bilhão", "bilhões"), ("trilhão", "trilhões"))
 _ORDINAL_UNITS = "_ primeir segund terceir quart quint sext sétim oitav non".split()
 _ORDINAL_TENS = (
     "_ décim vigésim trigésim quadragésim quinquagésim sexagésim septuagésim octogésim nonagésim"
@@ -81,7 +81,7 @@ def cardinal(n: int, feminine: bool = False) -> str:
         return "menos " + cardinal(-n, feminine)
     if n == 0:
         return "zero"
-    if n >= 1000 ** (len(_SCALES) + 1):  # a code or a phone number, not an amount: digit by digit
+    if n >= 1000 ** (len(_SCALES) + 2):  # a code or a phone number, not an amount: digit by digit
         return " ".join(_UNITS[int(digit)] for digit in str(n))
     groups = []
     while n:
@@ -97,7 +97,7 @@ def cardinal(n: int, feminine: bool = False) -> str:
         elif power == 1:  # "mil", not "um mil"; the thousands agree with the noun counted
             words = "mil" if group == 1 else f"{_below_thousand(group, feminine)} mil"
         else:  # "milhão" and above are masculine nouns: "dois milhões de doses"
-            singular, plural = _SCALES[power - 1]
+            singular, plural = _SCALES[power - 2]
             words = f"{_below_thousand(group, False)} {singular if group == 1 else plural}"
         parts.append((group, words))
     # "e" before the last group when it is below a hundred or a round hundred ("mil e cem",
@@ -162,11 +162,10 @@ _UNIT_WORDS: dict[str, tuple[str, str, bool]] = {
     "min": ("minuto", "minutos", False),
     "s": ("segundo", "segundos", False),
     "ms": ("milissegundo", "milissegundos", False),
-    "%": ("por cento", "por cento", False),
 }
 # What may follow "/" after a unit ("mg/kg", "g/dia", "mL/kg/h"), said in the singular.
 _PER_WORDS: dict[str, str] = {
-    **{symbol: words[0] for symbol, words in _UNIT_WORDS.items() if symbol != "%"},
+    **{symbol: words[0] for symbol, words in _UNIT_WORDS.items()},
     "dia": "dia",
     "semana": "semana",
     "mês": "mês",
@@ -178,7 +177,7 @@ _FEMININE_NOUNS = frozenset(
     """vez vezes hora horas semana semanas dose doses gota gotas cápsula cápsulas ampola ampolas
     unidade unidades pessoa pessoas criança crianças mulher mulheres gestação gestações gestante
     gestantes consulta consultas internação internações questão questões alternativa
-    alternativas vítima vítimas semanas camada camadas cirurgia cirurgias lesão lesões""".split()
+    alternativas vítima vítimas camada camadas cirurgia cirurgias lesão lesões""".split()
 )
 # Abbreviations with their dot, as spoken.
 _ABBREVIATIONS: dict[str, str] = {
@@ -201,7 +200,7 @@ _ABBREVIATIONS: dict[str, str] = {
 }
 
 _NUMBER = r"\d{1,3}(?:\.\d{3})+(?!\d)(?:,\d+)?|\d+(?:,\d+)?"
-_SYMBOLS = "|".join(re.escape(s) for s in sorted(_UNIT_WORDS, key=len, reverse=True) if s != "%")
+_SYMBOLS = "|".join(re.escape(s) for s in sorted(_UNIT_WORDS, key=len, reverse=True))
 _PERS = "|".join(re.escape(s) for s in sorted(_PER_WORDS, key=len, reverse=True))
 _UNIT = rf"(?:{_SYMBOLS})(?:/(?:{_PERS}))*"
 _END = r"(?![\wµμ²°º/])"  # a unit ends its word ("m" is not the start of "mg" or "mais")
@@ -237,7 +236,7 @@ def number_words(number: str, feminine: bool = False) -> str:
 
 def _unit_words(number: str, unit: str) -> tuple[str, bool]:
     """(the unit in words, whether the number before it is feminine): "mg/kg" after "2,5"
-    -> ("miligramas por quilo", False)."""
+    -> ("miligramas por quilo", False); "%" -> ("por cento", False)."""
     if unit == "%":
         return "por cento", False
     head, *pers = unit.split("/")

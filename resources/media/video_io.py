@@ -296,25 +296,30 @@ def _video_stream(container: InputContainer, path: Path) -> VideoStream:
     return stream
 
 
-def read_video(path: Path, *, batch_size: int = 16) -> Iterator[np.ndarray]:
-    """Decode `path` lazily, yielding (n <= batch_size, H, W, 3) uint8 RGB batches."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size={batch_size}: must be at least 1")
+def _decoded(path: Path) -> Iterator[av.VideoFrame]:
+    """The frames of `path`'s video stream, decoded in order; a decoding error names the file."""
     path = Path(path)
     with _open_input(path) as container:
         stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
-        batch: list[np.ndarray] = []
         try:
-            for frame in container.decode(stream):
-                batch.append(frame.to_ndarray(format="rgb24"))
-                if len(batch) == batch_size:
-                    yield np.stack(batch)
-                    batch = []
+            yield from container.decode(stream)
         except av.FFmpegError as exc:
             raise ValueError(f"{path}: decoding failed: {exc}") from exc
-        if batch:
+
+
+def read_video(path: Path, *, batch_size: int = 16) -> Iterator[np.ndarray]:
+    """Decode `path` lazily, yielding (n <= batch_size, H, W, 3) uint8 RGB batches."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size}: must be at least 1")
+    batch: list[np.ndarray] = []
+    for frame in _decoded(path):
+        batch.append(frame.to_ndarray(format="rgb24"))
+        if len(batch) == batch_size:
             yield np.stack(batch)
+            batch = []
+    if batch:
+        yield np.stack(batch)
 
 
 def read_frames(path: Path, indices: Iterable[int]) -> Iterator[tuple[int, np.ndarray]]:
@@ -326,18 +331,12 @@ def read_frames(path: Path, indices: Iterable[int]) -> Iterator[tuple[int, np.nd
     if not wanted:
         return
     last = max(wanted)
-    path = Path(path)
-    with _open_input(path) as container:
-        stream = _video_stream(container, path)
-        stream.thread_type = "AUTO"
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                if index in wanted:
-                    yield index, frame.to_ndarray(format="rgb24")
-                if index >= last:
-                    return
-        except av.FFmpegError as exc:
-            raise ValueError(f"{path}: decoding failed: {exc}") from exc
+    with contextlib.closing(_decoded(path)) as frames:  # closed (the file with it) on return
+        for index, frame in enumerate(frames):
+            if index in wanted:
+                yield index, frame.to_ndarray(format="rgb24")
+            if index >= last:
+                return
 
 
 def _moov_before_mdat(path: Path) -> bool:

@@ -55,9 +55,11 @@ class VoiceShape:
 def voice_shape(
     line: str, language: str, frame_rate: float, transcript: str | None = None
 ) -> VoiceShape:
-    """A line spoken at the normal rate (resources/domain/speech.py), with a cloned voice's
-    transcript and sample (its length estimated from the transcript at the same rate)."""
+    """A line (as the voice says it: `Brief.spoken`) spoken at the normal rate
+    (resources/domain/speech.py), with a cloned voice's transcript and sample (its length
+    estimated from the transcript, its figures in words, at the same rate)."""
     from resources.domain.speech import speech_seconds
+    from resources.domain.spoken import said
 
     frames = math.ceil(speech_seconds(line, language) * frame_rate)
     tokens = math.ceil(len(line) / TEXT_CHARS_PER_TOKEN)
@@ -65,7 +67,8 @@ def voice_shape(
     if transcript:
         told = math.ceil(len(transcript) / TEXT_CHARS_PER_TOKEN)
         tokens += told
-        positions += told + math.ceil(speech_seconds(transcript, language) * frame_rate)
+        told_s = speech_seconds(said(transcript, language), language)
+        positions += told + math.ceil(told_s * frame_rate)
     return VoiceShape(positions, tokens, frames)
 
 
