@@ -57,6 +57,34 @@ READINGS = {
         "exame, cinquenta centavos; a dose, três dólares."
     ),
     "R$ 1,00 ou R$ 2.000.000": "um real ou dois milhões de reais",
+    # A case as a doctor presents it: pressures, comparisons, ranges, fractions, dilutions.
+    "PA > 140/90 mmHg, FC ≥ 100 bpm e glicemia < 70 mg/dL.": (
+        "PA maior que cento e quarenta por noventa milímetros de mercúrio, FC maior ou igual a cem "
+        "batimentos por minuto e glicemia menor que setenta miligramas por decilitro."
+    ),
+    "PA 12/8, PA: 120/80mmHg.": (
+        "PA doze por oito, PA: cento e vinte por oitenta milímetros de mercúrio."
+    ),
+    "Amoxicilina 10-20 mg/kg/dia por 7–10 dias, de 2 a 4 h.": (
+        "Amoxicilina dez a vinte miligramas por quilo por dia por sete a dez dias, de duas a "
+        "quatro horas."
+    ),
+    "Dar 1/2 comprimido, 1/3 da dose e 2/3 do volume.": (
+        "Dar meio comprimido, um terço da dose e dois terços do volume."
+    ),
+    "Adrenalina 1:1000, não 1:10.000.": "Adrenalina um para mil, não um para dez mil.",
+    "Creatinina 1.2 mg/dL, 0.25 mg, 1.200 mL.": (
+        "Creatinina um vírgula dois miligramas por decilitro, zero vírgula vinte e cinco "
+        "miligramas, mil e duzentos mililitros."
+    ),
+    "Internada no dia 1/3, alta em 12/05/2026, às 14:30; jejum até 8:00.": (
+        "Internada no dia primeiro de março, alta em doze de maio de dois mil e vinte e seis, às "
+        "catorze horas e trinta minutos; jejum até oito horas."
+    ),
+    "Hb 12 ± 2 g/dL; β-bloqueador, βHCG e γ-GT.": (
+        "Hb doze mais ou menos dois gramas por decilitro; beta-bloqueador, beta HCG e gama-GT."
+    ),
+    "Acuidade 20/20 às 14h00.": "Acuidade vinte barra vinte às catorze horas.",
 }
 
 
@@ -153,6 +181,20 @@ def test_the_fit_check_counts_the_figures_as_spoken(tmp_path):
     )
     shot["duration_s"] = 4.0
     assert _load(tmp_path, shot).shots[0].spoken("pt-BR") == READINGS["Tome 500 mg 3x ao dia."]
+
+
+def test_a_pressure_is_counted_as_its_reading_not_as_its_digits(tmp_path):
+    # "PA 140/90 mmHg." was counted as "PA cento e quarenta/90 mmHg.": the second figure and the
+    # unit were vowel-less. Said in full it is 19 syllables, 3.8 s: more than a 3 s shot holds.
+    shot = {"id": "pa", "prompt": "p", "duration_s": 3.0, "line": "PA 140/90 mmHg."}
+    with pytest.raises(BriefError) as caught:
+        _load(tmp_path, shot)
+    (problem,) = caught.value.problems
+    assert problem.startswith("shots[0].line: shot 'pa': the line needs 19 syllables")
+    shot["duration_s"] = 5.0
+    assert _load(tmp_path, shot).shots[0].spoken("pt-BR") == (
+        "PA cento e quarenta por noventa milímetros de mercúrio."
+    )
 
 
 def test_a_shot_timed_by_its_line_is_timed_by_its_reading(tmp_path):

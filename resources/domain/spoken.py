@@ -14,7 +14,13 @@ What is written out (Brazilian Portuguese):
   "vezes");
 * a unit after a number, alone or per another ("mg", "mmHg", "mg/kg", "mL/kg/h", "g/dia"), the
   number agreeing with the unit's gender ("2 h": "duas horas");
-* an interval of hours ("8/8 h": "de oito em oito horas") and a clock time ("14h30");
+* an interval of hours ("8/8 h": "de oito em oito horas") and a clock time ("14h30", "14:30");
+* a blood pressure ("140/90 mmHg", "PA 12/8": "doze por oito"), a fraction ("1/3": "um terço";
+  after "dia" it is a date), a date ("12/05/2026": "doze de maio de dois mil e vinte e seis"), a
+  dilution ("1:1000": "um para mil"; "1:30" too, "14:30" is a clock), a range ("10-20 mg", "2 a
+  4 h": "duas a quatro horas") and a comparison ("< 70", "≥ 100", "± 2");
+* a decimal written with a point ("1.2 mg/dL": "um vírgula dois"; "1.200" stays a thousand);
+* Greek letters ("β-bloqueador": "beta-bloqueador");
 * a few abbreviations with their dot ("Dra.", "máx.", "aprox.").
 
 Anything else is left as written. Acronyms and names are said as a glossary says
@@ -199,6 +205,46 @@ _ABBREVIATIONS: dict[str, str] = {
     "n°": "número",
 }
 
+# A fraction's denominator: (singular, plural) ("1/2": "meio", "2/3": "dois terços").
+_FRACTIONS: dict[int, tuple[str, str]] = {
+    2: ("meio", "meios"),
+    3: ("terço", "terços"),
+    4: ("quarto", "quartos"),
+    5: ("quinto", "quintos"),
+    6: ("sexto", "sextos"),
+    7: ("sétimo", "sétimos"),
+    8: ("oitavo", "oitavos"),
+    9: ("nono", "nonos"),
+    10: ("décimo", "décimos"),
+    100: ("centésimo", "centésimos"),
+    1000: ("milésimo", "milésimos"),
+}
+# A comparison before a number ("glicemia < 70", "FC ≥ 100"), longest sign first.
+_COMPARISONS: dict[str, str] = {
+    ">=": "maior ou igual a",
+    "<=": "menor ou igual a",
+    "≥": "maior ou igual a",
+    "≤": "menor ou igual a",
+    ">": "maior que",
+    "<": "menor que",
+    "±": "mais ou menos",
+}
+_MONTHS = (
+    "_ janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro"
+).split()
+_GREEK: dict[str, str] = {
+    "α": "alfa",
+    "β": "beta",
+    "γ": "gama",
+    "δ": "delta",
+    "ε": "épsilon",
+    "κ": "capa",
+    "λ": "lambda",
+    "μ": "mi",
+    "σ": "sigma",
+    "ω": "ômega",
+}
+
 _NUMBER = r"\d{1,3}(?:\.\d{3})+(?!\d)(?:,\d+)?|\d+(?:,\d+)?"
 _SYMBOLS = "|".join(re.escape(s) for s in sorted(_UNIT_WORDS, key=len, reverse=True))
 _PERS = "|".join(re.escape(s) for s in sorted(_PER_WORDS, key=len, reverse=True))
@@ -214,6 +260,25 @@ _ABBREVIATION = re.compile(
 # "8/8h" and "de 8/8 h" are both "de oito em oito horas".
 _INTERVAL = re.compile(r"(?:(?<!\w)de\s+)?(?<![\w,./])(\d{1,2})\s?/\s?\1\s?h(?:oras)?" + _END)
 _CLOCK = re.compile(r"(?<![\w,./])([01]?\d|2[0-3])h([0-5]\d)(?!\w)")
+# A decimal point where Portuguese writes a comma ("1.2", "0.25"): never three digits after it,
+# which is a thousands dot ("1.200").
+_DECIMAL_POINT = re.compile(r"(?<![\w,.])(\d+)\.(\d{1,2}|\d{4,})(?![\d.,]|\w)")
+# "14:30" (a clock) or "1:1000" (a dilution).
+_COLON = re.compile(r"(?<![\w,./:])(\d{1,2}):(\d{1,3}(?:\.\d{3})+|\d+)(?![\w:]|,\d)")
+# Numbers joined by "/": a blood pressure ("140/90 mmHg"), a fraction ("1/3") or a date
+# ("12/05", "12/05/2026").
+_SLASH = re.compile(
+    r"(?<![\w,./])(\d{1,3})\s?/\s?(\d{1,4})(?:/(\d{4}|\d{2}))?"
+    rf"(?:\s?(mmHg|cmH2O){_END}|(?![\w/]|,\d))"
+)
+_RANGE = re.compile(
+    rf"(?<![\w,./])({_NUMBER})\s?(?:[-–]|\s(?:a|até)\s)\s?({_NUMBER})\s?({_UNIT}|%){_END}"
+    rf"|(?<![\w,./])({_NUMBER})[-–]({_NUMBER})(?![\w,.]\d|\w)"
+)
+_GREEK_LETTER = re.compile("([" + "".join(_GREEK) + r"])(\w?)")
+_COMPARISON = re.compile(
+    r"(?<![\w<>=≤≥±])(" + "|".join(re.escape(c) for c in _COMPARISONS) + r")\s?(?=-?\d)"
+)
 _TIMES = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×]\s?({_NUMBER})(?:\s?({_UNIT}){_END})?")
 _DOSE_TIMES = re.compile(r"(?<![\w,./])(\d+)\s?[xX×](?=\s|$|[,;.!?)])")
 _WITH_UNIT = re.compile(rf"(?<![\w,./])(-?)({_NUMBER})\s?({_UNIT}|%){_END}")
@@ -281,10 +346,61 @@ def _hours(match: re.Match[str]) -> str:
 
 def _clock(match: re.Match[str]) -> str:
     """ "14h30" -> "catorze horas e trinta minutos"; "1h01" -> "uma hora e um minuto"."""
-    hours, minutes = int(match.group(1)), int(match.group(2))
+    return _clock_words(int(match.group(1)), int(match.group(2)))
+
+
+def _clock_words(hours: int, minutes: int) -> str:
+    """ "catorze horas e trinta minutos"; "uma hora"; "zero hora e um minuto"."""
     hour = "hora" if hours < 2 else "horas"  # "zero hora", "uma hora"
-    minute = "minuto" if minutes == 1 else "minutos"
-    return f"{_hours(match)} {hour} e {cardinal(minutes)} {minute}"
+    words = f"{cardinal(hours, feminine=True)} {hour}"
+    if minutes:
+        words += f" e {cardinal(minutes)} {'minuto' if minutes == 1 else 'minutos'}"
+    return words
+
+
+def _colon(match: re.Match[str]) -> str:
+    """ "14:30" a clock; "1:1000" (one to anything but "00", or no clock) a dilution."""
+    first, second = match.groups()
+    hours, minutes = int(first), int(second.replace(".", ""))
+    if len(second) == 2 and hours <= 24 and minutes <= 59 and (hours != 1 or minutes == 0):
+        return _clock_words(hours, minutes)
+    return f"{number_words(first)} para {number_words(second)}"
+
+
+def _slash(match: re.Match[str]) -> str:
+    """ "140/90" a pressure (the first at least 50 and above the second, a pressure's unit
+    after it, or "PA" before it: "PA 12/8"); "2/3" a fraction (a known denominator, not after
+    "dia"); "12/05" or "1/3/2026" a date; anything else as "barra" ("20/20")."""
+    first, second, year, unit = match.groups()
+    top, bottom = int(first), int(second)
+    before = [w.strip(":").lower() for w in match.string[: match.start()].split()[-1:]]
+    if year is None and (unit or (top >= 50 and top > bottom) or before in (["pa"], ["arterial"])):
+        words = f"{cardinal(top)} por {cardinal(bottom)}"
+        return f"{words} {_unit_words(second, unit)[0]}" if unit else words
+    if year is None and 0 < top < bottom and bottom in _FRACTIONS and before != ["dia"]:
+        singular, plural = _FRACTIONS[bottom]
+        return "meio" if bottom == 2 else f"{cardinal(top)} {singular if top == 1 else plural}"
+    if 1 <= top <= 31 and 1 <= bottom <= 12:
+        day = "primeiro" if top == 1 else cardinal(top)
+        words = f"{day} de {_MONTHS[bottom]}"
+        return f"{words} de {cardinal(int(year))}" if year else words
+    parts = [cardinal(top), cardinal(bottom), *([cardinal(int(year))] if year else [])]
+    return " barra ".join(parts) + (f" {_unit_words(second, unit)[0]}" if unit else "")
+
+
+def _range(match: re.Match[str]) -> str:
+    """ "10-20 mg" -> "dez a vinte miligramas"; "2 a 4 h" -> "duas a quatro horas"."""
+    first, second, unit, plain_first, plain_second = match.groups()
+    if unit is None:
+        return f"{number_words(plain_first)} a {number_words(plain_second)}"
+    words, feminine = _unit_words(second, unit)
+    return f"{number_words(first, feminine)} a {number_words(second, feminine)} {words}"
+
+
+def _greek(match: re.Match[str]) -> str:
+    """A Greek letter by name, a space before a letter or digit that follows ("βHCG")."""
+    letter, after = match.groups()
+    return _GREEK[letter] + (f" {after}" if after else "")
 
 
 def _bare(match: re.Match[str]) -> str:
@@ -296,13 +412,19 @@ def _bare(match: re.Match[str]) -> str:
 _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
     (_MONEY, _money),
+    (_DECIMAL_POINT, lambda m: f"{m.group(1)},{m.group(2)}"),
     (_INTERVAL, lambda m: f"de {_hours(m)} em {_hours(m)} horas"),
     (_CLOCK, _clock),
+    (_COMPARISON, lambda m: _COMPARISONS[m.group(1)] + " "),
+    (_COLON, _colon),
+    (_SLASH, _slash),
     (_TIMES, _times),
     (_DOSE_TIMES, lambda m: f"{cardinal(int(m.group(1)), True)} vezes"),
+    (_RANGE, _range),
     (_WITH_UNIT, _with_unit),
     (_ORDINAL, lambda m: ordinal(int(m.group(1)), m.group(2) == "ª")),
     (_BARE, _bare),
+    (_GREEK_LETTER, _greek),
 )
 _RULES = {"pt-BR": _PT_BR}
 
