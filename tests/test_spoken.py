@@ -85,6 +85,16 @@ READINGS = {
         "Hb doze mais ou menos dois gramas por decilitro; beta-bloqueador, beta HCG e gama-GT."
     ),
     "Acuidade 20/20 às 14h00.": "Acuidade vinte barra vinte às catorze horas.",
+    "Dor 7/10, força grau 4/5; retorno no dia 7/10.": (
+        "Dor sete de dez, força grau quatro de cinco; retorno no dia sete de outubro."
+    ),
+    "Plaquetas 80.000/mm³; TFG 30 mL/min/1,73 m²; soro a 30 gotas/min.": (
+        "Plaquetas oitenta mil por milímetro cúbico; TFG trinta mililitros por minuto por um "
+        "vírgula setenta e três metros quadrados; soro a trinta gotas por minuto."
+    ),
+    "Tomar 1x/dia, 2x/semana, 1x ao dia.": (
+        "Tomar uma vez por dia, duas vezes por semana, uma vez ao dia."
+    ),
 }
 
 

@@ -161,6 +161,8 @@ _UNIT_WORDS: dict[str, tuple[str, str, bool]] = {
     "m": ("metro", "metros", False),
     "km": ("quilômetro", "quilômetros", False),
     "m²": ("metro quadrado", "metros quadrados", False),
+    "mm³": ("milímetro cúbico", "milímetros cúbicos", False),
+    "cm³": ("centímetro cúbico", "centímetros cúbicos", False),
     "°C": ("grau Celsius", "graus Celsius", False),
     "ºC": ("grau Celsius", "graus Celsius", False),
     "°": ("grau", "graus", False),  # "1°" is degrees: the ordinal's sign is "º" or "ª"
@@ -205,17 +207,12 @@ _ABBREVIATIONS: dict[str, str] = {
     "n°": "número",
 }
 
-# A fraction's denominator: (singular, plural) ("1/2": "meio", "2/3": "dois terços").
+# A fraction's denominator: (singular, plural) ("1/2": "meio", "2/3": "dois terços"). Over 5 to
+# 10 a doctor gives a score ("dor 7/10", "força 4/5": "sete de dez", "quatro de cinco").
 _FRACTIONS: dict[int, tuple[str, str]] = {
     2: ("meio", "meios"),
     3: ("terço", "terços"),
     4: ("quarto", "quartos"),
-    5: ("quinto", "quintos"),
-    6: ("sexto", "sextos"),
-    7: ("sétimo", "sétimos"),
-    8: ("oitavo", "oitavos"),
-    9: ("nono", "nonos"),
-    10: ("décimo", "décimos"),
     100: ("centésimo", "centésimos"),
     1000: ("milésimo", "milésimos"),
 }
@@ -271,6 +268,10 @@ _SLASH = re.compile(
     r"(?<![\w,./])(\d{1,3})\s?/\s?(\d{1,4})(?:/(\d{4}|\d{2}))?"
     rf"(?:\s?(mmHg|cmH2O){_END}|(?![\w/]|,\d))"
 )
+# "/" between a word and a number ("mL/min/1,73 m²") or before a unit alone ("80.000/mm³",
+# "30 gotas/min", "1x/dia"): "por".
+_SLASH_NUMBER = re.compile(r"(?<=[^\W\d_])/(?=\d)")
+_PER_ALONE = re.compile(rf"(?<=[\w³²])\s?/({_PERS}){_END}")
 _RANGE = re.compile(
     rf"(?<![\w,./])({_NUMBER})\s?(?:[-–]|\s(?:a|até)\s)\s?({_NUMBER})\s?({_UNIT}|%){_END}"
     rf"|(?<![\w,./])({_NUMBER})[-–]({_NUMBER})(?![\w,.]\d|\w)"
@@ -280,7 +281,7 @@ _COMPARISON = re.compile(
     r"(?<![\w<>=≤≥±])(" + "|".join(re.escape(c) for c in _COMPARISONS) + r")\s?(?=-?\d)"
 )
 _TIMES = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×]\s?({_NUMBER})(?:\s?({_UNIT}){_END})?")
-_DOSE_TIMES = re.compile(r"(?<![\w,./])(\d+)\s?[xX×](?=\s|$|[,;.!?)])")
+_DOSE_TIMES = re.compile(r"(?<![\w,./])(\d+)\s?[xX×](?=\s|$|[,;.!?)/])")
 _WITH_UNIT = re.compile(rf"(?<![\w,./])(-?)({_NUMBER})\s?({_UNIT}|%){_END}")
 _ORDINAL = re.compile(r"(?<![\w,./])(\d{1,3})([ºª])(?!\w)")
 # A number alone, and the word after it (looked at, not replaced: it may be a number too).
@@ -370,7 +371,7 @@ def _colon(match: re.Match[str]) -> str:
 def _slash(match: re.Match[str]) -> str:
     """ "140/90" a pressure (the first at least 50 and above the second, a pressure's unit
     after it, or "PA" before it: "PA 12/8"); "2/3" a fraction (a known denominator, not after
-    "dia"); "12/05" or "1/3/2026" a date; anything else as "barra" ("20/20")."""
+    "dia"); "7/10" a score; "12/05" or "1/3/2026" a date; anything else as "barra" ("20/20")."""
     first, second, year, unit = match.groups()
     top, bottom = int(first), int(second)
     before = [w.strip(":").lower() for w in match.string[: match.start()].split()[-1:]]
@@ -380,12 +381,20 @@ def _slash(match: re.Match[str]) -> str:
     if year is None and 0 < top < bottom and bottom in _FRACTIONS and before != ["dia"]:
         singular, plural = _FRACTIONS[bottom]
         return "meio" if bottom == 2 else f"{cardinal(top)} {singular if top == 1 else plural}"
+    if year is None and 0 < top <= bottom and 5 <= bottom <= 10 and before != ["dia"]:
+        return f"{cardinal(top)} de {cardinal(bottom)}"  # a score
     if 1 <= top <= 31 and 1 <= bottom <= 12:
         day = "primeiro" if top == 1 else cardinal(top)
         words = f"{day} de {_MONTHS[bottom]}"
         return f"{words} de {cardinal(int(year))}" if year else words
     parts = [cardinal(top), cardinal(bottom), *([cardinal(int(year))] if year else [])]
     return " barra ".join(parts) + (f" {_unit_words(second, unit)[0]}" if unit else "")
+
+
+def _dose_times(match: re.Match[str]) -> str:
+    """ "3x" -> "três vezes", "1x" -> "uma vez"."""
+    times = int(match.group(1))
+    return f"{cardinal(times, True)} {'vez' if times == 1 else 'vezes'}"
 
 
 def _range(match: re.Match[str]) -> str:
@@ -419,9 +428,11 @@ _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_COLON, _colon),
     (_SLASH, _slash),
     (_TIMES, _times),
-    (_DOSE_TIMES, lambda m: f"{cardinal(int(m.group(1)), True)} vezes"),
+    (_DOSE_TIMES, _dose_times),
     (_RANGE, _range),
+    (_SLASH_NUMBER, lambda m: " por "),
     (_WITH_UNIT, _with_unit),
+    (_PER_ALONE, lambda m: f" por {_PER_WORDS[m.group(1)]}"),
     (_ORDINAL, lambda m: ordinal(int(m.group(1)), m.group(2) == "ª")),
     (_BARE, _bare),
     (_GREEK_LETTER, _greek),
