@@ -92,6 +92,10 @@ READINGS = {
         "Plaquetas oitenta mil por milímetro cúbico; TFG trinta mililitros por minuto por um "
         "vírgula setenta e três metros quadrados; soro a trinta gotas por minuto."
     ),
+    "Apgar 8/9, 3.250 g, 1m70; a consulta custa R$ 2.50.": (
+        "Apgar oito e nove, três mil duzentos e cinquenta gramas, um metro e setenta; a consulta "
+        "custa dois reais e cinquenta centavos."
+    ),
     "Tomar 1x/dia, 2x/semana, 1x ao dia.": (
         "Tomar uma vez por dia, duas vezes por semana, uma vez ao dia."
     ),

@@ -19,7 +19,8 @@ What is written out (Brazilian Portuguese):
   after "dia" it is a date), a date ("12/05/2026": "doze de maio de dois mil e vinte e seis"), a
   dilution ("1:1000": "um para mil"; "1:30" too, "14:30" is a clock), a range ("10-20 mg", "2 a
   4 h": "duas a quatro horas") and a comparison ("< 70", "≥ 100", "± 2");
-* a decimal written with a point ("1.2 mg/dL": "um vírgula dois"; "1.200" stays a thousand);
+* a decimal written with a point ("1.2 mg/dL": "um vírgula dois"; "1.200" stays a thousand), a
+  height ("1m70": "um metro e setenta") and an Apgar ("Apgar 8/9": "oito e nove");
 * Greek letters ("β-bloqueador": "beta-bloqueador");
 * a few abbreviations with their dot ("Dra.", "máx.", "aprox.").
 
@@ -257,9 +258,11 @@ _ABBREVIATION = re.compile(
 # "8/8h" and "de 8/8 h" are both "de oito em oito horas".
 _INTERVAL = re.compile(r"(?:(?<!\w)de\s+)?(?<![\w,./])(\d{1,2})\s?/\s?\1\s?h(?:oras)?" + _END)
 _CLOCK = re.compile(r"(?<![\w,./])([01]?\d|2[0-3])h([0-5]\d)(?!\w)")
+# A height in metres and centimetres ("1m70": "um metro e setenta").
+_HEIGHT = re.compile(r"(?<![\w,./])(\d)m(\d{2})(?!\w)")
 # A decimal point where Portuguese writes a comma ("1.2", "0.25"): never three digits after it,
 # which is a thousands dot ("1.200").
-_DECIMAL_POINT = re.compile(r"(?<![\w,.])(\d+)\.(\d{1,2}|\d{4,})(?![\d.,]|\w)")
+_DECIMAL_POINT = re.compile(r"(?<![\w,.])(\d+)\.(\d{1,2}|\d{4,})(?![.,]?\d|\w)")
 # "14:30" (a clock) or "1:1000" (a dilution).
 _COLON = re.compile(r"(?<![\w,./:])(\d{1,2}):(\d{1,3}(?:\.\d{3})+|\d+)(?![\w:]|,\d)")
 # Numbers joined by "/": a blood pressure ("140/90 mmHg"), a fraction ("1/3") or a date
@@ -359,6 +362,12 @@ def _clock_words(hours: int, minutes: int) -> str:
     return words
 
 
+def _height(match: re.Match[str]) -> str:
+    """ "1m70" -> "um metro e setenta"."""
+    metres, centimetres = int(match.group(1)), int(match.group(2))
+    return f"{cardinal(metres)} {'metro' if metres == 1 else 'metros'} e {cardinal(centimetres)}"
+
+
 def _colon(match: re.Match[str]) -> str:
     """ "14:30" a clock; "1:1000" (one to anything but "00", or no clock) a dilution."""
     first, second = match.groups()
@@ -371,13 +380,16 @@ def _colon(match: re.Match[str]) -> str:
 def _slash(match: re.Match[str]) -> str:
     """ "140/90" a pressure (the first at least 50 and above the second, a pressure's unit
     after it, or "PA" before it: "PA 12/8"); "2/3" a fraction (a known denominator, not after
-    "dia"); "7/10" a score; "12/05" or "1/3/2026" a date; anything else as "barra" ("20/20")."""
+    "dia"); "Apgar 8/9" two scores; "7/10" a score; "12/05" or "1/3/2026" a date; anything
+    else as "barra" ("20/20")."""
     first, second, year, unit = match.groups()
     top, bottom = int(first), int(second)
     before = [w.strip(":").lower() for w in match.string[: match.start()].split()[-1:]]
     if year is None and (unit or (top >= 50 and top > bottom) or before in (["pa"], ["arterial"])):
         words = f"{cardinal(top)} por {cardinal(bottom)}"
         return f"{words} {_unit_words(second, unit)[0]}" if unit else words
+    if year is None and before == ["apgar"]:  # at the 1st and the 5th minute
+        return f"{cardinal(top)} e {cardinal(bottom)}"
     if year is None and 0 < top < bottom and bottom in _FRACTIONS and before != ["dia"]:
         singular, plural = _FRACTIONS[bottom]
         return "meio" if bottom == 2 else f"{cardinal(top)} {singular if top == 1 else plural}"
@@ -420,10 +432,11 @@ def _bare(match: re.Match[str]) -> str:
 
 _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
-    (_MONEY, _money),
     (_DECIMAL_POINT, lambda m: f"{m.group(1)},{m.group(2)}"),
+    (_MONEY, _money),
     (_INTERVAL, lambda m: f"de {_hours(m)} em {_hours(m)} horas"),
     (_CLOCK, _clock),
+    (_HEIGHT, _height),
     (_COMPARISON, lambda m: _COMPARISONS[m.group(1)] + " "),
     (_COLON, _colon),
     (_SLASH, _slash),
