@@ -122,6 +122,11 @@ def test_words_stay_as_written(line):
     assert said(line, "pt-BR") == expected
 
 
+def test_a_date_keeps_the_word_after_it():
+    # The unit a pressure may take ("mmHg") was matched after a date too, and dropped with it.
+    assert said("Em 12/05/2026 mmHg", "pt-BR") == "Em doze de maio de dois mil e vinte e seis mmHg"
+
+
 @pytest.mark.parametrize("line", [*READINGS.values(), "cinco meses", "mil e uma noites"])
 def test_a_reading_read_again_is_unchanged(line):
     assert said(line, "pt-BR") == line

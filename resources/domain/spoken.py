@@ -268,8 +268,8 @@ _COLON = re.compile(r"(?<![\w,./:])(\d{1,2}):(\d{1,3}(?:\.\d{3})+|\d+)(?![\w:]|,
 # Numbers joined by "/": a blood pressure ("140/90 mmHg"), a fraction ("1/3") or a date
 # ("12/05", "12/05/2026").
 _SLASH = re.compile(
-    r"(?<![\w,./])(\d{1,3})\s?/\s?(\d{1,4})(?:/(\d{4}|\d{2}))?"
-    rf"(?:\s?(mmHg|cmH2O){_END}|(?![\w/]|,\d))"
+    r"(?<![\w,./])(\d{1,3})\s?/\s?(\d{1,4})"
+    rf"(?:/(\d{{4}}|\d{{2}})(?![\w/]|,\d)|\s?(mmHg|cmH2O){_END}|(?![\w/]|,\d))"
 )
 # "/" between a word and a number ("mL/min/1,73 m²") or before a unit alone ("80.000/mm³",
 # "30 gotas/min", "1x/dia"): "por".
@@ -335,12 +335,17 @@ def _with_unit(match: re.Match[str]) -> str:
     return f"{'menos ' if sign else ''}{number_words(number, feminine)} {words}"
 
 
-def _times(match: re.Match[str]) -> str:
-    first, second, unit = match.groups()
+def _pair(first: str, joined_by: str, second: str, unit: str | None = None) -> str:
+    """Two numbers joined by a word, then the unit they share, both numbers in its gender:
+    ("2", "a", "4", "h") -> "duas a quatro horas"; ("90", "por", "60") -> "noventa por sessenta"."""
     if unit is None:
-        return f"{number_words(first)} por {number_words(second)}"
+        return f"{number_words(first)} {joined_by} {number_words(second)}"
     words, feminine = _unit_words(second, unit)
-    return f"{number_words(first, feminine)} por {number_words(second, feminine)} {words}"
+    return f"{number_words(first, feminine)} {joined_by} {number_words(second, feminine)} {words}"
+
+
+def _times(match: re.Match[str]) -> str:
+    return _pair(match[1], "por", match[2], match[3])
 
 
 def _hours(match: re.Match[str]) -> str:
@@ -385,22 +390,21 @@ def _slash(match: re.Match[str]) -> str:
     first, second, year, unit = match.groups()
     top, bottom = int(first), int(second)
     before = [w.strip(":").lower() for w in match.string[: match.start()].split()[-1:]]
-    if year is None and (unit or (top >= 50 and top > bottom) or before in (["pa"], ["arterial"])):
-        words = f"{cardinal(top)} por {cardinal(bottom)}"
-        return f"{words} {_unit_words(second, unit)[0]}" if unit else words
-    if year is None and before == ["apgar"]:  # at the 1st and the 5th minute
-        return f"{cardinal(top)} e {cardinal(bottom)}"
-    if year is None and 0 < top < bottom and bottom in _FRACTIONS and before != ["dia"]:
-        singular, plural = _FRACTIONS[bottom]
-        return "meio" if bottom == 2 else f"{cardinal(top)} {singular if top == 1 else plural}"
-    if year is None and 0 < top <= bottom and 5 <= bottom <= 10 and before != ["dia"]:
-        return f"{cardinal(top)} de {cardinal(bottom)}"  # a score
+    if year is None:
+        if unit or (top >= 50 and top > bottom) or before in (["pa"], ["arterial"]):
+            return _pair(first, "por", second, unit)
+        if before == ["apgar"]:  # at the 1st and the 5th minute
+            return _pair(first, "e", second)
+        if before != ["dia"] and 0 < top < bottom and bottom in _FRACTIONS:
+            singular, plural = _FRACTIONS[bottom]
+            return "meio" if bottom == 2 else f"{cardinal(top)} {singular if top == 1 else plural}"
+        if before != ["dia"] and 0 < top <= bottom and 5 <= bottom <= 10:
+            return _pair(first, "de", second)  # a score
     if 1 <= top <= 31 and 1 <= bottom <= 12:
         day = "primeiro" if top == 1 else cardinal(top)
         words = f"{day} de {_MONTHS[bottom]}"
         return f"{words} de {cardinal(int(year))}" if year else words
-    parts = [cardinal(top), cardinal(bottom), *([cardinal(int(year))] if year else [])]
-    return " barra ".join(parts) + (f" {_unit_words(second, unit)[0]}" if unit else "")
+    return " barra ".join(number_words(n) for n in (first, second, year) if n)
 
 
 def _dose_times(match: re.Match[str]) -> str:
@@ -412,10 +416,7 @@ def _dose_times(match: re.Match[str]) -> str:
 def _range(match: re.Match[str]) -> str:
     """ "10-20 mg" -> "dez a vinte miligramas"; "2 a 4 h" -> "duas a quatro horas"."""
     first, second, unit, plain_first, plain_second = match.groups()
-    if unit is None:
-        return f"{number_words(plain_first)} a {number_words(plain_second)}"
-    words, feminine = _unit_words(second, unit)
-    return f"{number_words(first, feminine)} a {number_words(second, feminine)} {words}"
+    return _pair(first or plain_first, "a", second or plain_second, unit)
 
 
 def _greek(match: re.Match[str]) -> str:
