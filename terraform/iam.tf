@@ -61,7 +61,7 @@ resource "aws_iam_role_policy_attachment" "task_execution" {
 data "aws_iam_policy_document" "task_execution_secrets" {
   statement {
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [local.db_secret_arn]
+    resources = [local.db_secret_arn, aws_secretsmanager_secret.review.arn]
   }
   statement {
     actions   = ["kms:Decrypt"]
@@ -193,6 +193,18 @@ data "aws_iam_policy_document" "webserver" {
 resource "aws_iam_role_policy" "webserver" {
   role   = aws_iam_role.webserver.id
   policy = data.aws_iam_policy_document.webserver.json
+}
+
+# The review app: read the artifacts it shows (and presign their URLs), write the producers'
+# decisions, acceptances and client links beside them. Runs it starts are queued in the database.
+resource "aws_iam_role" "review" {
+  name_prefix        = "${var.name}-review-"
+  assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
+}
+
+resource "aws_iam_role_policy" "review_artifacts" {
+  role   = aws_iam_role.review.id
+  policy = data.aws_iam_policy_document.artifacts_read_write.json
 }
 
 # RDS enhanced monitoring.

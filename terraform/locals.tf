@@ -43,6 +43,16 @@ locals {
     { name = "CHARACTER_VIDEO_ON_DEMAND_FALLBACK", value = var.on_demand_fallback ? "1" : "0" },
     { name = "DAGSTER_RUN_TASK_DEFINITION", value = local.run_task_family },
     { name = "AWS_REGION", value = var.region },
+    # Links in Dagster metadata (written by run workers) point at the review app.
+    { name = "CHARACTER_VIDEO_REVIEW_URL", value = var.review_url },
+  ]
+
+  # The review app's port and what it adds to that environment: its runs are queued on the
+  # instance (the daemon launches them), and the host names producers reach it by.
+  review_port = 8500
+  review_environment = [
+    { name = "CHARACTER_VIDEO_LAUNCH", value = "instance" },
+    { name = "CHARACTER_VIDEO_REVIEW_HOSTS", value = join(",", var.review_hosts) },
   ]
   dagster_secrets = [
     { name = "DAGSTER_PG_PASSWORD", valueFrom = "${local.db_secret_arn}:password::" },

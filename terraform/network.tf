@@ -1,5 +1,6 @@
 # No inbound path from the internet: GPU hosts take no ingress at all, the webserver only from
-# var.webserver_allowed_cidrs (empty by default), the database only from the two groups above.
+# var.webserver_allowed_cidrs and the review app only from var.review_allowed_cidrs (both empty by
+# default), the database only from the two groups below.
 resource "aws_security_group" "gpu_hosts" {
   name_prefix = "${var.name}-gpu-hosts-"
   description = "GPU container instances running Dagster runs"
@@ -12,7 +13,7 @@ resource "aws_security_group" "gpu_hosts" {
 
 resource "aws_security_group" "services" {
   name_prefix = "${var.name}-services-"
-  description = "Dagster webserver and daemon"
+  description = "Dagster webserver, daemon and review app"
   vpc_id      = var.vpc_id
 
   lifecycle {
@@ -67,5 +68,15 @@ resource "aws_vpc_security_group_ingress_rule" "webserver_in" {
   ip_protocol       = "tcp"
   from_port         = 3000
   to_port           = 3000
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_ingress_rule" "review_in" {
+  for_each          = toset(var.review_allowed_cidrs)
+  security_group_id = aws_security_group.services.id
+  description       = "Review app from an allowed network"
+  ip_protocol       = "tcp"
+  from_port         = local.review_port
+  to_port           = local.review_port
   cidr_ipv4         = each.value
 }

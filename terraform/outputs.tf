@@ -32,3 +32,8 @@ output "run_task_definition" {
   description = "Task definition family EcsRunLauncher starts runs from."
   value       = aws_ecs_task_definition.run.family
 }
+
+output "review_secret_arn" {
+  description = "Secrets Manager secret of the review app: a JSON object with the keys token and client_link_secret; put a value before the first deploy."
+  value       = aws_secretsmanager_secret.review.arn
+}

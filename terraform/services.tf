@@ -41,18 +41,37 @@ resource "aws_ecs_task_definition" "run" {
 locals {
   services = {
     webserver = {
-      command = ["dagster-webserver", "-h", "0.0.0.0", "-p", "3000", "-w", "workspace.yaml"]
-      role    = aws_iam_role.webserver.arn
-      ports   = [{ containerPort = 3000, protocol = "tcp" }]
-      cpu     = 1024
-      memory  = 4096
+      command     = ["dagster-webserver", "-h", "0.0.0.0", "-p", "3000", "-w", "workspace.yaml"]
+      role        = aws_iam_role.webserver.arn
+      ports       = [{ containerPort = 3000, protocol = "tcp" }]
+      cpu         = 1024
+      memory      = 4096
+      environment = []
+      secrets     = []
     }
     daemon = {
-      command = ["dagster-daemon", "run", "-w", "workspace.yaml"]
-      role    = aws_iam_role.daemon.arn
-      ports   = []
-      cpu     = 1024
-      memory  = 4096
+      command     = ["dagster-daemon", "run", "-w", "workspace.yaml"]
+      role        = aws_iam_role.daemon.arn
+      ports       = []
+      cpu         = 1024
+      memory      = 4096
+      environment = []
+      secrets     = []
+    }
+    # The producers' review app (python -m pipeline review). An approval or a re-roll queues the
+    # run on the Dagster instance (CHARACTER_VIDEO_LAUNCH=instance); the daemon launches it on a
+    # GPU host. Quotes count FLOPs on the meta device: more memory than the other two.
+    review = {
+      command     = ["python", "-m", "pipeline", "review", "--host", "0.0.0.0", "--port", tostring(local.review_port)]
+      role        = aws_iam_role.review.arn
+      ports       = [{ containerPort = local.review_port, protocol = "tcp" }]
+      cpu         = 1024
+      memory      = 8192
+      environment = local.review_environment
+      secrets = [
+        { name = "CHARACTER_VIDEO_REVIEW_TOKEN", valueFrom = "${aws_secretsmanager_secret.review.arn}:token::" },
+        { name = "CHARACTER_VIDEO_CLIENT_LINK_SECRET", valueFrom = "${aws_secretsmanager_secret.review.arn}:client_link_secret::" },
+      ]
     }
   }
 }
@@ -73,8 +92,8 @@ resource "aws_ecs_task_definition" "service" {
     essential    = true
     command      = each.value.command
     portMappings = each.value.ports
-    environment  = local.dagster_environment
-    secrets      = local.dagster_secrets
+    environment  = concat(local.dagster_environment, each.value.environment)
+    secrets      = concat(local.dagster_secrets, each.value.secrets)
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -92,7 +111,8 @@ resource "aws_ecs_service" "dagster" {
   cluster         = aws_ecs_cluster.main.id
   task_definition = aws_ecs_task_definition.service[each.key].arn
   desired_count   = 1
-  # Never two daemons at once: stop the old task before starting the new one.
+  # Never two daemons at once: stop the old task before starting the new one (the review app,
+  # one task too, is away for the minute a deploy takes).
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
 
@@ -108,4 +128,17 @@ resource "aws_ecs_service" "dagster" {
   }
 
   depends_on = [aws_ecs_cluster_capacity_providers.main]
+}
+
+# The review app's secrets, one JSON value with two keys: `token`, the producers' bearer token
+# (CHARACTER_VIDEO_REVIEW_TOKEN: the app refuses to listen beyond loopback without it), and
+# `client_link_secret`, which signs clients' review links (CHARACTER_VIDEO_CLIENT_LINK_SECRET).
+# Terraform creates the secret, not its value: the operator puts one before the first deploy
+# (docs/operations.md, "Deploying from zero"); the review task reads both keys at start.
+resource "aws_secretsmanager_secret" "review" {
+  #checkov:skip=CKV2_AWS_57:producers type the token and clients hold links signed by the other key; the operator rotates them, see terraform/README.md
+  name_prefix             = "${var.name}-review-"
+  description             = "Review app: producers' bearer token and the client-link signing secret"
+  kms_key_id              = aws_kms_key.main.arn
+  recovery_window_in_days = 7
 }

@@ -108,6 +108,29 @@ variable "webserver_allowed_cidrs" {
   default     = []
 }
 
+variable "review_allowed_cidrs" {
+  description = "CIDR blocks that may reach the producers' review app on port 8500 (the studio's VPN). Empty: reachable only through an SSM port forward or a bastion."
+  type        = list(string)
+  default     = []
+}
+
+variable "review_url" {
+  description = "Where producers reach the review app, e.g. https://review.studio.example (a TLS proxy or load balancer of the studio's in front of port 8500). Empty: links in Dagster metadata stay links to artifacts."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.review_url == "" || can(regex("^https?://[^/?#]+(/[^?#]*)?$", var.review_url))
+    error_message = "review_url must be empty or an http(s) address with no query, e.g. https://review.studio.example."
+  }
+}
+
+variable "review_hosts" {
+  description = "Other host names producers reach the review app by (besides review_url's); a request naming any other host is refused."
+  type        = list(string)
+  default     = []
+}
+
 variable "checkpoint_retention_days" {
   description = "Days a mirrored staging unit (training checkpoint, unfinished shot) is kept in S3."
   type        = number

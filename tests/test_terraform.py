@@ -195,15 +195,16 @@ def test_dagster_storage_is_a_private_encrypted_postgres():
     assert database["deletion_protection"] is True
 
 
-def test_webserver_and_daemon_are_services_not_reachable_from_outside_by_default():
+def test_webserver_daemon_and_review_app_are_services_not_reachable_from_outside_by_default():
     services = config()["locals"]["services"]
-    assert set(services) == {"webserver", "daemon"}
+    assert set(services) == {"webserver", "daemon", "review"}
     service = resource("aws_ecs_service", "dagster")
     assert service["for_each"] == "${local.services}"
     assert service["network_configuration"][0]["assign_public_ip"] is False
-    assert default("webserver_allowed_cidrs") == []
-    ingress = resource("aws_vpc_security_group_ingress_rule", "webserver_in")
-    assert ingress["for_each"] == "${toset(var.webserver_allowed_cidrs)}"
+    for who in ("webserver", "review"):
+        assert default(f"{who}_allowed_cidrs") == []
+        ingress = resource("aws_vpc_security_group_ingress_rule", f"{who}_in")
+        assert ingress["for_each"] == f"${{toset(var.{who}_allowed_cidrs)}}"
     assert "aws_lb" not in config()["resource"]
     assert "aws_vpc_security_group_ingress_rule" in config()["resource"]
     for name, rule in config()["resource"]["aws_vpc_security_group_ingress_rule"].items():
@@ -273,11 +274,82 @@ def test_the_run_container_asks_ecs_for_the_gpu_the_job_tags_request():
 
 def test_the_control_containers_hold_no_gpu():
     services = config()["locals"]["services"]
-    assert set(services) == {"webserver", "daemon"}
+    assert set(services) == {"webserver", "daemon", "review"}
     (control,) = containers(resource("aws_ecs_task_definition", "service"))
     assert control["name"] == "${each.key}"  # one definition per service, the same container
     assert "resourceRequirements" not in control
     assert resource("aws_ecs_task_definition", "service")["requires_compatibilities"] == ["FARGATE"]
+
+
+def _task_environment(entries: list[dict[str, str]], values: dict[str, str]) -> dict[str, str]:
+    """A container's `environment` (or `secrets`) as the process sees it, each Terraform
+    expression replaced by `values[expression]` (an example value the deployment would give)."""
+    found = {e["name"]: e.get("value", e.get("valueFrom")) for e in entries}
+    return {name: values.get(v, "x") if "${" in v else v for name, v in found.items()}
+
+
+def test_the_review_app_runs_as_a_service_the_command_line_accepts():
+    """The producers' app is deployed: `python -m pipeline review` on all addresses, on the port
+    its ingress rule opens and its container maps, with the token and the client-link secret
+    from Secrets Manager (which the execution role may read), its runs queued on the instance
+    for the daemon to launch, and the host names producers use accepted by the app."""
+    from pipeline.cli import build_parser, cmd_review
+    from pipeline.review.app import review_config, served_hosts
+    from pipeline.settings import (
+        ENV_CLIENT_LINK_SECRET,
+        ENV_REVIEW_TOKEN,
+        Settings,
+        SettingsError,
+    )
+
+    found = config()["locals"]
+    review, port = found["services"]["review"], found["review_port"]
+    port_ref = "${local.review_port}"
+    command = [str(port) if "local.review_port" in a else a for a in review["command"]]
+    assert command[:3] == ["python", "-m", "pipeline"]
+    args = build_parser(Settings()).parse_args(command[3:])
+    assert (args.func, args.host, args.port) == (cmd_review, "0.0.0.0", port)
+    assert review["ports"] == [{"containerPort": port_ref, "protocol": "tcp"}]
+    ingress = resource("aws_vpc_security_group_ingress_rule", "review_in")
+    assert ingress["from_port"] == ingress["to_port"] == port_ref
+    assert ingress["security_group_id"] == "${aws_security_group.services.id}"
+
+    secret = "${aws_secretsmanager_secret.review.arn}"
+    readable = {r for s in _statements("task_execution_secrets") for r in s["resources"]}
+    assert secret in readable
+    secrets = {s["name"]: s["valueFrom"] for s in review["secrets"]}
+    assert secrets == {
+        ENV_REVIEW_TOKEN: f"{secret}:token::",
+        ENV_CLIENT_LINK_SECRET: f"{secret}:client_link_secret::",
+    }
+    policy = resource("aws_iam_role_policy", "review_artifacts")
+    assert policy["role"] == "${aws_iam_role.review.id}"
+    assert policy["policy"] == "${data.aws_iam_policy_document.artifacts_read_write.json}"
+
+    assert review["environment"] == "${local.review_environment}"
+    example = {
+        "${var.review_url}": "https://review.studio.example",
+        '${join(",", var.review_hosts)}': "review.internal,Review.VPN.example",
+        f"{secret}:token::": "a-long-random-token",
+        f"{secret}:client_link_secret::": "another-secret",
+    }
+    env = _task_environment(found["dagster_environment"] + found["review_environment"], example)
+    env |= _task_environment(review["secrets"], example)
+    settings = Settings.from_env(env)
+    assert settings.launch == "instance"
+    assert (settings.review_token, settings.client_link_secret) == (
+        "a-long-random-token",
+        "another-secret",
+    )
+    hosts = served_hosts("0.0.0.0", settings)
+    assert {"review.studio.example", "review.internal", "review.vpn.example"} <= set(hosts)
+    without = Settings.from_env({k: v for k, v in env.items() if k != ENV_REVIEW_TOKEN})
+    try:
+        review_config(host="0.0.0.0", settings=without)
+    except SettingsError as error:
+        assert ENV_REVIEW_TOKEN in str(error)
+    else:
+        raise AssertionError("the review app listened beyond loopback without a token")
 
 
 def test_every_checkov_skip_is_explained_in_the_readme():
