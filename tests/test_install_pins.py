@@ -181,3 +181,29 @@ def test_an_installed_copy_holds_every_file_the_packages_read():
         return any(fnmatch.fnmatch(rest, pattern) for pattern in globs)
 
     assert [path for path in data if not shipped(path)] == []
+
+
+def test_the_images_user_owns_the_folders_it_writes():
+    """The images run as an unprivileged user: the Dagster home and the local cache of an S3
+    root (where every artifact the webserver, daemon or review app reads is downloaded) are made
+    and handed to that user before it takes over; the app folder stays root's."""
+    from pipeline.settings import ENV_CACHE
+
+    for name in ("gpu", "control"):
+        instructions = _stages()[name]
+        env = _env(instructions)
+        (user,) = [line.split()[1] for line in instructions if line.startswith("USER ")]
+        before = instructions[: instructions.index(f"USER {user}")]
+        handed = [
+            shlex.split(command)
+            for line in before
+            for command in line.removeprefix("RUN ").split("&&")
+            if shlex.split(command)[:3] == ["chown", "-R", user]
+        ]
+        owned = {word for command in handed for word in command[3:]}
+        for folder in ("DAGSTER_HOME", ENV_CACHE):
+            assert f"${folder}" in owned, (name, folder)
+            assert env[folder].startswith("/opt/dagster/"), (name, env[folder])
+        assert not env[ENV_CACHE].startswith(
+            next(line.split()[1] for line in instructions if line.startswith("WORKDIR "))
+        )
