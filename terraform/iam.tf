@@ -111,7 +111,8 @@ resource "aws_iam_role_policy" "run_task_artifacts" {
 }
 
 # The daemon: launch, watch and stop run tasks on this cluster (EcsRunLauncher, run monitoring),
-# read run logs, and read artifacts for sensors.
+# read run logs, read artifacts and briefs for sensors, and write the sensor's reports (a brief's
+# problems) beside the briefs in the inbox.
 resource "aws_iam_role" "daemon" {
   name_prefix        = "${var.name}-daemon-"
   assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
@@ -160,8 +161,13 @@ data "aws_iam_policy_document" "daemon" {
     resources = ["${aws_s3_bucket.artifacts.arn}/*"]
   }
   statement {
+    sid       = "WriteInboxReports"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.artifacts.arn}/${local.inbox_prefix}*"]
+  }
+  statement {
     sid       = "ArtifactKey"
-    actions   = ["kms:Decrypt"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.main.arn]
   }
 }

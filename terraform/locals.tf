@@ -26,6 +26,7 @@ locals {
   image           = "${aws_ecr_repository.project.repository_url}:${var.image_tag}"
   control_image   = "${aws_ecr_repository.project.repository_url}:${var.image_tag}-control"
   artifact_root   = "s3://${aws_s3_bucket.artifacts.id}/artifacts"
+  inbox_prefix    = "inbox/" # producers' briefs, beside (not inside) the artifact root
   db_secret_arn   = aws_db_instance.dagster.master_user_secret[0].secret_arn
   dagster_home    = "/opt/dagster/dagster_home"
   run_task_family = "${var.name}-run"
@@ -38,6 +39,9 @@ locals {
     { name = "DAGSTER_PG_PORT", value = tostring(aws_db_instance.dagster.port) },
     { name = "DAGSTER_PG_USERNAME", value = aws_db_instance.dagster.username },
     { name = "CHARACTER_VIDEO_ROOT", value = local.artifact_root },
+    # The sensor's inbox (and the review app's list of briefs with errors): one S3 prefix every
+    # container sees, not a folder baked into the image.
+    { name = "CHARACTER_VIDEO_INBOX", value = "s3://${aws_s3_bucket.artifacts.id}/${local.inbox_prefix}" },
     { name = "CHARACTER_VIDEO_PROFILE", value = "production" },
     { name = "CHARACTER_VIDEO_ECS_CLUSTER", value = aws_ecs_cluster.main.name },
     { name = "CHARACTER_VIDEO_ON_DEMAND_FALLBACK", value = var.on_demand_fallback ? "1" : "0" },

@@ -18,6 +18,11 @@ output "artifact_root" {
   value       = local.artifact_root
 }
 
+output "inbox" {
+  description = "CHARACTER_VIDEO_INBOX of the deployment: producers put briefs here (aws s3 cp brief.yaml <inbox>)."
+  value       = "s3://${aws_s3_bucket.artifacts.id}/${local.inbox_prefix}"
+}
+
 output "database_address" {
   description = "Dagster's PostgreSQL host."
   value       = aws_db_instance.dagster.address

@@ -352,6 +352,40 @@ def test_the_review_app_runs_as_a_service_the_command_line_accepts():
         raise AssertionError("the review app listened beyond loopback without a token")
 
 
+def test_every_container_reads_one_s3_inbox_beside_the_artifacts():
+    """The sensor (daemon) and the review app read the producers' briefs from one S3 prefix,
+    not from a folder inside their image; it lies beside the artifact root, and the daemon may
+    write the sensor's reports there and nowhere else."""
+    from pipeline.settings import ENV_INBOX, ENV_ROOT, Settings
+
+    found = config()["locals"]
+    env = {e["name"]: e["value"] for e in found["dagster_environment"]}
+    bucket = "${aws_s3_bucket.artifacts.id}"
+
+    def resolved(value: str) -> str:
+        for name in ("artifact_root", "inbox_prefix"):
+            value = value.replace(f"${{local.{name}}}", found[name])
+        return value.replace(bucket, "studio-artifacts")
+
+    root, inbox = resolved(env[ENV_ROOT]), resolved(env[ENV_INBOX])
+    assert inbox.startswith("s3://studio-artifacts/") and inbox.endswith("/"), inbox
+    assert root.startswith("s3://studio-artifacts/"), root
+    assert not inbox.startswith(root.rstrip("/") + "/") and not root.startswith(inbox)
+    assert Settings.from_env({ENV_ROOT: root, ENV_INBOX: inbox}).inbox == (inbox,)
+
+    statements = {s.get("sid"): s for s in _statements("daemon")}
+    reports = statements["WriteInboxReports"]
+    assert reports["resources"] == ["${aws_s3_bucket.artifacts.arn}/${local.inbox_prefix}*"]
+    writes = {
+        a
+        for s in _statements("daemon")
+        for a in s["actions"]
+        if a.startswith("s3:") and a not in ("s3:GetObject", "s3:ListBucket")
+    }
+    assert writes == set(reports["actions"]) == {"s3:PutObject", "s3:DeleteObject"}
+    assert "kms:GenerateDataKey" in statements["ArtifactKey"]["actions"]  # SSE-KMS puts
+
+
 def test_every_checkov_skip_is_explained_in_the_readme():
     readme = (TERRAFORM / "README.md").read_text()
     skipped = [
