@@ -614,17 +614,6 @@ def cmd_prices(args: argparse.Namespace) -> int:
     return 0
 
 
-def _flops_cache(settings) -> Path | None:
-    """Where a quote keeps its FLOP counts: the model folder the settings name, else the artifact
-    root's when that root exists; otherwise nowhere (a quote run in any folder writes nothing
-    there: the committed counts cover the examples, the rest are counted in memory)."""
-    if settings.models_dir:
-        return Path(settings.models_dir) / "_flops"
-    if settings.work_root.is_dir():
-        return settings.work_root / "_models" / "_flops"
-    return None
-
-
 def cmd_quote(args: argparse.Namespace) -> int:
     import json
 
@@ -648,7 +637,7 @@ def cmd_quote(args: argparse.Namespace) -> int:
             brief,
             instance_type=args.instance,
             tier=args.tier,
-            cache_dir=_flops_cache(settings),
+            cache_dir=settings.flop_cache,
             voice_python=settings.voice_python,
         )
     except (PriceError, KeyError) as error:
@@ -662,7 +651,7 @@ def cmd_quote(args: argparse.Namespace) -> int:
             brief,
             instance_type=args.instance,
             tier=other,
-            cache_dir=_flops_cache(settings),
+            cache_dir=settings.flop_cache,
             voice_python=settings.voice_python,
         )
         tiers = {quote["tier"]: quote, other: again}

@@ -248,6 +248,18 @@ class Settings:
         return {name: getattr(self, name) for name in RENDER_FIELDS}
 
     @property
+    def flop_cache(self) -> Path | None:
+        """Where quotes keep the FLOP counts they make: the model folder's `_flops`, else the work
+        root's `_models/_flops` when that root exists; otherwise nowhere (a quote run in any folder
+        writes nothing there: the committed counts cover the examples, the rest are counted in
+        memory)."""
+        if self.models_dir:
+            return Path(self.models_dir) / "_flops"
+        if self.work_root.is_dir():
+            return self.work_root / "_models" / "_flops"
+        return None
+
+    @property
     def work_root(self) -> Path:
         """The local folder work happens in: the root itself, or the cache of an S3 root."""
         if self.root.startswith("s3://"):

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import REPO, write_brief
 from dagster import DagsterInstance
 from moto_aws import aws_env  # noqa: F401 - the fixture
 from review_support import (
@@ -213,6 +214,68 @@ def test_a_shot_is_served_with_range_requests(loop):
     assert status == 206 and len(body) == 100
     assert headers["content-range"] == f"bytes 0-99/{len(whole)}"
     assert body == whole[:100]
+
+
+def test_buttons_are_priced_on_the_app_s_instance_or_the_page_says_why_not(loop):
+    """The buttons are priced on the instance type of the app's settings
+    (CHARACTER_VIDEO_INSTANCE_TYPE, as `python -m pipeline quote` prices), named on each button.
+    An instance with no price leaves them unpriced: the page says so in one line and shows
+    every shot, instead of failing."""
+    from resources.domain.brief import load_brief
+
+    shots = len(load_brief(brief_source(loop["store"], CLIENT, CHARACTER)).shots)
+    pages = {}
+    for instance in ("g6.xlarge", "p9.imaginary"):
+        settings = replace(loop["settings"], instance_type=instance)
+        with serve(config_for(settings)) as url:
+            status, _, body = get(f"{url}/c/{CLIENT}/{CHARACTER}?lang=en")
+        assert status == 200
+        pages[instance] = body.decode()
+        assert pages[instance].count('<div class="card shot"') == shots
+    priced, unpriced = pages["g6.xlarge"], pages["p9.imaginary"]
+    assert priced.count("of GPU (g6.xlarge Spot") == priced.count('class="price"') >= shots
+    assert 'id="prices-unavailable"' not in priced
+    assert 'class="price"' not in unpriced
+    problem = unpriced.split('id="prices-unavailable">')[1].split("</p>")[0]
+    assert "No prices on the buttons: the quote could not be made" in problem
+    reason = problem.split("could not be made:", 1)[1].strip()
+    assert (
+        reason.startswith("instance type &#39;p9.imaginary&#39; has no price")
+        and "\n" not in reason
+    )
+
+
+def test_buttons_count_the_voice_engine_s_flops_with_the_app_s_voice_environment(tmp_path):
+    """The images name their voice environment with CHARACTER_VIDEO_VOICE_PYTHON (there is no
+    .venv-voice beside the installed code): a line shape the FLOP caches lack is counted with
+    that interpreter, and a missing one is named in the error."""
+    import yaml
+
+    from pipeline.review.catalog import button_prices
+    from pipeline.settings import Settings
+    from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER
+    from resources.domain.brief import load_brief
+    from resources.domain.registry import voice_model_for
+    from resources.models.model_store import ModelNotFoundError
+    from resources.quote import flops
+    from resources.sound import flops as sound_flops
+
+    data = yaml.safe_load((REPO / "examples" / "ltx2-talking-minute.yaml").read_text())
+    spoken = next(shot for shot in data["shots"] if shot.get("line"))
+    spoken.pop("duration_s", None)  # timed by its line
+    spoken["line"] = "Lembre: " + ", ".join(["hipertensão arterial sistêmica"] * 7) + "."
+    brief = load_brief(write_brief(tmp_path / "inbox", data))
+    shot = next(s for s in brief.shots if s.id == spoken["id"])
+    voice = voice_model_for(False)
+    shape = sound_flops.voice_shape(brief.spoken(shot), brief.audio.language, voice.frame_rate)
+    digest = flops.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
+    key = f"voice-{shape.positions}-{shape.text_tokens}-{shape.frames}-{digest}"
+    assert flops.full_key(key) not in flops._seed(), "the committed counts hold this line's shape"
+
+    missing = tmp_path / "image" / "voice" / "bin" / "python"
+    settings = replace(Settings(), models_dir=str(tmp_path / "models"), voice_python=str(missing))
+    with pytest.raises(ModelNotFoundError, match=re.escape(str(missing))):
+        button_prices(brief, settings)
 
 
 def test_pages_are_in_portuguese_with_english_a_switch_away_and_local_dates(loop):

@@ -15,6 +15,7 @@ from assets.stages.video_clips import ASSET as CLIPS
 from assets.stages.video_clips import POSTERS
 from pipeline.launch import brief_snapshot
 from pipeline.review.progress import RunView, run_view
+from pipeline.settings import Settings
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.brief import Brief
 from resources.domain.clip_plan import SHOT_UNITS
@@ -399,33 +400,45 @@ def waiting_items(store, errors: list[dict[str, Any]]) -> list[Waiting]:
 
 @dataclass(frozen=True)
 class Price:
-    """What a button's GPU work costs by the quote: dollars on Spot and compute time on 1 GPU."""
+    """What a button's GPU work costs by the quote: dollars on Spot and compute time on 1 GPU
+    of `instance`."""
 
     usd: float
     gpu_s: float
+    instance: str
 
 
-def button_prices(brief: Brief | None) -> dict[str, Any]:
+def button_prices(brief: Brief | None, settings: Settings | None = None) -> dict[str, Any]:
     """The quote's price of what each button starts: approving the references (the LoRA, every
     shot and the cut), re-rolling a shot at its tier, promoting a shot to final, re-rolling a
-    line's voice. Production figures (resources/quote), whatever profile the app runs."""
+    line's voice. Production figures (resources/quote), whatever profile the app runs, on the
+    settings' instance type, as `python -m pipeline quote` and the chain quote: FLOP counts kept
+    where the settings keep them (`Settings.flop_cache`) and the voice engine's counted with the
+    settings' voice environment."""
     if brief is None:
         return {}
     from resources.quote.quote import quote_brief  # torch-heavy: only when a page needs it
 
-    own = quote_brief(brief)
-    final = quote_brief(brief, tier="final")
+    s = settings or Settings()
+    where = {
+        "instance_type": s.instance_type,
+        "cache_dir": s.flop_cache,
+        "voice_python": s.voice_python,
+    }
+    own = quote_brief(brief, **where)
+    final = quote_brief(brief, tier="final", **where)
+    on = own["instance_type"]
     once = {"references"}
     after = [s for s in own["stages"] if s["stage"] not in once]
     narration = next((s for s in own["stages"] if s["stage"] == "narration"), None)
     lines = sum(1 for s in brief.shots if s.line)
     return {
         "approve_references": Price(sum(s["usd_spot"] for s in after),
-                                    sum(s["gpu_s"] for s in after)),
-        "reroll": {r["id"]: Price(r["usd_spot"], r["gpu_s"]) for r in own["shots"]},
-        "promote": {r["id"]: Price(r["usd_spot"], r["gpu_s"]) for r in final["shots"]},
-        "voice": Price(narration["usd_spot"] / lines, narration["gpu_s"] / lines)
+                                    sum(s["gpu_s"] for s in after), on),
+        "reroll": {r["id"]: Price(r["usd_spot"], r["gpu_s"], on) for r in own["shots"]},
+        "promote": {r["id"]: Price(r["usd_spot"], r["gpu_s"], on) for r in final["shots"]},
+        "voice": Price(narration["usd_spot"] / lines, narration["gpu_s"] / lines, on)
         if narration and lines
         else None,
-        "instance": own["instance_type"],
+        "instance": on,
     }  # fmt: skip

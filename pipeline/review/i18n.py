@@ -65,8 +65,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "frames": ("quadros", "frames"),
     "will_cost": ("custa", "costs"),
     "gpu_time": (
-        "de GPU (g5.xlarge Spot, estimativa do orçamento)",
-        "of GPU (g5.xlarge Spot, the quote's estimate)",
+        "de GPU ({instance} Spot, estimativa do orçamento)",
+        "of GPU ({instance} Spot, the quote's estimate)",
+    ),
+    "prices_unavailable": (
+        "Sem preços nos botões: o orçamento não pôde ser feito",
+        "No prices on the buttons: the quote could not be made",
     ),
     "approve_starts": (
         "Aprovar inicia o treino do LoRA, todos os planos e o corte",

@@ -112,6 +112,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 
 {% include "progress" %}
 {% if not version %}{% include "poll" %}{% endif %}
+{% if prices_problem %}<p class="warning" id="prices-unavailable">{{ t('prices_unavailable') }}:
+{{ prices_problem }}</p>{% endif %}
 
 <section id="references"><h2>{{ t('references') }}
 {% set g = v.gates['references'] %}{{ badge(g) }}</h2>
@@ -256,7 +258,7 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% endblock %}"""
 
 MACROS = """{% macro price_of(p) %}<span class="price">{{ t('will_cost') }} ≈ {{ money(p.usd)
- }} · {{ minutes(p.gpu_s) }} {{ t('gpu_time') }}</span>{% endmacro %}
+ }} · {{ minutes(p.gpu_s) }} {{ t('gpu_time').format(instance=p.instance) }}</span>{% endmacro %}
 {% macro illustrative_note() %}{% if illustrative %} <small class="illustrative">{{
  t('illustrative') }}</small>{% endif %}{% endmacro %}
 {% macro score(sc, kind) %}<span class="light {{ sc.light }}" data-light="{{ sc.light

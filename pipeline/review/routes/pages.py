@@ -98,7 +98,7 @@ async def character_page(request: Request) -> Response:
             reviewed=view.gates["cut"].required,
         ),
         events=history.history_of(store, view.client, view.character),
-        prices=catalog.button_prices(view.brief) if not version else {},
+        **(_prices(view.brief, config_of(request).settings) if not version else {"prices": {}}),
         illustrative=config_of(request).profile == "tiny",
         prompt_warnings=(
             config_of(request).settings.prompt_warnings(view.brief, lang) if view.brief else []
@@ -107,6 +107,18 @@ async def character_page(request: Request) -> Response:
             lambda k: text(lang, k), view.client, view.character, who, csrf_of(request)
         ),
     )
+
+
+def _prices(brief: Any, settings: Settings) -> dict[str, Any]:
+    """The buttons' prices; where the quote cannot be made (an unpriced instance type, the voice
+    environment missing), none and its one-line reason: the rest of the page is still shown."""
+    from resources.domain.costs import PriceError
+    from resources.models.model_store import ModelNotFoundError
+
+    try:
+        return {"prices": catalog.button_prices(brief, settings)}
+    except (PriceError, ModelNotFoundError, RuntimeError, KeyError) as error:
+        return {"prices": {}, "prices_problem": str(error).strip("'")}
 
 
 async def character_api(request: Request) -> Response:
