@@ -568,24 +568,24 @@ def cmd_package(args: argparse.Namespace) -> int:
 
 def cmd_client_link(args: argparse.Namespace) -> int:
     """Issue a client's review link (print its URL), or revoke one by its nonce."""
-    from pipeline.settings import ENV_CLIENT_LINK_SECRET, Settings
-    from resources.domain.review import ReviewError, issue_link, revoke_link
+    from pipeline.decisions import DecisionError, issue_client_link, revoke_client_link
+    from pipeline.settings import Settings
 
     settings = Settings.from_env()
     store = _store(args.root)
     try:
         if args.revoke:
-            revoke_link(store, args.client, args.revoke, args.by)
+            revoke_client_link(store, args.client, args.revoke, by=args.by)
             print(f"revoked {args.client} link {args.revoke}")
             return 0
-        if not settings.client_link_secret:
-            raise ReviewError(f"set {ENV_CLIENT_LINK_SECRET} to sign client links")
-        token, record = issue_link(store, settings.client_link_secret, args.client, args.days)
-    except ReviewError as error:
+        base = settings.review_url or "http://127.0.0.1:8500"
+        url, record = issue_client_link(
+            store, settings.client_link_secret, args.client, args.days, base_url=base
+        )
+    except DecisionError as error:
         print(error, file=sys.stderr)
         return 1
-    base = settings.review_url or "http://127.0.0.1:8500"
-    print(f"{base}/share/{token}  (link {record['nonce']}, expires at {record['expires']})")
+    print(f"{url}  (link {record['nonce']}, expires at {record['expires']})")
     return 0
 
 

@@ -1,6 +1,8 @@
-"""Producer decisions: approve or reject a gate, re-roll or accept a shot or its line, promote.
+"""Producer decisions: approve or reject a gate, re-roll or accept a shot or its line, promote,
+issue or revoke a client's review link.
 
-The CLI (`python -m pipeline approve|reject|reroll|accept|promote`) and the review app call these
+The CLI (`python -m pipeline approve|reject|reroll|accept|promote|client-link`) and the review
+app call these
 and nothing else to decide: each takes what the producer typed (command-line arguments or form
 fields), checks it, writes the durable record, and raises DecisionError, whose lines a producer
 can act on, when it cannot. Starting the chain afterwards is the caller's (a run in this
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.launch import brief_snapshot, brief_source
+from pipeline.settings import ENV_CLIENT_LINK_SECRET
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.brief import MAX_SEED, BriefError, load_brief
 from resources.domain.promote import set_tier
@@ -24,9 +27,11 @@ from resources.domain.review import (
     Override,
     ReviewError,
     gate_asset,
+    issue_link,
     now_iso,
     record_override,
     record_review,
+    revoke_link,
     written_line_seed,
 )
 from resources.domain.tiers import TIER_NAMES
@@ -216,3 +221,27 @@ def promote_brief(path: Path | str, tier: str) -> bool:
         changed = set_tier(Path(path), tier)
         load_brief(path)
     return changed
+
+
+def issue_client_link(
+    store: Any, secret: str | None, client: str, days: float | str, *, base_url: str
+) -> tuple[str, dict[str, Any]]:
+    """A new signed review link for `client`, valid `days` days: its URL under `base_url` (the
+    review app's address) and its record. The token is shown once and not kept."""
+    if not secret:
+        raise DecisionError(f"set {ENV_CLIENT_LINK_SECRET} to sign client links")
+    try:
+        days = float(days)
+    except ValueError:
+        raise DecisionError(f"days: {days!r} is not a number of days") from None
+    with _as_decision_error():
+        token, record = issue_link(store, secret, client, days)
+    return f"{base_url.rstrip('/')}/share/{token}", record
+
+
+def revoke_client_link(store: Any, client: str, nonce: str, *, by: str) -> None:
+    """Revoke `client`'s link `nonce` for good: it opens nothing from now on."""
+    if not by.strip():
+        raise DecisionError("who: say who revokes the link")
+    with _as_decision_error():
+        revoke_link(store, client, nonce, by.strip())

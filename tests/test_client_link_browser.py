@@ -153,3 +153,45 @@ def test_a_portuguese_page_writes_times_with_a_comma_and_takes_one_typed_so(app)
         "recusado: o momento 'meio segundo' não é um número de segundos "
         "(refused: the time 'meio segundo' is not a number of seconds)",
     )
+
+
+def test_a_producer_sends_a_client_link_from_the_app_and_revokes_it(browser, app):  # noqa: F811
+    """Signed in with the studio's token, the producer issues the client's link on the client's
+    page, copies it (shown once), and revokes it there; the client's browser, holding only the
+    link, watches the cut until the revocation, then is refused."""
+    from test_review_browser import SCREENSHOTS
+
+    url, store = app["url"], app["store"]
+    producer = browser.new_page(viewport={"width": 1200, "height": 800})
+    client = browser.new_context().new_page()
+    try:
+        producer.goto(f"{url}/login")
+        producer.locator('input[name="token"]').fill(STUDIO)
+        producer.get_by_role("button", name="Entrar").click()
+        producer.goto(f"{url}/c/acme-health?lang=pt-BR")
+        producer.locator('#issue-link input[name="days"]').fill("10")
+        producer.get_by_role("button", name="Criar link para o cliente").click()
+        link = producer.locator("#issued-url").input_value()
+        assert link.startswith(f"{url}/share/acme-health.")
+        producer.locator("#client-links").screenshot(
+            path=str(SCREENSHOTS / "review-client-links.png")
+        )
+        version = _version(store, "acme-health", "dr-ana")
+        assert client.goto(link).status == 200
+        assert client.locator(f'section.cut[data-version="{version}"]').count() == 1
+
+        nonce = link.rsplit(".", 2)[1]
+        producer.goto(f"{url}/c/acme-health?lang=pt-BR")
+        row = producer.locator(f'tr.link[data-nonce="{nonce}"]')
+        row.locator('input[name="who"]').fill("Marina")
+        row.get_by_role("button", name="Revogar").click()
+        producer.wait_for_url("**/c/acme-health?flash=*")
+        assert "Link revogado" in producer.locator("#flash").inner_text()
+        assert (
+            "revogado por Marina" in producer.locator(f'tr.link[data-nonce="{nonce}"]').inner_text()
+        )
+        assert client.goto(link).status == 403
+        assert "<video" not in client.content()
+    finally:
+        producer.close()
+        client.context.close()

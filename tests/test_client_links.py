@@ -135,3 +135,70 @@ def test_every_refusal_a_client_can_meet_reads_in_portuguese(store, tmp_path):
         pt = refusal(message, "pt-BR")
         assert pt.startswith("recusado: ") and pt.endswith(f"(refused: {message})"), message
         assert refusal(message, "en") == f"refused: {message}"
+
+
+def test_a_producer_issues_and_revokes_a_client_link_from_the_review_app(tmp_path):
+    """The client's page issues a link (its URL shown once, at the app's address) and lists
+    every link with a revoke button; the same decisions as `client-link` (pipeline.decisions),
+    with one-line refusals for a bad number of days, an unknown link, a client with nothing in
+    the store, a missing signing secret, and a form without its csrf token."""
+    import html
+    from dataclasses import replace
+
+    from review_support import config_for, get, post, serve
+
+    from pipeline.settings import Settings
+
+    root = tmp_path / "artifacts"
+    (root / "acme-health" / "dr-ana").mkdir(parents=True)
+    settings = replace(Settings(), root=str(root), client_link_secret=SECRET)
+    with serve(config_for(settings)) as url:
+        page = get(f"{url}/c/acme-health?lang=en")[2].decode()
+        assert 'id="issue-link"' in page and 'id="links"' not in page
+
+        status, _, body = post(f"{url}/c/acme-health/_links?lang=en", {"days": "3"})
+        issued = body.decode()
+        assert status == 200 and "it is not shown again" in issued
+        link = html.unescape(
+            re.search(r'id="issued-url" readonly style="width:100%" value="([^"]+)"', issued)[1]
+        )
+        assert link.startswith(f"{url}/share/acme-health.")
+        token = link.rsplit("/", 1)[1]
+        assert get(link)[0] == 200
+        store = ArtifactStore(root=str(root))
+        assert link_client(store, SECRET, token) == "acme-health"
+        (nonce,) = re.findall(r'<tr class="link" data-nonce="([0-9a-f]{16})">', issued)
+        listed = get(f"{url}/c/acme-health?lang=en")[2].decode()
+        assert nonce in listed and token not in listed and 'id="issued-url"' not in listed
+
+        refusals = {
+            "days": post(f"{url}/c/acme-health/_links", {"days": "120"}),
+            "text": post(f"{url}/c/acme-health/_links", {"days": "soon"}),
+            "nobody": post(f"{url}/c/beta-clinic/_links", {"days": "3"}),
+            "who": post(f"{url}/c/acme-health/_links/{nonce}/revoke", {"who": " "}),
+            "unknown": post(f"{url}/c/acme-health/_links/{'0' * 16}/revoke", {"who": "ana"}),
+            "csrf": post(f"{url}/c/acme-health/_links", {"days": "3"}, csrf=False),
+        }
+        status, headers, _ = post(f"{url}/c/acme-health/_links/{nonce}/revoke", {"who": "marina"})
+        assert status == 303 and headers["location"].startswith("/c/acme-health?flash=")
+        assert get(link)[0] != 200
+        with pytest.raises(ReviewError, match="revoked"):
+            link_client(store, SECRET, token)
+        after = get(f"{url}/c/acme-health?lang=en")[2].decode()
+        assert "revoked by marina" in after and "/revoke" not in after
+    said = {k: (s, b.decode().strip()) for k, (s, _, b) in refusals.items()}
+    assert said["days"] == (400, "a client link lasts more than 0 and at most 90 days (got 120)")
+    assert said["text"] == (400, "days: 'soon' is not a number of days")
+    assert said["nobody"] == (400, "no client 'beta-clinic' in the store")
+    assert said["who"] == (400, "who: say who revokes the link")
+    assert said["unknown"] == (400, f"no link {'0' * 16} for acme-health")
+    assert said["csrf"][0] == 403
+
+    unsigned = replace(settings, client_link_secret=None)
+    with serve(config_for(unsigned)) as url:
+        assert 'id="links-unsigned"' in get(f"{url}/c/acme-health")[2].decode()
+        status, _, body = post(f"{url}/c/acme-health/_links", {"days": "3"})
+    assert (status, body.decode()) == (
+        400,
+        "set CHARACTER_VIDEO_CLIENT_LINK_SECRET to sign client links",
+    )

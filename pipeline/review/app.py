@@ -30,6 +30,8 @@ ROUTES = [
     Route("/login", login.login, methods=["GET", "POST"]),
     Route("/c/{client}", pages.client_page),
     Route("/c/{client}/report", pages.report_page),
+    Route("/c/{client}/_links", decisions.issue_link, methods=["POST"]),
+    Route("/c/{client}/_links/{nonce}/revoke", decisions.revoke_link, methods=["POST"]),
     Route("/c/{client}/{character}", pages.character_page),
     Route("/c/{client}/{character}/compare", pages.compare_page),
     Route("/api/c/{client}/{character}", pages.character_api),

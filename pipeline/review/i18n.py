@@ -68,6 +68,29 @@ TEXT: dict[str, tuple[str, str]] = {
         "de GPU ({instance} Spot, estimativa do orçamento)",
         "of GPU ({instance} Spot, the quote's estimate)",
     ),
+    "client_links": ("Links de revisão do cliente", "Client review links"),
+    "link_issued": (
+        "Link criado. Copie agora e envie ao cliente: ele não será mostrado de novo.",
+        "Link issued. Copy it now and send it to the client: it is not shown again.",
+    ),
+    "link_days": ("Válido por (dias)", "Valid for (days)"),
+    "issue_link": ("Criar link para o cliente", "Issue a client link"),
+    "links_unsigned": (
+        "Links de cliente desligados: a operação precisa definir "
+        "CHARACTER_VIDEO_CLIENT_LINK_SECRET",
+        "Client links are off: operations must set CHARACTER_VIDEO_CLIENT_LINK_SECRET",
+    ),
+    "link": ("Link", "Link"),
+    "issued": ("Criado em", "Issued"),
+    "expires": ("Expira em", "Expires"),
+    "revoked_by": ("revogado por", "revoked by"),
+    "expired": ("expirado", "expired"),
+    "revoke": ("Revogar", "Revoke"),
+    "revoker": ("Quem revoga", "Revoked by"),
+    "link_revoked": (
+        "Link revogado: ele não abre mais nada.",
+        "Link revoked: it opens nothing now.",
+    ),
     "prices_unavailable": (
         "Sem preços nos botões: o orçamento não pôde ser feito",
         "No prices on the buttons: the quote could not be made",

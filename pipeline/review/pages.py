@@ -102,7 +102,26 @@ CLIENT = """{% extends "base" %}{% block body %}
 <h2>{{ client }}: {{ t('characters') }}</h2>
 <p><a id="client-report" href="/c/{{ client }}/report">{{ t('client_report') }}</a></p>
 <ul>{% for ch in characters %}<li><a href="/c/{{ client }}/{{ ch }}">{{ ch }}</a></li>
-{% endfor %}</ul>{% endblock %}"""
+{% endfor %}</ul>
+<section id="client-links"><h2>{{ t('client_links') }}</h2>
+{% if issued %}<p class="flash" id="issued-link">{{ t('link_issued') }}<br>
+<input id="issued-url" readonly style="width:100%" value="{{ issued }}"></p>{% endif %}
+{% if can_sign %}<form method="post" action="/c/{{ client }}/_links" id="issue-link">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<label>{{ t('link_days') }} <input name="days" type="number" min="1" max="90" step="1"
+ value="14" required></label> <button type="submit">{{ t('issue_link') }}</button></form>
+{% else %}<p class="warning" id="links-unsigned">{{ t('links_unsigned') }}</p>{% endif %}
+{% if links %}<table id="links"><tr><th>{{ t('link') }}</th><th>{{ t('issued') }}</th>
+<th>{{ t('expires') }}</th><th></th></tr>
+{% for l in links %}<tr class="link" data-nonce="{{ l.nonce }}"><td><code>{{ l.nonce }}</code></td>
+<td>{{ when(l.issued_at) }}</td><td>{{ when(l.expires_at) }}</td><td>
+{% if l.revoked %}{{ t('revoked_by') }} {{ l.revoked.who }} ({{ when(l.revoked.at) }})
+{% elif l.expired %}{{ t('expired') }}
+{% else %}<form method="post" action="/c/{{ client }}/_links/{{ l.nonce }}/revoke" class="revoke">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<label>{{ t('revoker') }} <input name="who" required size="10" value="{{ who }}"></label>
+<button type="submit">{{ t('revoke') }}</button></form>{% endif %}</td></tr>
+{% endfor %}</table>{% endif %}</section>{% endblock %}"""
 
 CHARACTER = """{% extends "base" %}{% block body %}
 <p><a href="/c/{{ v.client }}">{{ v.client }}</a> / <strong>{{ v.character }}</strong>

@@ -215,7 +215,7 @@ def issue_link(
     if not re.match(SLUG_PATTERN, client):
         raise ReviewError(f"client {client!r} is not a slug")
     if not 0 < days <= 90:
-        raise ReviewError(f"a client link lasts more than 0 and at most 90 days (got {days})")
+        raise ReviewError(f"a client link lasts more than 0 and at most 90 days (got {days:g})")
     at, _ = _stamp(now)
     start = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     expires = int((start + dt.timedelta(days=days)).timestamp())
@@ -231,6 +231,20 @@ def revoke_link(store: RecordStore, client: str, nonce: str, who: str) -> None:
         raise ReviewError(f"no link {nonce} for {client}")
     at, _ = _stamp(None)
     store.put_record(f"{links_prefix(client)}/{nonce}-revoked.json", {"who": who, "at": at})
+
+
+def links_of(store: RecordStore, client: str) -> list[dict[str, Any]]:
+    """The links issued to `client`, newest first: each record (nonce, issued_at, expires) with
+    `revoked`, the revocation's record ({"who", "at"}) or None. The tokens are not kept."""
+    prefix = links_prefix(client)
+    found = []
+    for key in store.records(prefix):
+        record = store.record(key)
+        if key.endswith("-revoked.json") or not record or "nonce" not in record:
+            continue
+        revoked = store.record(f"{prefix}/{record['nonce']}-revoked.json")
+        found.append({**record, "revoked": revoked})
+    return sorted(found, key=lambda r: (r.get("issued_at", ""), r["nonce"]), reverse=True)
 
 
 def link_client(store: RecordStore, secret: str, token: str, now: dt.datetime | None = None) -> str:

@@ -1,5 +1,5 @@
 """The producer's forms: approve or reject a gate, re-roll or promote a shot, re-roll a line's
-voice (pipeline.decisions).
+voice, issue or revoke a client's review link (pipeline.decisions).
 
 Each checks the form's csrf token, records the decision, starts the chain where it goes on, and
 sends the browser back to the character's page; a decision that cannot be recorded is a 400
@@ -8,14 +8,26 @@ with the reason.
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+import urllib.parse
 
-from pipeline.decisions import DecisionError, reroll_line, reroll_shot, review_gate
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from pipeline.decisions import (
+    DecisionError,
+    issue_client_link,
+    reroll_line,
+    reroll_shot,
+    review_gate,
+    revoke_client_link,
+)
 from pipeline.review.config import config_of
-from pipeline.review.render import back_to_character, form_of
+from pipeline.review.i18n import text
+from pipeline.review.render import WHO_COOKIE, back_to_character, form_of, lang_of
+from pipeline.review.routes.pages import client_view
 from pipeline.review.runs import start_run
 from pipeline.review.security import csrf_refusal
+from resources.domain.artifacts import ArtifactError
 from resources.domain.review import APPROVED
 
 
@@ -64,3 +76,43 @@ async def reroll(request: Request) -> Response:
         return PlainTextResponse(str(error), status_code=400)
     started = start_run(config, p["client"], p["character"], "reroll-line" if line else "reroll")
     return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))
+
+
+async def issue_link(request: Request) -> Response:
+    """A new review link for the client: their page again, with the link's URL shown once (at
+    the address producers reach the app by, CHARACTER_VIDEO_REVIEW_URL, else this request's)."""
+    client = request.path_params["client"]
+    form = await form_of(request)
+    if refused := csrf_refusal(request, form):
+        return refused
+    config = config_of(request)
+    try:
+        if not config.store.characters(client):
+            raise DecisionError(f"no client {client!r} in the store")
+        url, _ = issue_client_link(
+            config.store,
+            config.settings.client_link_secret,
+            client,
+            form.get("days", ""),
+            base_url=config.settings.review_url or str(request.base_url),
+        )
+    except (DecisionError, ArtifactError) as error:
+        return PlainTextResponse(str(error), status_code=400)
+    return client_view(request, client, issued=url)
+
+
+async def revoke_link(request: Request) -> Response:
+    """Revoke one of the client's links for good; back to their page."""
+    p = request.path_params
+    form = await form_of(request)
+    if refused := csrf_refusal(request, form):
+        return refused
+    who = form.get("who", "")
+    try:
+        revoke_client_link(config_of(request).store, p["client"], p["nonce"], by=who)
+    except DecisionError as error:
+        return PlainTextResponse(str(error), status_code=400)
+    flash = urllib.parse.quote(text(lang_of(request), "link_revoked"))
+    response = RedirectResponse(f"/c/{p['client']}?flash={flash}", 303)
+    response.set_cookie(WHO_COOKIE, who.strip(), samesite="strict")
+    return response

@@ -53,12 +53,39 @@ async def home(request: Request) -> Response:
 
 
 async def client_page(request: Request) -> Response:
-    client = request.path_params["client"]
+    return client_view(request, request.path_params["client"])
+
+
+def client_view(request: Request, client: str, issued: str | None = None) -> Response:
+    """A client's page: their characters, and their review links (with `issued`, the URL of the
+    link just issued, shown this once)."""
+    from resources.domain.review import links_of
+
+    config = config_of(request)
     try:
-        characters = config_of(request).store.characters(client)
+        characters = config.store.characters(client)
     except ArtifactError as error:
         return PlainTextResponse(str(error), status_code=404)
-    return render(request, "client", title=client, client=client, characters=characters)
+    now = datetime.now(UTC)
+    links = [
+        {
+            **link,
+            "expires_at": datetime.fromtimestamp(link["expires"], UTC).isoformat(),
+            "expired": now.timestamp() >= link["expires"],
+        }
+        for link in links_of(config.store, client)
+        if isinstance(link.get("expires"), int)
+    ]
+    return render(
+        request,
+        "client",
+        title=client,
+        client=client,
+        characters=characters,
+        links=links,
+        issued=issued,
+        can_sign=bool(config.settings.client_link_secret),
+    )
 
 
 def _view(
