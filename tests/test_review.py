@@ -253,12 +253,10 @@ def test_buttons_count_the_voice_engine_s_flops_with_the_app_s_voice_environment
 
     from pipeline.review.catalog import button_prices
     from pipeline.settings import Settings
-    from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER
     from resources.domain.brief import load_brief
-    from resources.domain.registry import voice_model_for
     from resources.models.model_store import ModelNotFoundError
     from resources.quote import flops
-    from resources.sound import flops as sound_flops
+    from resources.quote.quote import voice_line_keys
 
     data = yaml.safe_load((REPO / "examples" / "ltx2-talking-minute.yaml").read_text())
     spoken = next(shot for shot in data["shots"] if shot.get("line"))
@@ -266,10 +264,7 @@ def test_buttons_count_the_voice_engine_s_flops_with_the_app_s_voice_environment
     spoken["line"] = "Lembre: " + ", ".join(["hipertensão arterial sistêmica"] * 7) + "."
     brief = load_brief(write_brief(tmp_path / "inbox", data))
     shot = next(s for s in brief.shots if s.id == spoken["id"])
-    voice = voice_model_for(False)
-    shape = sound_flops.voice_shape(brief.spoken(shot), brief.audio.language, voice.frame_rate)
-    digest = flops.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
-    key = f"voice-{shape.positions}-{shape.text_tokens}-{shape.frames}-{digest}"
+    _, _, (key,) = voice_line_keys(brief, [shot])
     assert flops.full_key(key) not in flops._seed(), "the committed counts hold this line's shape"
 
     missing = tmp_path / "image" / "voice" / "bin" / "python"

@@ -419,11 +419,11 @@ def button_prices(brief: Brief | None, settings: Settings | None = None) -> dict
         return {}
     from resources.quote.quote import quote_brief  # torch-heavy: only when a page needs it
 
-    s = settings or Settings()
+    app = settings or Settings()
     where = {
-        "instance_type": s.instance_type,
-        "cache_dir": s.flop_cache,
-        "voice_python": s.voice_python,
+        "instance_type": app.instance_type,
+        "cache_dir": app.flop_cache,
+        "voice_python": app.voice_python,
     }
     own = quote_brief(brief, **where)
     final = quote_brief(brief, tier="final", **where)

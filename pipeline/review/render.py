@@ -100,11 +100,16 @@ async def form_of(request: Request) -> dict[str, str]:
     return {k: v[-1] for k, v in fields.items()}
 
 
-def back_to_character(request: Request, key: str, who: str = "") -> Response:
-    """Back to the character's page, with a notice (`key` in i18n) and who acted remembered."""
-    p = request.path_params
+def back_to(request: Request, path: str, key: str, who: str = "") -> Response:
+    """Back to the page at `path`, with a notice (`key` in i18n) and who acted remembered."""
     flash = urllib.parse.quote(text(lang_of(request), key))
-    response = RedirectResponse(f"/c/{p['client']}/{p['character']}?flash={flash}", 303)
+    response = RedirectResponse(f"{path}?flash={flash}", 303)
     if who:
         response.set_cookie(WHO_COOKIE, who, samesite="strict")
     return response
+
+
+def back_to_character(request: Request, key: str, who: str = "") -> Response:
+    """Back to the character's page, with a notice (`key` in i18n) and who acted remembered."""
+    p = request.path_params
+    return back_to(request, f"/c/{p['client']}/{p['character']}", key, who)

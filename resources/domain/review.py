@@ -237,12 +237,14 @@ def links_of(store: RecordStore, client: str) -> list[dict[str, Any]]:
     """The links issued to `client`, newest first: each record (nonce, issued_at, expires) with
     `revoked`, the revocation's record ({"who", "at"}) or None. The tokens are not kept."""
     prefix = links_prefix(client)
+    keys = store.records(prefix)  # one listing: a revocation is read only where one is listed
     found = []
-    for key in store.records(prefix):
-        record = store.record(key)
-        if key.endswith("-revoked.json") or not record or "nonce" not in record:
+    for key in keys:
+        record = None if key.endswith("-revoked.json") else store.record(key)
+        if not record or "nonce" not in record:
             continue
-        revoked = store.record(f"{prefix}/{record['nonce']}-revoked.json")
+        revocation = f"{prefix}/{record['nonce']}-revoked.json"
+        revoked = store.record(revocation) if revocation in keys else None
         found.append({**record, "revoked": revoked})
     return sorted(found, key=lambda r: (r.get("issued_at", ""), r["nonce"]), reverse=True)
 

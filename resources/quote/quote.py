@@ -337,23 +337,35 @@ def narration(ctx: QuoteContext) -> list[StageLine]:
     return lines
 
 
-def voice_line_counts(ctx: QuoteContext, spoken: list) -> tuple[str, list[dict[str, Any]]]:
-    """The voice engine's name and each line's synthesis FLOPs at its shape: cached counts, and
-    every missing shape of the brief counted in one subprocess (the first miss counts them all)."""
+def voice_line_keys(brief: Brief, spoken: list) -> tuple[Any, list, list[str]]:
+    """The voice engine of `brief`'s lines, and each spoken shot's line shape with the key its
+    FLOP count is cached under."""
     from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER
     from resources.domain.registry import voice_model_for
     from resources.sound import flops as sound_flops
 
-    voice = ctx.brief.character.voice
+    voice = brief.character.voice
     transcript = voice.transcript if voice is not None and voice.sample is not None else None
     entry = voice_model_for(transcript is not None)
-    language = ctx.brief.audio.language
+    language = brief.audio.language
     shapes = [
-        sound_flops.voice_shape(ctx.brief.spoken(s), language, entry.frame_rate, transcript)
+        sound_flops.voice_shape(brief.spoken(s), language, entry.frame_rate, transcript)
         for s in spoken
     ]
     digest = flops.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
-    keys = [f"voice-{s.positions}-{s.text_tokens}-{s.frames}-{digest}" for s in shapes]
+    return (
+        entry,
+        shapes,
+        [f"voice-{s.positions}-{s.text_tokens}-{s.frames}-{digest}" for s in shapes],
+    )
+
+
+def voice_line_counts(ctx: QuoteContext, spoken: list) -> tuple[str, list[dict[str, Any]]]:
+    """The voice engine's name and each line's synthesis FLOPs at its shape: cached counts, and
+    every missing shape of the brief counted in one subprocess (the first miss counts them all)."""
+    from resources.sound import flops as sound_flops
+
+    entry, shapes, keys = voice_line_keys(ctx.brief, spoken)
     batch: dict[str, dict[str, Any]] = {}
 
     def count(key: str) -> dict[str, Any]:

@@ -8,10 +8,8 @@ with the reason.
 
 from __future__ import annotations
 
-import urllib.parse
-
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from pipeline.decisions import (
     DecisionError,
@@ -22,8 +20,7 @@ from pipeline.decisions import (
     revoke_client_link,
 )
 from pipeline.review.config import config_of
-from pipeline.review.i18n import text
-from pipeline.review.render import WHO_COOKIE, back_to_character, form_of, lang_of
+from pipeline.review.render import back_to, back_to_character, form_of
 from pipeline.review.routes.pages import client_view
 from pipeline.review.runs import start_run
 from pipeline.review.security import csrf_refusal
@@ -112,7 +109,4 @@ async def revoke_link(request: Request) -> Response:
         revoke_client_link(config_of(request).store, p["client"], p["nonce"], by=who)
     except DecisionError as error:
         return PlainTextResponse(str(error), status_code=400)
-    flash = urllib.parse.quote(text(lang_of(request), "link_revoked"))
-    response = RedirectResponse(f"/c/{p['client']}?flash={flash}", 303)
-    response.set_cookie(WHO_COOKIE, who.strip(), samesite="strict")
-    return response
+    return back_to(request, f"/c/{p['client']}", "link_revoked", who.strip())
