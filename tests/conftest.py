@@ -16,6 +16,34 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(_threads, "1")
 
+
+
+def _import_rewritten_plugin_packages() -> None:
+    """Import now, in the main thread, every module of the packages pytest rewrites lazily.
+
+    pytest rewrites the asserts of every package that ships a pytest plugin (anyio and
+    platformdirs here), parsing each module with `ast.parse` when it is first imported. anyio
+    imports its modules on first use of a name (`anyio.open_file` imports `anyio._core._fileio`),
+    so a review app served in a test's thread would parse there while another thread parses too,
+    and CPython 3.11's AST builder, whose recursion count all threads share, then fails with
+    "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905): a file
+    response of the app came back as a 500 and four browser tests failed in CI. Imported here,
+    no module is parsed in a thread the tests start.
+    """
+    import importlib
+    import pkgutil
+
+    for package in ("anyio", "platformdirs"):
+        root = importlib.import_module(package)
+        for module in pkgutil.walk_packages(root.__path__, f"{package}."):
+            try:
+                importlib.import_module(module.name)
+            except ImportError:  # another platform's or an absent backend's module (trio)
+                continue
+
+
+_import_rewritten_plugin_packages()
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 MODELS_ENV = "CHARACTER_VIDEO_MODELS"
