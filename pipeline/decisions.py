@@ -1,5 +1,5 @@
 """Producer decisions: approve or reject a gate, re-roll or accept a shot or its line, promote,
-issue or revoke a client's review link.
+issue or revoke a client's review link, save a brief into the inbox.
 
 The CLI (`python -m pipeline approve|reject|reroll|accept|promote|client-link`) and the review
 app call these
@@ -14,13 +14,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.launch import brief_snapshot, brief_source
-from pipeline.settings import ENV_CLIENT_LINK_SECRET
+from pipeline.settings import ENV_CLIENT_LINK_SECRET, LICENCE_FACTS_WHERE, build_resource
 from resources.domain.artifacts import ArtifactError, ArtifactRef
-from resources.domain.brief import MAX_SEED, BriefError, load_brief
+from resources.domain.brief import MAX_BRIEF_BYTES, MAX_SEED, Brief, BriefError, load_brief
 from resources.domain.promote import set_tier
 from resources.domain.registry import VIDEO_MODELS
 from resources.domain.review import (
@@ -245,3 +246,83 @@ def revoke_client_link(store: Any, client: str, nonce: str, *, by: str) -> None:
         raise DecisionError("who: say who revokes the link")
     with _as_decision_error():
         revoke_link(store, client, nonce, by.strip())
+
+
+@dataclass(frozen=True)
+class BriefSave:
+    """A brief typed in the review app, checked as the inbox sensor will check it, and the inbox
+    file it is saved as: a new file, or the one that holds the character's brief (`replaces`)."""
+
+    brief: Brief
+    raw: bytes
+    path: Path  # the local file (an S3 inbox's mirror)
+    where: str  # the file or the S3 object, as producers and operators name it
+    replaces: bool
+
+
+def check_brief_text(settings: Any, text: str, *, editing: str = "") -> BriefSave:
+    """`text` as an inbox brief: valid, its models' licences allowed by the studio's facts, and
+    the only brief of its client/character in the inbox. BriefError (English and Portuguese
+    lines) otherwise.
+
+    `editing`: the client/character whose inbox brief the text replaces (empty: a new brief,
+    saved as `<client>-<character>.yaml`, or `-2`, `-3`... when that name is taken).
+    """
+    from resources.domain.licence_check import licence_problems
+    from resources.inbox import check_brief
+
+    inbox = build_resource("inbox", settings)
+    folder = inbox.folder()
+    if folder is None:
+        raise BriefError(
+            "(inbox)",
+            ["(inbox): the inbox lists files only: name a folder or an S3 prefix to save into"],
+            ["(inbox): o inbox só lista arquivos: indique uma pasta ou um prefixo S3 para salvar"],
+        )
+    raw = text.replace("\r\n", "\n").encode()  # a browser sends a text area's lines with CRLF
+    if len(raw) > MAX_BRIEF_BYTES:
+        raise BriefError(
+            "(text)",
+            [f"(file): {len(raw):,} bytes; a brief is at most {MAX_BRIEF_BYTES:,} bytes"],
+            [f"(file): {len(raw):,} bytes; um briefing tem no máximo {MAX_BRIEF_BYTES:,} bytes"],
+        )
+    entries = list(inbox.scan())
+    held = [e for e in entries if editing and e.brief and e.brief.partition_key == editing]
+    target = held[0].path if held else folder / "brief.yaml"  # the folder gives the profile
+    brief = check_brief(raw, target)
+    key = brief.partition_key
+    if editing and key != editing:
+        raise BriefError(
+            str(target),
+            [f"character: this page edits the brief of {editing}; this text is {key}'s "
+             "(a new character is a new brief)"],
+            [f"character: esta página edita o briefing de {editing}; este texto é de {key} "
+             "(um personagem novo é um briefing novo)"],
+        )  # fmt: skip
+    refused = licence_problems(brief, settings.studio_facts(), LICENCE_FACTS_WHERE).refused
+    if refused:
+        raise BriefError.of(str(target), refused)
+    others = [e.path for e in entries if e.brief and e.brief.partition_key == key]
+    others = [inbox.location(p) for p in others if not held or p != held[0].path]
+    if others:
+        raise BriefError(
+            str(target),
+            [f"character: {key} has a brief in the inbox already, {others[0]}: edit that one "
+             "(keep one brief per client/character)"],
+            [f"character: {key} já tem um briefing no inbox, {others[0]}: edite aquele "
+             "(mantenha um briefing por cliente/personagem)"],
+        )  # fmt: skip
+    if not held:
+        taken = {p.name for p in inbox.files()} | {p.name for p in folder.glob("*")}
+        stem = f"{brief.client}-{brief.character.id}"
+        names = (f"{stem}.yaml", *(f"{stem}-{n}.yaml" for n in range(2, 1000)))
+        target = folder / next(n for n in names if n not in taken)
+    return BriefSave(brief, raw, target, inbox.location(target), bool(held))
+
+
+def save_brief_text(settings: Any, text: str, *, editing: str = "") -> BriefSave:
+    """Check `text` (check_brief_text) and write it into the inbox, where the sensor starts its
+    run at its next tick; BriefError when it cannot be saved."""
+    checked = check_brief_text(settings, text, editing=editing)
+    build_resource("inbox", settings).save(checked.path, checked.raw, new=not checked.replaces)
+    return checked

@@ -32,7 +32,7 @@ from resources.domain.brief import (
 )
 from resources.domain.client_profile import parse_client_brief
 from resources.media.burn_in import undrawable_lines
-from resources.storage.artifact_store import write_atomic
+from resources.storage.artifact_store import write_atomic, write_new
 
 BRIEF_SUFFIXES = (".yaml", ".yml")
 S3_SCHEME = "s3://"
@@ -65,15 +65,21 @@ def read_entry(path: Path, *, follow_symlinks: bool) -> InboxEntry:
     """
     try:
         raw = read_brief_bytes(path, follow_symlinks=follow_symlinks)
-        brief = parse_client_brief(raw, str(path))
-        if problems := undrawable_lines(brief):
-            raise BriefError.of(str(path), problems)
-        return InboxEntry(path, brief, None, raw)
+        return InboxEntry(path, check_brief(raw, path), None, raw)
     except BriefError as error:
         return InboxEntry(path, None, error)
     except Exception as error:  # noqa: BLE001 - one file never stops a scan for the others
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         return InboxEntry(path, None, BriefError(str(path), [f"(file): cannot be read: {reason}"]))
+
+
+def check_brief(raw: bytes, path: Path) -> Brief:
+    """A brief's bytes validated as a brief saved at `path` (its client's profile is the one in
+    that folder): parsed, and every line drawable as a subtitle; BriefError otherwise."""
+    brief = parse_client_brief(raw, str(path))
+    if problems := undrawable_lines(brief):
+        raise BriefError.of(str(path), problems)
+    return brief
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,45 @@ class BriefInbox(ConfigurableResource):
         """The brief for partition `client/character`; an error if none or several match."""
         entry = self.find_entry(key)
         return entry.path, entry.brief
+
+    def folder(self) -> Path | None:
+        """Where a brief saved from the review app goes: the first folder of `paths` (an S3
+        prefix's local mirror), or None when `paths` names files only."""
+        for raw in self.paths:
+            if raw.startswith(S3_SCHEME):
+                bucket, _, prefix = raw[len(S3_SCHEME) :].partition("/")
+                return self.mirror_root / bucket / prefix.rstrip("/")
+            if Path(raw).is_dir():
+                return Path(raw)
+        return None
+
+    def location(self, path: Path) -> str:
+        """A brief's name for people: `s3://bucket/key` for a mirrored one, else its path."""
+        where = self._s3_location(path)
+        return f"{S3_SCHEME}{where[0]}/{where[1]}" if where else str(path)
+
+    def save(self, path: Path, raw: bytes, *, new: bool) -> None:
+        """Write the brief `path` of `folder()` (and its S3 object, for a mirrored one).
+
+        A `new` local file is linked into place only if no file has that name by then
+        (BriefError otherwise): a brief saved meanwhile by someone else is never overwritten.
+        Either way the file appears whole, never half-written.
+        """
+        where = self._s3_location(path)
+        if where is not None:
+            _s3().put_object(Bucket=where[0], Key=where[1], Body=raw)
+            return
+        if not new:
+            write_atomic(path, raw)
+            return
+        try:
+            write_new(path, raw)
+        except FileExistsError:
+            raise BriefError(
+                str(path),
+                [f"(inbox): {path.name} was saved meanwhile by someone else; check again"],
+                [f"(inbox): {path.name} foi salvo por outra pessoa agora; verifique de novo"],
+            ) from None
 
     def write_report(self, brief: Path, suffix: str, text: str) -> None:
         """Write `<brief><suffix>` next to the brief, in S3 too for a mirrored brief."""

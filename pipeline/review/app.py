@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from pipeline.review.config import LOOPBACK_HOSTS, ReviewConfig
-from pipeline.review.routes import decisions, files, login, package, pages, share
+from pipeline.review.routes import briefs, decisions, files, login, package, pages, share
 from pipeline.review.security import TokenGate, gate, is_loopback
 from pipeline.settings import Settings, SettingsError, build_resource
 
@@ -28,12 +28,15 @@ ROUTES = [
     Route("/", pages.home),
     Route("/healthz", login.health),
     Route("/login", login.login, methods=["GET", "POST"]),
+    Route("/briefs/new", briefs.new_brief),
+    Route("/briefs", briefs.post_brief, methods=["POST"]),
     Route("/c/{client}", pages.client_page),
     Route("/c/{client}/report", pages.report_page),
     Route("/c/{client}/_links", decisions.issue_link, methods=["POST"]),
     Route("/c/{client}/_links/{nonce}/revoke", decisions.revoke_link, methods=["POST"]),
     Route("/c/{client}/{character}", pages.character_page),
     Route("/c/{client}/{character}/compare", pages.compare_page),
+    Route("/c/{client}/{character}/brief", briefs.edit_brief),
     Route("/api/c/{client}/{character}", pages.character_api),
     Route("/api/c/{client}/{character}/progress", pages.progress_api),
     Route("/c/{client}/{character}/review", decisions.review, methods=["POST"]),

@@ -417,16 +417,8 @@ def button_prices(brief: Brief | None, settings: Settings | None = None) -> dict
     settings' voice environment."""
     if brief is None:
         return {}
-    from resources.quote.quote import quote_brief  # torch-heavy: only when a page needs it
-
-    app = settings or Settings()
-    where = {
-        "instance_type": app.instance_type,
-        "cache_dir": app.flop_cache,
-        "voice_python": app.voice_python,
-    }
-    own = quote_brief(brief, **where)
-    final = quote_brief(brief, tier="final", **where)
+    own = _quote(brief, settings)
+    final = _quote(brief, settings, tier="final")
     on = own["instance_type"]
     once = {"references"}
     after = [s for s in own["stages"] if s["stage"] not in once]
@@ -442,3 +434,31 @@ def button_prices(brief: Brief | None, settings: Settings | None = None) -> dict
         else None,
         "instance": on,
     }  # fmt: skip
+
+
+def save_price(brief: Brief, settings: Settings | None = None) -> Price:
+    """The quote's price of the run that saving `brief` into the inbox starts: its reference
+    stills when the brief waits for their approval, else the whole chain. Quoted from nothing:
+    a run reuses the units an earlier brief of the character made, and does not pay them again."""
+    own = _quote(brief, settings)
+    stages = own["stages"]
+    if brief.approval.references == "required":
+        stages = [s for s in stages if s["stage"] == "references"]
+    return Price(
+        sum(s["usd_spot"] for s in stages), sum(s["gpu_s"] for s in stages), own["instance_type"]
+    )
+
+
+def _quote(brief: Brief, settings: Settings | None, tier: str | None = None) -> dict[str, Any]:
+    """The brief's quote on the settings' instance type, with their FLOP cache and voice
+    environment."""
+    from resources.quote.quote import quote_brief  # torch-heavy: only when a page needs it
+
+    app = settings or Settings()
+    return quote_brief(
+        brief,
+        tier=tier,
+        instance_type=app.instance_type,
+        cache_dir=app.flop_cache,
+        voice_python=app.voice_python,
+    )

@@ -68,6 +68,36 @@ TEXT: dict[str, tuple[str, str]] = {
         "de GPU ({instance} Spot, estimativa do orçamento)",
         "of GPU ({instance} Spot, the quote's estimate)",
     ),
+    "new_brief": ("Novo briefing", "New brief"),
+    "edit_brief": ("Editar briefing", "Edit brief"),
+    "no_inbox_brief": ("Nenhum briefing de {key} no inbox.", "No brief of {key} in the inbox."),
+    "brief_help": (
+        "Cole ou carregue o YAML do briefing (veja docs/briefs.md) e verifique: o app confere "
+        "o que o sensor confere. Salvo, o briefing vai para o inbox e o sensor inicia a "
+        "execução em até um minuto.",
+        "Paste or load the brief's YAML (see docs/briefs.md) and check it: the app checks what "
+        "the sensor checks. Saved, the brief goes into the inbox and the sensor starts its run "
+        "within a minute.",
+    ),
+    "brief_refused": ("O briefing não pode ser salvo:", "The brief cannot be saved:"),
+    "brief_ok": ("Briefing válido", "Valid brief"),
+    "brief_new_file": ("Será salvo como", "Will be saved as"),
+    "brief_replaces": ("Substituirá", "Will replace"),
+    "brief_run_references": (
+        "Salvar inicia as imagens de referência (o resto espera a sua aprovação):",
+        "Saving starts the reference stills (the rest waits for your approval):",
+    ),
+    "brief_run_chain": (
+        "Salvar inicia a cadeia inteira, até o corte final:",
+        "Saving starts the whole chain, up to the final cut:",
+    ),
+    "brief_load_file": ("Carregar um arquivo", "Load a file"),
+    "check_brief": ("Verificar", "Check"),
+    "save_brief": ("Salvar no inbox", "Save into the inbox"),
+    "brief_saved": (
+        "Briefing de {partition} salvo em {file}: o sensor inicia a execução em até um minuto.",
+        "Brief of {partition} saved as {file}: the sensor starts its run within a minute.",
+    ),
     "client_links": ("Links de revisão do cliente", "Client review links"),
     "link_issued": (
         "Link criado. Copie agora e envie ao cliente: ele não será mostrado de novo.",

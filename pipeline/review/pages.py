@@ -45,6 +45,7 @@ HOME = """{% extends "base" %}{% block body %}
 <td>{{ w.detail_pt if lang != 'en' and w.detail_pt else w.detail }}</td></tr>{% endfor %}
 </table>{% else %}<p id="nothing-waiting">{{ t('nothing_waiting') }}</p>{% endif %}</section>
 <h2>{{ t('clients') }}</h2>
+<p><a id="new-brief" href="/briefs/new">{{ t('new_brief') }}</a></p>
 {% if clients %}<ul id="clients">{% for c in clients %}
 <li><a href="/c/{{ c.name }}">{{ c.name }}</a>: {% for ch in c.characters %}
 <a href="/c/{{ c.name }}/{{ ch }}">{{ ch }}</a>{% if not loop.last %}, {% endif %}{% endfor %}</li>
@@ -125,7 +126,8 @@ CLIENT = """{% extends "base" %}{% block body %}
 
 CHARACTER = """{% extends "base" %}{% block body %}
 <p><a href="/c/{{ v.client }}">{{ v.client }}</a> / <strong>{{ v.character }}</strong>
-{% if v.brief %}: {{ v.brief.character.name }}{% endif %}</p>
+{% if v.brief %}: {{ v.brief.character.name }}{% endif %}
+(<a id="edit-brief" href="/c/{{ v.client }}/{{ v.character }}/brief">{{ t('edit_brief') }}</a>)</p>
 {% if version %}<p>{{ t('showing_version') }} <code>{{ version }}</code>
 (<a href="/c/{{ v.client }}/{{ v.character }}">{{ t('back_current') }}</a>)</p>{% endif %}
 
@@ -330,6 +332,55 @@ COMPARE = """{% extends "base" %}{% block body %}
 })();
 </script>{% endblock %}"""
 
+# A brief written in the app: a file loads into the text area (read in the browser: the form
+# stays URL-encoded); a check lists the problems or what saving makes and costs; the save
+# button is offered for the text just checked only, and goes once the text changes.
+BRIEF = """{% extends "base" %}{% block body %}
+{% if editing %}<p><a href="/c/{{ editing }}">{{ editing }}</a></p>{% endif %}
+<h2>{{ title }}</h2>
+<p>{{ t('brief_help') }}</p>
+{% if problems %}<section id="brief-problems" class="rejected"><h3>{{ t('brief_refused') }}</h3>
+<ul>{% for p in problems %}<li class="problem">{{ p }}</li>{% endfor %}</ul></section>{% endif %}
+{% if checked %}<section id="brief-ok" class="approved"><h3>{{ t('brief_ok') }}</h3>
+{% set b = checked.brief %}<p><strong id="brief-key">{{ b.partition_key }}</strong>: {{
+ b.character.name }} · {{ b.shots|length }} {{ t('shots')|lower }} · {{ plain(b.duration_s)
+ }} s · {{ b.video.model }} · {{ tier_name(b.video.tier) }}</p>
+<p id="brief-file">{{ t('brief_replaces' if checked.replaces else 'brief_new_file') }}
+ <code>{{ checked.where }}</code></p>
+<p id="brief-run">{{ t('brief_run_references' if checked.brief.approval.references == 'required'
+ else 'brief_run_chain') }}{% if price %} {{ price_of(price) }}{% endif %}</p>
+{% if prices_problem %}<p class="warning" id="prices-unavailable">{{ t('prices_unavailable') }}:
+{{ prices_problem }}</p>{% endif %}
+{% if warnings %}<ul id="brief-warnings">{% for w in warnings %}<li>{{ w }}</li>{% endfor %}</ul>
+{% endif %}</section>{% endif %}
+<form method="post" action="/briefs" id="brief-form">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="editing" value="{{ editing }}">
+<p><label>{{ t('brief_load_file') }} <input type="file" id="brief-upload" accept=".yaml,.yml">
+</label></p>
+<textarea name="text" id="brief-text" rows="20" spellcheck="false" required
+ style="width:100%;font-family:monospace">{{ text }}</textarea>
+<p><button type="submit" name="action" value="check" id="check-brief">{{ t('check_brief')
+ }}</button>{% if checked %} <button type="submit" name="action" value="save" id="save-brief">{{
+ t('save_brief') }}</button>{% endif %}</p></form>
+<script>
+(function () {
+  var area = document.getElementById("brief-text"), save = document.getElementById("save-brief");
+  var checkedText = area.value;
+  area.addEventListener("input", function () {
+    if (save) { save.hidden = area.value !== checkedText; }
+  });
+  document.getElementById("brief-upload").addEventListener("change", function (event) {
+    var file = event.target.files[0];
+    if (!file) { return; }
+    file.text().then(function (body) {
+      area.value = body;
+      area.dispatchEvent(new Event("input"));
+    });
+  });
+})();
+</script>{% endblock %}"""
+
 LOGIN = """{% extends "base" %}{% block body %}
 <h2>{{ t('login') }}</h2>{% if bad %}<p class="rejected">{{ t('bad_token') }}</p>{% endif %}
 <form method="post" action="/login"><input type="hidden" name="next" value="{{ next }}">
@@ -399,6 +450,7 @@ ENV = Environment(
             "with context %}" + CHARACTER,
             "macros": MACROS,
             "login": LOGIN,
+            "brief": '{% from "macros" import price_of with context %}' + BRIEF,
             "progress": PROGRESS,
             "poll": POLL,
             "compare": COMPARE,

@@ -82,12 +82,18 @@ def render(request: Request, template: str, status: int = 200, **values) -> HTML
 MAX_FORM_BYTES = 64_000
 
 
-async def form_of(request: Request) -> dict[str, str]:
-    """A posted form's fields (the last value of each); 400 or 413 for a body that is not one."""
+async def form_of(
+    request: Request, *, limit: int = MAX_FORM_BYTES, brief_field: str = ""
+) -> dict[str, str]:
+    """A posted form's fields (the last value of each); 400 or 413 for a body that is not one.
+
+    `brief_field`: a field holding a brief's text: its control characters (a text area's CRLF
+    too) are left for the brief's own check, which names the line.
+    """
     # URL-encoded forms only (no file uploads): no multipart parser needed.
     body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise HTTPException(413, f"a form is at most {MAX_FORM_BYTES:,} bytes")
+    if len(body) > limit:
+        raise HTTPException(413, f"a form is at most {limit:,} bytes")
     try:
         fields = urllib.parse.parse_qs(
             body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict"
@@ -95,14 +101,17 @@ async def form_of(request: Request) -> dict[str, str]:
     except UnicodeError:
         raise HTTPException(400, "the form is not UTF-8 text") from None
     for name, values in fields.items():
+        if name == brief_field:
+            continue
         if any(forbidden_character(v) for v in values) or forbidden_character(name):
             raise HTTPException(400, f"the form field {name[:40]!r} holds a control character")
     return {k: v[-1] for k, v in fields.items()}
 
 
-def back_to(request: Request, path: str, key: str, who: str = "") -> Response:
-    """Back to the page at `path`, with a notice (`key` in i18n) and who acted remembered."""
-    flash = urllib.parse.quote(text(lang_of(request), key))
+def back_to(request: Request, path: str, key: str, who: str = "", **values: str) -> Response:
+    """Back to the page at `path`, with a notice (`key` in i18n, formatted with `values`) and
+    who acted remembered."""
+    flash = urllib.parse.quote(text(lang_of(request), key).format(**values))
     response = RedirectResponse(f"{path}?flash={flash}", 303)
     if who:
         response.set_cookie(WHO_COOKIE, who, samesite="strict")

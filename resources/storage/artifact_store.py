@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -193,7 +194,25 @@ def disk_full(path: Path, needed: int = 0) -> NotEnoughSpace:
 
 
 def write_json(path: Path, value: Any) -> None:
-    write_atomic(path, json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_atomic(path, json_text(value))
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_new(path: Path, data: bytes | str) -> None:
+    """Write a file that must not exist yet: FileExistsError when the name is taken.
+
+    Written under a temporary name and hard-linked into place: the link fails if the name is
+    taken, so nothing is overwritten, and a reader never sees half of the file.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+    write_atomic(tmp, data)
+    try:
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class ArtifactStore(ConfigurableResource):
@@ -497,20 +516,14 @@ class ArtifactStore(ConfigurableResource):
     def put_record(self, key: str, value: dict[str, Any]) -> None:
         """Write the JSON record `key` once; an ArtifactError if it already exists.
 
-        Written to a temporary name and hard-linked into place: the link fails if the name is
-        taken, so an audit record is never overwritten, and a reader never sees half of one.
+        Written by write_new: an audit record is never overwritten, nor read half-written.
         """
-        path = self._record_path(key)
-        tmp = path.with_name(f".{path.name}.new")
-        write_json(tmp, value)
         try:
-            os.link(tmp, path)
+            write_new(self._record_path(key), json_text(value))
         except FileExistsError:
             raise ArtifactError(
                 f"record {key} already exists; records are never overwritten"
             ) from None
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def put_status(self, key: str, value: dict[str, Any]) -> None:
         """Replace the JSON record `key` (a running stage's progress), atomically."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -137,13 +138,19 @@ async def character_page(request: Request) -> Response:
 
 
 def _prices(brief: Any, settings: Settings) -> dict[str, Any]:
-    """The buttons' prices; where the quote cannot be made (an unpriced instance type, the voice
-    environment missing), none and its one-line reason: the rest of the page is still shown."""
+    """The buttons' prices (see `priced`)."""
+    return priced(lambda: {"prices": catalog.button_prices(brief, settings)})
+
+
+def priced(quote: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A page's prices, `quote()`; where the quote cannot be made (an unpriced instance type, the
+    voice environment missing), none and its one-line reason: the rest of the page is still
+    shown."""
     from resources.domain.costs import PriceError
     from resources.models.model_store import ModelNotFoundError
 
     try:
-        return {"prices": catalog.button_prices(brief, settings)}
+        return quote()
     except (PriceError, ModelNotFoundError, RuntimeError, KeyError) as error:
         return {"prices": {}, "prices_problem": str(error).strip("'")}
 

@@ -1,0 +1,100 @@
+"""Writing a brief in the app: a new one, or a character's inbox brief edited, checked as the
+inbox sensor checks it (pipeline.decisions.check_brief_text) and saved into the inbox, where the
+sensor starts its run at its next tick.
+
+A check shows every problem (in the page's language) or what the brief makes and what its run
+will cost; saving checks again, so a text changed since its check is never saved unchecked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from pipeline.decisions import BriefSave, check_brief_text, save_brief_text
+from pipeline.review import catalog
+from pipeline.review.config import config_of
+from pipeline.review.i18n import text as text_of
+from pipeline.review.render import back_to, form_of, lang_of, render
+from pipeline.review.routes.pages import priced
+from pipeline.review.security import csrf_refusal
+from pipeline.settings import build_resource
+from resources.domain.brief import MAX_BRIEF_BYTES, BriefError
+
+# A brief of 1 MB, URL-encoded (each byte of it can take three), and the form's other fields.
+MAX_BRIEF_FORM_BYTES = 3 * MAX_BRIEF_BYTES + 4_096
+
+
+async def new_brief(request: Request) -> Response:
+    return _editor(request, "")
+
+
+async def edit_brief(request: Request) -> Response:
+    """The character's inbox brief, as its file holds it, to edit."""
+    p = request.path_params
+    key = f"{p['client']}/{p['character']}"
+    settings = config_of(request).settings
+    for entry in build_resource("inbox", settings).scan():
+        if entry.brief is not None and entry.brief.partition_key == key:
+            return _editor(request, entry.raw.decode("utf-8", "replace"), editing=key)
+    message = text_of(lang_of(request), "no_inbox_brief").format(key=key)
+    return PlainTextResponse(message, status_code=404)
+
+
+async def post_brief(request: Request) -> Response:
+    """Check the text (action `check`) or check and save it (`save`)."""
+    form = await form_of(request, limit=MAX_BRIEF_FORM_BYTES, brief_field="text")
+    if refused := csrf_refusal(request, form):
+        return refused
+    config = config_of(request)
+    text, editing = form.get("text", ""), form.get("editing", "")
+    act = save_brief_text if form.get("action") == "save" else check_brief_text
+    try:
+        checked = act(config.settings, text, editing=editing)
+    except BriefError as error:
+        lines = error.problems if lang_of(request) == "en" else error.problems_pt
+        return _editor(request, text, editing=editing, problems=lines, status=422)
+    if act is save_brief_text:
+        return _saved(request, checked)
+    return _editor(request, text, editing=editing, checked=checked)
+
+
+def _saved(request: Request, checked: BriefSave) -> Response:
+    """To the character's page when the store has it, else home; the notice names the file."""
+    store = config_of(request).store
+    brief = checked.brief
+    known = brief.client in store.clients() and brief.character.id in store.characters(brief.client)
+    path = f"/c/{brief.client}/{brief.character.id}" if known else "/"
+    key = brief.partition_key
+    return back_to(request, path, "brief_saved", file=checked.where, partition=key)
+
+
+def _editor(
+    request: Request,
+    text: str,
+    *,
+    editing: str = "",
+    problems: list[str] | None = None,
+    checked: BriefSave | None = None,
+    status: int = 200,
+) -> Response:
+    config = config_of(request)
+    values: dict[str, Any] = {}
+    if checked is not None:
+        brief = checked.brief
+        values = priced(lambda: {"price": catalog.save_price(brief, config.settings)})
+        values["warnings"] = config.settings.prompt_warnings(brief, lang_of(request))
+    title = text_of(lang_of(request), "edit_brief" if editing else "new_brief")
+    return render(
+        request,
+        "brief",
+        status=status,
+        title=f"{title}: {editing}" if editing else title,
+        text=text,
+        editing=editing,
+        problems=problems or [],
+        checked=checked,
+        **values,
+    )

@@ -1,0 +1,183 @@
+"""Writing a brief in the review app (pipeline/review/routes/briefs.py, pipeline.decisions):
+checked as the sensor checks it, priced, saved whole into the inbox (a folder or an S3 prefix),
+where the sensor picks it up; a refused brief writes nothing; one brief per character."""
+
+from __future__ import annotations
+
+import html
+import tempfile
+from dataclasses import replace
+
+import boto3
+import pytest
+import yaml
+from moto_aws import aws_env  # noqa: F401 - the fixture
+from review_support import CHARACTER, CLIENT, KEY, config_for, gated_brief, get, post, serve
+
+from pipeline.decisions import check_brief_text, save_brief_text
+from pipeline.review.catalog import save_price
+from pipeline.sensors import scan_inbox
+from pipeline.settings import Settings
+from resources.domain.brief import BriefError
+from resources.inbox import BriefInbox, briefs_in
+
+
+def _yaml(data: dict) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+@pytest.fixture
+def studio(tmp_path):
+    """The app's settings over an empty store and an empty inbox folder."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    models = tmp_path / "models"  # prices are production figures: no model is loaded
+    settings = replace(Settings(), root=str(tmp_path / "artifacts"), inbox=(str(inbox),),
+                       models_dir=str(models))  # fmt: skip
+    return settings, inbox
+
+
+def test_a_brief_checked_in_the_app_is_priced_then_saved_whole_where_the_sensor_runs_it(studio):
+    settings, inbox = studio
+    text = _yaml(gated_brief()).replace("\n", "\r\n")  # as a browser sends a text area
+    with serve(config_for(settings)) as url:
+        status, _, body = get(f"{url}/briefs/new?lang=en")
+        assert status == 200 and 'id="brief-text"' in body.decode()
+        status, _, body = post(f"{url}/briefs?lang=en", {"text": text, "action": "check"})
+        page = html.unescape(body.decode())
+        assert status == 200, page
+        assert '<strong id="brief-key">acme-health/dr-ana</strong>' in page
+        assert f"Will be saved as\n <code>{inbox / 'acme-health-dr-ana.yaml'}</code>" in page
+        assert "Saving starts the reference stills (the rest waits for your approval):" in page
+        assert "of GPU (g5.xlarge Spot" in page and 'id="save-brief"' in page
+        assert briefs_in(inbox) == []  # a check writes nothing
+        status, headers, _ = post(f"{url}/briefs?lang=en", {"text": text, "action": "save"})
+    assert status == 303 and headers["location"].startswith("/?flash=Brief%20of%20acme-health")
+    saved = inbox / "acme-health-dr-ana.yaml"
+    assert briefs_in(inbox) == [saved]
+    assert saved.read_bytes() == text.replace("\r\n", "\n").encode()
+    assert [p.name for p in inbox.iterdir()] == [saved.name]  # nothing staged left behind
+    tick = scan_inbox(briefs_in(inbox), {}, set())
+    assert [(r.partition_key, r.run_key.split("@")[0]) for r in tick.run_requests] == [(KEY, KEY)]
+
+
+def test_the_price_is_of_what_saving_starts():
+    """A brief that waits for its references' approval starts its stills only; one that does
+    not starts the whole chain, which costs more."""
+    from resources.domain.brief import Brief
+
+    gated = Brief.model_validate(gated_brief())
+    whole = Brief.model_validate(gated_brief(approval={"references": "optional"}))
+    assert 0 < save_price(gated).usd < save_price(whole).usd
+
+
+def test_a_refused_brief_lists_every_problem_in_the_page_s_language_and_writes_nothing(studio):
+    settings, inbox = studio
+    bad = gated_brief()
+    bad["character"]["descricao"] = bad["character"].pop("description")
+    ringing = gated_brief()
+    ringing["shots"][0]["prompt"] = "she nods\x07"  # a control character: the brief's own check
+    with serve(config_for(settings)) as url:
+        status, _, body = post(f"{url}/briefs", {"text": _yaml(bad), "action": "save"})
+        pt = html.unescape(body.decode())
+        status_en, _, body = post(f"{url}/briefs?lang=en", {"text": _yaml(bad), "action": "check"})
+        en = html.unescape(body.decode())
+        status_bell, _, body = post(f"{url}/briefs?lang=en", {"text": _yaml(ringing)})
+        bell = html.unescape(body.decode())
+    assert (status, status_en, status_bell) == (422, 422, 422)
+    assert "O briefing não pode ser salvo:" in pt
+    assert "character.description: campo obrigatório ausente" in pt
+    assert "character.descricao: unknown field; did you mean `description`?" in en
+    assert "descricao: a physician" in en  # the text is kept, to be fixed
+    assert "shots[0].prompt: the text holds the character U+0007" in bell
+    assert 'id="save-brief"' not in en + bell
+    assert list(inbox.iterdir()) == []
+
+
+def test_a_forged_form_is_refused_and_writes_nothing(studio):
+    settings, inbox = studio
+    with serve(config_for(settings)) as url:
+        fields = {"text": _yaml(gated_brief()), "action": "save"}
+        status, _, _ = post(f"{url}/briefs", fields, csrf=False)
+        origin = {"Origin": "http://evil.example"}
+        status_origin, _, _ = post(f"{url}/briefs", fields, origin)
+    assert (status, status_origin) == (403, 403)
+    assert list(inbox.iterdir()) == []
+
+
+def test_editing_a_character_s_brief_rewrites_its_file_and_a_second_brief_is_refused(studio):
+    settings, inbox = studio
+    held = inbox / "dra-ana-2027.yaml"
+    held.write_text("# Dra. Ana, temporada 2027\n" + _yaml(gated_brief()))
+    changed = gated_brief()
+    changed["shots"][1]["prompt"] = "she waves and smiles"
+    other = gated_brief()
+    other["character"] = {**other["character"], "id": "dr-leo", "name": "Dr. Leo"}
+    with serve(config_for(settings)) as url:
+        status, _, body = post(f"{url}/briefs?lang=en", {"text": _yaml(changed), "action": "save"})
+        duplicate = html.unescape(body.decode())
+        status_page, _, body = get(f"{url}/c/{CLIENT}/{CHARACTER}/brief")
+        editor = html.unescape(body.decode())
+        edit = {"text": _yaml(changed), "action": "save", "editing": KEY}
+        status_save, headers, _ = post(f"{url}/briefs?lang=en", edit)
+        elsewhere = {**edit, "text": _yaml(other)}
+        status_other, _, body = post(f"{url}/briefs?lang=en", elsewhere)
+    assert status == 422
+    assert f"character: {KEY} has a brief in the inbox already, {held}: edit that one" in duplicate
+    assert status_page == 200
+    assert "# Dra. Ana, temporada 2027\n" in editor and f'name="editing" value="{KEY}"' in editor
+    assert status_save == 303 and "Brief%20of%20acme-health/dr-ana%20saved" in headers["location"]
+    assert briefs_in(inbox) == [held] and held.read_text() == _yaml(changed)
+    assert status_other == 422
+    assert "this page edits the brief of acme-health/dr-ana" in html.unescape(body.decode())
+
+
+def test_a_new_brief_never_overwrites_another_file(studio):
+    """The name `<client>-<character>.yaml` taken by another character's brief: the new one is
+    `-2`; and a file that appears under the chosen name meanwhile is never overwritten."""
+    settings, inbox = studio
+    other = gated_brief()
+    other["character"] = {**other["character"], "id": "dr-leo", "name": "Dr. Leo"}
+    (inbox / "acme-health-dr-ana.yaml").write_text(_yaml(other))
+    saved = save_brief_text(settings, _yaml(gated_brief()))
+    assert saved.path == inbox / "acme-health-dr-ana-2.yaml" and not saved.replaces
+    late = check_brief_text(settings, _yaml({**gated_brief(), "client": "beta-clinic"}))
+    late.path.write_text("# saved by someone else meanwhile\n")
+    with pytest.raises(BriefError, match="saved meanwhile by someone else"):
+        BriefInbox(paths=[str(inbox)]).save(late.path, late.raw, new=True)
+    assert late.path.read_text() == "# saved by someone else meanwhile\n"
+    assert sorted(p.name for p in inbox.iterdir()) == [
+        "acme-health-dr-ana-2.yaml", "acme-health-dr-ana.yaml", "beta-clinic-dr-ana.yaml"
+    ]  # fmt: skip
+
+
+def test_an_inbox_of_files_only_says_where_to_save(studio, tmp_path):
+    settings, _ = studio
+    settings = replace(settings, inbox=(str(tmp_path / "one.yaml"),))
+    with pytest.raises(BriefError) as error:
+        check_brief_text(settings, _yaml(gated_brief()))
+    assert error.value.problems == [
+        "(inbox): the inbox lists files only: name a folder or an S3 prefix to save into"
+    ]
+
+
+def test_a_brief_saved_into_an_s3_inbox_is_the_object_the_sensor_reads(
+    studio,
+    tmp_path,
+    monkeypatch,
+    aws_env,  # noqa: F811
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # the inbox's local mirror
+    (tmp_path / "tmp").mkdir()
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="studio-briefs")
+    settings = replace(studio[0], inbox=("s3://studio-briefs/inbox/",))
+    text = _yaml(gated_brief())
+    saved = save_brief_text(settings, text)
+    assert saved.where == "s3://studio-briefs/inbox/acme-health-dr-ana.yaml"
+    body = s3.get_object(Bucket="studio-briefs", Key="inbox/acme-health-dr-ana.yaml")["Body"]
+    assert body.read() == text.encode()
+    inbox = BriefInbox(paths=["s3://studio-briefs/inbox/"])
+    assert [e.brief.partition_key for e in inbox.scan()] == [KEY]
+    with pytest.raises(BriefError, match=f"{KEY} has a brief in the inbox already, {saved.where}"):
+        check_brief_text(settings, text)
