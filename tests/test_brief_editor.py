@@ -11,6 +11,7 @@ from dataclasses import replace
 import boto3
 import pytest
 import yaml
+from conftest import started_run
 from moto_aws import aws_env  # noqa: F401 - the fixture
 from review_support import CHARACTER, CLIENT, KEY, config_for, gated_brief, get, post, serve
 
@@ -181,3 +182,24 @@ def test_a_brief_saved_into_an_s3_inbox_is_the_object_the_sensor_reads(
     assert [e.brief.partition_key for e in inbox.scan()] == [KEY]
     with pytest.raises(BriefError, match=f"{KEY} has a brief in the inbox already, {saved.where}"):
         check_brief_text(settings, text)
+
+
+def test_the_home_page_shows_the_run_of_a_brief_just_saved_before_its_character_has_a_page(studio):
+    """The sensor queued the run of a new character; nothing of it is in the store yet (the run
+    waits for a GPU host): the home page lists it in flight, without a link that would 404."""
+    from dagster import DagsterInstance
+
+    settings, _ = studio
+    with DagsterInstance.ephemeral() as instance:
+        started_run(instance, "acme-health/dr-novo")
+        started_run(instance, "not a character")  # a run tagged by hand: not listed
+        config = replace(config_for(settings), instance=instance)
+        with serve(config) as url:
+            status, _, body = get(f"{url}/?lang=en")
+    page = html.unescape(body.decode())
+    assert status == 200
+    rows = page.split('<section id="in-flight">')[1].split("</section>")[0]
+    assert rows.count('class="run-item"') == 1
+    new = "(a new character: its page opens once the run starts)"
+    assert f"acme-health/dr-novo <small>{new}" in rows
+    assert 'href="/c/acme-health/dr-novo"' not in page

@@ -69,6 +69,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "of GPU ({instance} Spot, the quote's estimate)",
     ),
     "new_brief": ("Novo briefing", "New brief"),
+    "new_character": (
+        "(personagem novo: a página dele abre quando a execução começar)",
+        "(a new character: its page opens once the run starts)",
+    ),
     "edit_brief": ("Editar briefing", "Edit brief"),
     "no_inbox_brief": ("Nenhum briefing de {key} no inbox.", "No brief of {key} in the inbox."),
     "brief_help": (

@@ -31,7 +31,9 @@ form.inline{display:inline} progress{width:240px}
 HOME = """{% extends "base" %}{% block body %}
 <section id="in-flight"><h2>{{ t('in_flight') }}</h2>
 {% if runs %}<table>{% for r in runs %}<tr class="run-item" data-state="{{ r.rv.state }}">
-<td><a href="/c/{{ r.client }}/{{ r.character }}">{{ r.client }}/{{ r.character }}</a></td>
+<td>{% if r.known %}<a href="/c/{{ r.client }}/{{ r.character }}">{{ r.client }}/{{ r.character
+ }}</a>{% else %}{{ r.client }}/{{ r.character }} <small>{{ t('new_character') }}</small>{% endif
+ %}</td>
 <td>{{ state_line(r.rv) }}</td><td>{% if r.rv.run %}<small>{{ t('launched_by') }}:
  {{ r.rv.run.launched_by or '?' }} · {{ t('started_at') }} {{ when(r.rv.run.started_at) }}
 </small>{% endif %}</td></tr>{% endfor %}</table>

@@ -25,6 +25,7 @@ from pipeline.review.runs import running
 from pipeline.review.security import csrf_of
 from pipeline.settings import Settings, build_resource
 from resources.domain.artifacts import ArtifactError, ArtifactRef
+from resources.domain.brief import split_partition_key
 from resources.inbox import partition_conflicts
 
 
@@ -36,11 +37,11 @@ async def home(request: Request) -> Response:
     # Every character's run in flight (queued or in a stage), whoever launched it; the
     # instance is asked once for all of them.
     active = active_runs_by_character(config.instance) if config.instance is not None else None
+    known = [(c["name"], ch) for c in clients for ch in c["characters"]]
     runs = [
-        {"client": c["name"], "character": ch, "rv": rv}
-        for c in clients
-        for ch in c["characters"]
-        if (rv := _run_view(request, c["name"], ch, active)).in_flight
+        {"client": client, "character": ch, "rv": rv, "known": (client, ch) in known}
+        for client, ch in known + _new_characters(active, known)
+        if (rv := _run_view(request, client, ch, active)).in_flight
     ]
     return render(
         request,
@@ -51,6 +52,22 @@ async def home(request: Request) -> Response:
         waiting=catalog.waiting_items(store, errors),
         runs=runs,
     )
+
+
+def _new_characters(
+    active: dict[str, list] | None, known: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Characters with a run in flight and nothing in the store yet: a brief just saved, whose
+    run waits in the queue or for a GPU host (minutes on Spot)."""
+    found = []
+    for key in sorted(active or {}):
+        try:
+            pair = split_partition_key(key)
+        except ValueError:  # a run tagged by hand with something that is no character
+            continue
+        if pair not in known:
+            found.append(pair)
+    return found
 
 
 async def client_page(request: Request) -> Response:
