@@ -8,6 +8,7 @@ build resources directly with `resource_defs`, from arguments or else the enviro
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -183,6 +184,10 @@ class Settings:
         except ValueError:
             raise SettingsError(f"{ENV_SPOT_POLL}={poll!r} is not a number of seconds") from None
         inbox = env.get(ENV_INBOX)
+        host = ("", "")
+        named = env.get(ENV_INSTANCE_TYPE) and env.get(ENV_PRICING)
+        if env.get(ENV_SPOT, "0") == "1" and not named:  # a run's GPU host on AWS
+            host = run_host(env.get(ENV_IMDS) or None)
         presign = env.get(ENV_PRESIGN_S, "")
         if presign and not presign.isdigit():
             raise SettingsError(f"{ENV_PRESIGN_S}={presign!r} is not a number of seconds")
@@ -197,8 +202,8 @@ class Settings:
             spot_poll_s=poll_s,
             on_demand_fallback=env.get(ENV_ON_DEMAND, "0") == "1",
             ecs_cluster=env.get(ENV_CLUSTER) or default.ecs_cluster,
-            instance_type=env.get(ENV_INSTANCE_TYPE) or default.instance_type,
-            pricing=env.get(ENV_PRICING) or default.pricing,
+            instance_type=env.get(ENV_INSTANCE_TYPE) or host[0] or default.instance_type,
+            pricing=env.get(ENV_PRICING) or host[1] or default.pricing,
             imds_endpoint=env.get(ENV_IMDS) or None,
             aws_region=env.get(ENV_REGION) or default.aws_region,
             dagster_home=env.get(ENV_DAGSTER_HOME) or None,
@@ -375,6 +380,18 @@ def _lora_trainer(s: Settings) -> Any:
         python=s.kohya_python or default_python,
         models=dict(s.kohya_models),
     )
+
+
+@functools.cache
+def run_host(imds_endpoint: str | None) -> tuple[str, str]:
+    """The instance type and pricing of the EC2 host a run is on (IMDS), where the environment
+    names neither: a Spot group places a run on whichever of its types has capacity, and the
+    on-demand fallback is not Spot. A type with no price here is kept too: the run's costs say
+    it is unpriced instead of pricing another type. ("", "") off EC2. Asked once per process:
+    the host does not change."""
+    from resources.runtime.spot_monitor import ec2_host
+
+    return ec2_host(imds_endpoint) or ("", "")
 
 
 def _webhook_url(url: str) -> str | None:

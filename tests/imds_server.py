@@ -2,7 +2,8 @@
 
 `PUT /latest/api/token` with a TTL header issues a session token; every `GET` must carry it
 (401 otherwise). `spot/instance-action` and `events/recommendations/rebalance` answer 404 until
-the test announces them (or until `trigger` first returns True), then the JSON AWS documents.
+the test announces them (or until `trigger` first returns True), then the JSON AWS documents;
+`instance-type` and `instance-life-cycle` answer what the test gave (404 when it gave no type).
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 INSTANCE_ACTION = "/latest/meta-data/spot/instance-action"
 REBALANCE = "/latest/meta-data/events/recommendations/rebalance"
+INSTANCE_TYPE = "/latest/meta-data/instance-type"
+LIFE_CYCLE = "/latest/meta-data/instance-life-cycle"
 
 
 class FakeImds:
     """IMDSv2 on 127.0.0.1 at a free port; `url` is what AWS_EC2_METADATA_SERVICE_ENDPOINT takes."""
 
-    def __init__(self, trigger: Callable[[], bool] | None = None):
+    def __init__(
+        self,
+        trigger: Callable[[], bool] | None = None,
+        *,
+        instance_type: str | None = None,
+        life_cycle: str = "spot",
+    ):
+        self.instance_type, self.life_cycle = instance_type, life_cycle  # None: no such path
         self.tokens: set[str] = set()
         self.action: dict | None = None
         self.rebalance: dict | None = None
@@ -106,6 +116,10 @@ class FakeImds:
                     return self._send(200, json.dumps(action))
                 if self.path == REBALANCE and rebalance is not None:
                     return self._send(200, json.dumps(rebalance))
+                if self.path == INSTANCE_TYPE and imds.instance_type is not None:
+                    return self._send(200, imds.instance_type)
+                if self.path == LIFE_CYCLE and imds.instance_type is not None:
+                    return self._send(200, imds.life_cycle)
                 self._send(404)
 
         return Handler

@@ -152,6 +152,51 @@ def test_a_spot_monitor_started_from_the_environment_polls_until_teardown(monkey
         assert monitor._thread is None  # teardown joined the poller
 
 
+@pytest.mark.parametrize(
+    ("host", "named", "priced_as"),
+    [
+        (("g5.2xlarge", "spot"), {}, ("g5.2xlarge", "spot")),
+        (("g5.4xlarge", "on-demand"), {}, ("g5.4xlarge", "on-demand")),  # the fallback
+        (
+            ("g5.2xlarge", "spot"),
+            {"CHARACTER_VIDEO_PRICING": "on-demand"},
+            ("g5.2xlarge", "on-demand"),
+        ),
+        (
+            ("g5.2xlarge", "spot"),
+            {"CHARACTER_VIDEO_INSTANCE_TYPE": "g6.xlarge"},
+            ("g6.xlarge", "spot"),
+        ),
+        (("x9.imaginary", "spot"), {}, ("x9.imaginary", "spot")),  # costs say: unpriced
+        (None, {}, ("g5.xlarge", "spot")),  # IMDS has no instance type
+    ],
+)
+def test_a_run_on_aws_is_priced_on_the_host_imds_names(monkeypatch, host, named, priced_as):
+    """The Spot group places a run on whichever of its types has capacity, or on-demand: the
+    run's costs use the host's type and life cycle, unless the environment names them."""
+    kind, life = host or (None, "spot")
+    with FakeImds(instance_type=kind, life_cycle=life) as imds:
+        monkeypatch.setenv("CHARACTER_VIDEO_SPOT_MONITOR", "1")
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url)
+        for name in ("CHARACTER_VIDEO_INSTANCE_TYPE", "CHARACTER_VIDEO_PRICING"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in named.items():
+            monkeypatch.setenv(name, value)
+        with build_resources({"model_store": defs.resources["model_store"]}) as resources:
+            store = resources.model_store
+    assert (store.instance_type, store.pricing) == priced_as
+
+
+def test_off_aws_imds_is_not_asked(monkeypatch):
+    """Without the Spot monitor (a laptop, the review app, the daemon) nothing asks IMDS."""
+    with FakeImds(instance_type="g5.2xlarge") as imds:
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url)
+        for name in ("CHARACTER_VIDEO_SPOT_MONITOR", "CHARACTER_VIDEO_INSTANCE_TYPE"):
+            monkeypatch.delenv(name, raising=False)
+        assert Settings.from_env().instance_type == "g5.xlarge"
+    assert imds.token_requests == 0
+
+
 def test_a_bad_setting_fails_when_the_resource_starts_naming_the_variable(monkeypatch):
     monkeypatch.setenv("CHARACTER_VIDEO_SPOT_POLL_S", "often")
     with (

@@ -33,6 +33,8 @@ DEFAULT_ENDPOINT = "http://169.254.169.254/"
 TOKEN_PATH = "latest/api/token"
 INSTANCE_ACTION = "latest/meta-data/spot/instance-action"
 REBALANCE = "latest/meta-data/events/recommendations/rebalance"
+INSTANCE_TYPE = "latest/meta-data/instance-type"
+LIFE_CYCLE = "latest/meta-data/instance-life-cycle"  # spot | on-demand | scheduled
 TOKEN_TTL_S = 21600
 MAX_RETRIES_TAG = "dagster/max_retries"
 SPOT_NOTICE_TAG = "character_video/spot_notice"
@@ -125,6 +127,19 @@ class MetadataClient:
                     detail = {"raw": body}
                 return SpotNotice(kind, detail if isinstance(detail, dict) else {}, time.time())
         return None
+
+
+def ec2_host(endpoint: str | None = None, timeout_s: float = 1.0) -> tuple[str, str] | None:
+    """(instance type, "spot" or "on-demand") of the EC2 host this process runs on, from IMDS;
+    None where IMDS does not answer as IMDSv2 does (not on EC2)."""
+    client = MetadataClient(metadata_endpoint(endpoint), timeout_s=timeout_s)
+    try:
+        kind, life = client.get(INSTANCE_TYPE), client.get(LIFE_CYCLE)
+    except (OSError, MetadataServiceError):  # refused, timed out, not IMDS
+        return None
+    if not kind or not kind.strip():
+        return None
+    return kind.strip(), "spot" if (life or "").strip() == "spot" else "on-demand"
 
 
 class SpotMonitor(ConfigurableResource):
