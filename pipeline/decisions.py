@@ -260,25 +260,19 @@ class BriefSave:
     replaces: bool
 
 
-def check_brief_text(settings: Any, text: str, *, editing: str = "") -> BriefSave:
+def check_brief_text(settings: Any, text: str, *, replaces: str = "") -> BriefSave:
     """`text` as an inbox brief: valid, its models' licences allowed by the studio's facts, and
     the only brief of its client/character in the inbox. BriefError (English and Portuguese
     lines) otherwise.
 
-    `editing`: the client/character whose inbox brief the text replaces (empty: a new brief,
-    saved as `<client>-<character>.yaml`, or `-2`, `-3`... when that name is taken).
+    `replaces`: the inbox file the text is to replace (a brief in error, or a character's brief,
+    which stays that character's); empty: a new brief, saved in the inbox's first folder as
+    `<client>-<character>.yaml`, or `-2`, `-3`... when that name is taken.
     """
     from resources.domain.licence_check import licence_problems
     from resources.inbox import check_brief
 
     inbox = build_resource("inbox", settings)
-    folder = inbox.folder()
-    if folder is None:
-        raise BriefError(
-            "(inbox)",
-            ["(inbox): the inbox lists files only: name a folder or an S3 prefix to save into"],
-            ["(inbox): o inbox só lista arquivos: indique uma pasta ou um prefixo S3 para salvar"],
-        )
     raw = text.replace("\r\n", "\n").encode()  # a browser sends a text area's lines with CRLF
     if len(raw) > MAX_BRIEF_BYTES:
         raise BriefError(
@@ -287,23 +281,31 @@ def check_brief_text(settings: Any, text: str, *, editing: str = "") -> BriefSav
             [f"(file): {len(raw):,} bytes; um briefing tem no máximo {MAX_BRIEF_BYTES:,} bytes"],
         )
     entries = list(inbox.scan())
-    held = [e for e in entries if editing and e.brief and e.brief.partition_key == editing]
-    target = held[0].path if held else folder / "brief.yaml"  # the folder gives the profile
+    held = inbox_entry(entries, replaces) if replaces else None
+    folder = held.path.parent if held else inbox.folder()
+    if folder is None:
+        raise BriefError(
+            "(inbox)",
+            ["(inbox): the inbox lists files only: name a folder or an S3 prefix to save into"],
+            ["(inbox): o inbox só lista arquivos: indique uma pasta ou um prefixo S3 para salvar"],
+        )
+    target = held.path if held else folder / "brief.yaml"  # the folder gives the profile
     brief = check_brief(raw, target)
     key = brief.partition_key
-    if editing and key != editing:
+    if held and held.brief and held.brief.partition_key != key:
+        was = held.brief.partition_key
         raise BriefError(
             str(target),
-            [f"character: this page edits the brief of {editing}; this text is {key}'s "
+            [f"character: this file is the brief of {was}; this text is {key}'s "
              "(a new character is a new brief)"],
-            [f"character: esta página edita o briefing de {editing}; este texto é de {key} "
+            [f"character: este arquivo é o briefing de {was}; este texto é de {key} "
              "(um personagem novo é um briefing novo)"],
         )  # fmt: skip
     refused = licence_problems(brief, settings.studio_facts(), LICENCE_FACTS_WHERE).refused
     if refused:
         raise BriefError.of(str(target), refused)
     others = [e.path for e in entries if e.brief and e.brief.partition_key == key]
-    others = [inbox.location(p) for p in others if not held or p != held[0].path]
+    others = [inbox.location(p) for p in others if p != target]
     if others:
         raise BriefError(
             str(target),
@@ -317,12 +319,25 @@ def check_brief_text(settings: Any, text: str, *, editing: str = "") -> BriefSav
         stem = f"{brief.client}-{brief.character.id}"
         names = (f"{stem}.yaml", *(f"{stem}-{n}.yaml" for n in range(2, 1000)))
         target = folder / next(n for n in names if n not in taken)
-    return BriefSave(brief, raw, target, inbox.location(target), bool(held))
+    return BriefSave(brief, raw, target, inbox.location(target), held is not None)
 
 
-def save_brief_text(settings: Any, text: str, *, editing: str = "") -> BriefSave:
+def inbox_entry(entries: list[Any], path: str) -> Any:
+    """The inbox's entry for the file `path` (as the inbox lists it); BriefError for a file the
+    inbox does not list: nothing outside it is ever read or written."""
+    for entry in entries:
+        if str(entry.path) == path:
+            return entry
+    raise BriefError(
+        path,
+        [f"(inbox): {path} is not a brief of the inbox (any more); save the text as a new brief"],
+        [f"(inbox): {path} não é (mais) um briefing do inbox; salve o texto como briefing novo"],
+    )
+
+
+def save_brief_text(settings: Any, text: str, *, replaces: str = "") -> BriefSave:
     """Check `text` (check_brief_text) and write it into the inbox, where the sensor starts its
     run at its next tick; BriefError when it cannot be saved."""
-    checked = check_brief_text(settings, text, editing=editing)
+    checked = check_brief_text(settings, text, replaces=replaces)
     build_resource("inbox", settings).save(checked.path, checked.raw, new=not checked.replaces)
     return checked

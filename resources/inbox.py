@@ -228,8 +228,8 @@ class BriefInbox(ConfigurableResource):
         if where is not None:
             _s3().put_object(Bucket=where[0], Key=where[1], Body=raw)
             return
-        if not new:
-            write_atomic(path, raw)
+        if not new:  # a file named in `paths` may be a link someone chose: its target
+            write_atomic(path.resolve() if path.is_symlink() else path, raw)
             return
         try:
             write_new(path, raw)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import tempfile
+import urllib.parse
 from dataclasses import replace
 
 import boto3
@@ -119,18 +120,20 @@ def test_editing_a_character_s_brief_rewrites_its_file_and_a_second_brief_is_ref
         duplicate = html.unescape(body.decode())
         status_page, _, body = get(f"{url}/c/{CLIENT}/{CHARACTER}/brief")
         editor = html.unescape(body.decode())
-        edit = {"text": _yaml(changed), "action": "save", "editing": KEY}
+        edit = {"text": _yaml(changed), "action": "save", "file": str(held)}
         status_save, headers, _ = post(f"{url}/briefs?lang=en", edit)
         elsewhere = {**edit, "text": _yaml(other)}
         status_other, _, body = post(f"{url}/briefs?lang=en", elsewhere)
     assert status == 422
     assert f"character: {KEY} has a brief in the inbox already, {held}: edit that one" in duplicate
     assert status_page == 200
-    assert "# Dra. Ana, temporada 2027\n" in editor and f'name="editing" value="{KEY}"' in editor
+    assert "# Dra. Ana, temporada 2027\n" in editor and f'name="file" value="{held}"' in editor
     assert status_save == 303 and "Brief%20of%20acme-health/dr-ana%20saved" in headers["location"]
     assert briefs_in(inbox) == [held] and held.read_text() == _yaml(changed)
     assert status_other == 422
-    assert "this page edits the brief of acme-health/dr-ana" in html.unescape(body.decode())
+    assert "this file is the brief of acme-health/dr-ana; this text is acme-health/dr-leo's" in (
+        html.unescape(body.decode())
+    )
 
 
 def test_a_new_brief_never_overwrites_another_file(studio):
@@ -203,3 +206,34 @@ def test_the_home_page_shows_the_run_of_a_brief_just_saved_before_its_character_
     new = "(a new character: its page opens once the run starts)"
     assert f"acme-health/dr-novo <small>{new}" in rows
     assert 'href="/c/acme-health/dr-novo"' not in page
+
+
+def test_a_brief_in_error_is_fixed_in_its_own_file_and_no_other_file_is_opened(studio, tmp_path):
+    settings, inbox = studio
+    broken = gated_brief()
+    broken["character"]["descricao"] = broken["character"].pop("description")
+    draft = inbox / "rascunho.yaml"
+    draft.write_text(_yaml(broken))
+    secret = tmp_path / "outside.yaml"
+    secret.write_text("client: not-in-the-inbox\n")
+    with serve(config_for(settings)) as url:
+        _, _, body = get(f"{url}/?lang=en")
+        home = html.unescape(body.decode())
+        link = f"/briefs/edit?file={urllib.parse.quote(str(draft), safe='/')}"
+        status_page, _, body = get(url + link)
+        editor = html.unescape(body.decode())
+        fixed = {"text": _yaml(gated_brief()), "action": "save", "file": str(draft)}
+        status_save, _, _ = post(f"{url}/briefs?lang=en", fixed)
+        _, _, body = get(f"{url}/?lang=en")
+        after = html.unescape(body.decode())
+        status_outside, _, outside = get(f"{url}/briefs/edit?file={secret}&lang=en")
+        planted = {**fixed, "file": str(secret)}
+        status_planted, _, _ = post(f"{url}/briefs?lang=en", planted)
+    assert f'href="{link}"' in home
+    assert status_page == 200 and "descricao: a physician" in editor
+    assert status_save == 303
+    assert briefs_in(inbox) == [draft] and draft.read_text() == _yaml(gated_brief())
+    assert str(draft) not in after.split('id="brief-errors"')[-1] and "No brief in error." in after
+    assert status_outside == 404 and b"client: not-in-the-inbox" not in outside
+    assert f"{secret} is not a brief of the inbox" in outside.decode()
+    assert status_planted == 422 and secret.read_text() == "client: not-in-the-inbox\n"

@@ -412,9 +412,10 @@ def test_briefs_in_error_are_listed_with_every_problem(loop, tmp_path):
         page = get(f"{url}/")[2].decode()
         english = get(f"{url}/?lang=en")[2].decode()
     assert "broken.yaml" in page and "character.name" in page and "shots" in page
-    # And among what waits for a person, linking to the list of problems, in the page's language.
+    # And among what waits for a person, linking to the file opened to fix, in the page's language.
     waiting = _waiting_rows(page)
-    assert [(kind, link) for kind, link, _ in waiting][-1] == ("brief", "/#brief-errors")
+    fix = f"/briefs/edit?file={inbox}/broken.yaml"
+    assert [(kind, link) for kind, link, _ in waiting][-1] == ("brief", fix)
     assert "broken.yaml" in waiting[-1][2]
     (problems,) = brief_errors(settings)
     assert problems["pt"][0] != problems["en"][0]

@@ -29,6 +29,7 @@ ROUTES = [
     Route("/healthz", login.health),
     Route("/login", login.login, methods=["GET", "POST"]),
     Route("/briefs/new", briefs.new_brief),
+    Route("/briefs/edit", briefs.fix_brief),
     Route("/briefs", briefs.post_brief, methods=["POST"]),
     Route("/c/{client}", pages.client_page),
     Route("/c/{client}/report", pages.report_page),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -392,8 +393,9 @@ def waiting_items(store, errors: list[dict[str, Any]]) -> list[Waiting]:
             found += _waiting_shots(store, view)
     for error in errors:
         found.append(
-            Waiting("brief", None, None, error["path"], error.get("since", ""), "/#brief-errors",
-                    (error.get("en") or [""])[0], (error.get("pt") or [""])[0])
+            Waiting("brief", None, None, error["path"], error.get("since", ""),
+                    fix_link(error["path"]), (error.get("en") or [""])[0],
+                    (error.get("pt") or [""])[0])
         )  # fmt: skip
     return sorted(found, key=lambda w: (w.since, w.kind, w.what))
 
@@ -406,6 +408,11 @@ class Price:
     usd: float
     gpu_s: float
     instance: str
+
+
+def fix_link(path: str) -> str:
+    """The review app's page that opens the inbox file `path` to fix it."""
+    return "/briefs/edit?file=" + urllib.parse.quote(path, safe="/")
 
 
 def button_prices(brief: Brief | None, settings: Settings | None = None) -> dict[str, Any]:

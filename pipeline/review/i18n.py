@@ -74,6 +74,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "(a new character: its page opens once the run starts)",
     ),
     "edit_brief": ("Editar briefing", "Edit brief"),
+    "fix_brief": ("corrigir", "fix it"),
     "no_inbox_brief": ("Nenhum briefing de {key} no inbox.", "No brief of {key} in the inbox."),
     "brief_help": (
         "Cole ou carregue o YAML do briefing (veja docs/briefs.md) e verifique: o app confere "

@@ -54,7 +54,8 @@ HOME = """{% extends "base" %}{% block body %}
 {% endfor %}</ul>{% else %}<p>{{ t('no_clients') }}</p>{% endif %}
 <h2>{{ t('briefs_in_error') }}</h2>
 {% if errors %}<table id="brief-errors"><tr><th>{{ t('brief') }}</th><th></th></tr>
-{% for e in errors %}<tr><td><code>{{ e.path }}</code> {{ t('not_run') }}</td>
+{% for e in errors %}<tr><td><code>{{ e.path }}</code> {{ t('not_run') }}
+(<a class="fix-brief" href="{{ e.fix }}">{{ t('fix_brief') }}</a>)</td>
 <td><ul>{% for p in (e.en if lang == 'en' else e.pt) %}<li>{{ p }}</li>{% endfor %}</ul>
 </td></tr>{% endfor %}
 </table>{% else %}<p>{{ t('no_briefs_in_error') }}</p>{% endif %}
@@ -338,7 +339,6 @@ COMPARE = """{% extends "base" %}{% block body %}
 # stays URL-encoded); a check lists the problems or what saving makes and costs; the save
 # button is offered for the text just checked only, and goes once the text changes.
 BRIEF = """{% extends "base" %}{% block body %}
-{% if editing %}<p><a href="/c/{{ editing }}">{{ editing }}</a></p>{% endif %}
 <h2>{{ title }}</h2>
 <p>{{ t('brief_help') }}</p>
 {% if problems %}<section id="brief-problems" class="rejected"><h3>{{ t('brief_refused') }}</h3>
@@ -357,7 +357,7 @@ BRIEF = """{% extends "base" %}{% block body %}
 {% endif %}</section>{% endif %}
 <form method="post" action="/briefs" id="brief-form">
 <input type="hidden" name="csrf" value="{{ csrf }}">
-<input type="hidden" name="editing" value="{{ editing }}">
+<input type="hidden" name="file" value="{{ file }}">
 <p><label>{{ t('brief_load_file') }} <input type="file" id="brief-upload" accept=".yaml,.yml">
 </label></p>
 <textarea name="text" id="brief-text" rows="20" spellcheck="false" required

@@ -8,12 +8,13 @@ will cost; saving checks again, so a text changed since its check is never saved
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from pipeline.decisions import BriefSave, check_brief_text, save_brief_text
+from pipeline.decisions import BriefSave, check_brief_text, inbox_entry, save_brief_text
 from pipeline.review import catalog
 from pipeline.review.config import config_of
 from pipeline.review.i18n import text as text_of
@@ -38,9 +39,32 @@ async def edit_brief(request: Request) -> Response:
     settings = config_of(request).settings
     for entry in build_resource("inbox", settings).scan():
         if entry.brief is not None and entry.brief.partition_key == key:
-            return _editor(request, entry.raw.decode("utf-8", "replace"), editing=key)
+            return _file_editor(request, entry.path)
     message = text_of(lang_of(request), "no_inbox_brief").format(key=key)
     return PlainTextResponse(message, status_code=404)
+
+
+async def fix_brief(request: Request) -> Response:
+    """An inbox file (a brief in error, say), as it holds it, to fix; only a file the inbox
+    lists is ever read."""
+    settings = config_of(request).settings
+    wanted = request.query_params.get("file", "")
+    try:
+        entry = inbox_entry(list(build_resource("inbox", settings).scan()), wanted)
+    except BriefError as error:
+        return PlainTextResponse(_lines(request, error)[0], status_code=404)
+    return _file_editor(request, entry.path)
+
+
+def _file_editor(request: Request, path: Path) -> Response:
+    inbox = build_resource("inbox", config_of(request).settings)
+    try:
+        raw = inbox.read(path)
+    except BriefError as error:  # not a regular file, over 1 MB: nothing to edit here
+        return PlainTextResponse(_lines(request, error)[0], status_code=422)
+    return _editor(
+        request, raw.decode("utf-8", "replace"), file=str(path), where=inbox.location(path)
+    )
 
 
 async def post_brief(request: Request) -> Response:
@@ -49,16 +73,21 @@ async def post_brief(request: Request) -> Response:
     if refused := csrf_refusal(request, form):
         return refused
     config = config_of(request)
-    text, editing = form.get("text", ""), form.get("editing", "")
+    text, file = form.get("text", ""), form.get("file", "")
     act = save_brief_text if form.get("action") == "save" else check_brief_text
     try:
-        checked = act(config.settings, text, editing=editing)
+        checked = act(config.settings, text, replaces=file)
     except BriefError as error:
-        lines = error.problems if lang_of(request) == "en" else error.problems_pt
-        return _editor(request, text, editing=editing, problems=lines, status=422)
+        where = build_resource("inbox", config.settings).location(Path(file)) if file else ""
+        lines = _lines(request, error)
+        return _editor(request, text, file=file, where=where, problems=lines, status=422)
     if act is save_brief_text:
         return _saved(request, checked)
-    return _editor(request, text, editing=editing, checked=checked)
+    return _editor(request, text, file=file, where=checked.where if file else "", checked=checked)
+
+
+def _lines(request: Request, error: BriefError) -> list[str]:
+    return error.problems if lang_of(request) == "en" else error.problems_pt
 
 
 def _saved(request: Request, checked: BriefSave) -> Response:
@@ -75,25 +104,27 @@ def _editor(
     request: Request,
     text: str,
     *,
-    editing: str = "",
+    file: str = "",
+    where: str = "",
     problems: list[str] | None = None,
     checked: BriefSave | None = None,
     status: int = 200,
 ) -> Response:
+    """The editor: a new brief, or the inbox `file` (named `where`) to replace."""
     config = config_of(request)
     values: dict[str, Any] = {}
     if checked is not None:
         brief = checked.brief
         values = priced(lambda: {"price": catalog.save_price(brief, config.settings)})
         values["warnings"] = config.settings.prompt_warnings(brief, lang_of(request))
-    title = text_of(lang_of(request), "edit_brief" if editing else "new_brief")
+    title = text_of(lang_of(request), "edit_brief" if file else "new_brief")
     return render(
         request,
         "brief",
         status=status,
-        title=f"{title}: {editing}" if editing else title,
+        title=f"{title}: {where}" if file else title,
         text=text,
-        editing=editing,
+        file=file,
         problems=problems or [],
         checked=checked,
         **values,

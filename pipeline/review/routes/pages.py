@@ -17,6 +17,7 @@ from assets.stages.client_report import POSTERS, REPORT_MD, REPORTS
 from assets.stages.deliverables import ASSET as DELIVERABLES
 from pipeline.launch import active_runs_by_character, how_run_ended
 from pipeline.review import catalog, history, progress
+from pipeline.review.catalog import fix_link
 from pipeline.review.config import config_of
 from pipeline.review.i18n import text
 from pipeline.review.pages import review_form_html
@@ -293,7 +294,13 @@ def brief_errors(settings: Settings) -> list[dict[str, Any]]:
         for path in conflict.briefs:
             found.append((Path(path), [conflict.problem(path)], [conflict.problem(path, "pt-BR")]))
     return [
-        {"path": str(path), "en": en, "pt": pt, "since": _modified(path)}
+        {
+            "path": str(path),
+            "en": en,
+            "pt": pt,
+            "since": _modified(path),
+            "fix": fix_link(str(path)),
+        }
         for path, en, pt in sorted(found, key=lambda item: str(item[0]))
     ]
 
