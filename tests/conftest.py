@@ -17,7 +17,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ.setdefault(_threads, "1")
 
 
-
 def _import_rewritten_plugin_packages() -> None:
     """Import now, in the main thread, every module of the packages pytest rewrites lazily.
 
