@@ -220,25 +220,20 @@ class BriefInbox(ConfigurableResource):
     def save(self, path: Path, raw: bytes, *, new: bool) -> None:
         """Write the brief `path` of `folder()` (and its S3 object, for a mirrored one).
 
-        A `new` local file is linked into place only if no file has that name by then
-        (BriefError otherwise): a brief saved meanwhile by someone else is never overwritten.
+        A `new` file is written only if no file has that name by then (BriefError otherwise;
+        on S3 a conditional put): a brief saved meanwhile by someone else is never overwritten.
         Either way the file appears whole, never half-written.
         """
         where = self._s3_location(path)
         if where is not None:
-            _s3().put_object(Bucket=where[0], Key=where[1], Body=raw)
-            return
-        if not new:  # a file named in `paths` may be a link someone chose: its target
+            _put_s3(where, raw, new=new, name=path)
+        elif not new:  # a file named in `paths` may be a link someone chose: its target
             write_atomic(path.resolve() if path.is_symlink() else path, raw)
-            return
-        try:
-            write_new(path, raw)
-        except FileExistsError:
-            raise BriefError(
-                str(path),
-                [f"(inbox): {path.name} was saved meanwhile by someone else; check again"],
-                [f"(inbox): {path.name} foi salvo por outra pessoa agora; verifique de novo"],
-            ) from None
+        else:
+            try:
+                write_new(path, raw)
+            except FileExistsError:
+                raise _taken(path) from None
 
     def write_report(self, brief: Path, suffix: str, text: str) -> None:
         """Write `<brief><suffix>` next to the brief, in S3 too for a mirrored brief."""
@@ -294,6 +289,28 @@ class BriefInbox(ConfigurableResource):
                 stale.unlink()
                 (folder / f".{stale.name}.etag").unlink(missing_ok=True)
         return sorted(folder / name for name in etags)
+
+
+def _put_s3(where: tuple[str, str], raw: bytes, *, new: bool, name: Path) -> None:
+    """Put a brief's object; a `new` one by a conditional put, refused if the key exists."""
+    from botocore.exceptions import ClientError
+
+    condition = {"IfNoneMatch": "*"} if new else {}
+    try:
+        _s3().put_object(Bucket=where[0], Key=where[1], Body=raw, **condition)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+            raise _taken(name) from None
+        raise
+
+
+def _taken(path: Path) -> BriefError:
+    return BriefError(
+        str(path),
+        [f"(inbox): {path.name} was saved meanwhile by someone else; check again"],
+        [f"(inbox): {path.name} foi salvo por outra pessoa agora; verifique de novo"],
+    )
 
 
 def _s3():

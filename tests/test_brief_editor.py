@@ -185,6 +185,13 @@ def test_a_brief_saved_into_an_s3_inbox_is_the_object_the_sensor_reads(
     assert [e.brief.partition_key for e in inbox.scan()] == [KEY]
     with pytest.raises(BriefError, match=f"{KEY} has a brief in the inbox already, {saved.where}"):
         check_brief_text(settings, text)
+    # An object put under the chosen name meanwhile is not overwritten: a conditional put.
+    late = check_brief_text(settings, _yaml({**gated_brief(), "client": "beta-clinic"}))
+    s3.put_object(Bucket="studio-briefs", Key="inbox/beta-clinic-dr-ana.yaml", Body=b"# theirs\n")
+    with pytest.raises(BriefError, match="saved meanwhile by someone else"):
+        inbox.save(late.path, late.raw, new=True)
+    theirs = s3.get_object(Bucket="studio-briefs", Key="inbox/beta-clinic-dr-ana.yaml")["Body"]
+    assert theirs.read() == b"# theirs\n"
 
 
 def test_the_home_page_shows_the_run_of_a_brief_just_saved_before_its_character_has_a_page(studio):
