@@ -25,9 +25,12 @@ from pipeline.cli import materialize_brief
 
 pytestmark = pytest.mark.slow  # a browser over the review app
 
+# One folder for every run (a new one each run piled up in the system's temporary folder).
 SCREENSHOTS = Path(
-    os.environ.get("UI_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="review-screenshots-")
+    os.environ.get("UI_SCREENSHOT_DIR")
+    or Path(tempfile.gettempdir()) / "character-video-review-screenshots"
 )
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 PAGE = f"/c/{CLIENT}/{CHARACTER}"
 
 

@@ -39,9 +39,12 @@ CHROMIUM_ARGS = [
 ]
 KEY = "acme-health/dr-ana"
 # A test run must not rewrite tracked files: docs/images/ only when asked to refresh them.
+# One folder for every run (a new one each run piled up in the system's temporary folder).
 SCREENSHOTS = Path(
-    os.environ.get("UI_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="ui-screenshots-")
+    os.environ.get("UI_SCREENSHOT_DIR")
+    or Path(tempfile.gettempdir()) / "character-video-ui-screenshots"
 )
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 # `make dev`'s instance (no community pop-up, no telemetry). No daemon runs in this test: the
 # default coordinator launches a run as soon as it is asked.
 INSTANCE_YAML = (
