@@ -315,7 +315,7 @@ def check_brief_text(settings: Any, text: str, *, replaces: str = "") -> BriefSa
              "(mantenha um briefing por cliente/personagem)"],
         )  # fmt: skip
     if not held:
-        taken = {p.name for p in inbox.files()} | {p.name for p in folder.glob("*")}
+        taken = {p.name for p in folder.iterdir()}  # the scan above mirrored an S3 prefix
         stem = f"{brief.client}-{brief.character.id}"
         names = (f"{stem}.yaml", *(f"{stem}-{n}.yaml" for n in range(2, 1000)))
         target = folder / next(n for n in names if n not in taken)

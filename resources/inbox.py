@@ -206,8 +206,7 @@ class BriefInbox(ConfigurableResource):
         prefix's local mirror), or None when `paths` names files only."""
         for raw in self.paths:
             if raw.startswith(S3_SCHEME):
-                bucket, _, prefix = raw[len(S3_SCHEME) :].partition("/")
-                return self.mirror_root / bucket / prefix.rstrip("/")
+                return self._mirror_folder(raw)[2]
             if Path(raw).is_dir():
                 return Path(raw)
         return None
@@ -257,11 +256,15 @@ class BriefInbox(ConfigurableResource):
         bucket, *key = resolved.relative_to(self.mirror_root).parts
         return bucket, "/".join(key)
 
-    def _mirror_s3(self, uri: str) -> list[Path]:
+    def _mirror_folder(self, uri: str) -> tuple[str, str, Path]:
+        """An `s3://bucket/prefix/` entry's bucket, key prefix (with its "/") and local mirror."""
         bucket, _, prefix = uri[len(S3_SCHEME) :].partition("/")
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        folder = self.mirror_root / bucket / prefix
+        return bucket, prefix, self.mirror_root / bucket / prefix
+
+    def _mirror_s3(self, uri: str) -> list[Path]:
+        bucket, prefix, folder = self._mirror_folder(uri)
         client = _s3()
         etags: dict[str, str] = {}
         sizes: dict[str, int] = {}
@@ -295,12 +298,13 @@ def _put_s3(where: tuple[str, str], raw: bytes, *, new: bool, name: Path) -> Non
     """Put a brief's object; a `new` one by a conditional put, refused if the key exists."""
     from botocore.exceptions import ClientError
 
+    from resources.storage.s3_artifact_store import KEY_TAKEN, error_code
+
     condition = {"IfNoneMatch": "*"} if new else {}
     try:
         _s3().put_object(Bucket=where[0], Key=where[1], Body=raw, **condition)
     except ClientError as error:
-        code = error.response["Error"]["Code"]
-        if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+        if error_code(error) in KEY_TAKEN:
             raise _taken(name) from None
         raise
 

@@ -50,6 +50,7 @@ from resources.storage.artifact_store import (
     ArtifactStore,
     _now,
     inside,
+    json_text,
     read_json_file,
     record_parts,
     remove_temporary_files,
@@ -280,7 +281,7 @@ class S3ArtifactStore(ArtifactStore):
         return self.object_key(*record_parts(key))
 
     def put_record(self, key: str, value: dict[str, Any]) -> None:
-        body = (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        body = json_text(value).encode()
         try:
             # A conditional put: S3 refuses it when the key exists, so a record is never replaced.
             self.client.put_object(
@@ -294,7 +295,7 @@ class S3ArtifactStore(ArtifactStore):
             raise
 
     def put_status(self, key: str, value: dict[str, Any]) -> None:
-        body = (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        body = json_text(value).encode()
         self.client.put_object(Bucket=self.bucket, Key=self._record_key(key), Body=body)
 
     def record(self, key: str) -> dict[str, Any] | None:
@@ -513,12 +514,7 @@ class S3Lease:
                 self.etag = put["ETag"]
                 break
             except ClientError as error:
-                if _code(error) not in (
-                    "PreconditionFailed",
-                    "ConditionalRequestConflict",
-                    "412",
-                    "409",
-                ):
+                if error_code(error) not in KEY_TAKEN:
                     raise
             try:
                 held = client.get_object(Bucket=bucket, Key=self.key)
@@ -528,7 +524,7 @@ class S3Lease:
                     client.delete_object(Bucket=bucket, Key=self.key, IfMatch=held["ETag"])
                     continue
             except ClientError as error:
-                if _code(error) not in ("NoSuchKey", "404", "PreconditionFailed", "412"):
+                if error_code(error) not in ("NoSuchKey", "404", "PreconditionFailed", "412"):
                     raise
                 continue  # released or taken meanwhile: try again at once
             except (ValueError, KeyError, TypeError):
@@ -563,5 +559,10 @@ class S3Lease:
             pass  # already expired and taken by another host: theirs now
 
 
-def _code(error: ClientError) -> str:
+# What S3 answers a conditional put (IfNoneMatch: *) whose key exists, or is being written by
+# another conditional put at that moment.
+KEY_TAKEN = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
+
+
+def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))

@@ -39,9 +39,10 @@ async def home(request: Request) -> Response:
     # instance is asked once for all of them.
     active = active_runs_by_character(config.instance) if config.instance is not None else None
     known = [(c["name"], ch) for c in clients for ch in c["characters"]]
+    stored = set(known)
     runs = [
-        {"client": client, "character": ch, "rv": rv, "known": (client, ch) in known}
-        for client, ch in known + _new_characters(active, known)
+        {"client": client, "character": ch, "rv": rv, "known": (client, ch) in stored}
+        for client, ch in known + _new_characters(active, stored)
         if (rv := _run_view(request, client, ch, active)).in_flight
     ]
     return render(
@@ -56,7 +57,7 @@ async def home(request: Request) -> Response:
 
 
 def _new_characters(
-    active: dict[str, list] | None, known: list[tuple[str, str]]
+    active: dict[str, list] | None, known: set[tuple[str, str]]
 ) -> list[tuple[str, str]]:
     """Characters with a run in flight and nothing in the store yet: a brief just saved, whose
     run waits in the queue or for a GPU host (minutes on Spot)."""
