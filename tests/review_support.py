@@ -81,12 +81,12 @@ def config_for(settings: Settings, *, token: str | None = None, launch: bool = F
     )
 
 
-def get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+def get(url: str, headers: dict | None = None, timeout: float = 60) -> tuple[int, dict, bytes]:
     """GET without following redirects: (status, headers, body)."""
     opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with opener.open(request, timeout=60) as response:
+        with opener.open(request, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()

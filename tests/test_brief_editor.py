@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import tempfile
+import threading
 import urllib.parse
 from dataclasses import replace
 
@@ -17,6 +18,7 @@ from moto_aws import aws_env  # noqa: F401 - the fixture
 from review_support import CHARACTER, CLIENT, KEY, config_for, gated_brief, get, post, serve
 
 from pipeline.decisions import check_brief_text, save_brief_text
+from pipeline.review import catalog
 from pipeline.review.catalog import save_price
 from pipeline.sensors import scan_inbox
 from pipeline.settings import Settings
@@ -61,6 +63,44 @@ def test_a_brief_checked_in_the_app_is_priced_then_saved_whole_where_the_sensor_
     assert [p.name for p in inbox.iterdir()] == [saved.name]  # nothing staged left behind
     tick = scan_inbox(briefs_in(inbox), {}, set())
     assert [(r.partition_key, r.run_key.split("@")[0]) for r in tick.run_requests] == [(KEY, KEY)]
+
+
+def test_a_check_that_takes_long_holds_up_no_other_request(studio, monkeypatch):
+    """A first quote of new shapes counts FLOPs for a minute or more on a CPU: the app answers
+    the other producers, the client's links and the health check meanwhile (each route runs in
+    a worker thread, not on the event loop)."""
+    settings, _ = studio
+    counting, counted = threading.Event(), threading.Event()
+    price = catalog.save_price
+
+    def slow_price(brief, settings):
+        counting.set()
+        counted.wait(120)
+        return price(brief, settings)
+
+    monkeypatch.setattr(catalog, "save_price", slow_price)
+    answers = {}
+    with serve(config_for(settings)) as url:
+        text = _yaml(gated_brief())
+        check = threading.Thread(
+            target=lambda: answers.update(check=post(f"{url}/briefs?lang=en", {"text": text})),
+        )
+        check.start()
+        try:
+            assert counting.wait(60), "the check never reached its quote"
+            health = get(f"{url}/healthz", timeout=15)
+            home = get(f"{url}/?lang=en", timeout=15)
+            editor = get(f"{url}/briefs/new?lang=en", timeout=15)
+            assert "check" not in answers  # all three answered while the check still counts
+        finally:
+            counted.set()
+            check.join(120)
+    assert health == (200, health[1], b"ok")
+    assert home[0] == 200 and 'href="/briefs/new"' in home[2].decode()
+    assert editor[0] == 200 and 'id="brief-text"' in editor[2].decode()
+    status, _, body = answers["check"]
+    page = html.unescape(body.decode())
+    assert status == 200 and '<strong id="brief-key">acme-health/dr-ana</strong>' in page, page
 
 
 def test_the_price_is_of_what_saving_starts():

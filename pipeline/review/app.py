@@ -7,6 +7,10 @@ without one (pipeline/review/security). Files are served from a local root direc
 range requests, so video seeking works) and from an S3 root as presigned URLs valid
 `presign_expiry_s` seconds. The routes live in pipeline/review/routes; each reads the
 ReviewConfig from the app's state.
+
+Every route is a plain function, which Starlette runs in a worker thread: what one request
+waits for (a first quote's FLOP counts, a package's zip, an S3 listing) never holds the event
+loop, so the other producers' pages, the client's links and the health check still answer.
 """
 
 from __future__ import annotations

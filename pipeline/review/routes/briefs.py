@@ -28,11 +28,11 @@ from resources.domain.brief import MAX_BRIEF_BYTES, BriefError
 MAX_BRIEF_FORM_BYTES = 3 * MAX_BRIEF_BYTES + 4_096
 
 
-async def new_brief(request: Request) -> Response:
+def new_brief(request: Request) -> Response:
     return _editor(request, "")
 
 
-async def edit_brief(request: Request) -> Response:
+def edit_brief(request: Request) -> Response:
     """The character's inbox brief, as its file holds it, to edit."""
     p = request.path_params
     key = f"{p['client']}/{p['character']}"
@@ -44,7 +44,7 @@ async def edit_brief(request: Request) -> Response:
     return PlainTextResponse(message, status_code=404)
 
 
-async def fix_brief(request: Request) -> Response:
+def fix_brief(request: Request) -> Response:
     """An inbox file (a brief in error, say), as it holds it, to fix; only a file the inbox
     lists is ever read."""
     settings = config_of(request).settings
@@ -67,9 +67,9 @@ def _file_editor(request: Request, path: Path) -> Response:
     )
 
 
-async def post_brief(request: Request) -> Response:
+def post_brief(request: Request) -> Response:
     """Check the text (action `check`) or check and save it (`save`)."""
-    form = await form_of(request, limit=MAX_BRIEF_FORM_BYTES, brief_field="text")
+    form = form_of(request, limit=MAX_BRIEF_FORM_BYTES, brief_field="text")
     if refused := csrf_refusal(request, form):
         return refused
     config = config_of(request)

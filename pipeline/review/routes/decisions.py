@@ -28,9 +28,9 @@ from resources.domain.artifacts import ArtifactError
 from resources.domain.review import APPROVED
 
 
-async def review(request: Request) -> Response:
+def review(request: Request) -> Response:
     p = request.path_params
-    form = await form_of(request)
+    form = form_of(request)
     if refused := csrf_refusal(request, form):
         return refused
     config = config_of(request)
@@ -52,10 +52,10 @@ async def review(request: Request) -> Response:
     return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))
 
 
-async def reroll(request: Request) -> Response:
+def reroll(request: Request) -> Response:
     """A shot's re-roll or promotion, or (with the `line` field) its line's voice re-roll."""
     p = request.path_params
-    form = await form_of(request)
+    form = form_of(request)
     if refused := csrf_refusal(request, form):
         return refused
     config = config_of(request)
@@ -75,11 +75,11 @@ async def reroll(request: Request) -> Response:
     return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))
 
 
-async def issue_link(request: Request) -> Response:
+def issue_link(request: Request) -> Response:
     """A new review link for the client: their page again, with the link's URL shown once (at
     the address producers reach the app by, CHARACTER_VIDEO_REVIEW_URL, else this request's)."""
     client = request.path_params["client"]
-    form = await form_of(request)
+    form = form_of(request)
     if refused := csrf_refusal(request, form):
         return refused
     config = config_of(request)
@@ -98,10 +98,10 @@ async def issue_link(request: Request) -> Response:
     return client_view(request, client, issued=url)
 
 
-async def revoke_link(request: Request) -> Response:
+def revoke_link(request: Request) -> Response:
     """Revoke one of the client's links for good; back to their page."""
     p = request.path_params
-    form = await form_of(request)
+    form = form_of(request)
     if refused := csrf_refusal(request, form):
         return refused
     who = form.get("who", "")

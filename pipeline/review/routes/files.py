@@ -9,7 +9,7 @@ from pipeline.review.config import config_of
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 
 
-async def files(request: Request) -> Response:
+def files(request: Request) -> Response:
     p = request.path_params
     config = config_of(request)
     store = config.store

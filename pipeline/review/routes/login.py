@@ -13,7 +13,7 @@ from pipeline.review.render import form_of, lang_of, render
 from pipeline.review.security import TOKEN_COOKIE
 
 
-async def login(request: Request) -> Response:
+def login(request: Request) -> Response:
     if request.method == "GET":
         return render(
             request,
@@ -22,7 +22,7 @@ async def login(request: Request) -> Response:
             next=request.query_params.get("next", "/"),
             bad=False,
         )
-    form = await form_of(request)
+    form = form_of(request)
     offered = form.get("token", "")
     nxt = form.get("next", "/")
     if not nxt.startswith("/") or nxt.startswith("//"):
@@ -35,5 +35,5 @@ async def login(request: Request) -> Response:
     return response
 
 
-async def health(request: Request) -> Response:
+def health(request: Request) -> Response:
     return PlainTextResponse("ok")

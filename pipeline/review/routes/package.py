@@ -13,9 +13,9 @@ from pipeline.review.security import csrf_refusal
 from resources.domain.artifacts import ArtifactError
 
 
-async def package(request: Request) -> Response:
+def package(request: Request) -> Response:
     p = request.path_params
-    form = await form_of(request)
+    form = form_of(request)
     if refused := csrf_refusal(request, form):
         return refused
     config = config_of(request)

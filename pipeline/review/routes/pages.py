@@ -30,7 +30,7 @@ from resources.domain.brief import split_partition_key
 from resources.inbox import partition_conflicts
 
 
-async def home(request: Request) -> Response:
+def home(request: Request) -> Response:
     config = config_of(request)
     store = config.store
     clients = [{"name": c, "characters": store.characters(c)} for c in store.clients()]
@@ -72,7 +72,7 @@ def _new_characters(
     return found
 
 
-async def client_page(request: Request) -> Response:
+def client_page(request: Request) -> Response:
     return client_view(request, request.path_params["client"])
 
 
@@ -118,7 +118,7 @@ def _view(
     return view, version
 
 
-async def character_page(request: Request) -> Response:
+def character_page(request: Request) -> Response:
     p = request.path_params
     try:
         rv = _run_view(request, p["client"], p["character"])  # read once: the box and the view
@@ -174,7 +174,7 @@ def priced(quote: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return {"prices": {}, "prices_problem": str(error).strip("'")}
 
 
-async def character_api(request: Request) -> Response:
+def character_api(request: Request) -> Response:
     try:
         view, _ = _view(request)
     except ArtifactError as error:
@@ -197,7 +197,7 @@ def client_report_of(store: Any, client: str) -> ArtifactRef | None:
     return max(found, key=lambda f: f[0])[1] if found else None
 
 
-async def report_page(request: Request) -> Response:
+def report_page(request: Request) -> Response:
     """The client's report, in the page's language (Portuguese; English a click away)."""
     client = request.path_params["client"]
     store = config_of(request).store
@@ -218,7 +218,7 @@ async def report_page(request: Request) -> Response:
     )
 
 
-async def compare_page(request: Request) -> Response:
+def compare_page(request: Request) -> Response:
     """Two cut versions of a character side by side, their playback kept together."""
     p = request.path_params
     store = config_of(request).store
@@ -263,7 +263,7 @@ def _run_view(
     return view
 
 
-async def progress_api(request: Request) -> Response:
+def progress_api(request: Request) -> Response:
     """The progress box of a character's page, as the page polls it: the latest run only.
 
     `since` and `run` are the state and run id the page was drawn with; when the run has ended

@@ -95,7 +95,7 @@ def seconds_of(typed: str) -> float:
         raise ReviewError(f"the time {typed!r} is not a number of seconds") from None
 
 
-async def share_page(request: Request) -> Response:
+def share_page(request: Request) -> Response:
     client = _client(request)
     if isinstance(client, Response):
         return client
@@ -107,7 +107,7 @@ async def share_page(request: Request) -> Response:
                   base=f"/share/{token}")  # fmt: skip
 
 
-async def share_file(request: Request) -> Response:
+def share_file(request: Request) -> Response:
     client = _client(request)
     if isinstance(client, Response):
         return client
@@ -125,11 +125,11 @@ async def share_file(request: Request) -> Response:
     return FileResponse(path, filename=path.name)
 
 
-async def share_comment(request: Request) -> Response:
+def share_comment(request: Request) -> Response:
     client = _client(request)
     if isinstance(client, Response):
         return client
-    form = await form_of(request)
+    form = form_of(request)
     if refused := csrf_refusal(request, form):
         return refused
     store = config_of(request).store
