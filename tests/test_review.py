@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import replace
@@ -35,6 +39,7 @@ from webhook_server import log_lines, webhook
 from assets.materialize import OUTCOME_TAG, WAITING
 from pipeline.cli import main, materialize_brief
 from pipeline.launch import brief_source, run_chain
+from pipeline.review import runs
 from pipeline.review.app import review_config
 from pipeline.review.i18n import money
 from pipeline.review.routes.pages import brief_errors
@@ -695,3 +700,36 @@ def test_a_run_the_app_starts_logs_beside_the_character_s_run_state(tmp_path):
     s3 = Settings(root="s3://studio/artifacts", cache_dir=str(tmp_path / "cache"))
     cached = run_log(s3.work_root, CLIENT, CHARACTER, "reroll")
     assert cached.parent == tmp_path / "cache" / CLIENT / CHARACTER / RUN_LOGS
+
+
+def test_two_approvals_at_once_start_one_run(tmp_path, monkeypatch):
+    """Routes run in worker threads: two producers approving the same character at the same
+    moment start one chain, and the second is told it was recorded."""
+    started = []
+
+    def launch(*args, **kwargs):
+        time.sleep(0.5)  # the chain's process takes a moment to start: the other approval arrives
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(runs, "launch_run", launch)
+    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
+    config = config_for(settings, launch=True)
+    answers = []
+
+    def approve():
+        answers.append(runs.start_run(config, CLIENT, CHARACTER, "approve"))
+
+    approvals = [threading.Thread(target=approve) for _ in range(2)]
+    try:
+        for approval in approvals:
+            approval.start()
+        for approval in approvals:
+            approval.join(60)
+        assert sorted(answers) == [False, True]
+        assert len(started) == 1 and config.runs == {"acme-health/dr-ana": started[0]}
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,9 @@ class ReviewConfig:
     models_dir: str | None = None
     launch: bool = True  # start the chain after an approval or a re-roll
     runs: dict[str, Any] = field(default_factory=dict)  # client/character -> Popen
+    # Held while a run is looked for and started: two approvals at once (routes run in worker
+    # threads) start one run, not two.
+    starting: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # The DAGSTER_HOME instance, where one is set: runs in flight are read from it, so an app
     # restarted mid-run still knows (and does not start a second run).
     instance: Any = None

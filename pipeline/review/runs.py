@@ -92,19 +92,20 @@ def start_run(config: ReviewConfig, client: str, character: str, why: str) -> bo
     if not config.launch:
         return False
     key = f"{client}/{character}"
-    process = config.runs.get(key)
-    if process is not None and process.poll() is None:
-        return False  # one run per character at a time; the running one reads the new state
-    if config.instance is not None and active_runs(config.instance, key):
-        return False  # queued or running on the instance (started before a restart, too)
-    config.runs[key] = launch_run(
-        client,
-        character,
-        root=config.settings.root,
-        profile=config.profile,
-        models_dir=config.models_dir,
-        launched_by=f"review-app:{why}",
-        log=run_log(config.settings.work_root, client, character, why),
-        launch=config.settings.launch,
-    )
+    with config.starting:
+        process = config.runs.get(key)
+        if process is not None and process.poll() is None:
+            return False  # one run per character at a time; the running one reads the new state
+        if config.instance is not None and active_runs(config.instance, key):
+            return False  # queued or running on the instance (started before a restart, too)
+        config.runs[key] = launch_run(
+            client,
+            character,
+            root=config.settings.root,
+            profile=config.profile,
+            models_dir=config.models_dir,
+            launched_by=f"review-app:{why}",
+            log=run_log(config.settings.work_root, client, character, why),
+            launch=config.settings.launch,
+        )
     return True
