@@ -12,18 +12,22 @@ from dataclasses import replace
 
 import boto3
 import pytest
+import torch
 import yaml
 from conftest import started_run
 from moto_aws import aws_env  # noqa: F401 - the fixture
 from review_support import CHARACTER, CLIENT, KEY, config_for, gated_brief, get, post, serve
 
+from assets.stages.base import Run
+from assets.stages.character_brief import snapshot_brief
 from pipeline.decisions import check_brief_text, save_brief_text
 from pipeline.review import catalog
 from pipeline.review.catalog import save_price
 from pipeline.sensors import scan_inbox
-from pipeline.settings import Settings
-from resources.domain.brief import BriefError
+from pipeline.settings import Settings, build_resource
+from resources.domain.brief import BriefError, load_brief
 from resources.inbox import BriefInbox, briefs_in
+from resources.models.model_store import ModelStore
 
 
 def _yaml(data: dict) -> str:
@@ -284,3 +288,38 @@ def test_a_brief_in_error_is_fixed_in_its_own_file_and_no_other_file_is_opened(s
     assert status_outside == 404 and b"client: not-in-the-inbox" not in outside
     assert f"{secret} is not a brief of the inbox" in outside.decode()
     assert status_planted == 422 and secret.read_text() == "client: not-in-the-inbox\n"
+
+
+def test_a_character_whose_brief_left_the_inbox_is_edited_from_its_snapshot(studio):
+    """The inbox no longer holds the character's brief (removed after a delivery): its page's
+    Edit brief opens the brief of its current snapshot, byte for byte, saved as a new file."""
+    settings, inbox = studio
+    written = "# Dra. Ana, temporada 2026\n" + _yaml(gated_brief())
+    path = inbox / "temporada-2026.yaml"
+    path.write_text(written)
+    run = Run(
+        client=CLIENT,
+        character=CHARACTER,
+        store=build_resource("artifact_store", settings),
+        models=ModelStore(profile="tiny", models_dir=settings.models_dir),
+        device="cpu",
+        dtype=torch.float32,
+        log=lambda line: None,
+    )
+    version = snapshot_brief(run, path, load_brief(path)).ref.version
+    path.unlink()
+    with serve(config_for(settings)) as url:
+        status, _, body = get(f"{url}/c/{CLIENT}/{CHARACTER}/brief?lang=en")
+        editor = html.unescape(body.decode())
+        text = editor.split('id="brief-text"')[1].split(">", 1)[1].split("</textarea>")[0]
+        saved = post(f"{url}/briefs?lang=en", {"text": text, "action": "save"})
+        missing = get(f"{url}/c/{CLIENT}/dr-leo/brief?lang=en")
+    assert status == 200
+    assert (
+        f"The inbox no longer holds the brief of {KEY}: this is the current version's ({version})"
+    ) in editor
+    assert text == written and 'name="file" value=""' in editor
+    assert saved[0] == 303
+    assert briefs_in(inbox) == [inbox / "acme-health-dr-ana.yaml"]
+    assert (inbox / "acme-health-dr-ana.yaml").read_text() == written
+    assert missing[0] == 404 and missing[2].decode() == f"No brief of {CLIENT}/dr-leo in the inbox."

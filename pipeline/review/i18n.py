@@ -76,6 +76,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "edit_brief": ("Editar briefing", "Edit brief"),
     "fix_brief": ("corrigir", "fix it"),
     "no_inbox_brief": ("Nenhum briefing de {key} no inbox.", "No brief of {key} in the inbox."),
+    "brief_from_store": (
+        "O inbox não tem mais o briefing de {key}: este é o da versão atual ({version}), como "
+        "foi lido. Salvo, ele vira um arquivo novo no inbox.",
+        "The inbox no longer holds the brief of {key}: this is the current version's ({version}), "
+        "as it was read. Saved, it becomes a new file in the inbox.",
+    ),
     "brief_help": (
         "Cole ou carregue o YAML do briefing (veja docs/briefs.md) e verifique: o app confere "
         "o que o sensor confere. Salvo, o briefing vai para o inbox e o sensor inicia a "

@@ -341,6 +341,7 @@ COMPARE = """{% extends "base" %}{% block body %}
 BRIEF = """{% extends "base" %}{% block body %}
 <h2>{{ title }}</h2>
 <p>{{ t('brief_help') }}</p>
+{% if note %}<p id="brief-note" class="warning">{{ note }}</p>{% endif %}
 {% if problems %}<section id="brief-problems" class="rejected"><h3>{{ t('brief_refused') }}</h3>
 <ul>{% for p in problems %}<li class="problem">{{ p }}</li>{% endfor %}</ul></section>{% endif %}
 {% if checked %}<section id="brief-ok" class="approved"><h3>{{ t('brief_ok') }}</h3>

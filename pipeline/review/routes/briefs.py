@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from assets.stages.character_brief import BRIEF_YAML
 from pipeline.decisions import BriefSave, check_brief_text, inbox_entry, save_brief_text
 from pipeline.review import catalog
 from pipeline.review.config import config_of
@@ -22,7 +23,8 @@ from pipeline.review.render import back_to, form_of, lang_of, render
 from pipeline.review.routes.pages import priced
 from pipeline.review.security import csrf_refusal
 from pipeline.settings import build_resource
-from resources.domain.brief import MAX_BRIEF_BYTES, BriefError
+from resources.domain.artifacts import ArtifactError
+from resources.domain.brief import BRIEF_ASSET, MAX_BRIEF_BYTES, BriefError
 
 # A brief of 1 MB, URL-encoded (each byte of it can take three), and the form's other fields.
 MAX_BRIEF_FORM_BYTES = 3 * MAX_BRIEF_BYTES + 4_096
@@ -33,15 +35,23 @@ def new_brief(request: Request) -> Response:
 
 
 def edit_brief(request: Request) -> Response:
-    """The character's inbox brief, as its file holds it, to edit."""
+    """The character's inbox brief, as its file holds it, to edit; where the inbox no longer
+    holds one (removed after a delivery, or run from a file elsewhere), the brief of its current
+    snapshot, byte for byte, to save as a new inbox file."""
     p = request.path_params
     key = f"{p['client']}/{p['character']}"
-    settings = config_of(request).settings
-    for entry in build_resource("inbox", settings).scan():
+    config = config_of(request)
+    for entry in build_resource("inbox", config.settings).scan():
         if entry.brief is not None and entry.brief.partition_key == key:
             return _file_editor(request, entry.path)
-    message = text_of(lang_of(request), "no_inbox_brief").format(key=key)
-    return PlainTextResponse(message, status_code=404)
+    lang = lang_of(request)
+    try:
+        ref = config.store.current(p["client"], p["character"], BRIEF_ASSET)
+        raw = (config.store.path(ref) / BRIEF_YAML).read_bytes()
+    except (ArtifactError, OSError):
+        return PlainTextResponse(text_of(lang, "no_inbox_brief").format(key=key), status_code=404)
+    note = text_of(lang, "brief_from_store").format(key=key, version=ref.version)
+    return _editor(request, raw.decode("utf-8", "replace"), note=note)
 
 
 def fix_brief(request: Request) -> Response:
@@ -109,6 +119,7 @@ def _editor(
     problems: list[str] | None = None,
     checked: BriefSave | None = None,
     status: int = 200,
+    note: str = "",
 ) -> Response:
     """The editor: a new brief, or the inbox `file` (named `where`) to replace."""
     config = config_of(request)
@@ -127,5 +138,6 @@ def _editor(
         file=file,
         problems=problems or [],
         checked=checked,
+        note=note,
         **values,
     )
