@@ -65,8 +65,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     refused without being read, a symbolic link inside a folder is refused (one named on the
     command line is followed), and two briefs for one client/character are a conflict.
     """
+    from pipeline.decisions import brief_notes
     from pipeline.settings import Settings
-    from resources.domain.brief import condition_summary, voice_warnings
     from resources.inbox import partition_conflicts
 
     settings = Settings.from_env()
@@ -100,17 +100,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{entry.path}: ok ({key}, {len(brief.shots)} shots, "
             f"{brief.duration_s:g} s, {brief.video.model})"
         )
-        still = condition_summary(brief)
-        if still:
-            print(f"{entry.path}: {still}")
-        for index, shot in enumerate(brief.shots):  # how the voice reads figures and units
-            spoken = brief.spoken(shot)
-            if spoken is not None and spoken != shot.line:
-                print(f'{entry.path}: shots[{index}].line: said as "{spoken}"')
-        for warning in voice_warnings(brief):
-            print(f"{entry.path}: warning: {warning.line()}")
-        for line in settings.prompt_warnings(brief):
-            print(f"{entry.path}: warning: {line}")
+        for note in brief_notes(settings, brief):
+            print(f"{entry.path}: {'warning: ' if note.warning else ''}{note.line}")
     return 1 if failed else 0
 
 

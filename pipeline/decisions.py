@@ -322,6 +322,44 @@ def check_brief_text(settings: Any, text: str, *, replaces: str = "") -> BriefSa
     return BriefSave(brief, raw, target, inbox.location(target), held is not None)
 
 
+@dataclass(frozen=True)
+class BriefNote:
+    """A line `validate` prints of a valid brief, and the brief editor shows beside its check."""
+
+    line: str
+    warning: bool  # advice to act on, not only information
+
+
+def brief_notes(settings: Any, brief: Brief, lang: str = "en") -> list[BriefNote]:
+    """What is said of a valid brief besides "ok", in `lang`: the shots whose identity comes
+    from the reference still, how the voice reads each line it reads differently (figures,
+    units, the glossary), the voice's and the prompts' warnings."""
+    from resources.domain.brief import condition_summary, voice_warnings
+
+    still = condition_summary(brief, lang)
+    notes = [BriefNote(still, False)] if still else []
+    said = "lida como" if lang == "pt-BR" else "said as"
+    for index, shot in enumerate(brief.shots):
+        spoken = brief.spoken(shot)
+        if spoken is not None and spoken != shot.line:
+            notes.append(BriefNote(f'shots[{index}].line: {said} "{spoken}"', False))
+    notes += [BriefNote(w.line(lang), True) for w in voice_warnings(brief)]
+    return notes + [BriefNote(line, True) for line in settings.prompt_warnings(brief, lang)]
+
+
+def licence_warnings(settings: Any, brief: Brief, lang: str = "en") -> list[str]:
+    """The conditions of the brief's models' licences that the studio's facts cannot settle
+    (a revenue band unset, say): not refused, for the producer to confirm."""
+    from resources.domain.licence_check import licence_problems
+
+    found = licence_problems(brief, settings.studio_facts(), LICENCE_FACTS_WHERE).warnings
+    if lang != "pt-BR":
+        return found
+    return [
+        f"{field}: a confirmar: {rest}" for field, _, rest in (w.partition(": ") for w in found)
+    ]
+
+
 def inbox_entry(entries: list[Any], path: str) -> Any:
     """The inbox's entry for the file `path` (as the inbox lists it); BriefError for a file the
     inbox does not list: nothing outside it is ever read or written."""

@@ -14,7 +14,7 @@ import boto3
 import pytest
 import torch
 import yaml
-from conftest import started_run
+from conftest import small_brief, started_run
 from moto_aws import aws_env  # noqa: F401 - the fixture
 from review_support import CHARACTER, CLIENT, KEY, config_for, gated_brief, get, post, serve
 
@@ -323,3 +323,29 @@ def test_a_character_whose_brief_left_the_inbox_is_edited_from_its_snapshot(stud
     assert briefs_in(inbox) == [inbox / "acme-health-dr-ana.yaml"]
     assert (inbox / "acme-health-dr-ana.yaml").read_text() == written
     assert missing[0] == 404 and missing[2].decode() == f"No brief of {CLIENT}/dr-leo in the inbox."
+
+
+def test_a_check_says_what_validate_says_of_a_valid_brief_in_the_page_s_language(studio):
+    """Beside "valid": the licence conditions to confirm, how the voice reads a line with
+    figures, the stock voice's accent, as `validate` prints them (decisions.brief_notes)."""
+    settings, _ = studio
+    line = "A PA é 120x80 mmHg."
+    shots = [{"id": "fala", "prompt": "she talks", "line": line, "seed": 1}]
+    text = _yaml(small_brief(video={"model": "ltx_2"}, shots=shots))
+    with serve(config_for(settings)) as url:
+        pages = {
+            lang: html.unescape(post(f"{url}/briefs?lang={lang}", {"text": text})[2].decode())
+            for lang in ("en", "pt-BR")
+        }
+    said = "cento e vinte por oitenta milímetros de mercúrio"
+    licence = "ltx_2, ltx_2_19b_distilled_lora_384 - LTX-2 Community License needs a paid licence"
+    en, pt = pages["en"], pages["pt-BR"]
+    assert "Licence conditions the studio's facts do not settle" in en
+    assert f'<li class="warning">video: {licence} above US$10M annual revenue' in en
+    assert f'<li>shots[0].line: said as "A PA é {said}."</li>' in en
+    assert '<li class="warning">character.voice: no voice given: the lines use the stock' in en
+    assert "Condições de licença que os dados do estúdio não resolvem" in pt
+    assert f'<li class="warning">video: a confirmar: {licence} above' in pt
+    assert f'<li>shots[0].line: lida como "A PA é {said}."</li>' in pt
+    assert '<li class="warning">character.voice: sem voz definida: as falas usam a voz' in pt
+    assert 'id="save-brief"' in en and 'id="save-brief"' in pt

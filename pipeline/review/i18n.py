@@ -102,6 +102,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Salvar inicia a cadeia inteira, até o corte final:",
         "Saving starts the whole chain, up to the final cut:",
     ),
+    "licence_to_confirm": (
+        "Condições de licença que os dados do estúdio não resolvem: confirme antes de entregar",
+        "Licence conditions the studio's facts do not settle: confirm them before delivery",
+    ),
     "brief_load_file": ("Carregar um arquivo", "Load a file"),
     "check_brief": ("Verificar", "Check"),
     "save_brief": ("Salvar no inbox", "Save into the inbox"),

@@ -354,8 +354,10 @@ BRIEF = """{% extends "base" %}{% block body %}
  else 'brief_run_chain') }}{% if price %} {{ price_of(price) }}{% endif %}</p>
 {% if prices_problem %}<p class="warning" id="prices-unavailable">{{ t('prices_unavailable') }}:
 {{ prices_problem }}</p>{% endif %}
-{% if warnings %}<ul id="brief-warnings">{% for w in warnings %}<li>{{ w }}</li>{% endfor %}</ul>
-{% endif %}</section>{% endif %}
+{% if licence_warnings %}<h4>{{ t('licence_to_confirm') }}</h4><ul id="brief-licences">{%
+ for w in licence_warnings %}<li class="warning">{{ w }}</li>{% endfor %}</ul>{% endif %}
+{% if notes %}<ul id="brief-notes">{% for n in notes %}<li{% if n.warning %} class="warning"{%
+ endif %}>{{ n.line }}</li>{% endfor %}</ul>{% endif %}</section>{% endif %}
 <form method="post" action="/briefs" id="brief-form">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="hidden" name="file" value="{{ file }}">

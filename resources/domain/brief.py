@@ -282,7 +282,7 @@ def condition_problem(model_name: str, condition: str, field: str) -> str | None
     )
 
 
-def condition_summary(brief: Brief) -> str | None:
+def condition_summary(brief: Brief, lang: str = "en") -> str | None:
     """Which shots take their identity from the reference still and which checkpoint renders
     them, in one line for `validate` (None: every shot's identity comes from the LoRA)."""
     used = {s.id: brief.condition_of(s.id) for s in brief.shots}
@@ -291,9 +291,15 @@ def condition_summary(brief: Brief) -> str | None:
     reference = reference_model_of(model)
     if not still or reference is None:
         return None
+    how = f"{reference.name} ({reference.pipeline_class})"
+    if lang == "pt-BR":
+        return (
+            f"identidade a partir da imagem de referência em {', '.join(still)}: o {model.name} "
+            f"renderiza esses planos com {how}"
+        )
     return (
         f"identity from the reference still for {', '.join(still)}: {model.name} renders them "
-        f"with {reference.name} ({reference.pipeline_class})"
+        f"with {how}"
     )
 
 

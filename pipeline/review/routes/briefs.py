@@ -15,7 +15,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from assets.stages.character_brief import BRIEF_YAML
-from pipeline.decisions import BriefSave, check_brief_text, inbox_entry, save_brief_text
+from pipeline.decisions import (
+    BriefSave,
+    brief_notes,
+    check_brief_text,
+    inbox_entry,
+    licence_warnings,
+    save_brief_text,
+)
 from pipeline.review import catalog
 from pipeline.review.config import config_of
 from pipeline.review.i18n import text as text_of
@@ -127,7 +134,9 @@ def _editor(
     if checked is not None:
         brief = checked.brief
         values = priced(lambda: {"price": catalog.save_price(brief, config.settings)})
-        values["warnings"] = config.settings.prompt_warnings(brief, lang_of(request))
+        lang = lang_of(request)
+        values["licence_warnings"] = licence_warnings(config.settings, brief, lang)
+        values["notes"] = brief_notes(config.settings, brief, lang)
     title = text_of(lang_of(request), "edit_brief" if file else "new_brief")
     return render(
         request,
