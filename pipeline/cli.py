@@ -467,8 +467,11 @@ def cmd_accept(args: argparse.Namespace) -> int:
     from pipeline.decisions import DecisionError, accept_line, accept_shot
 
     accept = accept_line if args.line else accept_shot
+    via = "python -m pipeline accept" + (" --line" if args.line else "")
     try:
-        record = accept(_store(args.root), args.client, args.character, args.shot, by=args.by)
+        record = accept(
+            _store(args.root), args.client, args.character, args.shot, by=args.by, via=via
+        )
     except DecisionError as error:
         print(error, file=sys.stderr)
         return 1

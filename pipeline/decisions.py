@@ -200,16 +200,21 @@ def reroll_line(
     return override
 
 
-def accept_shot(store: Any, client: str, character: str, shot: str, *, by: str) -> dict[str, Any]:
-    """Accept the current clip of `shot` for the cut whatever its identity score; the record."""
+def accept_shot(
+    store: Any, client: str, character: str, shot: str, *, by: str, via: str
+) -> dict[str, Any]:
+    """Accept the current clip of `shot` for the cut whatever its identity score; the record
+    (`via`: the command or the app it was accepted with)."""
     with _as_decision_error():
-        return record_acceptance(store, client, character, shot, by)
+        return record_acceptance(store, client, character, shot, by, via)
 
 
-def accept_line(store: Any, client: str, character: str, shot: str, *, by: str) -> dict[str, Any]:
+def accept_line(
+    store: Any, client: str, character: str, shot: str, *, by: str, via: str
+) -> dict[str, Any]:
     """Accept the current take of `shot`'s line whatever its CER and voice score; the record."""
     with _as_decision_error():
-        return record_line(store, client, character, shot, by)
+        return record_line(store, client, character, shot, by, via)
 
 
 def promote_brief(path: Path | str, tier: str) -> bool:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import html
+import shutil
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
 from conftest import materialize_fresh, write_brief
 from dagster import DagsterInstance
 from quick_chain import quick_brief, shared_models
+from review_support import config_for, get, post, review_settings, serve
 from sound_support import write_voice_sample
 
 from assets.partitions import CHARACTERS
 from pipeline.definitions import RUN_ASSETS
+from pipeline.review.catalog import waiting_items
 from pipeline.settings import resource_defs
+from resources.domain.artifacts import ArtifactRef
 from resources.domain.qc import attempt_seed
 from resources.storage.artifact_store import ArtifactStore
 
@@ -73,6 +79,10 @@ def runs(tmp_path_factory):
     ):
         outcome = _run(instance, base / name, root, models, qc)
         found[name] = (outcome, _check(outcome), _narration(root))
+        if name == "strict":  # the store as the blocked run left it: the app's test
+            found["blocked_root"] = base / "blocked"
+            shutil.copytree(root, found["blocked_root"], symlinks=True)
+    found["models"], found["inbox"] = models, base / "strict"
     # The producer accepts the strict brief's take from the command line, and runs it again.
     done = subprocess.run(
         [
@@ -118,6 +128,36 @@ def test_a_line_outside_the_limits_is_spoken_again_with_a_derived_seed_then_bloc
     assert len({a["unit"] for a in line["attempts"]}) == 2
     assert check.description.startswith(f"line 'hello': CER {line['cer']:.3f}, voice ")
     assert "after 2 attempt(s), outside qc.max_cer 0.0, qc.min_voice -1" in check.description
+
+
+def test_the_producer_listens_to_the_held_line_and_accepts_it_in_the_app(runs):
+    """The line blocks the run before any shot renders: the page has no shot card for it, so
+    the held line is listed above the shots, with its take to listen to and its form."""
+    root = runs["blocked_root"]
+    settings = review_settings(root, runs["inbox"], runs["models"])
+    (line,) = runs["strict"][2]["lines"]
+    with serve(config_for(settings)) as url:
+        page = html.unescape(get(f"{url}/c/{KEY}?lang=pt-BR")[2].decode())
+        form = page.split('<div id="held">')[1].split("</form>")[0]
+        audio = form.split('<audio controls preload="none" src="')[1].split('"')[0]
+        heard = get(url + audio)
+        fields = {"shot": "hello", "line": "1", "who": "Ana Souza"}
+        status, headers, _ = post(f"{url}/c/{KEY}/accept?lang=pt-BR", fields)
+    assert 'data-kind="line" data-shot="hello"' in form
+    assert "A fala ficou fora dos limites (CER, voz): o corte espera (CER " in form
+    assert f"<q>{line['said'] or LINE}</q>" in form
+    assert 'class="accept">Aceitar esta fala no corte</button>' in form
+    take = root / KEY / "lines" / line["unit"] / "line.wav"
+    assert heard[0] == 200 and heard[2] == take.read_bytes()
+    assert status == 303 and "Registrado." in urllib.parse.unquote(headers["location"])
+    store = ArtifactStore(root=str(root))
+    assert waiting_items(store, []) == []
+    (version,) = store.versions("acme-health", "dr-ana", "line_acceptances")
+    record = store.manifest(ArtifactRef("acme-health", "dr-ana", "line_acceptances", version))
+    assert record["acceptance"]["by"] == "Ana Souza"
+    assert (
+        record["acceptance"]["via"] == "review app" and record["acceptance"]["unit"] == line["unit"]
+    )
 
 
 def test_an_accepted_line_passes_the_check_and_the_cut_is_made(runs):

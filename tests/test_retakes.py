@@ -8,7 +8,10 @@ producer's acceptance letting it through.
 
 from __future__ import annotations
 
+import html
 import json
+import shutil
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ import torch
 from conftest import materialize_fresh, write_brief
 from dagster import AssetKey, DagsterInstance
 from quick_chain import quick_brief, shared_models
+from review_support import config_for, get, post, review_settings, serve
 
 from assets.partitions import CHARACTERS
 from assets.stages.base import Run
@@ -27,6 +31,7 @@ from pipeline import cli
 from pipeline.definitions import RUN_ASSETS
 from pipeline.review.catalog import waiting_items
 from pipeline.settings import resource_defs
+from resources.domain.artifacts import ArtifactRef
 from resources.domain.brief import load_brief
 from resources.domain.qc import attempt_seed
 from resources.lora.trainer import LoraTrainer
@@ -111,6 +116,8 @@ def retakes(tmp_path_factory):
         "acme-health", "dr-ana", "deliverables"
     )
     waiting_while_blocked = waiting_items(ArtifactStore(root=str(root)), [])
+    blocked_root = folder / "blocked"  # the store as the blocked run left it: the app's test
+    shutil.copytree(root, blocked_root, symlinks=True)
     accept_rc = cli.main(
         ["accept", "acme-health", "dr-ana", "hello", "--by", "maria", "--root", str(root)]
     )
@@ -119,6 +126,7 @@ def retakes(tmp_path_factory):
     )
     return {
         "root": root,
+        "blocked_root": blocked_root,
         "models": models,
         "inbox": inbox,
         "after_stop": after_stop,
@@ -200,6 +208,33 @@ def test_the_review_app_lists_the_off_model_shot_as_waiting_until_it_is_accepted
         "shot", "acme-health", "dr-ana", "hello")  # fmt: skip
     assert item.link == "/c/acme-health/dr-ana#shots" and item.detail.endswith("< 1.000")
     assert retakes["waiting_after"] == []  # accepted by maria: nothing waits
+
+
+def test_the_producer_accepts_the_off_model_shot_on_its_card_in_the_app(retakes):
+    root = retakes["blocked_root"]
+    settings = review_settings(root, retakes["inbox"], retakes["models"])
+    page_url, accept_url = f"/c/{KEY}?lang=en", f"/c/{KEY}/accept?lang=en"
+    with serve(config_for(settings)) as url:
+        page = html.unescape(get(url + page_url)[2].decode())
+        nobody = post(url + accept_url, {"shot": "hello", "who": " "})
+        status, headers, _ = post(url + accept_url, {"shot": "hello", "who": "bia"})
+        after = html.unescape(get(url + page_url)[2].decode())
+    form = page.split('<form method="post" action="/c/acme-health/dr-ana/accept"')[1]
+    form = form.split("</form>")[0]
+    assert 'data-kind="shot"' in form and 'name="shot" value="hello"' in form
+    best = retakes["waiting_while_blocked"][0].detail
+    assert f"No attempt reached the minimum identity score: the cut waits ({best})" in form
+    assert 'class="accept">Accept this shot for the cut</button>' in form
+    assert 'class="price"' in form  # what the cut it lets through costs
+    assert nobody[0] == 400 and nobody[2].decode().startswith("who: say who accepts it")
+    assert status == 303 and "Recorded." in urllib.parse.unquote(headers["location"])
+    store = ArtifactStore(root=str(root))
+    assert waiting_items(store, []) == []
+    (version,) = store.versions("acme-health", "dr-ana", "acceptances")
+    record = store.manifest(ArtifactRef("acme-health", "dr-ana", "acceptances", version))
+    assert (record["acceptance"]["by"], record["acceptance"]["via"]) == ("bia", "review app")
+    assert 'action="/c/acme-health/dr-ana/accept"' not in after
+    assert "bia" in after.split('id="history"')[1].split("</section>")[0]
 
 
 def test_an_accepted_shot_is_cut_and_the_acceptance_is_recorded(retakes):

@@ -10,6 +10,7 @@ from typing import Any
 from assets.stages.character_brief import ASSET as BRIEF
 from assets.stages.deliverables import ASSET as DELIVERABLES
 from assets.stages.narration import ASSET as NARRATION
+from assets.stages.narration import LINE_UNITS
 from assets.stages.reference_images import ASSET as REFERENCES
 from assets.stages.reference_images import CONTACT_SHEET
 from assets.stages.video_clips import ASSET as CLIPS
@@ -344,13 +345,15 @@ class Waiting:
     link: str  # the page (and section) where a producer settles it
     detail: str = ""
     detail_pt: str = ""  # the detail in Portuguese, where it has its own words
+    take: ArtifactRef | None = None  # a line's: the unit of its take, to listen to
+    said: str = ""  # a line's: what the voice was given to say
 
 
 def _created(store, ref: ArtifactRef) -> str:
     return str(store.manifest(ref).get("created_at", ""))
 
 
-def _waiting_shots(store, view: CharacterView) -> list[Waiting]:
+def waiting_shots(store, view: CharacterView) -> list[Waiting]:
     """Shots below the brief's min_identity nobody accepted, and lines outside qc, on the
     current versions."""
     found: list[Waiting] = []
@@ -371,9 +374,12 @@ def _waiting_shots(store, view: CharacterView) -> list[Waiting]:
         )
         for line in lines:
             if not line.get("passed", True) and line["id"] not in settled:
+                take = ArtifactRef(view.client, view.character, LINE_UNITS, line["unit"])
+                said = line.get("said") or line.get("text", "")
                 found.append(Waiting("line", view.client, view.character, line["id"],
                                      _created(store, narration), f"{page}#shots",
-                                     f"CER {line['cer']:.3f}, voice {line['voice']}"))  # fmt: skip
+                                     f"CER {line['cer']:.3f}, voice {line['voice']}",
+                                     take=take, said=said))  # fmt: skip
     return found
 
 
@@ -390,7 +396,7 @@ def waiting_items(store, errors: list[dict[str, Any]]) -> list[Waiting]:
                 if gate is not None and gate.waiting:
                     found.append(Waiting(name, client, character, gate.ref.version,
                                          _created(store, gate.ref), page + anchor))  # fmt: skip
-            found += _waiting_shots(store, view)
+            found += waiting_shots(store, view)
     for error in errors:
         found.append(
             Waiting("brief", None, None, error["path"], error.get("since", ""),
@@ -418,10 +424,11 @@ def fix_link(path: str) -> str:
 def button_prices(brief: Brief | None, settings: Settings | None = None) -> dict[str, Any]:
     """The quote's price of what each button starts: approving the references (the LoRA, every
     shot and the cut), re-rolling a shot at its tier, promoting a shot to final, re-rolling a
-    line's voice. Production figures (resources/quote), whatever profile the app runs, on the
-    settings' instance type, as `python -m pipeline quote` and the chain quote: FLOP counts kept
-    where the settings keep them (`Settings.flop_cache`) and the voice engine's counted with the
-    settings' voice environment."""
+    line's voice, accepting a shot or a line (the cut it was holding up). Production figures
+    (resources/quote), whatever profile the app runs, on the settings' instance type, as
+    `python -m pipeline quote` and the chain quote: FLOP counts kept where the settings keep them
+    (`Settings.flop_cache`) and the voice engine's counted with the settings' voice
+    environment."""
     if brief is None:
         return {}
     own = _quote(brief, settings)
@@ -431,6 +438,7 @@ def button_prices(brief: Brief | None, settings: Settings | None = None) -> dict
     after = [s for s in own["stages"] if s["stage"] not in once]
     narration = next((s for s in own["stages"] if s["stage"] == "narration"), None)
     lines = sum(1 for s in brief.shots if s.line)
+    cut = [s for s in own["stages"] if s["stage"] == "deliverable"]
     return {
         "approve_references": Price(sum(s["usd_spot"] for s in after),
                                     sum(s["gpu_s"] for s in after), on),
@@ -439,6 +447,7 @@ def button_prices(brief: Brief | None, settings: Settings | None = None) -> dict
         "voice": Price(narration["usd_spot"] / lines, narration["gpu_s"] / lines, on)
         if narration and lines
         else None,
+        "accept": Price(sum(s["usd_spot"] for s in cut), sum(s["gpu_s"] for s in cut), on),
         "instance": on,
     }  # fmt: skip
 

@@ -181,6 +181,16 @@ TEXT: dict[str, tuple[str, str]] = {
         "Fala fora do limite: aceitar ou refazer a voz",
         "Line outside its limits: accept or re-roll the voice",
     ),
+    "held_shot": (
+        "Nenhuma tentativa chegou à nota mínima de identidade: o corte espera",
+        "No attempt reached the minimum identity score: the cut waits",
+    ),
+    "held_line": (
+        "A fala ficou fora dos limites (CER, voz): o corte espera",
+        "The line is outside its limits (CER, voice): the cut waits",
+    ),
+    "accept_shot": ("Aceitar este plano no corte", "Accept this shot for the cut"),
+    "accept_line": ("Aceitar esta fala no corte", "Accept this line for the cut"),
     "wait_brief": ("Briefing com erro", "Brief with errors"),
     "sync_limit": ("limite ±2 quadros", "limit ±2 frames"),
     "sync_in_sync": ("em sincronia", "in sync"),

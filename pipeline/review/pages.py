@@ -158,6 +158,18 @@ CHARACTER = """{% extends "base" %}{% block body %}
 </section>
 
 <section id="shots"><h2>{{ t('shots') }}</h2>
+{% if held %}<div id="held">{% for w in held %}
+<form method="post" action="/c/{{ v.client }}/{{ v.character }}/accept" class="accept-form waiting"
+ data-kind="{{ w.kind }}" data-shot="{{ w.what }}"><p><strong>{{ w.what }}</strong>: {{
+ t('held_' + w.kind) }} ({{ w.detail }})</p>
+{% if w.take %}<p>{{ t('said') }}: <q>{{ w.said }}</q></p>
+<audio controls preload="none" src="{{ url(w.take, line_wav) }}"></audio>{% endif %}
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="shot" value="{{ w.what }}">
+{% if w.kind == 'line' %}<input type="hidden" name="line" value="1">{% endif %}
+<label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
+<button type="submit" class="accept">{{ t('accept_' + w.kind) }}</button>
+{{ price_of(prices.accept) if prices and prices.accept }}</form>{% endfor %}</div>{% endif %}
 {% if prompt_warnings %}<ul id="prompt-warnings">{% for w in prompt_warnings %}
 <li class="warning">{{ w }}</li>{% endfor %}</ul>{% endif %}
 {% if v.shots %}<div class="grid">{% for s in v.shots %}

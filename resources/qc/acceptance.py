@@ -50,8 +50,9 @@ def _publish(store, ref: ArtifactRef, upstream: ArtifactRef, record: dict[str, A
     )
 
 
-def accept_shot(store, client: str, character: str, shot: str, by: str) -> dict[str, Any]:
-    """Record that `by` accepts the current clip of `shot` whatever its score; return the record."""
+def accept_shot(store, client: str, character: str, shot: str, by: str, via: str) -> dict[str, Any]:
+    """Record that `by` accepts the current clip of `shot` whatever its score (through `via`: the
+    CLI or the review app); return the record."""
     clips, manifest, entry, known = _current_take(
         store, client, character, "video_clips", "shots", shot
     )
@@ -64,13 +65,13 @@ def accept_shot(store, client: str, character: str, shot: str, by: str) -> dict[
         "identity": entry.get("identity", {}),
         "min_identity": manifest.get("qc", {}).get("min_identity"),
         "by": by.strip(),
-        "via": "python -m pipeline accept",
+        "via": via,
     }
     ref = acceptance_ref(client, character, shot, entry["unit"])
     return _publish(store, ref, clips, record, "shot")
 
 
-def accept_line(store, client: str, character: str, shot: str, by: str) -> dict[str, Any]:
+def accept_line(store, client: str, character: str, shot: str, by: str, via: str) -> dict[str, Any]:
     """Record that `by` accepts the current take of `shot`'s line whatever its scores."""
     narration, _, entry, known = _current_take(store, client, character, "narration", "lines", shot)
     if entry is None:
@@ -84,7 +85,7 @@ def accept_line(store, client: str, character: str, shot: str, by: str) -> dict[
         "cer": entry.get("cer"),
         "voice": entry.get("voice"),
         "by": by.strip(),
-        "via": "python -m pipeline accept --line",
+        "via": via,
     }
     ref = line_acceptance_ref(client, character, shot, entry["unit"])
     return _publish(store, ref, narration, record, "line")

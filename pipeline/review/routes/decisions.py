@@ -1,5 +1,6 @@
 """The producer's forms: approve or reject a gate, re-roll or promote a shot, re-roll a line's
-voice, issue or revoke a client's review link (pipeline.decisions).
+voice, accept an off-model shot or a line outside its limits, issue or revoke a client's review
+link (pipeline.decisions).
 
 Each checks the form's csrf token, records the decision, starts the chain where it goes on, and
 sends the browser back to the character's page; a decision that cannot be recorded is a 400
@@ -13,6 +14,8 @@ from starlette.responses import PlainTextResponse, Response
 
 from pipeline.decisions import (
     DecisionError,
+    accept_line,
+    accept_shot,
     issue_client_link,
     reroll_line,
     reroll_shot,
@@ -73,6 +76,30 @@ def reroll(request: Request) -> Response:
         return PlainTextResponse(str(error), status_code=400)
     started = start_run(config, p["client"], p["character"], "reroll-line" if line else "reroll")
     return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))
+
+
+VIA = "review app"  # where an acceptance made here says it was made
+
+
+def accept(request: Request) -> Response:
+    """Accept a shot no attempt of which reached the identity limit (or, with the `line` field,
+    a line outside its limits) for the cut, whatever its scores; the chain goes on to the cut."""
+    p = request.path_params
+    form = form_of(request)
+    if refused := csrf_refusal(request, form):
+        return refused
+    config = config_of(request)
+    line, who = bool(form.get("line", "")), form.get("who", "").strip()
+    try:
+        if not who:
+            raise DecisionError("who: say who accepts it (it is recorded with the cut)")
+        (accept_line if line else accept_shot)(
+            config.store, p["client"], p["character"], form.get("shot", ""), by=who, via=VIA
+        )
+    except DecisionError as error:
+        return PlainTextResponse(str(error), status_code=400)
+    started = start_run(config, p["client"], p["character"], "accept-line" if line else "accept")
+    return back_to_character(request, "run_started" if started else "recorded", who)
 
 
 def issue_link(request: Request) -> Response:

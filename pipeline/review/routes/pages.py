@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from assets.stages.client_report import ASSET as REPORT
 from assets.stages.client_report import POSTERS, REPORT_MD, REPORTS
 from assets.stages.deliverables import ASSET as DELIVERABLES
+from assets.stages.narration import LINE_WAV
 from pipeline.launch import active_runs_by_character, how_run_ended
 from pipeline.review import catalog, history, progress
 from pipeline.review.catalog import fix_link
@@ -145,6 +146,9 @@ def character_page(request: Request) -> Response:
             reviewed=view.gates["cut"].required,
         ),
         events=history.history_of(store, view.client, view.character),
+        # Shots and lines holding up the cut, each with its form to accept it.
+        held=[] if version else catalog.waiting_shots(store, view),
+        line_wav=LINE_WAV,
         **(_prices(view.brief, config_of(request).settings) if not version else {"prices": {}}),
         illustrative=config_of(request).profile == "tiny",
         prompt_warnings=(
