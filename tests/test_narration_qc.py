@@ -138,7 +138,8 @@ def test_the_producer_listens_to_the_held_line_and_accepts_it_in_the_app(runs):
     (line,) = runs["strict"][2]["lines"]
     with serve(config_for(settings)) as url:
         page = html.unescape(get(f"{url}/c/{KEY}?lang=pt-BR")[2].decode())
-        form = page.split('<div id="held">')[1].split("</form>")[0]
+        held = page.split('<div id="held">')[1].split("</div>")[0]
+        form = held.split("</form>")[0]
         audio = form.split('<audio controls preload="none" src="')[1].split('"')[0]
         heard = get(url + audio)
         fields = {"shot": "hello", "line": "1", "who": "Ana Souza"}
@@ -147,6 +148,8 @@ def test_the_producer_listens_to_the_held_line_and_accepts_it_in_the_app(runs):
     assert "A fala ficou fora dos limites (CER, voz): o corte espera (CER " in form
     assert f"<q>{line['said'] or LINE}</q>" in form
     assert 'class="accept">Aceitar esta fala no corte</button>' in form
+    voice = held.split('class="reroll-voice-form"')[1].split("</form>")[0]  # or speak it again
+    assert 'name="shot" value="hello"' in voice and 'name="line" value="1"' in voice
     take = root / KEY / "lines" / line["unit"] / "line.wav"
     assert heard[0] == 200 and heard[2] == take.read_bytes()
     assert status == 303 and "Registrado." in urllib.parse.unquote(headers["location"])

@@ -169,7 +169,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 {% if w.kind == 'line' %}<input type="hidden" name="line" value="1">{% endif %}
 <label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
 <button type="submit" class="accept">{{ t('accept_' + w.kind) }}</button>
-{{ price_of(prices.accept) if prices and prices.accept }}</form>{% endfor %}</div>{% endif %}
+{{ price_of(prices.accept) if prices and prices.accept }}</form>
+{% if w.kind == 'line' %}{{ reroll_voice(w.what) }}{% endif %}{% endfor %}</div>{% endif %}
 {% if prompt_warnings %}<ul id="prompt-warnings">{% for w in prompt_warnings %}
 <li class="warning">{{ w }}</li>{% endfor %}</ul>{% endif %}
 {% if v.shots %}<div class="grid">{% for s in v.shots %}
@@ -215,15 +216,7 @@ CHARACTER = """{% extends "base" %}{% block body %}
 <label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
 <button type="submit" class="reroll">{{ t('reroll') }}</button>
 {{ price_of(prices.reroll[s.id]) if prices and s.id in prices.reroll }}</form>
-{% if s.line %}<form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll"
- class="reroll-voice-form">
-<input type="hidden" name="csrf" value="{{ csrf }}">
-<input type="hidden" name="shot" value="{{ s.id }}">
-<input type="hidden" name="line" value="1">
-<label>{{ t('new_seed') }} <input name="seed" type="number" min="0" size="8"></label>
-<label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
-<button type="submit" class="reroll-voice">{{ t('reroll_voice') }}</button>
-{{ price_of(prices.voice) if prices and prices.voice }}</form>{% endif %}
+{% if s.line %}{{ reroll_voice(s.id) }}{% endif %}
 {% if s.tier == 'draft' and v.promotable %}
 <form method="post" action="/c/{{ v.client }}/{{ v.character }}/reroll" class="promote-form">
 <input type="hidden" name="csrf" value="{{ csrf }}">
@@ -302,6 +295,15 @@ MACROS = """{% macro price_of(p) %}<span class="price">{{ t('will_cost') }} ≈ 
  }}</strong> <small>{{ t('help_' + kind) }}{% if sc.threshold is not none %}; {{
  t('limit_min' if sc.higher_is_better else 'limit_max') }} {{ num(sc.threshold) }}{% else
  %}; {{ t('no_limit') }}{% endif %}</small>{% endmacro %}
+{% macro reroll_voice(shot) %}<form method="post"
+ action="/c/{{ v.client }}/{{ v.character }}/reroll" class="reroll-voice-form">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="shot" value="{{ shot }}">
+<input type="hidden" name="line" value="1">
+<label>{{ t('new_seed') }} <input name="seed" type="number" min="0" size="8"></label>
+<label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
+<button type="submit" class="reroll-voice">{{ t('reroll_voice') }}</button>
+{{ price_of(prices.voice) if prices and prices.voice }}</form>{% endmacro %}
 {% macro badge(g) %}<span class="badge {{ g.decision or '' }}" id="state-{{ g.name }}">
 {% if not g.required %}{{ t('not_required') }}{% elif g.decision %}{{ t(g.decision) }}
 {% else %}{{ t('unreviewed') }}{% endif %}</span>{% endmacro %}"""
@@ -463,8 +465,8 @@ ENV = Environment(
             "base": BASE,
             "home": HOME,
             "client": CLIENT,
-            "character": '{% from "macros" import badge, score, price_of, illustrative_note '
-            "with context %}" + CHARACTER,
+            "character": '{% from "macros" import badge, score, price_of, illustrative_note, '
+            "reroll_voice with context %}" + CHARACTER,
             "macros": MACROS,
             "login": LOGIN,
             "brief": '{% from "macros" import price_of with context %}' + BRIEF,
