@@ -318,6 +318,6 @@ def _taken(path: Path) -> BriefError:
 
 
 def _s3():
-    import boto3
+    from resources.storage.s3_artifact_store import s3_client
 
-    return boto3.client("s3")
+    return s3_client()

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import boto3
@@ -283,3 +284,30 @@ def test_lineage_command_lists_what_was_published_under_an_s3_root(s3, tmp_path)
         f"acme-health/dr-ana deliverable {final.version} (current)"
     )
     assert done.stdout.splitlines()[1].split()[:3] == ["deliverables", final.version, "code"]
+
+
+def test_pages_read_at_once_download_a_version_once_and_whole(s3, tmp_path):
+    """The review app serves each request in its own thread: eight reading one version of a
+    fresh cache at the same moment all get it whole, and no download folder is left."""
+    files = {f"shots/s{i}/clip.mp4": os.urandom(20_000) for i in range(24)}
+    build(store_at(tmp_path / "a", sync_seconds=0), REF, files)
+    fresh = store_at(tmp_path / "b")  # no client made yet either
+    start = threading.Barrier(8)
+    got: list[object] = []
+
+    def read() -> None:
+        start.wait()
+        try:
+            got.append(fresh.path(REF))
+        except Exception as error:  # noqa: BLE001 - the test reports what went wrong
+            got.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(8)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(120)
+    folder = (tmp_path / "b" / REF.key).resolve()
+    assert got == [folder] * 8
+    assert {n: (folder / n).read_bytes() for n in files} == files
+    assert sorted(p.name for p in folder.parent.iterdir()) == [REF.version]

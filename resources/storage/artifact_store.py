@@ -215,6 +215,30 @@ def write_new(path: Path, data: bytes | str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def flocked(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive flock on `path`, a folder or a file (made if missing); `waiting()` is
+    called first when another holder makes this one wait.
+
+    A flock belongs to its open file, so it excludes other threads of this process as well as
+    other processes; the kernel releases it when its holder dies.
+    """
+    if path.is_dir():
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    else:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 class ArtifactStore(ConfigurableResource):
     """Artifacts under one local root folder."""
 
@@ -393,16 +417,9 @@ class ArtifactStore(ConfigurableResource):
         """
         folder = self._inside_root(self.root_path / ref.client / ref.character / ref.asset)
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / f".lock-{ref.version}", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                log(f"{ref.key}: another run is building it; waiting for it")
-                fcntl.flock(fd, fcntl.LOCK_EX)
+        waiting = f"{ref.key}: another run is building it; waiting for it"
+        with flocked(folder / f".lock-{ref.version}", lambda: log(waiting)):
             yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
 
     @contextmanager
     def staging(self, ref: ArtifactRef) -> Iterator[Path]:

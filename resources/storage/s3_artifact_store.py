@@ -49,6 +49,7 @@ from resources.storage.artifact_store import (
     ArtifactCorrupt,
     ArtifactStore,
     _now,
+    flocked,
     inside,
     json_text,
     read_json_file,
@@ -62,6 +63,16 @@ from resources.storage.artifact_store import (
 MiB = 1 << 20
 # Mirrored units carry this tag; the bucket's lifecycle rule (terraform/s3.tf) expires them.
 CHECKPOINT_TAGGING = "kind=checkpoint"
+
+
+_MAKING_CLIENTS = threading.Lock()
+
+
+def s3_client(**kwargs: Any) -> Any:
+    """An S3 client (boto3.client's keywords). Clients are thread-safe, but making them from
+    boto3's shared default session in several threads at once is not: made one at a time."""
+    with _MAKING_CLIENTS:
+        return boto3.client("s3", **kwargs)
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -99,9 +110,7 @@ class S3ArtifactStore(ArtifactStore):
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client(
-                "s3", endpoint_url=self.endpoint_url, region_name=self.region
-            )
+            self._client = s3_client(endpoint_url=self.endpoint_url, region_name=self.region)
         return self._client
 
     @property
@@ -155,12 +164,25 @@ class S3ArtifactStore(ArtifactStore):
         it is returned; a damaged one is dropped and downloaded again.
         """
         local = super().path(ref)
-        if (local / MANIFEST).is_file():
-            if not self.verify_folder(ref, local):
-                return local
-            shutil.rmtree(local)  # the bucket holds the good copy
+        if (local / MANIFEST).is_file() and not self.verify_folder(ref, local):
+            return local
         if not self.is_complete(ref):
             return local  # not published (yet): the caller decides what that means
+        local.parent.mkdir(parents=True, exist_ok=True)
+        # One download into the asset's folder at a time on this host (its folder locked: no
+        # lock file is left in the cache): the review app reads pages in threads, and the app
+        # and a run may share this cache.
+        with flocked(local.parent):
+            if (local / MANIFEST).is_file():
+                if not self.verify_folder(ref, local):
+                    return local  # downloaded by the reader this one waited for
+                shutil.rmtree(local)  # the bucket holds the good copy
+            self._download(ref, local)
+        return local
+
+    def _download(self, ref: ArtifactRef, local: Path) -> None:
+        """Download the published `ref` into `local`, every file checked against its manifest;
+        nothing stays in the cache when one does not match."""
         manifest = self.manifest(ref)
         where = f"s3://{self.bucket}/{self.object_key(ref.key, MANIFEST)}"
         download = self._inside_root(local.parent / f".download-{ref.version}")
@@ -183,14 +205,13 @@ class S3ArtifactStore(ArtifactStore):
                         f"not using artifact {ref.key}"
                     )
             write_atomic(download / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
-            if local.exists():  # a concurrent download finished first: theirs is identical
+            if local.exists():  # a run on this host published the same version meanwhile
                 shutil.rmtree(download)
             else:
                 os.replace(download, local)
         except BaseException:
             shutil.rmtree(download, ignore_errors=True)
             raise
-        return local
 
     def verify(self, ref: ArtifactRef) -> list[str]:
         """Problems of the published `ref`: its download is checked object by object."""
@@ -263,8 +284,7 @@ class S3ArtifactStore(ArtifactStore):
         # SigV4 (X-Amz-Expires): valid up to 7 days; the default SigV2 URL of some endpoints
         # carries an absolute expiry instead.
         if self._signer is None:
-            self._signer = boto3.client(
-                "s3",
+            self._signer = s3_client(
                 endpoint_url=self.endpoint_url,
                 region_name=self.region,
                 config=Config(signature_version="s3v4"),
