@@ -30,6 +30,7 @@ from resources.domain.review import (
     gate_asset,
     issue_link,
     now_iso,
+    record_brief_save,
     record_override,
     record_review,
     revoke_link,
@@ -378,9 +379,27 @@ def inbox_entry(entries: list[Any], path: str) -> Any:
     )
 
 
-def save_brief_text(settings: Any, text: str, *, replaces: str = "") -> BriefSave:
-    """Check `text` (check_brief_text) and write it into the inbox, where the sensor starts its
-    run at its next tick; BriefError when it cannot be saved."""
+def save_brief_text(
+    settings: Any, text: str, *, who: str, replaces: str = "", store: Any = None
+) -> BriefSave:
+    """Check `text` (check_brief_text), write it into the inbox, where the sensor starts its
+    run at its next tick, and record that `who` saved it (in `store`, the settings' by default):
+    the snapshot of these bytes names its author. BriefError when it cannot be saved."""
+    if not who.strip():
+        raise BriefError(
+            "(form)",
+            ["who: say who saves the brief (it is recorded with its snapshot)"],
+            ["who: diga quem salva o briefing (fica registrado com o snapshot)"],
+        )
     checked = check_brief_text(settings, text, replaces=replaces)
     build_resource("inbox", settings).save(checked.path, checked.raw, new=not checked.replaces)
+    brief = checked.brief
+    record_brief_save(
+        store or build_resource("artifact_store", settings),
+        brief.client,
+        brief.character.id,
+        checked.raw,
+        who=who,
+        file=checked.where,
+    )
     return checked

@@ -4,6 +4,7 @@ where the sensor picks it up; a refused brief writes nothing; one brief per char
 
 from __future__ import annotations
 
+import hashlib
 import html
 import tempfile
 import threading
@@ -26,6 +27,7 @@ from pipeline.review.catalog import save_price
 from pipeline.sensors import scan_inbox
 from pipeline.settings import Settings, build_resource
 from resources.domain.brief import BriefError, load_brief
+from resources.domain.review import brief_saves_of
 from resources.inbox import BriefInbox, briefs_in
 from resources.models.model_store import ModelStore
 
@@ -59,7 +61,9 @@ def test_a_brief_checked_in_the_app_is_priced_then_saved_whole_where_the_sensor_
         assert "Saving starts the reference stills (the rest waits for your approval):" in page
         assert "of GPU (g5.xlarge Spot" in page and 'id="save-brief"' in page
         assert briefs_in(inbox) == []  # a check writes nothing
-        status, headers, _ = post(f"{url}/briefs?lang=en", {"text": text, "action": "save"})
+        status, headers, _ = post(
+            f"{url}/briefs?lang=en", {"text": text, "action": "save", "who": "bia"}
+        )
     assert status == 303 and headers["location"].startswith("/?flash=Brief%20of%20acme-health")
     saved = inbox / "acme-health-dr-ana.yaml"
     assert briefs_in(inbox) == [saved]
@@ -124,7 +128,9 @@ def test_a_refused_brief_lists_every_problem_in_the_page_s_language_and_writes_n
     ringing = gated_brief()
     ringing["shots"][0]["prompt"] = "she nods\x07"  # a control character: the brief's own check
     with serve(config_for(settings)) as url:
-        status, _, body = post(f"{url}/briefs", {"text": _yaml(bad), "action": "save"})
+        status, _, body = post(
+            f"{url}/briefs", {"text": _yaml(bad), "action": "save", "who": "bia"}
+        )
         pt = html.unescape(body.decode())
         status_en, _, body = post(f"{url}/briefs?lang=en", {"text": _yaml(bad), "action": "check"})
         en = html.unescape(body.decode())
@@ -143,7 +149,7 @@ def test_a_refused_brief_lists_every_problem_in_the_page_s_language_and_writes_n
 def test_a_forged_form_is_refused_and_writes_nothing(studio):
     settings, inbox = studio
     with serve(config_for(settings)) as url:
-        fields = {"text": _yaml(gated_brief()), "action": "save"}
+        fields = {"text": _yaml(gated_brief()), "action": "save", "who": "bia"}
         status, _, _ = post(f"{url}/briefs", fields, csrf=False)
         origin = {"Origin": "http://evil.example"}
         status_origin, _, _ = post(f"{url}/briefs", fields, origin)
@@ -160,11 +166,13 @@ def test_editing_a_character_s_brief_rewrites_its_file_and_a_second_brief_is_ref
     other = gated_brief()
     other["character"] = {**other["character"], "id": "dr-leo", "name": "Dr. Leo"}
     with serve(config_for(settings)) as url:
-        status, _, body = post(f"{url}/briefs?lang=en", {"text": _yaml(changed), "action": "save"})
+        status, _, body = post(
+            f"{url}/briefs?lang=en", {"text": _yaml(changed), "action": "save", "who": "bia"}
+        )
         duplicate = html.unescape(body.decode())
         status_page, _, body = get(f"{url}/c/{CLIENT}/{CHARACTER}/brief")
         editor = html.unescape(body.decode())
-        edit = {"text": _yaml(changed), "action": "save", "file": str(held)}
+        edit = {"text": _yaml(changed), "action": "save", "who": "bia", "file": str(held)}
         status_save, headers, _ = post(f"{url}/briefs?lang=en", edit)
         elsewhere = {**edit, "text": _yaml(other)}
         status_other, _, body = post(f"{url}/briefs?lang=en", elsewhere)
@@ -187,7 +195,7 @@ def test_a_new_brief_never_overwrites_another_file(studio):
     other = gated_brief()
     other["character"] = {**other["character"], "id": "dr-leo", "name": "Dr. Leo"}
     (inbox / "acme-health-dr-ana.yaml").write_text(_yaml(other))
-    saved = save_brief_text(settings, _yaml(gated_brief()))
+    saved = save_brief_text(settings, _yaml(gated_brief()), who="bia")
     assert saved.path == inbox / "acme-health-dr-ana-2.yaml" and not saved.replaces
     late = check_brief_text(settings, _yaml({**gated_brief(), "client": "beta-clinic"}))
     late.path.write_text("# saved by someone else meanwhile\n")
@@ -221,7 +229,7 @@ def test_a_brief_saved_into_an_s3_inbox_is_the_object_the_sensor_reads(
     s3.create_bucket(Bucket="studio-briefs")
     settings = replace(studio[0], inbox=("s3://studio-briefs/inbox/",))
     text = _yaml(gated_brief())
-    saved = save_brief_text(settings, text)
+    saved = save_brief_text(settings, text, who="bia")
     assert saved.where == "s3://studio-briefs/inbox/acme-health-dr-ana.yaml"
     body = s3.get_object(Bucket="studio-briefs", Key="inbox/acme-health-dr-ana.yaml")["Body"]
     assert body.read() == text.encode()
@@ -273,7 +281,7 @@ def test_a_brief_in_error_is_fixed_in_its_own_file_and_no_other_file_is_opened(s
         link = f"/briefs/edit?file={urllib.parse.quote(str(draft), safe='/')}"
         status_page, _, body = get(url + link)
         editor = html.unescape(body.decode())
-        fixed = {"text": _yaml(gated_brief()), "action": "save", "file": str(draft)}
+        fixed = {"text": _yaml(gated_brief()), "action": "save", "who": "bia", "file": str(draft)}
         status_save, _, _ = post(f"{url}/briefs?lang=en", fixed)
         _, _, body = get(f"{url}/?lang=en")
         after = html.unescape(body.decode())
@@ -312,7 +320,7 @@ def test_a_character_whose_brief_left_the_inbox_is_edited_from_its_snapshot(stud
         status, _, body = get(f"{url}/c/{CLIENT}/{CHARACTER}/brief?lang=en")
         editor = html.unescape(body.decode())
         text = editor.split('id="brief-text"')[1].split(">", 1)[1].split("</textarea>")[0]
-        saved = post(f"{url}/briefs?lang=en", {"text": text, "action": "save"})
+        saved = post(f"{url}/briefs?lang=en", {"text": text, "action": "save", "who": "bia"})
         missing = get(f"{url}/c/{CLIENT}/dr-leo/brief?lang=en")
     assert status == 200
     assert (
@@ -349,3 +357,40 @@ def test_a_check_says_what_validate_says_of_a_valid_brief_in_the_page_s_language
     assert f'<li>shots[0].line: lida como "A PA é {said}."</li>' in pt
     assert '<li class="warning">character.voice: sem voz definida: as falas usam a voz' in pt
     assert 'id="save-brief"' in en and 'id="save-brief"' in pt
+
+
+def test_who_saved_a_brief_is_recorded_shown_in_the_history_and_named_by_its_snapshot(studio):
+    settings, inbox = studio
+    text = _yaml(gated_brief())
+    with serve(config_for(settings)) as url:
+        status, _, body = post(f"{url}/briefs?lang=en", {"text": text, "action": "save"})
+        nameless = html.unescape(body.decode())
+        written_before = list(inbox.iterdir())
+        checked = post(f"{url}/briefs?lang=en", {"text": text, "who": "Bia Lima"})
+        saved = post(f"{url}/briefs?lang=en", {"text": text, "action": "save", "who": "Bia Lima"})
+    assert status == 422 and written_before == []  # nobody named: nothing written
+    assert "who: say who saves the brief (it is recorded with its snapshot)" in nameless
+    assert 'id="brief-who" value="Bia Lima"' in checked[2].decode()  # kept for the save
+    assert saved[0] == 303 and 'who="Bia Lima"' in saved[1]["set-cookie"]
+    path = inbox / "acme-health-dr-ana.yaml"
+    store = build_resource("artifact_store", settings)
+    (record,) = brief_saves_of(store, CLIENT, CHARACTER)
+    assert (record["who"], record["file"]) == ("Bia Lima", str(path))
+    assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+    run = Run(
+        client=CLIENT,
+        character=CHARACTER,
+        store=store,
+        models=ModelStore(profile="tiny", models_dir=settings.models_dir),
+        device="cpu",
+        dtype=torch.float32,
+        log=lambda line: None,
+    )
+    snapshot = snapshot_brief(run, path, load_brief(path))
+    saved_by = store.manifest(snapshot.ref)["parameters"]["saved"]
+    assert saved_by == {"who": "Bia Lima", "at": record["at"], "file": str(path)}
+    with serve(config_for(settings)) as url:
+        page = html.unescape(get(f"{url}/c/{CLIENT}/{CHARACTER}?lang=pt-BR")[2].decode())
+    history = page.split('id="history"')[1].split("</section>")[0]
+    assert f"Bia Lima salvou o briefing em {path}" in history

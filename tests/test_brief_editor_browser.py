@@ -51,6 +51,7 @@ def test_a_producer_writes_checks_and_saves_a_brief_in_the_app(browser, tmp_path
         assert save.is_hidden()  # the text is not the one checked and priced any more
         page.locator("#brief-text").fill(good)
         assert save.is_visible()
+        page.locator("#brief-who").fill("Bia")
         save.click()
         page.wait_for_url(lambda address: "?flash=" in address)
         assert (

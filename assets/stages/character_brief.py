@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -18,7 +19,13 @@ from resources.domain.brief import (
 )
 from resources.domain.client_profile import load_profile, parse_client_brief
 from resources.domain.costs import DEFAULT_INSTANCE_TYPE, PriceError
-from resources.domain.review import apply_overrides, gate_asset, overrides_of, waiting_for
+from resources.domain.review import (
+    apply_overrides,
+    brief_saves_of,
+    gate_asset,
+    overrides_of,
+    waiting_for,
+)
 from resources.inbox import BriefInbox
 from resources.quote.quote import quote_brief, quote_markdown
 from resources.storage.artifact_store import sha256_file, write_atomic
@@ -81,8 +88,11 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
         payload["branding"] = {k: v for k, v in branding.items() if k != "logo_path"}
     ref = run.ref(ASSET, payload)
 
+    written = source.read_bytes() if raw is None else raw
+    saved = _saved_by(run, written)
+
     def build(stage: Path) -> dict:
-        write_atomic(stage / BRIEF_YAML, source.read_bytes() if raw is None else raw)
+        write_atomic(stage / BRIEF_YAML, written)
         for kind, path in sounds.items():
             (stage / SOUND_FILES[kind]).parent.mkdir(exist_ok=True)
             write_atomic(stage / SOUND_FILES[kind], path.read_bytes())
@@ -102,12 +112,14 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
                 "overrides": [o.record() for o in applied],
                 "sound_sha256": sound_sha256,
                 **({"branding": payload["branding"]} if branding else {}),
+                **({"saved": saved} if saved else {}),  # who wrote these bytes in the app
             },
             timings={"wall_s": time.perf_counter() - start},
         )
 
     reused = build_or_reuse(run, ref, build)
-    run.log(f"brief {run.client}/{run.character} from {source}: version {ref.version}")
+    by = f" (saved by {saved['who']} at {saved['at']})" if saved else ""
+    run.log(f"brief {run.client}/{run.character} from {source}{by}: version {ref.version}")
     quote = read_quote(run.store.path(ref))
     return stage_result(
         run,
@@ -135,6 +147,14 @@ def snapshot_brief(run: Run, source: Path, brief: Brief, raw: bytes | None = Non
             "quote_gpu_s": quote["total"]["gpu_s"],
         },
     )
+
+
+def _saved_by(run: Run, raw: bytes) -> dict | None:
+    """The latest save of these exact bytes in the review app (who, when, which file), if any."""
+    digest = hashlib.sha256(raw).hexdigest()
+    saves = brief_saves_of(run.store, run.client, run.character)
+    same = [r for r in saves if r.get("sha256") == digest]
+    return {k: same[-1][k] for k in ("who", "at", "file")} if same else None
 
 
 def branding_of(brief: Brief, folder: Path) -> dict:

@@ -1,8 +1,9 @@
 """A character's whole history in a producer's words, and what changed in each cut version.
 
-The decision history reads every record a person left, whatever version it was about: reviews
-of every references and cut version, re-rolls and promotions of shots, re-rolls of lines, and
-acceptances of off-model shots and of lines outside the limits; all in time order. Each cut
+The decision history reads every record a person left, whatever version it was about: saves of
+the brief in the app, reviews of every references and cut version, re-rolls and promotions of
+shots, re-rolls of lines, and acceptances of off-model shots and of lines outside the limits;
+all in time order. Each cut
 (deliverables) version is labelled by comparing it with the version made before it: which shots
 were re-rolled or promoted, which lines spoken again, its format, and whether it was approved.
 """
@@ -15,7 +16,7 @@ from typing import Any
 from assets.stages.deliverables import ASSET as DELIVERABLES
 from assets.stages.reference_images import ASSET as REFERENCES
 from resources.domain.artifacts import ArtifactError, ArtifactRef
-from resources.domain.review import decision_of, overrides_of, reviews_of
+from resources.domain.review import brief_saves_of, decision_of, overrides_of, reviews_of
 from resources.qc.acceptance import ACCEPTANCES, LINE_ACCEPTANCES
 
 GATE_OF = {REFERENCES: "references", DELIVERABLES: "cut"}
@@ -27,7 +28,7 @@ class Event:
 
     at: str
     who: str
-    kind: str  # approved, rejected, reroll, promote, voice, accept_shot, accept_line
+    kind: str  # brief, approved, rejected, reroll, promote, voice, accept_shot, accept_line
     what: dict[str, Any] = field(default_factory=dict)
 
 
@@ -40,7 +41,10 @@ def _versions(store: Any, client: str, character: str, asset: str) -> list[str]:
 
 def history_of(store: Any, client: str, character: str) -> list[Event]:
     """Every decision on the character, across all versions, oldest first."""
-    events = []
+    events = [
+        Event(r["at"], r["who"], "brief", {"file": r["file"]})
+        for r in brief_saves_of(store, client, character)
+    ]
     for asset in (REFERENCES, DELIVERABLES):
         for version in _versions(store, client, character, asset):
             for r in reviews_of(store, ArtifactRef(client, character, asset, version)):
@@ -66,6 +70,7 @@ def history_of(store: Any, client: str, character: str) -> list[Event]:
 
 # (pt-BR, en) of each kind of event; {placeholders} come from the event's details.
 EVENT_TEXT: dict[str, tuple[str, str]] = {
+    "brief": ("salvou o briefing em {file}", "saved the brief as {file}"),
     "approved_references": ("aprovou as referências {version}", "approved references {version}"),
     "rejected_references": ("rejeitou as referências {version}", "rejected references {version}"),
     "approved_cut": ("aprovou o corte {version}", "approved cut {version}"),

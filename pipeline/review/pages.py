@@ -379,7 +379,8 @@ BRIEF = """{% extends "base" %}{% block body %}
 </label></p>
 <textarea name="text" id="brief-text" rows="20" spellcheck="false" required
  style="width:100%;font-family:monospace">{{ text }}</textarea>
-<p><button type="submit" name="action" value="check" id="check-brief">{{ t('check_brief')
+<p><label>{{ t('who') }} <input name="who" id="brief-who" value="{{ who }}" size="10"></label>
+<button type="submit" name="action" value="check" id="check-brief">{{ t('check_brief')
  }}</button>{% if checked %} <button type="submit" name="action" value="save" id="save-brief">{{
  t('save_brief') }}</button>{% endif %}</p></form>
 <script>

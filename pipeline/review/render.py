@@ -42,6 +42,7 @@ def render_text(request: Request, template: str, **values) -> str:
     def t(key: str) -> str:
         return text(lang, key)
 
+    values.setdefault("who", request.cookies.get(WHO_COOKIE, ""))  # unless the page knows
     return ENV.get_template(template).render(
         lang=lang,
         t=t,
@@ -60,7 +61,6 @@ def render_text(request: Request, template: str, **values) -> str:
         stage_name=lambda asset: progress.stage_name(asset, lang),
         event_line=lambda event: history.event_line(event, lang),
         flash=request.query_params.get("flash"),
-        who=request.cookies.get(WHO_COOKIE, ""),
         csrf=csrf_of(request),
         **values,
     )

@@ -9,6 +9,9 @@ once and never replaced (`put_record`):
 * `<client>/<character>/_overrides/<time>-<shot>-<id>.json`: a re-roll (new seed) or promotion
   (new tier) of one shot. `character_brief` merges them into the snapshot it freezes, so the
   lineage names them, and only that shot's unit changes.
+* `<client>/<character>/_briefs/<time>-<sha256>-<id>.json`: who saved the character's brief in
+  the review app, when, as which inbox file, and the sha256 of its bytes; the snapshot of those
+  bytes names its author from it.
 """
 
 from __future__ import annotations
@@ -183,6 +186,30 @@ def apply_overrides(brief: Brief, overrides: list[Override]) -> tuple[Brief, lis
     if not applied:
         return brief, []
     return brief.model_copy(update={"shots": shots}), applied
+
+
+def brief_saves_prefix(client: str, character: str) -> str:
+    return f"{client}/{character}/_briefs"
+
+
+def record_brief_save(
+    store: RecordStore, client: str, character: str, raw: bytes, *, who: str, file: str
+) -> dict[str, Any]:
+    """Record that `who` saved the brief bytes `raw` as the inbox file `file`; the record."""
+    if not who.strip():
+        raise ReviewError("who: say who saves the brief (it is recorded with its snapshot)")
+    at, stamp = _stamp(None)
+    digest = hashlib.sha256(raw).hexdigest()
+    record = {"who": who.strip(), "at": at, "file": file, "sha256": digest, "bytes": len(raw)}
+    name = f"{stamp}-{digest[:12]}-{uuid.uuid4().hex[:8]}.json"
+    store.put_record(f"{brief_saves_prefix(client, character)}/{name}", record)
+    return record
+
+
+def brief_saves_of(store: RecordStore, client: str, character: str) -> list[dict[str, Any]]:
+    """Every save of the character's brief in the review app, oldest first."""
+    found = [store.record(k) for k in store.records(brief_saves_prefix(client, character))]
+    return [r for r in found if r is not None]
 
 
 def written_line_seed(shot: Any) -> int:

@@ -90,31 +90,41 @@ def post_brief(request: Request) -> Response:
     if refused := csrf_refusal(request, form):
         return refused
     config = config_of(request)
-    text, file = form.get("text", ""), form.get("file", "")
-    act = save_brief_text if form.get("action") == "save" else check_brief_text
+    text, file, who = form.get("text", ""), form.get("file", ""), form.get("who", "")
+    saving = form.get("action") == "save"
     try:
-        checked = act(config.settings, text, replaces=file)
+        if saving:
+            checked = save_brief_text(
+                config.settings, text, replaces=file, who=who, store=config.store
+            )
+        else:
+            checked = check_brief_text(config.settings, text, replaces=file)
     except BriefError as error:
         where = build_resource("inbox", config.settings).location(Path(file)) if file else ""
         lines = _lines(request, error)
-        return _editor(request, text, file=file, where=where, problems=lines, status=422)
-    if act is save_brief_text:
-        return _saved(request, checked)
-    return _editor(request, text, file=file, where=checked.where if file else "", checked=checked)
+        return _editor(request, text, file=file, where=where, problems=lines, status=422, who=who)
+    if saving:
+        return _saved(request, checked, who)
+    where = checked.where if file else ""
+    return _editor(request, text, file=file, where=where, checked=checked, who=who)
 
 
 def _lines(request: Request, error: BriefError) -> list[str]:
     return error.problems if lang_of(request) == "en" else error.problems_pt
 
 
-def _saved(request: Request, checked: BriefSave) -> Response:
-    """To the character's page when the store has it, else home; the notice names the file."""
+def _saved(request: Request, checked: BriefSave, who: str) -> Response:
+    """To the character's page when the store has a brief snapshot of it, else home; the notice
+    names the file, and who saved it is remembered for the next form."""
     store = config_of(request).store
     brief = checked.brief
-    known = brief.client in store.clients() and brief.character.id in store.characters(brief.client)
-    path = f"/c/{brief.client}/{brief.character.id}" if known else "/"
+    try:
+        store.current(brief.client, brief.character.id, BRIEF_ASSET)
+        path = f"/c/{brief.client}/{brief.character.id}"
+    except ArtifactError:  # a new character: home, where its run shows once the sensor starts it
+        path = "/"
     key = brief.partition_key
-    return back_to(request, path, "brief_saved", file=checked.where, partition=key)
+    return back_to(request, path, "brief_saved", who.strip(), file=checked.where, partition=key)
 
 
 def _editor(
@@ -127,6 +137,7 @@ def _editor(
     checked: BriefSave | None = None,
     status: int = 200,
     note: str = "",
+    who: str = "",
 ) -> Response:
     """The editor: a new brief, or the inbox `file` (named `where`) to replace."""
     config = config_of(request)
@@ -148,5 +159,6 @@ def _editor(
         problems=problems or [],
         checked=checked,
         note=note,
+        **({"who": who} if who else {}),  # as typed, else the browser's remembered name
         **values,
     )
