@@ -451,6 +451,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _continue(args, args.launched_by)
 
 
+def cmd_stop(args: argparse.Namespace) -> int:
+    """Stop the character's runs in flight on the Dagster instance (DAGSTER_HOME's, else the
+    one beside the artifacts)."""
+    from pipeline.decisions import DecisionError, stop_character
+
+    try:
+        stopped = stop_character(
+            _store(args.root), _instance(args.root), args.client, args.character, who=_who(args)
+        )
+    except DecisionError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"stopped {args.client}/{args.character}: {', '.join(stopped)}")
+    return 0
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     from pipeline.review.app import serve
     from pipeline.settings import SettingsError
@@ -776,7 +792,7 @@ def _add_chain_options(p: argparse.ArgumentParser, settings) -> None:
 
 
 def _add_decision_commands(sub, settings) -> None:
-    """approve, reject, reroll, accept, promote (pipeline.decisions), and run, review."""
+    """approve, reject, reroll, accept, stop, promote (pipeline.decisions), and run, review."""
     for name, decision, helptext in (
         ("approve", "approved", "approve the current references or cut; the chain goes on"),
         ("reject", "rejected", "reject the current references or cut (with a --note why)"),
@@ -824,6 +840,13 @@ def _add_decision_commands(sub, settings) -> None:
     )
     p.add_argument("--root", default=settings.root)
     p.set_defaults(func=cmd_accept)
+
+    p = sub.add_parser("stop", help="stop the character's runs in flight (finished units kept)")
+    p.add_argument("client")
+    p.add_argument("character")
+    p.add_argument("--who", default=None, help="who stops it (default: the login name)")
+    p.add_argument("--root", default=settings.root)
+    p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser("promote", help="turn an approved draft into a final (rewrites video.tier)")
     p.add_argument("brief", help="brief YAML file")

@@ -11,7 +11,10 @@ process, a queued run, the app's background run).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from resources.domain.review import (
     record_brief_save,
     record_override,
     record_review,
+    record_stop,
     revoke_link,
     written_line_seed,
 )
@@ -216,6 +220,47 @@ def accept_line(
     """Accept the current take of `shot`'s line whatever its CER and voice score; the record."""
     with _as_decision_error():
         return record_line(store, client, character, shot, by, via)
+
+
+def stop_character(
+    store: Any,
+    instance: Any,
+    client: str,
+    character: str,
+    *,
+    who: str,
+    processes: tuple[Any, ...] = (),
+) -> list[str]:
+    """Stop the character's runs in flight: those on the Dagster `instance` (queued, running in
+    a process on this host, or through its launcher) and the local `processes` (the review
+    app's own, each in its own session: SIGTERM to its group). Who stopped which is recorded,
+    and the run's state says it was stopped; the runs stopped. DecisionError when there is none
+    to stop, or one could not be."""
+    from resources.runtime.progress import record_run_state, run_state_key
+    from pipeline.launch import stop_runs
+
+    if not who.strip():
+        raise DecisionError("who: say who stops the run (it is recorded)")
+    key = f"{client}/{character}"
+    stopped, refused = stop_runs(instance, key) if instance is not None else ([], [])
+    for process in processes:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+            stopped.append(f"pid {process.pid}")
+    if stopped:
+        record_stop(store, client, character, who=who.strip(), runs=stopped)
+        state = store.record(run_state_key(client, character)) or {}
+        if state.get("state") == "running":
+            record_run_state(
+                store, client, character, state["run_id"], "stopped", detail=who.strip()
+            )
+    if refused:
+        raise DecisionError(*refused)
+    if not stopped:
+        raise DecisionError(f"{key}: no run in flight to stop")
+    return stopped
 
 
 def promote_brief(path: Path | str, tier: str) -> bool:

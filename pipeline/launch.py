@@ -8,8 +8,10 @@ run coordinator and launcher start it (the daemon; on AWS an ECS GPU task), as t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -206,9 +208,53 @@ def _alive(instance: Any, runs_filter: Any) -> list[Any]:
     return alive
 
 
+def stop_runs(instance: Any, key: str) -> tuple[list[str], list[str]]:
+    """Stop the character's runs in flight on `instance`: (the ids stopped, a line for each run
+    that could not be).
+
+    A queued run is cancelled before it starts; a run executed in a local process on this host
+    (`run_chain`) gets SIGTERM and is recorded as cancelled; any other is terminated by the
+    instance's run launcher (the ECS launcher stops its task).
+    """
+    from dagster import DagsterRunStatus
+
+    stopped, refused = [], []
+    for run in active_runs(instance, key):
+        host, pid = (run.tags.get(name) for name in PROCESS_TAGS)
+        if run.status in (DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED):
+            _cancelled(instance, run, "stopped before it started")
+        elif host == socket.gethostname() and (pid or "").isdigit():
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                os.kill(int(pid), signal.SIGTERM)
+            _cancelled(instance, run, f"stopped: SIGTERM to process {pid}")
+        elif not _terminated(instance, run.run_id):
+            where = f" on {host}" if host else ""
+            refused.append(f"run {run.run_id}{where}: its launcher could not stop it")
+            continue
+        stopped.append(run.run_id)
+    return stopped, refused
+
+
+def _terminated(instance: Any, run_id: str) -> bool:
+    """Whether the instance's run launcher terminated the run (the ECS launcher stops its task;
+    an in-process launcher cannot terminate anything)."""
+    from dagster_shared.check import CheckError
+
+    try:
+        return bool(instance.run_launcher.terminate(run_id))
+    except (NotImplementedError, CheckError):
+        return False
+
+
+def _cancelled(instance: Any, run: Any, message: str) -> None:
+    instance.report_run_canceling(run, message=message)
+    instance.report_run_canceled(run)
+
+
 def how_run_ended(instance: Any, run_id: str) -> tuple[str, str] | None:
-    """("finished" or "failed", the first line of its first error) for a run that has ended on
-    `instance`; None while it is queued or running, or when the instance does not know it.
+    """("finished", "failed" or "stopped", the first line of its first error) for a run that has
+    ended on `instance`; None while it is queued or running, or when the instance does not
+    know it.
 
     The stages' own records miss some ends: a blocking check that fails after its asset is
     written, an ad-hoc selection from the Dagster UI that stops before the chain's last stage.
@@ -220,6 +266,8 @@ def how_run_ended(instance: Any, run_id: str) -> tuple[str, str] | None:
         return None
     if run.status == DagsterRunStatus.SUCCESS:
         return "finished", ""
+    if run.status == DagsterRunStatus.CANCELED:
+        return "stopped", ""
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
         check = entry.dagster_event.event_specific_data
         if check.blocking and not check.passed:  # the check names what it found

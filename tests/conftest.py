@@ -227,9 +227,10 @@ def gone_pid() -> int:
     return ended.pid
 
 
-def started_run(instance, key: str, pid: int | None = None):
-    """A STARTED run of a one-op `character_video` job for character `key` on `instance`; with
-    `pid`, tagged as run by that process on this host (as pipeline/launch.py run_chain tags)."""
+def started_run(instance, key: str, pid: int | None = None, status: str = "STARTED"):
+    """A STARTED (or `status`) run of a one-op `character_video` job for character `key` on
+    `instance`; with `pid`, tagged as run by that process on this host (as pipeline/launch.py
+    run_chain tags)."""
     import socket
 
     from dagster import DagsterRunStatus, job, op
@@ -247,4 +248,4 @@ def started_run(instance, key: str, pid: int | None = None):
     tags = {"character": key}
     if pid is not None:
         tags.update(zip(PROCESS_TAGS, (socket.gethostname(), str(pid)), strict=True))
-    return instance.create_run_for_job(character_video, status=DagsterRunStatus.STARTED, tags=tags)
+    return instance.create_run_for_job(character_video, status=DagsterRunStatus[status], tags=tags)

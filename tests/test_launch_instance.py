@@ -116,3 +116,9 @@ def test_a_submitted_run_is_queued_with_the_sensors_tags_and_run_by_the_daemon(h
     assert answer[0] == 303 and "Registrado." in urllib.parse.unquote(location)
     assert config.runs == {}
     assert [r.run_id for r in active_runs(instance, key)] == [queued]
+
+    # The producer stops it from the app before a host takes it: cancelled, it never starts.
+    with serve(config) as url:
+        stopped = post(f"{url}/c/{CLIENT}/{CHARACTER}/stop", {"who": "bia"})
+    assert stopped[0] == 303 and active_runs(instance, key) == []
+    assert instance.get_run_by_id(queued).status == DagsterRunStatus.CANCELED

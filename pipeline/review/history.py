@@ -16,7 +16,13 @@ from typing import Any
 from assets.stages.deliverables import ASSET as DELIVERABLES
 from assets.stages.reference_images import ASSET as REFERENCES
 from resources.domain.artifacts import ArtifactError, ArtifactRef
-from resources.domain.review import brief_saves_of, decision_of, overrides_of, reviews_of
+from resources.domain.review import (
+    brief_saves_of,
+    decision_of,
+    overrides_of,
+    reviews_of,
+    stops_of,
+)
 from resources.qc.acceptance import ACCEPTANCES, LINE_ACCEPTANCES
 
 GATE_OF = {REFERENCES: "references", DELIVERABLES: "cut"}
@@ -28,7 +34,7 @@ class Event:
 
     at: str
     who: str
-    kind: str  # brief, approved, rejected, reroll, promote, voice, accept_shot, accept_line
+    kind: str  # brief, stop, approved, rejected, reroll, promote, voice, accept_shot, accept_line
     what: dict[str, Any] = field(default_factory=dict)
 
 
@@ -45,6 +51,7 @@ def history_of(store: Any, client: str, character: str) -> list[Event]:
         Event(r["at"], r["who"], "brief", {"file": r["file"]})
         for r in brief_saves_of(store, client, character)
     ]
+    events += [Event(r["at"], r["who"], "stop", {}) for r in stops_of(store, client, character)]
     for asset in (REFERENCES, DELIVERABLES):
         for version in _versions(store, client, character, asset):
             for r in reviews_of(store, ArtifactRef(client, character, asset, version)):
@@ -71,6 +78,7 @@ def history_of(store: Any, client: str, character: str) -> list[Event]:
 # (pt-BR, en) of each kind of event; {placeholders} come from the event's details.
 EVENT_TEXT: dict[str, tuple[str, str]] = {
     "brief": ("salvou o briefing em {file}", "saved the brief as {file}"),
+    "stop": ("parou a execução", "stopped the run"),
     "approved_references": ("aprovou as referências {version}", "approved references {version}"),
     "rejected_references": ("rejeitou as referências {version}", "rejected references {version}"),
     "approved_cut": ("aprovou o corte {version}", "approved cut {version}"),

@@ -136,6 +136,11 @@ CHARACTER = """{% extends "base" %}{% block body %}
 
 {% include "progress" %}
 {% if not version %}{% include "poll" %}{% endif %}
+{% if not version and rv.in_flight %}<form method="post" id="stop-form"
+ action="/c/{{ v.client }}/{{ v.character }}/stop"><input type="hidden" name="csrf"
+ value="{{ csrf }}"><label>{{ t('who') }} <input name="who" required value="{{ who }}"
+ size="10"></label> <button type="submit" id="stop-run">{{ t('stop_run') }}</button>
+<small>{{ t('stop_help') }}</small></form>{% endif %}
 {% if prices_problem %}<p class="warning" id="prices-unavailable">{{ t('prices_unavailable') }}:
 {{ prices_problem }}</p>{% endif %}
 

@@ -135,6 +135,10 @@ def state_line(view: RunView, lang: str) -> str:
         return line
     if state == "failed":
         return f"{head} ({stage}): {run.get('detail', '')}".rstrip(": ")
+    if state == "stopped":  # by a person, named in the detail (none when the instance says so)
+        who = run.get("detail", "")
+        by = " " + text(lang, "stopped_by").format(who=who) if who else ""
+        return f"{head}{by}" + (f" ({stage})" if stage else "")
     if state == "waiting":
         gate = run.get("detail", "")
         return f"{head}: " + text(lang, "waiting_cut" if gate == "cut" else "waiting_approval")

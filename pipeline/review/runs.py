@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from assets.stages.base import RUN_LOGS
+from pipeline.decisions import stop_character
 from pipeline.launch import active_runs
 from pipeline.review.config import ReviewConfig
 
@@ -109,3 +110,19 @@ def start_run(config: ReviewConfig, client: str, character: str, why: str) -> bo
             launch=config.settings.launch,
         )
     return True
+
+
+def stop_run(config: ReviewConfig, client: str, character: str, who: str) -> list[str]:
+    """Stop the character's runs in flight, this app's own process and the instance's
+    (pipeline.decisions.stop_character); the runs stopped, or a DecisionError."""
+    key = f"{client}/{character}"
+    with config.starting:  # not while an approval starts one
+        own = config.runs.get(key)
+        return stop_character(
+            config.store,
+            config.instance,
+            client,
+            character,
+            who=who,
+            processes=(own,) if own is not None else (),
+        )

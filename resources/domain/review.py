@@ -12,6 +12,7 @@ once and never replaced (`put_record`):
 * `<client>/<character>/_briefs/<time>-<sha256>-<id>.json`: who saved the character's brief in
   the review app, when, as which inbox file, and the sha256 of its bytes; the snapshot of those
   bytes names its author from it.
+* `<client>/<character>/_stops/<time>-<id>.json`: who stopped the character's runs, and which.
 """
 
 from __future__ import annotations
@@ -209,6 +210,28 @@ def record_brief_save(
 def brief_saves_of(store: RecordStore, client: str, character: str) -> list[dict[str, Any]]:
     """Every save of the character's brief in the review app, oldest first."""
     found = [store.record(k) for k in store.records(brief_saves_prefix(client, character))]
+    return [r for r in found if r is not None]
+
+
+def stops_prefix(client: str, character: str) -> str:
+    return f"{client}/{character}/_stops"
+
+
+def record_stop(
+    store: RecordStore, client: str, character: str, *, who: str, runs: list[str]
+) -> dict[str, Any]:
+    """Record that `who` stopped the character's runs `runs` (ids, or `pid N`); the record."""
+    at, stamp = _stamp(None)
+    record = {"who": who, "at": at, "runs": runs}
+    store.put_record(
+        f"{stops_prefix(client, character)}/{stamp}-{uuid.uuid4().hex[:8]}.json", record
+    )
+    return record
+
+
+def stops_of(store: RecordStore, client: str, character: str) -> list[dict[str, Any]]:
+    """Every stop of the character's runs, oldest first."""
+    found = [store.record(k) for k in store.records(stops_prefix(client, character))]
     return [r for r in found if r is not None]
 
 

@@ -1,4 +1,5 @@
-"""Progress of a long loop (training steps, denoising steps): rate and ETA, logged and recorded.
+"""Progress of a long loop (training steps, denoising steps): rate and ETA, logged and recorded;
+and the record of where a character's run stands, which the review app reads.
 
 A stage's log may also carry a `progress(label, done, total, unit, rate, eta_s)` method (the
 stage runtime's log does: it writes a progress record the review app shows); a plain print
@@ -7,8 +8,62 @@ or Dagster logger just gets the lines.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
+from typing import Any
+
+PROGRESS = "_progress"  # <client>/<character>/_progress/<asset>.json: the running loop's state
+# <client>/<character>/_run/state.json: the character's latest run, whoever launched it: its id,
+# who launched it, the stage it is in, and how it ended (running, finished, failed, waiting).
+RUN_FOLDER = "_run"
+RUN_STATE = f"{RUN_FOLDER}/state.json"
+# <client>/<character>/_run/logs/: the output of each run the review app starts, a file a run.
+RUN_LOGS = f"{RUN_FOLDER}/logs"
+RUN_STATES = ("running", "finished", "failed", "waiting", "stopped")  # stopped: by a person
+
+
+def run_state_key(client: str, character: str) -> str:
+    return f"{client}/{character}/{RUN_STATE}"
+
+
+def record_run_state(
+    store: Any,
+    client: str,
+    character: str,
+    run_id: str,
+    state: str,
+    *,
+    stage: str = "",
+    detail: str = "",
+    launched_by: str = "",
+) -> None:
+    """Record where the character's run `run_id` stands, for the review app; never fails the run.
+
+    The start time and launcher of the run are kept while the same run moves on; a new run id
+    starts a new record, so a page never mixes two runs.
+    """
+    if state not in RUN_STATES:
+        raise ValueError(f"run state {state!r}: expected one of {', '.join(RUN_STATES)}")
+    key = run_state_key(client, character)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    try:
+        before = store.record(key) or {}
+        same = before.get("run_id") == run_id
+        store.put_status(
+            key,
+            {
+                "run_id": run_id,
+                "state": state,
+                "stage": stage or (before.get("stage", "") if same else ""),
+                "detail": detail,
+                "launched_by": launched_by or (before.get("launched_by", "") if same else ""),
+                "started_at": before.get("started_at", now) if same else now,
+                "updated_at": now,
+            },
+        )
+    except Exception:  # noqa: BLE001 - the record is advisory; the run goes on
+        pass
 
 
 class StepProgress:

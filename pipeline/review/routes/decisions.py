@@ -1,6 +1,6 @@
 """The producer's forms: approve or reject a gate, re-roll or promote a shot, re-roll a line's
-voice, accept an off-model shot or a line outside its limits, issue or revoke a client's review
-link (pipeline.decisions).
+voice, accept an off-model shot or a line outside its limits, stop a run, issue or revoke a
+client's review link (pipeline.decisions).
 
 Each checks the form's csrf token, records the decision, starts the chain where it goes on, and
 sends the browser back to the character's page; a decision that cannot be recorded is a 400
@@ -25,7 +25,7 @@ from pipeline.decisions import (
 from pipeline.review.config import config_of
 from pipeline.review.render import back_to, back_to_character, form_of
 from pipeline.review.routes.pages import client_view
-from pipeline.review.runs import start_run
+from pipeline.review.runs import start_run, stop_run
 from pipeline.review.security import csrf_refusal
 from resources.domain.artifacts import ArtifactError
 from resources.domain.review import APPROVED
@@ -76,6 +76,21 @@ def reroll(request: Request) -> Response:
         return PlainTextResponse(str(error), status_code=400)
     started = start_run(config, p["client"], p["character"], "reroll-line" if line else "reroll")
     return back_to_character(request, "run_started" if started else "recorded", form.get("who", ""))
+
+
+def stop(request: Request) -> Response:
+    """Stop the character's run in flight (a wrong brief, a tier too dear): what it finished is
+    kept and reused by the next run; who stopped it is recorded."""
+    p = request.path_params
+    form = form_of(request)
+    if refused := csrf_refusal(request, form):
+        return refused
+    who = form.get("who", "").strip()
+    try:
+        stop_run(config_of(request), p["client"], p["character"], who)
+    except DecisionError as error:
+        return PlainTextResponse(str(error), status_code=400)
+    return back_to_character(request, "run_stopped_by_you", who)
 
 
 VIA = "review app"  # where an acceptance made here says it was made

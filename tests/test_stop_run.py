@@ -1,0 +1,102 @@
+"""Stopping a character's run (pipeline.decisions.stop_character): from the review app, which
+stops the run it started and those on the Dagster instance, and from the CLI; who stopped it is
+recorded, and the page says the run was stopped, by whom, in which stage."""
+
+from __future__ import annotations
+
+import html
+import signal
+import subprocess
+import sys
+import urllib.parse
+
+import pytest
+from conftest import started_run
+from dagster import DagsterInstance, DagsterRunStatus
+from review_support import CHARACTER, CLIENT, KEY, config_for, get, post, review_settings, serve
+
+from assets.stages.base import record_run_state
+from pipeline.cli import main
+from pipeline.launch import how_run_ended, stop_runs
+from pipeline.review import runs
+from resources.domain.review import stops_of
+
+
+def _sleeper(**kwargs) -> subprocess.Popen:
+    """A process that would run for minutes, as a chain does."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], **kwargs)
+
+
+@pytest.fixture
+def sleepers():
+    made: list[subprocess.Popen] = []
+    yield made
+    for process in made:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def test_a_producer_stops_the_run_the_app_started_and_the_page_says_so(
+    tmp_path, monkeypatch, sleepers
+):
+    def launch(*args, **kwargs):
+        sleepers.append(_sleeper(start_new_session=True))  # as launch_run starts the chain
+        return sleepers[-1]
+
+    monkeypatch.setattr(runs, "launch_run", launch)
+    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
+    config = config_for(settings, launch=True)
+    store = config.store
+    assert runs.start_run(config, CLIENT, CHARACTER, "approve")
+    record_run_state(store, CLIENT, CHARACTER, "run-1", "running", stage="video_clips")
+    stop_url = f"/c/{CLIENT}/{CHARACTER}/stop?lang=en"
+    with serve(config) as url:
+        page = html.unescape(get(f"{url}/c/{KEY}?lang=en")[2].decode())
+        nobody = post(url + stop_url, {"who": " "})
+        status, headers, _ = post(url + stop_url, {"who": "bia"})
+        after = html.unescape(get(f"{url}/c/{KEY}?lang=en")[2].decode())
+        again = post(url + stop_url, {"who": "bia"})
+    (process,) = sleepers
+    assert 'id="stop-run"' in page and "what it finished is kept" in page
+    assert nobody[0] == 400 and nobody[2].decode() == "who: say who stops the run (it is recorded)"
+    assert status == 303 and "Run stopped." in urllib.parse.unquote(headers["location"])
+    assert process.returncode == -signal.SIGTERM
+    assert "Run stopped by bia (Video clips)" in after and 'id="stop-run"' not in after
+    assert "bia stopped the run" in after.split('id="history"')[1]
+    assert again[0] == 400 and again[2].decode() == f"{KEY}: no run in flight to stop"
+    (record,) = stops_of(store, CLIENT, CHARACTER)
+    assert (record["who"], record["runs"]) == ("bia", [f"pid {process.pid}"])
+
+
+def test_runs_on_the_instance_are_cancelled_killed_or_named_when_they_cannot_be(sleepers):
+    instance = DagsterInstance.ephemeral()
+    queued = started_run(instance, KEY, status="NOT_STARTED")
+    sleepers.append(_sleeper())
+    local = started_run(instance, KEY, pid=sleepers[0].pid)
+    elsewhere = started_run(instance, KEY)  # on another host: only its launcher could stop it
+    other = started_run(instance, "acme-health/dr-leo", pid=sleepers[0].pid)
+    stopped, refused = stop_runs(instance, KEY)
+    assert sorted(stopped) == sorted([queued.run_id, local.run_id])
+    assert refused == [f"run {elsewhere.run_id}: its launcher could not stop it"]
+    assert sleepers[0].wait(60) == -signal.SIGTERM
+    assert instance.get_run_by_id(queued.run_id).status == DagsterRunStatus.CANCELED
+    assert how_run_ended(instance, local.run_id) == ("stopped", "")
+    assert instance.get_run_by_id(elsewhere.run_id).status == DagsterRunStatus.STARTED
+    assert instance.get_run_by_id(other.run_id).status == DagsterRunStatus.STARTED  # not dr-ana
+
+
+def test_the_cli_stops_a_run_on_the_instance_beside_the_artifacts(tmp_path, capsys):
+    root = tmp_path / "artifacts"
+    home = root / "_dagster"
+    home.mkdir(parents=True)
+    instance = DagsterInstance.from_config(str(home))
+    run = started_run(instance, KEY, status="NOT_STARTED")
+    assert main(["stop", CLIENT, CHARACTER, "--who", "ana", "--root", str(root)]) == 0
+    assert capsys.readouterr().out == f"stopped {KEY}: {run.run_id}\n"
+    assert main(["stop", CLIENT, CHARACTER, "--who", "ana", "--root", str(root)]) == 1
+    assert capsys.readouterr().err == f"{KEY}: no run in flight to stop\n"
+    assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.CANCELED
+    store_record = stops_of(config_for(review_settings(root, tmp_path, tmp_path)).store,
+                            CLIENT, CHARACTER)  # fmt: skip
+    assert [(r["who"], r["runs"]) for r in store_record] == [("ana", [run.run_id])]
