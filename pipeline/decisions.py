@@ -236,8 +236,8 @@ def stop_character(
     app's own, each in its own session: SIGTERM to its group). Who stopped which is recorded,
     and the run's state says it was stopped; the runs stopped. DecisionError when there is none
     to stop, or one could not be."""
-    from resources.runtime.progress import record_run_state, run_state_key
     from pipeline.launch import stop_runs
+    from resources.runtime.progress import record_run_state, run_state_key
 
     if not who.strip():
         raise DecisionError("who: say who stops the run (it is recorded)")
