@@ -239,7 +239,8 @@ def stop_character(
     from pipeline.launch import stop_runs
     from resources.runtime.progress import record_run_state, run_state_key
 
-    if not who.strip():
+    who = who.strip()
+    if not who:
         raise DecisionError("who: say who stops the run (it is recorded)")
     key = f"{client}/{character}"
     stopped, refused = stop_runs(instance, key) if instance is not None else ([], [])
@@ -250,12 +251,10 @@ def stop_character(
             process.wait(timeout=60)
             stopped.append(f"pid {process.pid}")
     if stopped:
-        record_stop(store, client, character, who=who.strip(), runs=stopped)
+        record_stop(store, client, character, who=who, runs=stopped)
         state = store.record(run_state_key(client, character)) or {}
         if state.get("state") == "running":
-            record_run_state(
-                store, client, character, state["run_id"], "stopped", detail=who.strip()
-            )
+            record_run_state(store, client, character, state["run_id"], "stopped", detail=who)
     if refused:
         raise DecisionError(*refused)
     if not stopped:

@@ -54,6 +54,19 @@ def _stamp(now: dt.datetime | None) -> tuple[str, str]:
     return when.isoformat(timespec="seconds"), when.strftime("%Y%m%dT%H%M%S%fZ")
 
 
+def _put_new(store: RecordStore, prefix: str, stamp: str, *parts: str, record: dict) -> None:
+    """Write `record` once under `prefix`, named `<stamp>-<parts>-<random id>.json`: a listing
+    of the prefix is in time order."""
+    name = "-".join([stamp, *parts, uuid.uuid4().hex[:8]])
+    store.put_record(f"{prefix}/{name}.json", record)
+
+
+def _records_under(store: RecordStore, prefix: str) -> list[dict[str, Any]]:
+    """Every record `_put_new` wrote under `prefix`, oldest first."""
+    found = [store.record(key) for key in store.records(prefix)]
+    return [r for r in found if r is not None]
+
+
 def reviews_prefix(ref: ArtifactRef) -> str:
     return f"{ref.client}/{ref.character}/_reviews/{ref.asset}/{ref.version}"
 
@@ -83,15 +96,13 @@ def record_review(
         "at": at,
         "note": note.strip(),
     }
-    name = f"{stamp}-{decision}-{uuid.uuid4().hex[:8]}.json"
-    store.put_record(f"{reviews_prefix(ref)}/{name}", record)
+    _put_new(store, reviews_prefix(ref), stamp, decision, record=record)
     return record
 
 
 def reviews_of(store: RecordStore, ref: ArtifactRef) -> list[dict[str, Any]]:
     """Every review of the version `ref`, oldest first."""
-    found = [store.record(key) for key in store.records(reviews_prefix(ref))]
-    return [r for r in found if r is not None]
+    return _records_under(store, reviews_prefix(ref))
 
 
 def decision_of(store: RecordStore, ref: ArtifactRef) -> str | None:
@@ -149,14 +160,13 @@ def overrides_prefix(client: str, character: str) -> str:
 
 def record_override(store: RecordStore, client: str, character: str, override: Override) -> None:
     _, stamp = _stamp(None)
-    name = f"{stamp}-{override.shot}-{uuid.uuid4().hex[:8]}.json"
-    store.put_record(f"{overrides_prefix(client, character)}/{name}", override.record())
+    prefix = overrides_prefix(client, character)
+    _put_new(store, prefix, stamp, override.shot, record=override.record())
 
 
 def overrides_of(store: RecordStore, client: str, character: str) -> list[Override]:
     """Every re-roll of the character's shots, oldest first."""
-    found = [store.record(k) for k in store.records(overrides_prefix(client, character))]
-    return [Override(**r) for r in found if r is not None]
+    return [Override(**r) for r in _records_under(store, overrides_prefix(client, character))]
 
 
 def apply_overrides(brief: Brief, overrides: list[Override]) -> tuple[Brief, list[Override]]:
@@ -202,15 +212,13 @@ def record_brief_save(
     at, stamp = _stamp(None)
     digest = hashlib.sha256(raw).hexdigest()
     record = {"who": who.strip(), "at": at, "file": file, "sha256": digest, "bytes": len(raw)}
-    name = f"{stamp}-{digest[:12]}-{uuid.uuid4().hex[:8]}.json"
-    store.put_record(f"{brief_saves_prefix(client, character)}/{name}", record)
+    _put_new(store, brief_saves_prefix(client, character), stamp, digest[:12], record=record)
     return record
 
 
 def brief_saves_of(store: RecordStore, client: str, character: str) -> list[dict[str, Any]]:
     """Every save of the character's brief in the review app, oldest first."""
-    found = [store.record(k) for k in store.records(brief_saves_prefix(client, character))]
-    return [r for r in found if r is not None]
+    return _records_under(store, brief_saves_prefix(client, character))
 
 
 def stops_prefix(client: str, character: str) -> str:
@@ -223,16 +231,13 @@ def record_stop(
     """Record that `who` stopped the character's runs `runs` (ids, or `pid N`); the record."""
     at, stamp = _stamp(None)
     record = {"who": who, "at": at, "runs": runs}
-    store.put_record(
-        f"{stops_prefix(client, character)}/{stamp}-{uuid.uuid4().hex[:8]}.json", record
-    )
+    _put_new(store, stops_prefix(client, character), stamp, record=record)
     return record
 
 
 def stops_of(store: RecordStore, client: str, character: str) -> list[dict[str, Any]]:
     """Every stop of the character's runs, oldest first."""
-    found = [store.record(k) for k in store.records(stops_prefix(client, character))]
-    return [r for r in found if r is not None]
+    return _records_under(store, stops_prefix(client, character))
 
 
 def written_line_seed(shot: Any) -> int:
@@ -355,12 +360,10 @@ def record_comment(
         "who": who,
         "at": at,
     }
-    key = f"{comments_prefix(ref.client, ref.character)}/{stamp}-{uuid.uuid4().hex[:8]}.json"
-    store.put_record(key, record)
+    _put_new(store, comments_prefix(ref.client, ref.character), stamp, record=record)
     return record
 
 
 def comments_of(store: RecordStore, client: str, character: str) -> list[dict[str, Any]]:
     """Every client comment on a character's cuts, oldest first."""
-    found = [store.record(k) for k in store.records(comments_prefix(client, character))]
-    return [c for c in found if c]
+    return [c for c in _records_under(store, comments_prefix(client, character)) if c]
