@@ -47,6 +47,7 @@ from resources.domain.chain import GPU_POOL, RUN_NAMES, detail_line, stage
 from resources.models.model_store import ModelStore
 from resources.runtime.notify import Notifier
 from resources.runtime.spot_monitor import SpotMonitor
+from resources.runtime.threads import pin_cpu_threads
 from resources.storage.artifact_store import ArtifactStore
 
 GROUP = "character_video"
@@ -208,6 +209,7 @@ class StageRuntime:
         self.store, self.models, self.monitor, self.notifier = store, models, monitor, notifier
         self.device = models.torch_device
         self.dtype = models.torch_dtype
+        pin_cpu_threads(self.device)  # the same bytes whatever CPUs this process may use
 
     def run(self, context: AssetExecutionContext) -> Run:
         """The asset's `Run`; also says, for the review app, that the run is in this stage."""

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from resources.runtime.interruption import StopCheck, WorkInterrupted
+from resources.runtime.threads import pin_cpu_threads
 
 # How often the parent looks at its stop check and at workers that died without a word.
 _POLL_S = 0.5
@@ -72,7 +73,8 @@ def run_in_workers(
         tasks.put(item)
     for _ in devices:
         tasks.put(None)  # one end marker per worker
-    # Share the cores between CPU workers instead of oversubscribing them.
+    # GPU workers share the host's cores for their own work; a CPU worker computes with
+    # CPU_THREADS (pin_cpu_threads), as one process would, so its shots' bytes are the same.
     threads = max(1, torch.get_num_threads() // len(devices))
     processes = [
         ctx.Process(
@@ -145,6 +147,7 @@ def _worker_main(
 ) -> None:
     name = mp.current_process().name
     torch.set_num_threads(threads)
+    pin_cpu_threads(device)
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
     try:
