@@ -51,8 +51,8 @@ def _licences_refuse(source: object, brief) -> bool:
     from resources.domain.licence_check import licence_problems
 
     found = licence_problems(brief, Settings.from_env().studio_facts(), LICENCE_FACTS_WHERE)
-    for line in found.warnings:
-        print(f"{source}: warning: {line}", file=sys.stderr)
+    for warning in found.warnings:
+        print(f"{source}: warning: {warning.line()}", file=sys.stderr)
     for problem in found.refused:
         print(f"{source}: {problem.line()}", file=sys.stderr)
     return bool(found.refused)

@@ -403,11 +403,7 @@ def licence_warnings(settings: Any, brief: Brief, lang: str = "en") -> list[str]
     from resources.domain.licence_check import licence_problems
 
     found = licence_problems(brief, settings.studio_facts(), LICENCE_FACTS_WHERE).warnings
-    if lang != "pt-BR":
-        return found
-    return [
-        f"{field}: a confirmar: {rest}" for field, _, rest in (w.partition(": ") for w in found)
-    ]
+    return [warning.line(lang) for warning in found]
 
 
 def inbox_entry(entries: list[Any], path: str) -> Any:

@@ -353,7 +353,12 @@ def test_a_check_says_what_validate_says_of_a_valid_brief_in_the_page_s_language
     assert f'<li>shots[0].line: said as "A PA é {said}."</li>' in en
     assert '<li class="warning">character.voice: no voice given: the lines use the stock' in en
     assert "Condições de licença que os dados do estúdio não resolvem" in pt
-    assert f'<li class="warning">video: a confirmar: {licence} above' in pt
+    models = "ltx_2, ltx_2_19b_distilled_lora_384 - LTX-2 Community License"
+    assert (
+        f'<li class="warning">video: a confirmar: {models} exige licença paga acima de US$ 10 mi '
+        "de receita anual; faixa de receita não informada (settings CHARACTER_VIDEO_REVENUE"
+    ) in pt
+    assert "needs a paid" not in pt
     assert f'<li>shots[0].line: lida como "A PA é {said}."</li>' in pt
     assert '<li class="warning">character.voice: sem voz definida: as falas usam a voz' in pt
     assert 'id="save-brief"' in en and 'id="save-brief"' in pt

@@ -171,3 +171,24 @@ def test_report_sums_match_figures_known_from_the_stage_manifests(report, tmp_pa
     assert metadata["cost_usd_total"] == pytest.approx(0.030)  # two characters
     assert metadata["gpu_s_total"] == pytest.approx(30.0)
     assert metadata["cost_per_video_minute_usd"] == pytest.approx(0.030 / (1.0 / 60))
+
+
+@pytest.mark.parametrize(
+    ("floor", "en", "pt"),
+    [(-1.0, "min_identity: none;", "identidade mínima exigida: nenhuma;"),
+     (0.35, "min_identity: 0.35;", "identidade mínima exigida: 0,35;")],
+)  # fmt: skip
+def test_the_identity_floor_reads_none_when_the_brief_asked_for_none(floor, en, pt):
+    """-1, the brief's default min_identity, is the lowest a similarity can be: the client reads
+    that no minimum was asked for, not a figure."""
+    from assets.stages.client_report import identity_table
+
+    shot = {"id": "intro", "identity": {"dinov2_base": 0.5, "clip": 0.1}, "attempts": 1}
+    qc = {
+        "primary": "dinov2_base",
+        "min_identity": floor,
+        "cross_shot": {"min": {"dinov2_base": 0.9}},
+        "shots": [{**shot, "subject_consistency": 0.95}],
+    }
+    assert en in identity_table("dr-ana", {"qc": qc}, "en")
+    assert pt in identity_table("dr-ana", {"qc": qc}, "pt-BR")

@@ -148,7 +148,10 @@ def test_the_summary_says_in_portuguese_what_was_delivered_by_which_models_and_w
     assert "O que foi entregue:" in after and "video/final-9x16.mp4 (9:16): 180x320" in after
     assert "0,50 s, 12 quadros a 24 fps" in after  # the decimal comma of pt-BR
     assert "Modelos e licenças" in after
-    assert "tiny/hunyuan_video@built-in: Tencent Hunyuan Community License (paid work" in after
+    hunyuan = "tiny/hunyuan_video@built-in: Tencent Hunyuan Community License (trabalho pago: "
+    assert f"{hunyuan}com condições; não vale em: UE, GB, KR;" in after
+    assert "a Política de Uso Aceitável da Tencent (Anexo A)" in after
+    assert "paid work" not in after and "Acceptable Use" not in after
     assert "nenhuma aprovação registrada" in before
     assert re.search(r"deliverables: aprovado por Marina em \d\d/\d\d/20\d\d \d\d:\d\d UTC", after)
 

@@ -72,6 +72,56 @@ def test_the_client_report_says_each_condition_in_portuguese():
     assert terms_pt({"licence": "X"}) == "sem condições além do aviso de licença"
 
 
+def test_every_free_text_condition_of_every_licence_has_its_portuguese_line():
+    """The producer's app and the client's report and package read Portuguese: a condition
+    added to a licence without its line in TEXT_PT would be shown in English there."""
+    from resources.domain.licences import TEXT_PT, terms_pt
+
+    for lic in LICENCES.values():
+        texts = [t for t in (lic.attribution, lic.use_restrictions, lic.registration) if t]
+        texts += list(lic.unknown)
+        missing = [t for t in texts if t not in TEXT_PT]
+        assert not missing, f"{lic.name}: no Portuguese for {missing}"
+        said = terms_pt(lic.record())
+        assert not [t for t in texts if t in said], said
+        assert all(TEXT_PT[t] in said for t in texts)
+    assert all(TEXT_PT[t] != t for t in TEXT_PT)
+
+
+@pytest.mark.parametrize(
+    ("name", "facts", "pt"),
+    [
+        ("CC BY-NC-SA 4.0", StudioFacts(), "é não comercial (paid work)"),
+        (
+            "Tencent Hunyuan Community License",
+            StudioFacts(country="DE"),
+            "não permite operar em DE",
+        ),
+        (
+            "Tencent Hunyuan Community License",
+            StudioFacts(audiences=("BR", "KR")),
+            "não permite exibir em KR",
+        ),
+        (
+            "LTX-2 Community License",
+            StudioFacts(revenue_band="over_10m"),
+            "exige licença paga acima de US$ 10 mi de receita anual (revenue band: over_10m)",
+        ),
+        (
+            "LTX-2 Community License",
+            StudioFacts(),
+            "exige licença paga acima de US$ 10 mi de receita anual; faixa de receita não "
+            "informada (revenue band)",
+        ),
+        ("CogVideoX License", StudioFacts(), "a verificar: se o estúdio registrou a licença"),
+    ],
+)
+def test_each_broken_or_unsettled_condition_is_said_in_portuguese_too(name, facts, pt):
+    found = conditions_broken(licence(name), facts)
+    assert any(b.text_pt.startswith(pt) for b in found), [b.text_pt for b in found]
+    assert all(b.text_pt and b.text_pt != b.text for b in found)
+
+
 @pytest.mark.parametrize(
     ("band", "refused", "warned"),
     [

@@ -513,6 +513,11 @@ def test_the_client_report_is_in_portuguese_with_english_a_click_away(loop):
     for heading in ("Como foi feito", "Licenças dos modelos usados", "O personagem, medido"):
         assert f"<h3>{heading}</h3>" in page
     assert "trabalho pago: " in page and "<th>personagem</th>" in page
+    # Every word of it: the licences' conditions and each stage's compute in Portuguese too.
+    assert "manter a licença e o aviso de copyright ao redistribuir os pesos" in page
+    assert re.search(r"\d+,\d s de CPU em cpu, ~US\$ \d+,\d{4}", page)
+    for english in ("paid work", "keep the licence", "CPU-s", " on cpu", "not measured"):
+        assert english not in page, english
     assert "Perfil tiny: segundos de CPU" in page  # the tiny profile's costs are illustrative
     english = get(f"{url}?lang=en")[2].decode()
     assert f"<h1>{CLIENT}: deliverables, lineage and cost</h1>" in english

@@ -18,7 +18,7 @@ from typing import Any
 from assets.stages.deliverables import ASSET as DELIVERABLES
 from resources.domain.artifacts import ArtifactError, ArtifactRef, content_version
 from resources.domain.chain import PACKAGE_ASSET
-from resources.domain.lineage import Link, chain_of
+from resources.domain.lineage import Link, chain_of, model_licences
 from resources.domain.review import reviews_of
 from resources.media.video_io import probe_video
 from resources.quote.summary import decimal, formatted
@@ -26,8 +26,9 @@ from resources.storage.package import SUMS, write_zip
 from resources.storage.publish import publish_one
 
 ASSET = PACKAGE_ASSET
-# 2: numbers with a decimal comma and dates as dd/mm/aaaa in LEIA-ME.txt (pt-BR).
-CODE_VERSION = "2"
+# 2: numbers with a decimal comma and dates as dd/mm/aaaa in LEIA-ME.txt (pt-BR); 3: the
+# licences' conditions in Portuguese.
+CODE_VERSION = "3"
 PACKAGE = "package.zip"
 SUMMARY = "LEIA-ME.txt"
 
@@ -104,12 +105,9 @@ def _summary(
     shots = manifest.get("shots", [])
     lines += ["", "Planos:"]
     lines += [f"  {s['id']}: {decimal(float(s['duration_s']), 'pt-BR', 2)} s" for s in shots]
-    lines += ["", "Modelos e licenças (condições como registradas, em inglês):"]
-    seen: dict[str, str] = {}
-    for link in chain:
-        for model, licence in zip(link.models, link.licences, strict=False):
-            seen.setdefault(model, licence)
-    lines += [f"  {m}: {lic or 'licença não registrada'}" for m, lic in seen.items()]
+    lines += ["", "Modelos e licenças:"]
+    found = model_licences(chain, "pt-BR")
+    lines += [f"  {m}: {lic or 'licença não registrada'}" for m, lic in found.items()]
     lines += ["", "Aprovações:"]
     words = {"approved": "aprovado", "rejected": "recusado", "accepted": "aceito"}
     lines += [

@@ -37,8 +37,10 @@ from resources.storage.artifact_store import write_json
 
 ASSET = "client_report"
 # 3: quote accuracy; 4: the character, measured; 5: the voice, measured; 6: in Portuguese too;
-# 7: a hosted service cheaper than ours is "2.3x its price", not a negative saving
-CODE_VERSION = "7"
+# 7: a hosted service cheaper than ours is "2.3x its price", not a negative saving; 8: the
+# Portuguese report names each model with its licence (conditions in Portuguese below) and
+# its compute in Portuguese; "no minimum" for the default min_identity
+CODE_VERSION = "8"
 REPORT_MD = "report.md"
 REPORT_PT_MD = "relatorio.md"  # the same report in Portuguese, for the client and the producers
 REPORTS = {"en": REPORT_MD, "pt-BR": REPORT_PT_MD}
@@ -253,16 +255,17 @@ def identity_table(character: str, manifest: dict[str, Any], lang: str = "en") -
             f"{shot.get('accepted_by', '') or ''} {shot.get('accepted_at', '') or ''} |"
         )
     lowest = num(qc["cross_shot"]["min"].get(primary, 1.0), ".3f", lang)
+    # -1, the brief's default, is the lowest a similarity can be: no minimum was asked for.
+    floor = qc["min_identity"]
     if pt:
+        asked = "nenhuma" if floor <= -1 else num(floor, "g", lang)
         rows.append(
-            f"\nidentidade mínima exigida {num(qc['min_identity'], 'g', lang)}; "
+            f"\nidentidade mínima exigida: {asked}; "
             f"menor consistência entre planos {lowest} ({primary})"
         )
     else:
-        rows.append(
-            f"\nmin_identity {qc['min_identity']}; lowest cross-shot consistency {lowest} "
-            f"({primary})"
-        )
+        asked = "none" if floor <= -1 else f"{floor:g}"
+        rows.append(f"\nmin_identity: {asked}; lowest cross-shot consistency {lowest} ({primary})")
     talking = (manifest.get("sound") or {}).get("lip_synced")
     if talking is not None:  # a master with sound: which lines the picture was generated to
         none = "nenhum" if pt else "none"

@@ -131,10 +131,10 @@ def _breaches(model: str, facts: StudioFacts, where: dict[str, str] | None = Non
 
 @dataclass(frozen=True)
 class LicenceReport:
-    """What the licence check found: refusals (one Problem each) and warnings (lines)."""
+    """What the licence check found: refusals and warnings, one Problem each."""
 
     refused: list[Problem]
-    warnings: list[str]
+    warnings: list[Problem]
 
 
 def licence_problems(
@@ -149,26 +149,33 @@ def licence_problems(
         facts = replace(facts, audiences=tuple(brief.deliverable.audiences))
         where = {**(where or {}), "audiences": "brief deliverable.audiences"}
     refused: list[Problem] = []
-    unsettled: dict[tuple[str, str, str], list[str]] = {}  # one warning per licence condition
+    # One warning per licence condition: its field, licence and breach, with the models under it.
+    unsettled: dict[tuple[str, str, Breach], list[str]] = {}
     allowed: list[str] | None = None
     stated: set[tuple[str, str]] = set()
     for use in models_of(brief):
         lic = model_licence(use.model)
         for breach in _breaches(use.model, facts, where):
-            line = f"{use.model} - {lic.name} {breach.text}"
             if not breach.refused:
-                key = (use.field.split(".")[0], lic.name, breach.text)
+                key = (use.field.split(".")[0], lic.name, breach)
                 unsettled.setdefault(key, []).append(use.model)
                 continue
             if (lic.name, breach.text) in stated:
                 continue  # an adapter under its model's licence: the model's line says it
             stated.add((lic.name, breach.text))
+            line = f"{use.model} - {lic.name} {breach.text}"
+            line_pt = f"licença de {use.model} violada: {lic.name} {breach.text_pt}"
             if use.field in ("video.model", "video.tier"):
                 allowed = allowed if allowed is not None else allowed_video_models(brief, facts)
                 line += f"; allowed video models: {', '.join(allowed) or 'none'}"
-            refused.append(Problem(use.field, line, f"licença de {use.model} violada: {line}"))
+                line_pt += f"; modelos de vídeo permitidos: {', '.join(allowed) or 'nenhum'}"
+            refused.append(Problem(use.field, line, line_pt))
     warnings = [
-        f"{field}: {', '.join(models)} - {name} {text}"
-        for (field, name, text), models in unsettled.items()
+        Problem(
+            field,
+            f"{', '.join(models)} - {name} {breach.text}",
+            f"a confirmar: {', '.join(models)} - {name} {breach.text_pt}",
+        )
+        for (field, name, breach), models in unsettled.items()
     ]
     return LicenceReport(refused, warnings)

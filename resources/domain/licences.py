@@ -107,28 +107,41 @@ PAID_WORK_PT = {"yes": "sim", "no": "não", "conditional": "com condições", "u
 
 
 def terms_pt(record: dict[str, Any]) -> str:
-    """A licence record's conditions in Portuguese, for the client's report (the free-text
-    conditions, quoted from the licence, stay as the licence words them)."""
+    """A licence record's conditions in Portuguese, for the client's report and package: each
+    free-text condition through `TEXT_PT` (a record's text it does not hold stays as written)."""
     found = []
     if record.get("non_commercial"):
         found.append("não comercial: sem trabalho pago")
     if record.get("excluded_territories"):
-        places = territories_text(tuple(record["excluded_territories"])).replace("the EU", "UE")
-        found.append(f"não vale em: {places}")
+        found.append(f"não vale em: {territories_pt(tuple(record['excluded_territories']))}")
     if record.get("paid_licence_above_usd"):
-        limit = f"{record['paid_licence_above_usd'] / 1e6:g}".replace(".", ",")
-        found.append(f"licença paga acima de US$ {limit} mi de receita anual")
+        found.append(f"licença paga acima de {usd_millions_pt(record['paid_licence_above_usd'])}")
     if record.get("monthly_users_limit"):
         users = f"{record['monthly_users_limit']:,}".replace(",", ".")
         found.append(f"licença à parte acima de {users} usuários por mês")
     if record.get("registration"):
-        found.append(f"registro: {record['registration']}")
+        found.append(text_pt(record["registration"]))
     if record.get("attribution"):
-        found.append(f"atribuição: {record['attribution']}")
+        found.append(f"atribuição: {text_pt(record['attribution'])}")
     if record.get("use_restrictions"):
-        found.append(f"restrições de uso: {record['use_restrictions']}")
-    found += [f"a verificar: {u}" for u in record.get("unknown", [])]
+        found.append(f"restrições de uso: {text_pt(record['use_restrictions'])}")
+    found += [f"a verificar: {text_pt(u)}" for u in record.get("unknown", [])]
     return "; ".join(found) or "sem condições além do aviso de licença"
+
+
+def text_pt(text: str) -> str:
+    """A licence's free-text condition in Portuguese (`TEXT_PT`), or as written."""
+    return TEXT_PT.get(text, text)
+
+
+def territories_pt(codes: tuple[str, ...]) -> str:
+    """'UE, GB, KR' for a list holding all of the EU; the codes otherwise."""
+    return territories_text(codes).replace("the EU", "UE")
+
+
+def usd_millions_pt(amount: float) -> str:
+    """'US$ 10 mi de receita anual'."""
+    return f"US$ {amount / 1e6:g} mi de receita anual".replace(".", ",")
 
 
 def territories_text(codes: tuple[str, ...]) -> str:
@@ -139,6 +152,61 @@ def territories_text(codes: tuple[str, ...]) -> str:
 
 _KEEP_NOTICE = "keep the licence and copyright notice when redistributing the weights"
 _NOT_READ = "the licence tag of the adapter's model card (not read here)"
+
+# Every free-text condition below, in Portuguese, for the producer's review app and the client's
+# report and package (tests/test_licences.py checks that each one has its line here).
+TEXT_PT: dict[str, str] = {
+    _KEEP_NOTICE: "manter a licença e o aviso de copyright ao redistribuir os pesos",
+    _NOT_READ: "a licença indicada no cartão do modelo do adaptador (não lido aqui)",
+    "a Notice file with Tencent's notice on any distribution of the weights": (
+        "um arquivo Notice com o aviso da Tencent em toda distribuição dos pesos"
+    ),
+    "Tencent's Acceptable Use Policy (Exhibit A); output may not improve other AI models": (
+        "a Política de Uso Aceitável da Tencent (Anexo A); o resultado não pode ser usado para "
+        "melhorar outros modelos de IA"
+    ),
+    "keep the licence with any distribution of the weights or derivatives": (
+        "manter a licença em toda distribuição dos pesos ou de derivados"
+    ),
+    "the licence's use restrictions and its terms for the Gemma 3 text encoder shipped in the "
+    "pipeline folder (Gemma Terms of Use): read both files of the pinned revision": (
+        "as restrições de uso da licença e os termos do codificador de texto Gemma 3 que vem na "
+        "pasta do pipeline (Termos de Uso do Gemma): ler os dois arquivos da revisão fixada"
+    ),
+    "the licence's use-based restrictions (harm to people, unlawful content)": (
+        "as restrições de uso da licença (dano a pessoas, conteúdo ilegal)"
+    ),
+    "whether commercial use has a revenue threshold: read the LICENSE file of the pinned "
+    "revision (older 0.9 checkpoints were OpenRAIL-M)": (
+        "se o uso comercial tem limite de receita: ler o arquivo LICENSE da revisão fixada (os "
+        "checkpoints 0.9 mais antigos eram OpenRAIL-M)"
+    ),
+    "commercial use only after registering for the basic commercial licence "
+    "(open.bigmodel.cn/mla/form)": (
+        "uso comercial só depois de registrar a licença comercial básica "
+        "(open.bigmodel.cn/mla/form)"
+    ),
+    "whether the studio has registered for the basic commercial licence": (
+        "se o estúdio registrou a licença comercial básica"
+    ),
+    "credit the authors; share adaptations under the same licence": (
+        "dar crédito aos autores; compartilhar adaptações sob a mesma licença"
+    ),
+    "keep the licence, and pass its use restrictions on, when distributing": (
+        "manter a licença, e repassar suas restrições de uso, ao distribuir"
+    ),
+    "Attachment A (no unlawful, harmful, deceptive or discriminatory use)": (
+        "Anexo A (nenhum uso ilegal, danoso, enganoso ou discriminatório)"
+    ),
+    "written terms for publishing and monetising generated music "
+    "(ace-step/ACE-Step-1.5#1256, #1364)": (
+        "termos escritos para publicar e monetizar a música gerada "
+        "(ace-step/ACE-Step-1.5#1256, #1364)"
+    ),
+    "the licence of microsoft/wavlm-base-plus-sv's model card at the pinned revision": (
+        "a licença do cartão do modelo microsoft/wavlm-base-plus-sv na revisão fixada"
+    ),
+}
 
 APACHE_2 = Licence(
     name="Apache-2.0",
@@ -296,6 +364,7 @@ class Breach:
     condition: str  # non_commercial | territory | revenue | unknown
     text: str  # "excludes audiences in GB (settings CHARACTER_VIDEO_AUDIENCE)"
     refused: bool
+    text_pt: str = ""  # the same in Portuguese, for the producer's review app
 
 
 def conditions_broken(
@@ -310,32 +379,66 @@ def conditions_broken(
     said.update({"paid_work": "paid work"}, **(where or {}))
     found: list[Breach] = []
     if lic.non_commercial and facts.paid_work:
-        found.append(Breach("non_commercial", f"is non-commercial ({said['paid_work']})", True))
+        found.append(
+            Breach(
+                "non_commercial",
+                f"is non-commercial ({said['paid_work']})",
+                True,
+                f"é não comercial ({said['paid_work']})",
+            )
+        )
     excluded = set(lic.excluded_territories)
     if facts.country in excluded:
+        where_said = f"{facts.country} ({said['country']})"
         found.append(
-            Breach("territory", f"excludes operation in {facts.country} ({said['country']})", True)
+            Breach(
+                "territory",
+                f"excludes operation in {where_said}",
+                True,
+                f"não permite operar em {where_said}",
+            )
         )
     shown = [c for c in facts.audiences if c in excluded]
     if shown:
-        text = f"excludes audiences in {', '.join(shown)} ({said['audiences']})"
-        found.append(Breach("territory", text, True))
+        where_said = f"{', '.join(shown)} ({said['audiences']})"
+        found.append(
+            Breach(
+                "territory",
+                f"excludes audiences in {where_said}",
+                True,
+                f"não permite exibir em {where_said}",
+            )
+        )
     if lic.revenue_limit_usd is not None:
         limit = f"US${lic.revenue_limit_usd / 1e6:g}M"
+        needs = f"needs a paid licence above {limit} annual revenue"
+        needs_pt = f"exige licença paga acima de {usd_millions_pt(lic.revenue_limit_usd)}"
+        band = said["revenue_band"]
         if facts.revenue_band is None:
-            unset = f"{said['revenue_band']} unset"
-            text = f"needs a paid licence above {limit} annual revenue; {unset}"
-            found.append(Breach("revenue", text, False))
+            found.append(
+                Breach(
+                    "revenue",
+                    f"{needs}; {band} unset",
+                    False,
+                    f"{needs_pt}; faixa de receita não informada ({band})",
+                )
+            )
         else:
             low, high = REVENUE_BANDS[facts.revenue_band]
             if low >= lic.revenue_limit_usd:
-                text = (
-                    f"needs a paid licence above {limit} annual revenue "
-                    f"({said['revenue_band']}: {facts.revenue_band})"
-                )
-                found.append(Breach("revenue", text, True))
+                stated = f"({band}: {facts.revenue_band})"
+                found.append(Breach("revenue", f"{needs} {stated}", True, f"{needs_pt} {stated}"))
             elif high > lic.revenue_limit_usd:
-                text = f"{said['revenue_band']} {facts.revenue_band} straddles its {limit} limit"
-                found.append(Breach("revenue", text, False))
-    found += [Breach("unknown", f"unknown: {u}", False) for u in lic.unknown]
+                limit_pt = usd_millions_pt(lic.revenue_limit_usd).removesuffix(" de receita anual")
+                found.append(
+                    Breach(
+                        "revenue",
+                        f"{band} {facts.revenue_band} straddles its {limit} limit",
+                        False,
+                        f"a faixa {facts.revenue_band} ({band}) cruza o limite de {limit_pt}",
+                    )
+                )
+    found += [
+        Breach("unknown", f"unknown: {u}", False, f"a verificar: {text_pt(u)}") for u in lic.unknown
+    ]
     return found

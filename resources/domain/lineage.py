@@ -42,6 +42,7 @@ class Link:
     # The same licences as recorded (dicts; a name or None for older manifests), for reports
     # in another language.
     licence_records: list[Any] = field(default_factory=list, repr=False)
+    licence_record: Any = field(default=None, repr=False)  # `licence` as recorded
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> Link:
@@ -58,6 +59,7 @@ class Link:
             licence_of=_licence_subject(manifest.get("licence")),
             licences=[_licence_text(m.get("licence")) for m in manifest.get("models", [])],
             licence_records=[m.get("licence") for m in manifest.get("models", [])],
+            licence_record=manifest.get("licence"),
         )
 
 
@@ -198,19 +200,24 @@ def format_text(deliverables: list[Deliverable]) -> str:
 
 
 def format_markdown(deliverable: Deliverable, lang: str = "en") -> str:
-    """One deliverable's chain as a markdown table (Dagster metadata, the client's report)."""
+    """One deliverable's chain as a markdown table (Dagster metadata, the client's report).
+
+    In Portuguese a model is named with its licence's name only: the report's licence table
+    says each one's conditions in Portuguese."""
+    pt = lang != "en"
     rows = [
         "| etapa | versão | código | modelos | seeds | cálculo |"
-        if lang != "en"
+        if pt
         else "| asset | version | code | models | seeds | compute |",
         "|---|---|---|---|---|---|",
     ]
     for link in deliverable.chain:
+        models = _with_licence_names(link) if pt else _with_licences(link)
         rows.append(
             f"| {link.asset} | `{link.version}` | v{link.code_version} | "
-            f"{'<br>'.join(_with_licences(link)) or '-'} | "
+            f"{'<br>'.join(models) or '-'} | "
             f"{_seeds_text(link.seeds) or '-'} | "
-            f"{_compute_text(link.compute) if link.compute else '-'} |"
+            f"{_compute_text(link.compute, lang) if link.compute else '-'} |"
         )
     return "\n".join(rows)
 
@@ -220,14 +227,21 @@ def licences_table(deliverable: Deliverable, lang: str = "en") -> str:
     pt = lang != "en"
     rows = ["| modelo | licença e condições |" if pt else "| model | licence and conditions |"]
     rows.append("|---|---|")
-    seen: dict[str, str] = {}
-    for link in deliverable.chain:
+    missing = "não registrada" if pt else "not recorded"
+    found = model_licences(deliverable.chain, lang)
+    rows += [f"| {model} | {licence or missing} |" for model, licence in found.items()]
+    return "\n".join(rows)
+
+
+def model_licences(chain: list[Link], lang: str = "en") -> dict[str, str]:
+    """Each model of a chain, once, with its licence and conditions in `lang` ('' when its
+    manifest recorded none): the client's report and package list them."""
+    found: dict[str, str] = {}
+    for link in chain:
         records = link.licence_records or [None] * len(link.models)
         for model, licence, record in zip(link.models, link.licences, records, strict=False):
-            seen.setdefault(model, _licence_text_pt(record) if pt else licence)
-    missing = "não registrada" if pt else "not recorded"
-    rows += [f"| {model} | {licence or missing} |" for model, licence in seen.items()]
-    return "\n".join(rows)
+            found.setdefault(model, licence if lang == "en" else _licence_text_pt(record))
+    return found
 
 
 def _licence_text_pt(record: Any) -> str:
@@ -250,6 +264,26 @@ def _with_licences(link: Link) -> list[str]:
         whose = link.licence_of
         cells.append(f"{whose} ({link.licence})" if whose else link.licence)
     return cells
+
+
+def _with_licence_names(link: Link) -> list[str]:
+    """Each model of a link followed by its licence's name (the conditions are said apart)."""
+    records = link.licence_records or [None] * len(link.models)
+    cells = [
+        f"{model} ({name})" if (name := _licence_name(record)) else model
+        for model, record in zip(link.models, records, strict=False)
+    ]
+    if link.licence and link.licence not in link.licences:
+        name = _licence_name(link.licence_record) or link.licence
+        cells.append(f"{link.licence_of} ({name})" if link.licence_of else name)
+    return cells
+
+
+def _licence_name(record: Any) -> str:
+    """The licence's name in a manifest's licence record (a bare name for an older record)."""
+    if isinstance(record, dict):
+        return str(record.get("licence") or "")
+    return record if isinstance(record, str) else ""
 
 
 def _current_version(store: ArtifactReader, client: str, character: str, asset: str) -> str | None:
@@ -286,8 +320,13 @@ def _seeds_text(seeds: Any) -> str:
     return str(seeds)
 
 
-def _compute_text(compute: dict[str, Any]) -> str:
-    kind = "GPU-s" if compute.get("gpu_s") else "CPU-s"
-    cost = compute.get("estimated_cost_usd")
-    priced = f"~${cost:.4f}" if cost is not None else "unpriced"
-    return f"{compute.get('seconds', 0):.1f} {kind} on {compute.get('device', '?')}, {priced}"
+def _compute_text(compute: dict[str, Any], lang: str = "en") -> str:
+    """'2.5 CPU-s on cpu, ~$0.0003'; in Portuguese '2,5 s de CPU em cpu, ~US$ 0,0003'."""
+    gpu, seconds = bool(compute.get("gpu_s")), float(compute.get("seconds", 0))
+    cost, device = compute.get("estimated_cost_usd"), compute.get("device", "?")
+    if lang == "en":
+        priced = f"~${cost:.4f}" if cost is not None else "unpriced"
+        return f"{seconds:.1f} {'GPU-s' if gpu else 'CPU-s'} on {device}, {priced}"
+    priced = f"~US$ {cost:.4f}".replace(".", ",") if cost is not None else "sem preço"
+    amount = f"{seconds:.1f}".replace(".", ",")
+    return f"{amount} s de {'GPU' if gpu else 'CPU'} em {device}, {priced}"
