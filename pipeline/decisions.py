@@ -15,7 +15,7 @@ import contextlib
 import os
 import secrets
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ from resources.domain.review import (
     now_iso,
     record_brief_save,
     record_override,
+    record_restart,
     record_review,
     record_stop,
     revoke_link,
@@ -260,6 +261,36 @@ def stop_character(
     if not stopped:
         raise DecisionError(f"{key}: no run in flight to stop")
     return stopped
+
+
+def restart_character(
+    store: Any,
+    client: str,
+    character: str,
+    *,
+    who: str,
+    ended: tuple[str, str] | None,
+    in_flight: bool,
+    start: Callable[[], bool],
+) -> dict[str, Any]:
+    """Run the character's chain again after its last run `ended` (how, run id): it failed,
+    was stopped, or went silent with no process left to say more. What that run finished is
+    reused; `start` starts the chain (False: one is in flight already). Who asked is recorded;
+    the record. DecisionError while a run is `in_flight`, when there is nothing to run again,
+    or when it could not start."""
+    who = who.strip()
+    if not who:
+        raise DecisionError("who: say who runs it again (it is recorded)")
+    key = f"{client}/{character}"
+    if in_flight:
+        raise DecisionError(f"{key}: a run is in flight already")
+    if ended is None:
+        raise DecisionError(
+            f"{key}: its last run did not fail, stop or go silent: there is nothing to run again"
+        )
+    if not start():
+        raise DecisionError(f"{key}: a run is in flight already")
+    return record_restart(store, client, character, who=who, runs=[ended[1]])
 
 
 def promote_brief(path: Path | str, tier: str) -> bool:

@@ -1,6 +1,8 @@
 """Stopping a character's run (pipeline.decisions.stop_character): from the review app, which
 stops the run it started and those on the Dagster instance, and from the CLI; who stopped it is
-recorded, and the page says the run was stopped, by whom, in which stage."""
+recorded, and the page says the run was stopped, by whom, in which stage. And running the chain
+again from the app after a run failed, was stopped or went silent
+(pipeline.decisions.restart_character)."""
 
 from __future__ import annotations
 
@@ -100,3 +102,90 @@ def test_the_cli_stops_a_run_on_the_instance_beside_the_artifacts(tmp_path, caps
     store_record = stops_of(config_for(review_settings(root, tmp_path, tmp_path)).store,
                             CLIENT, CHARACTER)  # fmt: skip
     assert [(r["who"], r["runs"]) for r in store_record] == [("ana", [run.run_id])]
+
+
+def test_after_a_failed_run_a_producer_runs_the_chain_again_from_the_app(
+    tmp_path, monkeypatch, sleepers
+):
+    """A run that failed (a transient fault, a host lost) no longer needs the CLI or the Dagster
+    UI: the page offers to run it again, which starts the chain (reusing what was finished),
+    records who asked, and refuses while that run is in flight."""
+
+    def launch(*args, **kwargs):
+        sleepers.append(_sleeper(start_new_session=True))  # as launch_run starts the chain
+        return sleepers[-1]
+
+    monkeypatch.setattr(runs, "launch_run", launch)
+    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
+    config = config_for(settings, launch=True)
+    store = config.store
+    record_run_state(store, CLIENT, CHARACTER, "run-1", "running", stage="video_clips")
+    record_run_state(store, CLIENT, CHARACTER, "run-1", "failed", detail="S3 timed out")
+    restart_url = f"/c/{CLIENT}/{CHARACTER}/restart?lang=en"
+    with serve(config) as url:
+        page = html.unescape(get(f"{url}/c/{KEY}?lang=en")[2].decode())
+        nobody = post(url + restart_url, {"who": " "})
+        forged = post(url + restart_url, {"who": "bia"}, csrf=False)
+        status, headers, _ = post(url + restart_url, {"who": "bia"})
+        after = html.unescape(get(f"{url}/c/{KEY}?lang=en")[2].decode())
+        again = post(url + restart_url, {"who": "bia"})
+        pt = html.unescape(get(f"{url}/c/{KEY}")[2].decode())
+    assert "The run failed" in page and 'id="restart-run"' in page
+    assert "only what is missing runs again" in page and 'id="stop-run"' not in page
+    assert nobody[0] == 400 and nobody[2].decode() == "who: say who runs it again (it is recorded)"
+    assert forged[0] == 403
+    assert status == 303 and "Run started." in urllib.parse.unquote(headers["location"])
+    (process,) = sleepers
+    assert process.poll() is None  # the chain's process runs
+    assert 'id="restart-run"' not in after and 'id="stop-run"' in after
+    assert "bia ran it again" in after.split('id="history"')[1]
+    assert "bia executou de novo" in pt.split('id="history"')[1]
+    assert again[0] == 400 and again[2].decode() == f"{KEY}: a run is in flight already"
+    assert len(sleepers) == 1  # no second run
+    assert [(r["who"], r["runs"]) for r in runs_restarted(store)] == [("bia", ["run-1"])]
+
+
+def runs_restarted(store):
+    from resources.domain.review import restarts_of
+
+    return restarts_of(store, CLIENT, CHARACTER)
+
+
+@pytest.mark.parametrize("state", ["finished", "waiting", "none"])
+def test_a_run_that_did_not_fail_or_stop_is_not_run_again(tmp_path, monkeypatch, sleepers, state):
+    monkeypatch.setattr(runs, "launch_run", lambda *a, **k: sleepers.append(_sleeper()))
+    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
+    config = config_for(settings, launch=True)
+    if state != "none":
+        record_run_state(config.store, CLIENT, CHARACTER, "run-1", state, detail="cut")
+    with serve(config) as url:
+        page = html.unescape(get(f"{url}/c/{KEY}?lang=en")[2].decode())
+        refused = post(f"{url}/c/{CLIENT}/{CHARACTER}/restart?lang=en", {"who": "bia"})
+    assert 'id="restart-run"' not in page
+    assert refused[0] == 400 and refused[2].decode() == (
+        f"{KEY}: its last run did not fail, stop or go silent: there is nothing to run again"
+    )
+    assert sleepers == [] and runs_restarted(config.store) == []
+
+
+def test_a_run_gone_silent_with_no_process_behind_it_can_be_run_again(
+    tmp_path, monkeypatch, sleepers
+):
+    """A chain process killed outright (the host rebooted) leaves its records saying it runs:
+    once silent, with no process of this app and no run on the instance behind it, the page
+    offers to run it again (Stop would find nothing to stop)."""
+    from pipeline.review import progress
+
+    monkeypatch.setattr(progress, "SILENT_AFTER_S", -1)  # silent from the start
+    monkeypatch.setattr(
+        runs, "launch_run", lambda *a, **k: sleepers.append(_sleeper()) or sleepers[-1]
+    )
+    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
+    config = config_for(settings, launch=True)
+    record_run_state(config.store, CLIENT, CHARACTER, "run-9", "running", stage="deliverables")
+    with serve(config) as url:
+        page = html.unescape(get(f"{url}/c/{KEY}?lang=en")[2].decode())
+        status = post(f"{url}/c/{CLIENT}/{CHARACTER}/restart?lang=en", {"who": "ana"})[0]
+    assert "process stopped?" in page and 'id="restart-run"' in page
+    assert status == 303 and len(sleepers) == 1
+    assert [(r["who"], r["runs"]) for r in runs_restarted(config.store)] == [("ana", ["run-9"])]

@@ -48,6 +48,7 @@ ROUTES = [
     Route("/c/{client}/{character}/reroll", decisions.reroll, methods=["POST"]),
     Route("/c/{client}/{character}/accept", decisions.accept, methods=["POST"]),
     Route("/c/{client}/{character}/stop", decisions.stop, methods=["POST"]),
+    Route("/c/{client}/{character}/restart", decisions.restart, methods=["POST"]),
     Route("/c/{client}/{character}/package", package.package, methods=["POST"]),
     Route("/share/{token}", share.share_page),
     Route("/share/{token}/comment", share.share_comment, methods=["POST"]),

@@ -20,6 +20,7 @@ from resources.domain.review import (
     brief_saves_of,
     decision_of,
     overrides_of,
+    restarts_of,
     reviews_of,
     stops_of,
 )
@@ -34,7 +35,8 @@ class Event:
 
     at: str
     who: str
-    kind: str  # brief, stop, approved, rejected, reroll, promote, voice, accept_shot, accept_line
+    # brief, stop, restart, approved, rejected, reroll, promote, voice, accept_shot, accept_line
+    kind: str
     what: dict[str, Any] = field(default_factory=dict)
 
 
@@ -52,6 +54,9 @@ def history_of(store: Any, client: str, character: str) -> list[Event]:
         for r in brief_saves_of(store, client, character)
     ]
     events += [Event(r["at"], r["who"], "stop", {}) for r in stops_of(store, client, character)]
+    events += [
+        Event(r["at"], r["who"], "restart", {}) for r in restarts_of(store, client, character)
+    ]
     for asset in (REFERENCES, DELIVERABLES):
         for version in _versions(store, client, character, asset):
             for r in reviews_of(store, ArtifactRef(client, character, asset, version)):
@@ -79,6 +84,7 @@ def history_of(store: Any, client: str, character: str) -> list[Event]:
 EVENT_TEXT: dict[str, tuple[str, str]] = {
     "brief": ("salvou o briefing em {file}", "saved the brief as {file}"),
     "stop": ("parou a execução", "stopped the run"),
+    "restart": ("executou de novo", "ran it again"),
     "approved_references": ("aprovou as referências {version}", "approved references {version}"),
     "rejected_references": ("rejeitou as referências {version}", "rejected references {version}"),
     "approved_cut": ("aprovou o corte {version}", "approved cut {version}"),

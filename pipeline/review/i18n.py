@@ -278,6 +278,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "o que ela já terminou fica guardado e a próxima execução reaproveita",
         "what it finished is kept, and the next run reuses it",
     ),
+    "restart_run": ("Executar de novo", "Run it again"),
+    "restart_help": (
+        "reaproveita tudo o que já ficou pronto; só o que faltou roda de novo",
+        "reuses everything already made; only what is missing runs again",
+    ),
     "run_finished": ("Execução concluída.", "Run finished."),
     "run_failed": ("A execução falhou", "The run failed"),
     "run_waiting": ("Parada, esperando por você", "Stopped, waiting for you"),

@@ -141,6 +141,11 @@ CHARACTER = """{% extends "base" %}{% block body %}
  value="{{ csrf }}"><label>{{ t('who') }} <input name="who" required value="{{ who }}"
  size="10"></label> <button type="submit" id="stop-run">{{ t('stop_run') }}</button>
 <small>{{ t('stop_help') }}</small></form>{% endif %}
+{% if not version and rv.ended and not rv.alive %}<form method="post" id="restart-form"
+ action="/c/{{ v.client }}/{{ v.character }}/restart"><input type="hidden" name="csrf"
+ value="{{ csrf }}"><label>{{ t('who') }} <input name="who" required value="{{ who }}"
+ size="10"></label> <button type="submit" id="restart-run">{{ t('restart_run') }}</button>
+<small>{{ t('restart_help') }}</small></form>{% endif %}
 {% if prices_problem %}<p class="warning" id="prices-unavailable">{{ t('prices_unavailable') }}:
 {{ prices_problem }}</p>{% endif %}
 

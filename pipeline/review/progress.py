@@ -51,6 +51,7 @@ class RunView:
     run: dict[str, Any] | None
     loops: list[dict[str, Any]] = field(default_factory=list)
     queued: bool = False  # launched (app or instance) but no stage has started yet
+    alive: bool = False  # a process of this app or a run on the instance is in flight
 
     @property
     def state(self) -> str:
@@ -61,6 +62,20 @@ class RunView:
     @property
     def in_flight(self) -> bool:
         return self.state in ("queued", "running")
+
+    @property
+    def ended(self) -> tuple[str, str] | None:
+        """(how, run id) of the latest run when the chain may be run again: it failed, was
+        stopped, or says it runs but went silent (with no process or instance run behind it:
+        `alive`, which also holds when another run is in flight)."""
+        if self.run is None:
+            return None
+        if self.state in ("failed", "stopped"):
+            return self.state, self.run["run_id"]
+        silent = self.silent_s()
+        if silent is not None and silent > SILENT_AFTER_S and not self.alive:
+            return "silent", self.run["run_id"]
+        return None
 
     def silent_s(self, now: dt.datetime | None = None) -> float | None:
         """Seconds since the run last said anything, while it claims to be running."""
@@ -79,6 +94,7 @@ def run_view(store: Any, client: str, character: str, *, queued: bool = False) -
     """The latest run's state and its loops, in chain order; `queued`: a launch is pending."""
     run = store.record(run_state_key(client, character))
     view = RunView(run, queued=queued and (run is None or run.get("state") != "running"))
+    view.alive = queued
     if run is None:
         return view
     keys = store.records(f"{client}/{character}/{PROGRESS}")
@@ -92,7 +108,7 @@ def settled(view: RunView, state: str, detail: str) -> RunView:
     """`view` with its run, which its records still call running, ended as `state` ("finished"
     or "failed", with `detail`): how the Dagster instance says it ended."""
     run = {**(view.run or {}), "state": state, "detail": detail}
-    return RunView(run, loops=view.loops, queued=False)
+    return RunView(run, loops=view.loops, queued=False, alive=view.alive)
 
 
 def loop_line(loop: dict[str, Any], lang: str) -> str:

@@ -13,6 +13,8 @@ once and never replaced (`put_record`):
   the review app, when, as which inbox file, and the sha256 of its bytes; the snapshot of those
   bytes names its author from it.
 * `<client>/<character>/_stops/<time>-<id>.json`: who stopped the character's runs, and which.
+* `<client>/<character>/_restarts/<time>-<id>.json`: who ran the chain again after a run failed,
+  was stopped or went silent, and which run that was.
 """
 
 from __future__ import annotations
@@ -225,19 +227,39 @@ def stops_prefix(client: str, character: str) -> str:
     return f"{client}/{character}/_stops"
 
 
+def restarts_prefix(client: str, character: str) -> str:
+    return f"{client}/{character}/_restarts"
+
+
 def record_stop(
     store: RecordStore, client: str, character: str, *, who: str, runs: list[str]
 ) -> dict[str, Any]:
     """Record that `who` stopped the character's runs `runs` (ids, or `pid N`); the record."""
+    return _record_runs(store, stops_prefix(client, character), who, runs)
+
+
+def record_restart(
+    store: RecordStore, client: str, character: str, *, who: str, runs: list[str]
+) -> dict[str, Any]:
+    """Record that `who` ran the chain again after the runs `runs` ended; the record."""
+    return _record_runs(store, restarts_prefix(client, character), who, runs)
+
+
+def _record_runs(store: RecordStore, prefix: str, who: str, runs: list[str]) -> dict[str, Any]:
     at, stamp = _stamp(None)
     record = {"who": who, "at": at, "runs": runs}
-    _put_new(store, stops_prefix(client, character), stamp, record=record)
+    _put_new(store, prefix, stamp, record=record)
     return record
 
 
 def stops_of(store: RecordStore, client: str, character: str) -> list[dict[str, Any]]:
     """Every stop of the character's runs, oldest first."""
     return _records_under(store, stops_prefix(client, character))
+
+
+def restarts_of(store: RecordStore, client: str, character: str) -> list[dict[str, Any]]:
+    """Every time the character's chain was run again by hand, oldest first."""
+    return _records_under(store, restarts_prefix(client, character))
 
 
 def written_line_seed(shot: Any) -> int:

@@ -1,6 +1,6 @@
 """The producer's forms: approve or reject a gate, re-roll or promote a shot, re-roll a line's
-voice, accept an off-model shot or a line outside its limits, stop a run, issue or revoke a
-client's review link (pipeline.decisions).
+voice, accept an off-model shot or a line outside its limits, stop a run or run the chain again
+after one failed, issue or revoke a client's review link (pipeline.decisions).
 
 Each checks the form's csrf token, records the decision, starts the chain where it goes on, and
 sends the browser back to the character's page; a decision that cannot be recorded is a 400
@@ -19,12 +19,13 @@ from pipeline.decisions import (
     issue_client_link,
     reroll_line,
     reroll_shot,
+    restart_character,
     review_gate,
     revoke_client_link,
 )
 from pipeline.review.config import config_of
 from pipeline.review.render import back_to, back_to_character, form_of
-from pipeline.review.routes.pages import client_view
+from pipeline.review.routes.pages import client_view, run_view_of
 from pipeline.review.runs import start_run, stop_run
 from pipeline.review.security import csrf_refusal
 from resources.domain.artifacts import ArtifactError
@@ -91,6 +92,34 @@ def stop(request: Request) -> Response:
     except DecisionError as error:
         return PlainTextResponse(str(error), status_code=400)
     return back_to_character(request, "run_stopped_by_you", who)
+
+
+def restart(request: Request) -> Response:
+    """Run the chain again after the character's last run failed, was stopped or went silent:
+    what it finished is reused (a failed shot renders again, every other is kept); who asked is
+    recorded."""
+    p = request.path_params
+    form = form_of(request)
+    if refused := csrf_refusal(request, form):
+        return refused
+    config = config_of(request)
+    who = form.get("who", "").strip()
+    if not config.launch:
+        return PlainTextResponse("this review app starts no runs (launch is off)", status_code=400)
+    view = run_view_of(config, p["client"], p["character"])
+    try:
+        restart_character(
+            config.store,
+            p["client"],
+            p["character"],
+            who=who,
+            ended=view.ended,
+            in_flight=view.alive,
+            start=lambda: start_run(config, p["client"], p["character"], "restart"),
+        )
+    except DecisionError as error:
+        return PlainTextResponse(str(error), status_code=400)
+    return back_to_character(request, "run_started", who)
 
 
 VIA = "review app"  # where an acceptance made here says it was made

@@ -19,7 +19,7 @@ from assets.stages.narration import LINE_WAV
 from pipeline.launch import active_runs_by_character, how_run_ended
 from pipeline.review import catalog, history, progress
 from pipeline.review.catalog import fix_link
-from pipeline.review.config import config_of
+from pipeline.review.config import ReviewConfig, config_of
 from pipeline.review.i18n import text
 from pipeline.review.pages import review_form_html
 from pipeline.review.render import WHO_COOKIE, lang_of, render, render_text
@@ -44,7 +44,7 @@ def home(request: Request) -> Response:
     runs = [
         {"client": client, "character": ch, "rv": rv, "known": (client, ch) in stored}
         for client, ch in known + _new_characters(active, stored)
-        if (rv := _run_view(request, client, ch, active)).in_flight
+        if (rv := run_view_of(config_of(request), client, ch, active)).in_flight
     ]
     return render(
         request,
@@ -122,7 +122,9 @@ def _view(
 def character_page(request: Request) -> Response:
     p = request.path_params
     try:
-        rv = _run_view(request, p["client"], p["character"])  # read once: the box and the view
+        rv = run_view_of(
+            config_of(request), p["client"], p["character"]
+        )  # read once: the box and the view
         view, version = _view(request, rv)
     except ArtifactError as error:
         return PlainTextResponse(str(error), status_code=404)
@@ -254,10 +256,12 @@ def compare_page(request: Request) -> Response:
     )
 
 
-def _run_view(
-    request: Request, client: str, character: str, active: dict[str, list] | None = None
+def run_view_of(
+    config: ReviewConfig, client: str, character: str, active: dict[str, list] | None = None
 ) -> progress.RunView:
-    config = config_of(request)
+    """The character's latest run as the page shows it: the stages' records, with an end only
+    the Dagster instance saw, and whether a run of it is in flight (`active`: as
+    `running` takes it)."""
     queued = running(config, f"{client}/{character}", active)
     view = progress.run_view(config.store, client, character, queued=queued)
     if view.state == "running" and config.instance is not None:
@@ -275,7 +279,7 @@ def progress_api(request: Request) -> Response:
     """
     p = request.path_params
     try:
-        view = _run_view(request, p["client"], p["character"])
+        view = run_view_of(config_of(request), p["client"], p["character"])
     except ArtifactError as error:
         return JSONResponse({"error": str(error)}, status_code=404)
     run_id = view.run["run_id"] if view.run else ""
