@@ -39,16 +39,22 @@ def sleepers():
         process.wait()
 
 
-def test_a_producer_stops_the_run_the_app_started_and_the_page_says_so(
-    tmp_path, monkeypatch, sleepers
-):
+@pytest.fixture
+def app(tmp_path, monkeypatch, sleepers):
+    """A review app's config that starts runs: each chain it launches is a sleeper in its own
+    session, as launch_run starts the chain."""
+
     def launch(*args, **kwargs):
-        sleepers.append(_sleeper(start_new_session=True))  # as launch_run starts the chain
+        sleepers.append(_sleeper(start_new_session=True))
         return sleepers[-1]
 
     monkeypatch.setattr(runs, "launch_run", launch)
     settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
-    config = config_for(settings, launch=True)
+    return config_for(settings, launch=True)
+
+
+def test_a_producer_stops_the_run_the_app_started_and_the_page_says_so(app, sleepers):
+    config = app
     store = config.store
     assert runs.start_run(config, CLIENT, CHARACTER, "approve")
     record_run_state(store, CLIENT, CHARACTER, "run-1", "running", stage="video_clips")
@@ -104,20 +110,12 @@ def test_the_cli_stops_a_run_on_the_instance_beside_the_artifacts(tmp_path, caps
     assert [(r["who"], r["runs"]) for r in store_record] == [("ana", [run.run_id])]
 
 
-def test_after_a_failed_run_a_producer_runs_the_chain_again_from_the_app(
-    tmp_path, monkeypatch, sleepers
-):
+def test_after_a_failed_run_a_producer_runs_the_chain_again_from_the_app(app, sleepers):
     """A run that failed (a transient fault, a host lost) no longer needs the CLI or the Dagster
     UI: the page offers to run it again, which starts the chain (reusing what was finished),
     records who asked, and refuses while that run is in flight."""
 
-    def launch(*args, **kwargs):
-        sleepers.append(_sleeper(start_new_session=True))  # as launch_run starts the chain
-        return sleepers[-1]
-
-    monkeypatch.setattr(runs, "launch_run", launch)
-    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
-    config = config_for(settings, launch=True)
+    config = app
     store = config.store
     record_run_state(store, CLIENT, CHARACTER, "run-1", "running", stage="video_clips")
     record_run_state(store, CLIENT, CHARACTER, "run-1", "failed", detail="S3 timed out")
@@ -152,10 +150,8 @@ def runs_restarted(store):
 
 
 @pytest.mark.parametrize("state", ["finished", "waiting", "none"])
-def test_a_run_that_did_not_fail_or_stop_is_not_run_again(tmp_path, monkeypatch, sleepers, state):
-    monkeypatch.setattr(runs, "launch_run", lambda *a, **k: sleepers.append(_sleeper()))
-    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
-    config = config_for(settings, launch=True)
+def test_a_run_that_did_not_fail_or_stop_is_not_run_again(app, sleepers, state):
+    config = app
     if state != "none":
         record_run_state(config.store, CLIENT, CHARACTER, "run-1", state, detail="cut")
     with serve(config) as url:
@@ -168,20 +164,14 @@ def test_a_run_that_did_not_fail_or_stop_is_not_run_again(tmp_path, monkeypatch,
     assert sleepers == [] and runs_restarted(config.store) == []
 
 
-def test_a_run_gone_silent_with_no_process_behind_it_can_be_run_again(
-    tmp_path, monkeypatch, sleepers
-):
+def test_a_run_gone_silent_with_no_process_behind_it_can_be_run_again(app, monkeypatch, sleepers):
     """A chain process killed outright (the host rebooted) leaves its records saying it runs:
     once silent, with no process of this app and no run on the instance behind it, the page
     offers to run it again (Stop would find nothing to stop)."""
     from pipeline.review import progress
 
     monkeypatch.setattr(progress, "SILENT_AFTER_S", -1)  # silent from the start
-    monkeypatch.setattr(
-        runs, "launch_run", lambda *a, **k: sleepers.append(_sleeper()) or sleepers[-1]
-    )
-    settings = review_settings(tmp_path / "artifacts", tmp_path / "inbox", tmp_path / "models")
-    config = config_for(settings, launch=True)
+    config = app
     record_run_state(config.store, CLIENT, CHARACTER, "run-9", "running", stage="deliverables")
     with serve(config) as url:
         page = html.unescape(get(f"{url}/c/{KEY}?lang=en")[2].decode())
