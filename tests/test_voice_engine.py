@@ -119,6 +119,42 @@ def test_a_kept_worker_says_a_line_as_a_fresh_one_and_one_that_failed_is_not_kep
     assert _digest(again) == _digest(spoken["a"]) == _digest(anew)
 
 
+def _speak_once_and_leave(engine_dir: Path, voice: Reference, temp: str) -> None:
+    """In a process multiprocessing started: say a line, close the engine (its CPU worker is
+    kept idle), and leave as such a process does (os._exit, no atexit)."""
+    import os
+    import tempfile
+
+    os.environ["TMPDIR"], tempfile.tempdir = temp, temp
+    python = ModelStore().voice_interpreter()
+    engine = VoiceEngine.load(QWEN3_TTS_BASE, engine_dir, "cpu", python)
+    try:
+        engine.speak(LINE, 7, "pt-BR", voice, limit_s=1.0)
+    finally:
+        engine.close()
+
+
+@pytest.mark.slow  # a process started as the daemon's steps are
+def test_a_dagster_step_process_leaves_nothing_of_its_voice_worker_in_the_temporary_folder(
+    engine_dir, voices, tmp_path
+):
+    """A run the daemon launches forks each step from the job's forkserver; such a process
+    leaves by os._exit, so atexit never ended its idle worker and the worker's scratch folder
+    (its log, the lines' files) stayed in the temporary folder, one per narration step, with
+    the `.ses` file onnxruntime writes there at import. Both are gone when the step ends."""
+    import multiprocessing
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    step = multiprocessing.get_context("forkserver").Process(
+        target=_speak_once_and_leave, args=(engine_dir, voices["ana"], str(temp))
+    )
+    step.start()
+    step.join(120)
+    assert step.exitcode == 0
+    assert sorted(p.name for p in temp.iterdir()) == []
+
+
 def test_a_worker_that_cannot_load_says_why_in_one_line(tmp_path):
     python = ModelStore().voice_interpreter()
     with pytest.raises(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import json
 import math
+import multiprocessing.util
 import os
 import subprocess
 import tempfile
@@ -90,6 +91,19 @@ def _forget_idle_workers() -> None:
 
 atexit.register(end_idle_workers)
 os.register_at_fork(after_in_child=_forget_idle_workers)
+_ENDS_AT_EXIT: set[int] = set()  # the processes that registered `end_idle_workers` with Finalize
+
+
+def _end_idle_workers_when_this_process_ends() -> None:
+    """Also end the idle workers in a process that multiprocessing started, which leaves by
+    os._exit (a Dagster step forked from the job's forkserver): atexit never runs there, and
+    each idle worker's scratch folder stayed in the temporary folder. multiprocessing runs its
+    own finalizers first; they are registered in the process itself (a child clears those it
+    inherited), the first time a worker goes idle in it."""
+    if os.getpid() in _ENDS_AT_EXIT:
+        return
+    _ENDS_AT_EXIT.add(os.getpid())
+    multiprocessing.util.Finalize(None, end_idle_workers, exitpriority=0)
 
 
 def _worker_key(folder: Path, device: str, python: str) -> tuple:
@@ -134,6 +148,9 @@ class VoiceEngine:
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
+            # What its libraries leave in the temporary folder (onnxruntime's `.ses` session file
+            # at import, torch's inductor folder) goes into its scratch folder, removed with it.
+            env={**os.environ, "TMPDIR": scratch.name},
         )
         engine = cls(entry, Worker(process, scratch, key))
         ready = engine._answer()
@@ -211,5 +228,6 @@ class VoiceEngine:
             with _IDLE_LOCK:
                 if worker.key not in _IDLE:
                     _IDLE[worker.key] = worker
+                    _end_idle_workers_when_this_process_ends()
                     return
         worker.end()
