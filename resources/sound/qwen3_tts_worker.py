@@ -5,7 +5,9 @@ voice named by its speaker).
 
 Run by the voice environment's interpreter (scripts/install_voice_env.sh builds it: qwen-tts 0.1.1
 pins transformers 4.57.3 and needs torchaudio, neither of which the pipeline's environment can
-hold), as `python qwen3_tts_worker.py FOLDER DEVICE`. It imports nothing from the pipeline. The
+hold), as `python qwen3_tts_worker.py FOLDER DEVICE SCRATCH`. It imports nothing from the
+pipeline; what its libraries write to the temporary folder (onnxruntime's `.ses` session file at
+import, torch's inductor folder) goes into SCRATCH, which the pipeline removes with it. The
 protocol is one JSON object per line: on stdin a request
 
     {"text": ..., "language": "portuguese", "seed": N, "max_new_tokens": N,
@@ -96,10 +98,20 @@ def speak(model, request: dict) -> dict:
     return {"ok": True, "rate": int(out_rate), "samples": int(samples.shape[0])}
 
 
+def use_as_temporary_folder(folder: str) -> None:
+    """Make `folder` the temporary folder of this process, its libraries' native code included
+    (putenv: onnxruntime reads TMPDIR from the C environment), before they are imported."""
+    import tempfile
+
+    os.putenv("TMPDIR", folder)
+    tempfile.tempdir = folder
+
+
 def main() -> None:
-    if len(sys.argv) != 3:
-        answer({"ok": False, "error": "usage: qwen3_tts_worker.py FOLDER DEVICE"})
+    if len(sys.argv) != 4:
+        answer({"ok": False, "error": "usage: qwen3_tts_worker.py FOLDER DEVICE SCRATCH"})
         return
+    use_as_temporary_folder(sys.argv[3])
     try:
         model = load(sys.argv[1], sys.argv[2])
     except Exception as error:  # the one line the pipeline shows

@@ -143,14 +143,12 @@ class VoiceEngine:
         scratch = tempfile.TemporaryDirectory(prefix="voice-")
         log = open(Path(scratch.name) / "worker.log", "w")  # noqa: SIM115 (the worker's lifetime)
         process = subprocess.Popen(
-            [python, str(WORKER), str(folder), worker_device],
+            # The scratch folder is its temporary folder too (the worker's docstring).
+            [python, str(WORKER), str(folder), worker_device, scratch.name],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            # What its libraries leave in the temporary folder (onnxruntime's `.ses` session file
-            # at import, torch's inductor folder) goes into its scratch folder, removed with it.
-            env={**os.environ, "TMPDIR": scratch.name},
         )
         engine = cls(entry, Worker(process, scratch, key))
         ready = engine._answer()
