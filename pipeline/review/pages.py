@@ -136,16 +136,8 @@ CHARACTER = """{% extends "base" %}{% block body %}
 
 {% include "progress" %}
 {% if not version %}{% include "poll" %}{% endif %}
-{% if not version and rv.in_flight %}<form method="post" id="stop-form"
- action="/c/{{ v.client }}/{{ v.character }}/stop"><input type="hidden" name="csrf"
- value="{{ csrf }}"><label>{{ t('who') }} <input name="who" required value="{{ who }}"
- size="10"></label> <button type="submit" id="stop-run">{{ t('stop_run') }}</button>
-<small>{{ t('stop_help') }}</small></form>{% endif %}
-{% if not version and rv.ended and not rv.alive %}<form method="post" id="restart-form"
- action="/c/{{ v.client }}/{{ v.character }}/restart"><input type="hidden" name="csrf"
- value="{{ csrf }}"><label>{{ t('who') }} <input name="who" required value="{{ who }}"
- size="10"></label> <button type="submit" id="restart-run">{{ t('restart_run') }}</button>
-<small>{{ t('restart_help') }}</small></form>{% endif %}
+{% if not version and rv.in_flight %}{{ run_form('stop') }}{% endif %}
+{% if not version and rv.ended and not rv.alive %}{{ run_form('restart') }}{% endif %}
 {% if prices_problem %}<p class="warning" id="prices-unavailable">{{ t('prices_unavailable') }}:
 {{ prices_problem }}</p>{% endif %}
 
@@ -314,6 +306,11 @@ MACROS = """{% macro price_of(p) %}<span class="price">{{ t('will_cost') }} ≈ 
 <label>{{ t('who') }} <input name="who" required value="{{ who }}" size="10"></label>
 <button type="submit" class="reroll-voice">{{ t('reroll_voice') }}</button>
 {{ price_of(prices.voice) if prices and prices.voice }}</form>{% endmacro %}
+{% macro run_form(action) %}<form method="post" id="{{ action }}-form"
+ action="/c/{{ v.client }}/{{ v.character }}/{{ action }}"><input type="hidden" name="csrf"
+ value="{{ csrf }}"><label>{{ t('who') }} <input name="who" required value="{{ who }}"
+ size="10"></label> <button type="submit" id="{{ action }}-run">{{ t(action + '_run') }}</button>
+<small>{{ t(action + '_help') }}</small></form>{% endmacro %}
 {% macro badge(g) %}<span class="badge {{ g.decision or '' }}" id="state-{{ g.name }}">
 {% if not g.required %}{{ t('not_required') }}{% elif g.decision %}{{ t(g.decision) }}
 {% else %}{{ t('unreviewed') }}{% endif %}</span>{% endmacro %}"""
@@ -477,7 +474,7 @@ ENV = Environment(
             "home": HOME,
             "client": CLIENT,
             "character": '{% from "macros" import badge, score, price_of, illustrative_note, '
-            "reroll_voice with context %}" + CHARACTER,
+            "reroll_voice, run_form with context %}" + CHARACTER,
             "macros": MACROS,
             "login": LOGIN,
             "brief": '{% from "macros" import price_of with context %}' + BRIEF,

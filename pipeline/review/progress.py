@@ -93,8 +93,9 @@ def _parse(stamp: str) -> dt.datetime:
 def run_view(store: Any, client: str, character: str, *, queued: bool = False) -> RunView:
     """The latest run's state and its loops, in chain order; `queued`: a launch is pending."""
     run = store.record(run_state_key(client, character))
-    view = RunView(run, queued=queued and (run is None or run.get("state") != "running"))
-    view.alive = queued
+    view = RunView(
+        run, queued=queued and (run is None or run.get("state") != "running"), alive=queued
+    )
     if run is None:
         return view
     keys = store.records(f"{client}/{character}/{PROGRESS}")

@@ -115,7 +115,8 @@ def terms_pt(record: dict[str, Any]) -> str:
     if record.get("excluded_territories"):
         found.append(f"não vale em: {territories_pt(tuple(record['excluded_territories']))}")
     if record.get("paid_licence_above_usd"):
-        found.append(f"licença paga acima de {usd_millions_pt(record['paid_licence_above_usd'])}")
+        limit = usd_millions_pt(record["paid_licence_above_usd"])
+        found.append(f"licença paga acima de {limit} de receita anual")
     if record.get("monthly_users_limit"):
         users = f"{record['monthly_users_limit']:,}".replace(",", ".")
         found.append(f"licença à parte acima de {users} usuários por mês")
@@ -140,8 +141,8 @@ def territories_pt(codes: tuple[str, ...]) -> str:
 
 
 def usd_millions_pt(amount: float) -> str:
-    """'US$ 10 mi de receita anual'."""
-    return f"US$ {amount / 1e6:g} mi de receita anual".replace(".", ",")
+    """'US$ 10 mi'."""
+    return f"US$ {amount / 1e6:g} mi".replace(".", ",")
 
 
 def territories_text(codes: tuple[str, ...]) -> str:
@@ -412,7 +413,8 @@ def conditions_broken(
     if lic.revenue_limit_usd is not None:
         limit = f"US${lic.revenue_limit_usd / 1e6:g}M"
         needs = f"needs a paid licence above {limit} annual revenue"
-        needs_pt = f"exige licença paga acima de {usd_millions_pt(lic.revenue_limit_usd)}"
+        limit_pt = usd_millions_pt(lic.revenue_limit_usd)
+        needs_pt = f"exige licença paga acima de {limit_pt} de receita anual"
         band = said["revenue_band"]
         if facts.revenue_band is None:
             found.append(
@@ -429,7 +431,6 @@ def conditions_broken(
                 stated = f"({band}: {facts.revenue_band})"
                 found.append(Breach("revenue", f"{needs} {stated}", True, f"{needs_pt} {stated}"))
             elif high > lic.revenue_limit_usd:
-                limit_pt = usd_millions_pt(lic.revenue_limit_usd).removesuffix(" de receita anual")
                 found.append(
                     Breach(
                         "revenue",

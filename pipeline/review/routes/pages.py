@@ -122,9 +122,8 @@ def _view(
 def character_page(request: Request) -> Response:
     p = request.path_params
     try:
-        rv = run_view_of(
-            config_of(request), p["client"], p["character"]
-        )  # read once: the box and the view
+        # Read once: the box and the view.
+        rv = run_view_of(config_of(request), p["client"], p["character"])
         view, version = _view(request, rv)
     except ArtifactError as error:
         return PlainTextResponse(str(error), status_code=404)
