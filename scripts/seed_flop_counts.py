@@ -3,8 +3,8 @@
 Run from the repository root: `python scripts/seed_flop_counts.py --tests examples/*.yaml`.
 `--from DIR` first takes the counts already cached under DIR (a test run's `_flops/` folders,
 e.g. `--from /tmp/pytest-of-$USER/pytest-current`), keeping only keys of this code's configs.
-`--keys DIR` counts every transformer, VAE, voice and identity-backbone shape a test run under
-DIR quoted (the keys tests/conftest.py lists in `flop-keys.txt`, and the `_flops/` entries'
+`--keys DIR` counts every transformer, VAE, voice, identity-backbone, upscaler and music count a
+test run under DIR quoted (the keys tests/conftest.py lists in `flop-keys.txt`, and the `_flops/` entries'
 names) that the seed lacks: only the names are read from DIR, never a count.
 """
 
@@ -109,46 +109,86 @@ COUNTERS = {"transformer": "transformer_forward", "vae": "vae_decode", "vae_enco
 
 
 def named_counts(folder: Path) -> dict[str, dict]:
-    """Count now every transformer, VAE (decode, encode), voice and identity-backbone shape named
-    under `folder` that the seed lacks (names only: `flop-keys.txt` lines and the `_flops/`
-    entries' names)."""
-    from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER, architecture
-    from resources.qc.flops import BACKBONE_CONFIGS, forward_flops
-    from resources.sound.flops import VoiceShape, voice_counts
+    """Count now every shape named under `folder` that the seed lacks (names only:
+    `flop-keys.txt` lines and the `_flops/` entries' names); see `to_count`."""
+    from resources.qc.flops import forward_flops
+    from resources.sound.flops import VoiceShape, music_counts, voice_counts
 
-    prefix = counted.KEY_PREFIX
-    names = {p.stem for p in folder.rglob(f"{prefix}*.json")}
+    names = {p.stem for p in folder.rglob(f"{counted.KEY_PREFIX}*.json")}
     for listing in folder.rglob("flop-keys.txt"):
         names |= {line.strip() for line in listing.read_text().splitlines()}
-    seeded = counted._seed()
-    voice_digest = counted.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
-    shapes, found = {}, {}
-    for name in sorted(n for n in names if n.startswith(prefix) and n not in seeded):
-        kind, *parts = name[len(prefix) :].split("-")
-        numbers = [int(p) for p in parts if p.isdigit()]
-        if kind == "voice" and len(parts) == 4 and parts[3] == voice_digest and len(numbers) == 3:
-            shapes[name] = VoiceShape(*numbers)
-        elif kind == "backbone" and len(parts) == 4 and len(numbers) == 2:
-            backbone, digest = parts[0], parts[1]
-            config = BACKBONE_CONFIGS.get(backbone)
-            if config is None or counted.config_digest(config) != digest:
-                continue  # another backbone's, or a count of an earlier config
-            width, height = numbers
+    voices, found = {}, {}
+    for name, (kind, fields) in to_count(names, set(counted._seed())).items():
+        cache = counted.FlopCache(None, seeded=False)
+        if kind == "voice":
+            voices[name] = VoiceShape(*fields)  # one subprocess for them all, below
+        elif kind == "backbone":
+            backbone, width, height = fields
             found[name] = {"flops": forward_flops(backbone, height, width)}
-        elif kind in COUNTERS and len(parts) == 5 and len(numbers) == 3:
-            model, digest = parts[0], parts[1]
-            try:
-                if counted.config_digest(architecture(model)) != digest:
-                    continue  # a count of an earlier config
-            except KeyError:
-                continue
+        elif kind == "upscale":
+            network, width, height = fields
+            found[name] = counted.upscale_frame(cache, network, width=width, height=height)
+        elif kind == "music":
+            found[name] = music_counts()
+        else:
+            model, width, height, frames = fields
             count = getattr(counted, COUNTERS[kind])
-            width, height, frames = numbers
-            cache = counted.FlopCache(None, seeded=False)
             found[name] = count(cache, model, width=width, height=height, frames=frames)
-    if shapes:
-        found.update(zip(shapes, voice_counts(list(shapes.values())), strict=True))
+    if voices:
+        found.update(zip(voices, voice_counts(list(voices.values())), strict=True))
     return found
+
+
+def to_count(names: set[str], seeded: set[str]) -> dict[str, tuple[str, tuple]]:
+    """The names among `names` of counts this code makes and `seeded` lacks, each as its kind
+    and the fields its counter takes: a voice's positions, text tokens and frames; a backbone's
+    or an upscaler's network, width and height; a transformer's or VAE's model, width, height
+    and frames; music's nothing. A name of another torch, count version or config (its digest)
+    is left out: its count would not be this code's."""
+    from resources.domain.architectures import (
+        QWEN3_TTS_DECODER,
+        QWEN3_TTS_TALKER,
+        REALESRGAN,
+        architecture,
+    )
+    from resources.qc.flops import BACKBONE_CONFIGS
+    from resources.sound.flops import MUSIC_S
+
+    def digest_of(kind: str, name: str) -> str | None:
+        if kind == "voice":
+            return counted.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
+        if kind == "backbone" and name in BACKBONE_CONFIGS:
+            return counted.config_digest(BACKBONE_CONFIGS[name])
+        if kind == "upscale" and name in REALESRGAN:
+            return counted.config_digest(REALESRGAN[name])
+        if kind in COUNTERS:
+            try:
+                return counted.config_digest(architecture(name))
+            except KeyError:
+                return None
+        return None
+
+    prefix = counted.KEY_PREFIX
+    wanted = {}
+    for full in sorted(n for n in names if n.startswith(prefix) and n not in seeded):
+        kind, *parts = full[len(prefix) :].split("-")
+        # Fields by position: a digest's hex digits may all be decimal ones (the voice's are).
+        if kind == "voice" and len(parts) == 4 and _whole(parts[:3]):
+            if parts[3] == digest_of(kind, ""):
+                wanted[full] = (kind, tuple(map(int, parts[:3])))
+        elif kind in ("backbone", "upscale") and len(parts) == 4 and _whole(parts[2:]):
+            if parts[1] == digest_of(kind, parts[0]):
+                wanted[full] = (kind, (parts[0], *map(int, parts[2:])))
+        elif kind in COUNTERS and len(parts) == 5 and _whole(parts[2:]):
+            if parts[1] == digest_of(kind, parts[0]):
+                wanted[full] = (kind, (parts[0], *map(int, parts[2:])))
+        elif kind == "music" and parts == [f"{MUSIC_S:g}"]:
+            wanted[full] = (kind, ())
+    return wanted
+
+
+def _whole(parts: list[str]) -> bool:
+    return all(part.isdigit() for part in parts)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,46 @@ def test_the_committed_seed_covers_the_examples_and_agrees_with_a_fresh_count(tm
     assert flops.text_encoders(cold, "wan21_t2v_1_3b") == seeded and cold.misses == 1
 
 
+def test_the_seed_script_names_each_count_a_test_run_quoted_by_its_fields():
+    """`scripts/seed_flop_counts.py --keys` reads which counts a test run asked for by name: the
+    voice's config digest is all decimal digits, and was once taken for a fourth shape number
+    (every voice name was dropped, and each suite run counted those lines again)."""
+    import importlib.util
+
+    from resources.domain.architectures import QWEN3_TTS_DECODER, QWEN3_TTS_TALKER, REALESRGAN
+
+    spec = importlib.util.spec_from_file_location("seed", REPO / "scripts/seed_flop_counts.py")
+    seed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(seed)
+    voice = flops.config_digest(QWEN3_TTS_TALKER.config, QWEN3_TTS_DECODER.config)
+    compact = flops.config_digest(REALESRGAN["SRVGGNetCompact"])
+    wan = flops.config_digest(architecture("wan21_t2v_1_3b"))
+    p = flops.KEY_PREFIX
+    names = {
+        f"{p}voice-55-10-30-{voice}",
+        f"{p}voice-64-13-18-{voice}",
+        f"{p}upscale-SRVGGNetCompact-{compact}-1280-704",
+        f"{p}music-10",
+        f"{p}transformer-wan21_t2v_1_3b-{wan}-416-240-9",
+        f"{p}transformer-wan21_t2v_1_3b-000000000000-416-240-9",  # an earlier config
+        f"{p}voice-55-10-30-000000000000",  # an earlier voice config
+        f"v1-torch2.0.0-voice-55-10-30-{voice}",  # another torch and count version
+        f"{p}lora-wan21_t2v_1_3b-{wan}-416-240-8-to_q+to_k-False",  # not a shape it counts
+    }
+    assert seed.to_count(names, {f"{p}voice-64-13-18-{voice}"}) == {
+        f"{p}voice-55-10-30-{voice}": ("voice", (55, 10, 30)),
+        f"{p}upscale-SRVGGNetCompact-{compact}-1280-704": (
+            "upscale",
+            ("SRVGGNetCompact", 1280, 704),
+        ),
+        f"{p}music-10": ("music", ()),
+        f"{p}transformer-wan21_t2v_1_3b-{wan}-416-240-9": (
+            "transformer",
+            ("wan21_t2v_1_3b", 416, 240, 9),
+        ),
+    }
+
+
 def test_every_committed_count_is_one_the_cache_reads():
     # An entry the cache refuses is counted again by every quote that needs it: the VAE encodes
     # of still-conditioned shots were, while their kind was missing from COUNT_FIELDS.

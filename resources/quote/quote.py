@@ -392,9 +392,7 @@ def music(ctx: QuoteContext) -> list[StageLine]:
     if track is None or track.prompt is None:
         return []
     key = f"music-{sound_flops.MUSIC_S:g}"
-    per = ctx.cache.get(
-        key, lambda: (c := sound_flops.music_counts()) and {"flops": sum(c.values()), **c}
-    )
+    per = ctx.cache.get(key, sound_flops.music_counts)
     scale = max(1.0, ctx.brief.duration_s) / sound_flops.MUSIC_S
     dit = per["dit"] * ACE_STEP.steps * scale
     vae = per["vae"] * scale

@@ -168,7 +168,8 @@ MUSIC_TEXT_TOKENS = 256
 
 
 def music_counts() -> dict[str, int]:
-    """One DiT step, the VAE decode and the prompt's encoding, for MUSIC_S seconds of music."""
+    """One DiT step, the VAE decode and the prompt's encoding, for MUSIC_S seconds of music, and
+    their sum ("flops": what the quote's FLOP cache stores)."""
     from diffusers import AceStepTransformer1DModel, AutoencoderOobleck
     from transformers import Qwen3Config, Qwen3Model
 
@@ -205,4 +206,9 @@ def music_counts() -> dict[str, int]:
     )
     vae_flops = _count(lambda: vae.decode(z))
     text_flops = _count(lambda: text(input_ids=ids))
-    return {"dit": dit_flops, "vae": vae_flops, "text": text_flops}
+    return {
+        "flops": dit_flops + vae_flops + text_flops,
+        "dit": dit_flops,
+        "vae": vae_flops,
+        "text": text_flops,
+    }
