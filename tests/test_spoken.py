@@ -99,6 +99,23 @@ READINGS = {
     "Tomar 1x/dia, 2x/semana, 1x ao dia.": (
         "Tomar uma vez por dia, duas vezes por semana, uma vez ao dia."
     ),
+    # A date year first is a date, not two ranges; "=", "~", "≈" and "≠" before a figure.
+    "Alta em 2026-12-07, retorno em 2027-01-01; 2-3 vezes.": (
+        "Alta em sete de dezembro de dois mil e vinte e seis, retorno em primeiro de janeiro de "
+        "dois mil e vinte e sete; duas a três vezes."
+    ),
+    # The noun after a pair of numbers sets the first one's gender too.
+    "Por 2 a 4 semanas, 1 ou 2 doses, 2 e 3 gotas; 2 a 4 dias.": (
+        "Por duas a quatro semanas, uma ou duas doses, duas e três gotas; dois a quatro dias."
+    ),
+    "IMC = 32 kg/m², ~ 50% dos casos, PA ≈ 120/80 mmHg, Na ≠ 140.": (
+        "IMC igual a trinta e dois quilos por metro quadrado, cerca de cinquenta por cento dos "
+        "casos, PA aproximadamente cento e vinte por oitenta milímetros de mercúrio, Na "
+        "diferente de cento e quarenta."
+    ),
+    # A mascot's emoji: the voice has no word for them (the subtitles keep them).
+    "Oi! 😀 Eu sou o Pip 👍🏽, até mais ❤️": "Oi! Eu sou o Pip, até mais",
+    "🍎 Maçã é saúde! 🎉": "Maçã é saúde!",
 }
 
 

@@ -16,15 +16,17 @@ What is written out (Brazilian Portuguese):
   number agreeing with the unit's gender ("2 h": "duas horas");
 * an interval of hours ("8/8 h": "de oito em oito horas") and a clock time ("14h30", "14:30");
 * a blood pressure ("140/90 mmHg", "PA 12/8": "doze por oito"), a fraction ("1/3": "um terço";
-  after "dia" it is a date), a date ("12/05/2026": "doze de maio de dois mil e vinte e seis"), a
-  dilution ("1:1000": "um para mil"; "1:30" too, "14:30" is a clock), a range ("10-20 mg", "2 a
-  4 h": "duas a quatro horas") and a comparison ("< 70", "≥ 100", "± 2");
+  after "dia" it is a date), a date ("12/05/2026": "doze de maio de dois mil e vinte e seis";
+  "2026-05-12" too), a dilution ("1:1000": "um para mil"; "1:30" too, "14:30" is a clock), a
+  range ("10-20 mg", "2 a 4 h": "duas a quatro horas") and a comparison ("< 70", "≥ 100", "± 2",
+  "= 32", "~ 50%", "≈ 3");
 * a decimal written with a point ("1.2 mg/dL": "um vírgula dois"; "1.200" stays a thousand), a
   height ("1m70": "um metro e setenta") and an Apgar ("Apgar 8/9": "oito e nove");
 * Greek letters ("β-bloqueador": "beta-bloqueador");
 * a few abbreviations with their dot ("Dra.", "máx.", "aprox.").
 
-Anything else is left as written. Acronyms and names are said as a glossary says
+Emoji and other pictographs ("😀", "👍🏽", "❤️", "⭐") are left out: the voice has no word for
+them. Anything else is left as written. Acronyms and names are said as a glossary says
 (`audio.say` in the brief, `say` in the client's profile: {"PA": "pressão arterial"}), and a
 reading the producer does not want is replaced for one shot (`shots[].say`): the voice says that
 instead, and the subtitles still show `line`.
@@ -226,6 +228,10 @@ _COMPARISONS: dict[str, str] = {
     ">": "maior que",
     "<": "menor que",
     "±": "mais ou menos",
+    "≠": "diferente de",
+    "≈": "aproximadamente",
+    "~": "cerca de",
+    "=": "igual a",
 }
 _MONTHS = (
     "_ janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro"
@@ -263,6 +269,16 @@ _HEIGHT = re.compile(r"(?<![\w,./])(\d)m(\d{2})(?!\w)")
 # A decimal point where Portuguese writes a comma ("1.2", "0.25"): never three digits after it,
 # which is a thousands dot ("1.200").
 _DECIMAL_POINT = re.compile(r"(?<![\w,.])(\d+)\.(\d{1,2}|\d{4,})(?![.,]?\d|\w)")
+# A date written year first ("2026-12-07"), before a range takes its hyphens.
+_ISO_DATE = re.compile(r"(?<![\w,./-])(\d{4})-(\d{2})-(\d{2})(?![\w-]|[.,]\d)")
+# Pictographs the voice has no word for (emoji, with their joiners, skin tones, keycaps and
+# presentation selectors; dingbats; stars and arrows of the symbol blocks): left out of what it
+# says, with one space beside them. The subtitles keep them (burn_in.undrawable warns).
+_PICTOGRAPH = (
+    "[\U0001f000-\U0001faff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff"
+    "\ufe0e\ufe0f\u200d\u20e3\U000e0020-\U000e007f]"
+)
+_PICTOGRAPHS = re.compile(f"^{_PICTOGRAPH}+[ \t]*|[ \t]?{_PICTOGRAPH}+")
 # "14:30" (a clock) or "1:1000" (a dilution).
 _COLON = re.compile(r"(?<![\w,./:])(\d{1,2}):(\d{1,3}(?:\.\d{3})+|\d+)(?![\w:]|,\d)")
 # Numbers joined by "/": a blood pressure ("140/90 mmHg"), a fraction ("1/3") or a date
@@ -281,7 +297,7 @@ _RANGE = re.compile(
 )
 _GREEK_LETTER = re.compile("([" + "".join(_GREEK) + r"])(\w?)")
 _COMPARISON = re.compile(
-    r"(?<![\w<>=≤≥±])(" + "|".join(re.escape(c) for c in _COMPARISONS) + r")\s?(?=-?\d)"
+    r"(?<![\w<>=≤≥±≠≈~])(" + "|".join(re.escape(c) for c in _COMPARISONS) + r")\s?(?=-?\d)"
 )
 _TIMES = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×]\s?({_NUMBER})(?:\s?({_UNIT}){_END})?")
 _DOSE_TIMES = re.compile(r"(?<![\w,./])(\d+)\s?[xX×](?=\s|$|[,;.!?)/])")
@@ -401,10 +417,23 @@ def _slash(match: re.Match[str]) -> str:
         if before != ["dia"] and 0 < top <= bottom and 5 <= bottom <= 10:
             return _pair(first, "de", second)  # a score
     if 1 <= top <= 31 and 1 <= bottom <= 12:
-        day = "primeiro" if top == 1 else cardinal(top)
-        words = f"{day} de {_MONTHS[bottom]}"
-        return f"{words} de {cardinal(int(year))}" if year else words
+        return _date(top, bottom, int(year) if year else None)
     return " barra ".join(number_words(n) for n in (first, second, year) if n)
+
+
+def _date(day: int, month: int, year: int | None) -> str:
+    """ "primeiro de março", "doze de maio de dois mil e vinte e seis"."""
+    words = f"{'primeiro' if day == 1 else cardinal(day)} de {_MONTHS[month]}"
+    return f"{words} de {cardinal(year)}" if year is not None else words
+
+
+def _iso_date(match: re.Match[str]) -> str:
+    """ "2026-12-07" -> "sete de dezembro de dois mil e vinte e seis"; anything that is not a
+    day of a month is said number by number ("2026-13-40")."""
+    year, month, day = (int(n) for n in match.groups())
+    if 1 <= month <= 12 and 1 <= day <= 31:
+        return _date(day, month, year)
+    return " ".join(number_words(n) for n in match.groups())
 
 
 def _dose_times(match: re.Match[str]) -> str:
@@ -414,9 +443,22 @@ def _dose_times(match: re.Match[str]) -> str:
 
 
 def _range(match: re.Match[str]) -> str:
-    """ "10-20 mg" -> "dez a vinte miligramas"; "2 a 4 h" -> "duas a quatro horas"."""
+    """ "10-20 mg" -> "dez a vinte miligramas"; "2 a 4 h" -> "duas a quatro horas"; "2-3
+    vezes" -> "duas a três vezes" (the noun after a range without a unit sets its gender)."""
     first, second, unit, plain_first, plain_second = match.groups()
-    return _pair(first or plain_first, "a", second or plain_second, unit)
+    if unit is None:
+        words = (number_words(n, _before_feminine(match)) for n in (plain_first, plain_second))
+        return " a ".join(words)
+    return _pair(first, "a", second, unit)
+
+
+_NEXT_WORD = re.compile(r"\s+(\w+)")
+
+
+def _before_feminine(match: re.Match[str]) -> bool:
+    """Whether the word after `match` makes a number feminine ("vezes", "semanas")."""
+    after = _NEXT_WORD.match(match.string, match.end())
+    return after is not None and after.group(1).lower() in _FEMININE_NOUNS
 
 
 def _greek(match: re.Match[str]) -> str:
@@ -425,16 +467,26 @@ def _greek(match: re.Match[str]) -> str:
     return _GREEK[letter] + (f" {after}" if after else "")
 
 
+# The noun after a pair of numbers joined by a word ("2 a 4 semanas", "1 ou 2 doses").
+_PAIRED_NOUN = re.compile(rf"\s+(?:a|até|ou|e)\s+(?:{_NUMBER})\s+(\w+)")
+
+
 def _bare(match: re.Match[str]) -> str:
+    """A number alone, in the gender of the noun after it or after the number it is paired with:
+    "2 semanas" and "2 a 4 semanas" both say "duas"."""
     sign, number, word = match.groups()
-    feminine = word is not None and word.lower() in _FEMININE_NOUNS
+    paired = _PAIRED_NOUN.match(match.string, match.end())
+    noun = paired.group(1) if paired else word
+    feminine = noun is not None and noun.lower() in _FEMININE_NOUNS
     return ("menos " if sign else "") + number_words(number, feminine)
 
 
 _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (_PICTOGRAPHS, lambda m: ""),
     (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
     (_DECIMAL_POINT, lambda m: f"{m.group(1)},{m.group(2)}"),
     (_MONEY, _money),
+    (_ISO_DATE, _iso_date),
     (_INTERVAL, lambda m: f"de {_hours(m)} em {_hours(m)} horas"),
     (_CLOCK, _clock),
     (_HEIGHT, _height),
