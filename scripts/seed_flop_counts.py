@@ -4,8 +4,8 @@ Run from the repository root: `python scripts/seed_flop_counts.py --tests exampl
 `--from DIR` first takes the counts already cached under DIR (a test run's `_flops/` folders,
 e.g. `--from /tmp/pytest-of-$USER/pytest-current`), keeping only keys of this code's configs.
 `--keys DIR` counts every transformer, VAE, voice, identity-backbone, upscaler and music count a
-test run under DIR quoted (the keys tests/conftest.py lists in `flop-keys.txt`, and the `_flops/` entries'
-names) that the seed lacks: only the names are read from DIR, never a count.
+test run under DIR had to count (the keys tests/conftest.py lists in `flop-keys.txt`, and the
+`_flops/` entries' names) that the seed lacks: only the names are read from DIR, never a count.
 """
 
 from __future__ import annotations
@@ -117,9 +117,9 @@ def named_counts(folder: Path) -> dict[str, dict]:
     names = {p.stem for p in folder.rglob(f"{counted.KEY_PREFIX}*.json")}
     for listing in folder.rglob("flop-keys.txt"):
         names |= {line.strip() for line in listing.read_text().splitlines()}
+    cache = counted.FlopCache(None, seeded=False)  # no folder, no seed: the counts are made here
     voices, found = {}, {}
     for name, (kind, fields) in to_count(names, set(counted._seed())).items():
-        cache = counted.FlopCache(None, seeded=False)
         if kind == "voice":
             voices[name] = VoiceShape(*fields)  # one subprocess for them all, below
         elif kind == "backbone":

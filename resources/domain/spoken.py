@@ -296,15 +296,22 @@ _RANGE = re.compile(
     rf"|(?<![\w,./])({_NUMBER})[-–]({_NUMBER})(?![\w,.]\d|\w)"
 )
 _GREEK_LETTER = re.compile("([" + "".join(_GREEK) + r"])(\w?)")
+# Not the second sign of a pair ("<=", ">="): a sign of its own follows no comparison sign.
+_COMPARISON_SIGNS = re.escape("".join(sorted(set("".join(_COMPARISONS)))))
 _COMPARISON = re.compile(
-    r"(?<![\w<>=≤≥±≠≈~])(" + "|".join(re.escape(c) for c in _COMPARISONS) + r")\s?(?=-?\d)"
+    rf"(?<![\w{_COMPARISON_SIGNS}])("
+    + "|".join(re.escape(c) for c in _COMPARISONS)
+    + r")\s?(?=-?\d)"
 )
 _TIMES = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×]\s?({_NUMBER})(?:\s?({_UNIT}){_END})?")
 _DOSE_TIMES = re.compile(r"(?<![\w,./])(\d+)\s?[xX×](?=\s|$|[,;.!?)/])")
 _WITH_UNIT = re.compile(rf"(?<![\w,./])(-?)({_NUMBER})\s?({_UNIT}|%){_END}")
 _ORDINAL = re.compile(r"(?<![\w,./])(\d{1,3})([ºª])(?!\w)")
-# A number alone, and the word after it (looked at, not replaced: it may be a number too).
-_BARE = re.compile(rf"(?<![\w,./])(-(?=\d))?({_NUMBER})(?!\w)(?=(?:\s+(\w+))?)")
+# A number alone.
+_BARE = re.compile(rf"(?<![\w,./])(-(?=\d))?({_NUMBER})(?!\w)")
+# The noun after a number, or after the number it is paired with by a word ("2 semanas", "2 a 4
+# semanas", "1 ou 2 doses"): looked at, not replaced.
+_NOUN_AFTER = re.compile(rf"(?:\s+(?:a|até|ou|e)\s+(?:{_NUMBER}))?\s+(\w+)")
 
 
 def number_words(number: str, feminine: bool = False) -> str:
@@ -452,12 +459,10 @@ def _range(match: re.Match[str]) -> str:
     return _pair(first, "a", second, unit)
 
 
-_NEXT_WORD = re.compile(r"\s+(\w+)")
-
-
 def _before_feminine(match: re.Match[str]) -> bool:
-    """Whether the word after `match` makes a number feminine ("vezes", "semanas")."""
-    after = _NEXT_WORD.match(match.string, match.end())
+    """Whether the noun after the number(s) `match` wrote ("vezes", "semanas"; see `_NOUN_AFTER`)
+    makes them feminine."""
+    after = _NOUN_AFTER.match(match.string, match.end())
     return after is not None and after.group(1).lower() in _FEMININE_NOUNS
 
 
@@ -467,18 +472,11 @@ def _greek(match: re.Match[str]) -> str:
     return _GREEK[letter] + (f" {after}" if after else "")
 
 
-# The noun after a pair of numbers joined by a word ("2 a 4 semanas", "1 ou 2 doses").
-_PAIRED_NOUN = re.compile(rf"\s+(?:a|até|ou|e)\s+(?:{_NUMBER})\s+(\w+)")
-
-
 def _bare(match: re.Match[str]) -> str:
     """A number alone, in the gender of the noun after it or after the number it is paired with:
     "2 semanas" and "2 a 4 semanas" both say "duas"."""
-    sign, number, word = match.groups()
-    paired = _PAIRED_NOUN.match(match.string, match.end())
-    noun = paired.group(1) if paired else word
-    feminine = noun is not None and noun.lower() in _FEMININE_NOUNS
-    return ("menos " if sign else "") + number_words(number, feminine)
+    sign, number = match.groups()
+    return ("menos " if sign else "") + number_words(number, _before_feminine(match))
 
 
 _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
