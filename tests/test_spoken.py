@@ -13,7 +13,7 @@ from conftest import EXAMPLES, small_brief, write_brief
 from pipeline.cli import main
 from resources.domain.brief import BriefError, load_brief
 from resources.domain.speech import line_error_rate, speech_seconds
-from resources.domain.spoken import cardinal, ordinal, said
+from resources.domain.spoken import cardinal, ordinal, roman_value, said, unread
 
 READINGS = {
     "A dose é 2,5 mg/kg de 8/8h, por 7 dias (máx. 4 g/dia).": (
@@ -116,6 +116,21 @@ READINGS = {
     # A mascot's emoji: the voice has no word for them (the subtitles keep them).
     "Oi! 😀 Eu sou o Pip 👍🏽, até mais ❤️": "Oi! Eu sou o Pip, até mais",
     "🍎 Maçã é saúde! 🎉": "Maçã é saúde!",
+    # A Roman numeral after a class, type, grade or stage is its cardinal, as doctors say it,
+    # with a subclass letter by its name; joined numerals keep their word ("-": "a", "/": "ou").
+    "Classe III da NYHA, DM tipo II, Killip IV, fator Xa, graus I e II, estágio IIIA.": (
+        "Classe três da NYHA, DM tipo dois, Killip quatro, fator dez A, graus um e dois, "
+        "estágio três A."
+    ),
+    "Recomendação classe IIb; classes II-III ou III/IV; Mobitz II; fase Ib; tipo XIV.": (
+        "Recomendação classe dois bê; classes dois a três ou três ou quatro; Mobitz dois; "
+        "fase um bê; tipo catorze."
+    ),
+    # A century or a chapter: the ordinal up to ten, the cardinal above.
+    "No século XXI, desde o século V; capítulo IX.": (
+        "No século vinte e um, desde o século quinto; capítulo nono."
+    ),
+    "Sintomas e/ou sinais; Johnson & Johnson.": "Sintomas e ou sinais; Johnson e Johnson.",
 }
 
 
@@ -132,11 +147,60 @@ def test_a_doctors_figures_are_read_as_a_doctor_reads_them(line):
         "Até a próxima!",
         "5 meses depois",  # "m" is metres only as a word of its own
         "Gestação de 3 meses.",
+        # Letters, not numerals: C, D, L and M are never read as Roman; X only after a noun
+        # that numbers with it.
+        "Vitamina C e raio X; Child-Pugh classe C; dissecção tipo A; cromossomo X.",
+        "Tipo IIII e classe VV não são números.",
     ],
 )
 def test_words_stay_as_written(line):
     expected = line.replace("5 meses", "cinco meses").replace("3 meses", "três meses")
     assert said(line, "pt-BR") == expected
+
+
+@pytest.mark.parametrize(
+    ("numeral", "value"),
+    [("I", 1), ("IV", 4), ("IX", 9), ("XIV", 14), ("XIX", 19), ("XXI", 21), ("XXXIX", 39)],
+)
+def test_roman_numerals(numeral, value):
+    assert roman_value(numeral) == value
+
+
+def test_what_a_reading_holds_that_the_voice_has_no_words_for():
+    reading = said(
+        "FC ~ 110 bpm → taquicardia • veja www.acme.com.br ou ana@acme.com #dica K+", "pt-BR"
+    )
+    assert unread(reading) == ["www.acme.com.br", "ana@acme.com", "→", "•", "#", "+"]
+    assert unread(said("Dose de 10 mg/kg, 50% (≥ 2 vezes)! Até já — né?", "pt-BR")) == []
+    assert unread("Os dados *importantes* e o resto / o todo ≥ dois") == ["*", "/", "≥"]
+
+
+def test_validate_warns_of_what_the_voice_has_no_words_for_naming_the_field(tmp_path, capsys):
+    from pipeline.decisions import brief_notes
+    from pipeline.settings import Settings
+
+    shots = [
+        {"id": "a", "prompt": "p", "line": "Taquicardia → choque."},
+        {"id": "b", "prompt": "p", "line": "Tudo → certo.", "say": "Tudo certo."},
+        {"id": "c", "prompt": "p", "line": "Veja o site.", "say": "Veja www.acme.com.br."},
+        {"id": "d", "prompt": "p", "line": "Classe III da NYHA."},
+    ]
+    path = write_brief(tmp_path, small_brief(shots=shots))
+    assert main(["validate", str(path)]) == 0
+    warned = [line for line in capsys.readouterr().out.splitlines() if "no words" in line]
+    assert warned == [
+        f"{path}: warning: shots[0].line: the voice has no words for '→': the voice engine says "
+        "them as it guesses, or not at all; write them out, or give shots[0].say",
+        f"{path}: warning: shots[2].say: the voice has no words for 'www.acme.com.br': the "
+        "voice engine says them as it guesses, or not at all; write them out",
+    ]
+    notes = brief_notes(Settings.from_env(), load_brief(path), "pt-BR")
+    assert [n.line for n in notes if n.warning and "palavras" in n.line] == [
+        "shots[0].line: a voz não tem palavras para '→': o motor de voz as diz como adivinhar, "
+        "ou nem diz; escreva-as por extenso ou use shots[0].say",
+        "shots[2].say: a voz não tem palavras para 'www.acme.com.br': o motor de voz as diz "
+        "como adivinhar, ou nem diz; escreva-as por extenso",
+    ]
 
 
 def test_a_date_keeps_the_word_after_it():

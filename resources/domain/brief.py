@@ -56,7 +56,7 @@ from resources.domain.speech import (
     syllables,
     syllables_that_fit,
 )
-from resources.domain.spoken import said
+from resources.domain.spoken import said, unread
 
 MAX_GLOSSARY = 200  # terms in one glossary (audio.say, a client profile's say)
 
@@ -899,9 +899,33 @@ def sound_file(brief: Brief, base: Path, kind: str) -> Path | None:
 
 def voice_warnings(brief: Brief) -> list[Problem]:
     """What `validate` advises about a brief's voice without refusing it: a stock voice whose
-    native language is not the lines' (none of the engine's presets is Portuguese)."""
+    native language is not the lines' (none of the engine's presets is Portuguese), and what a
+    line's reading holds that the voice has no word for ("→", "#", a web address)."""
     if not brief.has_lines:
         return []
+    warnings = _accent_warnings(brief)
+    for index, shot in enumerate(brief.shots):
+        left = unread(brief.spoken(shot) or "")
+        if not left:
+            continue
+        shown = ", ".join(f"'{text}'" for text in left)
+        field = f"shots[{index}].{'say' if shot.say is not None else 'line'}"
+        say = "" if shot.say is not None else f", or give shots[{index}].say"
+        say_pt = "" if shot.say is not None else f" ou use shots[{index}].say"
+        warnings.append(
+            Problem(
+                field,
+                f"the voice has no words for {shown}: the voice engine says them as it guesses, "
+                f"or not at all; write them out{say}",
+                f"a voz não tem palavras para {shown}: o motor de voz as diz como adivinhar, ou "
+                f"nem diz; escreva-as por extenso{say_pt}",
+            )
+        )
+    return warnings
+
+
+def _accent_warnings(brief: Brief) -> list[Problem]:
+    """A stock voice whose native language is not the lines'."""
     voice = brief.character.voice
     if voice is not None and voice.preset is None:
         return []

@@ -23,18 +23,22 @@ What is written out (Brazilian Portuguese):
 * a decimal written with a point ("1.2 mg/dL": "um vírgula dois"; "1.200" stays a thousand), a
   height ("1m70": "um metro e setenta") and an Apgar ("Apgar 8/9": "oito e nove");
 * Greek letters ("β-bloqueador": "beta-bloqueador");
-* a few abbreviations with their dot ("Dra.", "máx.", "aprox.").
+* a Roman numeral after a class, type, grade or stage ("classe III da NYHA", "tipo II", "fator
+  Xa": "três", "dois", "dez A") or after a century or chapter ("século V": "quinto");
+* a few abbreviations with their dot ("Dra.", "máx.", "aprox."), "e/ou" and "&".
 
 Emoji and other pictographs ("😀", "👍🏽", "❤️", "⭐") are left out: the voice has no word for
-them. Anything else is left as written. Acronyms and names are said as a glossary says
-(`audio.say` in the brief, `say` in the client's profile: {"PA": "pressão arterial"}), and a
-reading the producer does not want is replaced for one shot (`shots[].say`): the voice says that
-instead, and the subtitles still show `line`.
+them. Anything else is left as written; `unread` names what of it the voice has no words for
+(arrows, "#", "+", addresses), and `validate` warns of it. Acronyms and names are said as a
+glossary says (`audio.say` in the brief, `say` in the client's profile: {"PA": "pressão
+arterial"}), and a reading the producer does not want is replaced for one shot (`shots[].say`):
+the voice says that instead, and the subtitles still show `line`.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 
 _UNITS = (
@@ -208,6 +212,8 @@ _ABBREVIATIONS: dict[str, str] = {
     "vs.": "versus",
     "nº": "número",
     "n°": "número",
+    "e/ou": "e ou",
+    "&": "e",
 }
 
 # A fraction's denominator: (singular, plural) ("1/2": "meio", "2/3": "dois terços"). Over 5 to
@@ -248,6 +254,17 @@ _GREEK: dict[str, str] = {
     "σ": "sigma",
     "ω": "ômega",
 }
+
+# Nouns a Roman numeral after them numbers, with how it is said: a class, type, grade or stage
+# ("classe III da NYHA", "diabetes tipo II", "Killip IV", "fator Xa") by its cardinal, as doctors
+# say them; a century or a chapter ("século XXI", "século V") by its ordinal up to ten, its
+# cardinal above.
+_ROMAN_CARDINAL_AFTER = """tipo tipos classe classes grau graus estágio estágios estádio estádios
+    fase fases nível níveis fator fatores Killip Mobitz NYHA""".split()
+_ROMAN_ORDINAL_AFTER = "século séculos capítulo capítulos".split()
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
+# A subclass letter after the numeral ("classe IIb", "estágio IIIA"), by its name.
+_LETTER_NAMES = {"a": "A", "b": "bê", "c": "cê"}
 
 _NUMBER = r"\d{1,3}(?:\.\d{3})+(?!\d)(?:,\d+)?|\d+(?:,\d+)?"
 _SYMBOLS = "|".join(re.escape(s) for s in sorted(_UNIT_WORDS, key=len, reverse=True))
@@ -309,6 +326,18 @@ _WITH_UNIT = re.compile(rf"(?<![\w,./])(-?)({_NUMBER})\s?({_UNIT}|%){_END}")
 _ORDINAL = re.compile(r"(?<![\w,./])(\d{1,3})([ºª])(?!\w)")
 # A number alone.
 _BARE = re.compile(rf"(?<![\w,./])(-(?=\d))?({_NUMBER})(?!\w)")
+# A Roman numeral of I, V and X (1 to 39: "vitamina C", "raio X" and "Child-Pugh classe C" are
+# letters, and no noun is numbered by one), with a subclass letter; several after one noun are
+# joined by "e", "ou", "a", "-" or "/" ("graus I e II", "classe II-III").
+_ROMAN_NUMERAL = r"(?=[IVX])X{0,3}(?:IX|IV|V?I{0,3})(?:[abcABC])?(?!\w)"
+_ROMAN_JOIN = r"\s*[-–/]\s*|,\s*|\s+(?:e|ou|a)\s+"
+_ROMAN = re.compile(
+    r"(?<!\w)(?i:(" + "|".join(_ROMAN_CARDINAL_AFTER + _ROMAN_ORDINAL_AFTER) + r"))\s+"
+    rf"({_ROMAN_NUMERAL}(?:(?:{_ROMAN_JOIN}){_ROMAN_NUMERAL})*)"
+)
+_ROMAN_PART = re.compile(rf"({_ROMAN_NUMERAL})|{_ROMAN_JOIN}")
+# A web or e-mail address (not the sentence's stop after it): the voice has no reading for it.
+_ADDRESS = re.compile(r"(?<!\w)(?:https?://|www\.)\S*[^\s.,;:!?)]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # The noun after a number, or after the number it is paired with by a word ("2 semanas", "2 a 4
 # semanas", "1 ou 2 doses"): looked at, not replaced.
 _NOUN_AFTER = re.compile(rf"(?:\s+(?:a|até|ou|e)\s+(?:{_NUMBER}))?\s+(\w+)")
@@ -466,6 +495,30 @@ def _before_feminine(match: re.Match[str]) -> bool:
     return after is not None and after.group(1).lower() in _FEMININE_NOUNS
 
 
+def roman_value(numeral: str) -> int:
+    """The value of a Roman numeral of I, V and X ("XIV": 14)."""
+    values = [_ROMAN_VALUES[c] for c in numeral]
+    return sum(-v if v < after else v for v, after in zip(values, [*values[1:], 0], strict=True))
+
+
+def _roman(match: re.Match[str]) -> str:
+    """The numerals after a noun that numbers with them ("classe IIb e III": "classe dois bê e
+    três"; "século V": "século quinto"), each joined as written, "-" as "a" and "/" as "ou"."""
+    noun, numerals = match.groups()
+    by_ordinal = noun.lower() in _ROMAN_ORDINAL_AFTER
+
+    def part(piece: re.Match[str]) -> str:
+        if piece.group(1) is None:
+            join = piece.group(0).strip()
+            return {"-": " a ", "–": " a ", "/": " ou ", ",": ", "}.get(join, f" {join} ")
+        letter = piece.group(1)[-1] if piece.group(1)[-1].lower() in _LETTER_NAMES else ""
+        n = roman_value(piece.group(1).removesuffix(letter))
+        words = ordinal(n) if by_ordinal and n <= 10 else cardinal(n)
+        return words + (f" {_LETTER_NAMES[letter.lower()]}" if letter else "")
+
+    return f"{noun} " + _ROMAN_PART.sub(part, numerals)
+
+
 def _greek(match: re.Match[str]) -> str:
     """A Greek letter by name, a space before a letter or digit that follows ("βHCG")."""
     letter, after = match.groups()
@@ -482,6 +535,7 @@ def _bare(match: re.Match[str]) -> str:
 _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_PICTOGRAPHS, lambda m: ""),
     (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
+    (_ROMAN, _roman),
     (_DECIMAL_POINT, lambda m: f"{m.group(1)},{m.group(2)}"),
     (_MONEY, _money),
     (_ISO_DATE, _iso_date),
@@ -521,3 +575,23 @@ def said(text: str, language: str, glossary: Mapping[str, str] | None = None) ->
     for pattern, words in _RULES[language]:
         text = pattern.sub(words, text)
     return text
+
+
+# What the voice has no word for, left as written: symbols ("→", "+", "|"), signs no figure
+# follows ("≥", "%"), markup ("*", "#", "_"), bullets and slashes between words.
+_UNREAD_CATEGORIES = frozenset({"Sm", "Sc", "Sk", "So"})
+_UNREAD_MARKS = frozenset("#*@&/\\_%•§")
+
+
+def unread(reading: str) -> list[str]:
+    """What a reading (`said`'s) still holds that the voice has no word for, in order of first
+    appearance: web and e-mail addresses, then each symbol once. A voice engine says these as it
+    guesses (or not at all); the producer writes them in words, or gives the shot's `say`."""
+    addresses = _ADDRESS.findall(reading)
+    rest = _ADDRESS.sub(" ", reading)
+    symbols = [
+        c
+        for c in dict.fromkeys(rest)
+        if c in _UNREAD_MARKS or unicodedata.category(c) in _UNREAD_CATEGORIES
+    ]
+    return list(dict.fromkeys(addresses)) + symbols
