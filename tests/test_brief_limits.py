@@ -56,6 +56,31 @@ def test_duplicate_top_level_key_is_refused_naming_key_and_lines():
     ]
 
 
+def test_a_brief_saved_by_an_older_windows_editor_is_refused_naming_where_and_what_to_do():
+    text = brief_yaml(small_brief(character={**small_brief()["character"], "name": "Dr. João"}))
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "João" in row)
+    column = text.splitlines()[line - 1].index("ã") + 1
+    with pytest.raises(BriefError) as caught:
+        parse_brief_bytes(text.encode("cp1252"), "brief.yaml")
+    assert caught.value.problems == [
+        f"(file): not UTF-8 text: byte 0xE3 ('ã' in Windows-1252) at line {line}, column "
+        f"{column}; save the file as UTF-8"
+    ]
+    assert caught.value.problems_pt == [
+        f"(file): o texto não é UTF-8: byte 0xE3 ('ã' em Windows-1252) na linha {line}, coluna "
+        f"{column}; salve o arquivo como UTF-8"
+    ]
+    with pytest.raises(BriefError) as caught:
+        parse_brief_bytes(text.encode("utf-16"), "brief.yaml")
+    assert caught.value.problems == ["(file): UTF-16 text, not UTF-8: save the file as UTF-8"]
+    # A byte no Windows-1252 letter is, after UTF-8 letters on its line: counted in letters.
+    with pytest.raises(BriefError) as caught:
+        parse_brief_bytes("client: ção".encode() + b"\x81\n", "brief.yaml")
+    assert caught.value.problems == [
+        "(file): not UTF-8 text: byte 0x81 at line 1, column 12; save the file as UTF-8"
+    ]
+
+
 def test_duplicate_nested_key_is_named_by_its_field_path():
     text = brief_yaml().replace("  seed: 5\n", "  seed: 5\n  seed: 6\n")
     (problem,) = problems_of_yaml(text)

@@ -1184,12 +1184,41 @@ def read_snapshot(folder: Path, key: str) -> Brief:
     return parse_brief(data, source=f"{key}/{BRIEF_JSON}")
 
 
+def _not_utf8(raw: bytes, start: int) -> tuple[list[str], list[str]]:
+    """Where a brief's bytes stop being UTF-8, in English and Portuguese: UTF-16 (a byte-order
+    mark), else the first byte that is not, by line and column, with the letter it is in
+    Windows-1252 (what older Windows editors save: "ã" is 0xE3 there)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return (
+            ["(file): UTF-16 text, not UTF-8: save the file as UTF-8"],
+            ["(file): texto em UTF-16, não UTF-8: salve o arquivo como UTF-8"],
+        )
+    before = raw[:start]
+    line = before.count(b"\n") + 1
+    column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8")) + 1
+    byte = raw[start]
+    letter = bytes([byte]).decode("cp1252", errors="replace")
+    known = letter.isprintable() and letter != "\ufffd"
+    seen = f" ('{letter}' in Windows-1252)" if known else ""
+    seen_pt = seen.replace(" in ", " em ")
+    return (
+        [
+            f"(file): not UTF-8 text: byte 0x{byte:02X}{seen} at line {line}, column {column}; "
+            "save the file as UTF-8"
+        ],
+        [
+            f"(file): o texto não é UTF-8: byte 0x{byte:02X}{seen_pt} na linha {line}, coluna "
+            f"{column}; salve o arquivo como UTF-8"
+        ],
+    )
+
+
 def parse_brief_bytes(raw: bytes, source: str) -> Brief:
     """Validate a brief's YAML bytes (as read by read_brief_bytes); BriefError lists problems."""
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BriefError(source, ["(file): not UTF-8 text"]) from None
+    except UnicodeDecodeError as error:
+        raise BriefError(source, *_not_utf8(raw, error.start)) from None
     try:
         # PyYAML's reader refuses unprintable characters (NUL, ESC, DEL, U+FFFE) here.
         loader = _BriefLoader(text)
