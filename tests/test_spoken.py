@@ -131,6 +131,20 @@ READINGS = {
         "No século vinte e um, desde o século quinto; capítulo nono."
     ),
     "Sintomas e/ou sinais; Johnson & Johnson.": "Sintomas e ou sinais; Johnson e Johnson.",
+    # Counts in scientific notation, per microlitre; cells and platelets are feminine.
+    "Plaquetas 50 x 10³/µL; hemácias 4,5 x 10⁶/µL; 250 x 10³ plaquetas; 2 x 10^5 UFC.": (
+        "Plaquetas cinquenta mil por microlitro; hemácias quatro vírgula cinco milhões por "
+        "microlitro; duzentas e cinquenta mil plaquetas; dois vezes dez elevado a cinco UFC."
+    ),
+    "CD4 < 200 células/mm³; TSH 0,01 µUI/mL; 1,5x o limite; 1 x 10^6.": (
+        "CD4 menor que duzentas células por milímetro cúbico; TSH zero vírgula zero um "
+        "microunidades internacionais por mililitro; uma vírgula cinco vezes o limite; um milhão."
+    ),
+    # A gravida's history; "+" between spaced terms; "c/" and "s/" before a word.
+    "G3P2A1, IG 32 semanas + 4 dias; G1P0. Dor c/ irradiação, s/ febre.": (
+        "gesta três, para dois, aborto um, IG trinta e duas semanas mais quatro dias; gesta um, "
+        "para zero. Dor com irradiação, sem febre."
+    ),
 }
 
 
@@ -151,6 +165,7 @@ def test_a_doctors_figures_are_read_as_a_doctor_reads_them(line):
         # that numbers with it.
         "Vitamina C e raio X; Child-Pugh classe C; dissecção tipo A; cromossomo X.",
         "Tipo IIII e classe VV não são números.",
+        "K+ e Na+; HCO3-; 1,2,3.",  # a list of digits with no spaces is not split into decimals
     ],
 )
 def test_words_stay_as_written(line):

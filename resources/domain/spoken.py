@@ -25,7 +25,9 @@ What is written out (Brazilian Portuguese):
 * Greek letters ("β-bloqueador": "beta-bloqueador");
 * a Roman numeral after a class, type, grade or stage ("classe III da NYHA", "tipo II", "fator
   Xa": "três", "dois", "dez A") or after a century or chapter ("século V": "quinto");
-* a few abbreviations with their dot ("Dra.", "máx.", "aprox."), "e/ou" and "&".
+* a count in scientific notation ("50 x 10³/µL": "cinquenta mil por microlitro"), a gravida's
+  history ("G3P2A1": "gesta três, para dois, aborto um") and a spaced "+" ("mais");
+* a few abbreviations with their dot ("Dra.", "máx.", "aprox."), "c/", "s/", "e/ou" and "&".
 
 Emoji and other pictographs ("😀", "👍🏽", "❤️", "⭐") are left out: the voice has no word for
 them. Anything else is left as written; `unread` names what of it the voice has no words for
@@ -177,6 +179,11 @@ _UNIT_WORDS: dict[str, tuple[str, str, bool]] = {
     "min": ("minuto", "minutos", False),
     "s": ("segundo", "segundos", False),
     "ms": ("milissegundo", "milissegundos", False),
+    "µL": ("microlitro", "microlitros", False),
+    "μL": ("microlitro", "microlitros", False),
+    "µUI": ("microunidade internacional", "microunidades internacionais", True),
+    "μUI": ("microunidade internacional", "microunidades internacionais", True),
+    "mUI": ("miliunidade internacional", "miliunidades internacionais", True),
 }
 # What may follow "/" after a unit ("mg/kg", "g/dia", "mL/kg/h"), said in the singular.
 _PER_WORDS: dict[str, str] = {
@@ -192,7 +199,11 @@ _FEMININE_NOUNS = frozenset(
     """vez vezes hora horas semana semanas dose doses gota gotas cápsula cápsulas ampola ampolas
     unidade unidades pessoa pessoas criança crianças mulher mulheres gestação gestações gestante
     gestantes consulta consultas internação internações questão questões alternativa
-    alternativas vítima vítimas camada camadas cirurgia cirurgias lesão lesões""".split()
+    alternativas vítima vítimas camada camadas cirurgia cirurgias lesão lesões célula células
+    plaqueta plaquetas hemácia hemácias colônia colônias crise crises convulsão convulsões
+    evacuação evacuações mamada mamadas refeição refeições sessão sessões série séries amostra
+    amostras vacina vacinas drágea drágeas bolsa bolsas contração contrações fratura fraturas
+    costela costelas vértebra vértebras artéria artérias veia veias noite noites""".split()
 )
 # Abbreviations with their dot, as spoken.
 _ABBREVIATIONS: dict[str, str] = {
@@ -214,6 +225,8 @@ _ABBREVIATIONS: dict[str, str] = {
     "n°": "número",
     "e/ou": "e ou",
     "&": "e",
+    "c/": "com",
+    "s/": "sem",
 }
 
 # A fraction's denominator: (singular, plural) ("1/2": "meio", "2/3": "dois terços"). Over 5 to
@@ -321,11 +334,19 @@ _COMPARISON = re.compile(
     + r")\s?(?=-?\d)"
 )
 _TIMES = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×]\s?({_NUMBER})(?:\s?({_UNIT}){_END})?")
-_DOSE_TIMES = re.compile(r"(?<![\w,./])(\d+)\s?[xX×](?=\s|$|[,;.!?)/])")
+_DOSE_TIMES = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×](?=\s|$|[,;.!?)/])")
+# A count in scientific notation ("50 x 10³/µL", "4,5 x 10^6"): a thousand, a million and a
+# billion by name ("cinquenta mil"), another power as "dez elevado a" it.
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_POWER = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×]\s?10(?:\^(\d{{1,2}})|([⁰¹²³⁴⁵⁶⁷⁸⁹]{{1,2}}))")
+# A gravida's obstetric history ("G3P2A1": "gesta três, para dois, aborto um").
+_GESTA = re.compile(r"(?<!\w)G(\d{1,2})\s?P(\d{1,2})(?:\s?A(\d{1,2}))?(?!\w)")
+# "+" between two words or figures, spaced ("32 semanas + 4 dias"): "mais" ("K+" stays).
+_PLUS = re.compile(r"(?<=\w) \+ (?=\w)")
 _WITH_UNIT = re.compile(rf"(?<![\w,./])(-?)({_NUMBER})\s?({_UNIT}|%){_END}")
 _ORDINAL = re.compile(r"(?<![\w,./])(\d{1,3})([ºª])(?!\w)")
 # A number alone.
-_BARE = re.compile(rf"(?<![\w,./])(-(?=\d))?({_NUMBER})(?!\w)")
+_BARE = re.compile(rf"(?<![\w,./])(-(?=\d))?({_NUMBER})(?!\w|[.,]\d)")
 # A Roman numeral of I, V and X (1 to 39: "vitamina C", "raio X" and "Child-Pugh classe C" are
 # letters, and no noun is numbered by one), with a subclass letter; several after one noun are
 # joined by "e", "ou", "a", "-" or "/" ("graus I e II", "classe II-III").
@@ -473,9 +494,31 @@ def _iso_date(match: re.Match[str]) -> str:
 
 
 def _dose_times(match: re.Match[str]) -> str:
-    """ "3x" -> "três vezes", "1x" -> "uma vez"."""
-    times = int(match.group(1))
-    return f"{cardinal(times, True)} {'vez' if times == 1 else 'vezes'}"
+    """ "3x" -> "três vezes", "1x" -> "uma vez", "1,5x" -> "uma vírgula cinco vezes"."""
+    times = match.group(1)
+    return f"{number_words(times, True)} {'vez' if times == '1' else 'vezes'}"
+
+
+_POWER_NAMES = {3: ("mil", "mil"), 6: ("milhão", "milhões"), 9: ("bilhão", "bilhões")}
+
+
+def _power(match: re.Match[str]) -> str:
+    """ "50 x 10³" -> "cinquenta mil", "1 x 10^6" -> "um milhão", "2 x 10⁵" -> "dois vezes dez
+    elevado a cinco"; before "mil" the number takes the gender of the noun after it."""
+    number, caret, superscript = match.groups()
+    power = int(caret or superscript.translate(_SUPERSCRIPTS))
+    if power not in _POWER_NAMES:
+        return f"{number_words(number)} vezes dez elevado a {cardinal(power)}"
+    singular, plural = _POWER_NAMES[power]
+    if power == 3:
+        return "mil" if number == "1" else f"{number_words(number, _before_feminine(match))} mil"
+    return f"{number_words(number)} {singular if number == '1' else plural}"
+
+
+def _gesta(match: re.Match[str]) -> str:
+    gesta, para, aborto = match.groups()
+    said = [f"gesta {cardinal(int(gesta))}", f"para {cardinal(int(para))}"]
+    return ", ".join(said + ([f"aborto {cardinal(int(aborto))}"] if aborto else []))
 
 
 def _range(match: re.Match[str]) -> str:
@@ -545,6 +588,7 @@ _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_COMPARISON, lambda m: _COMPARISONS[m.group(1)] + " "),
     (_COLON, _colon),
     (_SLASH, _slash),
+    (_POWER, _power),
     (_TIMES, _times),
     (_DOSE_TIMES, _dose_times),
     (_RANGE, _range),
@@ -554,6 +598,8 @@ _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_ORDINAL, lambda m: ordinal(int(m.group(1)), m.group(2) == "ª")),
     (_BARE, _bare),
     (_GREEK_LETTER, _greek),
+    (_GESTA, _gesta),
+    (_PLUS, lambda m: " mais "),
 )
 _RULES = {"pt-BR": _PT_BR}
 
