@@ -145,6 +145,11 @@ READINGS = {
         "gesta três, para dois, aborto um, IG trinta e duas semanas mais quatro dias; gesta um, "
         "para zero. Dor com irradiação, sem febre."
     ),
+    # Findings graded in crosses; Roman numerals after a classification's eponym.
+    "Proteinúria 3+, reflexos 2+/4+, sopro 1+/6+; Gustilo IIIB, Forrest IIa, Le Fort II.": (
+        "Proteinúria três cruzes, reflexos duas cruzes em quatro, sopro uma cruz em seis; Gustilo "
+        "três bê, Forrest dois A, Le Fort dois."
+    ),
 }
 
 

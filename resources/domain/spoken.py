@@ -26,7 +26,8 @@ What is written out (Brazilian Portuguese):
 * a Roman numeral after a class, type, grade or stage ("classe III da NYHA", "tipo II", "fator
   Xa": "três", "dois", "dez A") or after a century or chapter ("século V": "quinto");
 * a count in scientific notation ("50 x 10³/µL": "cinquenta mil por microlitro"), a gravida's
-  history ("G3P2A1": "gesta três, para dois, aborto um") and a spaced "+" ("mais");
+  history ("G3P2A1": "gesta três, para dois, aborto um"), crosses ("3+", "2+/4+": "três
+  cruzes", "duas cruzes em quatro") and a spaced "+" ("mais");
 * a few abbreviations with their dot ("Dra.", "máx.", "aprox."), "c/", "s/", "e/ou" and "&".
 
 Emoji and other pictographs ("😀", "👍🏽", "❤️", "⭐") are left out: the voice has no word for
@@ -273,7 +274,8 @@ _GREEK: dict[str, str] = {
 # say them; a century or a chapter ("século XXI", "século V") by its ordinal up to ten, its
 # cardinal above.
 _ROMAN_CARDINAL_AFTER = """tipo tipos classe classes grau graus estágio estágios estádio estádios
-    fase fases nível níveis fator fatores Killip Mobitz NYHA""".split()
+    fase fases nível níveis zona zonas categoria categorias fator fatores Killip Mobitz NYHA
+    Forrest Fontaine Garden Gustilo Hinchey Mallampati Neer Tanner Fort Fisher Bismuth""".split()
 _ROMAN_ORDINAL_AFTER = "século séculos capítulo capítulos".split()
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
 # A subclass letter after the numeral ("classe IIb", "estágio IIIA"), by its name.
@@ -341,6 +343,9 @@ _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _POWER = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×]\s?10(?:\^(\d{{1,2}})|([⁰¹²³⁴⁵⁶⁷⁸⁹]{{1,2}}))")
 # A gravida's obstetric history ("G3P2A1": "gesta três, para dois, aborto um").
 _GESTA = re.compile(r"(?<!\w)G(\d{1,2})\s?P(\d{1,2})(?:\s?A(\d{1,2}))?(?!\w)")
+# A finding graded in crosses ("proteinúria 3+", "reflexos 2+/4+", "sopro 2+/6+": "três
+# cruzes", "duas cruzes em quatro").
+_CROSSES = re.compile(r"(?<![\w,./+])([1-6])\+(?:/([1-6])\+)?(?![\w+])")
 # "+" between two words or figures, spaced ("32 semanas + 4 dias"): "mais" ("K+" stays).
 _PLUS = re.compile(r"(?<=\w) \+ (?=\w)")
 _WITH_UNIT = re.compile(rf"(?<![\w,./])(-?)({_NUMBER})\s?({_UNIT}|%){_END}")
@@ -515,6 +520,12 @@ def _power(match: re.Match[str]) -> str:
     return f"{number_words(number)} {singular if number == '1' else plural}"
 
 
+def _crosses(match: re.Match[str]) -> str:
+    crosses, of = int(match.group(1)), match.group(2)
+    said = f"{cardinal(crosses, True)} {'cruz' if crosses == 1 else 'cruzes'}"
+    return said + (f" em {cardinal(int(of), True)}" if of else "")
+
+
 def _gesta(match: re.Match[str]) -> str:
     gesta, para, aborto = match.groups()
     said = [f"gesta {cardinal(int(gesta))}", f"para {cardinal(int(para))}"]
@@ -579,6 +590,7 @@ _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_PICTOGRAPHS, lambda m: ""),
     (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
     (_ROMAN, _roman),
+    (_CROSSES, _crosses),
     (_DECIMAL_POINT, lambda m: f"{m.group(1)},{m.group(2)}"),
     (_MONEY, _money),
     (_ISO_DATE, _iso_date),
