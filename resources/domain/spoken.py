@@ -337,8 +337,8 @@ _COMPARISON = re.compile(
 )
 _TIMES = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×]\s?({_NUMBER})(?:\s?({_UNIT}){_END})?")
 _DOSE_TIMES = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×](?=\s|$|[,;.!?)/])")
-# A count in scientific notation ("50 x 10³/µL", "4,5 x 10^6"): a thousand, a million and a
-# billion by name ("cinquenta mil"), another power as "dez elevado a" it.
+# A count in scientific notation ("50 x 10³/µL", "4,5 x 10^6"): a thousand, a million, a
+# billion and a trillion by name ("cinquenta mil"), another power as "dez elevado a" it.
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _POWER = re.compile(rf"(?<![\w,./])({_NUMBER})\s?[xX×]\s?10(?:\^(\d{{1,2}})|([⁰¹²³⁴⁵⁶⁷⁸⁹]{{1,2}}))")
 # A gravida's obstetric history ("G3P2A1": "gesta três, para dois, aborto um").
@@ -504,20 +504,17 @@ def _dose_times(match: re.Match[str]) -> str:
     return f"{number_words(times, True)} {'vez' if times == '1' else 'vezes'}"
 
 
-_POWER_NAMES = {3: ("mil", "mil"), 6: ("milhão", "milhões"), 9: ("bilhão", "bilhões")}
-
-
 def _power(match: re.Match[str]) -> str:
     """ "50 x 10³" -> "cinquenta mil", "1 x 10^6" -> "um milhão", "2 x 10⁵" -> "dois vezes dez
     elevado a cinco"; before "mil" the number takes the gender of the noun after it."""
     number, caret, superscript = match.groups()
     power = int(caret or superscript.translate(_SUPERSCRIPTS))
-    if power not in _POWER_NAMES:
-        return f"{number_words(number)} vezes dez elevado a {cardinal(power)}"
-    singular, plural = _POWER_NAMES[power]
     if power == 3:
         return "mil" if number == "1" else f"{number_words(number, _before_feminine(match))} mil"
-    return f"{number_words(number)} {singular if number == '1' else plural}"
+    if power in (6, 9, 12):
+        singular, plural = _SCALES[power // 3 - 2]
+        return f"{number_words(number)} {singular if number == '1' else plural}"
+    return f"{number_words(number)} vezes dez elevado a {cardinal(power)}"
 
 
 def _crosses(match: re.Match[str]) -> str:
