@@ -378,6 +378,10 @@ def test_a_glossary_says_whole_words_only_longest_first_and_once():
         "pressão arterial de cento e vinte e pressão arterial sistólica alta; PAPA e FCs ficam."
     )
     assert said("IAM", "pt-BR", {"IAM": "infarto de 1 vaso"}) == "infarto de um vaso"
+    # A numeral is read by the noun before it, however the glossary says the noun.
+    assert said("NYHA III e classe IV", "pt-BR", {"NYHA": "nía", "classe": "classe funcional"}) == (
+        "nía três e classe funcional quatro"
+    )
 
 
 def _glossary_brief(tmp_path, say: dict, shots: list[dict] | None = None) -> dict:

@@ -586,7 +586,6 @@ def _bare(match: re.Match[str]) -> str:
 _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_PICTOGRAPHS, lambda m: ""),
     (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
-    (_ROMAN, _roman),
     (_CROSSES, _crosses),
     (_DECIMAL_POINT, lambda m: f"{m.group(1)},{m.group(2)}"),
     (_MONEY, _money),
@@ -610,7 +609,10 @@ _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_GESTA, _gesta),
     (_PLUS, lambda m: " mais "),
 )
-_RULES = {"pt-BR": _PT_BR}
+# Read before the glossary's terms are: a numeral is known by the noun before it, which the
+# glossary may say otherwise ("NYHA III" with NYHA said "nía": "nía três").
+_PT_BR_FIRST = ((_ROMAN, _roman),)
+_RULES = {"pt-BR": (_PT_BR_FIRST, _PT_BR)}
 
 
 def with_glossary(text: str, glossary: Mapping[str, str]) -> str:
@@ -624,10 +626,13 @@ def with_glossary(text: str, glossary: Mapping[str, str]) -> str:
 
 
 def said(text: str, language: str, glossary: Mapping[str, str] | None = None) -> str:
-    """`text` as the voice says it in `language`: the glossary's terms as it says them, then
-    figures, units and abbreviations in words."""
+    """`text` as the voice says it in `language`: Roman numerals by the noun before them, the
+    glossary's terms as it says them, then figures, units and abbreviations in words."""
+    first, rules = _RULES[language]
+    for pattern, words in first:
+        text = pattern.sub(words, text)
     text = with_glossary(text, glossary or {})
-    for pattern, words in _RULES[language]:
+    for pattern, words in rules:
         text = pattern.sub(words, text)
     return text
 
