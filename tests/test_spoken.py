@@ -145,6 +145,11 @@ READINGS = {
         "gesta três, para dois, aborto um, IG trinta e duas semanas mais quatro dias; gesta um, "
         "para zero. Dor com irradiação, sem febre."
     ),
+    # ECG leads; "DI" is an acronym too (diabetes insipidus) and stays.
+    "Supra de ST em V1-V4 e DII, DIII e aVF; infra em aVL e V5–V6; DI central.": (
+        "Supra de ST em vê um a vê quatro e dê dois, dê três e a vê efe; infra em a vê ele e vê "
+        "cinco a vê seis; DI central."
+    ),
     # Findings graded in crosses; Roman numerals after a classification's eponym.
     "Proteinúria 3+, reflexos 2+/4+, sopro 1+/6+; Gustilo IIIB, Forrest IIa, Le Fort II.": (
         "Proteinúria três cruzes, reflexos duas cruzes em quatro, sopro uma cruz em seis; Gustilo "

@@ -27,7 +27,8 @@ What is written out (Brazilian Portuguese):
   Xa": "três", "dois", "dez A") or after a century or chapter ("século V": "quinto");
 * a count in scientific notation ("50 x 10³/µL": "cinquenta mil por microlitro"), a gravida's
   history ("G3P2A1": "gesta três, para dois, aborto um"), crosses ("3+", "2+/4+": "três
-  cruzes", "duas cruzes em quatro") and a spaced "+" ("mais");
+  cruzes", "duas cruzes em quatro"), ECG leads ("DII", "aVF", "V1-V4") and a spaced "+"
+  ("mais");
 * a few abbreviations with their dot ("Dra.", "máx.", "aprox."), "c/", "s/", "e/ou" and "&".
 
 Emoji and other pictographs ("😀", "👍🏽", "❤️", "⭐") are left out: the voice has no word for
@@ -346,6 +347,10 @@ _GESTA = re.compile(r"(?<!\w)G(\d{1,2})\s?P(\d{1,2})(?:\s?A(\d{1,2}))?(?!\w)")
 # A finding graded in crosses ("proteinúria 3+", "reflexos 2+/4+", "sopro 2+/6+": "três
 # cruzes", "duas cruzes em quatro").
 _CROSSES = re.compile(r"(?<![\w,./+])([1-6])\+(?:/([1-6])\+)?(?![\w+])")
+# ECG leads ("DII, DIII e aVF", "V1-V4": "dê dois, dê três e a vê efe", "vê um a vê quatro");
+# "DI" is also an acronym (diabetes insipidus) and is left to the glossary.
+_LEAD = re.compile(r"(?<!\w)(?:D(II|III)|V([1-6])|aV([RLF]))(?!\w)(?:[-–](?=[DVa]))?")
+_LEAD_LETTERS = {"R": "erre", "L": "ele", "F": "efe"}
 # "+" between two words or figures, spaced ("32 semanas + 4 dias"): "mais" ("K+" stays).
 _PLUS = re.compile(r"(?<=\w) \+ (?=\w)")
 _WITH_UNIT = re.compile(rf"(?<![\w,./])(-?)({_NUMBER})\s?({_UNIT}|%){_END}")
@@ -523,6 +528,15 @@ def _crosses(match: re.Match[str]) -> str:
     return said + (f" em {cardinal(int(of), True)}" if of else "")
 
 
+def _lead(match: re.Match[str]) -> str:
+    limb, chest, augmented = match.groups()
+    if limb:
+        said = f"dê {cardinal(len(limb))}"
+    else:
+        said = f"vê {cardinal(int(chest))}" if chest else f"a vê {_LEAD_LETTERS[augmented]}"
+    return said + (" a " if match.group(0)[-1] in "-–" else "")
+
+
 def _gesta(match: re.Match[str]) -> str:
     gesta, para, aborto = match.groups()
     said = [f"gesta {cardinal(int(gesta))}", f"para {cardinal(int(para))}"]
@@ -607,6 +621,7 @@ _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_BARE, _bare),
     (_GREEK_LETTER, _greek),
     (_GESTA, _gesta),
+    (_LEAD, _lead),
     (_PLUS, lambda m: " mais "),
 )
 # Read before the glossary's terms are: a numeral is known by the noun before it, which the
