@@ -145,6 +145,10 @@ READINGS = {
         "gesta três, para dois, aborto um, IG trinta e duas semanas mais quatro dias; gesta um, "
         "para zero. Dor com irradiação, sem febre."
     ),
+    # Round the clock, unless it is a day.
+    "Plantão 24/7; alta no dia 24/7.": (
+        "Plantão vinte e quatro por sete; alta no dia vinte e quatro de julho."
+    ),
     # ECG leads; "DI" is an acronym too (diabetes insipidus) and stays.
     "Supra de ST em V1-V4 e DII, DIII e aVF; infra em aVL e V5–V6; DI central.": (
         "Supra de ST em vê um a vê quatro e dê dois, dê três e a vê efe; infra em a vê ele e vê "

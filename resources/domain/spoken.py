@@ -468,8 +468,9 @@ def _colon(match: re.Match[str]) -> str:
 def _slash(match: re.Match[str]) -> str:
     """ "140/90" a pressure (the first at least 50 and above the second, a pressure's unit
     after it, or "PA" before it: "PA 12/8"); "2/3" a fraction (a known denominator, not after
-    "dia"); "Apgar 8/9" two scores; "7/10" a score; "12/05" or "1/3/2026" a date; anything
-    else as "barra" ("20/20")."""
+    "dia"); "Apgar 8/9" two scores; "7/10" a score; "24/7" round the clock ("vinte e quatro por
+    sete"; "dia 24/7" a date); "12/05" or "1/3/2026" a date; anything else as "barra"
+    ("20/20")."""
     first, second, year, unit = match.groups()
     top, bottom = int(first), int(second)
     before = [w.strip(":").lower() for w in match.string[: match.start()].split()[-1:]]
@@ -478,6 +479,8 @@ def _slash(match: re.Match[str]) -> str:
             return _pair(first, "por", second, unit)
         if before == ["apgar"]:  # at the 1st and the 5th minute
             return _pair(first, "e", second)
+        if before != ["dia"] and (top, bottom) == (24, 7):
+            return _pair(first, "por", second)
         if before != ["dia"] and 0 < top < bottom and bottom in _FRACTIONS:
             singular, plural = _FRACTIONS[bottom]
             return "meio" if bottom == 2 else f"{cardinal(top)} {singular if top == 1 else plural}"
