@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -104,13 +105,34 @@ def run_chain(
         str(path.resolve()), brief.content_hash()[:16], key=key, launched_by=launched_by
     )
     tags.update(zip(PROCESS_TAGS, (socket.gethostname(), str(os.getpid())), strict=True))
-    return job.execute_in_process(
-        partition_key=key,
-        instance=instance,
-        tags=tags,
-        raise_on_error=raise_on_error,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
+    with keeping_sigterm():
+        return job.execute_in_process(
+            partition_key=key,
+            instance=instance,
+            tags=tags,
+            raise_on_error=raise_on_error,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
+
+
+@contextlib.contextmanager
+def keeping_sigterm():
+    """SIGTERM as it was before the block, after it.
+
+    Dagster's in-process execution points SIGTERM at SIGINT's handler and, on its way out, at
+    SIGINT's handler again. A process a shell started in the background ignores SIGINT, so from
+    then on it ignored SIGTERM too, and so did every process it started (an ignored signal stays
+    ignored across exec): a voice worker, the next run of `demo`, a chain the review app's Stop
+    could then not stop. Signals are the main thread's to set; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 REPO = Path(__file__).resolve().parents[1]

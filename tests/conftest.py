@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,13 @@ def pytest_configure(config: pytest.Config) -> None:
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     os.environ[MODELS_ENV] = str(shared / "tiny-models")
 
+
+# A test run a script started in the background ignores SIGINT, and Dagster's in-process runs
+# (tests call `materialize` directly) leave SIGTERM pointed at SIGINT's handler: every process a
+# later test starts would then ignore SIGTERM, and a test that stops one would wait on it. The
+# tests run as they do from a terminal, where SIGINT interrupts.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 COUNTED_KEYS = "flop-keys.txt"  # beside the run's base folder: scripts/seed_flop_counts.py --keys
 _counted: set[str] = set()  # every FLOP count this process's quotes had to count, by key

@@ -7,13 +7,14 @@ again from the app after a run failed, was stopped or went silent
 from __future__ import annotations
 
 import html
+import os
 import signal
 import subprocess
 import sys
 import urllib.parse
 
 import pytest
-from conftest import started_run
+from conftest import REPO, started_run
 from dagster import DagsterInstance, DagsterRunStatus
 from review_support import CHARACTER, CLIENT, KEY, config_for, get, post, review_settings, serve
 
@@ -179,3 +180,43 @@ def test_a_run_gone_silent_with_no_process_behind_it_can_be_run_again(app, monke
     assert "process stopped?" in page and 'id="restart-run"' in page
     assert status == 303 and len(sleepers) == 1
     assert [(r["who"], r["runs"]) for r in runs_restarted(config.store)] == [("ana", ["run-9"])]
+
+
+# A process a shell started in the background ignores SIGINT; a run in it, then a process it
+# starts, which the app or `stop` would stop with SIGTERM.
+_BACKGROUND_RUN = """
+import signal, subprocess, sys
+from dagster import asset, materialize
+from pipeline.launch import keeping_sigterm
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@asset
+def one():
+    return 1
+
+
+with keeping_sigterm():
+    materialize([one])
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+child.terminate()
+try:
+    print(child.wait(60))
+except subprocess.TimeoutExpired:
+    child.kill()
+    print("SIGTERM ignored")
+"""
+
+
+def test_a_process_started_after_a_run_in_a_background_process_still_stops_on_sigterm(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", _BACKGROUND_RUN],
+        cwd=REPO,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == str(-signal.SIGTERM)
