@@ -145,6 +145,16 @@ READINGS = {
         "gesta três, para dois, aborto um, IG trinta e duas semanas mais quatro dias; gesta um, "
         "para zero. Dor com irradiação, sem febre."
     ),
+    # Fraction signs, in the gender of the noun after them; money in thousands and millions; a
+    # prescription's shorthand.
+    "Tome ½ comprimido, 1 ½ colher, ¾ do volume; 2 cp de 12/12h, 1 amp, 20 gts.": (
+        "Tome meio comprimido, uma e meia colher, três quartos do volume; dois comprimidos de doze "
+        "em doze horas, uma ampola, vinte gotas."
+    ),
+    "Custa R$ 50 mil, US$ 2 milhões, R$ 1 mil ou R$ 1,5 milhão.": (
+        "Custa cinquenta mil reais, dois milhões de dólares, mil reais ou um vírgula cinco milhão "
+        "de reais."
+    ),
     # Round the clock, unless it is a day.
     "Plantão 24/7; alta no dia 24/7.": (
         "Plantão vinte e quatro por sete; alta no dia vinte e quatro de julho."
@@ -202,6 +212,7 @@ def test_what_a_reading_holds_that_the_voice_has_no_words_for():
     assert unread(reading) == ["www.acme.com.br", "ana@acme.com", "→", "•", "#", "+"]
     assert unread(said("Dose de 10 mg/kg, 50% (≥ 2 vezes)! Até já — né?", "pt-BR")) == []
     assert unread("Os dados *importantes* e o resto / o todo ≥ dois") == ["*", "/", "≥"]
+    assert unread(said("⅛ da dose e ½ comprimido", "pt-BR")) == ["⅛"]
 
 
 def test_validate_warns_of_what_the_voice_has_no_words_for_naming_the_field(tmp_path, capsys):
@@ -218,17 +229,17 @@ def test_validate_warns_of_what_the_voice_has_no_words_for_naming_the_field(tmp_
     assert main(["validate", str(path)]) == 0
     warned = [line for line in capsys.readouterr().out.splitlines() if "no words" in line]
     assert warned == [
-        f"{path}: warning: shots[0].line: the voice has no words for '→': the voice engine says "
-        "them as it guesses, or not at all; write them out, or give shots[0].say",
+        f"{path}: warning: shots[0].line: the voice has no words for '→': the voice engine "
+        "reads them its own way, or skips them; write them out, or give shots[0].say",
         f"{path}: warning: shots[2].say: the voice has no words for 'www.acme.com.br': the "
-        "voice engine says them as it guesses, or not at all; write them out",
+        "voice engine reads them its own way, or skips them; write them out",
     ]
     notes = brief_notes(Settings.from_env(), load_brief(path), "pt-BR")
     assert [n.line for n in notes if n.warning and "palavras" in n.line] == [
-        "shots[0].line: a voz não tem palavras para '→': o motor de voz as diz como adivinhar, "
-        "ou nem diz; escreva-as por extenso ou use shots[0].say",
-        "shots[2].say: a voz não tem palavras para 'www.acme.com.br': o motor de voz as diz "
-        "como adivinhar, ou nem diz; escreva-as por extenso",
+        "shots[0].line: a voz não tem palavras para '→': o motor de voz as lê a seu modo, ou as "
+        "omite; escreva-as por extenso ou use shots[0].say",
+        "shots[2].say: a voz não tem palavras para 'www.acme.com.br': o motor de voz as lê a seu "
+        "modo, ou as omite; escreva-as por extenso",
     ]
 
 

@@ -915,10 +915,10 @@ def voice_warnings(brief: Brief) -> list[Problem]:
         warnings.append(
             Problem(
                 field,
-                f"the voice has no words for {shown}: the voice engine says them as it guesses, "
-                f"or not at all; write them out{say}",
-                f"a voz não tem palavras para {shown}: o motor de voz as diz como adivinhar, ou "
-                f"nem diz; escreva-as por extenso{say_pt}",
+                f"the voice has no words for {shown}: the voice engine reads them its own way, "
+                f"or skips them; write them out{say}",
+                f"a voz não tem palavras para {shown}: o motor de voz as lê a seu modo, ou as "
+                f"omite; escreva-as por extenso{say_pt}",
             )
         )
     return warnings

@@ -8,7 +8,7 @@ that hears "quinhentos" differs from a script that says "500". So the brief's ch
 the voice engine and the transcript comparison all take `said(line)`; the subtitles keep the line.
 
 What is written out (Brazilian Portuguese):
-* amounts of money ("R$ 1.234,56", "US$ 3");
+* amounts of money ("R$ 1.234,56", "US$ 3", "R$ 50 mil");
 * integers ("1.500", "-3"), decimals with a comma ("2,5"), percentages ("15%"), ordinals ("1º",
   "2ª"), a number times another ("90x60", "3 x 2 cm": "por") or times a dose ("3x ao dia":
   "vezes");
@@ -25,6 +25,8 @@ What is written out (Brazilian Portuguese):
 * Greek letters ("β-bloqueador": "beta-bloqueador");
 * a Roman numeral after a class, type, grade or stage ("classe III da NYHA", "tipo II", "fator
   Xa": "três", "dois", "dez A") or after a century or chapter ("século V": "quinto");
+* a fraction sign ("½ comprimido": "meio comprimido"), a prescription's shorthand ("2 cp",
+  "1 amp", "20 gts");
 * a count in scientific notation ("50 x 10³/µL": "cinquenta mil por microlitro"), a gravida's
   history ("G3P2A1": "gesta três, para dois, aborto um"), crosses ("3+", "2+/4+": "três
   cruzes", "duas cruzes em quatro"), ECG leads ("DII", "aVF", "V1-V4") and a spaced "+"
@@ -186,6 +188,12 @@ _UNIT_WORDS: dict[str, tuple[str, str, bool]] = {
     "µUI": ("microunidade internacional", "microunidades internacionais", True),
     "μUI": ("microunidade internacional", "microunidades internacionais", True),
     "mUI": ("miliunidade internacional", "miliunidades internacionais", True),
+    # a prescription's shorthand ("2 cp", "1 amp", "20 gts")
+    "cp": ("comprimido", "comprimidos", False),
+    "comp": ("comprimido", "comprimidos", False),
+    "amp": ("ampola", "ampolas", True),
+    "gt": ("gota", "gotas", True),
+    "gts": ("gota", "gotas", True),
 }
 # What may follow "/" after a unit ("mg/kg", "g/dia", "mL/kg/h"), said in the singular.
 _PER_WORDS: dict[str, str] = {
@@ -205,7 +213,8 @@ _FEMININE_NOUNS = frozenset(
     plaqueta plaquetas hemácia hemácias colônia colônias crise crises convulsão convulsões
     evacuação evacuações mamada mamadas refeição refeições sessão sessões série séries amostra
     amostras vacina vacinas drágea drágeas bolsa bolsas contração contrações fratura fraturas
-    costela costelas vértebra vértebras artéria artérias veia veias noite noites""".split()
+    costela costelas vértebra vértebras artéria artérias veia veias noite noites colher colheres
+    xícara xícaras""".split()
 )
 # Abbreviations with their dot, as spoken.
 _ABBREVIATIONS: dict[str, str] = {
@@ -290,6 +299,17 @@ _END = r"(?![\wµμ²°º/])"  # a unit ends its word ("m" is not the start of "
 
 # Money: the currency's sign before the amount ("R$ 1.234,56", "US$ 3").
 _CURRENCIES: dict[str, tuple[str, str]] = {"R$": ("real", "reais"), "US$": ("dólar", "dólares")}
+# An amount of money in thousands, millions or billions ("R$ 50 mil": "cinquenta mil reais";
+# "US$ 2 milhões": "dois milhões de dólares").
+_MONEY_SCALE = re.compile(
+    rf"(?<![\w$])(R\$|US\$)\s?({_NUMBER})\s(mil|milhão|milhões|bilhão|bilhões)(?!\w)"
+)
+# A fraction sign, after a whole number or not ("½ comprimido": "meio comprimido"; "1 ½ colher":
+# "uma e meia colher"; "¾": "três quartos").
+_FRACTION_SIGNS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4)}
+_FRACTION_SIGN = re.compile(
+    r"(?<![\w,./])(?:(\d+)\s?)?([" + "".join(_FRACTION_SIGNS) + r"])(?![\d/])"
+)
 _MONEY = re.compile(r"(?<![\w$])(R\$|US\$)\s?(\d{1,3}(?:\.\d{3})+(?!\d)|\d+)(?:,(\d{2}))?(?![\d,])")
 _ABBREVIATION = re.compile(
     r"(?<![\w.])(" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")(?=\s|$|[,;:!?)])"
@@ -410,6 +430,25 @@ def _money(match: re.Match[str]) -> str:
     if hundredths:
         parts.append(f"{cardinal(hundredths)} {'centavo' if hundredths == 1 else 'centavos'}")
     return " e ".join(parts)
+
+
+def _money_scale(match: re.Match[str]) -> str:
+    sign, number, scale = match.groups()
+    plural = _CURRENCIES[sign][1]
+    amount = scale if number == "1" and scale == "mil" else f"{number_words(number)} {scale}"
+    return f"{amount}{'' if scale == 'mil' else ' de'} {plural}"
+
+
+def _fraction_sign(match: re.Match[str]) -> str:
+    whole, sign = match.groups()
+    top, bottom = _FRACTION_SIGNS[sign]
+    feminine = _before_feminine(match)
+    if bottom == 2:
+        part = "meia" if feminine else "meio"
+    else:
+        singular, plural = _FRACTIONS[bottom]
+        part = f"{cardinal(top)} {singular if top == 1 else plural}"
+    return f"{cardinal(int(whole), feminine)} e {part}" if whole else part
 
 
 def _with_unit(match: re.Match[str]) -> str:
@@ -605,7 +644,9 @@ _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
     (_CROSSES, _crosses),
     (_DECIMAL_POINT, lambda m: f"{m.group(1)},{m.group(2)}"),
+    (_MONEY_SCALE, _money_scale),
     (_MONEY, _money),
+    (_FRACTION_SIGN, _fraction_sign),
     (_ISO_DATE, _iso_date),
     (_INTERVAL, lambda m: f"de {_hours(m)} em {_hours(m)} horas"),
     (_CLOCK, _clock),
@@ -656,8 +697,9 @@ def said(text: str, language: str, glossary: Mapping[str, str] | None = None) ->
 
 
 # What the voice has no word for, left as written: symbols ("→", "+", "|"), signs no figure
-# follows ("≥", "%"), markup ("*", "#", "_"), bullets and slashes between words.
-_UNREAD_CATEGORIES = frozenset({"Sm", "Sc", "Sk", "So"})
+# follows ("≥", "%"), markup ("*", "#", "_"), bullets, slashes between words and number signs
+# no rule reads ("²" alone, "⅛").
+_UNREAD_CATEGORIES = frozenset({"Sm", "Sc", "Sk", "So", "No"})
 _UNREAD_MARKS = frozenset("#*@&/\\_%•§")
 
 
