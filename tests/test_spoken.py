@@ -303,6 +303,15 @@ def test_a_transcript_that_writes_figures_matches_a_script_that_says_them():
     assert line_error_rate("Tome 500 mg.", "Tome quinhentos miligramas.", "pt-BR") == 0.0
     assert line_error_rate("Tome quinhentos miligramas.", "tome 500 mg", "pt-BR") == 0.0
     assert line_error_rate("Tome 500 mg.", "Tome 600 mg.", "pt-BR") > 0.0
+    # A transcript that writes a grade in crosses or a count as digits.
+    assert (
+        line_error_rate(
+            "Proteinúria 2+, plaquetas 50 x 10³/µL.",
+            "proteinúria 2 cruzes, plaquetas 50 mil por microlitro",
+            "pt-BR",
+        )
+        == 0.0
+    )
 
 
 def _load(tmp_path, shot: dict):

@@ -214,7 +214,7 @@ _FEMININE_NOUNS = frozenset(
     evacuação evacuações mamada mamadas refeição refeições sessão sessões série séries amostra
     amostras vacina vacinas drágea drágeas bolsa bolsas contração contrações fratura fraturas
     costela costelas vértebra vértebras artéria artérias veia veias noite noites colher colheres
-    xícara xícaras""".split()
+    xícara xícaras cruz cruzes""".split()
 )
 # Abbreviations with their dot, as spoken.
 _ABBREVIATIONS: dict[str, str] = {
