@@ -278,7 +278,7 @@ class BriefInbox(ConfigurableResource):
         folder.mkdir(parents=True, exist_ok=True)
         for name, etag in etags.items():
             local, tag = folder / name, folder / f".{name}.etag"
-            if local.is_file() and tag.is_file() and tag.read_text() == etag:
+            if local.is_file() and tag.is_file() and tag.read_text(encoding="utf-8") == etag:
                 continue
             # Over the limit: fetch one byte more than it, enough for read() to refuse it.
             limit = {"Range": f"bytes=0-{MAX_BRIEF_BYTES}"} if sizes[name] > MAX_BRIEF_BYTES else {}

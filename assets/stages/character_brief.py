@@ -217,7 +217,7 @@ def quote_of(run: Run, brief: Brief) -> dict:
 
 def read_quote(folder: Path) -> dict:
     """The quote a brief snapshot recorded before any GPU stage ran."""
-    return json.loads((folder / QUOTE_JSON).read_text())
+    return json.loads((folder / QUOTE_JSON).read_text(encoding="utf-8"))
 
 
 def predicted(run: Run, stages: tuple[str, ...], shots: list[str] | None = None) -> dict:

@@ -65,7 +65,7 @@ def train_lora(run: Run, trainer: TrainingBackend) -> StageResult:
             model_dir,
             model,
             images=images,
-            captions=[caption_file(p).read_text().strip() for p in images],
+            captions=[caption_file(p).read_text(encoding="utf-8").strip() for p in images],
             out_dir=stage,
             steps=lora.steps,
             rank=hyper.rank,

@@ -161,7 +161,7 @@ def quote_accuracy(run: Run, deliverable: Deliverable, cost: VideoCost) -> dict[
     path = run.store.path(brief) / QUOTE_JSON
     if not path.is_file():
         return {"character": deliverable.character, "quoted": False}
-    quote = json.loads(path.read_text())
+    quote = json.loads(path.read_text(encoding="utf-8"))
     quoted_s = float(quote["total"]["gpu_s"])
     return {
         "character": deliverable.character,

@@ -109,7 +109,7 @@ def make_references(run: Run, generator: ImageGenerator) -> StageResult:
     found = [p for p in stills if p.is_file()]
     captions = [caption_file(p) for p in stills]
     trigger = brief.character.trigger or ""
-    captioned = all(c.is_file() and trigger in c.read_text() for c in captions)
+    captioned = all(c.is_file() and trigger in c.read_text(encoding="utf-8") for c in captions)
     set_check, similarity = _set_check(run, found, ref.version, brief.qc, [s.view for s in plan])
     count_check = Check(
         CHECK_COUNT,

@@ -1180,7 +1180,7 @@ BRIEF_JSON = "brief.json"
 
 def read_snapshot(folder: Path, key: str) -> Brief:
     """The validated brief of the character_brief snapshot in `folder` (artifact `key`)."""
-    data = json.loads((folder / BRIEF_JSON).read_text())
+    data = json.loads((folder / BRIEF_JSON).read_text(encoding="utf-8"))
     return parse_brief(data, source=f"{key}/{BRIEF_JSON}")
 
 

@@ -48,7 +48,7 @@ def load_newest_checkpoint(folder: Path, log: Callable[[str], None]) -> dict[str
     """The newest checkpoint whose state file matches its recorded sha256; bad ones skipped."""
     for candidate in sorted(folder.glob("step-*"), reverse=True):
         try:
-            record = json.loads((candidate / RECORD_FILE).read_text())
+            record = json.loads((candidate / RECORD_FILE).read_text(encoding="utf-8"))
             if sha256_file(candidate / STATE_FILE) != record["sha256"]:
                 raise ValueError("state file does not match its recorded sha256")
             # weights_only: a checkpoint is data, never code.

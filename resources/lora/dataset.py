@@ -111,7 +111,7 @@ def load_cached(cache_file: Path) -> Dataset | None:
     """The cached dataset in `cache_file`, or None if it is missing or unreadable."""
     index_file = cache_file.with_suffix(".json")
     try:
-        index = json.loads(index_file.read_text())
+        index = json.loads(index_file.read_text(encoding="utf-8"))
         if sha256_file(cache_file) != index["sha256"]:
             return None
         tensors = load_file(cache_file)

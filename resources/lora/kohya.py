@@ -680,7 +680,7 @@ def _write_uncaptioned_copies(image_dir: Path, out_dir: Path) -> None:
     for image in sorted(image_dir.iterdir()):
         if image.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
             shutil.copyfile(image, out_dir / image.name)
-            (out_dir / image.with_suffix(".txt").name).write_text("\n")
+            (out_dir / image.with_suffix(".txt").name).write_text("\n", encoding="utf-8")
 
 
 # -- the lora_trainer resource ---------------------------------------------------------------
@@ -722,7 +722,7 @@ class KohyaTrainer(TrainingBackend):
         pairs = zip(request.images, request.captions, strict=True)
         for index, (image, caption) in enumerate(pairs):
             shutil.copyfile(image, stills / f"{index:04d}{image.suffix}")
-            (stills / f"{index:04d}.txt").write_text(caption + "\n")
+            (stills / f"{index:04d}.txt").write_text(caption + "\n", encoding="utf-8")
         job = KohyaJob(
             **target,
             checkout=Path(self.checkout),
@@ -741,7 +741,9 @@ class KohyaTrainer(TrainingBackend):
             gradient_checkpointing=self.gradient_checkpointing,
             python=self.python or sys.executable,
         )
-        config = json.loads((request.model_dir / "transformer" / "config.json").read_text())
+        config = json.loads(
+            (request.model_dir / "transformer" / "config.json").read_text(encoding="utf-8")
+        )
         hidden = config.get("num_attention_heads", 0) * config.get("attention_head_dim", 0)
         result = train_with_kohya(
             job,

@@ -102,7 +102,7 @@ class ModelStore(ConfigurableResource):
         folder = Path(self.models_dir).resolve() / "assembled" / model.name
         listing = {"base": str(Path(base).resolve()), "single_files": files}
         marker = folder / "assembled.json"
-        if marker.is_file() and json.loads(marker.read_text()) == listing:
+        if marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == listing:
             return folder
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -330,7 +330,7 @@ def published_sha256(folder: Path, rel: str, file: Path, revision: str) -> str |
     """
     metadata = folder / ".cache" / "huggingface" / "download" / f"{rel}.metadata"
     if metadata.is_file():
-        commit, etag, *_ = [*metadata.read_text().splitlines(), "", ""]
+        commit, etag, *_ = [*metadata.read_text(encoding="utf-8").splitlines(), "", ""]
         if _COMMIT.match(revision) and _COMMIT.match(commit.strip()) and commit.strip() != revision:
             raise ModelCorruptError(
                 f"{file}: downloaded at commit {commit.strip()}, but the registry pins {revision}; "
@@ -352,7 +352,7 @@ def verify_published_hashes(folder: Path, what: str, revision: str) -> None:
     stamp = [[rel, *file_signature(file.stat())] for rel, file in files]
     record = folder / PUBLISHED_CHECK
     try:
-        if json.loads(record.read_text()) == stamp:
+        if json.loads(record.read_text(encoding="utf-8")) == stamp:
             return
     except (OSError, ValueError):
         pass
@@ -386,7 +386,7 @@ def model_files(path: Path) -> list[tuple[str, Path]]:
                 found.append((file.relative_to(path).as_posix(), file))
     listing = path / "single_files.json"
     if listing.is_file():
-        for component, file in sorted(json.loads(listing.read_text()).items()):
+        for component, file in sorted(json.loads(listing.read_text(encoding="utf-8")).items()):
             found.append((f"single_file:{component}", Path(file)))
     return found
 
@@ -402,7 +402,7 @@ def weights_digest(path: Path) -> str:
         # Follows links: the stamp is the target's. Keyed on what `touch -r` cannot restore.
         stamp.append([rel, *file_signature(file.stat())])
     try:
-        cached = json.loads(cache_file.read_text())
+        cached = json.loads(cache_file.read_text(encoding="utf-8"))
         if cached["stamp"] == stamp and cached.get("version") == DIGEST_VERSION:
             return cached["sha256"]
     except (OSError, KeyError, json.JSONDecodeError):

@@ -133,7 +133,7 @@ def valid_count(full_key: str, entry: Any) -> bool:
 def _seed() -> dict[str, dict[str, Any]]:
     """The committed counts that pass `valid_count` (an invalid one is counted when needed)."""
     try:
-        seeded = json.loads(SEED_FILE.read_text())
+        seeded = json.loads(SEED_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(seeded, dict):
@@ -160,7 +160,7 @@ class FlopCache:
         path = self.folder / f"{full}.json" if self.folder else None
         if found is None and path is not None and path.is_file():
             try:
-                found = json.loads(path.read_text())
+                found = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 found = None  # a damaged entry is recounted, never trusted
             if not valid_count(full, found):
@@ -444,4 +444,6 @@ def upscale_frame(cache: FlopCache, architecture_name: str, *, width: int, heigh
 def write_seed(keys: dict[str, dict[str, Any]]) -> None:
     """Merge `keys` (full cache keys -> counts) into the committed seed file."""
     merged = {**_seed(), **keys}
-    SEED_FILE.write_text(json.dumps(dict(sorted(merged.items())), indent=0) + "\n")
+    SEED_FILE.write_text(
+        json.dumps(dict(sorted(merged.items())), indent=0) + "\n", encoding="utf-8"
+    )

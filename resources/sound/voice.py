@@ -141,7 +141,7 @@ class VoiceEngine:
         if idle is not None:  # it stopped while idle
             idle.end()
         scratch = tempfile.TemporaryDirectory(prefix="voice-")
-        log = open(Path(scratch.name) / "worker.log", "w")  # noqa: SIM115 (the worker's lifetime)
+        log = open(Path(scratch.name) / "worker.log", "w", encoding="utf-8")  # noqa: SIM115 (the worker's lifetime)
         process = subprocess.Popen(
             # The scratch folder is its temporary folder too (the worker's docstring).
             [python, str(WORKER), str(folder), worker_device, scratch.name],
@@ -163,7 +163,9 @@ class VoiceEngine:
         line = process.stdout.readline()
         if not line:
             code = process.wait()
-            log = (Path(self.worker.scratch.name) / "worker.log").read_text(errors="replace")
+            log = (Path(self.worker.scratch.name) / "worker.log").read_text(
+                encoding="utf-8", errors="replace"
+            )
             last = (log.strip().splitlines() or ["no output"])[-1]
             return {"ok": False, "error": f"the worker stopped (exit code {code}): {last}"}
         return json.loads(line)

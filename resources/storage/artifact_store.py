@@ -107,7 +107,7 @@ def inside(folder: Path, rel: Any, where: str) -> Path:
 def read_json_file(path: Path) -> Any:
     """JSON from `path`, or an ArtifactError naming the file when it is not JSON."""
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ArtifactCorrupt(str(path), [f"not valid JSON ({error})"]) from None
 
@@ -312,7 +312,7 @@ class ArtifactStore(ConfigurableResource):
             return found
         cache_path = self._verified_file(ref)
         try:
-            cache = json.loads(cache_path.read_text())
+            cache = json.loads(cache_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             cache = {}
         problems, seen = [], {}
@@ -549,7 +549,7 @@ class ArtifactStore(ConfigurableResource):
     def record(self, key: str) -> dict[str, Any] | None:
         """The JSON record `key`, or None when there is none."""
         try:
-            return json.loads(self._record_path(key).read_text())
+            return json.loads(self._record_path(key).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
 

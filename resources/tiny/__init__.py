@@ -30,9 +30,9 @@ def _marker_text() -> str:
 def is_built(folder: Path) -> bool:
     """Whether `folder` holds a finished tiny model built by today's tiny code."""
     marker = Path(folder) / MARKER
-    return marker.is_file() and marker.read_text() == _marker_text()
+    return marker.is_file() and marker.read_text(encoding="utf-8") == _marker_text()
 
 
 def mark_built(folder: Path) -> None:
     """Mark `folder`'s tiny model finished, by today's tiny code."""
-    (Path(folder) / MARKER).write_text(_marker_text())
+    (Path(folder) / MARKER).write_text(_marker_text(), encoding="utf-8")

@@ -25,11 +25,13 @@ def build_tiny_distill_adapter(pipeline_dir: Path, out_files: list[Path], seed: 
     """Write one LoRA file per transformer of the tiny pipeline in `pipeline_dir`."""
     import diffusers
 
-    index = json.loads((Path(pipeline_dir) / "model_index.json").read_text())
+    index = json.loads((Path(pipeline_dir) / "model_index.json").read_text(encoding="utf-8"))
     components = [c for c in ("transformer", "transformer_2") if index.get(c, [None])[0]]
     for i, (component, out) in enumerate(zip(components, out_files, strict=False)):
         cls = getattr(diffusers, index[component][1])
-        config = json.loads((Path(pipeline_dir) / component / "config.json").read_text())
+        config = json.loads(
+            (Path(pipeline_dir) / component / "config.json").read_text(encoding="utf-8")
+        )
         config = {k: v for k, v in config.items() if not k.startswith("_")}
         with seeded(seed + i):
             module = cls(**config)

@@ -234,11 +234,13 @@ def build(folder: Path, variant: str = "base") -> None:
             rows[row].mul_(SPEAKER_ROW_SCALE)
     model.save_pretrained(folder)
     config_file = folder / "config.json"
-    config = json.loads(config_file.read_text())
+    config = json.loads(config_file.read_text(encoding="utf-8"))
     speaker = config["speaker_encoder_config"]
     config["speaker_encoder_config"] = {k: speaker[k] for k in _SPEAKER_FIELDS}
-    config_file.write_text(json.dumps(config, indent=2, sort_keys=True))
-    (folder / "generate_config.json").write_text(json.dumps(GENERATE, indent=2, sort_keys=True))
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+    (folder / "generate_config.json").write_text(
+        json.dumps(GENERATE, indent=2, sort_keys=True), encoding="utf-8"
+    )
     torch.manual_seed(SEED + 1)
     codec = Qwen3TTSTokenizerV2Model(codec_config()).eval()
     with torch.no_grad():

@@ -40,8 +40,8 @@ def build_tiny_whisper(folder: Path) -> None:
     vocab = {c: i for i, c in enumerate(_byte_level_alphabet())}
     for token in _SPECIALS:
         vocab[token] = len(vocab)
-    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
+    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
     end = "<|endoftext|>"
     tokenizer = WhisperTokenizer(
         str(folder / "vocab.json"),

@@ -187,7 +187,7 @@ def _single_file_transformers(
 
     loader = getattr(diffusers, model.transformer_class)
     parts = {}
-    for component, path in json.loads(listing.read_text()).items():
+    for component, path in json.loads(listing.read_text(encoding="utf-8")).items():
         if not Path(path).is_file():
             raise FileNotFoundError(
                 f"{model.name}: single-file weights {path} ({component}) missing"
@@ -495,7 +495,7 @@ def finished_shot(folder: Path, shot: ShotRequest, *, reused: bool) -> RenderedS
     done = folder / SHOT_MANIFEST
     if not (done.is_file() and (folder / CLIP).is_file() and (folder / POSTER).is_file()):
         return None
-    record = json.loads(done.read_text())
+    record = json.loads(done.read_text(encoding="utf-8"))
     return RenderedShot(
         shot.id,
         folder / CLIP,

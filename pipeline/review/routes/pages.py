@@ -216,7 +216,7 @@ def report_page(request: Request) -> Response:
     folder = store.path(ref)
     wanted = folder / REPORTS.get(lang, REPORT_MD)
     source = wanted if wanted.is_file() else folder / REPORT_MD  # a report from before pt
-    markdown = source.read_text().replace("<br>", "; ")
+    markdown = source.read_text(encoding="utf-8").replace("<br>", "; ")
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
     return render(
         request, "report", title=client, client=client, ref=ref, body=Markup(body), posters=POSTERS
