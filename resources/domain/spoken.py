@@ -310,7 +310,9 @@ _FRACTION_SIGNS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾
 _FRACTION_SIGN = re.compile(
     r"(?<![\w,./])(?:(\d+)\s?)?([" + "".join(_FRACTION_SIGNS) + r"])(?![\d/])"
 )
-_MONEY = re.compile(r"(?<![\w$])(R\$|US\$)\s?(\d{1,3}(?:\.\d{3})+(?!\d)|\d+)(?:,(\d{2}))?(?![\d,])")
+_MONEY = re.compile(
+    r"(?<![\w$])(R\$|US\$)\s?(\d{1,3}(?:\.\d{3})+(?!\d)|\d+)(?:,(\d{2}))?(?![\d,/])"
+)
 _ABBREVIATION = re.compile(
     r"(?<![\w.])(" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")(?=\s|$|[,;:!?)])"
 )
@@ -640,8 +642,8 @@ def _bare(match: re.Match[str]) -> str:
 
 
 _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (_PICTOGRAPHS, lambda m: ""),
     (_ABBREVIATION, lambda m: _ABBREVIATIONS[m.group(1)]),
+    (_GREEK_LETTER, _greek),
     (_CROSSES, _crosses),
     (_DECIMAL_POINT, lambda m: f"{m.group(1)},{m.group(2)}"),
     (_MONEY_SCALE, _money_scale),
@@ -663,14 +665,14 @@ _PT_BR: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_PER_ALONE, lambda m: f" por {_PER_WORDS[m.group(1)]}"),
     (_ORDINAL, lambda m: ordinal(int(m.group(1)), m.group(2) == "ª")),
     (_BARE, _bare),
-    (_GREEK_LETTER, _greek),
     (_GESTA, _gesta),
     (_LEAD, _lead),
     (_PLUS, lambda m: " mais "),
 )
-# Read before the glossary's terms are: a numeral is known by the noun before it, which the
-# glossary may say otherwise ("NYHA III" with NYHA said "nía": "nía três").
-_PT_BR_FIRST = ((_ROMAN, _roman),)
+# Read before the glossary's terms are: pictographs go first (what they stood between is read
+# as it then stands), and a numeral is known by the noun before it, which the glossary may say
+# otherwise ("NYHA III" with NYHA said "nía": "nía três").
+_PT_BR_FIRST = ((_PICTOGRAPHS, lambda m: ""), (_ROMAN, _roman))
 _RULES = {"pt-BR": (_PT_BR_FIRST, _PT_BR)}
 
 
