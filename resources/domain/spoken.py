@@ -301,8 +301,9 @@ _END = r"(?![\wµμ²°º/])"  # a unit ends its word ("m" is not the start of "
 _CURRENCIES: dict[str, tuple[str, str]] = {"R$": ("real", "reais"), "US$": ("dólar", "dólares")}
 # An amount of money in thousands, millions or billions ("R$ 50 mil": "cinquenta mil reais";
 # "US$ 2 milhões": "dois milhões de dólares").
+_CURRENCY = "|".join(re.escape(sign) for sign in _CURRENCIES)
 _MONEY_SCALE = re.compile(
-    rf"(?<![\w$])(R\$|US\$)\s?({_NUMBER})\s(mil|milhão|milhões|bilhão|bilhões)(?!\w)"
+    rf"(?<![\w$])({_CURRENCY})\s?({_NUMBER})\s(mil|milhão|milhões|bilhão|bilhões)(?!\w)"
 )
 # A fraction sign, after a whole number or not ("½ comprimido": "meio comprimido"; "1 ½ colher":
 # "uma e meia colher"; "¾": "três quartos").
@@ -311,7 +312,7 @@ _FRACTION_SIGN = re.compile(
     r"(?<![\w,./])(?:(\d+)\s?)?([" + "".join(_FRACTION_SIGNS) + r"])(?![\d/])"
 )
 _MONEY = re.compile(
-    r"(?<![\w$])(R\$|US\$)\s?(\d{1,3}(?:\.\d{3})+(?!\d)|\d+)(?:,(\d{2}))?(?![\d,/])"
+    rf"(?<![\w$])({_CURRENCY})\s?(\d{{1,3}}(?:\.\d{{3}})+(?!\d)|\d+)(?:,(\d{{2}}))?(?![\d,/])"
 )
 _ABBREVIATION = re.compile(
     r"(?<![\w.])(" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")(?=\s|$|[,;:!?)])"
@@ -441,15 +442,19 @@ def _money_scale(match: re.Match[str]) -> str:
     return f"{amount}{'' if scale == 'mil' else ' de'} {plural}"
 
 
+def _fraction_words(top: int, bottom: int, feminine: bool = False) -> str:
+    """`top`/`bottom` in words ("um terço", "dois terços"); a half is "meio", or "meia" before a
+    feminine noun."""
+    if bottom == 2:
+        return "meia" if feminine else "meio"
+    singular, plural = _FRACTIONS[bottom]
+    return f"{cardinal(top)} {singular if top == 1 else plural}"
+
+
 def _fraction_sign(match: re.Match[str]) -> str:
     whole, sign = match.groups()
-    top, bottom = _FRACTION_SIGNS[sign]
     feminine = _before_feminine(match)
-    if bottom == 2:
-        part = "meia" if feminine else "meio"
-    else:
-        singular, plural = _FRACTIONS[bottom]
-        part = f"{cardinal(top)} {singular if top == 1 else plural}"
+    part = _fraction_words(*_FRACTION_SIGNS[sign], feminine)
     return f"{cardinal(int(whole), feminine)} e {part}" if whole else part
 
 
@@ -523,8 +528,7 @@ def _slash(match: re.Match[str]) -> str:
         if before != ["dia"] and (top, bottom) == (24, 7):
             return _pair(first, "por", second)
         if before != ["dia"] and 0 < top < bottom and bottom in _FRACTIONS:
-            singular, plural = _FRACTIONS[bottom]
-            return "meio" if bottom == 2 else f"{cardinal(top)} {singular if top == 1 else plural}"
+            return _fraction_words(top, bottom)
         if before != ["dia"] and 0 < top <= bottom and 5 <= bottom <= 10:
             return _pair(first, "de", second)  # a score
     if 1 <= top <= 31 and 1 <= bottom <= 12:
