@@ -13,7 +13,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def _briefs_in(paths: list[str]) -> list[Path]:
-    from resources.inbox import briefs_in
+    from resources.brief_files import briefs_in
 
     found: list[Path] = []
     for raw in paths:
@@ -28,7 +28,7 @@ def _read_briefs(raw: str) -> tuple[list, list[str]]:
     A folder's briefs are read as the inbox sensor reads a folder (a link is refused); a file
     named on the command line is followed.
     """
-    from resources.inbox import briefs_in, read_entry
+    from resources.brief_files import briefs_in, read_entry
 
     path = Path(raw)
     if not path.is_dir():
@@ -65,9 +65,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     refused without being read, a symbolic link inside a folder is refused (one named on the
     command line is followed), and two briefs for one client/character are a conflict.
     """
-    from pipeline.decisions import brief_notes
     from pipeline.settings import Settings
-    from resources.inbox import partition_conflicts
+    from resources.brief_files import partition_conflicts
+    from resources.domain.brief import brief_notes
 
     settings = Settings.from_env()
     failed, valid = 0, []
@@ -100,7 +100,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{entry.path}: ok ({key}, {len(brief.shots)} shots, "
             f"{brief.duration_s:g} s, {brief.video.model})"
         )
-        for note in brief_notes(settings, brief):
+        for note in brief_notes(brief, settings.prompt_warnings(brief)):
             print(f"{entry.path}: {'warning: ' if note.warning else ''}{note.line}")
     return 1 if failed else 0
 

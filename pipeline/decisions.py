@@ -350,8 +350,8 @@ def check_brief_text(settings: Any, text: str, *, replaces: str = "") -> BriefSa
     which stays that character's); empty: a new brief, saved in the inbox's first folder as
     `<client>-<character>.yaml`, or `-2`, `-3`... when that name is taken.
     """
+    from resources.brief_files import check_brief
     from resources.domain.licence_check import licence_problems
-    from resources.inbox import check_brief
 
     inbox = build_resource("inbox", settings)
     raw = text.replace("\r\n", "\n").encode()  # a browser sends a text area's lines with CRLF
@@ -401,31 +401,6 @@ def check_brief_text(settings: Any, text: str, *, replaces: str = "") -> BriefSa
         names = (f"{stem}.yaml", *(f"{stem}-{n}.yaml" for n in range(2, 1000)))
         target = folder / next(n for n in names if n not in taken)
     return BriefSave(brief, raw, target, inbox.location(target), held is not None)
-
-
-@dataclass(frozen=True)
-class BriefNote:
-    """A line `validate` prints of a valid brief, and the brief editor shows beside its check."""
-
-    line: str
-    warning: bool  # advice to act on, not only information
-
-
-def brief_notes(settings: Any, brief: Brief, lang: str = "en") -> list[BriefNote]:
-    """What is said of a valid brief besides "ok", in `lang`: the shots whose identity comes
-    from the reference still, how the voice reads each line it reads differently (figures,
-    units, the glossary), the voice's and the prompts' warnings."""
-    from resources.domain.brief import condition_summary, voice_warnings
-
-    still = condition_summary(brief, lang)
-    notes = [BriefNote(still, False)] if still else []
-    said = "lida como" if lang == "pt-BR" else "said as"
-    for index, shot in enumerate(brief.shots):
-        spoken = brief.spoken(shot)
-        if spoken is not None and spoken != shot.line:
-            notes.append(BriefNote(f'shots[{index}].line: {said} "{spoken}"', False))
-    notes += [BriefNote(w.line(lang), True) for w in voice_warnings(brief)]
-    return notes + [BriefNote(line, True) for line in settings.prompt_warnings(brief, lang)]
 
 
 def licence_warnings(settings: Any, brief: Brief, lang: str = "en") -> list[str]:

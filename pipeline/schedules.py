@@ -20,8 +20,9 @@ from dagster import (
 from assets.partitions import CHARACTERS
 from pipeline.jobs import character_video_job
 from pipeline.sensors import brief_run_config, brief_run_tags
+from resources.brief_files import partition_conflicts
 from resources.domain.lineage import is_up_to_date
-from resources.inbox import BriefInbox, partition_conflicts
+from resources.inbox import BriefInbox
 from resources.storage.artifact_store import ArtifactStore
 
 NIGHTLY_CRON = "0 2 * * *"

@@ -44,12 +44,13 @@ from dagster import (
 from assets.partitions import CHARACTERS
 from pipeline.jobs import character_video_job
 from pipeline.settings import LICENCE_FACTS_WHERE, Settings, run_placement_tags
+from resources.brief_files import partition_conflicts
 from resources.domain.brief import BriefError, read_brief_bytes
 from resources.domain.chain import RUN_NAMES
 from resources.domain.client_profile import brief_identity, parse_client_brief, profile_digest
 from resources.domain.licence_check import licence_problems
 from resources.domain.licences import StudioFacts
-from resources.inbox import BriefInbox, partition_conflicts
+from resources.inbox import BriefInbox
 from resources.storage.artifact_store import write_atomic
 from resources.storage.permissions import FILE_MODE
 
@@ -317,7 +318,7 @@ def _mark_duplicates(
 
     If exactly one of them held the partition before this tick, it stays valid (its run, which
     carries its own brief, is not disturbed) and only the others are reported. Two new ones at
-    once: neither runs until one of them is removed (resources.inbox.partition_conflicts).
+    once: neither runs until one of them is removed (resources.brief_files.partition_conflicts).
     A copy is reported once, when it appears or changes, not on every tick it waits.
     """
     keys = {n: e.key for n, e in new_state.items() if e.status in (OK, DUPLICATE) and e.key}

@@ -18,7 +18,7 @@ def problems_of(data: dict) -> list[str]:
 
 
 def test_example_briefs_are_valid():
-    from resources.inbox import partition_conflicts
+    from resources.brief_files import partition_conflicts
 
     paths = sorted(EXAMPLES.glob("*.yaml"))
     briefs = [load_brief(p) for p in paths]

@@ -26,9 +26,10 @@ from pipeline.review import catalog
 from pipeline.review.catalog import save_price
 from pipeline.sensors import scan_inbox
 from pipeline.settings import Settings, build_resource
+from resources.brief_files import briefs_in
 from resources.domain.brief import BriefError, load_brief
 from resources.domain.review import brief_saves_of
-from resources.inbox import BriefInbox, briefs_in
+from resources.inbox import BriefInbox
 from resources.models.model_store import ModelStore
 
 
@@ -335,7 +336,7 @@ def test_a_character_whose_brief_left_the_inbox_is_edited_from_its_snapshot(stud
 
 def test_a_check_says_what_validate_says_of_a_valid_brief_in_the_page_s_language(studio):
     """Beside "valid": the licence conditions to confirm, how the voice reads a line with
-    figures, the stock voice's accent, as `validate` prints them (decisions.brief_notes)."""
+    figures, the stock voice's accent, as `validate` prints them (brief.brief_notes)."""
     settings, _ = studio
     line = "A PA é 120x80 mmHg."
     shots = [{"id": "fala", "prompt": "she talks", "line": line, "seed": 1}]

@@ -12,7 +12,7 @@ from review_support import config_for, gated_brief, serve
 from test_review_browser import SCREENSHOTS, browser  # noqa: F401 - the module's Chromium
 
 from pipeline.settings import Settings
-from resources.inbox import briefs_in
+from resources.brief_files import briefs_in
 
 pytestmark = pytest.mark.slow  # a browser over the running app
 

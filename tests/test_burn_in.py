@@ -198,7 +198,7 @@ def test_validate_and_the_inbox_refuse_a_line_the_font_cannot_draw_before_any_ru
     from conftest import small_brief, write_brief
 
     from pipeline.cli import main
-    from resources.inbox import read_entry
+    from resources.brief_files import read_entry
 
     shots = [
         {"id": "oi", "prompt": "she talks", "duration_s": 3, "line": "Olá!"},

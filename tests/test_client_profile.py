@@ -11,9 +11,9 @@ import yaml
 from conftest import small_brief, write_brief
 from PIL import Image
 
+from resources.brief_files import read_entry
 from resources.domain.brief import BriefError
 from resources.domain.client_profile import profile_path
-from resources.inbox import read_entry
 
 
 def write_profile(inbox: Path, data: dict, client: str = "acme-health") -> Path:

@@ -17,8 +17,9 @@ import yaml
 from conftest import REPO, small_brief, write_brief
 
 from pipeline.sensors import errors_file, scan_inbox, write_errors_locally
+from resources.brief_files import briefs_in
 from resources.domain.brief import MAX_PROBLEMS, BriefError, parse_brief_bytes
-from resources.inbox import BriefInbox, briefs_in
+from resources.inbox import BriefInbox
 
 RAW_CHARACTERS = ["\x00", "\x01", "\x1b", "\x7f", "\u009b", "\ufffe"]
 

@@ -7,8 +7,9 @@ from conftest import small_brief, write_brief
 
 from pipeline.cli import main
 from pipeline.sensors import scan_inbox
+from resources.brief_files import partition_conflicts
 from resources.domain.brief import BriefError
-from resources.inbox import BriefInbox, partition_conflicts
+from resources.inbox import BriefInbox
 
 KEY = "acme-health/dr-ana"
 

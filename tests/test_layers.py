@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import MODELS_ENV, REPO
 
 # Lowest first. A module may import its own layer or any layer below it, never one above.
 LAYERS = [
@@ -116,6 +117,27 @@ def test_a_command_that_runs_no_chain_in_its_process_loads_no_model_library(tmp_
     assert done.stdout.strip() == "1 []"
     first = "acme-health/dr-ana: no run in flight" if command[0] == "stop" else "no finished "
     assert done.stderr.startswith(first) and done.stderr.count("\n") == 1
+
+
+def test_validate_loads_neither_dagster_nor_a_model_library(tmp_path):
+    """`validate` is the producer's first check and the tests' most frequent command: it reads,
+    checks and describes briefs (resources.brief_files, the domain) without the orchestrator
+    (~0.7 s of CPU to import). Where the video model's folder is on the machine, its tokenizer
+    counts the prompts (transformers); here no folder is, and no model library loads either."""
+    code = (
+        "import sys\n"
+        "from pipeline.cli import main\n"
+        "status = main(['validate', 'examples'])\n"
+        "heavy = {'dagster', 'torch', 'diffusers', 'transformers'}\n"
+        "print(status, sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
+    )
+    env = {**os.environ, MODELS_ENV: str(tmp_path / "no-models")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
+    said = done.stdout.strip().splitlines()
+    assert said[-1] == "0 []"
+    assert sum(": ok (" in line for line in said) == len(list((REPO / "examples").glob("*.yaml")))
 
 
 def test_stage_modules_never_import_dagster_themselves():

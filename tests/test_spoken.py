@@ -11,7 +11,7 @@ import yaml
 from conftest import EXAMPLES, small_brief, write_brief
 
 from pipeline.cli import main
-from resources.domain.brief import BriefError, load_brief
+from resources.domain.brief import BriefError, brief_notes, load_brief
 from resources.domain.speech import line_error_rate, speech_seconds
 from resources.domain.spoken import cardinal, ordinal, roman_value, said, unread
 
@@ -218,7 +218,6 @@ def test_what_a_reading_holds_that_the_voice_has_no_words_for():
 
 
 def test_validate_warns_of_what_the_voice_has_no_words_for_naming_the_field(tmp_path, capsys):
-    from pipeline.decisions import brief_notes
     from pipeline.settings import Settings
 
     shots = [
@@ -236,7 +235,8 @@ def test_validate_warns_of_what_the_voice_has_no_words_for_naming_the_field(tmp_
         f"{path}: warning: shots[2].say: the voice has no words for 'www.acme.com.br': the "
         "voice engine reads them its own way, or skips them; write them out",
     ]
-    notes = brief_notes(Settings.from_env(), load_brief(path), "pt-BR")
+    brief = load_brief(path)
+    notes = brief_notes(brief, Settings.from_env().prompt_warnings(brief, "pt-BR"), "pt-BR")
     assert [n.line for n in notes if n.warning and "palavras" in n.line] == [
         "shots[0].line: a voz não tem palavras para '→': o motor de voz as lê a seu modo, ou as "
         "omite; escreva-as por extenso ou use shots[0].say",
@@ -468,7 +468,7 @@ def test_a_glossary_term_with_nothing_to_say_is_refused_naming_the_field(tmp_pat
 
 
 def test_the_client_profiles_glossary_fills_the_terms_a_brief_leaves_out(tmp_path):
-    from resources.inbox import read_entry
+    from resources.brief_files import read_entry
 
     profile = tmp_path / "clients" / "acme-health" / "client.yaml"
     profile.parent.mkdir(parents=True)

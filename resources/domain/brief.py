@@ -10,6 +10,7 @@ import os
 import re
 import stat
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -895,6 +896,30 @@ def sound_file(brief: Brief, base: Path, kind: str) -> Path | None:
     voice, music = brief.character.voice, brief.audio.music
     name = (voice.sample if voice else None) if kind == "voice" else (music.file if music else None)
     return None if name is None else base / name
+
+
+@dataclass(frozen=True)
+class BriefNote:
+    """A line `validate` prints of a valid brief, and the brief editor shows beside its check."""
+
+    line: str
+    warning: bool  # advice to act on, not only information
+
+
+def brief_notes(brief: Brief, prompt_warnings: list[str], lang: str = "en") -> list[BriefNote]:
+    """What is said of a valid brief besides "ok", in `lang`: the shots whose identity comes
+    from the reference still, how the voice reads each line it reads differently (figures,
+    units, the glossary), the voice's warnings and then `prompt_warnings` (the prompts the
+    video model would cut: Settings.prompt_warnings)."""
+    still = condition_summary(brief, lang)
+    notes = [BriefNote(still, False)] if still else []
+    said_as = "lida como" if lang == "pt-BR" else "said as"
+    for index, shot in enumerate(brief.shots):
+        spoken = brief.spoken(shot)
+        if spoken is not None and spoken != shot.line:
+            notes.append(BriefNote(f'shots[{index}].line: {said_as} "{spoken}"', False))
+    notes += [BriefNote(w.line(lang), True) for w in voice_warnings(brief)]
+    return notes + [BriefNote(line, True) for line in prompt_warnings]
 
 
 def voice_warnings(brief: Brief) -> list[Problem]:

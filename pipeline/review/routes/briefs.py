@@ -17,7 +17,6 @@ from starlette.responses import PlainTextResponse, Response
 from assets.stages.character_brief import BRIEF_YAML
 from pipeline.decisions import (
     BriefSave,
-    brief_notes,
     check_brief_text,
     inbox_entry,
     licence_warnings,
@@ -31,7 +30,7 @@ from pipeline.review.routes.pages import priced
 from pipeline.review.security import csrf_refusal
 from pipeline.settings import build_resource
 from resources.domain.artifacts import ArtifactError
-from resources.domain.brief import BRIEF_ASSET, MAX_BRIEF_BYTES, BriefError
+from resources.domain.brief import BRIEF_ASSET, MAX_BRIEF_BYTES, BriefError, brief_notes
 
 # A brief of 1 MB, URL-encoded (each byte of it can take three), and the form's other fields.
 MAX_BRIEF_FORM_BYTES = 3 * MAX_BRIEF_BYTES + 4_096
@@ -147,7 +146,7 @@ def _editor(
         values = priced(lambda: {"price": catalog.save_price(brief, config.settings)})
         lang = lang_of(request)
         values["licence_warnings"] = licence_warnings(config.settings, brief, lang)
-        values["notes"] = brief_notes(config.settings, brief, lang)
+        values["notes"] = brief_notes(brief, config.settings.prompt_warnings(brief, lang), lang)
     title = text_of(lang_of(request), "edit_brief" if file else "new_brief")
     return render(
         request,

@@ -26,9 +26,9 @@ from pipeline.review.render import WHO_COOKIE, lang_of, render, render_text
 from pipeline.review.runs import running
 from pipeline.review.security import csrf_of
 from pipeline.settings import Settings, build_resource
+from resources.brief_files import partition_conflicts
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.brief import split_partition_key
-from resources.inbox import partition_conflicts
 
 
 def home(request: Request) -> Response:
