@@ -156,10 +156,10 @@ def test_a_dagster_step_process_leaves_nothing_of_its_voice_worker_in_the_tempor
 
 
 def test_a_worker_that_cannot_load_says_why_in_one_line(tmp_path):
+    """A folder that holds no checkpoint is named before the worker imports torch (seconds)."""
     python = ModelStore().voice_interpreter()
-    with pytest.raises(
-        VoiceEngineError, match=r"voice engine qwen3_tts_base: cannot load .*missing"
-    ):
+    said = r"voice engine qwen3_tts_base: cannot load .*missing: no config.json there"
+    with pytest.raises(VoiceEngineError, match=said):
         VoiceEngine.load(QWEN3_TTS_BASE, tmp_path / "missing", "cpu", python)
 
 

@@ -50,6 +50,8 @@ def answer(message: dict) -> None:
 
 
 def load(folder: str, device: str):
+    if not os.path.isfile(os.path.join(folder, "config.json")):  # before seconds of imports
+        raise FileNotFoundError("no config.json there (not a Qwen3-TTS checkpoint folder)")
     import torch
     from qwen_tts import Qwen3TTSModel
 
