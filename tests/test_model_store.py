@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from resources.domain.registry import VIDEO_MODELS
+from resources.domain.registry import QWEN3_TTS_BASE, QWEN3_TTS_CUSTOM_VOICE, VIDEO_MODELS
 from resources.models.model_store import (
     PUBLISHED_CHECK,
     ModelCorruptError,
@@ -84,6 +84,52 @@ def test_a_tiny_model_built_by_other_tiny_code_is_built_again(tmp_path):
     stamp = (folder / ".complete").stat().st_mtime_ns
     store.upscaler_file("realesrgan_x4plus")  # built by today's code: loaded as it is
     assert (folder / ".complete").stat().st_mtime_ns == stamp
+
+
+def _voice_builder(tmp_path, status: int) -> str:
+    """A stand-in for the voice environment's python, with the real builder's argument format
+    (`qwen3_tts.py FOLDER VARIANT ...`): it notes each call, writes each folder it is given."""
+    python = tmp_path / "voice-python"
+    python.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {tmp_path / "calls.txt"}\n'
+        'shift; while [ "$#" -gt 1 ]; do mkdir -p "$1"; echo "$2" > "$1/variant"; shift 2; done\n'
+        f"exit {status}\n"
+    )
+    python.chmod(0o755)
+    return str(python)
+
+
+def test_both_tiny_voice_variants_are_built_by_one_voice_process(tmp_path):
+    """The voice environment takes seconds to import qwen-tts: asking for one tiny Qwen3-TTS
+    builds both variants in one process, and the other is then found built."""
+    store = ModelStore(
+        profile="tiny", models_dir=str(tmp_path), voice_python=_voice_builder(tmp_path, 0)
+    )
+    custom = store.voice_model_dir(QWEN3_TTS_CUSTOM_VOICE)
+    base = store.voice_model_dir(QWEN3_TTS_BASE)
+    assert (base, custom) == (
+        tmp_path / "tiny" / "qwen3_tts_base",
+        tmp_path / "tiny" / "qwen3_tts_custom_voice",
+    )
+    calls = (tmp_path / "calls.txt").read_text().splitlines()
+    assert [call.split()[1:] for call in calls] == [
+        [str(base), "base", str(custom), "custom_voice"]
+    ]
+    assert calls[0].split()[0].endswith("resources/tiny/qwen3_tts.py")
+    assert [(f / "variant").read_text() for f in (base, custom)] == ["base\n", "custom_voice\n"]
+
+
+def test_a_failed_tiny_voice_build_leaves_neither_variant_built(tmp_path):
+    store = ModelStore(
+        profile="tiny", models_dir=str(tmp_path), voice_python=_voice_builder(tmp_path, 1)
+    )
+    with pytest.raises(ModelNotFoundError, match="tiny Qwen3-TTS could not be built"):
+        store.voice_model_dir(QWEN3_TTS_BASE)
+    # Asked again, both are built again (the half-written folders removed first).
+    with pytest.raises(ModelNotFoundError):
+        store.voice_model_dir(QWEN3_TTS_CUSTOM_VOICE)
+    assert len((tmp_path / "calls.txt").read_text().splitlines()) == 2
 
 
 def test_the_model_digest_covers_configs_tokenizers_links_and_single_files(tmp_path, monkeypatch):

@@ -28,6 +28,7 @@ from resources.domain.lora_recipes import LoraRecipe
 from resources.domain.registry import (
     SDXL,
     UPSCALERS,
+    VOICE_MODELS,
     MusicModel,
     RenderSize,
     SpeechCheckModel,
@@ -131,8 +132,12 @@ class ModelStore(ConfigurableResource):
     def voice_model_dir(self, model: VoiceModel) -> Path:
         """A Qwen3-TTS folder (config, weights, tokenizers) of the voice engine."""
         if self.profile == "tiny":
+            # Both variants at once: the voice environment takes seconds to import qwen-tts, the
+            # second build a fraction of one.
             python = self.voice_interpreter()
-            return self._tiny(model.name, _build_tiny_qwen3_tts(python, model.variant))
+            names = sorted(VOICE_MODELS)
+            built = self._tiny_together(names, _build_tiny_qwen3_tts(python))
+            return built[names.index(model.name)]
         return self._pretrained(model.name, model.repo_id, model.revision, marker="config.json")
 
     def music_model_dir(self, model: MusicModel) -> Path:
@@ -266,23 +271,35 @@ class ModelStore(ConfigurableResource):
 
     # -- internals -----------------------------------------------------------------------
     def _tiny(self, name: str, build) -> Path:
-        folder = Path(self.models_dir).resolve() / "tiny" / name
-        if tiny.is_built(folder):
-            return folder
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        # One builder at a time: the steps of a run (and parallel runs) may all ask for the same
-        # tiny model first; the others wait, then find it complete.
-        fd = os.open(folder.parent / f".lock-{name}", os.O_RDWR | os.O_CREAT, 0o644)
+        return self._tiny_together([name], lambda folders: build(folders[0]))[0]
+
+    def _tiny_together(self, names: list[str], build) -> list[Path]:
+        """The tiny models `names`, those not built yet built by one call of `build` (their
+        folders, fresh). One builder at a time: the steps of a run (and parallel runs) may all
+        ask for the same tiny model first; the others wait, then find it complete. The locks are
+        taken in name order, so two builders of overlapping groups never wait on each other."""
+        root = Path(self.models_dir).resolve() / "tiny"
+        folders = [root / name for name in names]
+        if all(tiny.is_built(folder) for folder in folders):
+            return folders
+        root.mkdir(parents=True, exist_ok=True)
+        locks: list[int] = []
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            if not tiny.is_built(folder):
+            for name in sorted(names):
+                locks.append(os.open(root / f".lock-{name}", os.O_RDWR | os.O_CREAT, 0o644))
+                fcntl.flock(locks[-1], fcntl.LOCK_EX)
+            missing = [folder for folder in folders if not tiny.is_built(folder)]
+            for folder in missing:
                 if folder.exists():  # an interrupted build, or one by other tiny configs: again
                     shutil.rmtree(folder)
-                build(folder)
-                tiny.mark_built(folder)
+            if missing:
+                build(missing)
+                for folder in missing:
+                    tiny.mark_built(folder)
         finally:
-            os.close(fd)
-        return folder
+            for fd in locks:
+                os.close(fd)
+        return folders
 
     def _pretrained(
         self, name: str, repo_id: str, revision: str, marker: str = "model_index.json"
@@ -430,12 +447,14 @@ def _build_tiny_speech_check(model: SpeechCheckModel):
     return build
 
 
-def _build_tiny_qwen3_tts(python: str, variant: str):
-    def build(folder: Path) -> None:
+def _build_tiny_qwen3_tts(python: str):
+    """Tiny Qwen3-TTS checkpoints, each folder named after its voice model, built by one process
+    of the voice environment."""
+
+    def build(folders: list[Path]) -> None:
         script = Path(__file__).resolve().parents[1] / "tiny" / "qwen3_tts.py"
-        done = subprocess.run(
-            [python, str(script), str(folder), variant], capture_output=True, text=True, check=False
-        )
+        pairs = [str(part) for f in folders for part in (f, VOICE_MODELS[f.name].variant)]
+        done = subprocess.run([python, str(script), *pairs], capture_output=True, text=True)
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise ModelNotFoundError(f"tiny Qwen3-TTS could not be built with {python}: {last}")

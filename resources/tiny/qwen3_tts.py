@@ -8,10 +8,11 @@
 
 Run by the voice environment's interpreter (scripts/install_voice_env.sh), not imported by the
 pipeline: qwen-tts pins transformers 4.57 and torchaudio, which the pipeline's environment does not
-have. `python resources/tiny/qwen3_tts.py FOLDER [base|custom_voice]` writes the folder layout the
-published checkpoints use (config.json, model.safetensors, the text tokenizer, generate_config.json
-and speech_tokenizer/ with the 12 Hz codec), so `Qwen3TTSModel.from_pretrained(FOLDER)` loads it
-exactly as it loads the published checkpoint of that variant.
+have. `python resources/tiny/qwen3_tts.py FOLDER [base|custom_voice] [FOLDER VARIANT ...]` writes,
+in each folder, the layout the published checkpoints use (config.json, model.safetensors, the text
+tokenizer, generate_config.json and speech_tokenizer/ with the 12 Hz codec), so
+`Qwen3TTSModel.from_pretrained(FOLDER)` loads it exactly as it loads the published checkpoint of
+that variant. Several folders are built by one process: qwen-tts takes seconds to import.
 
 Sizes are the smallest the code accepts: 4 code groups of 32 codes (the published model: 16 of
 2048), hidden size 32. The codec's special ids sit in the 1024 ids above the codebook, where the
@@ -256,6 +257,9 @@ def build(folder: Path, variant: str = "base") -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3) or sys.argv[2:] and sys.argv[2] not in VARIANTS:
-        sys.exit(f"usage: qwen3_tts.py FOLDER [{'|'.join(VARIANTS)}]")
-    build(Path(sys.argv[1]), *sys.argv[2:])
+    args = sys.argv[1:] if len(sys.argv) != 2 else [sys.argv[1], "base"]
+    pairs = list(zip(args[::2], args[1::2], strict=False))
+    if not args or len(args) % 2 or any(variant not in VARIANTS for _, variant in pairs):
+        sys.exit(f"usage: qwen3_tts.py FOLDER [{'|'.join(VARIANTS)}] [FOLDER VARIANT ...]")
+    for folder, variant in pairs:  # one process: qwen-tts is imported once
+        build(Path(folder), variant)
