@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -91,32 +92,48 @@ def test_importing_the_code_location_loads_no_model_library():
     assert _printed_by_a_fresh_interpreter(code) == "[]"
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["approve", "acme-health", "dr-ana", "references"],
-        ["reroll", "acme-health", "dr-ana", "intro", "--no-run"],
-        ["run", "acme-health", "dr-ana"],
-        ["accept", "acme-health", "dr-ana", "intro", "--by", "ana"],
-        ["stop", "acme-health", "dr-ana", "--who", "ana"],
-    ],
-    ids=lambda command: command[0],
-)
-def test_a_command_that_runs_no_chain_in_its_process_loads_no_model_library(tmp_path, command):
+COMMANDS = {
+    "approve": ["approve", "acme-health", "dr-ana", "references"],
+    "reroll": ["reroll", "acme-health", "dr-ana", "intro", "--no-run"],
+    "run": ["run", "acme-health", "dr-ana"],
+    "accept": ["accept", "acme-health", "dr-ana", "intro", "--by", "ana"],
+    "stop": ["stop", "acme-health", "dr-ana", "--who", "ana"],
+}
+
+
+@pytest.fixture(scope="module")
+def commands_answered(tmp_path_factory) -> dict[str, dict]:
+    """Each command of COMMANDS run by `main` in one fresh interpreter, in turn, on an empty
+    root: its status, its stderr, and the model libraries loaded once it answered (a library
+    that one command loads is seen at that command: none of them may load one)."""
+    root = tmp_path_factory.mktemp("commands") / "root"
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from pipeline.cli import main\n"
+        "heavy = {'torch', 'diffusers', 'transformers'}\n"
+        "answered = {}\n"
+        f"for name, command in {COMMANDS!r}.items():\n"
+        "    said = io.StringIO()\n"
+        "    with contextlib.redirect_stderr(said):\n"
+        f"        status = main(command + ['--root', {str(root)!r}])\n"
+        "    loaded = sorted(heavy & {m.split('.')[0] for m in sys.modules})\n"
+        "    answered[name] = {'status': status, 'stderr': said.getvalue(), 'loaded': loaded}\n"
+        "print(json.dumps(answered))\n"
+    )
+    return json.loads(_printed_by_a_fresh_interpreter(code).splitlines()[-1])
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_command_that_runs_no_chain_in_its_process_loads_no_model_library(
+    commands_answered, command
+):
     """A decision, or a run queued from a brief, answers in about a second: torch, diffusers and
     transformers (~2-4 s of CPU to import) load only where this process renders."""
-    code = (
-        "import sys\n"
-        "from pipeline.cli import main\n"
-        f"status = main({command + ['--root', str(tmp_path / 'root')]!r})\n"
-        "heavy = {'torch', 'diffusers', 'transformers'}\n"
-        "print(status, sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
-    )
-    done = _fresh_interpreter(code)
+    answered = commands_answered[command]
     # An empty root: each refuses in one line, after loading all it needs to decide.
-    assert done.stdout.strip() == "1 []"
-    first = "acme-health/dr-ana: no run in flight" if command[0] == "stop" else "no finished "
-    assert done.stderr.startswith(first) and done.stderr.count("\n") == 1
+    assert (answered["status"], answered["loaded"]) == (1, [])
+    first = "acme-health/dr-ana: no run in flight" if command == "stop" else "no finished "
+    assert answered["stderr"].startswith(first) and answered["stderr"].count("\n") == 1
 
 
 def test_validate_loads_neither_dagster_nor_a_model_library(tmp_path):
