@@ -56,9 +56,9 @@ def test_no_module_imports_a_layer_above_its_own():
     assert upward == []
 
 
-def _fresh_interpreter(code: str) -> subprocess.CompletedProcess:
+def _fresh_interpreter(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
     )
 
 
@@ -149,10 +149,7 @@ def test_validate_loads_neither_dagster_nor_a_model_library(tmp_path):
         "print(status, sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
     )
     env = {**os.environ, MODELS_ENV: str(tmp_path / "no-models")}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
-    )
-    said = done.stdout.strip().splitlines()
+    said = _fresh_interpreter(code, env).stdout.strip().splitlines()
     assert said[-1] == "0 []"
     assert sum(": ok (" in line for line in said) == len(list((REPO / "examples").glob("*.yaml")))
 
