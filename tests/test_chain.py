@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -150,8 +151,19 @@ def test_reference_stills_have_captions_with_the_trigger(first_run):
     assert all("drana" in p.with_suffix(".txt").read_text() for p in stills)
 
 
-def test_rematerializing_unchanged_inputs_reuses_every_artifact(first_run, dagster_instance):
+def copy_of(first_run, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The first run's brief, root and final in a copy of its root: a test that runs the chain
+    again changes the root's records, and the module's other tests read the first run as it was."""
     brief, root, final = first_run
+    copy = tmp_path / "artifacts"
+    shutil.copytree(root, copy)
+    return brief, copy, copy / final.relative_to(root)
+
+
+def test_rematerializing_unchanged_inputs_reuses_every_artifact(
+    first_run, tmp_path, dagster_instance
+):
+    brief, root, final = copy_of(first_run, tmp_path)
     before = {
         p: p.stat().st_mtime_ns
         for p in root.rglob("*")
@@ -175,7 +187,7 @@ def test_rematerializing_unchanged_inputs_reuses_every_artifact(first_run, dagst
 
 
 def test_changing_a_shot_keeps_references_and_lora(first_run, tmp_path, dagster_instance):
-    brief, root, _ = first_run
+    _, root, _ = copy_of(first_run, tmp_path)
     data = small_brief()
     data["shots"][1]["prompt"] = "she nods and smiles"
     changed = write_brief(tmp_path, data)
@@ -186,8 +198,8 @@ def test_changing_a_shot_keeps_references_and_lora(first_run, tmp_path, dagster_
     assert metadata(outcome, "deliverables")["reused"] is False
 
 
-def test_asset_checks_pass(first_run, dagster_instance):
-    brief, root, _ = first_run
+def test_asset_checks_pass(first_run, tmp_path, dagster_instance):
+    brief, root, _ = copy_of(first_run, tmp_path)
     outcome = run_chain(brief, root, dagster_instance)
     evaluations = outcome.get_asset_check_evaluations()
     # Every check the code location declares ran (the names: tests/snapshots/definitions.json).

@@ -7,6 +7,7 @@ shot `wave` records the promotion, the chain runs again, and the other shot is r
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -133,7 +134,10 @@ def test_promoting_twice_or_an_unknown_tier_is_refused(promoted):
         reroll_shot(store, CLIENT, CHARACTER, "wave", seed=None, who="bia", tier="best")
 
 
-def test_cli_reroll_tier_records_a_promotion_without_running(promoted, capsys):
+def test_cli_reroll_tier_records_a_promotion_without_running(promoted, capsys, tmp_path):
+    # On a copy of the root: the module's other tests read the one promotion the app recorded.
+    root = tmp_path / "artifacts"
+    shutil.copytree(promoted["root"], root)
     code = main(
         [
             "reroll",
@@ -146,7 +150,7 @@ def test_cli_reroll_tier_records_a_promotion_without_running(promoted, capsys):
             "caio",
             "--no-run",
             "--root",
-            str(promoted["root"]),
+            str(root),
         ]
     )
     assert code == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -46,7 +47,7 @@ from pipeline.review.routes.pages import brief_errors
 from pipeline.settings import ENV_WEBHOOK_URL, SettingsError, resource_defs
 from resources.domain.artifacts import ArtifactError, ArtifactRef
 from resources.domain.review import decision_of, overrides_of, reviews_of
-from resources.storage.artifact_store import sha256_file
+from resources.storage.artifact_store import ArtifactStore, sha256_file
 
 pytestmark = pytest.mark.slow  # the review app over whole-chain runs
 
@@ -452,7 +453,11 @@ def test_the_home_page_lists_what_waits_for_a_person_until_it_is_settled(loop):
     assert "Nothing waits for you." in loop["home_after"]
 
 
-def test_the_cli_records_a_rejection_with_its_note(loop):
+def test_the_cli_records_a_rejection_with_its_note(loop, tmp_path):
+    # On a copy of the root: the module's other tests read the approval the app recorded.
+    root = tmp_path / "artifacts"
+    shutil.copytree(loop["root"], root)
+    store = ArtifactStore(root=str(root))
     code = main(
         [
             "reject",
@@ -464,14 +469,14 @@ def test_the_cli_records_a_rejection_with_its_note(loop):
             "--who",
             "caio",
             "--root",
-            str(loop["root"]),
+            str(root),
             "--no-run",
         ]
     )
     assert code == 0
     ref = ArtifactRef(CLIENT, CHARACTER, "reference_images", loop["references"])
-    assert decision_of(loop["store"], ref) == "rejected"
-    assert reviews_of(loop["store"], ref)[-1]["note"] == "olhos errados"
+    assert decision_of(store, ref) == "rejected"
+    assert reviews_of(store, ref)[-1]["note"] == "olhos errados"
 
 
 def test_training_and_rendering_left_their_progress_records(loop):

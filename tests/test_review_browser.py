@@ -3,7 +3,9 @@
 A gated brief (references need approval) is run until it waits; the app (in this process, its
 runs started as `python -m pipeline run` like in production) is then driven through Debian's
 chromium by Playwright. Screenshots go to a temporary folder, or to docs/images/ with
-`UI_SCREENSHOT_DIR=docs/images` (docs/producers.md shows them).
+`UI_SCREENSHOT_DIR=docs/images` (docs/producers.md shows them). The tests are one producer's
+session, in the order written: each starts where the one before it left the run (approved, then
+watched, then re-rolled), as pytest runs a module's tests.
 """
 
 from __future__ import annotations

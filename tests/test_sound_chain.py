@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import av
@@ -324,14 +325,21 @@ def _run_burned_in(root: Path, inbox: Path, tmp_path_factory, upscaler: str | No
     return _state(root)
 
 
+def _copy_of(after: dict, tmp_path_factory) -> Path:
+    """A copy of the edited run's root, for a test that runs or decides more: the module's
+    other tests read that run as it was, in any order."""
+    copy = tmp_path_factory.mktemp("copy") / "artifacts"
+    shutil.copytree(after["folder"].parents[3], copy)
+    return copy
+
+
 def test_burned_in_subtitles_change_only_the_picture_where_cues_show(edited, tmp_path_factory):
-    # Last in this file: it makes the burned-in master the character's current deliverable.
     from resources.media.burn_in import text_box
     from resources.media.video_io import read_video
     from resources.sound.soundtrack import subtitle_cues
 
     _, after = edited
-    root = after["folder"].parents[3]
+    root = _copy_of(after, tmp_path_factory)
     burned = _run_burned_in(root, tmp_path_factory.mktemp("burn"), tmp_path_factory)
     assert burned["clips"] == after["clips"] and burned["lines"] == after["lines"]
     sound = burned["manifest"]["sound"]
@@ -361,7 +369,7 @@ def test_burned_in_subtitles_change_only_the_picture_where_cues_show(edited, tmp
 
 
 def test_rerolling_one_line_speaks_it_again_and_keeps_every_picture(edited, tmp_path_factory):
-    # After the burned-in test: it re-rolls that brief's line "two" through the CLI, then runs.
+    # It re-rolls line "two" of the edited run through the CLI, then runs with subtitles burned in.
     import subprocess
     import sys
 
@@ -369,7 +377,7 @@ def test_rerolling_one_line_speaks_it_again_and_keeps_every_picture(edited, tmp_
     from resources.domain.review import overrides_of
 
     _, after = edited
-    root = after["folder"].parents[3]
+    root = _copy_of(after, tmp_path_factory)
     before = _state(root)
     done = subprocess.run(
         [sys.executable, "-m", "pipeline", "reroll", "acme-health", "dr-ana", "two", "--line"]
@@ -408,7 +416,7 @@ def test_the_review_page_re_rolls_a_line_voice_with_its_own_button(edited, tmp_p
     from resources.domain.review import overrides_of
 
     _, after = edited
-    root = after["folder"].parents[3]
+    root = _copy_of(after, tmp_path_factory)
     settings = replace(Settings(), root=str(root), models_dir=str(shared_models(tmp_path_factory)))
     config = config_for(settings)
     with serve(config) as url:
