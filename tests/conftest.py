@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -176,6 +177,15 @@ def write_brief(folder: Path, data: dict, name: str = "brief.yaml") -> Path:
     path = folder / name
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     return path
+
+
+def copy_of_root(root: Path, folder: Path) -> Path:
+    """`root` copied to `folder`/artifacts, every file's time kept: for a test that runs the chain
+    again or records a decision, so that its module's other tests read the module fixture's
+    run as it was, in whatever order they run."""
+    copy = folder / "artifacts"
+    shutil.copytree(root, copy)
+    return copy
 
 
 @pytest.fixture

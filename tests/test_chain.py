@@ -6,13 +6,12 @@ import importlib.metadata
 import json
 import platform
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, materialize_fresh, small_brief, write_brief
+from conftest import REPO, copy_of_root, materialize_fresh, small_brief, write_brief
 from dagster import DagsterInstance
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 
@@ -152,11 +151,9 @@ def test_reference_stills_have_captions_with_the_trigger(first_run):
 
 
 def copy_of(first_run, tmp_path: Path) -> tuple[Path, Path, Path]:
-    """The first run's brief, root and final in a copy of its root: a test that runs the chain
-    again changes the root's records, and the module's other tests read the first run as it was."""
+    """The first run's brief, and its root and final in a copy of the root (`copy_of_root`)."""
     brief, root, final = first_run
-    copy = tmp_path / "artifacts"
-    shutil.copytree(root, copy)
+    copy = copy_of_root(root, tmp_path)
     return brief, copy, copy / final.relative_to(root)
 
 

@@ -7,11 +7,10 @@ shot `wave` records the promotion, the chain runs again, and the other shot is r
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import small_brief, write_brief
+from conftest import copy_of_root, small_brief, write_brief
 from dagster import DagsterInstance
 from review_support import (
     CHARACTER,
@@ -135,9 +134,8 @@ def test_promoting_twice_or_an_unknown_tier_is_refused(promoted):
 
 
 def test_cli_reroll_tier_records_a_promotion_without_running(promoted, capsys, tmp_path):
-    # On a copy of the root: the module's other tests read the one promotion the app recorded.
-    root = tmp_path / "artifacts"
-    shutil.copytree(promoted["root"], root)
+    # The module's other tests read the one promotion the app recorded.
+    root = copy_of_root(promoted["root"], tmp_path)
     code = main(
         [
             "reroll",

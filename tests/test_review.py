@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import REPO, write_brief
+from conftest import REPO, copy_of_root, write_brief
 from dagster import DagsterInstance
 from moto_aws import aws_env  # noqa: F401 - the fixture
 from review_support import (
@@ -454,9 +453,8 @@ def test_the_home_page_lists_what_waits_for_a_person_until_it_is_settled(loop):
 
 
 def test_the_cli_records_a_rejection_with_its_note(loop, tmp_path):
-    # On a copy of the root: the module's other tests read the approval the app recorded.
-    root = tmp_path / "artifacts"
-    shutil.copytree(loop["root"], root)
+    # The module's other tests read the approval the app recorded.
+    root = copy_of_root(loop["root"], tmp_path)
     store = ArtifactStore(root=str(root))
     code = main(
         [

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import av
 import numpy as np
 import pyloudnorm
 import pytest
+from conftest import copy_of_root
 from dagster import DagsterInstance
 from licence_support import lineage_licences, unrecorded
 from quick_chain import quick_brief, run_quick_chain, shared_models
@@ -326,11 +326,8 @@ def _run_burned_in(root: Path, inbox: Path, tmp_path_factory, upscaler: str | No
 
 
 def _copy_of(after: dict, tmp_path_factory) -> Path:
-    """A copy of the edited run's root, for a test that runs or decides more: the module's
-    other tests read that run as it was, in any order."""
-    copy = tmp_path_factory.mktemp("copy") / "artifacts"
-    shutil.copytree(after["folder"].parents[3], copy)
-    return copy
+    """The edited run's root, copied (`copy_of_root`)."""
+    return copy_of_root(after["folder"].parents[3], tmp_path_factory.mktemp("copy"))
 
 
 def test_burned_in_subtitles_change_only_the_picture_where_cues_show(edited, tmp_path_factory):
