@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from resources import CPU_ISA, pin_cpu_isa
+from resources import CPU_ISA, X86, pin_cpu_isa
 
 # Kernels whose floats differ between AVX-512 and AVX2 on the AMD EPYC test machine (2026-12-07):
 # a convolution and GELU (oneDNN), a softmax (ATen's vectorized kernels).
@@ -70,7 +70,7 @@ def test_other_architectures_keep_their_own_paths():
 
 
 @pytest.mark.skipif(
-    platform.machine().lower() not in ("x86_64", "amd64") or not _has_avx2(),
+    platform.machine().lower() not in X86 or not _has_avx2(),
     reason="an x86 CPU with AVX2 (every machine this suite runs on has one)",
 )
 def test_a_process_of_ours_computes_the_avx2_bytes_whatever_the_cpu_has():
