@@ -11,7 +11,7 @@ from assets.deliverables import deliverables
 from assets.narration import narration
 from assets.reference_images import reference_images
 from assets.video_clips import video_clips
-from pipeline.jobs import character_video_job
+from pipeline.jobs import character_video_job, step_executor
 from pipeline.schedules import nightly_briefs
 from pipeline.sensors import brief_inbox_sensor
 from pipeline.settings import code_location_resources
@@ -40,4 +40,8 @@ defs = Definitions(
     sensors=[brief_inbox_sensor],
     schedules=[nightly_briefs],
     resources=code_location_resources(),
+    # Every other job too: the one the UI builds when a producer clicks "Materialize" on the asset
+    # graph spawned each step as a fresh interpreter (~10 s of imports per step) with Dagster's
+    # default executor; its steps fork from the preloaded server as the chain's job's do.
+    executor=step_executor,
 )

@@ -158,8 +158,10 @@ def test_identity_checks_block_what_follows_them():
     }
 
 
-def test_a_launched_runs_steps_fork_from_a_server_that_imported_the_chain():
-    resolve = defs.resolve_job_def("character_video").executor_def.config_schema.resolve_config
+# The chain's job, and the job the UI builds for "Materialize" on the asset graph.
+@pytest.mark.parametrize("job", ["character_video", "__ASSET_JOB"])
+def test_a_launched_runs_steps_fork_from_a_server_that_imported_the_chain(job):
+    resolve = defs.resolve_job_def(job).executor_def.config_schema.resolve_config
 
     def executor(config: dict | None) -> dict:
         found = resolve({} if config is None else {"config": config})
