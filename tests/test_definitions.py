@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetKey, Definitions
+from dagster._core.definitions.assets.job.asset_job import IMPLICIT_ASSET_JOB_NAME
 from definitions_snapshot import SNAPSHOT, snapshot
 
 from assets.stages import (
@@ -21,7 +22,7 @@ from assets.stages import (
     video_clips,
 )
 from pipeline.definitions import defs
-from pipeline.jobs import STEP_PRELOAD
+from pipeline.jobs import STEP_PRELOAD, character_video_job
 from resources.domain.chain import CHAIN_NAMES as CHAIN
 from resources.domain.chain import RUN_NAMES, stage
 
@@ -159,7 +160,7 @@ def test_identity_checks_block_what_follows_them():
 
 
 # The chain's job, and the job the UI builds for "Materialize" on the asset graph.
-@pytest.mark.parametrize("job", ["character_video", "__ASSET_JOB"])
+@pytest.mark.parametrize("job", [character_video_job.name, IMPLICIT_ASSET_JOB_NAME])
 def test_a_launched_runs_steps_fork_from_a_server_that_imported_the_chain(job):
     resolve = defs.resolve_job_def(job).executor_def.config_schema.resolve_config
 
