@@ -31,6 +31,7 @@ from resources.domain.sound_files import read_wav, write_wav
 from resources.domain.tiers import TierRecipe
 from resources.media.video_io import ENCODER_THREADS, write_video
 from resources.models.model_store import weights_digest
+from resources.runtime.cpu_convolution import onednn_conv3d_on_cpu
 from resources.runtime.interruption import StopCheck, stop_if_asked
 from resources.runtime.progress import StepProgress
 from resources.storage.artifact_store import sha256_file, write_atomic, write_json
@@ -173,6 +174,7 @@ def load_video_pipeline(
     if plan.vae_tiling:
         # Decoding a full-size clip in one pass needs tens of GB; tiles trade a little speed.
         pipe.vae.enable_tiling()
+    onednn_conv3d_on_cpu(pipe.vae, device)
     return pipe
 
 

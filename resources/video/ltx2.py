@@ -25,6 +25,7 @@ from PIL import Image
 from resources.domain.registry import VideoModel
 from resources.domain.render import ShotRequest
 from resources.domain.sound_files import narration_track
+from resources.runtime.cpu_convolution import onednn_conv3d_on_cpu
 
 LATENT_UPSAMPLER = "latent_upsampler"  # its folder inside the model folder (as Lightricks ship it)
 N_FFT = 1024  # the log-mel analysis window of the narration a talking shot follows
@@ -58,6 +59,7 @@ def load_upsampler(model_dir: Path, pipe: Any, device: str, dtype: torch.dtype) 
     stage = LTX2LatentUpsamplePipeline(vae=pipe.vae, latent_upsampler=upsampler)
     stage.set_progress_bar_config(disable=True)
     stage.latent_upsampler.to(device)
+    onednn_conv3d_on_cpu(stage.latent_upsampler, device)
     return stage
 
 
