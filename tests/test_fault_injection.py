@@ -36,6 +36,10 @@ from conftest import REPO, small_brief, write_brief
 from dagster import DagsterEventType, DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 from imds_server import FakeImds
+from quick_chain import shared_models
+
+from resources.domain.registry import SDXL, video_model
+from resources.models.model_store import ModelStore
 
 pytestmark = pytest.mark.slow  # killed and faulted runs
 
@@ -76,12 +80,12 @@ def fault_brief() -> dict:
 
 
 class Lab:
-    """One brief, one model folder, and a fresh artifact root + Dagster home per scenario."""
+    """One brief, the model folder, and a fresh artifact root + Dagster home per scenario."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, models: Path):
         self.folder = folder
         self.inbox = folder / "inbox"
-        self.models = folder / "models"
+        self.models = models
         write_brief(self.inbox, fault_brief())
 
     def scenario(self, name: str) -> tuple[Path, Path]:
@@ -179,19 +183,14 @@ def step_failure(home: Path, run_id: str) -> tuple[str, str, float]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> Lab:
-    lab = Lab(tmp_path_factory.mktemp("faults"))
-    # Build the tiny models once, in their own process, so that every run below loads them
-    # from disk the same way (a process that has just built them renders differently).
-    script = (
-        "import sys; from resources.models.model_store import ModelStore;"
-        "from resources.domain.registry import SDXL, UPSCALERS, video_model;"
-        "s = ModelStore(profile='tiny', models_dir=sys.argv[1]);"
-        "s.sdxl_dir(SDXL); s.video_model_dir(video_model('hunyuan_video'));"
-        "s.upscaler_file('realesrgan_x4plus')"
-    )
-    subprocess.run(
-        [sys.executable, "-c", script, str(lab.models)], cwd=REPO, check=True, timeout=600
-    )
+    lab = Lab(tmp_path_factory.mktemp("faults"), shared_models(tmp_path_factory))
+    # The session's tiny models, built here if no test has built them yet: every run below is
+    # a process of its own that loads them from disk (none renders in the process that built
+    # them).
+    store = ModelStore(profile="tiny", models_dir=str(lab.models))
+    store.sdxl_dir(SDXL)
+    store.video_model_dir(video_model("hunyuan_video"))
+    store.upscaler_file("realesrgan_x4plus")
     return lab
 
 
