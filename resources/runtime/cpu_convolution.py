@@ -5,9 +5,10 @@ group) whose kernel is at most 3 wide, and whose batch x channels x frames x hei
 20480, goes to its reference kernel (`slow_conv3d`: unfold, then one matrix product per sample)
 instead of oneDNN (aten/src/ATen/native/Convolution.cpp, `ConvParams::use_mkldnn`, "for some
 case, native is faster"). Every 3x3x3 convolution of the video VAEs' decoders on small frames is
-such a case, and there oneDNN is about 9x faster on this machine (a (1, 8, 19, 66, 114) input:
-78 ms -> 8.5 ms, one thread), which makes a tiny-profile render of a 2.45 s brief ~2.3 s shorter
-(conv3d 2.73 s -> 0.44 s). The kernel changes the float sums' order, not what is computed: a
+such a case, and there oneDNN is about 7x faster on the 2-core test machine
+(`benchmarks/cpu_conv3d.py`, one thread: a (1, 8, 19, 66, 114) input 81.0 ms -> 11.6 ms; the
+tiny HunyuanVideo VAE's decode 5.7x), which makes a tiny-profile render of a 2.45 s brief ~2.3 s
+shorter (conv3d 2.73 s -> 0.44 s). The kernel changes the float sums' order, not what is computed: a
 clip's bytes are fixed per kernel like any other (one thread, `threads.CPU_THREADS`), and every
 process that loads a video pipeline on the CPU takes this path.
 
