@@ -19,10 +19,9 @@ import boto3
 import pytest
 from conftest import REPO, write_brief
 from moto_aws import aws_env  # noqa: F401 - the fixture
-from quick_chain import quick_brief, shared_models
+from quick_chain import built_chain_models, quick_brief
 
 from resources.domain.artifacts import ArtifactRef
-from resources.models.model_store import ModelStore
 from resources.storage.artifact_store import ArtifactStore
 from resources.storage.s3_artifact_store import S3ArtifactStore, S3Lease
 
@@ -39,14 +38,8 @@ SHOTS = [
 def test_concurrent_runs_of_one_brief_all_succeed_with_no_orphan_staging(
     runs, tmp_path, tmp_path_factory
 ):
-    models = shared_models(tmp_path_factory)
-    store = ModelStore(profile="tiny", models_dir=str(models))
-    from resources.domain.registry import video_model
-
     # The models are built once beforehand: this test is about the artifact root.
-    store.sdxl_dir()
-    store.video_model_dir(video_model("hunyuan_video"))
-    store.upscaler_file("realesrgan_x4plus")
+    models = built_chain_models(tmp_path_factory)
     brief = write_brief(tmp_path / "inbox", quick_brief(shots=SHOTS))
     root = tmp_path / "root"
     started = [

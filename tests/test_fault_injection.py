@@ -36,10 +36,7 @@ from conftest import REPO, small_brief, write_brief
 from dagster import DagsterEventType, DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 from imds_server import FakeImds
-from quick_chain import shared_models
-
-from resources.domain.registry import SDXL, video_model
-from resources.models.model_store import ModelStore
+from quick_chain import built_chain_models
 
 pytestmark = pytest.mark.slow  # killed and faulted runs
 
@@ -183,14 +180,10 @@ def step_failure(home: Path, run_id: str) -> tuple[str, str, float]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> Lab:
-    lab = Lab(tmp_path_factory.mktemp("faults"), shared_models(tmp_path_factory))
     # The session's tiny models, built here if no test has built them yet: every run below is
     # a process of its own that loads them from disk (none renders in the process that built
     # them).
-    store = ModelStore(profile="tiny", models_dir=str(lab.models))
-    store.sdxl_dir(SDXL)
-    store.video_model_dir(video_model("hunyuan_video"))
-    store.upscaler_file("realesrgan_x4plus")
+    lab = Lab(tmp_path_factory.mktemp("faults"), built_chain_models(tmp_path_factory))
     return lab
 
 
