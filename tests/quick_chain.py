@@ -43,14 +43,19 @@ def shared_models(tmp_path_factory) -> Path:
 def built_chain_models(tmp_path_factory) -> Path:
     """`shared_models` with the default chain's models (SDXL, HunyuanVideo, Real-ESRGAN) built,
     here if no test has built them yet, for tests whose runs are processes of their own."""
-    from resources.domain.registry import SDXL, video_model
+    from resources.domain.registry import (
+        DEFAULT_UPSCALER,
+        DEFAULT_VIDEO_MODEL,
+        SDXL,
+        video_model,
+    )
     from resources.models.model_store import ModelStore
 
     models = shared_models(tmp_path_factory)
     store = ModelStore(profile="tiny", models_dir=str(models))
     store.sdxl_dir(SDXL)
-    store.video_model_dir(video_model("hunyuan_video"))
-    store.upscaler_file("realesrgan_x4plus")
+    store.video_model_dir(video_model(DEFAULT_VIDEO_MODEL))
+    store.upscaler_file(DEFAULT_UPSCALER)
     return models
 
 

@@ -183,8 +183,7 @@ def lab(tmp_path_factory) -> Lab:
     # The session's tiny models, built here if no test has built them yet: every run below is
     # a process of its own that loads them from disk (none renders in the process that built
     # them).
-    lab = Lab(tmp_path_factory.mktemp("faults"), built_chain_models(tmp_path_factory))
-    return lab
+    return Lab(tmp_path_factory.mktemp("faults"), built_chain_models(tmp_path_factory))
 
 
 @pytest.fixture(scope="module")
