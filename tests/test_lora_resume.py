@@ -51,12 +51,17 @@ def _sha(lines: list[str]) -> str:
     "model", [MODEL, "cogvideox_5b", "ltx_2", "kandinsky5_lite", "hunyuan_video_1_5"]
 )
 def test_sigkill_mid_training_then_restart_gives_identical_lora(tmp_path: Path, model) -> None:
-    _, model_dir = build_model(model, tmp_path / "models")
+    entry, model_dir = build_model(model, tmp_path / "models")
     # CogVideoX's tiny model is the slower one: 8 steps still put the kill between checkpoints.
-    args = ("--steps", "16" if model == MODEL else "8", "--checkpoint-every", "4")
-    reference = _job(model_dir, tmp_path / "a" / "out", *args, model=model)
+    steps = 16 if model == MODEL else 8
+    args = ("--steps", str(steps), "--checkpoint-every", "4")
     # Held after step 6, so that the kill lands there however loaded the machine is.
     victim = _job(model_dir, tmp_path / "b" / "out", *args, "--hold-at", "6", model=model)
+    # The uninterrupted reference trains in this process meanwhile, on the job's stills (the same
+    # generator): the resumed LoRA must match a training in another process, not only its own kind.
+    stills = make_stills(tmp_path / "a" / "stills")
+    reference = train(LoraTrainer(), entry, model_dir, stills, tmp_path / "a" / "out",
+                      steps=steps, checkpoint_every=4)  # fmt: skip
     seen = []
     for line in victim.stdout:  # kill between checkpoints: after step 6 (checkpoint at 4)
         seen.append(line)
@@ -72,7 +77,7 @@ def test_sigkill_mid_training_then_restart_gives_identical_lora(tmp_path: Path, 
     resumed = _finish(_job(model_dir, killed_out, *args, model=model))
     resumed_at = [line for line in resumed if line.startswith("resumed LoRA training at step")]
     assert resumed_at and int(resumed_at[0].split()[5]) == 4
-    assert _sha(resumed) == _sha(_finish(reference))
+    assert _sha(resumed) == sha256_file(reference.lora_file)
     assert sha256_file(killed_out / LORA_FILE) == _sha(resumed)
 
 
