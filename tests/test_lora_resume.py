@@ -60,8 +60,13 @@ def test_sigkill_mid_training_then_restart_gives_identical_lora(tmp_path: Path, 
     # The uninterrupted reference trains in this process meanwhile, on the job's stills (the same
     # generator): the resumed LoRA must match a training in another process, not only its own kind.
     stills = make_stills(tmp_path / "a" / "stills")
-    reference = train(LoraTrainer(), entry, model_dir, stills, tmp_path / "a" / "out",
-                      steps=steps, checkpoint_every=4)  # fmt: skip
+    try:
+        reference = train(LoraTrainer(), entry, model_dir, stills, tmp_path / "a" / "out",
+                          steps=steps, checkpoint_every=4)  # fmt: skip
+    except BaseException:  # the victim holds at step 6 for ever: it must not outlive the test
+        victim.kill()
+        victim.wait()
+        raise
     seen = []
     for line in victim.stdout:  # kill between checkpoints: after step 6 (checkpoint at 4)
         seen.append(line)
